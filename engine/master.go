@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Slave accepts frames from a Master (Rogue's stream::Slave).
+//
+// AcceptFrame borrows the frame for the duration of the call; a slave that
+// keeps it longer must call Frame.Retain before returning and Frame.Release
+// when done.
+type Slave interface {
+	AcceptFrame(f Frame)
+}
+
+// Allocator is implemented by slaves that also serve frame requests, so a
+// master allocates frames from the pool of the slave that will consume them
+// (Rogue's Slave::acceptReq). *Pool implements it.
+type Allocator interface {
+	AcceptReq(size int, zeroCopy bool) (Frame, error)
+}
+
+// Source is anything slaves can be attached to: a Master, or a type that
+// embeds one.
+type Source interface {
+	AddSlave(s Slave)
+}
+
+// Master sends frames to its slaves (Rogue's stream::Master). The first
+// slave attached is the primary: it serves ReqFrame when it is an Allocator
+// and receives each frame last.
+//
+// The zero Master is ready to use. Embed it in a type that produces frames.
+type Master struct {
+	mu     sync.Mutex              // serialises AddSlave and SetPool
+	slaves atomic.Pointer[[]Slave] // copy-on-write: SendFrame never locks
+	pool   atomic.Pointer[Pool]    // fallback allocator
+	closed atomic.Bool
+}
+
+// AddSlave attaches s. Slaves attached later are secondaries.
+func (m *Master) AddSlave(s Slave) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var next []Slave
+	if cur := m.slaves.Load(); cur != nil {
+		next = append(next, (*cur)...)
+	}
+	next = append(next, s)
+	m.slaves.Store(&next)
+}
+
+// SlaveCount is the number of attached slaves.
+func (m *Master) SlaveCount() int {
+	if cur := m.slaves.Load(); cur != nil {
+		return len(*cur)
+	}
+	return 0
+}
+
+// SetPool sets the pool ReqFrame uses when the primary slave is not an
+// Allocator. Without one, a default pool (exact-size buffers) is created.
+func (m *Master) SetPool(p *Pool) {
+	m.pool.Store(p)
+}
+
+// ReqFrame allocates a frame of at least size bytes from the primary
+// slave's allocator, or from the master's pool when the primary slave has
+// none (or no slave is attached). The caller owns one reference.
+func (m *Master) ReqFrame(size int, zeroCopy bool) (Frame, error) {
+	if m.closed.Load() {
+		return Frame{}, ErrClosed
+	}
+	if cur := m.slaves.Load(); cur != nil && len(*cur) > 0 {
+		if a, ok := (*cur)[0].(Allocator); ok {
+			return a.AcceptReq(size, zeroCopy)
+		}
+	}
+	return m.fallbackPool().AcceptReq(size, zeroCopy)
+}
+
+func (m *Master) fallbackPool() *Pool {
+	if p := m.pool.Load(); p != nil {
+		return p
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p := m.pool.Load(); p != nil {
+		return p
+	}
+	p := NewPool()
+	m.pool.Store(p)
+	return p
+}
+
+// SendFrame hands f to every slave synchronously in the caller's goroutine:
+// the secondary slaves in order of attachment, then the primary. The caller
+// keeps its reference and releases it afterwards.
+func (m *Master) SendFrame(f Frame) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	if !f.Valid() {
+		return ErrReleased
+	}
+	cur := m.slaves.Load()
+	if cur == nil {
+		return nil
+	}
+	slaves := *cur
+	for i := 1; i < len(slaves); i++ {
+		slaves[i].AcceptFrame(f)
+	}
+	if len(slaves) > 0 {
+		slaves[0].AcceptFrame(f)
+	}
+	return nil
+}
+
+// Close stops the master: later ReqFrame and SendFrame calls fail with
+// ErrClosed. It is safe to call more than once.
+func (m *Master) Close() error {
+	m.closed.Store(true)
+	return nil
+}
+
+// Connect attaches slave to master: Rogue's `master >> slave`.
+func Connect(master Source, slave Slave) {
+	master.AddSlave(slave)
+}
+
+// Chain connects master >> slaves[0] >> slaves[1] >> ..., the form Rogue
+// writes as `a >> b >> c`. Every slave but the last must also be a Source
+// (a Fifo, a Filter); otherwise nothing is connected and an error says which.
+func Chain(master Source, slaves ...Slave) error {
+	for i, s := range slaves[:max(len(slaves)-1, 0)] {
+		if _, ok := s.(Source); !ok {
+			return fmt.Errorf("engine: chain link %d (%T) accepts frames but emits none", i, s)
+		}
+	}
+	src := master
+	for _, s := range slaves {
+		src.AddSlave(s)
+		if next, ok := s.(Source); ok {
+			src = next
+		}
+	}
+	return nil
+}

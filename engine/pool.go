@@ -1,0 +1,413 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"udpstream.dev/ring"
+)
+
+// slabChunkBytes is how much contiguous memory a pool carves at a time when
+// it grows. Large enough that carving is rare, small enough that a pool
+// configured for many buffers does not commit them all up front.
+const slabChunkBytes = 4 << 20
+
+// bufferAlign keeps buffers on cache-line boundaries so that two buffers
+// written by different goroutines never share a line.
+const bufferAlign = 64
+
+// Pool is an allocator of frames made of fixed-size buffers carved from
+// large contiguous slabs (Rogue's stream::Pool).
+//
+// With FixedSize 0 (the default, as in Rogue) every frame gets one buffer of
+// exactly the requested size from the Go heap. With FixedSize N a frame gets
+// ceil(size/N) buffers of N usable bytes; up to PoolSize buffers live in the
+// pool's slab and are reused through a lock-free free list, and buffers
+// beyond that come from the heap and are dropped when freed.
+//
+// The zero Pool is ready to use with the default settings. A Pool must not
+// be copied after first use.
+type Pool struct {
+	mu     sync.Mutex // serialises configuration changes and slab growth
+	cfg    atomic.Pointer[poolConfig]
+	region bool // the slab is a caller's region: its geometry is fixed
+
+	allocCount atomic.Int64
+	allocBytes atomic.Int64
+	limit      atomic.Int64 // maximum buffers out at once; 0 = unlimited
+
+	states sync.Pool // *frameState
+}
+
+// poolConfig is immutable once published; changing a setting publishes a
+// new one, so the allocation path reads its settings with one atomic load.
+type poolConfig struct {
+	fixedSize int // usable bytes per buffer, 0 = exact-size heap buffers
+	poolSize  int // buffers kept in the slab
+	headroom  int // bytes reserved in front of each buffer's usable space
+	slab      *slab
+}
+
+var defaultPoolConfig = &poolConfig{}
+
+// slab is the contiguous memory behind one pool configuration.
+type slab struct {
+	bufMem   int // bytes per buffer, headroom included
+	capacity int // buffers this slab may hold
+	free     *ring.MPMC[*Buffer]
+
+	mu     sync.Mutex
+	carved int
+	chunks [][]byte // keeps the carved memory reachable
+	region []byte   // the caller's region, for region pools
+	bufs   []Buffer // region pools: every buffer, indexed by offset/bufMem
+}
+
+// Buffer is one block of pool memory. Frames refer to windows of buffers;
+// several frames may share one buffer (a GRO receive split into datagrams),
+// and the buffer returns to its pool when the last of them is released.
+type Buffer struct {
+	mem   []byte
+	refs  atomic.Int32
+	pool  *Pool
+	home  *slab // nil for a heap buffer that is not cached
+	index int   // position in a region pool, else -1
+}
+
+// NewPool returns a pool with Rogue's defaults: FixedSize 0, PoolSize 0.
+func NewPool() *Pool { return &Pool{} }
+
+// NewFixedPool returns a pool of fixedSize-byte buffers that keeps up to
+// poolSize of them in its slab, each preceded by headroom bytes that
+// Frame.PushHeader can claim for protocol headers.
+func NewFixedPool(fixedSize, poolSize, headroom int) (*Pool, error) {
+	if fixedSize <= 0 || poolSize < 0 || headroom < 0 {
+		return nil, fmt.Errorf("%w: fixed size %d, pool size %d, headroom %d", ErrFrameSize, fixedSize, poolSize, headroom)
+	}
+	p := &Pool{}
+	p.publish(&poolConfig{fixedSize: fixedSize, poolSize: poolSize, headroom: headroom})
+	return p, nil
+}
+
+// NewRegionPool returns a pool whose every buffer is carved from region, a
+// contiguous block the caller owns (for example memory registered with the
+// kernel as an AF_XDP UMEM). Each buffer takes bufSize bytes of the region,
+// of which the first headroom bytes are headroom. The pool never allocates
+// buffers elsewhere, so Buffer.Offset locates every buffer in the region.
+func NewRegionPool(region []byte, bufSize, headroom int) (*Pool, error) {
+	if bufSize <= 0 || headroom < 0 || headroom >= bufSize || len(region) < bufSize {
+		return nil, fmt.Errorf("%w: region of %d bytes, buffer size %d, headroom %d", ErrFrameSize, len(region), bufSize, headroom)
+	}
+	count := len(region) / bufSize
+	s, err := newSlab(bufSize, count)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{region: true}
+	s.region = region
+	s.bufs = make([]Buffer, count)
+	for i := range s.bufs {
+		b := &s.bufs[i]
+		b.mem = region[i*bufSize : (i+1)*bufSize : (i+1)*bufSize]
+		b.pool, b.home, b.index = p, s, i
+		s.free.TryPush(b)
+	}
+	s.carved = count
+	p.limit.Store(int64(count))
+	p.publish(&poolConfig{fixedSize: bufSize - headroom, poolSize: count, headroom: headroom, slab: s})
+	return p, nil
+}
+
+func newSlab(bufMem, capacity int) (*slab, error) {
+	free, err := ring.NewMPMC[*Buffer](ceilPow2(max(capacity, 2)))
+	if err != nil {
+		return nil, err
+	}
+	return &slab{bufMem: bufMem, capacity: capacity, free: free}, nil
+}
+
+func ceilPow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
+}
+
+func (p *Pool) config() *poolConfig {
+	if c := p.cfg.Load(); c != nil {
+		return c
+	}
+	return defaultPoolConfig
+}
+
+// publish installs c, creating its slab when it caches buffers. Buffers of
+// an older configuration still out are dropped, not cached, when freed.
+func (p *Pool) publish(c *poolConfig) {
+	if c.slab == nil && c.fixedSize > 0 && c.poolSize > 0 {
+		bufMem := (c.headroom + c.fixedSize + bufferAlign - 1) &^ (bufferAlign - 1)
+		// newSlab fails only for capacities a ring rejects, which
+		// ceilPow2(max(n,2)) never produces.
+		c.slab, _ = newSlab(bufMem, c.poolSize)
+	}
+	p.cfg.Store(c)
+}
+
+// FixedSize is the usable size of each buffer; 0 means exact-size buffers.
+func (p *Pool) FixedSize() int { return p.config().fixedSize }
+
+// SetFixedSize switches the pool to buffers of size usable bytes (0 for
+// exact-size buffers). Region pools have a fixed geometry and refuse.
+func (p *Pool) SetFixedSize(size int) error {
+	if size < 0 {
+		return fmt.Errorf("%w: fixed size %d is negative", ErrFrameSize, size)
+	}
+	return p.reconfigure(func(c *poolConfig) { c.fixedSize = size })
+}
+
+// PoolSize is how many buffers the pool keeps for reuse.
+func (p *Pool) PoolSize() int { return p.config().poolSize }
+
+// SetPoolSize sets how many buffers the pool keeps for reuse.
+func (p *Pool) SetPoolSize(size int) error {
+	if size < 0 {
+		return fmt.Errorf("%w: pool size %d is negative", ErrFrameSize, size)
+	}
+	return p.reconfigure(func(c *poolConfig) { c.poolSize = size })
+}
+
+// Headroom is the number of bytes reserved in front of each buffer.
+func (p *Pool) Headroom() int { return p.config().headroom }
+
+// SetHeadroom sets the bytes reserved in front of each new buffer.
+func (p *Pool) SetHeadroom(n int) error {
+	if n < 0 {
+		return fmt.Errorf("%w: headroom %d is negative", ErrFrameSize, n)
+	}
+	return p.reconfigure(func(c *poolConfig) { c.headroom = n })
+}
+
+func (p *Pool) reconfigure(change func(*poolConfig)) error {
+	if p.region {
+		return fmt.Errorf("engine: a region pool's geometry is fixed by its region")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := *p.config()
+	before := c
+	change(&c)
+	if c == before {
+		return nil
+	}
+	c.slab = nil
+	p.publish(&c)
+	return nil
+}
+
+// AllocLimit is the maximum number of buffers out at once; 0 = unlimited.
+func (p *Pool) AllocLimit() int { return int(p.limit.Load()) }
+
+// SetAllocLimit caps the buffers out at once; past it, allocations fail
+// with ErrPoolExhausted. 0 removes the cap. Region pools are capped at their
+// buffer count.
+func (p *Pool) SetAllocLimit(n int) error {
+	if n < 0 {
+		return fmt.Errorf("%w: allocation limit %d is negative", ErrFrameSize, n)
+	}
+	if p.region {
+		return fmt.Errorf("engine: a region pool's limit is its buffer count")
+	}
+	p.limit.Store(int64(n))
+	return nil
+}
+
+// AllocCount is the number of buffers currently out of the pool.
+func (p *Pool) AllocCount() int { return int(p.allocCount.Load()) }
+
+// AllocBytes is the memory, in bytes, of the buffers currently out.
+func (p *Pool) AllocBytes() int { return int(p.allocBytes.Load()) }
+
+// AcceptReq allocates a frame with room for at least size bytes. zeroCopy is
+// accepted for Rogue compatibility; every frame of this pool is zero-copy.
+// It implements Allocator.
+func (p *Pool) AcceptReq(size int, zeroCopy bool) (Frame, error) {
+	if size < 0 {
+		return Frame{}, fmt.Errorf("%w: frame request of %d bytes", ErrFrameSize, size)
+	}
+	c := p.config()
+	st := p.getState()
+	if c.fixedSize == 0 {
+		b, err := p.heapBuffer(c.headroom + size)
+		if err != nil {
+			p.putState(st)
+			return Frame{}, err
+		}
+		st.segs = append(st.segs, segment{buf: b, lo: c.headroom, hi: c.headroom + size})
+	} else {
+		count := max(1, (size+c.fixedSize-1)/c.fixedSize)
+		for range count {
+			b, err := p.buffer(c)
+			if err != nil {
+				for i := range st.segs {
+					st.segs[i].buf.release()
+				}
+				st.segs = st.segs[:0]
+				p.putState(st)
+				return Frame{}, err
+			}
+			st.segs = append(st.segs, segment{buf: b, lo: c.headroom, hi: c.headroom + c.fixedSize})
+		}
+	}
+	return p.frame(st), nil
+}
+
+// AllocBuffer takes one buffer out of a fixed-size pool, with one reference
+// held by the caller. Transports receive into Buffer.Memory and cut frames
+// out of it with FrameOn.
+func (p *Pool) AllocBuffer() (*Buffer, error) {
+	c := p.config()
+	if c.fixedSize == 0 {
+		return nil, fmt.Errorf("engine: AllocBuffer needs a fixed-size pool")
+	}
+	return p.buffer(c)
+}
+
+// FrameOn makes a frame whose payload is b.Memory()[off:off+n], sharing the
+// buffer without copying; the frame holds its own reference to b. The frame
+// has no headroom, so frames cut from one buffer never overlap.
+func (p *Pool) FrameOn(b *Buffer, off, n int) (Frame, error) {
+	if b == nil || b.refs.Load() <= 0 {
+		return Frame{}, fmt.Errorf("engine: FrameOn on a free buffer")
+	}
+	if off < 0 || n < 0 || off+n > len(b.mem) {
+		return Frame{}, fmt.Errorf("%w: window %d+%d outside a %d-byte buffer", ErrFrameSize, off, n, len(b.mem))
+	}
+	b.refs.Add(1)
+	st := p.getState()
+	st.segs = append(st.segs, segment{buf: b, floor: off, lo: off, hi: off + n, n: n})
+	return p.frame(st), nil
+}
+
+// BufferAt returns the buffer of a region pool that starts at offset bytes
+// into the region (an AF_XDP descriptor address, for example).
+func (p *Pool) BufferAt(offset int) (*Buffer, error) {
+	s := p.config().slab
+	if !p.region || s == nil {
+		return nil, fmt.Errorf("engine: BufferAt needs a region pool")
+	}
+	if offset < 0 || offset/s.bufMem >= len(s.bufs) {
+		return nil, fmt.Errorf("%w: offset %d outside the region", ErrFrameSize, offset)
+	}
+	return &s.bufs[offset/s.bufMem], nil
+}
+
+func (p *Pool) frame(st *frameState) Frame {
+	st.pool = p
+	st.refs.Store(1)
+	return Frame{st: st, gen: st.gen.Load()}
+}
+
+func (p *Pool) getState() *frameState {
+	if st, ok := p.states.Get().(*frameState); ok {
+		return st
+	}
+	return &frameState{segs: make([]segment, 0, 1)}
+}
+
+func (p *Pool) putState(st *frameState) { p.states.Put(st) }
+
+// reserve counts one buffer of memBytes out, honouring the limit.
+func (p *Pool) reserve(memBytes int) error {
+	n := p.allocCount.Add(1)
+	if limit := p.limit.Load(); limit > 0 && n > limit {
+		p.allocCount.Add(-1)
+		return fmt.Errorf("%w: %d buffers out", ErrPoolExhausted, limit)
+	}
+	p.allocBytes.Add(int64(memBytes))
+	return nil
+}
+
+func (p *Pool) heapBuffer(memBytes int) (*Buffer, error) {
+	if err := p.reserve(memBytes); err != nil {
+		return nil, err
+	}
+	b := &Buffer{mem: make([]byte, memBytes), pool: p, index: -1}
+	b.refs.Store(1)
+	return b, nil
+}
+
+// buffer takes a buffer for configuration c: from the slab's free list,
+// else by carving more slab, else from the heap.
+func (p *Pool) buffer(c *poolConfig) (*Buffer, error) {
+	s := c.slab
+	if s == nil {
+		return p.heapBuffer(c.headroom + c.fixedSize)
+	}
+	if err := p.reserve(s.bufMem); err != nil {
+		return nil, err
+	}
+	b, ok := s.free.TryPop()
+	if !ok {
+		b = s.carve(p)
+	}
+	if b == nil {
+		b = &Buffer{mem: make([]byte, s.bufMem), pool: p, index: -1}
+	}
+	b.refs.Store(1)
+	return b, nil
+}
+
+// carve grows the slab by one chunk and returns one of its buffers, or nil
+// when the slab is at capacity.
+func (s *slab) carve(p *Pool) *Buffer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.free.TryPop(); ok {
+		return b // another goroutine carved while we waited
+	}
+	n := min(s.capacity-s.carved, max(1, slabChunkBytes/s.bufMem))
+	if n <= 0 {
+		return nil
+	}
+	mem := make([]byte, n*s.bufMem)
+	bufs := make([]Buffer, n)
+	s.chunks = append(s.chunks, mem)
+	s.carved += n
+	for i := range bufs {
+		b := &bufs[i]
+		b.mem = mem[i*s.bufMem : (i+1)*s.bufMem : (i+1)*s.bufMem]
+		b.pool, b.home, b.index = p, s, -1
+		if i > 0 {
+			s.free.TryPush(b)
+		}
+	}
+	return &bufs[0]
+}
+
+// Memory is the buffer's whole memory, headroom included.
+func (b *Buffer) Memory() []byte { return b.mem }
+
+// Offset is the buffer's position in its region pool's region, or -1 for a
+// buffer that is not part of a region.
+func (b *Buffer) Offset() int {
+	if b.index < 0 {
+		return -1
+	}
+	return b.index * b.home.bufMem
+}
+
+// Release drops the caller's reference to the buffer.
+func (b *Buffer) Release() { b.release() }
+
+func (b *Buffer) release() {
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	p := b.pool
+	p.allocCount.Add(-1)
+	p.allocBytes.Add(-int64(len(b.mem)))
+	if b.home != nil && b.home == p.config().slab {
+		b.home.free.TryPush(b)
+	}
+}
