@@ -1,0 +1,125 @@
+//go:build linux
+
+package mmsg
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Room for the control messages of one received datagram: the UDP_GRO
+// segment size (int), the SO_RXQ_OVFL drop counter (uint32), and one more of
+// up to 16 bytes (a timestamp, say) so that an extra option enabled on the
+// socket does not crowd out the first two.
+var recvControlSpace = cmsgSpace(4) + cmsgSpace(4) + cmsgSpace(16)
+
+// sendControlSpace is the room for one UDP_SEGMENT control message (uint16).
+var sendControlSpace = cmsgSpace(2)
+
+// ioState is the kernel-facing state of one direction of a Conn: message
+// headers, iovecs, address storage and control buffers, built once and
+// refilled for every call, plus the arguments and results of the syscall
+// function passed to syscall.RawConn.
+//
+// The syscall function is bound once (fn = s.do) so that handing it to
+// RawConn.Read/Write allocates nothing; its inputs and outputs travel through
+// the fields below instead of through a closure.
+type ioState struct {
+	hdrs  []unix.Mmsghdr
+	iovs  []unix.Iovec
+	names []sockaddr
+	ctrl  []byte // ctrlSpace bytes per header, word aligned
+	space int    // control bytes per header
+
+	sysno uintptr // SYS_RECVMMSG, SYS_SENDMMSG, SYS_RECVMSG or SYS_SENDMSG
+	first int     // index of the first header to pass
+	arg   uintptr // vlen for the mmsg calls, flags (0) for the msg calls
+	ret   int     // messages (mmsg) or bytes (msg) on success
+	errno unix.Errno
+
+	fn func(fd uintptr) bool
+}
+
+// init sizes the state for batch headers with space control bytes each.
+func (s *ioState) init(batch, space int) {
+	s.hdrs = make([]unix.Mmsghdr, batch)
+	s.iovs = make([]unix.Iovec, batch)
+	s.names = make([]sockaddr, batch)
+	// Backed by uint64 so every control buffer starts word aligned, as
+	// the kernel's CMSG macros expect.
+	words := make([]uint64, (batch*space+7)/8)
+	s.ctrl = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), batch*space)
+	s.space = space
+	s.fn = s.do
+}
+
+// do runs the prepared syscall on fd. It reports false on EAGAIN so that the
+// netpoller parks the goroutine until the socket is ready, and true with the
+// result or the error otherwise.
+func (s *ioState) do(fd uintptr) bool {
+	for {
+		r, _, e := unix.Syscall6(s.sysno, fd, uintptr(unsafe.Pointer(&s.hdrs[s.first])), s.arg, 0, 0, 0)
+		switch e {
+		case 0:
+			s.ret, s.errno = int(r), 0
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		default:
+			s.ret, s.errno = 0, e
+			return true
+		}
+	}
+}
+
+// ensureIovs makes room for n iovecs. It allocates only when a call needs
+// more iovecs than any call before it.
+func (s *ioState) ensureIovs(n int) {
+	if n > len(s.iovs) {
+		s.iovs = make([]unix.Iovec, max(n, 2*len(s.iovs)))
+	}
+}
+
+// setBuffers points h at iovecs k, k+1, ... describing bufs.
+func (s *ioState) setBuffers(h *unix.Msghdr, k int, bufs [][]byte) {
+	if len(bufs) == 0 {
+		h.Iov = nil
+		h.SetIovlen(0)
+		return
+	}
+	for j, b := range bufs {
+		v := &s.iovs[k+j]
+		v.Base = unsafe.SliceData(b)
+		v.SetLen(len(b))
+	}
+	h.Iov = &s.iovs[k]
+	h.SetIovlen(len(bufs))
+}
+
+// control returns the control buffer of header i.
+func (s *ioState) control(i int) []byte {
+	return s.ctrl[i*s.space : (i+1)*s.space]
+}
+
+// countBuffers returns the number of iovecs msgs need.
+func countBuffers(msgs []Message) int {
+	n := 0
+	for i := range msgs {
+		n += len(msgs[i].Buffers)
+	}
+	return n
+}
+
+// opError is the error of a failed kernel call: it names the call and wraps
+// the cause (an errno, net.ErrClosed, os.ErrDeadlineExceeded) for errors.Is.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return "mmsg: " + e.op + ": " + e.err.Error() }
+
+func (e *opError) Unwrap() error { return e.err }

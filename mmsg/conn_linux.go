@@ -1,0 +1,226 @@
+//go:build linux
+
+package mmsg
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Conn moves batches of UDP datagrams over a *net.UDPConn with recvmmsg and
+// sendmmsg, optionally with UDP GSO and GRO. It supports one reading and one
+// writing goroutine at a time (see the package documentation). Make one
+// with NewConn; the zero value is not usable.
+type Conn struct {
+	uc    *net.UDPConn
+	rc    syscall.RawConn
+	inet6 bool
+	batch int
+
+	rd ioState // owned by the reading goroutine
+	wr ioState // owned by the writing goroutine
+
+	dropsSeen uint32 // last SO_RXQ_OVFL value, owned by the reader
+	drops     atomic.Uint64
+	gro       atomic.Bool
+
+	gsoOff        atomic.Bool
+	gsoNoFallback atomic.Bool
+	gsoMu         sync.Mutex
+	gsoErr        error // why GSO is off; guarded by gsoMu
+}
+
+// NewConn prepares batched I/O on c with room for batch messages per system
+// call (1..MaxBatch). The Conn does not take c over: deadlines, buffer sizes
+// and Close of c keep working and affect the Conn, and Conn.Close closes c.
+//
+// NewConn probes whether the kernel knows UDP_SEGMENT; if it does not,
+// GSOEnabled reports false from the start and GSO messages are sent as
+// separate datagrams.
+func NewConn(c *net.UDPConn, batch int) (*Conn, error) {
+	if c == nil {
+		return nil, errors.New("mmsg: NewConn: nil *net.UDPConn")
+	}
+	if batch < 1 || batch > MaxBatch {
+		return nil, fmt.Errorf("mmsg: NewConn: batch size %d outside 1..%d", batch, MaxBatch)
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("mmsg: NewConn: %w", err)
+	}
+	var domain int
+	var gsoErr error
+	var sockErr error
+	err = rc.Control(func(fd uintptr) {
+		domain, sockErr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
+		if sockErr != nil {
+			return
+		}
+		_, gsoErr = unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT)
+	})
+	if err == nil {
+		err = sockErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mmsg: NewConn: socket domain: %w", err)
+	}
+	if domain != unix.AF_INET && domain != unix.AF_INET6 {
+		return nil, fmt.Errorf("mmsg: NewConn: socket domain %d is neither AF_INET nor AF_INET6", domain)
+	}
+	conn := &Conn{uc: c, rc: rc, inet6: domain == unix.AF_INET6, batch: batch}
+	conn.rd.init(batch, recvControlSpace)
+	conn.wr.init(batch, sendControlSpace)
+	if gsoErr != nil {
+		conn.disableGSO(gsoErr)
+	}
+	return conn, nil
+}
+
+// UDPConn returns the connection the Conn works on, for deadlines, addresses
+// and socket options.
+func (c *Conn) UDPConn() *net.UDPConn { return c.uc }
+
+// BatchSize returns the most messages one ReadBatch or WriteBatch system call
+// moves.
+func (c *Conn) BatchSize() int { return c.batch }
+
+// IPv6 reports whether the socket is an AF_INET6 socket (which also reaches
+// IPv4 peers unless it is IPv6-only).
+func (c *Conn) IPv6() bool { return c.inet6 }
+
+// Close closes the underlying *net.UDPConn. A ReadBatch or WriteBatch blocked
+// in another goroutine returns an error matching net.ErrClosed.
+func (c *Conn) Close() error { return c.uc.Close() }
+
+// EnableGRO asks the kernel to coalesce runs of equal datagrams from one
+// sender into one receive (UDP_GRO, Linux 5.0+). Receive buffers should then
+// hold GROBufferSize bytes per message, and readers must split messages whose
+// SegmentSize is set (see Segments). Call it before reading.
+func (c *Conn) EnableGRO() error {
+	if err := c.setInt(unix.IPPROTO_UDP, unix.UDP_GRO, 1); err != nil {
+		return fmt.Errorf("mmsg: enable UDP_GRO: %w", err)
+	}
+	c.gro.Store(true)
+	return nil
+}
+
+// GROEnabled reports whether EnableGRO succeeded.
+func (c *Conn) GROEnabled() bool { return c.gro.Load() }
+
+// EnableDropCounter asks the kernel to report, with received datagrams, how
+// many datagrams it dropped on this socket for lack of receive-buffer room
+// (SO_RXQ_OVFL). KernelDrops then returns the count.
+func (c *Conn) EnableDropCounter() error {
+	if err := c.setInt(unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1); err != nil {
+		return fmt.Errorf("mmsg: enable SO_RXQ_OVFL: %w", err)
+	}
+	return nil
+}
+
+// KernelDrops returns the number of datagrams the kernel dropped on this
+// socket because its receive buffer was full, as of the newest datagram read.
+// The kernel stamps each queued datagram with the drop count at the time it
+// was queued, so drops show up once a datagram that arrived after them is
+// read. It stays 0 unless EnableDropCounter was called. Safe to call from any
+// goroutine.
+func (c *Conn) KernelDrops() uint64 { return c.drops.Load() }
+
+// noteDrops folds one SO_RXQ_OVFL value into the 64-bit counter. The
+// kernel's counter is 32 bits and wraps; it only grows, so a value behind the
+// last one seen (an older datagram) is ignored.
+func (c *Conn) noteDrops(v uint32) {
+	if d := v - c.dropsSeen; int32(d) > 0 {
+		c.dropsSeen = v
+		c.drops.Add(uint64(d))
+	}
+}
+
+// GSOEnabled reports whether messages with a SegmentSize still go to the
+// kernel as one GSO buffer. It turns false when the kernel refuses GSO (at
+// NewConn, or on a send) or after DisableGSO; messages are then segmented in
+// software into separate datagrams.
+func (c *Conn) GSOEnabled() bool { return !c.gsoOff.Load() }
+
+// GSOError returns why GSO is off (wrapping ErrGSOUnsupported and, when the
+// kernel refused it, the errno), or nil while it is on.
+func (c *Conn) GSOError() error {
+	c.gsoMu.Lock()
+	defer c.gsoMu.Unlock()
+	return c.gsoErr
+}
+
+// DisableGSO turns GSO off for this Conn: messages with a SegmentSize are
+// sent as separate datagrams from then on. It is for callers that know the
+// path lacks offload, and for measuring the difference.
+func (c *Conn) DisableGSO() {
+	c.disableGSO(errors.New("disabled by caller"))
+}
+
+// SetGSOFallback chooses what a send does when the kernel refuses GSO: with
+// on (the default) it turns GSO off and sends the message as separate
+// datagrams; with off it turns GSO off and returns an error wrapping
+// ErrGSOUnsupported, leaving the message unsent.
+func (c *Conn) SetGSOFallback(on bool) { c.gsoNoFallback.Store(!on) }
+
+func (c *Conn) disableGSO(cause error) {
+	c.gsoMu.Lock()
+	defer c.gsoMu.Unlock()
+	if c.gsoErr == nil {
+		c.gsoErr = fmt.Errorf("%w: %w", ErrGSOUnsupported, cause)
+	}
+	c.gsoOff.Store(true)
+}
+
+// SetReadBuffer sets the socket receive buffer to bytes, beyond the
+// net.core.rmem_max limit when the process may (SO_RCVBUFFORCE needs
+// CAP_NET_ADMIN), and returns the size the kernel granted (which it reports
+// doubled, for its bookkeeping).
+func (c *Conn) SetReadBuffer(bytes int) (int, error) {
+	return c.setBuffer(unix.SO_RCVBUFFORCE, unix.SO_RCVBUF, bytes)
+}
+
+// SetWriteBuffer is SetReadBuffer for the send buffer (SO_SNDBUFFORCE,
+// SO_SNDBUF).
+func (c *Conn) SetWriteBuffer(bytes int) (int, error) {
+	return c.setBuffer(unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, bytes)
+}
+
+func (c *Conn) setBuffer(force, plain, bytes int) (int, error) {
+	if bytes <= 0 {
+		return 0, fmt.Errorf("mmsg: buffer size %d must be positive", bytes)
+	}
+	var got int
+	var serr error
+	err := c.rc.Control(func(fd uintptr) {
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, force, bytes); serr != nil {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, plain, bytes)
+		}
+		if serr == nil {
+			got, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, plain)
+		}
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("mmsg: set socket buffer: %w", err)
+	}
+	return got, nil
+}
+
+func (c *Conn) setInt(level, opt, value int) error {
+	var serr error
+	err := c.rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), level, opt, value)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}

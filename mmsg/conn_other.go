@@ -1,0 +1,66 @@
+//go:build !linux
+
+package mmsg
+
+import "net"
+
+// Conn moves batches of UDP datagrams; on this platform every operation
+// returns ErrUnsupported.
+type Conn struct{}
+
+// NewConn returns ErrUnsupported: recvmmsg and sendmmsg are Linux-only.
+func NewConn(c *net.UDPConn, batch int) (*Conn, error) { return nil, ErrUnsupported }
+
+// UDPConn returns nil on this platform.
+func (c *Conn) UDPConn() *net.UDPConn { return nil }
+
+// BatchSize returns 0 on this platform.
+func (c *Conn) BatchSize() int { return 0 }
+
+// IPv6 returns false on this platform.
+func (c *Conn) IPv6() bool { return false }
+
+// Close returns ErrUnsupported.
+func (c *Conn) Close() error { return ErrUnsupported }
+
+// ReadBatch returns ErrUnsupported.
+func (c *Conn) ReadBatch(msgs []Message) (int, error) { return 0, ErrUnsupported }
+
+// ReadOne returns ErrUnsupported.
+func (c *Conn) ReadOne(m *Message) error { return ErrUnsupported }
+
+// WriteBatch returns ErrUnsupported.
+func (c *Conn) WriteBatch(msgs []Message) (int, error) { return 0, ErrUnsupported }
+
+// WriteOne returns ErrUnsupported.
+func (c *Conn) WriteOne(m *Message) error { return ErrUnsupported }
+
+// EnableGRO returns ErrUnsupported.
+func (c *Conn) EnableGRO() error { return ErrUnsupported }
+
+// GROEnabled returns false.
+func (c *Conn) GROEnabled() bool { return false }
+
+// EnableDropCounter returns ErrUnsupported.
+func (c *Conn) EnableDropCounter() error { return ErrUnsupported }
+
+// KernelDrops returns 0.
+func (c *Conn) KernelDrops() uint64 { return 0 }
+
+// GSOEnabled returns false.
+func (c *Conn) GSOEnabled() bool { return false }
+
+// GSOError returns ErrUnsupported.
+func (c *Conn) GSOError() error { return ErrUnsupported }
+
+// DisableGSO does nothing on this platform.
+func (c *Conn) DisableGSO() {}
+
+// SetGSOFallback does nothing on this platform.
+func (c *Conn) SetGSOFallback(on bool) {}
+
+// SetReadBuffer returns ErrUnsupported.
+func (c *Conn) SetReadBuffer(bytes int) (int, error) { return 0, ErrUnsupported }
+
+// SetWriteBuffer returns ErrUnsupported.
+func (c *Conn) SetWriteBuffer(bytes int) (int, error) { return 0, ErrUnsupported }

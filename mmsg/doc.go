@@ -1,0 +1,57 @@
+// Package mmsg moves UDP datagrams between the Linux kernel and buffers the
+// caller owns, many datagrams per system call.
+//
+// It is the batch layer under the UDP server and client of package engine and
+// knows nothing of frames: it fills and drains caller-owned byte slices and
+// reports sizes, addresses and flags.
+//
+// # Paths
+//
+// A [Conn] wraps a *net.UDPConn (IPv4 or IPv6) and offers three ways to move
+// datagrams, from slowest to fastest:
+//
+//   - [Conn.ReadOne] / [Conn.WriteOne]: one datagram per recvmsg/sendmsg call,
+//     the baseline every batched path is measured against.
+//   - [Conn.ReadBatch] / [Conn.WriteBatch]: up to the batch size given to
+//     [NewConn] datagrams per recvmmsg/sendmmsg call.
+//   - UDP segmentation offload: a [Message] whose SegmentSize is set is sent
+//     as one buffer that the kernel cuts into equal datagrams (GSO, Linux
+//     4.18+), and a reader that called [Conn.EnableGRO] receives runs of
+//     equal datagrams from one sender as one buffer plus the segment size
+//     (GRO, Linux 5.0+). [Segments], [SegmentAt] and [AppendSegments] split
+//     such a buffer back into datagrams; [GSOSegments] and [GSORun] plan how
+//     many datagrams one GSO send may carry.
+//
+// The kernel's one-syscall cost is what these paths amortise: on a small
+// virtual machine one syscall costs about a microsecond, so the one-per-call
+// path tops out near 200k datagrams/s while GSO/GRO moves millions.
+//
+// # Blocking and closing
+//
+// I/O goes through the connection's syscall.RawConn, so the Go netpoller
+// parks an idle reader or a writer facing a full socket buffer, read and
+// write deadlines set on the *net.UDPConn apply, and closing the connection
+// wakes a blocked call, which then returns an error matching net.ErrClosed.
+//
+// # Allocation
+//
+// Message headers, iovecs, address storage and control-message buffers are
+// built once per Conn and reused; addresses are decoded into netip.AddrPort
+// and control messages are walked in place. In steady state neither reading
+// nor writing allocates. Error returns may allocate.
+//
+// # Errors
+//
+// Errors from the kernel wrap the errno, so a caller can test for them with
+// errors.Is: syscall.ECONNREFUSED (an ICMP port-unreachable answered an
+// earlier datagram of a connected socket), syscall.EMSGSIZE (datagram too
+// large), os.ErrDeadlineExceeded and net.ErrClosed. None of them leaves the
+// Conn unusable.
+//
+// # Concurrency
+//
+// A Conn serves one reader goroutine and one writer goroutine at the same
+// time: ReadBatch and ReadOne share receive state, WriteBatch and WriteOne
+// share send state. The counters and state queries ([Conn.KernelDrops],
+// [Conn.GSOEnabled]) may be called from any goroutine.
+package mmsg

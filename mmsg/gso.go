@@ -1,0 +1,104 @@
+package mmsg
+
+// Limits of one UDP GSO send on Linux, measured and taken from the kernel's
+// UDP send path. A GSO send is one sendmsg (or one sendmmsg entry) whose
+// buffer the kernel cuts into SegmentSize datagrams. It is refused when:
+//
+//   - the buffer holds more than UDP_MAX_SEGMENTS segments (EINVAL). That
+//     limit was 64 when UDP GSO appeared (Linux 4.18) and is 128 in recent
+//     kernels (6.18 accepts 128 and refuses 129); [MaxGSOSegments] is the
+//     value every GSO-capable kernel accepts.
+//   - the whole buffer exceeds what one IP packet could carry, 65507 bytes
+//     of UDP payload over IPv4 and 65527 over IPv6 (EMSGSIZE), although the
+//     datagrams that leave are much smaller.
+//   - one segment plus the IP and UDP headers exceeds the route's MTU
+//     (EINVAL or EMSGSIZE): the kernel does not fragment GSO output, so over
+//     Ethernet with MTU 1500 a segment is at most 1472 bytes (IPv4) or 1452
+//     bytes (IPv6); over loopback (MTU 65536) any size up to the totals
+//     above works for IPv4, and up to 65488 bytes for IPv6.
+//   - the output device cannot compute UDP checksums (EIO), which
+//     [Conn] answers by falling back to sending datagrams one by one.
+const (
+	// MaxGSOSegments is the number of segments per GSO send that every
+	// kernel with UDP GSO accepts (the first ones had UDP_MAX_SEGMENTS 64;
+	// newer ones accept 128).
+	MaxGSOSegments = 64
+
+	// MaxGSOSegmentsLimit is the highest UDP_MAX_SEGMENTS of any kernel
+	// known (128). A send above it always fails.
+	MaxGSOSegmentsLimit = 128
+
+	// MaxPayloadIPv4 is the largest UDP payload of one IPv4 datagram, and
+	// the largest buffer of one GSO send over IPv4: 65535 minus 20 bytes of
+	// IPv4 header minus 8 bytes of UDP header.
+	MaxPayloadIPv4 = 65507
+
+	// MaxPayloadIPv6 is the largest UDP payload of one IPv6 datagram without
+	// jumbograms, and the largest buffer of one GSO send over IPv6: the
+	// 16-bit payload length covers the 8-byte UDP header and the data.
+	MaxPayloadIPv6 = 65527
+
+	// MaxSegmentSize is the largest SegmentSize a GSO send can carry: the
+	// kernel takes it as a 16-bit value.
+	MaxSegmentSize = 65535
+
+	// GROBufferSize is the receive buffer a GRO reader should give each
+	// Message: the kernel coalesces at most 64 KiB into one receive, and a
+	// smaller buffer truncates the run (Message.Truncated).
+	GROBufferSize = 65536
+)
+
+// GSOSegments returns how many datagrams of segSize bytes one GSO send may
+// carry when its buffer may hold at most maxBytes bytes (MaxPayloadIPv4 or
+// MaxPayloadIPv6, or less to bound latency) and the kernel accepts at most
+// maxSegments segments (MaxGSOSegments unless the kernel is known to accept
+// more). It returns 0 when segSize is not positive, exceeds MaxSegmentSize or
+// maxBytes, or maxSegments is not positive: such datagrams cannot go by GSO.
+//
+// For example GSOSegments(1472, MaxPayloadIPv4, MaxGSOSegments) is 44 and
+// GSOSegments(8972, MaxPayloadIPv4, MaxGSOSegments) is 7.
+func GSOSegments(segSize, maxBytes, maxSegments int) int {
+	if segSize <= 0 || segSize > MaxSegmentSize || segSize > maxBytes || maxSegments <= 0 {
+		return 0
+	}
+	return min(maxBytes/segSize, maxSegments)
+}
+
+// GSORun plans the coalescing of queued datagrams into one GSO send. Given the
+// lengths of the datagrams waiting to go to one destination, in order, it
+// returns how many of the leading ones one GSO send carries: all of length
+// lens[0] except the last, which may be shorter, with at most maxSegments of
+// them and at most maxBytes in total. The run stops before the first datagram
+// longer than lens[0] and right after the first shorter one, because the
+// kernel can only cut a buffer into equal pieces followed by a short tail. An
+// empty datagram never joins a run: it would vanish in the concatenation.
+//
+// A result of 1 means the first datagram goes alone (send it without
+// SegmentSize, or with it: the kernel treats a single segment as a plain
+// datagram). It returns 0 when lens is empty or its first datagram cannot be
+// sent by GSO (see GSOSegments), an empty datagram included: send that one as
+// a plain datagram.
+func GSORun(lens []int, maxBytes, maxSegments int) int {
+	if len(lens) == 0 {
+		return 0
+	}
+	seg := lens[0]
+	limit := GSOSegments(seg, maxBytes, maxSegments)
+	if limit == 0 {
+		return 0
+	}
+	n := 1
+	total := seg
+	for n < len(lens) && n < limit {
+		l := lens[n]
+		if l > seg || l <= 0 || total+l > maxBytes {
+			break
+		}
+		n++
+		total += l
+		if l < seg {
+			break
+		}
+	}
+	return n
+}

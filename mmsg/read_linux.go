@@ -1,0 +1,104 @@
+//go:build linux
+
+package mmsg
+
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ReadBatch receives up to min(len(msgs), BatchSize()) datagrams with one
+// recvmmsg call and returns how many it received. It blocks, parked in the
+// netpoller, until at least one datagram is queued, then takes whatever is
+// queued without waiting for more. For each received message it sets N,
+// Addr, SegmentSize and Truncated; msgs past the returned count are left
+// untouched.
+//
+// It returns an error matching net.ErrClosed once the connection is closed,
+// os.ErrDeadlineExceeded after the read deadline of the *net.UDPConn, and a
+// wrapped errno such as syscall.ECONNREFUSED for a socket error the kernel
+// queued; none of them spoils the Conn. With no messages it returns 0, nil at
+// once.
+func (c *Conn) ReadBatch(msgs []Message) (int, error) {
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if len(msgs) > c.batch {
+		msgs = msgs[:c.batch]
+	}
+	return c.read(msgs, unix.SYS_RECVMMSG, "recvmmsg")
+}
+
+// ReadOne receives one datagram into m with one recvmsg call, blocking like
+// ReadBatch. It is the one-datagram-per-syscall baseline; with GRO enabled it
+// still returns a whole GRO run.
+func (c *Conn) ReadOne(m *Message) error {
+	if m == nil {
+		return errNilMessage
+	}
+	_, err := c.read(unsafe.Slice(m, 1), unix.SYS_RECVMSG, "recvmsg")
+	return err
+}
+
+func (c *Conn) read(msgs []Message, sysno uintptr, op string) (int, error) {
+	s := &c.rd
+	s.ensureIovs(countBuffers(msgs))
+	k := 0
+	for i := range msgs {
+		h := &s.hdrs[i]
+		s.setBuffers(&h.Hdr, k, msgs[i].Buffers)
+		k += len(msgs[i].Buffers)
+		h.Hdr.Name = &s.names[i][0]
+		h.Hdr.Namelen = sizeofSockaddrInet6
+		h.Hdr.Control = &s.ctrl[i*s.space]
+		h.Hdr.SetControllen(s.space)
+		h.Hdr.Flags = 0
+		h.Len = 0
+	}
+	s.sysno, s.first = sysno, 0
+	if sysno == unix.SYS_RECVMMSG {
+		s.arg = uintptr(len(msgs))
+	} else {
+		s.arg = 0
+	}
+	if err := c.rc.Read(s.fn); err != nil {
+		return 0, &opError{op: op, err: err}
+	}
+	if s.errno != 0 {
+		return 0, &opError{op: op, err: s.errno}
+	}
+	n := s.ret
+	if sysno != unix.SYS_RECVMMSG {
+		s.hdrs[0].Len = uint32(n)
+		n = 1
+	}
+	for i := range n {
+		c.finishRead(&msgs[i], i)
+	}
+	return n, nil
+}
+
+// finishRead copies the kernel's results for header i into m.
+func (c *Conn) finishRead(m *Message, i int) {
+	s := &c.rd
+	h := &s.hdrs[i]
+	m.N = int(h.Len)
+	m.Addr, _ = s.names[i].addrPort(int(h.Hdr.Namelen))
+	m.Truncated = h.Hdr.Flags&unix.MSG_TRUNC != 0
+	m.SegmentSize = 0
+	r := cmsgReader{b: s.control(i)[:min(int(h.Hdr.Controllen), s.space)]}
+	for {
+		level, typ, data, ok := r.next()
+		if !ok {
+			break
+		}
+		switch {
+		case level == unix.IPPROTO_UDP && typ == unix.UDP_GRO && len(data) >= 4:
+			m.SegmentSize = int(int32(binary.NativeEndian.Uint32(data)))
+		case level == unix.SOL_SOCKET && typ == unix.SO_RXQ_OVFL && len(data) >= 4:
+			c.noteDrops(binary.NativeEndian.Uint32(data))
+		}
+	}
+}
