@@ -1,0 +1,192 @@
+package prbs
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"udpstream.dev/engine"
+)
+
+// Checker is a Slave that checks PRBS frames as Rogue's Prbs receiver does:
+// the frame's error field, its size, its size word, its sequence number
+// against the previous frame's, and (unless turned off) every payload word.
+// Each frame that fails is counted under the first check it fails and not
+// checked further.
+//
+// Sequence rules are Rogue's: after each frame the expected sequence
+// becomes the frame's sequence plus one, whether the frame passed or not;
+// a frame with sequence 0, or any frame while the expected value is 0,
+// restarts the count instead of failing. A lost frame is therefore one
+// sequence error, and so is a frame that arrives out of order.
+//
+// AcceptFrame may run on one goroutine while Stats, FirstError and
+// SetCheckPayload are called on others. It takes no lock and, for frames
+// that pass, does not allocate. Sequence checking assumes frames come in
+// order from one goroutine at a time; with several concurrent callers the
+// counts stay consistent but the sequence verdicts depend on interleaving.
+type Checker struct {
+	wb       int
+	noVerify atomic.Bool   // payload checking off
+	expect   atomic.Uint32 // sequence expected next; 0 accepts any
+
+	frames, bytes           atomic.Uint64
+	seqErrors, payloadErrs  atomic.Uint64
+	sizeErrors, frameErrors atomic.Uint64
+
+	first atomic.Pointer[failure]
+}
+
+type failure struct{ err error }
+
+// CheckerStats is a snapshot of a Checker's counters. Frames and Bytes
+// count the frames that passed every check (Rogue's rx count and bytes);
+// every other frame is counted once, in one of the error counters.
+type CheckerStats struct {
+	Frames, Bytes uint64
+	SeqErrors     uint64 // sequence number not the expected one
+	PayloadErrors uint64 // an LFSR word (or word 0's padding) is wrong
+	SizeErrors    uint64 // size not a whole number of >= 3 words, or word 1 disagrees
+	FrameErrors   uint64 // the frame's error field was set, or it was already released
+}
+
+// Errors is the total of the error counters: Rogue's rx error count.
+func (s CheckerStats) Errors() uint64 {
+	return s.SeqErrors + s.PayloadErrors + s.SizeErrors + s.FrameErrors
+}
+
+// NewChecker returns a checker of width-bit words: a multiple of 32 from 32
+// to MaxWidth, or 0 for DefaultWidth. Payload checking is on.
+func NewChecker(width int) (*Checker, error) {
+	wb, err := wordBytes(width)
+	if err != nil {
+		return nil, err
+	}
+	return &Checker{wb: wb}, nil
+}
+
+// SetCheckPayload turns payload checking on (the default) or off. Off, only
+// the error field, size, size word and sequence are checked, which is
+// cheaper when only loss is of interest.
+func (c *Checker) SetCheckPayload(on bool) { c.noVerify.Store(!on) }
+
+// Stats returns the counters. Each is read atomically, but not all at the
+// same instant.
+func (c *Checker) Stats() CheckerStats {
+	return CheckerStats{
+		Frames:        c.frames.Load(),
+		Bytes:         c.bytes.Load(),
+		SeqErrors:     c.seqErrors.Load(),
+		PayloadErrors: c.payloadErrs.Load(),
+		SizeErrors:    c.sizeErrors.Load(),
+		FrameErrors:   c.frameErrors.Load(),
+	}
+}
+
+// FirstError describes the first frame that failed, or is nil if none has.
+func (c *Checker) FirstError() error {
+	if f := c.first.Load(); f != nil {
+		return f.err
+	}
+	return nil
+}
+
+// AcceptFrame checks f and counts the outcome. It implements engine.Slave.
+func (c *Checker) AcceptFrame(f engine.Frame) {
+	data, err := f.Bytes()
+	contiguous := err == nil
+	if !contiguous && !errors.Is(err, engine.ErrNotContiguous) {
+		c.fail(&c.frameErrors, func() error { return fmt.Errorf("prbs: frame unusable: %w", err) })
+		return
+	}
+	if code := f.Error(); code != 0 {
+		c.fail(&c.frameErrors, func() error { return fmt.Errorf("prbs: frame error field is %#x", code) })
+		return
+	}
+	wb := c.wb
+	size := len(data)
+	if !contiguous {
+		size = f.Payload()
+	}
+	if err := checkSize(size, wb); err != nil {
+		c.fail(&c.sizeErrors, func() error { return err })
+		return
+	}
+
+	// Words 0 and 1: straight from memory, or copied out of a split frame.
+	var hdr [2 * MaxWidth / 8]byte
+	head := data
+	if !contiguous {
+		head = hdr[:2*wb]
+		if _, err := f.ReadAt(head, 0); err != nil {
+			c.fail(&c.frameErrors, func() error { return fmt.Errorf("prbs: reading the header: %w", err) })
+			return
+		}
+	}
+	seq := binary.LittleEndian.Uint32(head)
+	exp := c.expect.Swap(seq + 1)
+	if err := checkCount(head[wb:], size, wb); err != nil {
+		c.fail(&c.sizeErrors, func() error { return fmt.Errorf("sequence %d: %w", seq, err) })
+		return
+	}
+	if seq != 0 && exp != 0 && seq != exp {
+		c.fail(&c.seqErrors, func() error { return fmt.Errorf("prbs: sequence %d, expected %d", seq, exp) })
+		return
+	}
+
+	if !c.noVerify.Load() {
+		var err error
+		if contiguous {
+			err = verifyRest(data, wb)
+		} else {
+			err = verifySplit(f, head, size, wb)
+		}
+		if err != nil {
+			counter := &c.payloadErrs
+			if errors.Is(err, ErrSize) {
+				counter = &c.sizeErrors
+			}
+			c.fail(counter, func() error { return fmt.Errorf("sequence %d: %w", seq, err) })
+			return
+		}
+	}
+	c.frames.Add(1)
+	c.bytes.Add(uint64(size))
+}
+
+// fail counts a failed frame and, if it is the first, keeps its
+// description. describe runs only for the first failure, so later ones
+// cost no allocation.
+func (c *Checker) fail(counter *atomic.Uint64, describe func() error) {
+	counter.Add(1)
+	if c.first.Load() == nil {
+		c.first.CompareAndSwap(nil, &failure{describe()})
+	}
+}
+
+// verifySplit is verifyRest for a frame spread over several buffers: each
+// chunk is read into one stack buffer and compared with the expected chunk
+// built in another.
+func verifySplit(f engine.Frame, head []byte, size, wb int) error {
+	if wb > 4 {
+		if err := checkPadding(head, wb); err != nil {
+			return err
+		}
+	}
+	var got, want [maxChunkBytes]byte
+	s := newStream(binary.LittleEndian.Uint32(head), wb/4)
+	chunk := chunkWords * wb
+	for off := 2 * wb; off < size; off += chunk {
+		n := min(size-off, chunk)
+		s.next(want[:], n, wb, off == 2*wb)
+		if _, err := f.ReadAt(got[:n], int64(off)); err != nil {
+			return fmt.Errorf("%w: reading word %d: %v", ErrPayload, off/wb, err)
+		}
+		if !bytes.Equal(got[:n], want[:n]) {
+			return s.locate(got[:n], n/wb, off/wb, wb)
+		}
+	}
+	return nil
+}
