@@ -1,0 +1,97 @@
+//go:build linux
+
+package xdp
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mode returns the mode the socket is bound in.
+func (s *Socket) Mode() Mode { return s.mode }
+
+// ZeroCopy reports whether the kernel granted zero-copy (XDP_OPTIONS).
+func (s *Socket) ZeroCopy() bool { return s.zc }
+
+// MultiBuffer reports whether the socket was bound with XDP_USE_SG: packets
+// may then span several descriptors.
+func (s *Socket) MultiBuffer() bool { return s.sg }
+
+// Interface returns the interface index the socket is bound to.
+func (s *Socket) Interface() int { return s.ifindex }
+
+// QueueID returns the queue the socket is bound to.
+func (s *Socket) QueueID() int { return s.queue }
+
+// Program returns the steering program the socket is registered with.
+func (s *Socket) Program() *Program { return s.prog }
+
+// UMEM returns the packet memory registered with the socket.
+func (s *Socket) UMEM() []byte { return s.umem }
+
+// ChunkSize returns the UMEM chunk size.
+func (s *Socket) ChunkSize() int { return int(s.chunk) }
+
+// Headroom returns the caller headroom configured for received frames.
+func (s *Socket) Headroom() int { return int(s.head) }
+
+// RxOffset is the offset within a chunk at which the kernel writes a
+// received frame: its own XDP headroom plus the configured headroom.
+func (s *Socket) RxOffset() int { return xdpPacketHeadroom + int(s.head) }
+
+// ChunkAddr returns the start of the chunk containing addr. Any address in a
+// chunk may be given to the fill ring; the kernel aligns it.
+func (s *Socket) ChunkAddr(addr uint64) uint64 { return addr &^ uint64(s.chunk-1) }
+
+// Bytes returns the UMEM bytes a descriptor refers to.
+func (s *Socket) Bytes(d Desc) []byte {
+	return s.umem[d.Addr : d.Addr+uint64(d.Len) : d.Addr+uint64(d.Len)]
+}
+
+// SetReadDeadline sets the time after which ReceiveWait gives up with an
+// error wrapping os.ErrDeadlineExceeded; the zero time means no deadline.
+func (s *Socket) SetReadDeadline(t time.Time) error {
+	if err := s.file.SetReadDeadline(t); err != nil {
+		return fmt.Errorf("xdp: set deadline: %w", err)
+	}
+	return nil
+}
+
+// Stats reads the kernel's drop counters for the socket.
+func (s *Socket) Stats() (Stats, error) {
+	var st unix.XDPStatistics
+	var gerr error
+	err := s.rc.Control(func(fd uintptr) {
+		_, gerr = getsockopt(int(fd), unix.XDP_STATISTICS, unsafe.Pointer(&st), unsafe.Sizeof(st))
+	})
+	if err != nil {
+		return Stats{}, s.mapErr(err)
+	}
+	if gerr != nil {
+		return Stats{}, fmt.Errorf("xdp: XDP_STATISTICS: %w", gerr)
+	}
+	return Stats{
+		RxDropped:       st.Rx_dropped,
+		RxInvalidDescs:  st.Rx_invalid_descs,
+		TxInvalidDescs:  st.Tx_invalid_descs,
+		RxRingFull:      st.Rx_ring_full,
+		RxFillRingEmpty: st.Rx_fill_ring_empty_descs,
+		TxRingEmpty:     st.Tx_ring_empty_descs,
+	}, nil
+}
+
+// mapErr turns the errors of a RawConn on a closed file into ErrClosed.
+func (s *Socket) mapErr(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("xdp: receive: %w", err)
+	}
+	if s.closed.Load() || errors.Is(err, os.ErrClosed) {
+		return ErrClosed
+	}
+	return fmt.Errorf("xdp: %w", err)
+}

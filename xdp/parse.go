@@ -1,0 +1,342 @@
+package xdp
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/netip"
+)
+
+// Header sizes and protocol numbers used by the parser and the builder.
+const (
+	ethHeaderLen  = 14
+	vlanTagLen    = 4
+	ipv4HeaderLen = 20
+	ipv6HeaderLen = 40
+	udpHeaderLen  = 8
+
+	etherTypeIPv4  = 0x0800
+	etherTypeIPv6  = 0x86dd
+	etherTypeVLAN  = 0x8100 // IEEE 802.1Q
+	etherTypeQinQ  = 0x88a8 // IEEE 802.1ad service tag, accepted as the one tag
+	protoUDP       = 17
+	ipv4FlagDF     = 0x4000
+	ipv4FragMask   = 0x3fff // MF flag and fragment offset
+	defaultTTL     = 64
+	maxIPv4Payload = 0xffff - ipv4HeaderLen
+)
+
+// ParseError classifies why a frame is not a well-formed UDP datagram. It
+// is a small integer so returning it as an error does not allocate, and it
+// indexes ParseCounters.
+type ParseError uint8
+
+// Parse errors. Every frame that Parse rejects maps to exactly one of these.
+const (
+	// ErrTruncated: the frame ends before the headers do, or the IP length
+	// claims more bytes than were captured.
+	ErrTruncated ParseError = iota + 1
+	// ErrNotIP: the EtherType (after at most one VLAN tag) is neither IPv4
+	// nor IPv6, for example ARP or a second VLAN tag.
+	ErrNotIP
+	// ErrIPVersion: the IP version nibble does not match the EtherType.
+	ErrIPVersion
+	// ErrIPHeaderLen: IPv4 IHL below 5 or total length below the header.
+	ErrIPHeaderLen
+	// ErrIPChecksum: the IPv4 header checksum does not verify.
+	ErrIPChecksum
+	// ErrFragment: an IPv4 fragment (MF set or nonzero offset); fragments
+	// are left to the kernel, which can reassemble them.
+	ErrFragment
+	// ErrNotUDP: the IP payload is not UDP. IPv6 extension headers also
+	// land here: they are not walked.
+	ErrNotUDP
+	// ErrUDPLength: the UDP length is below 8 or exceeds the IP payload.
+	ErrUDPLength
+	// ErrUDPChecksum: the UDP checksum does not verify, or is zero on IPv6
+	// where RFC 8200 makes it mandatory.
+	ErrUDPChecksum
+
+	numParseErrors = int(ErrUDPChecksum) + 1
+)
+
+var parseErrorText = [numParseErrors]string{
+	ErrTruncated:   "xdp: truncated packet",
+	ErrNotIP:       "xdp: not an IPv4 or IPv6 packet",
+	ErrIPVersion:   "xdp: IP version does not match EtherType",
+	ErrIPHeaderLen: "xdp: bad IP header or total length",
+	ErrIPChecksum:  "xdp: bad IPv4 header checksum",
+	ErrFragment:    "xdp: IPv4 fragment",
+	ErrNotUDP:      "xdp: not a UDP packet",
+	ErrUDPLength:   "xdp: bad UDP length",
+	ErrUDPChecksum: "xdp: bad UDP checksum",
+}
+
+// Error describes the parse failure.
+func (e ParseError) Error() string {
+	if int(e) < numParseErrors && e != 0 {
+		return parseErrorText[e]
+	}
+	return "xdp: parse error"
+}
+
+// ParseCounters counts parse failures by kind so that no rejected frame goes
+// unaccounted for. It is plain memory: one goroutine owns it.
+type ParseCounters struct {
+	counts [numParseErrors]uint64
+}
+
+// Record counts err if it is a ParseError (other errors, and nil, are
+// counted as kind 0, "other").
+func (c *ParseCounters) Record(err error) {
+	if err == nil {
+		return
+	}
+	pe, ok := err.(ParseError)
+	if !ok {
+		pe, ok = asParseError(err)
+	}
+	if ok && int(pe) < numParseErrors {
+		c.counts[pe]++
+		return
+	}
+	c.counts[0]++
+}
+
+// asParseError unwraps err; kept apart so the unwrapping target escaping
+// does not cost the common unwrapped case an allocation.
+func asParseError(err error) (ParseError, bool) {
+	var pe ParseError
+	ok := errors.As(err, &pe)
+	return pe, ok
+}
+
+// Count returns how many failures of kind e were recorded; Count(0) is the
+// number of errors that were not ParseErrors.
+func (c *ParseCounters) Count(e ParseError) uint64 {
+	if int(e) >= numParseErrors {
+		return 0
+	}
+	return c.counts[e]
+}
+
+// Total returns the number of recorded failures of all kinds.
+func (c *ParseCounters) Total() uint64 {
+	var t uint64
+	for _, n := range c.counts {
+		t += n
+	}
+	return t
+}
+
+// ParseOptions turn off checks whose cost or whose inputs the caller does not
+// want. The zero value checks everything.
+type ParseOptions uint8
+
+const (
+	// SkipIPChecksum does not verify the IPv4 header checksum.
+	SkipIPChecksum ParseOptions = 1 << iota
+	// SkipUDPChecksum does not verify the UDP checksum. Needed for frames
+	// whose sender left checksumming to an offload that never ran, as on a
+	// veth whose peer has TX checksum offload on.
+	SkipUDPChecksum
+)
+
+// Packet holds the parsed headers of one Ethernet/IP/UDP frame. Offsets are
+// from the first byte of the frame. It contains no pointers into the frame.
+type Packet struct {
+	// DstMAC and SrcMAC are the Ethernet addresses.
+	DstMAC, SrcMAC [6]byte
+	// VLAN is the tag control information (priority and VLAN ID) when
+	// Tagged is true.
+	VLAN uint16
+	// Tagged reports one 802.1Q or 802.1ad tag between the MACs and the
+	// EtherType.
+	Tagged bool
+	// SrcIP and DstIP are the IP addresses, both 4-byte or both 16-byte.
+	SrcIP, DstIP netip.Addr
+	// SrcPort and DstPort are the UDP ports.
+	SrcPort, DstPort uint16
+	// TTL is the IPv4 time to live or IPv6 hop limit.
+	TTL uint8
+	// UDPOffset is the offset of the UDP header.
+	UDPOffset int
+	// PayloadOffset and PayloadLen locate the UDP payload. Bytes after it
+	// (Ethernet padding) are not part of the datagram.
+	PayloadOffset, PayloadLen int
+}
+
+// Src returns the source address and port.
+func (p *Packet) Src() netip.AddrPort { return netip.AddrPortFrom(p.SrcIP, p.SrcPort) }
+
+// Dst returns the destination address and port.
+func (p *Packet) Dst() netip.AddrPort { return netip.AddrPortFrom(p.DstIP, p.DstPort) }
+
+// HeaderLen is the number of bytes before the UDP payload.
+func (p *Packet) HeaderLen() int { return p.PayloadOffset }
+
+// Parse decodes an Ethernet frame carrying one UDP datagram over IPv4 or
+// IPv6, optionally with one VLAN tag, and checks that every length field is
+// consistent with the captured bytes and with each other, the IPv4 header
+// checksum and the UDP checksum (IPv4 checksum 0 means "none"). It never
+// panics and never allocates; failures are ParseErrors, after which the
+// contents of p are unspecified.
+//
+// IPv6 extension headers are not walked: such packets fail with ErrNotUDP.
+func Parse(frame []byte, p *Packet, opts ParseOptions) error {
+	return parse(frame, nil, len(frame), p, opts)
+}
+
+// ParseFrags is Parse for a multi-buffer packet given as the bytes of each of
+// its frames in order. All headers must lie in the first frame (they always
+// do with 2 KiB or larger chunks); the length checks use the total size and
+// the UDP checksum runs over all frames. Offsets in p refer to the
+// concatenation of the frames.
+func ParseFrags(frags [][]byte, p *Packet, opts ParseOptions) error {
+	if len(frags) == 0 {
+		return ErrTruncated
+	}
+	total := 0
+	for _, f := range frags {
+		total += len(f)
+	}
+	return parse(frags[0], frags[1:], total, p, opts)
+}
+
+func parse(first []byte, rest [][]byte, total int, p *Packet, opts ParseOptions) error {
+	b := first
+	if len(b) < ethHeaderLen {
+		return ErrTruncated
+	}
+	copy(p.DstMAC[:], b[0:6])
+	copy(p.SrcMAC[:], b[6:12])
+	off := 12
+	etype := binary.BigEndian.Uint16(b[off:])
+	p.Tagged, p.VLAN = false, 0
+	if etype == etherTypeVLAN || etype == etherTypeQinQ {
+		if len(b) < ethHeaderLen+vlanTagLen {
+			return ErrTruncated
+		}
+		p.Tagged = true
+		p.VLAN = binary.BigEndian.Uint16(b[off+2:])
+		off += vlanTagLen
+		etype = binary.BigEndian.Uint16(b[off:])
+	}
+	off += 2 // past the EtherType: start of the IP header
+
+	var udpOff, udpAvail int // UDP header offset, bytes the IP layer says it carries
+	var pseudo csum
+	switch etype {
+	case etherTypeIPv4:
+		if len(b) < off+ipv4HeaderLen {
+			return ErrTruncated
+		}
+		ip := b[off:]
+		if ip[0]>>4 != 4 {
+			return ErrIPVersion
+		}
+		ihl := int(ip[0]&0x0f) * 4
+		if ihl < ipv4HeaderLen {
+			return ErrIPHeaderLen
+		}
+		if len(b) < off+ihl {
+			return ErrTruncated
+		}
+		totalLen := int(binary.BigEndian.Uint16(ip[2:]))
+		if totalLen < ihl {
+			return ErrIPHeaderLen
+		}
+		if off+totalLen > total {
+			return ErrTruncated
+		}
+		if opts&SkipIPChecksum == 0 {
+			var c csum
+			c.add(ip[:ihl])
+			if c.fold() != 0xffff {
+				return ErrIPChecksum
+			}
+		}
+		if binary.BigEndian.Uint16(ip[6:])&ipv4FragMask != 0 {
+			return ErrFragment
+		}
+		if ip[9] != protoUDP {
+			return ErrNotUDP
+		}
+		p.TTL = ip[8]
+		p.SrcIP = netip.AddrFrom4([4]byte(ip[12:16]))
+		p.DstIP = netip.AddrFrom4([4]byte(ip[16:20]))
+		pseudo.add(ip[12:20])
+		udpOff, udpAvail = off+ihl, totalLen-ihl
+	case etherTypeIPv6:
+		if len(b) < off+ipv6HeaderLen {
+			return ErrTruncated
+		}
+		ip := b[off:]
+		if ip[0]>>4 != 6 {
+			return ErrIPVersion
+		}
+		payLen := int(binary.BigEndian.Uint16(ip[4:]))
+		if off+ipv6HeaderLen+payLen > total {
+			return ErrTruncated
+		}
+		if ip[6] != protoUDP {
+			return ErrNotUDP
+		}
+		p.TTL = ip[7]
+		p.SrcIP = netip.AddrFrom16([16]byte(ip[8:24]))
+		p.DstIP = netip.AddrFrom16([16]byte(ip[24:40]))
+		pseudo.add(ip[8:40])
+		udpOff, udpAvail = off+ipv6HeaderLen, payLen
+	default:
+		return ErrNotIP
+	}
+
+	if udpAvail < udpHeaderLen {
+		return ErrUDPLength
+	}
+	if len(b) < udpOff+udpHeaderLen {
+		return ErrTruncated
+	}
+	udp := b[udpOff:]
+	udpLen := int(binary.BigEndian.Uint16(udp[4:]))
+	if udpLen < udpHeaderLen || udpLen > udpAvail {
+		return ErrUDPLength
+	}
+	p.SrcPort = binary.BigEndian.Uint16(udp[0:])
+	p.DstPort = binary.BigEndian.Uint16(udp[2:])
+	p.UDPOffset = udpOff
+	p.PayloadOffset = udpOff + udpHeaderLen
+	p.PayloadLen = udpLen - udpHeaderLen
+
+	if opts&SkipUDPChecksum == 0 {
+		stored := binary.BigEndian.Uint16(udp[6:])
+		if stored == 0 {
+			if etype == etherTypeIPv6 {
+				return ErrUDPChecksum
+			}
+			return nil // IPv4 sender chose not to checksum
+		}
+		pseudo.add16(protoUDP)
+		pseudo.add16(uint16(udpLen))
+		sumSpan(&pseudo, first[udpOff:], rest, udpLen)
+		if pseudo.fold() != 0xffff {
+			return ErrUDPChecksum
+		}
+	}
+	return nil
+}
+
+// sumSpan adds the first n bytes of the stream formed by head followed by
+// the frames in rest.
+func sumSpan(c *csum, head []byte, rest [][]byte, n int) {
+	take := min(n, len(head))
+	c.add(head[:take])
+	n -= take
+	for _, f := range rest {
+		if n == 0 {
+			return
+		}
+		take = min(n, len(f))
+		c.add(f[:take])
+		n -= take
+	}
+}
