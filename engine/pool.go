@@ -37,8 +37,16 @@ type Pool struct {
 	allocBytes atomic.Int64
 	limit      atomic.Int64 // maximum buffers out at once; 0 = unlimited
 
-	states sync.Pool // *frameState
+	statesOnce sync.Once
+	states     *ring.MPMC[*frameState] // recycled frame bodies
 }
+
+// frameStateCache is how many released frame bodies a pool keeps. A frame
+// is often allocated on one goroutine and released on another (a receive
+// loop and its consumer); a shared lock-free ring recycles the bodies across
+// them, where a per-P cache such as sync.Pool would keep allocating on the
+// producer's side.
+const frameStateCache = 4096
 
 // poolConfig is immutable once published; changing a setting publishes a
 // new one, so the allocation path reads its settings with one atomic load.
@@ -308,14 +316,24 @@ func (p *Pool) frame(st *frameState) Frame {
 	return Frame{st: st, gen: st.gen.Load()}
 }
 
+func (p *Pool) stateRing() *ring.MPMC[*frameState] {
+	p.statesOnce.Do(func() {
+		// A power-of-two capacity cannot fail.
+		p.states, _ = ring.NewMPMC[*frameState](frameStateCache)
+	})
+	return p.states
+}
+
 func (p *Pool) getState() *frameState {
-	if st, ok := p.states.Get().(*frameState); ok {
+	if st, ok := p.stateRing().TryPop(); ok {
 		return st
 	}
 	return &frameState{segs: make([]segment, 0, 1)}
 }
 
-func (p *Pool) putState(st *frameState) { p.states.Put(st) }
+// putState keeps st for reuse; when the cache is full it is left to the
+// garbage collector.
+func (p *Pool) putState(st *frameState) { p.stateRing().TryPush(st) }
 
 // reserve counts one buffer of memBytes out, honouring the limit.
 func (p *Pool) reserve(memBytes int) error {
@@ -350,6 +368,11 @@ func (p *Pool) buffer(c *poolConfig) (*Buffer, error) {
 	b, ok := s.free.TryPop()
 	if !ok {
 		b = s.carve(p)
+	}
+	// A pop can fail while another goroutine is half-way through returning
+	// a buffer; wait for it rather than fall back to the heap.
+	for spins := 0; b == nil && spins < 128 && s.free.Len() > 0; spins++ {
+		b, _ = s.free.TryPop()
 	}
 	if b == nil {
 		b = &Buffer{mem: make([]byte, s.bufMem), pool: p, index: -1}
