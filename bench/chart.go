@@ -1,0 +1,211 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Chart geometry: two panels stacked, wide enough for a default sweep.
+const (
+	chartWidth       = 9 * vg.Inch
+	chartPanelHeight = 3.6 * vg.Inch
+)
+
+// payloadColors tells payloads apart; a sweep rarely has more than two.
+var payloadColors = []color.Color{
+	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+}
+
+var lossColor = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+
+// WriteChart renders results to path as a bar chart of received throughput
+// (Gbit/s) and datagram rate per transport and batch size, one bar colour
+// per payload (MTU); cases with loss carry a red label with the loss
+// percentage. The format follows the extension: .svg or .png.
+func WriteChart(path string, results []Result) error {
+	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	var buf bytes.Buffer
+	if err := RenderChart(&buf, format, results); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	return nil
+}
+
+// RenderChart writes the chart of WriteChart in format "svg" or "png".
+func RenderChart(w io.Writer, format string, results []Result) error {
+	if len(results) == 0 {
+		return fmt.Errorf("chart: no results to draw")
+	}
+	plots, err := chartPlots(results)
+	if err != nil {
+		return err
+	}
+	height := chartPanelHeight * vg.Length(len(plots))
+	var canvas vg.CanvasWriterTo
+	switch format {
+	case "svg":
+		canvas = vgsvg.New(chartWidth, height)
+	case "png":
+		canvas = vgimg.PngCanvas{Canvas: vgimg.New(chartWidth, height)}
+	default:
+		return fmt.Errorf("chart: unknown format %q (want .svg or .png)", format)
+	}
+	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadTop: vg.Points(6), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(6), PadY: vg.Points(10)}
+	grid := make([][]*plot.Plot, len(plots))
+	for i, p := range plots {
+		grid[i] = []*plot.Plot{p}
+	}
+	cells := plot.Align(grid, tiles, draw.New(canvas))
+	for i := range plots {
+		plots[i].Draw(cells[i][0])
+	}
+	if _, err := canvas.WriteTo(w); err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	return nil
+}
+
+// chartKey is one group of bars on the x axis.
+type chartKey struct {
+	transport string
+	batch     int
+}
+
+// String labels the group on the x axis: "mmsg b64", or "naive".
+func (k chartKey) String() string {
+	if k.transport == "naive" {
+		return k.transport
+	}
+	return fmt.Sprintf("%s b%d", k.transport, k.batch)
+}
+
+func chartPlots(results []Result) ([]*plot.Plot, error) {
+	var keys []chartKey
+	var payloads []int
+	keyIndex := map[chartKey]int{}
+	payloadIndex := map[int]int{}
+	for _, r := range results {
+		k := chartKey{r.Test.Transport, r.Test.Batch}
+		if _, ok := keyIndex[k]; !ok {
+			keyIndex[k] = len(keys)
+			keys = append(keys, k)
+		}
+		if _, ok := payloadIndex[r.Test.Payload]; !ok {
+			payloadIndex[r.Test.Payload] = len(payloads)
+			payloads = append(payloads, r.Test.Payload)
+		}
+	}
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.String()
+	}
+	metrics := []struct {
+		title, unit string
+		value       func(Result) float64
+	}{
+		{"Received throughput", "Gbit/s", func(r Result) float64 { return r.SumReceived.BitsPerSecond / 1e9 }},
+		{"Received datagram rate", "million datagrams/s", func(r Result) float64 { return r.SumReceived.DatagramsPerSecond / 1e6 }},
+	}
+	barWidth := vg.Points(min(28, 520/float64(len(keys)*len(payloads))))
+	var plots []*plot.Plot
+	for _, m := range metrics {
+		p := plot.New()
+		p.Title.Text = m.title + " per transport and payload (loss in red)"
+		p.Y.Label.Text = m.unit
+		p.Y.Min = 0
+		p.Legend.Top = true
+		p.Legend.Left = true
+		p.Legend.TextStyle.Font.Size = vg.Points(9)
+		peak := 0.0
+		for j, payload := range payloads {
+			values := make(plotter.Values, len(keys))
+			var lossXY plotter.XYs
+			var lossText []string
+			for _, r := range results {
+				if r.Test.Payload != payload {
+					continue
+				}
+				i := keyIndex[chartKey{r.Test.Transport, r.Test.Batch}]
+				values[i] = m.value(r)
+				peak = max(peak, values[i])
+				switch {
+				case r.Error != "":
+					lossXY = append(lossXY, plotter.XY{X: float64(i), Y: values[i]})
+					lossText = append(lossText, "error")
+				case r.SumReceived.LostPackets > 0:
+					lossXY = append(lossXY, plotter.XY{X: float64(i), Y: values[i]})
+					lossText = append(lossText, fmt.Sprintf("%.2g%%", r.SumReceived.LostPercent))
+				}
+			}
+			bars, err := plotter.NewBarChart(values, barWidth)
+			if err != nil {
+				return nil, fmt.Errorf("chart: %w", err)
+			}
+			bars.Color = payloadColors[j%len(payloadColors)]
+			bars.LineStyle.Width = 0
+			offset := (vg.Length(j) - vg.Length(len(payloads)-1)/2) * barWidth
+			bars.Offset = offset
+			p.Add(bars)
+			p.Legend.Add(fmt.Sprintf("%d B payload (MTU %d)", payload, mtuFor(payload)), bars)
+			if len(lossXY) > 0 {
+				labels, err := lossLabels(lossXY, lossText, offset)
+				if err != nil {
+					return nil, err
+				}
+				p.Add(labels)
+			}
+		}
+		p.NominalX(names...)
+		// Room above the tallest bar for the legend and the loss labels,
+		// and half a group of margin at each end of the axis.
+		p.Y.Max = max(peak*1.3, 1e-3)
+		p.X.Min, p.X.Max = -0.6, float64(len(keys))-0.4
+		plots = append(plots, p)
+	}
+	return plots, nil
+}
+
+func lossLabels(xys plotter.XYs, texts []string, offset vg.Length) (*plotter.Labels, error) {
+	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: texts})
+	if err != nil {
+		return nil, fmt.Errorf("chart: %w", err)
+	}
+	for i := range labels.TextStyle {
+		labels.TextStyle[i] = text.Style{
+			Color:   lossColor,
+			Font:    font.From(plot.DefaultFont, vg.Points(7)),
+			XAlign:  text.XCenter,
+			YAlign:  text.YBottom,
+			Handler: plot.DefaultTextHandler,
+		}
+	}
+	labels.Offset = vg.Point{X: offset, Y: vg.Points(2)}
+	return labels, nil
+}
+
+func mtuFor(payload int) int {
+	if payload > DefaultPayload {
+		return 9000
+	}
+	return 1500
+}

@@ -1,0 +1,325 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"runtime"
+	"time"
+
+	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/engine"
+)
+
+// ClientConfig configures Transmit: the sending half of a test, run as its
+// own program (udpperf client).
+type ClientConfig struct {
+	Host string
+	Port int
+	// Payload is the UDP payload per datagram (default 1472); above 1472
+	// the client is a jumbo endpoint.
+	Payload   int
+	Transport engine.Transport
+	Batch     int
+	Rate      Rate
+	// Duration is how long to send (default 10 s, as iperf3).
+	Duration time.Duration
+	PRBS     bool
+	// Raw sends data only: no session is opened or closed, so any UDP
+	// receiver will do, and the receiver's figures are not available.
+	Raw bool
+	// Bind is the local address (default: chosen by the system).
+	Bind     netip.Addr
+	BusyPoll int
+	// XDP names the interface and queue of the xdp transport.
+	XDP XDP
+	// CPU pins the sending thread to this CPU; -1 (or NoPin) leaves it.
+	CPU        int
+	Interval   time.Duration
+	OnInterval func(Interval)
+	Logger     *slog.Logger
+}
+
+// DefaultClientDuration is how long udpperf client sends by default.
+const DefaultClientDuration = 10 * time.Second
+
+// ClientReport is udpperf client's result.
+type ClientReport struct {
+	Start     Start            `json:"start"`
+	Intervals []IntervalRecord `json:"intervals"`
+	End       ClientEnd        `json:"end"`
+}
+
+// ClientEnd is the "end" section of a client report.
+type ClientEnd struct {
+	SumSent SentSummary `json:"sum_sent"`
+	// SumReceived is the server's account of this test; absent with Raw.
+	SumReceived *SessionSummary `json:"sum_received,omitempty"`
+	Process     ProcessCPU      `json:"process_cpu"`
+}
+
+// helloWait bounds the wait for a server's welcome, helloRetry spaces the
+// hellos.
+const (
+	helloWait  = 3 * time.Second
+	helloRetry = 250 * time.Millisecond
+)
+
+// ErrNoServer is returned when no udpperf server answers the hello.
+var ErrNoServer = errors.New("no udpperf server answered")
+
+// ErrPayloadTooLarge is returned when the server cannot receive datagrams
+// as large as the client's.
+var ErrPayloadTooLarge = errors.New("datagrams too large for the server")
+
+// Transmit sends one test to a udpperf server (or, with Raw, to any UDP
+// receiver) and returns both sides' figures.
+func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
+	c := Case{Transport: cfg.Transport, Payload: cfg.Payload, Batch: cfg.Batch, Duration: cfg.Duration, Rate: cfg.Rate, PRBS: cfg.PRBS}
+	if c.Duration == 0 {
+		c.Duration = DefaultClientDuration
+	}
+	c = c.withDefaults()
+	c.XDP = cfg.XDP
+	var rep ClientReport
+	rep.Start = Start{System: CollectSystem(), Timestamp: timestamp(time.Now()), Test: c.testInfo()}
+	rep.Start.Test.Network = fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+	if err := c.ValidateSide(); err != nil {
+		return rep, err
+	}
+	if c.Transport == engine.TransportXDP && c.XDP.Iface == "" {
+		return rep, ErrXDPNeedsInterface
+	}
+	opts := c.endpointOptions()
+	if cfg.Bind.IsValid() {
+		opts = append(opts, engine.WithBindAddress(cfg.Bind))
+	}
+	if cfg.BusyPoll > 0 {
+		opts = append(opts, engine.WithBusyPoll(cfg.BusyPoll))
+	}
+	logger, quiet := newGate(cfg.Logger)
+	opts = append(opts, engine.WithLogger(logger))
+	client, err := engine.NewClient(cfg.Host, cfg.Port, c.Jumbo(), opts...)
+	if err != nil {
+		return rep, err
+	}
+	defer client.Close()
+	replies := newReplySlave()
+	engine.Connect(client, replies)
+
+	session := rand.Uint64()
+	if !cfg.Raw {
+		refused := func() bool { return client.Stats().ConnRefused > 0 }
+		quiet.Store(true)
+		err := hello(ctx, client, replies, session, c, refused)
+		quiet.Store(false)
+		if err != nil {
+			if errors.Is(err, ErrPayloadTooLarge) {
+				return rep, err
+			}
+			if errors.Is(err, errRefused) {
+				return rep, fmt.Errorf("%w at %v: the port is closed (ICMP port unreachable)", ErrNoServer, client.Peer())
+			}
+			return rep, fmt.Errorf("%w at %v within %v (is `udpperf server` running there? use --raw for other receivers): %v",
+				ErrNoServer, client.Peer(), helloWait, err)
+		}
+	}
+	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == engine.TransportXDP)
+	if err != nil {
+		return rep, err
+	}
+	defer snd.release()
+
+	procStart, _ := cpu.Process()
+	start := time.Now()
+	stopIntervals := make(chan struct{})
+	intervalsDone := make(chan struct{})
+	if cfg.Interval > 0 {
+		m := newMeter(start, true)
+		go reportIntervals(cfg.Interval, stopIntervals, intervalsDone, func(bool) {
+			iv := m.next(time.Now(), counters{bytes: snd.sentBytes.Load()}, snd.sent.Load())
+			rep.Intervals = append(rep.Intervals, IntervalRecord{Sum: iv})
+			if cfg.OnInterval != nil {
+				cfg.OnInterval(iv)
+			}
+		})
+	} else {
+		close(intervalsDone)
+	}
+	elapsed, usage, pinned, sendErr := sendPinned(ctx, snd, c, cfg.CPU)
+	close(stopIntervals)
+	<-intervalsDone
+	procEnd, _ := cpu.Process()
+	if pinned {
+		rep.Start.Test.TxCPU = cfg.CPU
+	}
+	rep.End.SumSent = sentSummary(elapsed, snd, usage, client.Stats())
+	proc := procEnd.Sub(procStart)
+	rep.End.Process = ProcessCPU{User: proc.User.Seconds(), System: proc.System.Seconds()}
+	if sendErr != nil {
+		return rep, fmt.Errorf("sending: %w", sendErr)
+	}
+	if cfg.Raw {
+		return rep, nil
+	}
+	sum, err := finish(client, replies, session, snd.sent.Load(), snd.sentBytes.Load())
+	if err != nil {
+		return rep, err
+	}
+	rep.End.SumReceived = &sum
+	return rep, nil
+}
+
+// sendPinned runs the sender on a locked (and, for cpu >= 0, pinned) OS
+// thread and measures that thread's CPU time.
+func sendPinned(ctx context.Context, snd *sender, c Case, cpuID int) (time.Duration, cpu.Usage, bool, error) {
+	type out struct {
+		elapsed time.Duration
+		usage   cpu.Usage
+		pinned  bool
+		err     error
+	}
+	ch := make(chan out, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var o out
+		if cpuID >= 0 {
+			if aff, err := cpu.Pin(0, cpuID); err == nil {
+				o.pinned = true
+				defer aff.Restore()
+			}
+		}
+		before, _ := cpu.Thread()
+		o.elapsed, o.err = snd.run(ctx, c.Duration, c.Rate.PerSecond(c.Payload))
+		after, _ := cpu.Thread()
+		o.usage = after.Sub(before)
+		ch <- o
+	}()
+	o := <-ch
+	return o.elapsed, o.usage, o.pinned, o.err
+}
+
+// errRefused reports an ICMP port-unreachable answer to the hello.
+var errRefused = errors.New("port unreachable")
+
+// hello opens the session and waits for the server's welcome; refused
+// reports whether the kernel saw an ICMP port-unreachable.
+func hello(ctx context.Context, tx transmitter, replies *replySlave, session uint64, c Case, refused func() bool) error {
+	body, err := json.Marshal(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch, Rate: c.Rate.String(), Duration: c.Duration.Seconds()})
+	if err != nil {
+		return err
+	}
+	deadline := time.NewTimer(helloWait)
+	defer deadline.Stop()
+	retry := time.NewTicker(helloRetry)
+	defer retry.Stop()
+	var lastErr error
+	for {
+		if err := control(tx, wire.Message{Type: wire.TypeHello, Session: session, Body: body}); err != nil {
+			lastErr = err
+		}
+		for {
+			select {
+			case w := <-replies.welcome:
+				if w.session != session {
+					continue
+				}
+				if w.maxPayload > 0 && c.Payload > w.maxPayload {
+					return fmt.Errorf("%w: the server accepts datagrams of at most %d bytes, this client sends %d (start the server with --jumbo)",
+						ErrPayloadTooLarge, w.maxPayload, c.Payload)
+				}
+				return nil
+			case <-retry.C:
+				if refused() {
+					return errRefused
+				}
+			case <-deadline.C:
+				if lastErr == nil {
+					lastErr = errors.New("no reply")
+				}
+				return lastErr
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			break
+		}
+	}
+}
+
+// finish sends the end message until the server's result arrives.
+func finish(tx transmitter, replies *replySlave, session, sent, sentBytes uint64) (SessionSummary, error) {
+	deadline := time.NewTimer(endWait)
+	defer deadline.Stop()
+	retry := time.NewTicker(endRetry)
+	defer retry.Stop()
+	for {
+		control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes})
+		for {
+			select {
+			case r := <-replies.result:
+				if r.session != session {
+					continue
+				}
+				var sum SessionSummary
+				if err := json.Unmarshal(r.body, &sum); err != nil {
+					return sum, fmt.Errorf("the server's result is unreadable: %w", err)
+				}
+				return sum, nil
+			case <-retry.C:
+			case <-deadline.C:
+				return SessionSummary{}, fmt.Errorf("the server did not report its figures within %v", endWait)
+			}
+			break
+		}
+	}
+}
+
+// replySlave receives the server's control replies on the client.
+type replySlave struct {
+	welcome chan welcome
+	result  chan reply
+}
+
+type welcome struct {
+	session    uint64
+	maxPayload int
+}
+
+type reply struct {
+	session uint64
+	body    []byte
+}
+
+func newReplySlave() *replySlave {
+	return &replySlave{welcome: make(chan welcome, 4), result: make(chan reply, 4)}
+}
+
+// AcceptFrame sorts replies; anything else is ignored.
+func (s *replySlave) AcceptFrame(f engine.Frame) {
+	data, err := f.Bytes()
+	if err != nil {
+		return
+	}
+	m, err := wire.Decode(data)
+	if err != nil {
+		return
+	}
+	switch m.Type {
+	case wire.TypeWelcome:
+		select {
+		case s.welcome <- welcome{session: m.Session, maxPayload: int(min(m.A, 1<<20))}:
+		default:
+		}
+	case wire.TypeResult:
+		select {
+		case s.result <- reply{session: m.Session, body: append([]byte(nil), m.Body...)}:
+		default:
+		}
+	}
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Side-by-side comparison of udpperf with the C reference tools of
+# ../shared/tools, in one run on this machine, fed by the same C sender
+# (or draining into the same C receiver) for the same time:
+#
+#   receiver: udpblast -> udpsink        vs  udpblast -> udpperf server
+#   sender:   udpblast -> udpsink        vs  udpperf client --raw -> udpsink
+#
+# for the batched (mmsg) and offloaded (gso/gro) paths at 1472 and 8972
+# bytes, senders pinned to one CPU and receivers to another (taskset). Each
+# pair runs RUNS times, alternating, and the medians are compared; the bar
+# is a ratio of at least 0.90.
+#
+# Environment: SECONDS_PER_RUN (default 2), RUNS (default 3), PORT
+# (default 5301), BAR (default 0.90).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/.." && pwd))
+tools="$top/../shared/tools"
+if [ ! -f "$tools/udpsink.c" ] || [ ! -f "$tools/udpblast.c" ]; then
+	echo "compare.sh: the C reference tools are not at $tools (expected udpsink.c and udpblast.c next to the repository); nothing to compare"
+	exit 0
+fi
+export PATH="$PATH:/usr/local/go/bin"
+secs=${SECONDS_PER_RUN:-2}
+runs=${RUNS:-3}
+port=${PORT:-5301}
+bar=${BAR:-0.90}
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "building: udpsink, udpblast (gcc -O2), udpperf (go build)" >&2
+gcc -O2 -o "$work/udpsink" "$tools/udpsink.c"
+gcc -O2 -o "$work/udpblast" "$tools/udpblast.c"
+(cd "$top" && go build -o "$work/udpperf" ./cmd/udpperf)
+
+# Sender on the first allowed CPU, receiver on the second, when there are two.
+cpus=$(taskset -pc $$ | sed 's/.*: //')
+# Expand a list such as "0-1,4" into "0 1 4".
+allowed=$(echo "$cpus" | awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-"); if (n == 2) { for (c = r[1]; c <= r[2]; c++) printf "%d ", c } else printf "%d ", r[1] } }')
+read -r -a allowed_cpus <<<"$allowed"
+if [ "${#allowed_cpus[@]}" -ge 2 ]; then
+	txcpu=${allowed_cpus[0]}
+	rxcpu=${allowed_cpus[1]}
+	tx=(taskset -c "$txcpu")
+	rx=(taskset -c "$rxcpu")
+	echo "pinning: senders on CPU $txcpu, receivers on CPU $rxcpu (allowed: $cpus)" >&2
+else
+	tx=()
+	rx=()
+	echo "pinning: only one CPU, not pinned" >&2
+fi
+
+# field NAME FILE: a number from udpsink's one-line JSON.
+field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$2" | head -n1; }
+
+# server_figures FILE: "datagrams seconds" from udpperf server --json
+# (the first "packets" and "seconds" of the end section).
+server_figures() {
+	awk '/^  "end": \{/ { e = 1 }
+		e && /"seconds":/ && s == "" { s = $2 }
+		e && /"packets":/ && p == "" { p = $2 }
+		END { gsub(",", "", s); gsub(",", "", p); print p, s }' "$1"
+}
+
+# wait_listening FILE: until udpperf server reports it listens.
+wait_listening() {
+	for _ in $(seq 100); do
+		grep -q "listening on UDP port" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "compare.sh: udpperf server did not start:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+# run_sink MODE SENDER...: udpblast or udpperf client into udpsink;
+# prints "datagrams pps".
+run_sink() {
+	local mode=$1
+	shift
+	"${rx[@]}" "$work/udpsink" "$port" $((secs + 5)) "$mode" 64 >"$work/sink.json" &
+	local sink=$!
+	pids+=("$sink")
+	sleep 0.3
+	"${tx[@]}" "$@" >"$work/sender.out" 2>"$work/sender.err" || {
+		echo "compare.sh: sender failed: $*" >&2
+		cat "$work/sender.err" >&2
+	}
+	wait "$sink"
+	echo "$(field datagrams "$work/sink.json") $(field pps "$work/sink.json")"
+}
+
+# run_server TRANSPORT PAYLOAD BLASTMODE: udpblast into udpperf server;
+# prints "datagrams pps".
+run_server() {
+	local transport=$1 payload=$2 blast=$3 jumbo=()
+	[ "$payload" -gt 1472 ] && jumbo=(--jumbo)
+	"${rx[@]}" "$work/udpperf" server --port "$port" --transport "$transport" --batch 64 "${jumbo[@]}" \
+		--time $((secs + 5)) --idle-exit 500ms --json >"$work/server.json" 2>"$work/server.err" &
+	local srv=$!
+	pids+=("$srv")
+	wait_listening "$work/server.err"
+	"${tx[@]}" "$work/udpblast" "$port" "$payload" "$secs" "$blast" 64 >"$work/sender.out"
+	wait "$srv" || true
+	read -r n s < <(server_figures "$work/server.json")
+	awk -v n="$n" -v s="$s" 'BEGIN { printf "%d %.0f\n", n, (s > 0 ? n / s : 0) }'
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+
+rows=()
+fails=0
+compare_row() { # LABEL SENDER RECEIVER PAYLOAD C_FILE UDPPERF_FILE
+	local label=$1 sender=$2 receiver=$3 payload=$4 cfile=$5 ufile=$6
+	local cd cp ud up ratio verdict
+	cd=$(cut -d' ' -f1 "$cfile" | median)
+	cp=$(cut -d' ' -f2 "$cfile" | median)
+	ud=$(cut -d' ' -f1 "$ufile" | median)
+	up=$(cut -d' ' -f2 "$ufile" | median)
+	ratio=$(awk -v u="$ud" -v c="$cd" 'BEGIN { printf "%.2f", (c > 0 ? u / c : 0) }')
+	if awk -v r="$ratio" -v b="$bar" 'BEGIN { exit !(r >= b) }'; then verdict="ok"; else verdict="BELOW"; fails=$((fails + 1)); fi
+	rows+=("$(printf '%-26s %-22s %-14s %7s %12.0f %12.0f %12.0f %12.0f %6s  %s' "$label" "$sender" "$receiver" "$payload" "$cd" "$cp" "$ud" "$up" "$ratio" "$verdict")")
+}
+
+for transport in mmsg gro; do
+	blast=mmsg
+	[ "$transport" = gro ] && blast=gso
+	for payload in 1472 8972; do
+		echo "receiver: udpblast $blast $payload B -> udpsink $transport vs udpperf server $transport ($runs x ${secs}s each)" >&2
+		: >"$work/c" && : >"$work/u"
+		for _ in $(seq "$runs"); do
+			run_sink "$transport" "$work/udpblast" "$port" "$payload" "$secs" "$blast" 64 >>"$work/c"
+			run_server "$transport" "$payload" "$blast" >>"$work/u"
+		done
+		compare_row "receiver: udpperf server" "udpblast $blast" "$transport" "$payload" "$work/c" "$work/u"
+	done
+done
+
+for transport in mmsg gro; do
+	blast=mmsg sink=mmsg
+	[ "$transport" = gro ] && blast=gso sink=gro
+	for payload in 1472 8972; do
+		echo "sender: udpblast $blast vs udpperf client $transport, $payload B -> udpsink $sink ($runs x ${secs}s each)" >&2
+		: >"$work/c" && : >"$work/u"
+		for _ in $(seq "$runs"); do
+			run_sink "$sink" "$work/udpblast" "$port" "$payload" "$secs" "$blast" 64 >>"$work/c"
+			run_sink "$sink" "$work/udpperf" client --host 127.0.0.1 --port "$port" --raw --size "$payload" \
+				--time "$secs" --transport "$transport" --batch 64 --interval 1h >>"$work/u"
+		done
+		compare_row "sender: udpperf client" "udpblast/udpperf $blast" "udpsink $sink" "$payload" "$work/c" "$work/u"
+	done
+done
+
+echo
+echo "udpperf vs the C reference tools, medians of $runs runs of ${secs}s, datagrams counted by the receiver"
+printf '%-26s %-22s %-14s %7s %12s %12s %12s %12s %6s  %s\n' "comparison" "sender" "receiver" "payload" "C dgrams" "C dgram/s" "udpperf dgr" "udpperf d/s" "ratio" "(bar $bar)"
+for r in "${rows[@]}"; do echo "$r"; done
+if [ "$fails" -gt 0 ]; then
+	echo "$fails comparison(s) below the bar of $bar"
+	exit 1
+fi
+echo "all comparisons at or above the bar of $bar"

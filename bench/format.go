@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// IntervalHeader is the column header printed above interval lines; the
+// receiving side has loss and PRBS columns, the sending side does not.
+func IntervalHeader(receiver bool) string {
+	if receiver {
+		return fmt.Sprintf("%-15s %12s %10s %13s %10s %9s %9s", "interval", "datagrams", "Gbit/s", "datagrams/s", "lost", "loss", "PRBS err")
+	}
+	return fmt.Sprintf("%-15s %12s %10s %13s", "interval", "datagrams", "Gbit/s", "datagrams/s")
+}
+
+// FormatInterval renders one interval under IntervalHeader.
+func FormatInterval(iv Interval, receiver bool) string {
+	span := fmt.Sprintf("%6.2f-%-6.2f s", iv.Start, iv.End)
+	line := fmt.Sprintf("%-15s %12d %10.3f %13.0f", span, iv.Packets, iv.BitsPerSecond/1e9, iv.DatagramsPerSecond)
+	if receiver {
+		line += fmt.Sprintf(" %10d %8.3f%% %9d", iv.LostPackets, iv.LostPercent, iv.PRBSErrors)
+	}
+	return line
+}
+
+// FormatSent renders a sender summary as one line.
+func FormatSent(s SentSummary) string {
+	line := fmt.Sprintf("sender   %6.2f-%-6.2f s %12d datagrams %10.3f Gbit/s %12.0f datagrams/s", s.Start, s.End, s.Packets, s.BitsPerSecond/1e9, s.DatagramsPerSecond)
+	if s.CPUNsPerDatagram > 0 {
+		line += fmt.Sprintf("  CPU %.0f ns/datagram", s.CPUNsPerDatagram)
+	}
+	if s.Errors > 0 {
+		line += fmt.Sprintf("  send errors %d", s.Errors)
+	}
+	return line
+}
+
+// FormatReceived renders a receiver summary as one line.
+func FormatReceived(r ReceivedSummary) string {
+	line := fmt.Sprintf("receiver %6.2f-%-6.2f s %12d datagrams %10.3f Gbit/s %12.0f datagrams/s", r.Start, r.End, r.Packets, r.BitsPerSecond/1e9, r.DatagramsPerSecond)
+	if r.LossKnown {
+		line += fmt.Sprintf("  lost %d (%.3f%%)", r.LostPackets, r.LostPercent)
+	} else {
+		line += "  lost n/a"
+	}
+	line += fmt.Sprintf("  kernel drops %d  ring drops %d  out of order %d  PRBS errors %d", r.KernelDrops, r.RingDrops, r.OutOfOrder, r.PRBSErrors)
+	if r.PoolExhausted > 0 {
+		line += fmt.Sprintf("  pool exhausted %d", r.PoolExhausted)
+	}
+	if r.Oversize > 0 {
+		line += fmt.Sprintf("  oversize %d (sender's datagrams exceed this receiver's maximum; --jumbo?)", r.Oversize)
+	}
+	if r.Invalid > 0 {
+		line += fmt.Sprintf("  invalid %d", r.Invalid)
+	}
+	if r.CPUNsPerDatagram > 0 {
+		line += fmt.Sprintf("  CPU %.0f ns/datagram", r.CPUNsPerDatagram)
+	}
+	return line
+}
+
+// WriteTable writes results as an aligned text table, one row per case.
+func WriteTable(w io.Writer, results []Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "transport\tpayload\tbatch\tdatagrams/s\tGbit/s\tloss %\tkernel drops\tring drops\trx ns/dgram\ttx ns/dgram\tPRBS errors\t")
+	for _, r := range results {
+		t := r.Test
+		if r.Error != "" {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t\t\t\t\t\t\t\t\n", t.Transport, t.Payload, t.Batch, "error: "+firstLine(r.Error))
+			continue
+		}
+		s, v := r.SumSent, r.SumReceived
+		prbs := "-"
+		if t.PRBS {
+			prbs = strconv.FormatUint(v.PRBSErrors, 10)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.3f\t%.3f\t%d\t%d\t%s\t%s\t%s\t\n",
+			t.Transport, t.Payload, t.Batch, v.DatagramsPerSecond, v.BitsPerSecond/1e9, v.LostPercent,
+			v.KernelDrops, v.RingDrops, nsCell(v.CPUNsPerDatagram), nsCell(s.CPUNsPerDatagram), prbs)
+	}
+	return tw.Flush()
+}
+
+func nsCell(v float64) string {
+	if v <= 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// WriteLatencyTable writes latency results as an aligned text table.
+func WriteLatencyTable(w io.Writer, results []LatencyResult) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "transport\tpayload\tsamples\tlost\tmin us\tp50 us\tp90 us\tp99 us\tp99.9 us\tp99.99 us\tmax us\t")
+	for _, r := range results {
+		if r.Error != "" {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t\t\t\t\t\t\t\t\t\n", r.Test.Transport, r.Test.Payload, "error: "+firstLine(r.Error))
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", r.Test.Transport, r.Test.Payload,
+			r.Samples, r.Lost, r.MinUs, r.P50Us, r.P90Us, r.P99Us, r.P999Us, r.P9999Us, r.MaxUs)
+	}
+	return tw.Flush()
+}

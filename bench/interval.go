@@ -1,0 +1,82 @@
+package bench
+
+import (
+	"time"
+
+	"udpstream.dev/bench/internal/seqtrack"
+)
+
+// meter turns cumulative counters into Interval records.
+type meter struct {
+	start    time.Time
+	prevT    time.Duration
+	prev     counters
+	prevSent uint64
+	sender   bool // the interval describes the sending side
+}
+
+func newMeter(start time.Time, sender bool) *meter {
+	return &meter{start: start, sender: sender}
+}
+
+// next returns the interval from the previous call (or start) to now.
+func (m *meter) next(now time.Time, c counters, sent uint64) Interval {
+	t := now.Sub(m.start)
+	secs := (t - m.prevT).Seconds()
+	iv := Interval{
+		Start:   m.prevT.Seconds(),
+		End:     t.Seconds(),
+		Seconds: secs,
+		Sender:  m.sender,
+	}
+	if m.sender {
+		iv.Packets = sent - m.prevSent
+		iv.Bytes = c.bytes - m.prev.bytes // the caller passes sent bytes here
+	} else {
+		iv.SentPackets = sent - m.prevSent
+		iv.Packets = c.packets - m.prev.packets
+		iv.Bytes = c.bytes - m.prev.bytes
+		iv.LostPackets = sub(c.missing, m.prev.missing)
+		iv.LostPercent = seqtrack.Percent(iv.LostPackets, iv.LostPackets+iv.Packets)
+		iv.KernelDrops = sub(c.kernelDrops, m.prev.kernelDrops)
+		iv.RingDrops = sub(c.ringDrops, m.prev.ringDrops)
+		iv.PRBSErrors = sub(c.prbs, m.prev.prbs)
+	}
+	if secs > 0 {
+		iv.BitsPerSecond = float64(iv.Bytes) * 8 / secs
+		iv.DatagramsPerSecond = float64(iv.Packets) / secs
+	}
+	m.prevT, m.prev, m.prevSent = t, c, sent
+	return iv
+}
+
+// sub is a - b, or 0 when a counter went backwards (a session restarted
+// the gap count with fewer gaps than before).
+func sub(a, b uint64) uint64 {
+	if a < b {
+		return 0
+	}
+	return a - b
+}
+
+// reportIntervals calls sample every `every` until stop is closed, then
+// once more for the last partial interval if it is long enough to mean
+// something. It runs on its own goroutine; done is closed when it returns.
+func reportIntervals(every time.Duration, stop <-chan struct{}, done chan<- struct{}, sample func(final bool)) {
+	defer close(done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-t.C:
+			last = time.Now()
+			sample(false)
+		case <-stop:
+			if time.Since(last) >= every/10 {
+				sample(true)
+			}
+			return
+		}
+	}
+}

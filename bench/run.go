@@ -1,0 +1,249 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"time"
+
+	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/internal/netns"
+	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/engine"
+	"udpstream.dev/xdp"
+)
+
+// endWait bounds how long the end of a test waits for the receiver to
+// acknowledge, and endRetry how often the end message is repeated.
+const (
+	endWait  = 3 * time.Second
+	endRetry = 100 * time.Millisecond
+)
+
+// pinPlan picks the sender's and the receiver's CPUs: the first two the
+// process may use, or -1 for both when there are fewer or pinning is off.
+func pinPlan(noPin bool) (tx, rx int) {
+	if noPin {
+		return -1, -1
+	}
+	cpus, err := cpu.Allowed()
+	if err != nil || len(cpus) < 2 {
+		return -1, -1
+	}
+	return cpus[0], cpus[1]
+}
+
+// endpointOptions are the engine options of both sides of a case.
+func (c Case) endpointOptions() []engine.Option {
+	opts := []engine.Option{
+		engine.WithTransport(c.Transport),
+		engine.WithBatch(c.Batch),
+		// Pinning and per-thread CPU accounting need each side on one
+		// OS thread for the whole run.
+		engine.WithLockOSThread(),
+	}
+	if c.RxQueue > 0 {
+		opts = append(opts, engine.WithRxQueue(c.RxQueue))
+	}
+	if c.Transport == engine.TransportXDP {
+		x := c.XDP
+		if c.Network != nil && x.Iface == "" {
+			x.Iface = netns.IfName
+		}
+		opts = append(opts, engine.WithXDP(x.Iface, x.Queue, xdp.ModeAuto))
+	}
+	return opts
+}
+
+// kernelDrops is what the kernel dropped before the engine saw it: socket
+// buffer overflows (SO_RXQ_OVFL) and, with AF_XDP, the socket's own drops.
+func kernelDrops(st engine.Stats) uint64 {
+	return st.KernelDrops + st.XDPRxDropped + st.XDPRingFull + st.XDPFillEmpty
+}
+
+// openPair opens the receiving server and the sending client of a case,
+// on loopback or in the case's namespaces.
+func (c Case) openPair() (*engine.Server, *engine.Client, error) {
+	rxAddr := netip.MustParseAddr("127.0.0.1")
+	inRx, inTx := func(f func() error) error { return f() }, func(f func() error) error { return f() }
+	if n := c.Network; n != nil {
+		if err := n.setMTU(c.MTU()); err != nil {
+			return nil, nil, err
+		}
+		rxAddr, inRx, inTx = n.RxAddr(), n.inRx, n.inTx
+	}
+	var server *engine.Server
+	err := inRx(func() (err error) {
+		server, err = engine.NewServer(0, c.Jumbo(), append(c.endpointOptions(), engine.WithBindAddress(rxAddr))...)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.RxBuffer > 0 && c.Transport != engine.TransportXDP {
+		server.SetRxBufferCount(max(1, c.RxBuffer/(server.MaxPayload()+28)))
+	}
+	var client *engine.Client
+	err = inTx(func() (err error) {
+		client, err = engine.NewClient(rxAddr.String(), server.Port(), c.Jumbo(), c.endpointOptions()...)
+		return err
+	})
+	if err != nil {
+		server.Close()
+		return nil, nil, err
+	}
+	return server, client, nil
+}
+
+// Run measures one case: it opens an engine.Server with a counting slave
+// and an engine.Client, sends for c.Duration, closes the test with an end
+// message carrying the sent count and returns both sides' figures. The
+// error (also in Result.Error) says why a case could not run; a run with
+// loss or PRBS errors is not an error (see Result.Failed).
+func Run(ctx context.Context, c Case) (Result, error) {
+	c = c.withDefaults()
+	res := Result{Test: c.testInfo()}
+	fail := func(err error) (Result, error) {
+		res.Error = err.Error()
+		return res, err
+	}
+	if err := c.Validate(); err != nil {
+		return fail(err)
+	}
+	txCPU, rxCPU := pinPlan(c.NoPin)
+	server, client, err := c.openPair()
+	if err != nil {
+		return fail(err)
+	}
+	serverClosed := false
+	closeAll := func() {
+		client.Close()
+		if !serverClosed {
+			server.Close()
+			serverClosed = true
+		}
+	}
+	defer closeAll()
+
+	recv, err := newReceiver(nil, server, rxCPU, false)
+	if err != nil {
+		return fail(err)
+	}
+	recv.lockedThread = c.RxQueue == 0
+	recv.beginImplicit(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch})
+	engine.Connect(server, recv)
+	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == engine.TransportXDP)
+	if err != nil {
+		return fail(err)
+	}
+	defer snd.release()
+
+	procStart, _ := cpu.Process()
+	start := time.Now()
+	stopIntervals := make(chan struct{})
+	intervalsDone := make(chan struct{})
+	if c.Interval > 0 {
+		m := newMeter(start, false)
+		go reportIntervals(c.Interval, stopIntervals, intervalsDone, func(bool) {
+			iv := m.next(time.Now(), recv.snapshot(), snd.sent.Load())
+			res.Intervals = append(res.Intervals, IntervalRecord{Sum: iv})
+			if c.OnInterval != nil {
+				c.OnInterval(iv)
+			}
+		})
+	} else {
+		close(intervalsDone)
+	}
+
+	type sendResult struct {
+		elapsed time.Duration
+		cpu     cpu.Usage
+		pinned  bool
+		err     error
+	}
+	sendDone := make(chan sendResult, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var r sendResult
+		if txCPU >= 0 {
+			if aff, err := cpu.Pin(0, txCPU); err == nil {
+				r.pinned = true
+				defer aff.Restore()
+			}
+		}
+		before, _ := cpu.Thread()
+		r.elapsed, r.err = snd.run(ctx, c.Duration, c.Rate.PerSecond(c.Payload))
+		after, _ := cpu.Thread()
+		r.cpu = after.Sub(before)
+		sendDone <- r
+	}()
+	sr := <-sendDone
+
+	sum, ended := awaitEnd(ctx, client, recv, 0, snd.sent.Load(), snd.sentBytes.Load())
+	close(stopIntervals)
+	<-intervalsDone
+	procEnd, _ := cpu.Process()
+	txStats := client.Stats()
+	closeAll()
+	recv.restoreAffinity()
+
+	if sr.err != nil {
+		return fail(fmt.Errorf("sending: %w", sr.err))
+	}
+	if !ended {
+		return fail(errors.New("the receiver did not acknowledge the end of the test"))
+	}
+	if sr.pinned {
+		res.Test.TxCPU = txCPU
+	}
+	if recv.pinned && recv.pinErr == nil {
+		res.Test.RxCPU = rxCPU
+	}
+	res.SumSent = sentSummary(sr.elapsed, snd, sr.cpu, txStats)
+	res.SumReceived = sum.ReceivedSummary
+	proc := procEnd.Sub(procStart)
+	res.Process = ProcessCPU{User: proc.User.Seconds(), System: proc.System.Seconds()}
+	return res, nil
+}
+
+// sentSummary is the sender's side of a finished test.
+func sentSummary(elapsed time.Duration, snd *sender, u cpu.Usage, st engine.Stats) SentSummary {
+	s := SentSummary{Sender: true, GSO: st.GSO, Errors: snd.errs.Load()}
+	s.Packets, s.Bytes = snd.sent.Load(), snd.sentBytes.Load()
+	s.Seconds = elapsed.Seconds()
+	s.End = s.Seconds
+	s.setRates()
+	s.setCPU(u.User, u.System, "thread")
+	return s
+}
+
+// awaitEnd sends the end message until the in-process receiver has
+// summarised the session, or endWait passes.
+func awaitEnd(ctx context.Context, tx transmitter, recv *receiver, session, sent, sentBytes uint64) (SessionSummary, bool) {
+	deadline := time.NewTimer(endWait)
+	defer deadline.Stop()
+	retry := time.NewTicker(endRetry)
+	defer retry.Stop()
+	for {
+		control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes})
+		select {
+		case sum := <-recv.events:
+			return sum, true
+		case <-retry.C:
+		case <-deadline.C:
+			return SessionSummary{}, false
+		case <-ctx.Done():
+			// Still give the receiver its chance: the figures are worth
+			// having even when the run was interrupted.
+			select {
+			case sum := <-recv.events:
+				return sum, true
+			case <-time.After(endRetry):
+				return SessionSummary{}, false
+			}
+		}
+	}
+}

@@ -1,0 +1,249 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"udpstream.dev/bench/internal/rate"
+	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/engine"
+	"udpstream.dev/engine/prbs"
+	"udpstream.dev/mmsg"
+)
+
+// transmitter is what the sender needs of an engine.Client.
+type transmitter interface {
+	SendBatch(fs []engine.Frame) (int, error)
+	Send(f engine.Frame) error
+	AcceptReq(size int, zeroCopy bool) (engine.Frame, error)
+}
+
+// sender streams sequence-numbered (or PRBS) datagrams through an
+// engine.Client. With the socket transports it allocates one batch of
+// frames from the client's pool up front and rewrites their headers for
+// every batch, so the loop does not allocate: SendBatch sends synchronously
+// and leaves the frames to the caller. With AF_XDP the engine keeps a sent
+// buffer until the kernel has transmitted it, so the sender takes fresh
+// frames from the pool (the UMEM) for every batch and releases them after
+// SendBatch; the pool recycles them without allocating.
+type sender struct {
+	tx      transmitter
+	payload int
+	prbs    bool
+	fresh   bool // new frames for every batch
+	frames  []engine.Frame
+	mem     [][]byte // each frame's memory; nil for a frame split over buffers
+	scratch []byte   // a split frame's contents, written with WriteAt
+	seq     uint64
+
+	// Published for interval reports.
+	sent, sentBytes, errs atomic.Uint64
+	poolWaits             atomic.Uint64 // batches delayed by an empty pool
+	firstErr              atomic.Pointer[error]
+}
+
+// maxFramesPerCall bounds the frames a sender hands to one SendBatch.
+const maxFramesPerCall = 8192
+
+// framesPerCall is how many datagrams one SendBatch should carry so that
+// the engine fills a whole batch of batch messages: one datagram per
+// message, or with UDP GSO as many as one GSO message takes (44 of 1472
+// bytes, 7 of 8972), as the C reference sender does.
+func framesPerCall(t engine.Transport, payload, batch int) int {
+	n := batch
+	if t == engine.TransportGRO {
+		n *= max(1, mmsg.GSOSegments(payload, mmsg.MaxPayloadIPv4, mmsg.MaxGSOSegments))
+	}
+	return min(n, maxFramesPerCall)
+}
+
+// newSender prepares to send frames datagrams of payload bytes per
+// SendBatch; fresh takes new frames for every batch (AF_XDP).
+func newSender(tx transmitter, payload, frames int, prbsOn, fresh bool) (*sender, error) {
+	s := &sender{tx: tx, payload: payload, prbs: prbsOn, fresh: fresh,
+		frames: make([]engine.Frame, 0, frames), mem: make([][]byte, 0, frames), scratch: make([]byte, payload)}
+	for i := range s.scratch {
+		s.scratch[i] = byte(i)
+	}
+	if fresh {
+		return s, nil
+	}
+	if err := s.acquire(frames); err != nil {
+		s.release()
+		return nil, fmt.Errorf("allocating send frames: %w", err)
+	}
+	if len(s.frames) < frames {
+		s.release()
+		return nil, fmt.Errorf("allocating send frames: the client's pool holds fewer than %d", frames)
+	}
+	for i, mem := range s.mem {
+		if mem != nil {
+			copy(mem, s.scratch)
+		} else if _, err := s.frames[i].WriteAt(s.scratch, 0); err != nil {
+			s.release()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// acquire takes up to n frames from the client's pool. An empty pool ends
+// it early without an error: the caller sends what it got.
+func (s *sender) acquire(n int) error {
+	for range n {
+		f, err := s.tx.AcceptReq(s.payload, true)
+		if errors.Is(err, engine.ErrPoolExhausted) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := f.SetPayload(s.payload); err != nil {
+			f.Release()
+			return err
+		}
+		mem, err := f.Bytes()
+		if err != nil && !errors.Is(err, engine.ErrNotContiguous) {
+			f.Release()
+			return err
+		}
+		s.frames = append(s.frames, f)
+		s.mem = append(s.mem, mem)
+	}
+	return nil
+}
+
+// release returns the frames to the client's pool.
+func (s *sender) release() {
+	for _, f := range s.frames {
+		f.Release()
+	}
+	clear(s.frames)
+	s.frames, s.mem = s.frames[:0], s.mem[:0]
+}
+
+// fill writes the next n sequence numbers into the first n frames.
+func (s *sender) fill(n int) error {
+	for i := range n {
+		mem := s.mem[i]
+		if mem == nil {
+			mem = s.scratch
+		}
+		if s.prbs {
+			if err := prbs.Fill(mem, uint32(s.seq), PRBSWidth); err != nil {
+				return err
+			}
+		} else {
+			wire.PutSeq(mem, s.seq)
+		}
+		if s.mem[i] == nil {
+			// A split frame: copy in what changed.
+			part := mem[:wire.SeqLen]
+			if s.prbs {
+				part = mem
+			}
+			if _, err := s.frames[i].WriteAt(part, 0); err != nil {
+				return err
+			}
+		}
+		s.seq++
+	}
+	return nil
+}
+
+// run sends for d (until ctx ends if d is 0) at the pacer's rate and
+// returns the time spent. Send errors are counted, not fatal: the kernel
+// refusing a datagram is part of what is measured.
+func (s *sender) run(ctx context.Context, d time.Duration, perSecond float64) (time.Duration, error) {
+	start := time.Now()
+	pacer := rate.NewPacer(start, perSecond)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	done := ctx.Done()
+	batch := cap(s.frames)
+	for {
+		now := time.Now()
+		if d > 0 && now.Sub(start) >= d {
+			return now.Sub(start), nil
+		}
+		select {
+		case <-done:
+			return time.Since(start), nil
+		default:
+		}
+		n, wait := pacer.Next(now, s.sent.Load()+s.errs.Load(), batch)
+		if n == 0 {
+			if d > 0 {
+				wait = min(wait, d-now.Sub(start))
+			}
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-done:
+				return time.Since(start), nil
+			}
+			continue
+		}
+		if s.fresh {
+			if err := s.acquire(n); err != nil {
+				return time.Since(start), err
+			}
+			if n = len(s.frames); n == 0 {
+				// Every buffer is in flight: let the engine reap.
+				s.poolWaits.Add(1)
+				runtime.Gosched()
+				continue
+			}
+		}
+		if err := s.fill(n); err != nil {
+			return time.Since(start), err
+		}
+		sent, err := s.tx.SendBatch(s.frames[:n])
+		if s.fresh {
+			s.release()
+		}
+		s.sent.Add(uint64(sent))
+		s.sentBytes.Add(uint64(sent * s.payload))
+		if err != nil {
+			if errors.Is(err, engine.ErrClosed) {
+				return time.Since(start), err
+			}
+			s.errs.Add(uint64(n - sent))
+			s.noteError(err)
+		}
+	}
+}
+
+// noteError keeps the first send error. It is a function of its own so
+// that only a failing send moves an error to the heap, not every batch.
+func (s *sender) noteError(err error) {
+	if s.firstErr.Load() == nil {
+		s.firstErr.CompareAndSwap(nil, &err)
+	}
+}
+
+// firstError is the first send error seen, or nil.
+func (s *sender) firstError() error {
+	if p := s.firstErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// control sends one control message through the client.
+func control(tx transmitter, m wire.Message) error {
+	size := wire.HeaderLen + len(m.Body)
+	f, err := tx.AcceptReq(size, true)
+	if err != nil {
+		return err
+	}
+	defer f.Release()
+	if _, err := f.WriteAt(wire.Encode(make([]byte, 0, size), m), 0); err != nil {
+		return err
+	}
+	return tx.Send(f)
+}

@@ -1,0 +1,249 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/engine"
+	"udpstream.dev/engine/prbs"
+)
+
+// fakeTx records what a sender sends; failEvery > 0 makes every
+// failEvery-th datagram fail.
+type fakeTx struct {
+	pool      *engine.Pool
+	mu        sync.Mutex
+	seqs      []uint64
+	prbsBad   int
+	prbs      bool
+	failEvery int
+	n         int
+	keep      bool
+}
+
+func (f *fakeTx) AcceptReq(size int, zc bool) (engine.Frame, error) {
+	return f.pool.AcceptReq(size, zc)
+}
+func (f *fakeTx) Send(fr engine.Frame) error { return nil }
+
+func (f *fakeTx) SendBatch(fs []engine.Frame) (int, error) {
+	sent := 0
+	var err error
+	for _, fr := range fs {
+		f.n++
+		if f.failEvery > 0 && f.n%f.failEvery == 0 {
+			err = errors.New("refused")
+			continue
+		}
+		sent++
+		if !f.keep {
+			continue
+		}
+		b, err := fr.Bytes()
+		if err != nil { // split over buffers
+			b = make([]byte, fr.Payload())
+			fr.ReadAt(b, 0)
+		}
+		f.mu.Lock()
+		if f.prbs {
+			seq, verr := prbs.Verify(b, PRBSWidth)
+			if verr != nil {
+				f.prbsBad++
+			}
+			f.seqs = append(f.seqs, uint64(seq))
+		} else {
+			s, _ := wire.Seq(b)
+			f.seqs = append(f.seqs, s)
+		}
+		f.mu.Unlock()
+	}
+	return sent, err
+}
+
+func newFakeTx(t testing.TB) *fakeTx {
+	p, err := engine.NewFixedPool(engine.MaxPayloadJumbo, 2048, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fakeTx{pool: p, keep: true}
+}
+
+func TestSenderNumbersDatagramsInOrder(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		tx := newFakeTx(t)
+		tx.prbs = on
+		s, err := newSender(tx, 1472, 16, on, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		// 20k datagrams/s for 100 ms: about 2000.
+		elapsed, err := s.run(ctx, 100*time.Millisecond, 20000)
+		cancel()
+		s.release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(tx.seqs)
+		if n == 0 || n > 2016 || uint64(n) != s.sent.Load() {
+			t.Fatalf("prbs=%v: sent %d (counter %d) in %v at 20k/s", on, n, s.sent.Load(), elapsed)
+		}
+		for i, seq := range tx.seqs {
+			if seq != uint64(i) {
+				t.Fatalf("prbs=%v: datagram %d has sequence %d", on, i, seq)
+			}
+		}
+		if tx.prbsBad != 0 {
+			t.Fatalf("%d PRBS frames do not verify", tx.prbsBad)
+		}
+		if s.sentBytes.Load() != uint64(n*1472) {
+			t.Fatalf("bytes %d", s.sentBytes.Load())
+		}
+		if tx.pool.AllocCount() != 0 {
+			t.Fatalf("%d buffers not returned to the pool", tx.pool.AllocCount())
+		}
+	}
+}
+
+// TestSenderFreshSplitFrames covers the AF_XDP way of sending: new frames
+// for every batch, from a pool of buffers smaller than a datagram.
+func TestSenderFreshSplitFrames(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		pool, err := engine.NewFixedPool(1024, 64, 0) // a 2500-byte datagram spans 3 buffers
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx := &fakeTx{pool: pool, keep: true, prbs: on}
+		s, err := newSender(tx, 2500, 16, on, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err = s.run(ctx, 50*time.Millisecond, 20000)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tx.seqs) == 0 || tx.prbsBad != 0 {
+			t.Fatalf("prbs=%v: %d datagrams, %d bad", on, len(tx.seqs), tx.prbsBad)
+		}
+		for i, seq := range tx.seqs {
+			if seq != uint64(i) {
+				t.Fatalf("prbs=%v: datagram %d has sequence %d", on, i, seq)
+			}
+		}
+		if pool.AllocCount() != 0 {
+			t.Fatalf("%d buffers still out after the run", pool.AllocCount())
+		}
+	}
+}
+
+func TestSenderCountsErrorsAndStopsOnContext(t *testing.T) {
+	tx := newFakeTx(t)
+	tx.failEvery = 4
+	s, err := newSender(tx, 100, 8, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.release()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.run(ctx, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	sent, errs := s.sent.Load(), s.errs.Load()
+	if errs == 0 || sent != 3*errs {
+		t.Fatalf("sent %d, errors %d: want 3 sent per error", sent, errs)
+	}
+	if s.firstError() == nil {
+		t.Fatal("first error not kept")
+	}
+}
+
+func TestSenderLoopAllocatesNothing(t *testing.T) {
+	tx := newFakeTx(t)
+	tx.keep = false
+	s, err := newSender(tx, 1472, 64, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.release()
+	allocs := testing.AllocsPerRun(100, func() {
+		s.fill(64)
+		tx.SendBatch(s.frames)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per batch", allocs)
+	}
+}
+
+func BenchmarkSenderFill(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := map[bool]string{false: "seq", true: "prbs"}[on]
+		b.Run(name, func(b *testing.B) {
+			tx := newFakeTx(b)
+			s, _ := newSender(tx, 1472, 64, on, false)
+			defer s.release()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s.fill(64)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/datagram")
+		})
+	}
+}
+
+func TestSenderThroughEngineClientAllocatesNothing(t *testing.T) {
+	l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, tr := range []engine.Transport{engine.TransportNaive, engine.TransportMmsg, engine.TransportGRO} {
+		c, err := engine.NewClient("127.0.0.1", l.LocalAddr().(*net.UDPAddr).Port, false, engine.WithTransport(tr), engine.WithBatch(32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := newSender(c, 1472, 32, false, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.fill(32)
+		c.SendBatch(s.frames) // warm up
+		allocs := testing.AllocsPerRun(50, func() {
+			s.fill(32)
+			if n, err := c.SendBatch(s.frames); n != 32 || err != nil {
+				t.Fatalf("%s: sent %d: %v", tr, n, err)
+			}
+		})
+		s.release()
+		c.Close()
+		if allocs != 0 {
+			t.Fatalf("%s: %v allocations per batch of 32", tr, allocs)
+		}
+	}
+}
+
+func TestFramesPerCall(t *testing.T) {
+	for _, c := range []struct {
+		t              engine.Transport
+		payload, batch int
+		want           int
+	}{
+		{engine.TransportMmsg, 1472, 64, 64},
+		{engine.TransportNaive, 1472, 1, 1},
+		{engine.TransportGRO, 1472, 64, 64 * 44},
+		{engine.TransportGRO, 8972, 64, 64 * 7},
+		{engine.TransportGRO, 1472, 1024, maxFramesPerCall},
+	} {
+		if got := framesPerCall(c.t, c.payload, c.batch); got != c.want {
+			t.Fatalf("%s %d B batch %d: %d frames per call, want %d", c.t, c.payload, c.batch, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,281 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/internal/seqtrack"
+	"udpstream.dev/engine"
+	"udpstream.dev/xdp"
+)
+
+// DefaultPort is udpperf's default UDP port (iperf3's 5201, on UDP).
+const DefaultPort = 5201
+
+// ServeConfig configures Serve: the receiving half of a test, run as its
+// own program (udpperf server).
+type ServeConfig struct {
+	// Port to listen on (0: the system chooses; see Ready).
+	Port int
+	// Jumbo accepts datagrams up to 8972 bytes instead of 1472.
+	Jumbo     bool
+	Transport engine.Transport
+	// Batch is messages per system call (default 64).
+	Batch int
+	// PRBS checks every data datagram as a Rogue PRBS frame, also from
+	// senders that do not open a session (a Rogue PRBS generator, say).
+	// Sessions opened by `udpperf client --prbs` are checked regardless.
+	PRBS bool
+	// RxQueue is the delivery queue depth (engine.WithRxQueue); 0 delivers
+	// on the receive goroutine.
+	RxQueue int
+	// RxBuffer is the receive socket buffer in bytes (default 64 MiB).
+	RxBuffer int
+	// Bind is the local address (default: every address).
+	Bind     netip.Addr
+	BusyPoll int
+	// XDP names the interface and queue of the xdp transport.
+	XDP XDP
+	// Interval, with OnInterval, reports progress; intervals without
+	// traffic are not reported.
+	Interval   time.Duration
+	OnInterval func(Interval)
+	// OnSession is called when a client's test ends.
+	OnSession func(SessionSummary)
+	// Time stops the server this long after the first data datagram
+	// (0: no limit).
+	Time time.Duration
+	// IdleExit stops the server once no data datagram has arrived for
+	// this long, after the first one (0: never). With Time this is the
+	// C reference receiver's rule.
+	IdleExit time.Duration
+	// OneOff stops the server after the first session ends.
+	OneOff bool
+	// Ready, if set, is called with the bound port once the server
+	// listens.
+	Ready  func(port int)
+	Logger *slog.Logger
+}
+
+// ServerReport is udpperf server's result.
+type ServerReport struct {
+	Start     Start            `json:"start"`
+	Intervals []IntervalRecord `json:"intervals"`
+	End       ServerEnd        `json:"end"`
+}
+
+// ServerEnd is the "end" section of a server report.
+type ServerEnd struct {
+	// SumReceived covers everything received while the server ran; its
+	// CPU figures are the whole process's.
+	SumReceived ReceivedSummary `json:"sum_received"`
+	// Sessions lists each client test that ended, as reported to its
+	// client.
+	Sessions []SessionSummary `json:"sessions"`
+	Process  ProcessCPU       `json:"process_cpu"`
+}
+
+// sessionLinger is how long a one-off server keeps answering after its
+// session ended, in case the result was lost and the client asks again.
+const sessionLinger = 300 * time.Millisecond
+
+// Serve receives until ctx ends or one of the stop conditions of cfg
+// holds, and returns what it received. Errors are those of opening the
+// socket (port in use, bad address, bad option).
+func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
+	if cfg.Batch == 0 {
+		cfg.Batch = DefaultBatch
+	}
+	if cfg.Transport == engine.TransportNaive {
+		cfg.Batch = 1
+	}
+	if cfg.RxBuffer == 0 {
+		cfg.RxBuffer = DefaultRxBuffer
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = time.Second
+	}
+	var rep ServerReport
+	if err := CheckTransport(cfg.Transport); err != nil {
+		return rep, err
+	}
+	if cfg.Transport == engine.TransportXDP && cfg.XDP.Iface == "" {
+		return rep, ErrXDPNeedsInterface
+	}
+	maxPayload := engine.MaxPayloadStandard
+	if cfg.Jumbo {
+		maxPayload = engine.MaxPayloadJumbo
+	}
+	rep.Start = Start{
+		System:    CollectSystem(),
+		Timestamp: timestamp(time.Now()),
+		Test: TestInfo{
+			Transport: cfg.Transport.String(), Batch: cfg.Batch, Payload: maxPayload,
+			MTU: maxPayload + 28, Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
+			Network: "udp", RxQueue: cfg.RxQueue, TxCPU: -1, RxCPU: -1,
+		},
+	}
+	opts := []engine.Option{
+		engine.WithTransport(cfg.Transport),
+		engine.WithBatch(cfg.Batch),
+		engine.WithLockOSThread(),
+	}
+	if cfg.RxQueue > 0 {
+		opts = append(opts, engine.WithRxQueue(cfg.RxQueue))
+	}
+	if cfg.Bind.IsValid() {
+		opts = append(opts, engine.WithBindAddress(cfg.Bind))
+	}
+	if cfg.BusyPoll > 0 {
+		opts = append(opts, engine.WithBusyPoll(cfg.BusyPoll))
+	}
+	if cfg.Logger != nil {
+		opts = append(opts, engine.WithLogger(cfg.Logger))
+	}
+	if cfg.Transport == engine.TransportXDP {
+		opts = append(opts, engine.WithXDP(cfg.XDP.Iface, cfg.XDP.Queue, xdp.ModeAuto))
+	}
+	server, err := engine.NewServer(cfg.Port, cfg.Jumbo, opts...)
+	if err != nil {
+		return rep, err
+	}
+	defer server.Close()
+	if cfg.Transport != engine.TransportXDP {
+		server.SetRxBufferCount(max(1, cfg.RxBuffer/(server.MaxPayload()+28)))
+	}
+	recv, err := newReceiver(server, server, -1, cfg.PRBS)
+	if err != nil {
+		return rep, err
+	}
+	recv.maxPayload = server.MaxPayload()
+	recv.lockedThread = cfg.RxQueue == 0
+	engine.Connect(server, recv)
+	if cfg.Ready != nil {
+		cfg.Ready(server.Port())
+	}
+	procStart, _ := cpu.Process()
+
+	stopIntervals := make(chan struct{})
+	intervalsDone := make(chan struct{})
+	intervalsStarted := false
+	startIntervals := func() {
+		intervalsStarted = true
+		m := newMeter(time.Now(), false)
+		go reportIntervals(cfg.Interval, stopIntervals, intervalsDone, func(bool) {
+			iv := m.next(time.Now(), recv.snapshot(), 0)
+			if iv.Packets == 0 && iv.KernelDrops == 0 && iv.RingDrops == 0 && iv.LostPackets == 0 {
+				return // idle: nothing to say
+			}
+			rep.Intervals = append(rep.Intervals, IntervalRecord{Sum: iv})
+			if cfg.OnInterval != nil {
+				cfg.OnInterval(iv)
+			}
+		})
+	}
+
+	var timeLimit <-chan time.Time
+	var idleTick <-chan time.Time
+	if cfg.IdleExit > 0 {
+		t := time.NewTicker(max(cfg.IdleExit/5, 10*time.Millisecond))
+		defer t.Stop()
+		idleTick = t.C
+	}
+	var linger <-chan time.Time
+	first := recv.first
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-first:
+			first = nil
+			startIntervals()
+			if cfg.Time > 0 {
+				t := time.NewTimer(cfg.Time)
+				defer t.Stop()
+				timeLimit = t.C
+			}
+		case <-timeLimit:
+			break loop
+		case <-idleTick:
+			if last := recv.lastNs.Load(); last > 0 && time.Duration(recv.now()-last) >= cfg.IdleExit {
+				break loop
+			}
+		case sum := <-recv.events:
+			if cfg.OnSession != nil {
+				cfg.OnSession(sum)
+			}
+			if cfg.OneOff && linger == nil {
+				linger = time.After(sessionLinger)
+			}
+		case <-linger:
+			break loop
+		}
+	}
+	procEnd, _ := cpu.Process()
+	server.Close()
+	if intervalsStarted {
+		close(stopIntervals)
+		<-intervalsDone
+	}
+	// Sessions that ended during the last moments.
+	for {
+		select {
+		case sum := <-recv.events:
+			if cfg.OnSession != nil {
+				cfg.OnSession(sum)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	rep.End = serverEnd(recv, server.Stats(), procEnd.Sub(procStart))
+	return rep, nil
+}
+
+// serverEnd totals what a server received.
+func serverEnd(recv *receiver, st engine.Stats, proc cpu.Usage) ServerEnd {
+	end := ServerEnd{Sessions: recv.sessions()}
+	if end.Sessions == nil {
+		end.Sessions = []SessionSummary{}
+	}
+	v := &end.SumReceived
+	v.Packets, v.Bytes = recv.packets.Load(), recv.bytes.Load()
+	if first := recv.firstNs.Load(); first > 0 {
+		v.Start = 0
+		v.Seconds = float64(recv.lastNs.Load()-first) / 1e9
+		v.End = v.Seconds
+	}
+	v.setRates()
+	v.setCPU(proc.User, proc.System, "process")
+	v.KernelDrops, v.RingDrops, v.PoolExhausted, v.GRO = kernelDrops(st), st.RingDrops, st.RxPoolExhausted, st.GRO
+	v.Oversize, v.Invalid = st.RxOversize, recv.invalid()+st.RxMalformed
+	v.PRBSErrors = recv.prbsErrors()
+	if v.PRBSErrors > 0 {
+		v.PRBSFirstError = recv.firstPRBSError()
+	}
+	v.OutOfOrder = recv.late.Load()
+	// Loss: exact for sessions that ended (sent - received), the gaps in
+	// the sequence for traffic still open (PRBS without a session, or a
+	// client that never said goodbye).
+	for _, s := range end.Sessions {
+		v.LostPackets += s.LostPackets
+	}
+	v.LossKnown = len(end.Sessions) > 0 || recv.forcePRBS
+	if open := recv.missing.Load(); open > recv.lostAtEnds {
+		v.LostPackets += open - recv.lostAtEnds
+	}
+	v.LostPercent = seqtrack.Percent(v.LostPackets, v.LostPackets+v.Packets)
+	end.Process = ProcessCPU{User: proc.User.Seconds(), System: proc.System.Seconds()}
+	return end
+}
+
+// String describes the listening configuration for the startup line.
+func (cfg ServeConfig) String() string {
+	return fmt.Sprintf("transport %s, batch %d, jumbo %v, prbs %v", cfg.Transport, cfg.Batch, cfg.Jumbo, cfg.PRBS)
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"udpstream.dev/bench"
+	"udpstream.dev/engine"
+)
+
+const latencyAbout = `
+Measures round-trip latency with one datagram in flight: the client sends a
+ping, the server echoes it, the client records the round trip and sends the
+next one at once. Prints min, p50, p90, p99, p99.9, p99.99 and max in
+microseconds for each transport.
+
+Without --host the echo server runs in this process (on loopback, or across
+a veth pair with --netns). With --host it pings a running udpperf server.
+
+examples:
+  udpperf latency
+  udpperf latency --transport mmsg --size 1472 --count 100000
+  udpperf latency --host 10.0.0.2 --port 5201 --time 10`
+
+func runLatency(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet("latency", "[flags]", latencyAbout, e.stdout)
+	transports := fs.String("transport", "naive,mmsg,gro", "comma-separated transports: naive, mmsg, gro (gso), xdp (with --netns, or --host and --iface)")
+	size := fs.Int("size", bench.DefaultLatencyPayload, "ping size in bytes (40..8972)")
+	duration := durationFlag(fs, "time", bench.DefaultDuration, "measuring time per transport")
+	count := fs.Int("count", 0, "stop each transport after this many round trips (0 = --time only)")
+	timeout := durationFlag(fs, "timeout", bench.DefaultLatencyTimeout, "a ping unanswered for this long counts as lost")
+	host := fs.String("host", "", "ping a running udpperf server at this host instead of an in-process one")
+	port := fs.Int("port", bench.DefaultPort, "server UDP port (with --host)")
+	netns := fs.Bool("netns", false, "run across a veth pair between two new network namespaces (root)")
+	jsonOut := fs.Bool("json", false, "print one JSON document on stdout (the table goes to stderr)")
+	out := fs.String("out", "", "also write the JSON document to this file")
+	noPin := fs.Bool("no-pin", false, "do not pin the two threads to CPUs")
+	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
+	xdp := addXDPFlags(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q (see udpperf latency --help)", pos[0])}
+	}
+	if err := xdp.check(fs, *transports); err != nil {
+		return err
+	}
+	if *host == "" && isSet(fs, "iface") {
+		return usageError{"--iface applies with --host; in-process xdp runs across --netns"}
+	}
+	ts, err := parseTransports(*transports)
+	if err != nil {
+		return err
+	}
+	if *host != "" && *netns {
+		return usageError{"--host and --netns exclude each other"}
+	}
+	if *duration <= 0 && *count <= 0 {
+		return usageError{"--time or --count must be positive"}
+	}
+	if *host != "" && (*port < 1 || *port > 65535) {
+		return usageError{fmt.Sprintf("--port %d outside 1..65535", *port)}
+	}
+	if *count > 0 && !isSet(fs, "time") {
+		*duration = 24 * time.Hour // --count alone decides
+	}
+	var cases []bench.LatencyCase
+	for _, t := range ts {
+		c := bench.LatencyCase{Transport: t, Payload: *size, Duration: *duration, Count: *count,
+			Host: *host, Port: *port, NoPin: *noPin, Timeout: *timeout, BusyPoll: *busyPoll,
+			XDP: bench.XDP{Iface: *xdp.iface, Queue: *xdp.queue}}
+		if t == engine.TransportXDP && *host == "" && !*netns {
+			return usageError{"--transport xdp runs across --netns (or towards --host with --iface)"}
+		}
+		if t == engine.TransportXDP && *host != "" && *xdp.iface == "" {
+			return usageError{"--transport xdp towards --host needs --iface"}
+		}
+		cases = append(cases, c)
+	}
+	network := "loopback"
+	if *host != "" {
+		network = netJoin(*host, *port)
+	}
+	if *netns {
+		if err := bench.CheckNamespaces(); err != nil {
+			return fmt.Errorf("--netns: %w", err)
+		}
+		ns, err := bench.NewNamespaces()
+		if err != nil {
+			return fmt.Errorf("--netns: %w", err)
+		}
+		defer ns.Close()
+		network = "netns-veth"
+		for i := range cases {
+			cases[i].Network = ns
+		}
+	}
+	p := newPrinter(e, *jsonOut)
+	start := time.Now()
+	results, sweepErr := bench.LatencySweep(ctx, cases, func(i, n int, c bench.LatencyCase, r *bench.LatencyResult) {
+		switch {
+		case r == nil:
+			fmt.Fprintf(e.stderr, "case %d/%d: %s %d B ...\n", i, n, c.Transport, c.Payload)
+		case r.Error != "":
+			fmt.Fprintf(e.stderr, "case %d/%d: %s: error: %s\n", i, n, c.Transport, oneLine(r.Error))
+		default:
+			fmt.Fprintf(e.stderr, "case %d/%d: %s: p50 %.1f us, p99 %.1f us over %d round trips\n", i, n, c.Transport, r.P50Us, r.P99Us, r.Samples)
+		}
+	})
+	if len(results) > 0 {
+		var tbl bytes.Buffer
+		bench.WriteLatencyTable(&tbl, results)
+		p.printf("\n%s", tbl.String())
+	}
+	info := bench.SweepInfo{Transports: names(ts), Payloads: []int{*size}, Duration: duration.Seconds(), Rate: "ping-pong", Network: network, Cases: len(cases)}
+	doc := bench.NewSweepReport(info, start, results)
+	if sweepErr != nil {
+		doc.Error = "interrupted: " + sweepErr.Error()
+	}
+	if err := emitDocument(e, doc, *jsonOut, *out); err != nil {
+		return err
+	}
+	if sweepErr != nil {
+		return fmt.Errorf("interrupted after %d of %d cases", len(results), len(cases))
+	}
+	for _, r := range results {
+		if r.Error != "" {
+			return fmt.Errorf("%s: %s", r.Test.Transport, r.Error)
+		}
+	}
+	return nil
+}
+
+// isSet reports whether the command line set flag name.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// printer sends human-readable lines to stdout, or to stderr when stdout
+// carries a JSON document.
+type printer struct {
+	mu  sync.Mutex
+	out io.Writer
+}
+
+func newPrinter(e env, jsonOut bool) *printer {
+	if jsonOut {
+		return &printer{out: e.stderr}
+	}
+	return &printer{out: e.stdout}
+}
+
+func (p *printer) printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.out, format, args...)
+}
+
+// writeJSON writes one indented JSON document.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// jsonError is the document printed with --json when a run fails, as
+// iperf3 does.
+type jsonError struct {
+	Error string `json:"error"`
+}
