@@ -136,31 +136,17 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	defer snd.release()
 
 	procStart, _ := cpu.Process()
-	start := time.Now()
-	stopIntervals := make(chan struct{})
-	intervalsDone := make(chan struct{})
-	if cfg.Interval > 0 {
-		m := newMeter(start, true)
-		go reportIntervals(cfg.Interval, stopIntervals, intervalsDone, func(bool) {
-			iv := m.next(time.Now(), counters{bytes: snd.sentBytes.Load()}, snd.sent.Load())
-			rep.Intervals = append(rep.Intervals, IntervalRecord{Sum: iv})
-			if cfg.OnInterval != nil {
-				cfg.OnInterval(iv)
-			}
-		})
-	} else {
-		close(intervalsDone)
-	}
+	stopIntervals := recordIntervals(cfg.Interval, newMeter(time.Now(), true), func() (counters, uint64) {
+		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
+	}, &rep.Intervals, cfg.OnInterval)
 	elapsed, usage, pinned, sendErr := sendPinned(ctx, snd, c, cfg.CPU)
-	close(stopIntervals)
-	<-intervalsDone
+	stopIntervals()
 	procEnd, _ := cpu.Process()
 	if pinned {
 		rep.Start.Test.TxCPU = cfg.CPU
 	}
 	rep.End.SumSent = sentSummary(elapsed, snd, usage, client.Stats())
-	proc := procEnd.Sub(procStart)
-	rep.End.Process = ProcessCPU{User: proc.User.Seconds(), System: proc.System.Seconds()}
+	rep.End.Process = processCPU(procEnd.Sub(procStart))
 	if sendErr != nil {
 		return rep, fmt.Errorf("sending: %w", sendErr)
 	}

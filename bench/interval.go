@@ -42,10 +42,7 @@ func (m *meter) next(now time.Time, c counters, sent uint64) Interval {
 		iv.RingDrops = sub(c.ringDrops, m.prev.ringDrops)
 		iv.PRBSErrors = sub(c.prbs, m.prev.prbs)
 	}
-	if secs > 0 {
-		iv.BitsPerSecond = float64(iv.Bytes) * 8 / secs
-		iv.DatagramsPerSecond = float64(iv.Packets) / secs
-	}
+	iv.BitsPerSecond, iv.DatagramsPerSecond = rates(iv.Bytes, iv.Packets, secs)
 	m.prevT, m.prev, m.prevSent = t, c, sent
 	return iv
 }
@@ -57,6 +54,31 @@ func sub(a, b uint64) uint64 {
 		return 0
 	}
 	return a - b
+}
+
+// recordIntervals samples read every `every` (nothing when it is not
+// positive) on a goroutine of its own, appending each interval to *out and
+// passing it to on, if set. The returned stop ends the sampling after a
+// last partial interval and waits for it; only then may *out be read.
+func recordIntervals(every time.Duration, m *meter, read func() (counters, uint64), out *[]IntervalRecord, on func(Interval)) (stop func()) {
+	if every <= 0 {
+		return func() {}
+	}
+	stopCh := make(chan struct{})
+	done := make(chan struct{})
+	go reportIntervals(every, stopCh, done, func(bool) {
+		now := time.Now()
+		c, sent := read()
+		iv := m.next(now, c, sent)
+		*out = append(*out, IntervalRecord{Sum: iv})
+		if on != nil {
+			on(iv)
+		}
+	})
+	return func() {
+		close(stopCh)
+		<-done
+	}
 }
 
 // reportIntervals calls sample every `every` until stop is closed, then

@@ -402,7 +402,7 @@ func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 	if s.startNs > 0 && r.lockedThread {
 		if t, err := cpu.Thread(); err == nil {
 			u := t.Sub(r.threadCPU)
-			v.setCPU(u.User, u.System, "thread")
+			v.setCPU(u, "thread")
 		}
 	}
 	return sum

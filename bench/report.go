@@ -3,6 +3,7 @@ package bench
 import (
 	"time"
 
+	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/sysinfo"
 )
 
@@ -89,18 +90,27 @@ type Totals struct {
 
 // setRates fills the rates from counts and Seconds.
 func (t *Totals) setRates() {
-	if t.Seconds > 0 {
-		t.BitsPerSecond = float64(t.Bytes) * 8 / t.Seconds
-		t.DatagramsPerSecond = float64(t.Packets) / t.Seconds
+	t.BitsPerSecond, t.DatagramsPerSecond = rates(t.Bytes, t.Packets, t.Seconds)
+}
+
+// rates turns byte and datagram counts over secs seconds into bit/s and
+// datagrams/s; both stay 0 for an empty span rather than dividing by it.
+func rates(bytes, packets uint64, secs float64) (bitsPerSecond, datagramsPerSecond float64) {
+	if secs <= 0 {
+		return 0, 0
 	}
+	return float64(bytes) * 8 / secs, float64(packets) / secs
+}
+
+// processCPU converts a process CPU usage into its report form.
+func processCPU(u cpu.Usage) ProcessCPU {
+	return ProcessCPU{User: u.User.Seconds(), System: u.System.Seconds()}
 }
 
 // setCPU records CPU time and its cost per datagram.
-func (t *Totals) setCPU(user, system time.Duration, scope string) {
-	t.CPUUser, t.CPUSystem, t.CPUScope = user.Seconds(), system.Seconds(), scope
-	if t.Packets > 0 {
-		t.CPUNsPerDatagram = float64((user + system).Nanoseconds()) / float64(t.Packets)
-	}
+func (t *Totals) setCPU(u cpu.Usage, scope string) {
+	t.CPUUser, t.CPUSystem, t.CPUScope = u.User.Seconds(), u.System.Seconds(), scope
+	t.CPUNsPerDatagram = u.PerItem(t.Packets)
 }
 
 // SentSummary is the sender's side of a test ("end.sum_sent").

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
@@ -141,71 +140,34 @@ func Run(ctx context.Context, c Case) (Result, error) {
 	defer snd.release()
 
 	procStart, _ := cpu.Process()
-	start := time.Now()
-	stopIntervals := make(chan struct{})
-	intervalsDone := make(chan struct{})
-	if c.Interval > 0 {
-		m := newMeter(start, false)
-		go reportIntervals(c.Interval, stopIntervals, intervalsDone, func(bool) {
-			iv := m.next(time.Now(), recv.snapshot(), snd.sent.Load())
-			res.Intervals = append(res.Intervals, IntervalRecord{Sum: iv})
-			if c.OnInterval != nil {
-				c.OnInterval(iv)
-			}
-		})
-	} else {
-		close(intervalsDone)
-	}
+	stopIntervals := recordIntervals(c.Interval, newMeter(time.Now(), false), func() (counters, uint64) {
+		return recv.snapshot(), snd.sent.Load()
+	}, &res.Intervals, c.OnInterval)
 
-	type sendResult struct {
-		elapsed time.Duration
-		cpu     cpu.Usage
-		pinned  bool
-		err     error
-	}
-	sendDone := make(chan sendResult, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		var r sendResult
-		if txCPU >= 0 {
-			if aff, err := cpu.Pin(0, txCPU); err == nil {
-				r.pinned = true
-				defer aff.Restore()
-			}
-		}
-		before, _ := cpu.Thread()
-		r.elapsed, r.err = snd.run(ctx, c.Duration, c.Rate.PerSecond(c.Payload))
-		after, _ := cpu.Thread()
-		r.cpu = after.Sub(before)
-		sendDone <- r
-	}()
-	sr := <-sendDone
+	elapsed, usage, pinned, sendErr := sendPinned(ctx, snd, c, txCPU)
 
 	sum, ended := awaitEnd(ctx, client, recv, 0, snd.sent.Load(), snd.sentBytes.Load())
-	close(stopIntervals)
-	<-intervalsDone
+	stopIntervals()
 	procEnd, _ := cpu.Process()
 	txStats := client.Stats()
 	closeAll()
 	recv.restoreAffinity()
 
-	if sr.err != nil {
-		return fail(fmt.Errorf("sending: %w", sr.err))
+	if sendErr != nil {
+		return fail(fmt.Errorf("sending: %w", sendErr))
 	}
 	if !ended {
 		return fail(errors.New("the receiver did not acknowledge the end of the test"))
 	}
-	if sr.pinned {
+	if pinned {
 		res.Test.TxCPU = txCPU
 	}
 	if recv.pinned && recv.pinErr == nil {
 		res.Test.RxCPU = rxCPU
 	}
-	res.SumSent = sentSummary(sr.elapsed, snd, sr.cpu, txStats)
+	res.SumSent = sentSummary(elapsed, snd, usage, txStats)
 	res.SumReceived = sum.ReceivedSummary
-	proc := procEnd.Sub(procStart)
-	res.Process = ProcessCPU{User: proc.User.Seconds(), System: proc.System.Seconds()}
+	res.Process = processCPU(procEnd.Sub(procStart))
 	return res, nil
 }
 
@@ -216,7 +178,7 @@ func sentSummary(elapsed time.Duration, snd *sender, u cpu.Usage, st engine.Stat
 	s.Seconds = elapsed.Seconds()
 	s.End = s.Seconds
 	s.setRates()
-	s.setCPU(u.User, u.System, "thread")
+	s.setCPU(u, "thread")
 	return s
 }
 

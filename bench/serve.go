@@ -252,7 +252,7 @@ func serverEnd(recv *receiver, st engine.Stats, proc cpu.Usage) ServerEnd {
 		v.End = v.Seconds
 	}
 	v.setRates()
-	v.setCPU(proc.User, proc.System, "process")
+	v.setCPU(proc, "process")
 	v.KernelDrops, v.RingDrops, v.PoolExhausted, v.GRO = kernelDrops(st), st.RingDrops, st.RxPoolExhausted, st.GRO
 	v.Oversize, v.Invalid = st.RxOversize, recv.invalid()+st.RxMalformed
 	v.PRBSErrors = recv.prbsErrors()
@@ -271,7 +271,7 @@ func serverEnd(recv *receiver, st engine.Stats, proc cpu.Usage) ServerEnd {
 		v.LostPackets += open - recv.lostAtEnds
 	}
 	v.LostPercent = seqtrack.Percent(v.LostPackets, v.LostPackets+v.Packets)
-	end.Process = ProcessCPU{User: proc.User.Seconds(), System: proc.System.Seconds()}
+	end.Process = processCPU(proc)
 	return end
 }
 

@@ -11,30 +11,18 @@ import (
 // its Error and the sweep goes on; the sweep stops early only when ctx
 // ends, returning the results so far and ctx's error.
 func Sweep(ctx context.Context, cases []Case, progress func(i, n int, c Case, r *Result)) ([]Result, error) {
-	results := make([]Result, 0, len(cases))
-	for i, c := range cases {
-		if err := ctx.Err(); err != nil {
-			return results, err
-		}
-		if progress != nil {
-			progress(i+1, len(cases), c, nil)
-		}
-		r, _ := Run(ctx, c)
-		if err := ctx.Err(); err != nil {
-			// An interrupted case measured less than asked: leave it out.
-			return results, err
-		}
-		results = append(results, r)
-		if progress != nil {
-			progress(i+1, len(cases), c, &r)
-		}
-	}
-	return results, nil
+	return sweep(ctx, cases, Run, progress)
 }
 
 // LatencySweep runs latency cases one after the other, like Sweep.
 func LatencySweep(ctx context.Context, cases []LatencyCase, progress func(i, n int, c LatencyCase, r *LatencyResult)) ([]LatencyResult, error) {
-	results := make([]LatencyResult, 0, len(cases))
+	return sweep(ctx, cases, Latency, progress)
+}
+
+// sweep is the loop behind Sweep and LatencySweep: run each case in turn,
+// keeping its result (failures included) unless ctx ended meanwhile.
+func sweep[C, R any](ctx context.Context, cases []C, run func(context.Context, C) (R, error), progress func(i, n int, c C, r *R)) ([]R, error) {
+	results := make([]R, 0, len(cases))
 	for i, c := range cases {
 		if err := ctx.Err(); err != nil {
 			return results, err
@@ -42,8 +30,10 @@ func LatencySweep(ctx context.Context, cases []LatencyCase, progress func(i, n i
 		if progress != nil {
 			progress(i+1, len(cases), c, nil)
 		}
-		r, _ := Latency(ctx, c)
+		// A case's error is recorded in its result; the sweep goes on.
+		r, _ := run(ctx, c)
 		if err := ctx.Err(); err != nil {
+			// An interrupted case measured less than asked: leave it out.
 			return results, err
 		}
 		results = append(results, r)

@@ -49,12 +49,8 @@ func runBench(ctx context.Context, e env, args []string) error {
 	interval := durationFlag(fs, "interval", 0, "print interval lines within each case (0 = none)")
 	rxQueue := fs.Int("rx-queue", 0, "receiver delivery queue depth (0 = deliver on the receive thread)")
 	noPin := fs.Bool("no-pin", false, "do not pin the sender and receiver threads to CPUs")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q (see udpperf bench --help)", pos[0])}
 	}
 	if *netns && !isSet(fs, "transport") {
 		*transports += ",xdp"
@@ -97,12 +93,9 @@ func runBench(ctx context.Context, e env, args []string) error {
 	p := newPrinter(e, *jsonOut)
 	network := "loopback"
 	if *netns {
-		if err := bench.CheckNamespaces(); err != nil {
-			return fmt.Errorf("--netns: %w", err)
-		}
-		ns, err := bench.NewNamespaces()
+		ns, err := openNamespaces()
 		if err != nil {
-			return fmt.Errorf("--netns: %w", err)
+			return err
 		}
 		defer ns.Close()
 		rx, tx := ns.Names()
@@ -172,6 +165,19 @@ func failure(results []bench.Result) error {
 		return err
 	}
 	return nil
+}
+
+// openNamespaces creates the veth pair between two new network namespaces
+// for --netns, first checking that this process may.
+func openNamespaces() (*bench.Namespaces, error) {
+	if err := bench.CheckNamespaces(); err != nil {
+		return nil, fmt.Errorf("--netns: %w", err)
+	}
+	ns, err := bench.NewNamespaces()
+	if err != nil {
+		return nil, fmt.Errorf("--netns: %w", err)
+	}
+	return ns, nil
 }
 
 // emitDocument prints doc on stdout (jsonOut) and writes it to path.

@@ -67,14 +67,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	if *interval <= 0 {
 		return usageError{"--interval must be positive"}
 	}
-	if err := xdp.check(fs, *transport); err != nil {
-		return err
-	}
-	t, err := parseTransport(*transport)
-	if err != nil {
-		return err
-	}
-	xcfg, err := xdp.config(t)
+	t, xcfg, err := xdp.transport(fs, *transport)
 	if err != nil {
 		return err
 	}
@@ -93,24 +86,13 @@ func runClient(ctx context.Context, e env, args []string) error {
 	if err := (bench.Case{Transport: t, Payload: payload, Batch: *batch, PRBS: *prbs}).ValidateSide(); err != nil {
 		return usageError{err.Error()}
 	}
-	if *bind != "" {
-		a, err := netip.ParseAddr(*bind)
-		if err != nil {
-			return usageError{fmt.Sprintf("--bind %q is not an IP address", *bind)}
-		}
-		cfg.Bind = a
+	if cfg.Bind, err = parseBind(*bind); err != nil {
+		return err
 	}
 	p := newPrinter(e, *jsonOut)
 	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
 		netJoin(*host, *port), t, *batch, payload, r, *duration, map[bool]string{true: ", prbs", false: ""}[*prbs])
-	headerDone := false
-	cfg.OnInterval = func(iv bench.Interval) {
-		if !headerDone {
-			headerDone = true
-			p.printf("%s\n", bench.IntervalHeader(false))
-		}
-		p.printf("%s\n", bench.FormatInterval(iv, false))
-	}
+	cfg.OnInterval = intervalLines(p, false)
 	rep, err := bench.Transmit(ctx, cfg)
 	if err != nil {
 		if *jsonOut {

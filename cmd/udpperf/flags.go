@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,30 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// parseNoArgs parses args for a subcommand that takes flags only.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q (see %s --help)", pos[0], fs.Name())}
+	}
+	return nil
+}
+
+// parseBind parses --bind; empty means any local address.
+func parseBind(s string) (netip.Addr, error) {
+	if s == "" {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, usageError{fmt.Sprintf("--bind %q is not an IP address", s)}
+	}
+	return a, nil
 }
 
 // durationValue is a duration flag that also takes plain seconds ("10",
@@ -149,7 +174,7 @@ func rateFlag(fs *flag.FlagSet) *bench.Rate {
 	return &r
 }
 
-// transportFlag parses one transport name.
+// parseTransport parses one transport name.
 func parseTransport(s string) (engine.Transport, error) {
 	t, err := engine.ParseTransport(s)
 	if err != nil {
@@ -226,6 +251,23 @@ func (x xdpFlags) config(t engine.Transport) (bench.XDP, error) {
 		return bench.XDP{}, usageError{fmt.Sprintf("--queue %d is negative", *x.queue)}
 	}
 	return bench.XDP{Iface: *x.iface, Queue: *x.queue}, nil
+}
+
+// transport parses the single transport name of client and server
+// together with its xdp settings, rejecting --iface/--queue without xdp.
+func (x xdpFlags) transport(fs *flag.FlagSet, name string) (engine.Transport, bench.XDP, error) {
+	if err := x.check(fs, name); err != nil {
+		return 0, bench.XDP{}, err
+	}
+	t, err := parseTransport(name)
+	if err != nil {
+		return 0, bench.XDP{}, err
+	}
+	xcfg, err := x.config(t)
+	if err != nil {
+		return 0, bench.XDP{}, err
+	}
+	return t, xcfg, nil
 }
 
 // check rejects --iface/--queue without the xdp transport.

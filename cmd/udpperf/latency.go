@@ -40,12 +40,8 @@ func runLatency(ctx context.Context, e env, args []string) error {
 	noPin := fs.Bool("no-pin", false, "do not pin the two threads to CPUs")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	xdp := addXDPFlags(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q (see udpperf latency --help)", pos[0])}
 	}
 	if err := xdp.check(fs, *transports); err != nil {
 		return err
@@ -87,12 +83,9 @@ func runLatency(ctx context.Context, e env, args []string) error {
 		network = netJoin(*host, *port)
 	}
 	if *netns {
-		if err := bench.CheckNamespaces(); err != nil {
-			return fmt.Errorf("--netns: %w", err)
-		}
-		ns, err := bench.NewNamespaces()
+		ns, err := openNamespaces()
 		if err != nil {
-			return fmt.Errorf("--netns: %w", err)
+			return err
 		}
 		defer ns.Close()
 		network = "netns-veth"

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"udpstream.dev/bench"
 )
 
 // printer sends human-readable lines to stdout, or to stderr when stdout
@@ -25,6 +27,20 @@ func (p *printer) printf(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.out, format, args...)
+}
+
+// intervalLines returns an OnInterval callback printing one line per
+// interval, with the column header before the first; receiver selects the
+// receiving side's columns.
+func intervalLines(p *printer, receiver bool) func(bench.Interval) {
+	headerDone := false
+	return func(iv bench.Interval) {
+		if !headerDone {
+			headerDone = true
+			p.printf("%s\n", bench.IntervalHeader(receiver))
+		}
+		p.printf("%s\n", bench.FormatInterval(iv, receiver))
+	}
 }
 
 // writeJSON writes one indented JSON document.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/netip"
 
 	"udpstream.dev/bench"
 )
@@ -40,21 +39,10 @@ func runServer(ctx context.Context, e env, args []string) error {
 	rxBuffer := fs.Int("rx-buffer", bench.DefaultRxBuffer, "receive socket buffer in bytes")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	xdp := addXDPFlags(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q (see udpperf server --help)", pos[0])}
-	}
-	if err := xdp.check(fs, *transport); err != nil {
-		return err
-	}
-	t, err := parseTransport(*transport)
-	if err != nil {
-		return err
-	}
-	xcfg, err := xdp.config(t)
+	t, xcfg, err := xdp.transport(fs, *transport)
 	if err != nil {
 		return err
 	}
@@ -64,12 +52,8 @@ func runServer(ctx context.Context, e env, args []string) error {
 		RxQueue: *rxQueue, RxBuffer: *rxBuffer, BusyPoll: *busyPoll,
 		Interval: *interval, Time: *limit, IdleExit: *idle, OneOff: *oneOff,
 	}
-	if *bind != "" {
-		a, err := netip.ParseAddr(*bind)
-		if err != nil {
-			return usageError{fmt.Sprintf("--bind %q is not an IP address", *bind)}
-		}
-		cfg.Bind = a
+	if cfg.Bind, err = parseBind(*bind); err != nil {
+		return err
 	}
 	if *port < 0 || *port > 65535 {
 		return usageError{fmt.Sprintf("--port %d outside 0..65535", *port)}
@@ -78,17 +62,10 @@ func runServer(ctx context.Context, e env, args []string) error {
 		return usageError{"--interval must be positive"}
 	}
 	p := newPrinter(e, *jsonOut)
-	headerDone := false
 	cfg.Ready = func(port int) {
 		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
 	}
-	cfg.OnInterval = func(iv bench.Interval) {
-		if !headerDone {
-			headerDone = true
-			p.printf("%s\n", bench.IntervalHeader(true))
-		}
-		p.printf("%s\n", bench.FormatInterval(iv, true))
-	}
+	cfg.OnInterval = intervalLines(p, true)
 	cfg.OnSession = func(s bench.SessionSummary) {
 		p.printf("session %016x ended: sent %d\n%s\n", s.ID, s.SentPackets, bench.FormatReceived(s.ReceivedSummary))
 	}

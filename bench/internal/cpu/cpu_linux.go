@@ -34,9 +34,6 @@ func Process() (Usage, error) {
 	return fromRusage(&r), nil
 }
 
-// ThreadID returns the kernel id of the calling thread.
-func ThreadID() int { return unix.Gettid() }
-
 // Allowed returns the CPUs the calling thread may run on, in increasing
 // order.
 func Allowed() ([]int, error) {

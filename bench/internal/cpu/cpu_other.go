@@ -8,9 +8,6 @@ func Thread() (Usage, error) { return Usage{}, ErrUnsupported }
 // Process is not available outside Linux.
 func Process() (Usage, error) { return Usage{}, ErrUnsupported }
 
-// ThreadID is 0 outside Linux.
-func ThreadID() int { return 0 }
-
 // Allowed is not available outside Linux.
 func Allowed() ([]int, error) { return nil, ErrUnsupported }
 
