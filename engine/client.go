@@ -45,6 +45,13 @@ func NewClient(host string, port int, jumbo bool, opts ...Option) (*Client, erro
 	if err != nil {
 		return nil, err
 	}
+	if ep.cfg.transport == TransportXDP {
+		if c.Pool, err = ep.openXDP(0, netip.AddrPortFrom(addr, uint16(port))); err != nil {
+			return nil, err
+		}
+		c.ep = ep
+		return c, nil
+	}
 	if err := ep.dial(netip.AddrPortFrom(addr, uint16(port))); err != nil {
 		return nil, err
 	}

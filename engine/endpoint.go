@@ -72,6 +72,8 @@ type endpoint struct {
 	txq     *ring.MPMC[Frame]
 	closeBy atomic.Int64 // unix ns: waits end by then once Close started
 
+	xdp *xdpPath // TransportXDP: the AF_XDP data path (endpoint_xdp*.go)
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -307,6 +309,9 @@ func (e *endpoint) dial(remote netip.AddrPort) error {
 // localAddr is the first socket's bound address, IPv4-mapped addresses
 // unmapped.
 func (e *endpoint) localAddr() netip.AddrPort {
+	if e.xdp != nil {
+		return e.xdp.localAddr()
+	}
 	if len(e.socks) == 0 {
 		return netip.AddrPort{}
 	}
@@ -323,6 +328,9 @@ func (e *endpoint) localAddr() netip.AddrPort {
 // kernel reports twice what it grants (the rest is its bookkeeping); the
 // request is met when the granted half reaches it.
 func (e *endpoint) setRxBufferCount(n int) bool {
+	if e.xdp != nil {
+		return e.xdp.setRxBufferCount(n)
+	}
 	if n <= 0 || n > math.MaxInt32/(2*e.mtu) {
 		e.log.l.Warn("udp: receive buffer count out of range", "count", n, "max", math.MaxInt32/(2*e.mtu))
 		return false
@@ -365,6 +373,9 @@ func (e *endpoint) stats() Stats {
 		st.GSO = e.socks[0].mc.GSOEnabled()
 		st.GSOFallback = !st.GSO
 	}
+	if e.xdp != nil {
+		e.xdp.addStats(&st)
+	}
 	return st
 }
 
@@ -398,8 +409,14 @@ func (e *endpoint) close() error {
 				errs = append(errs, err)
 			}
 		}
+		if e.xdp != nil {
+			errs = append(errs, e.xdp.shutdown())
+		}
 		e.rxWG.Wait()
 		e.consWG.Wait()
+		if e.xdp != nil {
+			errs = append(errs, e.xdp.finish())
+		}
 		e.master.Close()
 		e.closeErr = errors.Join(errs...)
 	})

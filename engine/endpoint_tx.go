@@ -144,6 +144,9 @@ func (e *endpoint) send(f Frame) error {
 	if err != nil {
 		return err
 	}
+	if e.xdp != nil {
+		return e.xdp.send(f)
+	}
 	return e.sendChecked(f, dest)
 }
 
@@ -238,6 +241,9 @@ func (e *endpoint) transmit(fs []Frame, mark bool) (int, error) {
 			}
 		}
 		return 0, err
+	}
+	if e.xdp != nil {
+		return e.xdp.transmit(fs, mark)
 	}
 	sent := 0
 	var first error

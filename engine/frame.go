@@ -428,9 +428,6 @@ func (f Frame) PushHeader(n int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: header of %d bytes exceeds headroom %d", ErrFrameSize, n, f.Headroom())
 	}
 	s := &st.segs[0]
-	if s.n == 0 && len(st.segs) > 1 && st.payload() > 0 {
-		return nil, fmt.Errorf("%w: first buffer is empty", ErrFrameSize)
-	}
 	s.lo -= n
 	s.n += n
 	return s.buf.mem[s.lo : s.lo+n : s.lo+n], nil

@@ -39,6 +39,8 @@ type Pool struct {
 
 	statesOnce sync.Once
 	states     *ring.MPMC[*frameState] // recycled frame bodies
+
+	retired atomic.Pointer[retirement] // set by retire: allocations fail
 }
 
 // frameStateCache is how many released frame bodies a pool keeps. A frame
@@ -365,6 +367,10 @@ func (p *Pool) buffer(c *poolConfig) (*Buffer, error) {
 	if err := p.reserve(s.bufMem); err != nil {
 		return nil, err
 	}
+	if r := p.retired.Load(); r != nil {
+		p.unreserve(r, s.bufMem)
+		return nil, fmt.Errorf("engine: pool of a closed endpoint: %w", ErrClosed)
+	}
 	b, ok := s.free.TryPop()
 	if !ok {
 		b = s.carve(p)
@@ -428,9 +434,100 @@ func (b *Buffer) release() {
 		return
 	}
 	p := b.pool
-	p.allocCount.Add(-1)
+	out := p.allocCount.Add(-1)
 	p.allocBytes.Add(-int64(len(b.mem)))
 	if b.home != nil && b.home == p.config().slab {
 		b.home.free.TryPush(b)
+	}
+	if out == 0 {
+		// The last buffer is back: a retired pool's memory may go.
+		if r := p.retired.Load(); r != nil {
+			r.fire()
+		}
+	}
+}
+
+// Window is a byte range of a pooled buffer, Buf.Memory()[Off:Off+Len],
+// with Headroom bytes in front of it that Frame.PushHeader may claim.
+type Window struct {
+	Buf      *Buffer
+	Off, Len int
+	// Headroom counts only for the first window of a frame. Give it only
+	// when no other frame uses those bytes.
+	Headroom int
+}
+
+// FrameOnWindows makes one frame whose payload is the windows in order,
+// without copying: a datagram that arrived in several buffers (an AF_XDP
+// multi-buffer packet) becomes one frame of several segments. Like FrameOn,
+// the frame holds its own reference to every buffer, each of which must be
+// held by the caller. It does not allocate once the frame bodies of the
+// pool have grown to the number of windows used.
+func (p *Pool) FrameOnWindows(ws []Window) (Frame, error) {
+	if len(ws) == 0 {
+		return Frame{}, fmt.Errorf("%w: a frame needs at least one window", ErrFrameSize)
+	}
+	for i, w := range ws {
+		if w.Buf == nil || w.Buf.refs.Load() <= 0 {
+			return Frame{}, fmt.Errorf("engine: FrameOnWindows: window %d is on a free buffer", i)
+		}
+		floor := w.Off
+		if i == 0 {
+			floor -= w.Headroom
+		}
+		if w.Off < 0 || w.Len < 0 || w.Headroom < 0 || floor < 0 || w.Off+w.Len > len(w.Buf.mem) {
+			return Frame{}, fmt.Errorf("%w: window %d (%d+%d, headroom %d) outside a %d-byte buffer",
+				ErrFrameSize, i, w.Off, w.Len, w.Headroom, len(w.Buf.mem))
+		}
+	}
+	st := p.getState()
+	for i, w := range ws {
+		w.Buf.refs.Add(1)
+		floor := w.Off
+		if i == 0 {
+			floor -= w.Headroom
+		}
+		st.segs = append(st.segs, segment{buf: w.Buf, floor: floor, lo: w.Off, hi: w.Off + w.Len, n: w.Len})
+	}
+	return p.frame(st), nil
+}
+
+// retirement is the end of a pool whose memory its owner wants back (an
+// AF_XDP UMEM): once retired, allocations fail, and fn runs once, on the
+// goroutine that returns the last buffer still out (or in retire itself if
+// none is).
+type retirement struct {
+	fn    func()
+	fired atomic.Bool
+}
+
+func (r *retirement) fire() {
+	if r.fired.CompareAndSwap(false, true) {
+		r.fn()
+	}
+}
+
+// retire makes every later allocation fail with ErrClosed and calls fn once
+// no buffer is out any more. An allocation counts itself out before it
+// checks for retirement and retire stores the mark before it counts, so
+// either the allocation sees the mark and fails without touching a buffer,
+// or retire (or a later release) sees it counted and fn waits for its
+// release: fn never runs while a buffer may still be used.
+func (p *Pool) retire(fn func()) {
+	r := &retirement{fn: fn}
+	if !p.retired.CompareAndSwap(nil, r) {
+		return
+	}
+	if p.allocCount.Load() == 0 {
+		r.fire()
+	}
+}
+
+// unreserve undoes reserve for an allocation that retirement refused; it
+// may be the one whose count retire saw.
+func (p *Pool) unreserve(r *retirement, memBytes int) {
+	p.allocBytes.Add(-int64(memBytes))
+	if p.allocCount.Add(-1) == 0 {
+		r.fire()
 	}
 }

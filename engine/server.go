@@ -37,6 +37,13 @@ func NewServer(port int, jumbo bool, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ep.cfg.transport == TransportXDP {
+		if s.Pool, err = ep.openXDP(port, netip.AddrPort{}); err != nil {
+			return nil, err
+		}
+		s.ep = ep
+		return s, nil
+	}
 	if err := ep.listen(port); err != nil {
 		return nil, err
 	}

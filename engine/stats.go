@@ -59,6 +59,36 @@ type Stats struct {
 	// Transport and Batch echo the configuration.
 	Transport Transport
 	Batch     int
+
+	// The fields below concern TransportXDP only.
+
+	// RxMalformed counts frames the AF_XDP socket received that are not
+	// well-formed UDP datagrams (truncated, inconsistent lengths, bad IPv4
+	// header or UDP checksum), dropped.
+	RxMalformed uint64
+	// RxChecksumOffloaded counts datagrams accepted whose UDP checksum
+	// field held only the pseudo-header sum a sender leaves to checksum
+	// offload (as a veth peer sends them), and the about one in 65536
+	// others whose real checksum has that value: their payload was not
+	// verified (the IPv4 header checksum and the link's frame check were).
+	RxChecksumOffloaded uint64
+	// XDPMode is the mode the socket was bound in ("native-zerocopy",
+	// "native-copy", "generic-copy"); XDPMultiBuffer reports that packets
+	// larger than a UMEM chunk span several descriptors.
+	XDPMode        string
+	XDPMultiBuffer bool
+	// XDPRxDropped, XDPRxInvalid, XDPRingFull, XDPFillEmpty and
+	// XDPTxInvalid are the kernel's XDP_STATISTICS: packets dropped for
+	// other reasons (a multi-buffer packet that found too few buffers on
+	// the fill ring lands here), invalid fill descriptors, packets dropped
+	// on a full RX ring or an empty fill ring, and rejected TX
+	// descriptors. The fill ring runs empty when the receive goroutine
+	// falls behind (every posted buffer waits in the RX ring) or when
+	// slaves hold the whole pool; RxPoolExhausted stays 0 with AF_XDP.
+	XDPRxDropped, XDPRxInvalid, XDPRingFull, XDPFillEmpty, XDPTxInvalid uint64
+	// XDPTxCopies counts frames copied into the UMEM to be sent: frames
+	// of another pool, or whose memory was still being sent.
+	XDPTxCopies uint64
 }
 
 // cacheLinePad keeps counters written by different goroutines on

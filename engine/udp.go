@@ -24,8 +24,10 @@ const (
 	// It falls back to TransportMmsg behaviour where the kernel refuses
 	// either offload; Stats reports what is in use.
 	TransportGRO
-	// TransportXDP is AF_XDP. The UDP Server and Client do not offer it
-	// (see package xdp); their constructors reject it.
+	// TransportXDP is AF_XDP on one queue of one interface, named with
+	// WithXDP: the endpoint's pool is the UMEM, datagrams are parsed and
+	// built in it without a copy in user space (see WithXDP and package
+	// xdp). It needs Linux and CAP_NET_ADMIN and CAP_BPF.
 	TransportXDP
 )
 

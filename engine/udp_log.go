@@ -21,6 +21,8 @@ const (
 	logTxError
 	logTxTimeout
 	logConnRefused
+	logRxMalformed
+	logXDP
 	logKinds
 )
 

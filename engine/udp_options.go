@@ -25,6 +25,7 @@ type endpointConfig struct {
 	allowSet   bool
 	poolSize   int
 	logger     *slog.Logger
+	xdp        xdpSettings // WithXDP (xdp_options.go)
 }
 
 func defaultConfig() endpointConfig {
@@ -130,12 +131,11 @@ const maxQueues = 256
 func (c *endpointConfig) validate(client bool) error {
 	var errs []error
 	switch c.transport {
-	case TransportMmsg, TransportNaive, TransportGRO:
-	case TransportXDP:
-		errs = append(errs, errors.New("transport xdp is not available on the UDP server and client (use package xdp)"))
+	case TransportMmsg, TransportNaive, TransportGRO, TransportXDP:
 	default:
 		errs = append(errs, fmt.Errorf("unknown transport %v", c.transport))
 	}
+	errs = append(errs, c.xdpErrors()...)
 	if c.batch < 1 || c.batch > MaxBatch {
 		errs = append(errs, fmt.Errorf("batch size %d outside 1..%d", c.batch, MaxBatch))
 	}

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
-	"udpstream.dev/xdp/internal/netnstest"
+	"udpstream.dev/internal/netnstest"
 )
 
 // BenchmarkReceiveVeth measures datagrams per second of 1472-byte payload

@@ -13,7 +13,7 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
-	"udpstream.dev/xdp/internal/netnstest"
+	"udpstream.dev/internal/netnstest"
 )
 
 // TestCloseDetaches: Close wakes a blocked ReceiveWait, removes the program

@@ -9,7 +9,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"udpstream.dev/xdp/internal/netnstest"
+	"udpstream.dev/internal/netnstest"
 )
 
 // TestProgramVerdicts runs the steering program on crafted frames with

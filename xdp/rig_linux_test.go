@@ -12,7 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"udpstream.dev/xdp/internal/netnstest"
+	"udpstream.dev/internal/netnstest"
 )
 
 func TestMain(m *testing.M) {

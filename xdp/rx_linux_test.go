@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"udpstream.dev/xdp/internal/netnstest"
+	"udpstream.dev/internal/netnstest"
 )
 
 func TestReceiveIPv4(t *testing.T) {

@@ -1,7 +1,8 @@
 //go:build linux
 
 // Package netnstest builds throw-away network namespaces joined by a veth
-// pair for tests that need real interfaces. Nothing is created in the
+// pair for tests (of package xdp, engine and bench) that need real
+// interfaces. Nothing is created in the
 // caller's own namespace: both veth ends are created directly inside the new
 // namespaces, and the namespaces are anonymous, so they disappear when the
 // test's cleanup closes them or, at the latest, when the process exits.
@@ -368,4 +369,25 @@ func (s *Side) Describe() string {
 		out += fmt.Sprintf(" neigh=%v/%v/%#x", n.IP, n.HardwareAddr, n.State)
 	}
 	return out
+}
+
+// SetMTU changes the MTU of both veth ends, for benchmarks that run cases
+// of several MTUs on one pair.
+func (p *Pair) SetMTU(mtu int) error {
+	for _, s := range []*Side{&p.A, &p.B} {
+		h, err := netlink.NewHandleAt(s.NS)
+		if err != nil {
+			return err
+		}
+		l, err := h.LinkByIndex(s.Index)
+		if err == nil {
+			err = h.LinkSetMTU(l, mtu)
+		}
+		h.Close()
+		if err != nil {
+			return fmt.Errorf("netnstest: MTU %d on %s: %w", mtu, s.Link, err)
+		}
+	}
+	p.MTU = mtu
+	return nil
 }
