@@ -57,7 +57,10 @@ func (p *Pair) build() error {
 	steps := [][]string{
 		{"netns", "add", p.Rx},
 		{"netns", "add", p.Tx},
-		{"-n", p.Rx, "link", "add", IfName, "type", "veth", "peer", "name", IfName, "netns", p.Tx},
+		// One queue per end: an AF_XDP socket serves one queue, and with
+		// several the flow could hash to a queue nobody listens on.
+		{"-n", p.Rx, "link", "add", IfName, "numtxqueues", "1", "numrxqueues", "1", "type", "veth",
+			"peer", "name", IfName, "numtxqueues", "1", "numrxqueues", "1", "netns", p.Tx},
 		{"-n", p.Rx, "addr", "add", RxAddr.String() + "/" + strconv.Itoa(PrefixLen), "dev", IfName},
 		{"-n", p.Tx, "addr", "add", TxAddr.String() + "/" + strconv.Itoa(PrefixLen), "dev", IfName},
 		{"-n", p.Rx, "link", "set", "lo", "up"},
