@@ -330,7 +330,7 @@ func (t *txState) plan(i int, dest netip.AddrPort, gso bool, maxBytes int) (int,
 		bytes := 0
 		for r := range run {
 			before := len(t.flat)
-			t.flat, _ = t.valid[i+r].AppendBuffers(t.flat)
+			t.flat = appendCoalesced(t.flat, start, t.valid[i+r])
 			if r > 0 && len(t.flat)-start > maxIovPerMsg {
 				t.flat = t.flat[:before]
 				run = r

@@ -81,8 +81,9 @@ type Buffer struct {
 	mem   []byte
 	refs  atomic.Int32
 	pool  *Pool
-	home  *slab // nil for a heap buffer that is not cached
-	index int   // position in a region pool, else -1
+	home  *slab  // nil for a heap buffer that is not cached
+	index int    // position in a region pool, else -1
+	chunk []byte // the contiguous slab memory mem was carved from, nil for heap buffers
 }
 
 // NewPool returns a pool with Rogue's defaults: FixedSize 0, PoolSize 0.
@@ -120,7 +121,7 @@ func NewRegionPool(region []byte, bufSize, headroom int) (*Pool, error) {
 	for i := range s.bufs {
 		b := &s.bufs[i]
 		b.mem = region[i*bufSize : (i+1)*bufSize : (i+1)*bufSize]
-		b.pool, b.home, b.index = p, s, i
+		b.pool, b.home, b.index, b.chunk = p, s, i, region
 		s.free.TryPush(b)
 	}
 	s.carved = count
@@ -406,7 +407,7 @@ func (s *slab) carve(p *Pool) *Buffer {
 	for i := range bufs {
 		b := &bufs[i]
 		b.mem = mem[i*s.bufMem : (i+1)*s.bufMem : (i+1)*s.bufMem]
-		b.pool, b.home, b.index = p, s, -1
+		b.pool, b.home, b.index, b.chunk = p, s, -1, mem
 		if i > 0 {
 			s.free.TryPush(b)
 		}
