@@ -433,3 +433,19 @@ func TestRunAllocatesNothingPerDatagram(t *testing.T) {
 		}
 	}
 }
+
+func TestServeTimeBoundsAnIdleServer(t *testing.T) {
+	_, done := startServe(t, ServeConfig{Transport: engine.TransportMmsg, Time: 300 * time.Millisecond})
+	start := time.Now()
+	select {
+	case rep := <-done:
+		if rep.End.SumReceived.Packets != 0 {
+			t.Fatalf("idle server received %d datagrams", rep.End.SumReceived.Packets)
+		}
+		if waited := time.Since(start); waited < 200*time.Millisecond {
+			t.Fatalf("server stopped after %v, before its --time of 300ms", waited)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a server that heard nothing did not stop after --time")
+	}
+}

@@ -46,8 +46,8 @@ type ServeConfig struct {
 	OnInterval func(Interval)
 	// OnSession is called when a client's test ends.
 	OnSession func(SessionSummary)
-	// Time stops the server this long after the first data datagram
-	// (0: no limit).
+	// Time stops the server this long after the first data datagram, or
+	// this long after it started when none arrives (0: no limit).
 	Time time.Duration
 	// IdleExit stops the server once no data datagram has arrived for
 	// this long, after the first one (0: never). With Time this is the
@@ -186,6 +186,14 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	}
 	var linger <-chan time.Time
 	first := recv.first
+	// --time bounds every run: a server that hears nothing stops Time after
+	// it started; once data flows, Time counts from the first datagram.
+	var limitTimer *time.Timer
+	if cfg.Time > 0 {
+		limitTimer = time.NewTimer(cfg.Time)
+		defer func() { limitTimer.Stop() }()
+		timeLimit = limitTimer.C
+	}
 loop:
 	for {
 		select {
@@ -194,10 +202,8 @@ loop:
 		case <-first:
 			first = nil
 			startIntervals()
-			if cfg.Time > 0 {
-				t := time.NewTimer(cfg.Time)
-				defer t.Stop()
-				timeLimit = t.C
+			if limitTimer != nil {
+				limitTimer.Reset(cfg.Time)
 			}
 		case <-timeLimit:
 			break loop

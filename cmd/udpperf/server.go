@@ -32,7 +32,7 @@ func runServer(ctx context.Context, e env, args []string) error {
 	prbs := fs.Bool("prbs", false, "check every datagram as a Rogue PRBS frame (sessions opened with client --prbs are checked anyway)")
 	jsonOut := fs.Bool("json", false, "print one JSON document on stdout (intervals go to stderr)")
 	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
-	limit := durationFlag(fs, "time", 0, "stop this long after the first datagram (0 = run until interrupted)")
+	limit := durationFlag(fs, "time", 0, "stop this long after the first datagram, or after start if none arrives (0 = run until interrupted)")
 	idle := durationFlag(fs, "idle-exit", 0, "stop when no datagram arrived for this long, after the first (0 = never)")
 	oneOff := fs.Bool("one-off", false, "stop after one client test ended")
 	rxQueue := fs.Int("rx-queue", 0, "decouple delivery through a queue of this depth (0 = deliver on the receive thread)")
