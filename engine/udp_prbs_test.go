@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,6 +14,51 @@ import (
 type tokenSlave struct{ tokens chan struct{} }
 
 func (s tokenSlave) AcceptFrame(engine.Frame) { s.tokens <- struct{}{} }
+
+// pumpPRBS sends frames PRBS frames through cli, whose peer echoes them,
+// with at most window frames in flight: the token slave is the primary, so
+// it runs last and a token comes back only after the checker has seen the
+// echo. That makes the stream lossless by construction. size gives frame
+// i's size; describe adds the endpoints' state to a failure. It returns the
+// checker of the echoes once every frame is back.
+func pumpPRBS(t *testing.T, cli *engine.Client, window, frames int, size func(i int) int, describe func() string) *prbs.Checker {
+	t.Helper()
+	check, err := prbs.NewChecker(32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := make(chan struct{}, window)
+	engine.Connect(cli, tokenSlave{tokens})
+	engine.Connect(cli, check)
+	gen, err := prbs.NewGenerator(32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen.SetSequence(1)
+	engine.Connect(gen, cli)
+	for range window {
+		tokens <- struct{}{}
+	}
+	deadline := time.After(60 * time.Second)
+	for i := range frames {
+		select {
+		case <-tokens:
+		case <-deadline:
+			t.Fatalf("stalled after %d frames: checker %+v\n%s", i, check.Stats(), describe())
+		}
+		if err := gen.GenFrame(size(i)); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	for range window {
+		select {
+		case <-tokens:
+		case <-deadline:
+			t.Fatalf("last frames missing: checker %+v\n%s", check.Stats(), describe())
+		}
+	}
+	return check
+}
 
 // TestPRBSRoundTrip streams Rogue PRBS frames of varying size client ->
 // server -> client and checks that every one comes back, in order and
@@ -55,44 +101,9 @@ func TestPRBSRoundTrip(t *testing.T) {
 			if !s.SetRxBufferCount(4*window) || !c.SetRxBufferCount(4*window) {
 				t.Fatal("receive buffers not granted")
 			}
-			check, err := prbs.NewChecker(32)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tokens := make(chan struct{}, window)
-			// The token slave is the primary, so it runs last: a token
-			// comes back only after the checker has seen the frame.
-			engine.Connect(c, tokenSlave{tokens})
-			engine.Connect(c, check)
-			gen, err := prbs.NewGenerator(32)
-			if err != nil {
-				t.Fatal(err)
-			}
-			gen.SetSequence(1)
-			engine.Connect(gen, c)
-			for range window {
-				tokens <- struct{}{}
-			}
-			deadline := time.After(60 * time.Second)
-			for i := range tc.frames {
-				select {
-				case <-tokens:
-				case <-deadline:
-					t.Fatalf("stalled after %d frames: checker %+v, client %+v, server %+v",
-						i, check.Stats(), c.Stats(), s.Stats())
-				}
-				size := 4 * (3 + i%366) // 12 .. 1472 bytes
-				if err := gen.GenFrame(size); err != nil {
-					t.Fatalf("frame %d: %v", i, err)
-				}
-			}
-			for range window {
-				select {
-				case <-tokens:
-				case <-deadline:
-					t.Fatalf("last frames missing: checker %+v, client %+v, server %+v", check.Stats(), c.Stats(), s.Stats())
-				}
-			}
+			check := pumpPRBS(t, c, window, tc.frames,
+				func(i int) int { return 4 * (3 + i%366) }, // 12 .. 1472 bytes
+				func() string { return fmt.Sprintf("client %+v\nserver %+v", c.Stats(), s.Stats()) })
 			st := check.Stats()
 			if st.Frames != uint64(tc.frames) || st.Errors() != 0 {
 				t.Fatalf("checker %+v, first error %v", st, check.FirstError())

@@ -109,47 +109,18 @@ func runXDPPRBS(t *testing.T, p *netnstest.Pair, jumbo bool, frames int, wire bo
 	if !cli.SetRxBufferCount(4 * window) {
 		t.Fatal("client receive buffer not granted")
 	}
-	check, err := prbs.NewChecker(32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := make(chan struct{}, window)
-	engine.Connect(cli, tokenSlave{tokens})
-	engine.Connect(cli, check)
-	gen, err := prbs.NewGenerator(32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gen.SetSequence(1)
-	engine.Connect(gen, cli)
-	for range window {
-		tokens <- struct{}{}
-	}
 	max := srv.MaxPayload()
-	deadline := time.After(60 * time.Second)
-	for i := range frames {
-		select {
-		case <-tokens:
-		case <-deadline:
-			t.Fatalf("stalled after %d frames: client checker %+v, server checker %+v\nclient %+v\nserver %+v\nA: %s\nB: %s",
-				i, check.Stats(), srvCheck.Stats(), cli.Stats(), srv.Stats(), p.A.Describe(), p.B.Describe())
-		}
-		size := max
-		if i%4 != 0 { // a sweep of sizes between the full ones
-			size = 4 * (3 + (i*97)%(max/4-2))
-		}
-		if err := gen.GenFrame(size); err != nil {
-			t.Fatalf("frame %d: %v", i, err)
-		}
-	}
-	for range window {
-		select {
-		case <-tokens:
-		case <-deadline:
-			t.Fatalf("last frames missing: client checker %+v, server checker %+v\nclient %+v\nserver %+v",
-				check.Stats(), srvCheck.Stats(), cli.Stats(), srv.Stats())
-		}
-	}
+	check := pumpPRBS(t, cli, window, frames,
+		func(i int) int {
+			if i%4 == 0 {
+				return max
+			}
+			return 4 * (3 + (i*97)%(max/4-2)) // a sweep of sizes between the full ones
+		},
+		func() string {
+			return fmt.Sprintf("server checker %+v\nclient %+v\nserver %+v\nA: %s\nB: %s",
+				srvCheck.Stats(), cli.Stats(), srv.Stats(), p.A.Describe(), p.B.Describe())
+		})
 	for name, c := range map[string]*prbs.Checker{"server": srvCheck, "client": check} {
 		if st := c.Stats(); st.Frames != uint64(frames) || st.Errors() != 0 {
 			t.Fatalf("%s checker %+v, first error %v", name, st, c.FirstError())
