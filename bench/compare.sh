@@ -11,7 +11,7 @@
 # pair runs RUNS times, alternating, and the medians are compared; the bar
 # is a ratio of at least 0.90.
 #
-# Environment: SECONDS_PER_RUN (default 2), RUNS (default 3), PORT
+# Environment: SECONDS_PER_RUN (default 2), RUNS (default 5), PORT
 # (default 5301), BAR (default 0.90).
 set -euo pipefail
 
@@ -24,7 +24,7 @@ if [ ! -f "$tools/udpsink.c" ] || [ ! -f "$tools/udpblast.c" ]; then
 fi
 export PATH="$PATH:/usr/local/go/bin"
 secs=${SECONDS_PER_RUN:-2}
-runs=${RUNS:-3}
+runs=${RUNS:-5}
 port=${PORT:-5301}
 bar=${BAR:-0.90}
 

@@ -28,11 +28,9 @@ type txState struct {
 	armed bool // a write deadline is set on the socket
 
 	bufs  [][]byte // one frame's buffers
-	valid []Frame  // a batch's frames that passed checkFrame
-	lens  []int    // their payloads
 	flat  [][]byte // every message's buffers, end to end
 	msgs  []mmsg.Message
-	first []int // per message: index of its first frame in valid
+	first []int // per message: index of its first frame in the batch
 	count []int // per message: frames it carries
 	bytes []int // per message: payload bytes
 }
@@ -46,8 +44,6 @@ func (t *txState) init(e *endpoint, s *udpSocket) {
 // alloc sizes the scratch space for batches of b messages.
 func (t *txState) alloc(b int) {
 	t.bufs = make([][]byte, 0, 8)
-	t.valid = make([]Frame, 0, b)
-	t.lens = make([]int, 0, b)
 	t.flat = make([][]byte, 0, 2*b)
 	t.msgs = make([]mmsg.Message, b)
 	t.first = make([]int, b)
@@ -264,30 +260,14 @@ func (e *endpoint) transmit(fs []Frame, mark bool) (int, error) {
 	}
 	e.txMu.Lock()
 	defer e.txMu.Unlock()
-	t := &e.txs
-	t.valid, t.lens = t.valid[:0], t.lens[:0]
-	for _, f := range fs {
-		n, err := e.checkFrame(f)
-		if err != nil {
-			if mark {
-				markFailed(f)
-			}
-			if first == nil {
-				first = err
-			}
-			continue
-		}
-		t.valid = append(t.valid, f)
-		t.lens = append(t.lens, n)
-	}
-	gso := e.cfg.transport == TransportGRO && t.mc.GSOEnabled()
+	gso := e.cfg.transport == TransportGRO && e.txs.mc.GSOEnabled()
 	maxBytes := mmsg.MaxPayloadIPv6
 	if a := e.remote.Addr(); (e.client && a.Unmap().Is4()) || dest.Addr().Unmap().Is4() {
 		maxBytes = mmsg.MaxPayloadIPv4
 	}
-	for i := 0; i < len(t.valid); {
-		k, next := t.plan(i, dest, gso, maxBytes)
-		n, err := e.writePlanned(k, mark)
+	for i := 0; i < len(fs); {
+		k, next := e.plan(fs, i, dest, gso, maxBytes, mark, &first)
+		n, err := e.writePlanned(fs, k, mark)
 		sent += n
 		if err != nil {
 			if first == nil {
@@ -295,7 +275,7 @@ func (e *endpoint) transmit(fs []Frame, mark bool) (int, error) {
 			}
 			if errors.Is(err, ErrClosed) || errors.Is(err, ErrTxTimeout) {
 				// The socket is gone or stuck: the rest cannot go.
-				rest := t.valid[next:]
+				rest := fs[next:]
 				e.txFailed(err, len(rest))
 				if mark {
 					for _, f := range rest {
@@ -307,46 +287,88 @@ func (e *endpoint) transmit(fs []Frame, mark bool) (int, error) {
 		}
 		i = next
 	}
-	clear(t.flat[:cap(t.flat)])
-	clear(t.valid)
+	// Drop the slab references the scratch space holds, so that it does
+	// not keep a caller's memory reachable after the call.
+	clear(e.txs.flat[:cap(e.txs.flat)])
 	return sent, first
 }
 
-// plan fills up to a batch of messages from t.valid[i:] and returns how
-// many, and the index of the first frame left for the next round. With gso
-// each message carries a run of equal-size frames (the last may be
-// shorter) as one buffer list the kernel cuts at the frame size; otherwise
-// a message is one frame. A frame of several buffers is one datagram
-// either way.
-func (t *txState) plan(i int, dest netip.AddrPort, gso bool, maxBytes int) (int, int) {
+// plan fills up to a batch of messages from fs[i:] and returns how many,
+// and the index of the first frame left for the next round. With gso each
+// message carries a run of equal-size frames (the last may be shorter, as
+// mmsg.GSORun describes) as one buffer list the kernel cuts at the frame
+// size; otherwise a message is one frame. A frame of several buffers is one
+// datagram either way, and frames that lie back to back in a slab share
+// one iovec (joinWindow).
+//
+// Each frame is checked in the same visit that gathers its buffers
+// (txWindow), so its state is read once. A refused frame is counted by
+// checkFrame, marked when mark is set, recorded in *first if that is
+// still nil, and ends the message being built, so that every message's
+// frames are contiguous in fs.
+func (e *endpoint) plan(fs []Frame, i int, dest netip.AddrPort, gso bool, maxBytes int, mark bool, first *error) (int, int) {
+	t := &e.txs
 	t.flat = t.flat[:0]
 	k := 0
-	for k < len(t.msgs) && i < len(t.valid) {
-		run := 1
-		if gso {
-			run = max(1, mmsg.GSORun(t.lens[i:], maxBytes, mmsg.MaxGSOSegments))
-		}
-		start := len(t.flat)
-		bytes := 0
-		for r := range run {
-			before := len(t.flat)
-			t.flat = appendCoalesced(t.flat, start, t.valid[i+r])
-			if r > 0 && len(t.flat)-start > maxIovPerMsg {
-				t.flat = t.flat[:before]
-				run = r
+	for k < len(t.msgs) && i < len(fs) {
+		start, from := len(t.flat), i
+		run, seg, limit, bytes := 0, 0, 1, 0
+		for i < len(fs) {
+			n, w, ok := txWindow(fs[i], e.maxPayload)
+			if !ok {
+				var err error
+				if n, err = e.checkFrame(fs[i]); err != nil {
+					if mark {
+						markFailed(fs[i])
+					}
+					if *first == nil {
+						*first = err
+					}
+					i++
+					if run == 0 {
+						from = i
+						continue
+					}
+					break
+				}
+			}
+			if run == 0 {
+				seg = n
+				if gso {
+					limit = max(1, mmsg.GSOSegments(n, maxBytes, mmsg.MaxGSOSegments))
+				}
+			} else if run >= limit || n > seg || n <= 0 || bytes+n > maxBytes {
 				break
 			}
-			bytes += t.lens[i+r]
+			before := len(t.flat)
+			if w != nil {
+				t.flat = joinWindow(t.flat, start, w)
+			} else {
+				// Checked live a moment ago, so the error cannot occur.
+				t.flat, _ = fs[i].AppendBuffers(t.flat)
+			}
+			if run > 0 && len(t.flat)-start > maxIovPerMsg {
+				t.flat = t.flat[:before]
+				break
+			}
+			run++
+			bytes += n
+			i++
+			if n < seg {
+				break // a short datagram ends a GSO run
+			}
+		}
+		if run == 0 {
+			continue // every frame left was refused
 		}
 		m := &t.msgs[k]
 		m.Buffers = t.flat[start:len(t.flat):len(t.flat)]
 		m.Addr = dest
 		m.SegmentSize = 0
 		if run > 1 {
-			m.SegmentSize = t.lens[i]
+			m.SegmentSize = seg
 		}
-		t.first[k], t.count[k], t.bytes[k] = i, run, bytes
-		i += run
+		t.first[k], t.count[k], t.bytes[k] = from, run, bytes
 		k++
 	}
 	return k, i
@@ -355,7 +377,7 @@ func (t *txState) plan(i int, dest netip.AddrPort, gso bool, maxBytes int) (int,
 // writePlanned sends the k planned messages and returns how many frames
 // went out. A message the kernel refuses is counted and skipped; closing
 // and timing out end the call.
-func (e *endpoint) writePlanned(k int, mark bool) (int, error) {
+func (e *endpoint) writePlanned(fs []Frame, k int, mark bool) (int, error) {
 	t := &e.txs
 	sent := 0
 	var first error
@@ -380,7 +402,7 @@ func (e *endpoint) writePlanned(k int, mark bool) (int, error) {
 			e.tx.refused.Add(1)
 			continue
 		}
-		failed := t.valid[t.first[done] : t.first[done]+t.count[done]]
+		failed := fs[t.first[done] : t.first[done]+t.count[done]]
 		if mark {
 			for _, f := range failed {
 				markFailed(f)
@@ -393,7 +415,7 @@ func (e *endpoint) writePlanned(k int, mark bool) (int, error) {
 		if errors.Is(ferr, ErrClosed) || errors.Is(ferr, ErrTxTimeout) {
 			// Count the planned messages after this one too.
 			for q := done + 1; q < k; q++ {
-				rest := t.valid[t.first[q] : t.first[q]+t.count[q]]
+				rest := fs[t.first[q] : t.first[q]+t.count[q]]
 				e.txFailed(err, len(rest))
 				if mark {
 					for _, f := range rest {

@@ -2,37 +2,51 @@ package engine
 
 import "unsafe"
 
-// appendCoalesced appends the payload buffers of f to flat, as
-// Frame.AppendBuffers does, but joins f's first buffer onto the last entry
-// of the message that starts at flat[start] when the two lie back to back
-// in the same slab chunk. Frames taken in order from a fresh slab are
+// txWindow is the transmit fast path's look at a frame: in one visit to its
+// state it checks what checkFrame checks and returns the payload size and,
+// for a frame of one buffer carved from a slab chunk, its payload as a
+// window of the chunk whose capacity runs to the chunk's end, so that
+// joinWindow can later extend it over the frame that follows it in memory.
+// A frame of one heap buffer gets a window with no spare capacity. ok is
+// false when the frame needs the slow path: released, errored, oversize,
+// empty, or spread over several buffers. checkFrame then decides, counts
+// and logs.
+func txWindow(f Frame, maxPayload int) (n int, win []byte, ok bool) {
+	st := f.st
+	if st == nil || st.gen.Load() != f.gen || st.err != 0 || len(st.segs) != 1 {
+		return 0, nil, false
+	}
+	s := &st.segs[0]
+	n = s.n
+	if n <= 0 || n > maxPayload {
+		return 0, nil, false
+	}
+	b := s.buf
+	if b.chunk == nil {
+		return n, b.mem[s.lo : s.lo+n : s.lo+n], true
+	}
+	off := int(uintptr(unsafe.Pointer(unsafe.SliceData(b.mem)))-uintptr(unsafe.Pointer(unsafe.SliceData(b.chunk)))) + s.lo
+	return n, b.chunk[off : off+n], true
+}
+
+// joinWindow appends w to the message that starts at flat[start], joining
+// it onto the message's last iovec when w begins where that iovec ends
+// inside the same slab chunk. Frames taken in order from a fresh slab are
 // adjacent, so a GSO message of 44 datagrams of 1472 bytes reaches the
-// kernel as one iovec instead of 44; the bytes and their order are the
+// kernel as one iovec instead of 44: the bytes and their order are the
 // same, and the kernel copies one long iovec faster than many short ones.
-func appendCoalesced(flat [][]byte, start int, f Frame) [][]byte {
-	before := len(flat)
-	flat, err := f.AppendBuffers(flat)
-	// Only a single-buffer frame is joined, so the message never has more
-	// iovecs than it would without joining (the caller's limit holds).
-	if err != nil || before <= start || len(flat) != before+1 {
-		return flat
+//
+// Only windows from txWindow carry spare capacity, and that capacity ends
+// with their chunk; so when the last iovec's capacity covers w and w starts
+// at its end, w lies in the same chunk and the extended slice is sound.
+func joinWindow(flat [][]byte, start int, w []byte) [][]byte {
+	if last := len(flat) - 1; last >= start {
+		prev := flat[last]
+		end := uintptr(unsafe.Pointer(unsafe.SliceData(prev))) + uintptr(len(prev))
+		if cap(prev)-len(prev) >= len(w) && end == uintptr(unsafe.Pointer(unsafe.SliceData(w))) {
+			flat[last] = prev[:len(prev)+len(w)]
+			return flat
+		}
 	}
-	chunk := f.st.segs[0].buf.chunk
-	prev, next := flat[before-1], flat[before]
-	if chunk == nil || len(prev) == 0 || len(next) == 0 {
-		return flat
-	}
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(chunk)))
-	p := uintptr(unsafe.Pointer(unsafe.SliceData(prev)))
-	n := uintptr(unsafe.Pointer(unsafe.SliceData(next)))
-	if p < base || p+uintptr(len(prev)) != n {
-		return flat
-	}
-	// Both windows lie in chunk: prev starts in it and next, which is in
-	// it, starts where prev ends.
-	off := int(p - base)
-	flat[before-1] = chunk[off : off+len(prev)+len(next) : off+len(prev)+len(next)]
-	rest := copy(flat[before:], flat[before+1:])
-	clear(flat[before+rest:])
-	return flat[:before+rest]
+	return append(flat, w)
 }

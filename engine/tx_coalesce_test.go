@@ -5,7 +5,25 @@ import (
 	"testing"
 )
 
-func TestAppendCoalescedJoinsAdjacentSlabFrames(t *testing.T) {
+// gather plans frames the way transmit does: txWindow, then joinWindow or
+// AppendBuffers, into one message that starts at flat[start].
+func gather(t *testing.T, flat [][]byte, start int, fs ...Frame) [][]byte {
+	t.Helper()
+	for _, f := range fs {
+		n, w, ok := txWindow(f, MaxPayloadJumbo)
+		if !ok {
+			flat, _ = f.AppendBuffers(flat)
+			continue
+		}
+		if n != len(w) {
+			t.Fatalf("txWindow: size %d, window of %d bytes", n, len(w))
+		}
+		flat = joinWindow(flat, start, w)
+	}
+	return flat
+}
+
+func TestJoinWindowJoinsAdjacentSlabFrames(t *testing.T) {
 	p, err := NewFixedPool(1472, 64, 0) // 1472 is a multiple of the buffer alignment: no gaps
 	if err != nil {
 		t.Fatal(err)
@@ -25,13 +43,11 @@ func TestAppendCoalescedJoinsAdjacentSlabFrames(t *testing.T) {
 
 	// One message from flat[1:]: the entry before it must never be joined.
 	flat := [][]byte{[]byte("other message")}
-	for _, f := range frames {
-		flat = appendCoalesced(flat, 1, f)
-	}
+	flat = gather(t, flat, 1, frames...)
 	if len(flat) != 2 {
 		t.Fatalf("5 adjacent slab frames gave %d iovecs, want 1 (+1 of the previous message)", len(flat)-1)
 	}
-	flat = appendCoalesced(flat, 1, heap)
+	flat = gather(t, flat, 1, heap)
 	if len(flat) != 3 {
 		t.Fatalf("a heap frame was joined onto slab memory: %d entries", len(flat))
 	}
@@ -43,9 +59,65 @@ func TestAppendCoalescedJoinsAdjacentSlabFrames(t *testing.T) {
 	}
 
 	// Out of order frames are not adjacent and stay separate.
-	flat = appendCoalesced(nil, 0, frames[2])
-	flat = appendCoalesced(flat, 0, frames[1])
+	flat = gather(t, nil, 0, frames[2], frames[1])
 	if len(flat) != 2 {
 		t.Fatalf("non-adjacent frames joined: %d iovecs", len(flat))
+	}
+	// A message boundary is never crossed: frames[1] starts a new message
+	// at flat[1] although it follows frames[0] in memory.
+	flat = gather(t, nil, 0, frames[0])
+	flat = gather(t, flat, 1, frames[1])
+	if len(flat) != 2 || !bytes.Equal(flat[0], want[:1472]) || !bytes.Equal(flat[1], want[1472:2944]) {
+		t.Fatalf("frames joined across a message boundary: %d iovecs", len(flat))
+	}
+}
+
+func TestTxWindowDeclinesWhatCheckFrameMustJudge(t *testing.T) {
+	p, err := NewFixedPool(1472, 64, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := mustFrame(t, p, 1472)
+	defer live.Release()
+	live.Write(make([]byte, 1000))
+	if n, w, ok := txWindow(live, MaxPayloadStandard); !ok || n != 1000 || len(w) != 1000 {
+		t.Fatalf("a live 1000-byte frame: n %d, window %d, ok %v", n, len(w), ok)
+	}
+	if _, _, ok := txWindow(live, 999); ok {
+		t.Error("an oversize frame took the fast path")
+	}
+	errored := mustFrame(t, p, 1472)
+	defer errored.Release()
+	errored.Write([]byte{1})
+	errored.SetError(3)
+	if _, _, ok := txWindow(errored, MaxPayloadStandard); ok {
+		t.Error("an errored frame took the fast path")
+	}
+	empty := mustFrame(t, p, 1472)
+	defer empty.Release()
+	if _, _, ok := txWindow(empty, MaxPayloadStandard); ok {
+		t.Error("an empty frame took the fast path")
+	}
+	released := mustFrame(t, p, 1472)
+	released.Write([]byte{1})
+	released.Release()
+	if _, _, ok := txWindow(released, MaxPayloadStandard); ok {
+		t.Error("a released frame took the fast path")
+	}
+	if _, _, ok := txWindow(Frame{}, MaxPayloadStandard); ok {
+		t.Error("the zero Frame took the fast path")
+	}
+	small, err := NewFixedPool(16, 4, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := mustFrame(t, small, 32) // two 16-byte buffers
+	defer split.Release()
+	split.Write(make([]byte, 32))
+	if split.BufferCount() != 2 {
+		t.Fatalf("split frame has %d buffers", split.BufferCount())
+	}
+	if _, _, ok := txWindow(split, MaxPayloadStandard); ok {
+		t.Error("a frame of two buffers took the fast path")
 	}
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+	"log/slog"
 	"net/netip"
 	"testing"
 	"time"
@@ -139,13 +141,18 @@ func TestPlan(t *testing.T) {
 		{[]int{1000, 1000, 999, 1000, 1000}, true, []int{3, 2}},
 	}
 	for _, c := range cases {
-		var ts txState
-		ts.alloc(8)
+		e := &endpoint{maxPayload: MaxPayloadJumbo}
+		e.txs.alloc(8)
+		ts := &e.txs
+		var fs []Frame
 		for _, n := range c.lens {
-			ts.valid = append(ts.valid, mk(n))
-			ts.lens = append(ts.lens, n)
+			fs = append(fs, mk(n))
 		}
-		k, next := ts.plan(0, netip.AddrPort{}, c.gso, mmsg.MaxPayloadIPv4)
+		var refused error
+		k, next := e.plan(fs, 0, netip.AddrPort{}, c.gso, mmsg.MaxPayloadIPv4, false, &refused)
+		if refused != nil {
+			t.Fatal(refused)
+		}
 		if next != len(c.lens) || k != len(c.want) {
 			t.Fatalf("%v gso=%v: %d messages, next %d; want %d messages", c.lens, c.gso, k, next, len(c.want))
 		}
@@ -165,11 +172,103 @@ func TestPlan(t *testing.T) {
 				t.Fatalf("%v: message %d segment size %d", c.lens, i, m.SegmentSize)
 			}
 		}
-		for _, f := range ts.valid {
+		for _, f := range fs {
 			f.Release()
 		}
 	}
 	if pool.AllocCount() != 0 {
 		t.Fatalf("%d buffers leaked", pool.AllocCount())
+	}
+}
+
+// TestPlanSkipsRefusedFrames checks that a frame refused in the middle of a
+// batch is counted and marked, ends the GSO run it interrupts, and leaves
+// every message's frames contiguous in the batch.
+func TestPlanSkipsRefusedFrames(t *testing.T) {
+	pool, err := NewFixedPool(1000, 64, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []Frame
+	for range 6 {
+		f := mustFrame(t, pool, 500)
+		f.SetPayload(500)
+		fs = append(fs, f)
+	}
+	defer func() {
+		for _, f := range fs {
+			f.Release()
+		}
+	}()
+	fs[2].SetError(7)   // errored: refused
+	fs[0].SetPayload(0) // empty: goes alone, through checkFrame
+	e := &endpoint{maxPayload: 400, log: newRateLog(slog.New(slog.DiscardHandler))}
+	e.txs.alloc(8)
+	fs[4].SetPayload(300) // fits 400; fs[3] and fs[5] (500) are oversize
+	var refused error
+	k, next := e.plan(fs, 0, netip.AddrPort{}, true, mmsg.MaxPayloadIPv4, true, &refused)
+	if next != len(fs) {
+		t.Fatalf("plan stopped at frame %d of %d", next, len(fs))
+	}
+	// Frame 0 (empty) alone; 1..3 and 5 refused (oversize or errored); 4 alone.
+	wantFirst, wantCount := []int{0, 4}, []int{1, 1}
+	if k != len(wantFirst) {
+		t.Fatalf("%d messages, want %d", k, len(wantFirst))
+	}
+	for q := range k {
+		if e.txs.first[q] != wantFirst[q] || e.txs.count[q] != wantCount[q] {
+			t.Fatalf("message %d: frames %d+%d, want %d+%d", q, e.txs.first[q], e.txs.count[q], wantFirst[q], wantCount[q])
+		}
+	}
+	if !errors.Is(refused, ErrFrameSize) {
+		t.Fatalf("first refusal %v, want ErrFrameSize (frame 1 is oversize)", refused)
+	}
+	if got := e.tx.oversize.Load(); got != 3 {
+		t.Fatalf("%d oversize frames counted, want 3", got)
+	}
+	if got := e.tx.errored.Load(); got != 1 {
+		t.Fatalf("%d errored frames counted, want 1", got)
+	}
+	for _, i := range []int{1, 3, 5} {
+		if fs[i].Error() != TxErrorCode {
+			t.Fatalf("refused frame %d not marked: error %#x", i, fs[i].Error())
+		}
+	}
+	if fs[2].Error() != 7 {
+		t.Fatalf("an errored frame's own code was overwritten: %#x", fs[2].Error())
+	}
+}
+
+// TestPlanRunBreaksAtRefusal checks that a refusal ends a GSO run: the
+// frames on either side of it travel in separate messages.
+func TestPlanRunBreaksAtRefusal(t *testing.T) {
+	pool, err := NewFixedPool(1000, 64, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []Frame
+	for range 5 {
+		f := mustFrame(t, pool, 500)
+		f.SetPayload(500)
+		fs = append(fs, f)
+	}
+	defer func() {
+		for _, f := range fs {
+			f.Release()
+		}
+	}()
+	fs[2].SetError(7)
+	e := &endpoint{maxPayload: MaxPayloadStandard, log: newRateLog(slog.New(slog.DiscardHandler))}
+	e.txs.alloc(8)
+	var refused error
+	k, _ := e.plan(fs, 0, netip.AddrPort{}, true, mmsg.MaxPayloadIPv4, false, &refused)
+	if k != 2 || e.txs.first[0] != 0 || e.txs.count[0] != 2 || e.txs.first[1] != 3 || e.txs.count[1] != 2 {
+		t.Fatalf("%d messages: %v+%v, want frames 0+2 and 3+2", k, e.txs.first[:k], e.txs.count[:k])
+	}
+	if e.txs.msgs[0].SegmentSize != 500 || e.txs.msgs[1].SegmentSize != 500 {
+		t.Fatal("runs of two 500-byte frames were not sent as GSO")
+	}
+	if !errors.Is(refused, ErrFrameErrored) {
+		t.Fatalf("refusal %v, want ErrFrameErrored", refused)
 	}
 }
