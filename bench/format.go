@@ -35,6 +35,9 @@ func FormatSent(s SentSummary) string {
 	}
 	if s.Errors > 0 {
 		line += fmt.Sprintf("  send errors %d", s.Errors)
+		if s.FirstError != "" {
+			line += fmt.Sprintf(" (first: %s)", s.FirstError)
+		}
 	}
 	return line
 }

@@ -118,6 +118,9 @@ type SentSummary struct {
 	Totals
 	// Errors counts datagrams the kernel refused (send errors).
 	Errors uint64 `json:"errors"`
+	// FirstError is the first send error, so that a run with Errors says
+	// why ("message too long", "connection refused", a timeout).
+	FirstError string `json:"first_error,omitempty"`
 	// GSO reports whether UDP segmentation offload was in use.
 	GSO    bool `json:"gso"`
 	Sender bool `json:"sender"`

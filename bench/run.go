@@ -174,6 +174,9 @@ func Run(ctx context.Context, c Case) (Result, error) {
 // sentSummary is the sender's side of a finished test.
 func sentSummary(elapsed time.Duration, snd *sender, u cpu.Usage, st engine.Stats) SentSummary {
 	s := SentSummary{Sender: true, GSO: st.GSO, Errors: snd.errs.Load()}
+	if err := snd.firstError(); err != nil {
+		s.FirstError = err.Error()
+	}
 	s.Packets, s.Bytes = snd.sent.Load(), snd.sentBytes.Load()
 	s.Seconds = elapsed.Seconds()
 	s.End = s.Seconds

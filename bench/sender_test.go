@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
@@ -162,6 +164,14 @@ func TestSenderCountsErrorsAndStopsOnContext(t *testing.T) {
 	}
 	if s.firstError() == nil {
 		t.Fatal("first error not kept")
+	}
+	// The summary says how many failed and why.
+	sum := sentSummary(time.Second, s, cpu.Usage{}, engine.Stats{})
+	if sum.Errors != errs || sum.FirstError != s.firstError().Error() {
+		t.Fatalf("summary errors %d (%q), want %d (%q)", sum.Errors, sum.FirstError, errs, s.firstError())
+	}
+	if line := FormatSent(sum); !strings.Contains(line, "(first: "+sum.FirstError+")") {
+		t.Fatalf("sender line does not give the first error: %s", line)
 	}
 }
 
