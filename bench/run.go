@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
-	"udpstream.dev/bench/internal/netns"
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/xdp"
@@ -49,7 +48,7 @@ func (c Case) endpointOptions() []engine.Option {
 	if c.Transport == engine.TransportXDP {
 		x := c.XDP
 		if c.Network != nil && x.Iface == "" {
-			x.Iface = netns.IfName
+			x.Iface = nsIfName
 		}
 		opts = append(opts, engine.WithXDP(x.Iface, x.Queue, xdp.ModeAuto))
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing udpstream needs on a fresh Debian
 # machine: a C compiler (cgo, the race detector and the C reference tools),
-# iproute2 (network-namespace tests and benchmarks) and the Go modules.
+# iproute2 (the `ip` and `tc` commands some root-only tests run) and the Go
+# modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
