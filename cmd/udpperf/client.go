@@ -67,6 +67,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 	if *interval <= 0 {
 		return usageError{"--interval must be positive"}
 	}
+	if err := checkBatchFlag(*batch); err != nil {
+		return err
+	}
 	t, xcfg, err := xdp.transport(fs, *transport)
 	if err != nil {
 		return err

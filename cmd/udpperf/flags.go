@@ -288,3 +288,13 @@ func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
 }
+
+// checkBatchFlag rejects a --batch the engine would not run as shown: 0
+// would silently mean the default, and above MaxBatch the kernel's limit
+// on messages per call is exceeded.
+func checkBatchFlag(n int) error {
+	if n < 1 || n > engine.MaxBatch {
+		return usageError{fmt.Sprintf("--batch %d outside 1..%d", n, engine.MaxBatch)}
+	}
+	return nil
+}

@@ -61,6 +61,9 @@ func runServer(ctx context.Context, e env, args []string) error {
 	if *interval <= 0 {
 		return usageError{"--interval must be positive"}
 	}
+	if err := checkBatchFlag(*batch); err != nil {
+		return err
+	}
 	p := newPrinter(e, *jsonOut)
 	cfg.Ready = func(port int) {
 		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
