@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -122,7 +123,7 @@ func NewRegionPool(region []byte, bufSize, headroom int) (*Pool, error) {
 		b := &s.bufs[i]
 		b.mem = region[i*bufSize : (i+1)*bufSize : (i+1)*bufSize]
 		b.pool, b.home, b.index, b.chunk = p, s, i, region
-		s.free.TryPush(b)
+		s.putFree(b)
 	}
 	s.carved = count
 	p.limit.Store(int64(count))
@@ -372,16 +373,13 @@ func (p *Pool) buffer(c *poolConfig) (*Buffer, error) {
 		p.unreserve(r, s.bufMem)
 		return nil, fmt.Errorf("engine: pool of a closed endpoint: %w", ErrClosed)
 	}
-	b, ok := s.free.TryPop()
-	if !ok {
+	b := s.takeFree()
+	if b == nil {
 		b = s.carve(p)
 	}
-	// A pop can fail while another goroutine is half-way through returning
-	// a buffer; wait for it rather than fall back to the heap.
-	for spins := 0; b == nil && spins < 128 && s.free.Len() > 0; spins++ {
-		b, _ = s.free.TryPop()
-	}
 	if b == nil {
+		// Every slab buffer is out: lend one from the heap, which the
+		// garbage collector takes back.
 		b = &Buffer{mem: make([]byte, s.bufMem), pool: p, index: -1}
 	}
 	b.refs.Store(1)
@@ -393,7 +391,7 @@ func (p *Pool) buffer(c *poolConfig) (*Buffer, error) {
 func (s *slab) carve(p *Pool) *Buffer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if b, ok := s.free.TryPop(); ok {
+	if b := s.takeFree(); b != nil {
 		return b // another goroutine carved while we waited
 	}
 	n := min(s.capacity-s.carved, max(1, slabChunkBytes/s.bufMem))
@@ -409,10 +407,50 @@ func (s *slab) carve(p *Pool) *Buffer {
 		b.mem = mem[i*s.bufMem : (i+1)*s.bufMem : (i+1)*s.bufMem]
 		b.pool, b.home, b.index, b.chunk = p, s, -1, mem
 		if i > 0 {
-			s.free.TryPush(b)
+			s.putFree(b)
 		}
 	}
 	return &bufs[0]
+}
+
+// takeFree pops a buffer from the slab's free list, or returns nil when the
+// list is empty. A pop misses while another goroutine is between claiming
+// the slot at the list's head and publishing its buffer (see ring.MPMC);
+// the list is not empty then, so the pop is retried rather than send the
+// caller to carve or to the heap (which a region pool must never do).
+func (s *slab) takeFree() *Buffer {
+	for spins := 0; ; spins++ {
+		if b, ok := s.free.TryPop(); ok {
+			return b
+		}
+		if s.free.Len() == 0 {
+			return nil
+		}
+		yieldAfter(spins)
+	}
+}
+
+// putFree returns b to the slab's free list. The list has a slot for every
+// buffer the slab carves, so it is never full; but a push misses while a
+// consumer is between claiming and releasing the slot it needs, which is
+// common because the list is usually almost full. A missed push would lose
+// the buffer to the slab for good (for an AF_XDP pool, a UMEM chunk), so it
+// is retried until it lands.
+func (s *slab) putFree(b *Buffer) {
+	for spins := 0; !s.free.TryPush(b); spins++ {
+		if s.free.Len() >= s.free.Cap() {
+			return // really full: impossible while the invariant above holds
+		}
+		yieldAfter(spins)
+	}
+}
+
+// yieldAfter lets a retry loop spin briefly, then yield the processor, so
+// that the goroutine it waits for runs even when both share one processor.
+func yieldAfter(spins int) {
+	if spins >= 16 {
+		runtime.Gosched()
+	}
 }
 
 // Memory is the buffer's whole memory, headroom included.
@@ -438,7 +476,7 @@ func (b *Buffer) release() {
 	out := p.allocCount.Add(-1)
 	p.allocBytes.Add(-int64(len(b.mem)))
 	if b.home != nil && b.home == p.config().slab {
-		b.home.free.TryPush(b)
+		b.home.putFree(b)
 	}
 	if out == 0 {
 		// The last buffer is back: a retired pool's memory may go.

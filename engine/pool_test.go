@@ -233,3 +233,58 @@ func TestPoolConcurrentUse(t *testing.T) {
 		t.Fatalf("leaked: %d buffers, %d bytes", p.AllocCount(), p.AllocBytes())
 	}
 }
+
+// TestPoolKeepsEveryBufferUnderConcurrentUse allocates and releases frames
+// from two goroutines on a pool whose slab is almost entirely free, the
+// steady state of a receive loop and its consumer. Afterwards every buffer
+// of the slab must be back on its free list: a release that the free list
+// refused would drop a slab buffer for good (for an AF_XDP pool, a UMEM
+// chunk) and later allocations would come from the heap.
+func TestPoolKeepsEveryBufferUnderConcurrentUse(t *testing.T) {
+	const poolSize = 64
+	p, err := NewFixedPool(1500, poolSize, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 50_000
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				f, err := p.AcceptReq(1500, true)
+				if err != nil {
+					errs <- err
+					return
+				}
+				f.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := p.AllocCount(); n != 0 {
+		t.Fatalf("%d buffers still counted out", n)
+	}
+	var held []*Buffer
+	defer func() {
+		for _, b := range held {
+			b.Release()
+		}
+	}()
+	for i := range poolSize {
+		b, err := p.AllocBuffer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, b)
+		if b.home == nil {
+			t.Fatalf("buffer %d of %d came from the heap: the slab lost %d buffers", i+1, poolSize, poolSize-i)
+		}
+	}
+}

@@ -88,7 +88,10 @@ func (r *MPMC[T]) Len() int {
 	return clampLen(t-h, len(r.slots))
 }
 
-// TryPush appends v and reports whether there was room.
+// TryPush appends v and reports whether it did. Besides on a full ring, it
+// fails while the slot it needs is still being released by a consumer that
+// has claimed it, which can happen only when the ring is within a few items
+// of full. A caller that must not drop v retries while Len is below Cap.
 func (r *MPMC[T]) TryPush(v T) bool {
 	pos := r.tail.Load()
 	for {
@@ -155,7 +158,8 @@ func (r *MPMC[T]) PushBatch(vs []T) int {
 }
 
 // TryPop removes the oldest published item. The boolean is false when the
-// ring is empty (or its oldest position is claimed but not yet published).
+// ring is empty, and while the producer of its oldest position is still
+// publishing it (Len is not zero then).
 func (r *MPMC[T]) TryPop() (T, bool) {
 	pos := r.head.Load()
 	for {
