@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -329,7 +328,7 @@ func (p *Pool) stateRing() *ring.MPMC[*frameState] {
 }
 
 func (p *Pool) getState() *frameState {
-	if st, ok := p.stateRing().TryPop(); ok {
+	if st, ok := p.stateRing().PopUnlessEmpty(); ok {
 		return st
 	}
 	return &frameState{segs: make([]segment, 0, 1)}
@@ -337,7 +336,7 @@ func (p *Pool) getState() *frameState {
 
 // putState keeps st for reuse; when the cache is full it is left to the
 // garbage collector.
-func (p *Pool) putState(st *frameState) { p.stateRing().TryPush(st) }
+func (p *Pool) putState(st *frameState) { p.stateRing().PushUnlessFull(st) }
 
 // reserve counts one buffer of memBytes out, honouring the limit.
 func (p *Pool) reserve(memBytes int) error {
@@ -414,43 +413,21 @@ func (s *slab) carve(p *Pool) *Buffer {
 }
 
 // takeFree pops a buffer from the slab's free list, or returns nil when the
-// list is empty. A pop misses while another goroutine is between claiming
-// the slot at the list's head and publishing its buffer (see ring.MPMC);
-// the list is not empty then, so the pop is retried rather than send the
-// caller to carve or to the heap (which a region pool must never do).
+// list is empty. A pop that merely met a buffer being published must not
+// send the caller to carve or to the heap (which a region pool must never
+// do), hence PopUnlessEmpty.
 func (s *slab) takeFree() *Buffer {
-	for spins := 0; ; spins++ {
-		if b, ok := s.free.TryPop(); ok {
-			return b
-		}
-		if s.free.Len() == 0 {
-			return nil
-		}
-		yieldAfter(spins)
-	}
+	b, _ := s.free.PopUnlessEmpty()
+	return b
 }
 
 // putFree returns b to the slab's free list. The list has a slot for every
-// buffer the slab carves, so it is never full; but a push misses while a
-// consumer is between claiming and releasing the slot it needs, which is
-// common because the list is usually almost full. A missed push would lose
-// the buffer to the slab for good (for an AF_XDP pool, a UMEM chunk), so it
-// is retried until it lands.
+// buffer the slab carves, so it is never full; but it is usually almost
+// full, and TryPush would then often meet a slot whose consumer is still
+// releasing it and drop the buffer from the slab for good (for an AF_XDP
+// pool, a UMEM chunk). PushUnlessFull waits for that consumer instead.
 func (s *slab) putFree(b *Buffer) {
-	for spins := 0; !s.free.TryPush(b); spins++ {
-		if s.free.Len() >= s.free.Cap() {
-			return // really full: impossible while the invariant above holds
-		}
-		yieldAfter(spins)
-	}
-}
-
-// yieldAfter lets a retry loop spin briefly, then yield the processor, so
-// that the goroutine it waits for runs even when both share one processor.
-func yieldAfter(spins int) {
-	if spins >= 16 {
-		runtime.Gosched()
-	}
+	s.free.PushUnlessFull(b)
 }
 
 // Memory is the buffer's whole memory, headroom included.

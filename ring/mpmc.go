@@ -91,7 +91,7 @@ func (r *MPMC[T]) Len() int {
 // TryPush appends v and reports whether it did. Besides on a full ring, it
 // fails while the slot it needs is still being released by a consumer that
 // has claimed it, which can happen only when the ring is within a few items
-// of full. A caller that must not drop v retries while Len is below Cap.
+// of full. PushUnlessFull fails only on a full ring.
 func (r *MPMC[T]) TryPush(v T) bool {
 	pos := r.tail.Load()
 	for {
@@ -110,6 +110,54 @@ func (r *MPMC[T]) TryPush(v T) bool {
 		}
 		// Another producer got there first; retry at the new tail.
 		pos = r.tail.Load()
+	}
+}
+
+// PushUnlessFull appends v and reports whether it did; it fails only when
+// the ring is full. Where TryPush gives up on a slot that a consumer is
+// still releasing, PushUnlessFull waits for that consumer (a few
+// instructions, or until its goroutine runs again). That suits a ring kept
+// almost full whose items must not be dropped, such as a free list; a
+// producer that streams into a ring its consumers drain is better served
+// by TryPush or PushWait, which let it back off instead of following the
+// consumers slot by slot.
+func (r *MPMC[T]) PushUnlessFull(v T) bool {
+	for spins := 0; ; spins++ {
+		if r.TryPush(v) {
+			return true
+		}
+		// head has not passed every claimed position: a slot is being
+		// released, not held by an unconsumed item.
+		if r.Len() >= len(r.slots) {
+			return false
+		}
+		backoff(spins)
+	}
+}
+
+// PopUnlessEmpty removes the oldest item; the boolean is false only when
+// the ring is empty. Where TryPop gives up on a position whose producer is
+// still publishing it, PopUnlessEmpty waits for that producer.
+func (r *MPMC[T]) PopUnlessEmpty() (T, bool) {
+	for spins := 0; ; spins++ {
+		if v, ok := r.TryPop(); ok {
+			return v, true
+		}
+		if r.Len() == 0 {
+			var zero T
+			return zero, false
+		}
+		backoff(spins)
+	}
+}
+
+// backoff is one round of waiting for another goroutine to finish
+// publishing or releasing a slot. After a few rounds it yields the
+// processor, so that a goroutine preempted inside that window runs and
+// finishes it even when it shares the processor with the waiter.
+func backoff(spins int) {
+	if spins >= activeSpins {
+		runtime.Gosched()
 	}
 }
 
@@ -159,7 +207,7 @@ func (r *MPMC[T]) PushBatch(vs []T) int {
 
 // TryPop removes the oldest published item. The boolean is false when the
 // ring is empty, and while the producer of its oldest position is still
-// publishing it (Len is not zero then).
+// publishing it; PopUnlessEmpty fails only on an empty ring.
 func (r *MPMC[T]) TryPop() (T, bool) {
 	pos := r.head.Load()
 	for {
