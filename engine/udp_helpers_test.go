@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -72,12 +73,16 @@ func (c *collector) got() [][]byte {
 // eventually polls cond until it holds or d passes. Counters published by
 // other goroutines are checked this way; nothing here sleeps on the data
 // path.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool, state ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
+			msg := fmt.Sprintf("timed out after %v waiting for %s", d, what)
+			for _, f := range state {
+				msg += "; " + f()
+			}
+			t.Fatal(msg)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -211,12 +212,13 @@ func TestRxQueueDropsCounted(t *testing.T) {
 	for range n {
 		raw.WriteToUDP(make([]byte, 100), loopback(s.Port()))
 	}
-	eventually(t, 5*time.Second, "all datagrams read", func() bool { return s.Stats().RxFrames == n })
+	state := func() string { return fmt.Sprintf("slave saw %d of %d, stats %+v", col.n.Load(), n, s.Stats()) }
+	eventually(t, 5*time.Second, "all datagrams read", func() bool { return s.Stats().RxFrames == n }, state)
 	close(release)
 	eventually(t, 5*time.Second, "accounting", func() bool {
 		st := s.Stats()
 		return uint64(col.n.Load())+st.RingDrops == n
-	})
+	}, state)
 	if st := s.Stats(); st.RingDrops == 0 {
 		t.Fatalf("no ring drops with a blocked slave: %+v", st)
 	}
@@ -364,7 +366,7 @@ func TestKernelDropsCounted(t *testing.T) {
 		eventually(t, 5*time.Second, "accounting", func() bool {
 			st := s.Stats()
 			return uint64(col.n.Load())+st.KernelDrops == n && st.RxFrames == uint64(col.n.Load())
-		})
+		}, func() string { return fmt.Sprintf("%v: slave saw %d of %d, stats %+v", tr, col.n.Load(), n, s.Stats()) })
 		if st := s.Stats(); st.KernelDrops == 0 {
 			t.Fatalf("%v: no kernel drops counted: %+v", tr, st)
 		}
