@@ -92,7 +92,21 @@ func (r *MPMC[T]) Len() int {
 // fails while the slot it needs is still being released by a consumer that
 // has claimed it, which can happen only when the ring is within a few items
 // of full. PushUnlessFull fails only on a full ring.
-func (r *MPMC[T]) TryPush(v T) bool {
+func (r *MPMC[T]) TryPush(v T) bool { return r.push(v, false) }
+
+// PushUnlessFull appends v and reports whether it did; it fails only when
+// the ring is full. Where TryPush gives up on a slot that a consumer is
+// still releasing, PushUnlessFull waits for that consumer (a few
+// instructions, or until its goroutine runs again). That suits a ring kept
+// almost full whose items must not be dropped, such as a free list; a
+// producer that streams into a ring its consumers drain is better served
+// by TryPush or PushWait, which let it back off instead of following the
+// consumers slot by slot.
+func (r *MPMC[T]) PushUnlessFull(v T) bool { return r.push(v, true) }
+
+// push is TryPush, or with wait PushUnlessFull.
+func (r *MPMC[T]) push(v T, wait bool) bool {
+	spins := 0
 	pos := r.tail.Load()
 	for {
 		s := &r.slots[pos&r.mask]
@@ -105,49 +119,20 @@ func (r *MPMC[T]) TryPush(v T) bool {
 				return true
 			}
 		case d < 0:
-			// The slot still holds the item from one lap ago.
-			return false
+			// The slot still holds the item from one lap ago. The ring is
+			// full only if no consumer has claimed that item yet (head has
+			// not passed it); otherwise its consumer is releasing the slot.
+			// The difference is signed: since the slot was read it may have
+			// been released and pos pushed and popped, leaving head past pos.
+			if !wait || int64(pos-r.head.Load()) >= int64(len(r.slots)) {
+				return false
+			}
+			backoff(spins)
+			spins++
 		}
-		// Another producer got there first; retry at the new tail.
+		// Another producer got there first, or the slot is being released;
+		// retry at the current tail.
 		pos = r.tail.Load()
-	}
-}
-
-// PushUnlessFull appends v and reports whether it did; it fails only when
-// the ring is full. Where TryPush gives up on a slot that a consumer is
-// still releasing, PushUnlessFull waits for that consumer (a few
-// instructions, or until its goroutine runs again). That suits a ring kept
-// almost full whose items must not be dropped, such as a free list; a
-// producer that streams into a ring its consumers drain is better served
-// by TryPush or PushWait, which let it back off instead of following the
-// consumers slot by slot.
-func (r *MPMC[T]) PushUnlessFull(v T) bool {
-	for spins := 0; ; spins++ {
-		if r.TryPush(v) {
-			return true
-		}
-		// head has not passed every claimed position: a slot is being
-		// released, not held by an unconsumed item.
-		if r.Len() >= len(r.slots) {
-			return false
-		}
-		backoff(spins)
-	}
-}
-
-// PopUnlessEmpty removes the oldest item; the boolean is false only when
-// the ring is empty. Where TryPop gives up on a position whose producer is
-// still publishing it, PopUnlessEmpty waits for that producer.
-func (r *MPMC[T]) PopUnlessEmpty() (T, bool) {
-	for spins := 0; ; spins++ {
-		if v, ok := r.TryPop(); ok {
-			return v, true
-		}
-		if r.Len() == 0 {
-			var zero T
-			return zero, false
-		}
-		backoff(spins)
 	}
 }
 
@@ -208,7 +193,16 @@ func (r *MPMC[T]) PushBatch(vs []T) int {
 // TryPop removes the oldest published item. The boolean is false when the
 // ring is empty, and while the producer of its oldest position is still
 // publishing it; PopUnlessEmpty fails only on an empty ring.
-func (r *MPMC[T]) TryPop() (T, bool) {
+func (r *MPMC[T]) TryPop() (T, bool) { return r.pop(false) }
+
+// PopUnlessEmpty removes the oldest item; the boolean is false only when
+// the ring is empty. Where TryPop gives up on a position whose producer is
+// still publishing it, PopUnlessEmpty waits for that producer.
+func (r *MPMC[T]) PopUnlessEmpty() (T, bool) { return r.pop(true) }
+
+// pop is TryPop, or with wait PopUnlessEmpty.
+func (r *MPMC[T]) pop(wait bool) (T, bool) {
+	spins := 0
 	pos := r.head.Load()
 	for {
 		s := &r.slots[pos&r.mask]
@@ -223,8 +217,15 @@ func (r *MPMC[T]) TryPop() (T, bool) {
 				return v, true
 			}
 		case d < 0:
-			var zero T
-			return zero, false
+			// Position pos is not published. The ring is empty only if no
+			// producer has claimed it (tail has not passed it); otherwise
+			// its producer is still writing the slot.
+			if !wait || r.tail.Load() == pos {
+				var zero T
+				return zero, false
+			}
+			backoff(spins)
+			spins++
 		}
 		pos = r.head.Load()
 	}
