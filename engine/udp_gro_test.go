@@ -181,25 +181,35 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+// fullFrames returns n frames holding size bytes each, from a pool of its
+// own; the test's cleanup releases them.
+func fullFrames(t *testing.T, n, size int) []Frame {
+	t.Helper()
+	pool, err := NewFixedPool(size, n, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := make([]Frame, 0, n)
+	for range n {
+		f := mustFrame(t, pool, size)
+		if err := f.SetPayload(size); err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, f)
+	}
+	t.Cleanup(func() {
+		for _, f := range fs {
+			f.Release()
+		}
+	})
+	return fs
+}
+
 // TestPlanSkipsRefusedFrames checks that a frame refused in the middle of a
 // batch is counted and marked, ends the GSO run it interrupts, and leaves
 // every message's frames contiguous in the batch.
 func TestPlanSkipsRefusedFrames(t *testing.T) {
-	pool, err := NewFixedPool(1000, 64, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fs []Frame
-	for range 6 {
-		f := mustFrame(t, pool, 500)
-		f.SetPayload(500)
-		fs = append(fs, f)
-	}
-	defer func() {
-		for _, f := range fs {
-			f.Release()
-		}
-	}()
+	fs := fullFrames(t, 6, 500)
 	fs[2].SetError(7)   // errored: refused
 	fs[0].SetPayload(0) // empty: goes alone, through checkFrame
 	e := &endpoint{maxPayload: 400, log: newRateLog(slog.New(slog.DiscardHandler))}
@@ -242,21 +252,7 @@ func TestPlanSkipsRefusedFrames(t *testing.T) {
 // TestPlanRunBreaksAtRefusal checks that a refusal ends a GSO run: the
 // frames on either side of it travel in separate messages.
 func TestPlanRunBreaksAtRefusal(t *testing.T) {
-	pool, err := NewFixedPool(1000, 64, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fs []Frame
-	for range 5 {
-		f := mustFrame(t, pool, 500)
-		f.SetPayload(500)
-		fs = append(fs, f)
-	}
-	defer func() {
-		for _, f := range fs {
-			f.Release()
-		}
-	}()
+	fs := fullFrames(t, 5, 500)
 	fs[2].SetError(7)
 	e := &endpoint{maxPayload: MaxPayloadStandard, log: newRateLog(slog.New(slog.DiscardHandler))}
 	e.txs.alloc(8)
