@@ -4,7 +4,12 @@
 //
 // Both have the same method set:
 //
-//   - TryPush, TryPop: never block; report whether they succeeded.
+//   - TryPush, TryPop: never block; report whether they succeeded. On an
+//     MPMC ring they can also fail, within a few items of full or empty,
+//     while another goroutine is half-way through the slot they need.
+//   - PushUnlessFull, PopUnlessEmpty (MPMC only): fail only on a full or
+//     empty ring, waiting out such a half-finished slot; for rings whose
+//     items must not be dropped, such as a free list.
 //   - PushBatch, PopBatch: move as many items as fit or are available, up
 //     to the slice length, for one index update (SPSC) or one
 //     compare-and-swap (MPMC).
