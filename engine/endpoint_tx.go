@@ -295,9 +295,8 @@ func (e *endpoint) transmit(fs []Frame, mark bool) (int, error) {
 
 // plan fills up to a batch of messages from fs[i:] and returns how many,
 // and the index of the first frame left for the next round. With gso each
-// message carries a run of equal-size frames (the last may be shorter, as
-// mmsg.GSORun describes) as one buffer list the kernel cuts at the frame
-// size; otherwise a message is one frame. A frame of several buffers is one
+// message carries a run of equal-size frames (the last may be shorter; see
+// mmsg.GSOSend) as one buffer list the kernel cuts at the frame size; otherwise a message is one frame. A frame of several buffers is one
 // datagram either way, and frames that lie back to back in a slab share
 // one iovec (joinWindow).
 //
@@ -312,7 +311,8 @@ func (e *endpoint) plan(fs []Frame, i int, dest netip.AddrPort, gso bool, maxByt
 	k := 0
 	for k < len(t.msgs) && i < len(fs) {
 		start, from := len(t.flat), i
-		run, seg, limit, bytes := 0, 0, 1, 0
+		run, seg, bytes := 0, 0, 0
+		var g mmsg.GSOSend
 		for i < len(fs) {
 			n, w, ok := txWindow(fs[i], e.maxPayload)
 			if !ok {
@@ -334,10 +334,8 @@ func (e *endpoint) plan(fs []Frame, i int, dest netip.AddrPort, gso bool, maxByt
 			}
 			if run == 0 {
 				seg = n
-				if gso {
-					limit = max(1, mmsg.GSOSegments(n, maxBytes, mmsg.MaxGSOSegments))
-				}
-			} else if run >= limit || n > seg || n <= 0 || bytes+n > maxBytes {
+				g.Start(n, maxBytes, mmsg.MaxGSOSegments)
+			} else if !gso || !g.Add(n) {
 				break
 			}
 			before := len(t.flat)

@@ -79,26 +79,47 @@ func GSOSegments(segSize, maxBytes, maxSegments int) int {
 // sent by GSO (see GSOSegments), an empty datagram included: send that one as
 // a plain datagram.
 func GSORun(lens []int, maxBytes, maxSegments int) int {
-	if len(lens) == 0 {
+	if len(lens) == 0 || GSOSegments(lens[0], maxBytes, maxSegments) == 0 {
 		return 0
 	}
-	seg := lens[0]
-	limit := GSOSegments(seg, maxBytes, maxSegments)
-	if limit == 0 {
-		return 0
-	}
+	var g GSOSend
+	g.Start(lens[0], maxBytes, maxSegments)
 	n := 1
-	total := seg
-	for n < len(lens) && n < limit {
-		l := lens[n]
-		if l > seg || l <= 0 || total+l > maxBytes {
+	for _, l := range lens[1:] {
+		if !g.Add(l) {
 			break
 		}
 		n++
-		total += l
-		if l < seg {
-			break
-		}
 	}
 	return n
+}
+
+// GSOSend assembles one GSO send a datagram at a time, by the rule GSORun
+// applies to a whole queue. It serves a sender that checks each datagram
+// as it goes and would rather not list their lengths first. Start begins
+// a send; the zero value accepts nothing.
+type GSOSend struct {
+	seg, limit, count, total, maxBytes int
+	closed                             bool
+}
+
+// Start begins a send whose first datagram has l bytes, within maxBytes
+// and maxSegments as for GSOSegments. It reports whether more datagrams
+// may join; when l cannot go by GSO none can, and the datagram goes alone.
+func (g *GSOSend) Start(l, maxBytes, maxSegments int) bool {
+	*g = GSOSend{seg: l, limit: GSOSegments(l, maxBytes, maxSegments), count: 1, total: l, maxBytes: maxBytes}
+	return g.limit > 1
+}
+
+// Add reports whether the next datagram, of l bytes, joins the send, and
+// counts it when it does. A datagram shorter than the first joins as the
+// last one.
+func (g *GSOSend) Add(l int) bool {
+	if g.closed || g.count >= g.limit || l > g.seg || l <= 0 || g.total+l > g.maxBytes {
+		return false
+	}
+	g.count++
+	g.total += l
+	g.closed = l < g.seg
+	return true
 }

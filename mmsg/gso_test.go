@@ -88,3 +88,27 @@ func TestGSORunMatchesSegments(t *testing.T) {
 		start += n
 	}
 }
+
+func TestGSOSend(t *testing.T) {
+	var zero GSOSend
+	if zero.Add(100) {
+		t.Fatal("the zero GSOSend accepted a datagram")
+	}
+	var g GSOSend
+	if g.Start(0, MaxPayloadIPv4, MaxGSOSegments) || g.Add(0) {
+		t.Fatal("an empty first datagram opened a run")
+	}
+	if g.Start(MaxPayloadIPv4+1, MaxPayloadIPv4, MaxGSOSegments) {
+		t.Fatal("a first datagram larger than the buffer opened a run")
+	}
+	if !g.Start(1000, 2500, MaxGSOSegments) {
+		t.Fatal("1000-byte datagrams in a 2500-byte buffer cannot share a send")
+	}
+	if !g.Add(1000) || g.Add(1000) {
+		t.Fatal("the byte limit did not stop the run at two datagrams")
+	}
+	g.Start(1000, MaxPayloadIPv4, MaxGSOSegments)
+	if g.Add(1001) || !g.Add(400) || g.Add(1000) {
+		t.Fatal("a longer datagram joined, or one after the short tail")
+	}
+}
