@@ -19,8 +19,8 @@
 //     4.18+), and a reader that called [Conn.EnableGRO] receives runs of
 //     equal datagrams from one sender as one buffer plus the segment size
 //     (GRO, Linux 5.0+). [Segments], [SegmentAt] and [AppendSegments] split
-//     such a buffer back into datagrams; [GSOSegments] and [GSORun] plan how
-//     many datagrams one GSO send may carry.
+//     such a buffer back into datagrams; [GSOSegments], [GSORun] and
+//     [GSOSend] plan how many datagrams one GSO send may carry.
 //
 // The kernel's one-syscall cost is what these paths amortise: on a small
 // virtual machine one syscall costs about a microsecond, so the one-per-call
