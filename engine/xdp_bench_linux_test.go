@@ -118,7 +118,7 @@ func (bl *vethBlaster) halt() {
 // time) and proc-cpu-ns/dgram (the whole process, sender and the kernel
 // work done on its behalf included).
 func BenchmarkXDPReceive(b *testing.B) {
-	requireRoot(b)
+	netnstest.RequireRoot(b)
 	p := netnstest.New(b, 1500)
 	for _, size := range []int{MaxPayloadStandard, MaxPayloadJumbo} {
 		mtu := size + udpIPOverhead
@@ -200,7 +200,7 @@ func benchVethReceive(b *testing.B, p *netnstest.Pair, tr Transport, size int) {
 // woken, completions reaped) and released. One op is one datagram the
 // kernel accepted.
 func BenchmarkXDPSend(b *testing.B) {
-	requireRoot(b)
+	netnstest.RequireRoot(b)
 	p := netnstest.New(b, 1500)
 	if err := p.StaticARP(); err != nil {
 		b.Fatal(err)

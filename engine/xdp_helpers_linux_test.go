@@ -14,33 +14,17 @@ import (
 	"udpstream.dev/xdp"
 )
 
-// requireRoot skips when the process cannot create namespaces and XDP
-// programs.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (CAP_NET_ADMIN and CAP_BPF) to create namespaces and XDP programs")
-	}
-}
-
 // xdpPair makes a veth pair between two fresh namespaces; the AF_XDP side
 // is B. With wire, checksum offloads are off on both ends, so A's stack
 // computes real UDP checksums and verifies those it receives; otherwise A
 // leaves them to offload, as a veth does by default.
 func xdpPair(t testing.TB, mtu int, wire bool) *netnstest.Pair {
 	t.Helper()
-	requireRoot(t)
-	p := netnstest.New(t, mtu)
+	netnstest.RequireRoot(t)
 	if wire {
-		for _, s := range []*netnstest.Side{&p.A, &p.B} {
-			for _, o := range []netnstest.Offload{netnstest.TxChecksum, netnstest.RxChecksum} {
-				if err := s.SetOffload(o, false); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		return netnstest.NewWire(t, mtu)
 	}
-	return p
+	return netnstest.New(t, mtu)
 }
 
 // in runs fn inside a side's namespace and fails the test on error.

@@ -4,7 +4,6 @@ package engine_test
 
 import (
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -55,27 +54,11 @@ func TestXDPServerPRBS(t *testing.T) {
 // wire turns the checksum offloads off on both ends.
 func xdpPair(t *testing.T, mtu int, wire bool) *netnstest.Pair {
 	t.Helper()
-	requireRoot(t)
-	p := netnstest.New(t, mtu)
+	netnstest.RequireRoot(t)
 	if wire {
-		for _, s := range []*netnstest.Side{&p.A, &p.B} {
-			for _, o := range []netnstest.Offload{netnstest.TxChecksum, netnstest.RxChecksum} {
-				if err := s.SetOffload(o, false); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		return netnstest.NewWire(t, mtu)
 	}
-	return p
-}
-
-// requireRoot skips when the process cannot create namespaces and XDP
-// programs.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (CAP_NET_ADMIN and CAP_BPF) to create namespaces and XDP programs")
-	}
+	return netnstest.New(t, mtu)
 }
 
 func runXDPPRBS(t *testing.T, p *netnstest.Pair, jumbo bool, frames int, wire bool, opts ...engine.Option) {

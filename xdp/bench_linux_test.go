@@ -26,7 +26,7 @@ import (
 // frame given back to the fill ring. Drops are the kernel's counts while the
 // receiver could not keep up.
 func BenchmarkReceiveVeth(b *testing.B) {
-	requireRoot(b)
+	netnstest.RequireRoot(b)
 	// One pair for all runs: tearing down a namespace is asynchronous work
 	// that would otherwise overlap the next run.
 	p := netnstest.New(b, 1500)
@@ -205,7 +205,7 @@ func send(conn *net.UDPConn, gso bool, size int, stop *atomic.Bool, sent *atomic
 // their chunks, then each op is one datagram queued, sent and reclaimed from
 // the completion ring, in batches of 64.
 func BenchmarkTransmitVeth(b *testing.B) {
-	requireRoot(b)
+	netnstest.RequireRoot(b)
 	const (
 		port    = 47101
 		payload = 1472

@@ -124,7 +124,7 @@ func TestModes(t *testing.T) {
 		}
 	})
 	t.Run("zerocopy", func(t *testing.T) {
-		requireRoot(t)
+		netnstest.RequireRoot(t)
 		p := netnstest.New(t, 1500)
 		umem, err := MapUMEM(64 * 4096)
 		if err != nil {
@@ -150,7 +150,7 @@ func TestModes(t *testing.T) {
 // TestSharedProgram: a Program attached by the caller serves a socket;
 // closing the socket leaves it attached, closing the program detaches it.
 func TestSharedProgram(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	const port = 47010
 	p := netnstest.New(t, 1500)
 	umem, err := MapUMEM(64 * 2048)
@@ -216,7 +216,7 @@ func TestSharedProgram(t *testing.T) {
 
 // TestOpenValidation: bad configurations fail before touching the kernel.
 func TestOpenValidation(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	umem, err := MapUMEM(16 * 4096)
 	if err != nil {
 		t.Fatal(err)

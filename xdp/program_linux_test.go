@@ -98,7 +98,7 @@ func TestProgramVerdicts(t *testing.T) {
 // TestProgramNoSocket: without a registered socket the redirect falls back
 // to XDP_PASS rather than dropping.
 func TestProgramNoSocket(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	p, err := NewProgram(ProgramConfig{Port: testV4B.Port()})
 	if err != nil {
 		t.Fatal(err)

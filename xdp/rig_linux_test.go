@@ -19,15 +19,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// requireRoot skips when the process cannot create namespaces and BPF
-// programs, the only capability these tests need.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (CAP_NET_ADMIN and CAP_BPF) to create namespaces and XDP programs")
-	}
-}
-
 // rig is a veth pair with an AF_XDP socket on side B.
 type rig struct {
 	p     *netnstest.Pair
@@ -60,24 +51,16 @@ func withConfig(f func(*netnstest.Pair, *Config)) rigOption {
 // chunks go to the fill ring, the rest are kept for transmit.
 func newRig(t *testing.T, mtu int, cfg Config, opts ...rigOption) *rig {
 	t.Helper()
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	var setup rigSetup
 	for _, o := range opts {
 		o(&setup)
 	}
-	p := netnstest.New(t, mtu)
+	// A wire: checksums are computed by the sender's stack and verified
+	// by the receiver's.
+	p := netnstest.NewWire(t, mtu)
 	if !setup.dynamicARP {
 		if err := p.StaticARP(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Make the veth behave like a wire: checksums are computed by the
-	// sender's stack and verified by the receiver's.
-	for _, s := range []*netnstest.Side{&p.A, &p.B} {
-		if err := s.SetOffload(netnstest.TxChecksum, false); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.SetOffload(netnstest.RxChecksum, false); err != nil {
 			t.Fatal(err)
 		}
 	}

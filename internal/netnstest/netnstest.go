@@ -80,3 +80,30 @@ func New(t testing.TB, mtu int) *Pair {
 	})
 	return p
 }
+
+// RequireRoot skips the test when the process is not root: creating
+// namespaces, veth pairs and XDP programs needs CAP_NET_ADMIN, CAP_SYS_ADMIN
+// and CAP_BPF, and the skip message says so.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN and CAP_BPF) to create namespaces, veth pairs and XDP programs")
+	}
+}
+
+// NewWire is New with checksum offloads off on both ends, so that the
+// pair behaves like a wire: each stack computes real UDP checksums and
+// verifies those it receives, which is what a program that builds or
+// parses packets itself (AF_XDP) meets on a physical link.
+func NewWire(t testing.TB, mtu int) *Pair {
+	t.Helper()
+	p := New(t, mtu)
+	for _, s := range []*Side{&p.A, &p.B} {
+		for _, o := range []Offload{TxChecksum, RxChecksum} {
+			if err := s.SetOffload(o, false); err != nil {
+				t.Fatalf("netnstest: %s: %v", s.Link, err)
+			}
+		}
+	}
+	return p
+}
