@@ -64,7 +64,8 @@ func (g *Generator) Enabled() bool {
 
 // Disable stops the background generator and waits for its goroutine to
 // return (Rogue's disable); a frame being sent is finished first. It does
-// nothing if the generator does not run.
+// nothing if the generator does not run. It must not be called from a
+// slave of this generator, which runs on the goroutine it waits for.
 func (g *Generator) Disable() {
 	g.mu.Lock()
 	bg := g.bg
