@@ -26,10 +26,11 @@ import (
 //
 // AcceptFrame may run on one goroutine while the getters and setters are
 // called on others. It takes no lock and, for frames that pass, does not
-// allocate. A frame checked while a setting changes is checked with the
-// settings before or after the change. Sequence checking assumes frames come in
-// order from one goroutine at a time; with several concurrent callers the
-// counts stay consistent but the sequence verdicts depend on interleaving.
+// allocate. A frame checked while a setting changes sees each setting as
+// it was before or after the change. Sequence checking assumes frames come
+// in order from one goroutine at a time; with several concurrent callers
+// the counts stay consistent but the sequence verdicts depend on
+// interleaving.
 type Checker struct {
 	pat      atomic.Pointer[pattern]
 	noVerify atomic.Bool   // payload checking off
@@ -50,7 +51,8 @@ type failure struct{ err error }
 
 // CheckerStats is a snapshot of a Checker's counters. Frames and Bytes
 // count the frames that passed every check (Rogue's rx count and bytes);
-// every other frame is counted once, in one of the error counters.
+// every other frame is counted once, in one of the error counters or, if
+// receiving was off, in Ignored.
 type CheckerStats struct {
 	Frames, Bytes uint64
 	SeqErrors     uint64 // sequence number not the expected one
