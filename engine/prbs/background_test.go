@@ -189,3 +189,57 @@ func TestSetTxPeriodWakes(t *testing.T) {
 		t.Fatalf("Disable took %v during a long period", d)
 	}
 }
+
+// TestSettingsWhileRunning changes every setting of both halves while the
+// background generator runs, for the race detector, then expects frames
+// to pass again once both halves agree.
+func TestSettingsWhileRunning(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	g, _ := NewGenerator(32)
+	c, _ := NewChecker(32)
+	engine.Connect(g, c)
+	if err := g.Enable(1536); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		width := []int{32, 64, 128}[i%3]
+		taps := [][]int{DefaultTaps, {3, 31}, {1, 63}}[i%3]
+		for _, x := range []interface {
+			SetWidth(int) error
+			SetTaps([]int) error
+			ResetCount()
+		}{g, c} {
+			x.SetTaps(DefaultTaps) // so that any width takes
+			if err := x.SetWidth(width); err != nil {
+				t.Fatal(err)
+			}
+			if err := x.SetTaps(taps); err != nil {
+				t.Fatal(err)
+			}
+			if i%7 == 0 {
+				x.ResetCount()
+			}
+		}
+		g.SetGenPayload(i%5 != 0)
+		g.SetSendCount(i%11 == 0)
+		c.SetCheckPayload(i%2 == 0)
+		c.SetRxEnable(i%13 != 0)
+		g.SetTxPeriod(uint32(i % 3))
+		_, _, _, _ = g.TxRate(), g.TxBw(), c.RxRate(), c.RxBw()
+		_ = c.Stats()
+	}
+	g.SetGenPayload(true)
+	g.SetSendCount(false)
+	c.SetCheckPayload(true)
+	c.SetRxEnable(true)
+	time.Sleep(5 * time.Millisecond) // frames started before now may mismatch
+	c.ResetCount()
+	before := c.RxCount()
+	if !waitFor(10*time.Second, func() bool { return c.RxCount() >= before+100 }) {
+		t.Fatalf("frames stopped passing: %+v, %v", c.Stats(), c.FirstError())
+	}
+	g.Disable()
+	if st := c.Stats(); st.Errors() > 1 {
+		t.Fatalf("settled settings still fail: %+v, %v", st, c.FirstError())
+	}
+}
