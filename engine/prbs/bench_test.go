@@ -3,6 +3,7 @@ package prbs
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"udpstream.dev/engine"
 )
@@ -86,4 +87,76 @@ func BenchmarkGenerateCheck(b *testing.B) {
 			reportRate(b, s.size)
 		})
 	}
+}
+
+// BenchmarkGenerateModes is BenchmarkGenerateCheck at 1472 bytes for the
+// payload switches and custom taps; the checker checks payloads only where
+// the generator makes real ones.
+func BenchmarkGenerateModes(b *testing.B) {
+	for _, m := range []struct {
+		name         string
+		width        int
+		taps         []int
+		noPayload    bool
+		count        bool
+		checkPayload bool
+	}{
+		{"lfsr", 32, nil, false, false, true},
+		{"nopayload", 32, nil, true, false, false},
+		{"count", 32, nil, false, true, false},
+		{"taps-3-31", 32, []int{3, 31}, false, false, true},
+		{"w64-taps-1-63", 64, []int{1, 63}, false, false, true},
+	} {
+		b.Run(m.name, func(b *testing.B) {
+			pool, _ := engine.NewFixedPool(1472, 64, 0)
+			g, _ := NewGenerator(m.width)
+			c, _ := NewChecker(m.width)
+			if m.taps != nil {
+				g.SetTaps(m.taps)
+				c.SetTaps(m.taps)
+			}
+			g.SetGenPayload(!m.noPayload)
+			g.SetSendCount(m.count)
+			c.SetCheckPayload(m.checkPayload)
+			g.SetPool(pool)
+			engine.Connect(g, c)
+			b.ReportAllocs()
+			b.SetBytes(1472)
+			for b.Loop() {
+				if err := g.GenFrame(1472); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if st := c.Stats(); st.Errors() != 0 {
+				b.Fatalf("stats %+v: %v", st, c.FirstError())
+			}
+			reportRate(b, 1472)
+		})
+	}
+}
+
+// BenchmarkBackground runs the background generator back to back into a
+// checker until b.N frames have passed; starting and stopping the
+// goroutine is part of the cost.
+func BenchmarkBackground(b *testing.B) {
+	pool, _ := engine.NewFixedPool(1472, 64, 0)
+	g, _ := NewGenerator(32)
+	c, _ := NewChecker(32)
+	g.SetPool(pool)
+	engine.Connect(g, c)
+	b.ReportAllocs()
+	b.SetBytes(1472)
+	b.ResetTimer()
+	if err := g.Enable(1472); err != nil {
+		b.Fatal(err)
+	}
+	for c.RxCount() < uint64(b.N) {
+		time.Sleep(100 * time.Microsecond)
+	}
+	g.Disable()
+	b.StopTimer()
+	if st := c.Stats(); st.Errors() != 0 || g.TxErrors() != 0 {
+		b.Fatalf("stats %+v, tx errors %d: %v", st, g.TxErrors(), c.FirstError())
+	}
+	reportRate(b, 1472)
 }

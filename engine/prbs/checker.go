@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 
 	"udpstream.dev/engine"
@@ -22,34 +24,45 @@ import (
 // restarts the count instead of failing. A lost frame is therefore one
 // sequence error, and so is a frame that arrives out of order.
 //
-// AcceptFrame may run on one goroutine while Stats, FirstError and
-// SetCheckPayload are called on others. It takes no lock and, for frames
-// that pass, does not allocate. Sequence checking assumes frames come in
-// order from one goroutine at a time; with several concurrent callers the
-// counts stay consistent but the sequence verdicts depend on interleaving.
+// AcceptFrame may run on one goroutine while the getters and setters are
+// called on others. It takes no lock and, for frames that pass, does not
+// allocate. A frame checked while a setting changes sees each setting as
+// it was before or after the change. Sequence checking assumes frames come
+// in order from one goroutine at a time; with several concurrent callers
+// the counts stay consistent but the sequence verdicts depend on
+// interleaving.
 type Checker struct {
-	wb       int
+	pat      atomic.Pointer[pattern]
 	noVerify atomic.Bool   // payload checking off
+	disabled atomic.Bool   // rx disabled: frames are ignored
 	expect   atomic.Uint32 // sequence expected next; 0 accepts any
 
 	frames, bytes           atomic.Uint64
 	seqErrors, payloadErrs  atomic.Uint64
 	sizeErrors, frameErrors atomic.Uint64
+	ignored                 atomic.Uint64
 
 	first atomic.Pointer[failure]
+	rates rateMeter
+	mu    sync.Mutex // serialises SetWidth, SetTaps and SetRxEnable
 }
 
 type failure struct{ err error }
 
 // CheckerStats is a snapshot of a Checker's counters. Frames and Bytes
 // count the frames that passed every check (Rogue's rx count and bytes);
-// every other frame is counted once, in one of the error counters.
+// every other frame is counted once, in one of the error counters or, if
+// receiving was off, in Ignored.
 type CheckerStats struct {
 	Frames, Bytes uint64
 	SeqErrors     uint64 // sequence number not the expected one
 	PayloadErrors uint64 // an LFSR word (or word 0's padding) is wrong
 	SizeErrors    uint64 // size not a whole number of >= 3 words, or word 1 disagrees
 	FrameErrors   uint64 // the frame's error field was set, or it was already released
+
+	// Ignored counts the frames handed in while receiving was disabled
+	// (SetRxEnable(false)); they are in no other counter.
+	Ignored uint64
 }
 
 // Errors is the total of the error counters: Rogue's rx error count.
@@ -58,14 +71,70 @@ func (s CheckerStats) Errors() uint64 {
 }
 
 // NewChecker returns a checker of width-bit words: a multiple of 32 from 32
-// to MaxWidth, or 0 for DefaultWidth. Payload checking is on.
+// to MaxWidth, or 0 for DefaultWidth. It uses DefaultTaps; payload
+// checking and receiving are on.
 func NewChecker(width int) (*Checker, error) {
-	wb, err := wordBytes(width)
+	p, err := defaultPattern(width)
 	if err != nil {
 		return nil, err
 	}
-	return &Checker{wb: wb}, nil
+	c := &Checker{rates: newRateMeter()}
+	c.pat.Store(p)
+	return c, nil
 }
+
+// SetWidth sets the word width in bits (Rogue's setWidth): a multiple of 32
+// from 32 to MaxWidth, or 0 for DefaultWidth. It fails, changing nothing,
+// if a tap lies outside the new width.
+func (c *Checker) SetWidth(width int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, err := c.pat.Load().withWidth(width)
+	if err != nil {
+		return err
+	}
+	c.pat.Store(p)
+	return nil
+}
+
+// Width is the word width in bits.
+func (c *Checker) Width() int { return 8 * c.pat.Load().wb }
+
+// SetTaps sets the LFSR feedback bits (Rogue's setTaps); see
+// Generator.SetTaps. The checker's taps must be the generator's.
+func (c *Checker) SetTaps(taps []int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, err := c.pat.Load().withTaps(taps)
+	if err != nil {
+		return err
+	}
+	c.pat.Store(p)
+	return nil
+}
+
+// Taps returns the feedback bits, in ascending order.
+func (c *Checker) Taps() []int { return slices.Clone(c.pat.Load().taps) }
+
+// SetRxEnable turns receiving on (the default) or off (Rogue's
+// setRxEnable). Off, AcceptFrame returns at once and counts the frame in
+// Stats.Ignored only: it is not checked, and its sequence is not noted, so
+// the first frame after receiving is turned back on starts a new count
+// instead of being a sequence error. Rogue instead holds each frame in
+// AcceptFrame, polling every 10 ms, until receiving is on again: that
+// stalls whatever sends to it (a UDP receive loop, say) and keeps it from
+// stopping for as long as receiving stays off.
+func (c *Checker) SetRxEnable(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if on && c.disabled.Load() {
+		c.expect.Store(0)
+	}
+	c.disabled.Store(!on)
+}
+
+// RxEnable reports whether receiving is on.
+func (c *Checker) RxEnable() bool { return !c.disabled.Load() }
 
 // SetCheckPayload turns payload checking on (the default) or off. Off, only
 // the error field, size, size word and sequence are checked, which is
@@ -82,7 +151,46 @@ func (c *Checker) Stats() CheckerStats {
 		PayloadErrors: c.payloadErrs.Load(),
 		SizeErrors:    c.sizeErrors.Load(),
 		FrameErrors:   c.frameErrors.Load(),
+		Ignored:       c.ignored.Load(),
 	}
+}
+
+// RxCount is the number of frames that passed every check (Rogue's
+// getRxCount): Stats().Frames.
+func (c *Checker) RxCount() uint64 { return c.frames.Load() }
+
+// RxBytes is the number of bytes in the frames RxCount counts.
+func (c *Checker) RxBytes() uint64 { return c.bytes.Load() }
+
+// RxErrors is the number of frames that failed a check (Rogue's
+// getRxErrors): Stats().Errors().
+func (c *Checker) RxErrors() uint64 { return c.Stats().Errors() }
+
+// RxRate is the rate, in frames per second, of the frames RxCount counts,
+// and RxBw that of their bytes, in bytes per second; see
+// Generator.TxRate for when they are recomputed.
+func (c *Checker) RxRate() float64 {
+	r, _ := c.rates.read(&c.frames, &c.bytes)
+	return r
+}
+
+// RxBw is bytes per second; see RxRate.
+func (c *Checker) RxBw() float64 {
+	_, bw := c.rates.read(&c.frames, &c.bytes)
+	return bw
+}
+
+// ResetCount zeroes every counter and the rates and forgets the first
+// error (Rogue's resetCount). The expected sequence is kept. Frames being
+// checked meanwhile may be counted before or after the reset.
+func (c *Checker) ResetCount() {
+	c.rates.reset(func() {
+		for _, n := range []*atomic.Uint64{&c.frames, &c.bytes, &c.seqErrors,
+			&c.payloadErrs, &c.sizeErrors, &c.frameErrors, &c.ignored} {
+			n.Store(0)
+		}
+		c.first.Store(nil)
+	})
 }
 
 // FirstError describes the first frame that failed, or is nil if none has.
@@ -95,6 +203,11 @@ func (c *Checker) FirstError() error {
 
 // AcceptFrame checks f and counts the outcome. It implements engine.Slave.
 func (c *Checker) AcceptFrame(f engine.Frame) {
+	if c.disabled.Load() {
+		c.ignored.Add(1)
+		return
+	}
+	p := c.pat.Load()
 	data, err := f.Bytes()
 	contiguous := err == nil
 	if !contiguous && !errors.Is(err, engine.ErrNotContiguous) {
@@ -105,8 +218,7 @@ func (c *Checker) AcceptFrame(f engine.Frame) {
 		c.fail(&c.frameErrors, func() error { return fmt.Errorf("prbs: frame error field is %#x", code) })
 		return
 	}
-	wb := c.wb
-	size := len(data)
+	wb, size := p.wb, len(data)
 	if !contiguous {
 		size = f.Payload()
 	}
@@ -139,21 +251,27 @@ func (c *Checker) AcceptFrame(f engine.Frame) {
 	if !c.noVerify.Load() {
 		var err error
 		if contiguous {
-			err = verifyRest(data, wb)
+			err = verifyRest(data, p)
 		} else {
-			err = verifySplit(f, head, size, wb)
+			err = verifySplit(f, head, size, p)
 		}
 		if err != nil {
-			counter := &c.payloadErrs
-			if errors.Is(err, ErrSize) {
-				counter = &c.sizeErrors
-			}
-			c.fail(counter, func() error { return fmt.Errorf("sequence %d: %w", seq, err) })
+			c.failPayload(seq, err)
 			return
 		}
 	}
 	c.frames.Add(1)
 	c.bytes.Add(uint64(size))
+}
+
+// failPayload counts a frame whose words after the header, or their
+// padding, are wrong.
+func (c *Checker) failPayload(seq uint32, err error) {
+	counter := &c.payloadErrs
+	if errors.Is(err, ErrSize) {
+		counter = &c.sizeErrors
+	}
+	c.fail(counter, func() error { return fmt.Errorf("sequence %d: %w", seq, err) })
 }
 
 // fail counts a failed frame and, if it is the first, keeps its
@@ -169,23 +287,24 @@ func (c *Checker) fail(counter *atomic.Uint64, describe func() error) {
 // verifySplit is verifyRest for a frame spread over several buffers: each
 // chunk is read into one stack buffer and compared with the expected chunk
 // built in another.
-func verifySplit(f engine.Frame, head []byte, size, wb int) error {
+func verifySplit(f engine.Frame, head []byte, size int, p *pattern) error {
+	wb := p.wb
 	if wb > 4 {
 		if err := checkPadding(head, wb); err != nil {
 			return err
 		}
 	}
 	var got, want [maxChunkBytes]byte
-	s := newStream(binary.LittleEndian.Uint32(head), wb/4)
+	c := newChunker(binary.LittleEndian.Uint32(head), p)
 	chunk := chunkWords * wb
 	for off := 2 * wb; off < size; off += chunk {
 		n := min(size-off, chunk)
-		s.next(want[:], n, wb, off == 2*wb)
+		c.next(want[:], n)
 		if _, err := f.ReadAt(got[:n], int64(off)); err != nil {
 			return fmt.Errorf("%w: reading word %d: %v", ErrPayload, off/wb, err)
 		}
 		if !bytes.Equal(got[:n], want[:n]) {
-			return s.locate(got[:n], n/wb, off/wb, wb)
+			return mismatch(got[:n], want[:n], off/wb, wb)
 		}
 	}
 	return nil

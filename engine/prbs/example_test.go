@@ -56,3 +56,26 @@ func ExampleChecker() {
 	// frames 10, bytes 10240, sequence errors 1
 	// prbs: sequence 12, expected 10
 }
+
+// Both ends must use the same taps: a checker with the default taps
+// rejects the frame.
+func ExampleGenerator_SetTaps() {
+	gen, _ := prbs.NewGenerator(64)
+	check, _ := prbs.NewChecker(64)
+	other, _ := prbs.NewChecker(64)
+	taps := []int{1, 2, 6, 63}
+	if err := gen.SetTaps(taps); err != nil {
+		fmt.Println(err)
+		return
+	}
+	check.SetTaps(taps)
+	engine.Connect(gen, check)
+	engine.Connect(gen, other)
+	gen.SetSequence(0x80000000)
+	gen.GenFrame(1024)
+	fmt.Println(check.RxCount(), check.RxErrors(), other.RxErrors())
+	fmt.Println(gen.SetTaps([]int{1, 64}))
+	// Output:
+	// 1 0 1
+	// prbs: bad taps: tap 64 is not a bit of a 64-bit word
+}

@@ -55,15 +55,15 @@ func checkSize(size, wb int) error {
 // is the word width in bits (0 = DefaultWidth). It writes every byte of dst
 // and nothing else, and does not allocate.
 func Fill(dst []byte, seq uint32, width int) error {
-	wb, err := wordBytes(width)
+	p, err := defaultPattern(width)
 	if err != nil {
 		return err
 	}
-	if err := checkSize(len(dst), wb); err != nil {
+	if err := checkSize(len(dst), p.wb); err != nil {
 		return err
 	}
-	putHeader(dst, seq, len(dst), wb)
-	fillBody(dst[2*wb:], seq, wb)
+	putHeader(dst, seq, len(dst), p.wb)
+	fillBody(dst[2*p.wb:], seq, p)
 	return nil
 }
 
@@ -74,12 +74,19 @@ func putHeader(dst []byte, seq uint32, size, wb int) {
 	binary.LittleEndian.PutUint32(dst[wb:], uint32(size/wb-1))
 }
 
-// fillBody writes the LFSR words seeded by seed into body, a whole number
-// of wb-byte words. For words wider than 32 bits, every chunk after the
-// first repeats the previous chunk's bytes shifted up by one limb (limb q of
-// word n is limb q-1 of word n-32), so it is one copy plus the new limb 0.
-func fillBody(body []byte, seed uint32, wb int) {
-	s := newStream(seed, wb/4)
+// fillBody writes the LFSR words of pattern p seeded by seed into body, a
+// whole number of words. For words wider than 32 bits, every chunk after
+// the first repeats the previous chunk's bytes shifted up by one limb (limb
+// q of word n is limb q-1 of word n-32), so it is one copy plus the new
+// limb 0.
+func fillBody(body []byte, seed uint32, p *pattern) {
+	if p.jt == nil {
+		w := newWideLFSR(seed, p)
+		w.put(body)
+		return
+	}
+	wb := p.wb
+	s := newStream(seed, wb/4, p.jt)
 	chunk := chunkWords * wb
 	for off := 0; off < len(body); off += chunk {
 		s.advance()
@@ -101,18 +108,18 @@ func fillBody(body []byte, seed uint32, wb int) {
 // expected. Verify knows nothing of the previous frame: sequence tracking
 // is the Checker's job. It does not allocate unless it fails.
 func Verify(data []byte, width int) (seq uint32, err error) {
-	wb, err := wordBytes(width)
+	p, err := defaultPattern(width)
 	if err != nil {
 		return 0, err
 	}
-	if err := checkSize(len(data), wb); err != nil {
+	if err := checkSize(len(data), p.wb); err != nil {
 		return 0, err
 	}
 	seq = binary.LittleEndian.Uint32(data)
-	if err := checkCount(data[wb:], len(data), wb); err != nil {
+	if err := checkCount(data[p.wb:], len(data), p.wb); err != nil {
 		return seq, err
 	}
-	return seq, verifyRest(data, wb)
+	return seq, verifyRest(data, p)
 }
 
 // checkCount compares the low 32 bits of word 1 with the frame size: the
@@ -141,51 +148,61 @@ func checkPadding(hdr []byte, wb int) error {
 }
 
 // verifyRest checks everything of a contiguous frame but its size, its
-// sequence and the low 32 bits of word 1.
-func verifyRest(data []byte, wb int) error {
+// sequence and the low 32 bits of word 1, against pattern p.
+func verifyRest(data []byte, p *pattern) error {
+	wb := p.wb
 	if wb > 4 {
 		if err := checkPadding(data, wb); err != nil {
 			return err
 		}
 	}
-	s := newStream(binary.LittleEndian.Uint32(data), wb/4)
+	seed := binary.LittleEndian.Uint32(data)
 	chunk := chunkWords * wb
 	if wb == 4 {
-		// Width 32: compare with the LFSR values in registers.
+		// Width 32 (whose taps all lie in the low 32 bits): compare with
+		// the LFSR values in registers.
+		s := newStream(seed, 1, p.jt)
 		for off := 2 * wb; off < len(data); off += chunk {
 			s.advance()
 			n := min(len(data)-off, chunk)
 			if s.diff(data[off:off+n], n/wb) != 0 {
-				return s.locate(data[off:off+n], n/wb, off/wb, wb)
+				return s.locate(data[off:off+n], off/wb, wb)
 			}
 		}
 		return nil
 	}
 	// Wider words: build each chunk as fillBody does, then compare memory.
 	var want [maxChunkBytes]byte
+	c := newChunker(seed, p)
 	for off := 2 * wb; off < len(data); off += chunk {
 		n := min(len(data)-off, chunk)
-		s.next(want[:], n, wb, off == 2*wb)
+		c.next(want[:], n)
 		if !bytes.Equal(data[off:off+n], want[:n]) {
-			return s.locate(data[off:off+n], n/wb, off/wb, wb)
+			return mismatch(data[off:off+n], want[:n], off/wb, wb)
 		}
 	}
 	return nil
 }
 
-// locate names the first of the n words in got that differs from the
-// current chunk; firstWord is the frame index of got's first word. It runs
-// only once a difference is known.
-func (s *stream) locate(got []byte, n, firstWord, wb int) error {
+// locate is mismatch against the current chunk of s, which got (whole
+// words, at most a chunk) is known to differ from.
+func (s *stream) locate(got []byte, firstWord, wb int) error {
 	var want [maxChunkBytes]byte
-	s.put(want[:n*wb], n)
-	for i := range n {
-		g, w := got[i*wb:(i+1)*wb], want[i*wb:(i+1)*wb]
+	s.put(want[:len(got)], len(got)/wb)
+	return mismatch(got, want[:len(got)], firstWord, wb)
+}
+
+// mismatch names the first word in got that differs from want, which
+// hold the same number of words; firstWord is the frame index of got's
+// first word. It runs only once a difference is known.
+func mismatch(got, want []byte, firstWord, wb int) error {
+	for i := 0; i+wb <= len(got); i += wb {
+		g, w := got[i:i+wb], want[i:i+wb]
 		if !bytes.Equal(g, w) {
-			return fmt.Errorf("%w: word %d is %s, want %s", ErrPayload, firstWord+i, hexWord(g), hexWord(w))
+			return fmt.Errorf("%w: word %d is %s, want %s", ErrPayload, firstWord+i/wb, hexWord(g), hexWord(w))
 		}
 	}
-	return fmt.Errorf("%w: in words %d to %d", ErrPayload, firstWord, firstWord+n-1)
+	return fmt.Errorf("%w: in words %d to %d", ErrPayload, firstWord, firstWord+len(got)/wb-1)
 }
 
 func allZero(b []byte) bool {

@@ -6,8 +6,9 @@ import (
 )
 
 const (
-	// taps are the feedback bits of Rogue's default LFSR: 1, 2, 6 and 31.
-	taps uint32 = 1<<1 | 1<<2 | 1<<6 | 1<<31
+	// defaultMask holds Rogue's default taps, bits 1, 2, 6 and 31, as a
+	// mask of the low 32 bits of a word.
+	defaultMask uint32 = 1<<1 | 1<<2 | 1<<6 | 1<<31
 
 	// chunkWords is how many words one jump of the LFSR yields.
 	chunkWords = 32
@@ -19,25 +20,34 @@ const (
 	maxChunkBytes = chunkWords * MaxWidth / 8
 )
 
-// step advances the low 32 bits of an LFSR word by one step. It is the
-// definition the fast paths are tested against.
-func step(w uint32) uint32 {
-	return w<<1 | uint32(bits.OnesCount32(w&taps)&1)
+// stepMask advances the low 32 bits of an LFSR word whose taps (mask) all
+// lie in those bits by one step. It is the definition the fast paths are
+// tested against.
+func stepMask(w, mask uint32) uint32 {
+	return w<<1 | uint32(bits.OnesCount32(w&mask)&1)
 }
+
+// step is stepMask with the default taps.
+func step(w uint32) uint32 { return stepMask(w, defaultMask) }
 
 // jumpTable[b][v] is the low 32 bits, chunkWords steps later, of a word
 // whose only non-zero byte is byte b with value v. The LFSR is linear over
 // GF(2), so the word 32 steps after any w is the XOR of the entries of its
 // four bytes.
-var jumpTable = buildJumpTable()
+type jumpTable [4][256]uint32
 
-func buildJumpTable() *[4][256]uint32 {
-	t := new([4][256]uint32)
+// defaultJump is the table of the default taps, shared by every pattern
+// that uses them.
+var defaultJump = buildJumpTable(defaultMask)
+
+// buildJumpTable returns the table of the taps in mask (all below bit 32).
+func buildJumpTable(mask uint32) *jumpTable {
+	t := new(jumpTable)
 	for b := range 4 {
 		for v := range 256 {
 			w := uint32(v) << (8 * b)
 			for range chunkWords {
-				w = step(w)
+				w = stepMask(w, mask)
 			}
 			t[b][v] = w
 		}
@@ -46,13 +56,12 @@ func buildJumpTable() *[4][256]uint32 {
 }
 
 // jump returns the word chunkWords steps after w.
-func jump(w uint32) uint32 {
-	t := jumpTable
+func (t *jumpTable) jump(w uint32) uint32 {
 	return t[0][uint8(w)] ^ t[1][uint8(w>>8)] ^ t[2][uint8(w>>16)] ^ t[3][w>>24]
 }
 
 // stream produces the LFSR words of one frame (word 2 onwards), one chunk of
-// chunkWords words per advance.
+// chunkWords words per advance, for taps that all lie in the low 32 bits.
 //
 // Number the LFSR words n = 1, 2, ... (word n is frame word n+1) and let w_n
 // be the low 32 bits of word n, with w_0 the seed and, for n < 0, w_n the
@@ -64,13 +73,14 @@ func jump(w uint32) uint32 {
 type stream struct {
 	h     [maxLimbs]uint64 // h[q] = H_(c-q) for the current chunk c
 	limbs int
+	jt    *jumpTable
 }
 
 // newStream starts the stream of a frame whose word 0 has low bits seed.
 // Before the first advance h[0] is H_(-1) = w_(-32)<<32 | w_0 = seed, and
 // the older values are zero: they only hold shifted-out padding.
-func newStream(seed uint32, limbs int) stream {
-	s := stream{limbs: limbs}
+func newStream(seed uint32, limbs int, jt *jumpTable) stream {
+	s := stream{limbs: limbs, jt: jt}
 	s.h[0] = uint64(seed)
 	return s
 }
@@ -81,7 +91,7 @@ func (s *stream) advance() {
 	if s.limbs > 1 {
 		copy(s.h[1:s.limbs], s.h[:s.limbs-1])
 	}
-	s.h[0] = uint64(w)<<32 | uint64(jump(w))
+	s.h[0] = uint64(w)<<32 | uint64(s.jt.jump(w))
 }
 
 // next advances to the next chunk and writes its first n bytes into buf,
@@ -190,4 +200,84 @@ func diff32(src []byte, h uint64) uint32 {
 		h >>= 8
 	}
 	return x
+}
+
+// wideLFSR is the LFSR of a word with a tap above bit 31, where the fast
+// stream does not apply: the word is kept whole, in 32-bit limbs, and
+// advanced one step per word as the format defines it.
+type wideLFSR struct {
+	w     [maxLimbs]uint32 // limb q holds bits 32q..32q+31
+	mask  *[maxLimbs]uint32
+	limbs int
+}
+
+// newWideLFSR starts the LFSR of a frame whose word 0 has low bits seed
+// (the rest of word 0 is zero padding).
+func newWideLFSR(seed uint32, p *pattern) wideLFSR {
+	l := wideLFSR{mask: &p.mask, limbs: p.wb / 4}
+	l.w[0] = seed
+	return l
+}
+
+// step shifts the word left by one and feeds the parity of its tap bits
+// into bit 0.
+func (l *wideLFSR) step() {
+	var x uint32
+	for q := range l.limbs {
+		x ^= l.w[q] & l.mask[q]
+	}
+	for q := l.limbs - 1; q > 0; q-- {
+		l.w[q] = l.w[q]<<1 | l.w[q-1]>>31
+	}
+	l.w[0] = l.w[0]<<1 | uint32(bits.OnesCount32(x)&1)
+}
+
+// put writes the next len(dst)/wb words into dst.
+func (l *wideLFSR) put(dst []byte) {
+	wb := 4 * l.limbs
+	for off := 0; off+wb <= len(dst); off += wb {
+		l.step()
+		for q := range l.limbs {
+			binary.LittleEndian.PutUint32(dst[off+4*q:], l.w[q])
+		}
+	}
+}
+
+// chunker produces the LFSR words of one frame a chunk at a time into a
+// buffer that the caller reuses for every chunk, by whichever of the two
+// generators the pattern allows.
+type chunker struct {
+	s     stream
+	w     wideLFSR
+	wide  bool
+	first bool
+	wb    int
+}
+
+func newChunker(seed uint32, p *pattern) chunker {
+	if p.jt == nil {
+		return chunker{w: newWideLFSR(seed, p), wide: true, wb: p.wb}
+	}
+	return chunker{s: newStream(seed, p.wb/4, p.jt), first: true, wb: p.wb}
+}
+
+// next writes the next n bytes (whole words, at most one chunk) into buf,
+// which holds what the previous call wrote.
+func (c *chunker) next(buf []byte, n int) {
+	if c.wide {
+		c.w.put(buf[:n])
+		return
+	}
+	c.s.next(buf, n, c.wb, c.first)
+	c.first = false
+}
+
+// putCount writes the words of a count frame into dst: word i holds i,
+// zero-padded, where first is the frame index of dst's first word.
+func putCount(dst []byte, first, wb int) {
+	clear(dst)
+	for off := 0; off+wb <= len(dst); off += wb {
+		binary.LittleEndian.PutUint32(dst[off:], uint32(first))
+		first++
+	}
 }

@@ -47,7 +47,7 @@ func TestJumpIs32Steps(t *testing.T) {
 		for range chunkWords {
 			want = step(want)
 		}
-		if got := jump(w); got != want {
+		if got := defaultJump.jump(w); got != want {
 			t.Fatalf("jump(%#x) = %#x, 32 steps give %#x", w, got, want)
 		}
 	}
