@@ -266,13 +266,14 @@ func serverEnd(recv *receiver, st engine.Stats, proc cpu.Usage) ServerEnd {
 		v.PRBSFirstError = recv.firstPRBSError()
 	}
 	v.OutOfOrder = recv.late.Load()
+	v.Restarts = recv.restarts.Load()
 	// Loss: exact for sessions that ended (sent - received), the gaps in
 	// the sequence for traffic still open (PRBS without a session, or a
 	// client that never said goodbye).
 	for _, s := range end.Sessions {
 		v.LostPackets += s.LostPackets
 	}
-	v.LossKnown = len(end.Sessions) > 0 || recv.forcePRBS
+	v.LossKnown = len(end.Sessions) > 0 || (recv.forcePRBS && recv.sequenced.Load())
 	if open := recv.missing.Load(); open > recv.lostAtEnds {
 		v.LostPackets += open - recv.lostAtEnds
 	}
