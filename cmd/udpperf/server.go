@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"udpstream.dev/bench"
@@ -70,7 +71,11 @@ func runServer(ctx context.Context, e env, args []string) error {
 	}
 	cfg.OnInterval = intervalLines(p, true)
 	cfg.OnSession = func(s bench.SessionSummary) {
-		p.printf("session %016x ended: sent %d\n%s\n", s.ID, s.SentPackets, bench.FormatReceived(s.ReceivedSummary))
+		claim := ""
+		if s.SentRejected != "" {
+			claim = " (not believed: " + s.SentRejected + "; lost counts the sequence gaps)"
+		}
+		p.printf("session %016x ended: sent %d%s\n%s\n", s.ID, s.SentPackets, claim, bench.FormatReceived(s.ReceivedSummary))
 	}
 	rep, err := bench.Serve(ctx, cfg)
 	if err != nil {
@@ -80,10 +85,14 @@ func runServer(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatReceived(rep.End.SumReceived))
+	rep.Error = rep.Unusable()
 	if *jsonOut {
 		if err := writeJSON(e.stdout, rep); err != nil {
 			return err
 		}
+	}
+	if rep.Error != "" {
+		return errors.New(rep.Error)
 	}
 	if n := rep.End.SumReceived.PRBSErrors; n > 0 {
 		return prbsError{fmt.Sprintf("%d datagrams failed the PRBS check: %s", n, rep.End.SumReceived.PRBSFirstError)}
