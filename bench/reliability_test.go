@@ -3,16 +3,19 @@ package bench
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/engine"
 )
 
 // rogueFrames reads the frames Rogue's own PRBS generator wrote (width 32,
@@ -198,5 +201,50 @@ func TestImplausibleClaim(t *testing.T) {
 	}
 	if why := implausibleClaim(20e6, 1e6, 1, 1); why == "" {
 		t.Fatal("20 M after a 1 Mpps second believed")
+	}
+}
+
+// A client whose server goes away stops within moments, with its own
+// figures and a reason, instead of sending until its time is up.
+func TestTransmitStopsWhenServerGoes(t *testing.T) {
+	port, done, stop := startServeCancel(t, ServeConfig{Transport: engine.TransportMmsg})
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		stop()
+	}()
+	var stopped time.Time
+	done2 := make(chan struct{})
+	go func() {
+		<-done
+		stopped = time.Now()
+		close(done2)
+	}()
+	rep, err := Transmit(testContext(t), ClientConfig{Host: "127.0.0.1", Port: port, Duration: 10 * time.Second,
+		Rate: Rate{DatagramsPerSecond: 20000}, CPU: -1})
+	returned := time.Now()
+	<-done2
+	if !errors.Is(err, ErrPeerGone) || !strings.Contains(err.Error(), "port-unreachable") {
+		t.Fatalf("err %v", err)
+	}
+	if took := returned.Sub(stopped); took > time.Second {
+		t.Fatalf("the client went on for %v after the server stopped", took)
+	}
+	if s := rep.End.SumSent; !s.Sender || s.Packets == 0 || s.Seconds <= 0 || s.Seconds > 5 {
+		t.Fatalf("sender summary %+v", s)
+	}
+}
+
+// The sender's last datagrams met the port closed: the end of the test
+// is not awaited for endWait.
+func TestFinishStopsOnRefusals(t *testing.T) {
+	var refused atomic.Uint64
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		refused.Store(2)
+	}()
+	start := time.Now()
+	_, err := finish(newFakeTx(t), newReplySlave(), 1, 10, 1000, refused.Load)
+	if !errors.Is(err, ErrPeerGone) || time.Since(start) > endWait/2 {
+		t.Fatalf("err %v after %v", err, time.Since(start))
 	}
 }

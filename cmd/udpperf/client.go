@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strconv"
 
@@ -96,8 +97,10 @@ func runClient(ctx context.Context, e env, args []string) error {
 	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
 		netJoin(*host, *port), t, *batch, payload, r, *duration, map[bool]string{true: ", prbs", false: ""}[*prbs])
 	cfg.OnInterval = intervalLines(p, false)
+	cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 	rep, err := bench.Transmit(ctx, cfg)
-	if err != nil {
+	if !rep.End.SumSent.Sender {
+		// It failed before sending: there is nothing to summarise.
 		if *jsonOut {
 			writeJSON(e.stdout, jsonError{err.Error()})
 		}
@@ -106,11 +109,20 @@ func runClient(ctx context.Context, e env, args []string) error {
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatSent(rep.End.SumSent))
 	if s := rep.End.SumReceived; s != nil {
 		p.printf("%s\n", bench.FormatReceived(s.ReceivedSummary))
+		if err == nil && s.Packets == 0 && rep.End.SumSent.Packets > 0 {
+			err = fmt.Errorf("the server received none of the %d datagrams sent", rep.End.SumSent.Packets)
+		}
+	}
+	if err != nil {
+		rep.Error = err.Error()
 	}
 	if *jsonOut {
-		if err := writeJSON(e.stdout, rep); err != nil {
-			return err
+		if werr := writeJSON(e.stdout, rep); werr != nil && err == nil {
+			return werr
 		}
+	}
+	if err != nil {
+		return err
 	}
 	if s := rep.End.SumReceived; s != nil && s.PRBSErrors > 0 {
 		return prbsError{fmt.Sprintf("the server found %d datagrams failing the PRBS check: %s", s.PRBSErrors, s.PRBSFirstError)}

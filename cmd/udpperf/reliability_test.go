@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,59 @@ func TestServerRejectsForgedEnd(t *testing.T) {
 	}
 	if !strings.Contains(srv.stderr.String(), fmt.Sprintf("sent %d (not believed", uint64(math.MaxUint64))) {
 		t.Fatalf("stderr:\n%s", srv.stderr.String())
+	}
+}
+
+// intervalLine matches a line of the interval table.
+var intervalLine = regexp.MustCompile(`(?m)^\s*\d+\.\d+-\d+\.\d+\s+s\s`)
+
+// A client whose server is killed a second into a 10-second test stops
+// within moments, prints its own summary (and, with --json, its JSON
+// with the reason), keeps log lines out of its table, and exits 1.
+func TestClientStopsWhenServerDies(t *testing.T) {
+	for _, jsonOut := range []bool{false, true} {
+		t.Run(fmt.Sprintf("json=%v", jsonOut), func(t *testing.T) {
+			srv, port := startServer(t, "--json")
+			args := []string{"client", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--time", "10", "--rate", "20kpps", "--interval", "200ms"}
+			if jsonOut {
+				args = append(args, "--json")
+			}
+			cl := start(t, args...)
+			time.Sleep(time.Second)
+			if err := srv.cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			srv.wait(t, 5*time.Second)
+			killed := time.Now()
+			code := cl.wait(t, 5*time.Second)
+			took := time.Since(killed)
+			out, errOut := cl.stdout.String(), cl.stderr.String()
+			if code != exitError || took > 1500*time.Millisecond {
+				t.Fatalf("client exit %d %v after the server died\nstdout:\n%s\nstderr:\n%s", code, took, out, errOut)
+			}
+			if strings.Contains(out, "WARN") || strings.Contains(out, "level=") {
+				t.Fatalf("log lines on stdout:\n%s", out)
+			}
+			if !strings.Contains(errOut, "udpperf client: the peer stopped receiving") {
+				t.Fatalf("no reason on stderr:\n%s", errOut)
+			}
+			table := out
+			if jsonOut {
+				table = errOut
+				var rep bench.ClientReport
+				if err := json.Unmarshal([]byte(out), &rep); err != nil {
+					t.Fatalf("JSON: %v\n%s", err, out)
+				}
+				if s := rep.End.SumSent; s.Packets == 0 || s.Seconds > 3 || !strings.Contains(rep.Error, "stopped receiving") {
+					t.Fatalf("report %+v, error %q", s, rep.Error)
+				}
+			}
+			if !strings.Contains(table, "\nsender ") || len(intervalLine.FindAllString(table, -1)) < 3 {
+				t.Fatalf("no interval lines or sender summary:\n%s", table)
+			}
+			if strings.Contains(table, "WARN") || strings.Contains(table, "level=") {
+				t.Fatalf("log lines in the table:\n%s", table)
+			}
+		})
 	}
 }
