@@ -21,6 +21,8 @@ The first 8 bytes of each datagram are its sequence number (little-endian),
 or with --prbs word 0 of the PRBS frame. The test opens with a hello and
 closes with an end message carrying the sent count, each repeated until the
 server answers; --raw sends data only, for receivers other than udpperf.
+When the peer's port closes during the test (ICMP port unreachable), the
+client stops within about 100 ms, prints what it sent and exits 1.
 
 --rate: payload bit/s with an optional k/M/G/T suffix (powers of 1000, as
 iperf3 -b): 500M, 2.5G, 1Gbit/s; or datagrams per second: 100kpps. 0 or max =

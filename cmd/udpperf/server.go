@@ -16,7 +16,9 @@ and a summary when it stops (SIGINT/SIGTERM, --time, --idle-exit or --one-off).
 A udpperf client opens a session first, so the server knows its sequence
 numbers start at 0 and, at the end, how many were sent: loss = sent - received.
 Traffic from other senders is counted too (loss unknown, unless --prbs: then
-the PRBS sequence word reveals gaps).
+the PRBS sequence word of frames that pass the check reveals gaps, and a
+sequence starting again at 0 counts as a restart). A run that received no
+usable datagram says what arrived and exits 1.
 
 examples:
   udpperf server
