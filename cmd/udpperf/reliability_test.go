@@ -242,3 +242,62 @@ func TestClientStopsWhenServerDies(t *testing.T) {
 		})
 	}
 }
+
+// fakeServer answers a client's hello and end as a udpperf server whose
+// socket took in none of the data would: received 0.
+func fakeServer(t *testing.T) int {
+	t.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		conn.Close()
+		<-done
+	})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := conn.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			if n < 40 || string(buf[:8]) != "udpperf\x01" {
+				continue // data: dropped, as if the kernel had
+			}
+			session, sent := le.LittleEndian.Uint64(buf[16:]), le.LittleEndian.Uint64(buf[24:])
+			var reply []byte
+			switch buf[8] {
+			case 1:
+				reply = controlMsg(2, session, 1472, 0, nil)
+			case 3:
+				body := fmt.Sprintf(`{"id":%d,"payload":1472,"packets":0,"loss_known":true,"sent_packets":%d,"lost_packets":%d,"lost_percent":100}`, session, sent, sent)
+				reply = controlMsg(4, session, 0, 0, []byte(body))
+			}
+			if reply != nil {
+				conn.WriteToUDP(reply, from)
+			}
+		}
+	}()
+	return conn.LocalAddr().(*net.UDPAddr).Port
+}
+
+// A test whose datagrams all went missing received nothing usable: the
+// client prints both summaries and fails.
+func TestClientFailsWhenServerReceivedNothing(t *testing.T) {
+	port := fakeServer(t)
+	out, errOut, code := run(t, 20*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--time", "0.3", "--rate", "1kpps", "--json")
+	lines := strings.Split(strings.TrimRight(errOut, "\n"), "\n")
+	if code != exitError || !strings.HasPrefix(lines[len(lines)-1], "udpperf client: the server received none of the") {
+		t.Fatalf("exit %d\nstderr:\n%s", code, errOut)
+	}
+	var rep bench.ClientReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.End.SumSent.Packets == 0 || rep.End.SumReceived == nil || rep.End.SumReceived.Packets != 0 || !strings.Contains(rep.Error, "none of the") {
+		t.Fatalf("report %+v", rep)
+	}
+}
