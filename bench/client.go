@@ -135,18 +135,9 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	session := rand.Uint64()
 	// From here on the client reports what goes wrong itself.
 	quiet.Store(true)
-	refusals := func() uint64 { return client.Stats().ConnRefused }
 	if !cfg.Raw {
-		err := hello(ctx, client, replies, session, c, func() bool { return refusals() > 0 })
-		if err != nil {
-			if errors.Is(err, ErrPayloadTooLarge) {
-				return rep, err
-			}
-			if errors.Is(err, errRefused) {
-				return rep, fmt.Errorf("%w at %v: the port is closed (ICMP port unreachable)", ErrNoServer, client.Peer())
-			}
-			return rep, fmt.Errorf("%w at %v within %v (is `udpperf server` running there? use --raw for other receivers): %v",
-				ErrNoServer, client.Peer(), helloWait, err)
+		if err := openSession(ctx, client, replies, session, c); err != nil {
+			return rep, err
 		}
 	}
 	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == engine.TransportXDP)
@@ -154,32 +145,13 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 		return rep, err
 	}
 	defer snd.release()
-
-	procStart, _ := cpu.Process()
-	stopIntervals := recordIntervals(cfg.Interval, newMeter(time.Now(), true), func() (counters, uint64) {
-		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
-	}, &rep.Intervals, cfg.OnInterval)
-	sendCtx, cancelSend := context.WithCancel(ctx)
-	defer cancelSend()
-	stopWatch := watchPeer(refusals, cancelSend)
-	elapsed, usage, pinned, sendErr := sendPinned(sendCtx, snd, c, cfg.CPU)
-	gone := stopWatch()
-	stopIntervals()
-	procEnd, _ := cpu.Process()
-	if pinned {
-		rep.Start.Test.TxCPU = cfg.CPU
-	}
-	rep.End.SumSent = sentSummary(elapsed, snd, usage, client.Stats())
-	rep.End.Process = processCPU(procEnd.Sub(procStart))
-	if sendErr != nil {
-		return rep, fmt.Errorf("sending: %w", sendErr)
-	}
-	if gone != nil {
-		return rep, fmt.Errorf("%w: %v answered with %v after %.2f s of sending", ErrPeerGone, client.Peer(), gone, elapsed.Seconds())
+	if err := sendPhase(ctx, cfg, c, client, snd, &rep); err != nil {
+		return rep, err
 	}
 	if cfg.Raw {
 		return rep, nil
 	}
+	refusals := func() uint64 { return client.Stats().ConnRefused }
 	sum, err := finish(client, replies, session, snd.sent.Load(), snd.sentBytes.Load(), refusals)
 	if err != nil {
 		return rep, err
@@ -224,6 +196,49 @@ func watchPeer(refusals func() uint64, cancel context.CancelFunc) (stop func() e
 		close(done)
 		return <-result
 	}
+}
+
+// openSession says hello and turns a failure into an error that says
+// what to do about it.
+func openSession(ctx context.Context, client *engine.Client, replies *replySlave, session uint64, c Case) error {
+	err := hello(ctx, client, replies, session, c, func() bool { return client.Stats().ConnRefused > 0 })
+	switch {
+	case err == nil || errors.Is(err, ErrPayloadTooLarge):
+		return err
+	case errors.Is(err, errRefused):
+		return fmt.Errorf("%w at %v: the port is closed (ICMP port unreachable)", ErrNoServer, client.Peer())
+	}
+	return fmt.Errorf("%w at %v within %v (is `udpperf server` running there? use --raw for other receivers): %v",
+		ErrNoServer, client.Peer(), helloWait, err)
+}
+
+// sendPhase streams the test's data, with interval reports, until its time
+// is up, ctx ends or the peer is gone (see watchPeer), and fills in the
+// sender's figures.
+func sendPhase(ctx context.Context, cfg ClientConfig, c Case, client *engine.Client, snd *sender, rep *ClientReport) error {
+	procStart, _ := cpu.Process()
+	stopIntervals := recordIntervals(cfg.Interval, newMeter(time.Now(), true), func() (counters, uint64) {
+		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
+	}, &rep.Intervals, cfg.OnInterval)
+	sendCtx, cancelSend := context.WithCancel(ctx)
+	defer cancelSend()
+	stopWatch := watchPeer(func() uint64 { return client.Stats().ConnRefused }, cancelSend)
+	elapsed, usage, pinned, sendErr := sendPinned(sendCtx, snd, c, cfg.CPU)
+	gone := stopWatch()
+	stopIntervals()
+	procEnd, _ := cpu.Process()
+	if pinned {
+		rep.Start.Test.TxCPU = cfg.CPU
+	}
+	rep.End.SumSent = sentSummary(elapsed, snd, usage, client.Stats())
+	rep.End.Process = processCPU(procEnd.Sub(procStart))
+	if sendErr != nil {
+		return fmt.Errorf("sending: %w", sendErr)
+	}
+	if gone != nil {
+		return fmt.Errorf("%w: %v answered with %v after %.2f s of sending", ErrPeerGone, client.Peer(), gone, elapsed.Seconds())
+	}
+	return nil
 }
 
 // sendPinned runs the sender on a locked (and, for cpu >= 0, pinned) OS

@@ -101,9 +101,15 @@ func runClient(ctx context.Context, e env, args []string) error {
 	cfg.OnInterval = intervalLines(p, false)
 	cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 	rep, err := bench.Transmit(ctx, cfg)
+	return clientResult(e, p, *jsonOut, rep, err)
+}
+
+// clientResult prints what a client run has to show: the error alone when
+// it failed before sending; otherwise the summaries and, with jsonOut, the
+// document, with the reason the run failed (if it did) in both.
+func clientResult(e env, p *printer, jsonOut bool, rep bench.ClientReport, err error) error {
 	if !rep.End.SumSent.Sender {
-		// It failed before sending: there is nothing to summarise.
-		if *jsonOut {
+		if jsonOut {
 			writeJSON(e.stdout, jsonError{err.Error()})
 		}
 		return err
@@ -118,7 +124,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	if *jsonOut {
+	if jsonOut {
 		if werr := writeJSON(e.stdout, rep); werr != nil && err == nil {
 			return werr
 		}

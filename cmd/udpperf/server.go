@@ -72,13 +72,7 @@ func runServer(ctx context.Context, e env, args []string) error {
 		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
 	}
 	cfg.OnInterval = intervalLines(p, true)
-	cfg.OnSession = func(s bench.SessionSummary) {
-		claim := ""
-		if s.SentRejected != "" {
-			claim = " (not believed: " + s.SentRejected + "; lost counts the sequence gaps)"
-		}
-		p.printf("session %016x ended: sent %d%s\n%s\n", s.ID, s.SentPackets, claim, bench.FormatReceived(s.ReceivedSummary))
-	}
+	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
 	rep, err := bench.Serve(ctx, cfg)
 	if err != nil {
 		if *jsonOut {
@@ -100,4 +94,14 @@ func runServer(ctx context.Context, e env, args []string) error {
 		return prbsError{fmt.Sprintf("%d datagrams failed the PRBS check: %s", n, rep.End.SumReceived.PRBSFirstError)}
 	}
 	return nil
+}
+
+// sessionLines describes a session that ended: the client's count, and
+// why it was not believed if it was not, then the received figures.
+func sessionLines(s bench.SessionSummary) string {
+	claim := ""
+	if s.SentRejected != "" {
+		claim = " (not believed: " + s.SentRejected + "; lost counts the sequence gaps)"
+	}
+	return fmt.Sprintf("session %016x ended: sent %d%s\n%s", s.ID, s.SentPackets, claim, bench.FormatReceived(s.ReceivedSummary))
 }
