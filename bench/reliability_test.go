@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -246,5 +247,24 @@ func TestFinishStopsOnRefusals(t *testing.T) {
 	_, err := finish(newFakeTx(t), newReplySlave(), 1, 10, 1000, refused.Load)
 	if !errors.Is(err, ErrPeerGone) || time.Since(start) > endWait/2 {
 		t.Fatalf("err %v after %v", err, time.Since(start))
+	}
+}
+
+// --raw has no session, but a closed port still ends the test at once.
+func TestTransmitRawStopsWhenNothingListens(t *testing.T) {
+	l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.LocalAddr().(*net.UDPAddr).Port
+	l.Close()
+	start := time.Now()
+	rep, err := Transmit(testContext(t), ClientConfig{Host: "127.0.0.1", Port: port, Raw: true, Duration: 10 * time.Second,
+		Rate: Rate{DatagramsPerSecond: 1000}, CPU: -1})
+	if !errors.Is(err, ErrPeerGone) || time.Since(start) > 2*time.Second {
+		t.Fatalf("err %v after %v", err, time.Since(start))
+	}
+	if rep.End.SumSent.Packets == 0 {
+		t.Fatalf("sender summary %+v", rep.End.SumSent)
 	}
 }
