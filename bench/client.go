@@ -42,7 +42,11 @@ type ClientConfig struct {
 	CPU        int
 	Interval   time.Duration
 	OnInterval func(Interval)
-	Logger     *slog.Logger
+	// Logger takes the engine's warnings while the client is set up
+	// (default slog.Default()); from the hello on, the client reports
+	// send errors and a vanished peer in its own summary and error, and
+	// the engine's warnings are dropped.
+	Logger *slog.Logger
 }
 
 // DefaultClientDuration is how long udpperf client sends by default.
@@ -53,6 +57,9 @@ type ClientReport struct {
 	Start     Start            `json:"start"`
 	Intervals []IntervalRecord `json:"intervals"`
 	End       ClientEnd        `json:"end"`
+	// Error says why the test failed after sending had begun, if it did;
+	// the figures are then those gathered up to the failure.
+	Error string `json:"error,omitempty"`
 }
 
 // ClientEnd is the "end" section of a client report.
@@ -72,6 +79,19 @@ const (
 
 // ErrNoServer is returned when no udpperf server answers the hello.
 var ErrNoServer = errors.New("no udpperf server answered")
+
+// ErrPeerGone is returned when the peer stopped receiving during the test.
+var ErrPeerGone = errors.New("the peer stopped receiving")
+
+// A vanished peer shows as ICMP port-unreachable reports on the client's
+// connected socket (Stats.ConnRefused): nothing listens at the port any
+// more. Sending stops at refusedLimit reports, or refusedWait after the
+// first, whichever comes first; the count is polled every refusedPoll.
+const (
+	refusedLimit = 3
+	refusedWait  = 100 * time.Millisecond
+	refusedPoll  = 10 * time.Millisecond
+)
 
 // ErrPayloadTooLarge is returned when the server cannot receive datagrams
 // as large as the client's.
@@ -113,20 +133,11 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	engine.Connect(client, replies)
 
 	session := rand.Uint64()
+	// From here on the client reports what goes wrong itself.
+	quiet.Store(true)
 	if !cfg.Raw {
-		refused := func() bool { return client.Stats().ConnRefused > 0 }
-		quiet.Store(true)
-		err := hello(ctx, client, replies, session, c, refused)
-		quiet.Store(false)
-		if err != nil {
-			if errors.Is(err, ErrPayloadTooLarge) {
-				return rep, err
-			}
-			if errors.Is(err, errRefused) {
-				return rep, fmt.Errorf("%w at %v: the port is closed (ICMP port unreachable)", ErrNoServer, client.Peer())
-			}
-			return rep, fmt.Errorf("%w at %v within %v (is `udpperf server` running there? use --raw for other receivers): %v",
-				ErrNoServer, client.Peer(), helloWait, err)
+		if err := openSession(ctx, client, replies, session, c); err != nil {
+			return rep, err
 		}
 	}
 	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == engine.TransportXDP)
@@ -134,12 +145,86 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 		return rep, err
 	}
 	defer snd.release()
+	if err := sendPhase(ctx, cfg, c, client, snd, &rep); err != nil {
+		return rep, err
+	}
+	if cfg.Raw {
+		return rep, nil
+	}
+	refusals := func() uint64 { return client.Stats().ConnRefused }
+	sum, err := finish(client, replies, session, snd.sent.Load(), snd.sentBytes.Load(), refusals)
+	if err != nil {
+		return rep, err
+	}
+	rep.End.SumReceived = &sum
+	return rep, nil
+}
 
+// watchPeer polls refusals (a cumulative count) from now on and calls
+// cancel once they show the peer is gone (see refusedLimit). stop ends
+// the watch and returns what was seen, or nil.
+func watchPeer(refusals func() uint64, cancel context.CancelFunc) (stop func() error) {
+	base := refusals()
+	done := make(chan struct{})
+	result := make(chan error, 1)
+	go func() {
+		t := time.NewTicker(refusedPoll)
+		defer t.Stop()
+		var first time.Time
+		for {
+			select {
+			case <-done:
+				result <- nil
+				return
+			case now := <-t.C:
+				n := refusals() - base
+				if n == 0 {
+					continue
+				}
+				if first.IsZero() {
+					first = now
+				}
+				if n >= refusedLimit || now.Sub(first) >= refusedWait {
+					cancel()
+					result <- fmt.Errorf("%d ICMP port-unreachable reports (nothing listens at its port any more)", n)
+					return
+				}
+			}
+		}
+	}()
+	return func() error {
+		close(done)
+		return <-result
+	}
+}
+
+// openSession says hello and turns a failure into an error that says
+// what to do about it.
+func openSession(ctx context.Context, client *engine.Client, replies *replySlave, session uint64, c Case) error {
+	err := hello(ctx, client, replies, session, c, func() bool { return client.Stats().ConnRefused > 0 })
+	switch {
+	case err == nil || errors.Is(err, ErrPayloadTooLarge):
+		return err
+	case errors.Is(err, errRefused):
+		return fmt.Errorf("%w at %v: the port is closed (ICMP port unreachable)", ErrNoServer, client.Peer())
+	}
+	return fmt.Errorf("%w at %v within %v (is `udpperf server` running there? use --raw for other receivers): %v",
+		ErrNoServer, client.Peer(), helloWait, err)
+}
+
+// sendPhase streams the test's data, with interval reports, until its time
+// is up, ctx ends or the peer is gone (see watchPeer), and fills in the
+// sender's figures.
+func sendPhase(ctx context.Context, cfg ClientConfig, c Case, client *engine.Client, snd *sender, rep *ClientReport) error {
 	procStart, _ := cpu.Process()
 	stopIntervals := recordIntervals(cfg.Interval, newMeter(time.Now(), true), func() (counters, uint64) {
 		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
 	}, &rep.Intervals, cfg.OnInterval)
-	elapsed, usage, pinned, sendErr := sendPinned(ctx, snd, c, cfg.CPU)
+	sendCtx, cancelSend := context.WithCancel(ctx)
+	defer cancelSend()
+	stopWatch := watchPeer(func() uint64 { return client.Stats().ConnRefused }, cancelSend)
+	elapsed, usage, pinned, sendErr := sendPinned(sendCtx, snd, c, cfg.CPU)
+	gone := stopWatch()
 	stopIntervals()
 	procEnd, _ := cpu.Process()
 	if pinned {
@@ -148,17 +233,12 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	rep.End.SumSent = sentSummary(elapsed, snd, usage, client.Stats())
 	rep.End.Process = processCPU(procEnd.Sub(procStart))
 	if sendErr != nil {
-		return rep, fmt.Errorf("sending: %w", sendErr)
+		return fmt.Errorf("sending: %w", sendErr)
 	}
-	if cfg.Raw {
-		return rep, nil
+	if gone != nil {
+		return fmt.Errorf("%w: %v answered with %v after %.2f s of sending", ErrPeerGone, client.Peer(), gone, elapsed.Seconds())
 	}
-	sum, err := finish(client, replies, session, snd.sent.Load(), snd.sentBytes.Load())
-	if err != nil {
-		return rep, err
-	}
-	rep.End.SumReceived = &sum
-	return rep, nil
+	return nil
 }
 
 // sendPinned runs the sender on a locked (and, for cpu >= 0, pinned) OS
@@ -238,8 +318,10 @@ func hello(ctx context.Context, tx transmitter, replies *replySlave, session uin
 	}
 }
 
-// finish sends the end message until the server's result arrives.
-func finish(tx transmitter, replies *replySlave, session, sent, sentBytes uint64) (SessionSummary, error) {
+// finish sends the end message until the server's result arrives, endWait
+// passes, or refusals (a cumulative count) grow: the server is gone.
+func finish(tx transmitter, replies *replySlave, session, sent, sentBytes uint64, refusals func() uint64) (SessionSummary, error) {
+	base := refusals()
 	deadline := time.NewTimer(endWait)
 	defer deadline.Stop()
 	retry := time.NewTicker(endRetry)
@@ -258,6 +340,9 @@ func finish(tx transmitter, replies *replySlave, session, sent, sentBytes uint64
 				}
 				return sum, nil
 			case <-retry.C:
+				if n := refusals() - base; n > 0 {
+					return SessionSummary{}, fmt.Errorf("%w: %d ICMP port-unreachable reports to the end of the test (nothing listens at the server's port any more)", ErrPeerGone, n)
+				}
 			case <-deadline.C:
 				return SessionSummary{}, fmt.Errorf("the server did not report its figures within %v", endWait)
 			}

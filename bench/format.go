@@ -51,6 +51,9 @@ func FormatReceived(r ReceivedSummary) string {
 		line += "  lost n/a"
 	}
 	line += fmt.Sprintf("  kernel drops %d  ring drops %d  out of order %d  PRBS errors %d", r.KernelDrops, r.RingDrops, r.OutOfOrder, r.PRBSErrors)
+	if r.Restarts > 0 {
+		line += fmt.Sprintf("  restarts %d", r.Restarts)
+	}
 	if r.PoolExhausted > 0 {
 		line += fmt.Sprintf("  pool exhausted %d", r.PoolExhausted)
 	}

@@ -7,8 +7,9 @@ import (
 )
 
 // gate is a slog.Handler that drops records while closed. The client
-// closes it during the hello, where the engine's warnings (an ICMP port
-// unreachable, say) would only repeat the error the hello returns.
+// closes it from the hello on, where the engine's warnings (an ICMP port
+// unreachable, a failed send) would only repeat what the client reports
+// in its summary or error, and would land between its interval lines.
 type gate struct {
 	next   slog.Handler
 	closed *atomic.Bool

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,9 @@ type receiver struct {
 	// Published counters (written by the delivery goroutine only).
 	packets, bytes atomic.Uint64
 	missing, late  atomic.Uint64 // cumulative over sessions
+	restarts       atomic.Uint64 // PRBS streams started again at 0
+	sequenced      atomic.Bool   // some datagram's sequence number was tracked
+	pings          atomic.Uint64 // pings echoed
 	gapErrors      atomic.Uint64 // PRBS failures found on frames after a gap
 	firstNs        atomic.Int64  // first data datagram, ns since base; 0 = none
 	lastNs         atomic.Int64  // latest stamped data datagram
@@ -89,6 +93,7 @@ type session struct {
 	startPkts    uint64
 	startBytes   uint64
 	startNs      int64 // first data datagram of the session, 0 until then
+	openNs       int64 // when the session opened
 	startDrops   engine.Stats
 	startPRBS    uint64
 	startSeq     uint64 // Rogue sequence verdicts before the session
@@ -118,6 +123,9 @@ type SessionSummary struct {
 	// SentPackets is the client's count from its end message.
 	SentPackets uint64 `json:"sent_packets"`
 	SentBytes   uint64 `json:"sent_bytes"`
+	// SentRejected says why SentPackets was not believed (see
+	// implausibleClaim); the loss is then the gaps in the sequence.
+	SentRejected string `json:"sent_rejected,omitempty"`
 	// PRBSSeqErrors counts Rogue's sequence verdicts (a gap or a late
 	// frame); they mirror loss and reordering, not corruption.
 	PRBSSeqErrors uint64 `json:"prbs_seq_errors"`
@@ -152,7 +160,7 @@ func newReceiver(reply replier, stats statsSource, pinCPU int, forcePRBS bool) (
 func (r *receiver) beginImplicit(p sessionParams) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.session = &session{params: p}
+	r.session = &session{params: p, openNs: r.now()}
 	r.fresh = true
 	r.tracking = true
 	r.checking = p.PRBS || r.forcePRBS
@@ -189,26 +197,75 @@ func (r *receiver) AcceptFrame(f engine.Frame) {
 	}
 	r.packets.Add(1)
 	r.bytes.Add(uint64(size))
-	if r.tracking {
-		missing, late := r.track.Missing(), r.track.Late()
-		if r.checking {
-			seq, _ := wire.PRBSSeq(head)
-			r.track.Observe32(seq)
-		} else {
-			seq, _ := wire.Seq(head)
-			r.track.Observe(seq)
-		}
-		if m := r.track.Missing(); m != missing || r.track.Late() != late {
-			r.missing.Store(r.lostBase + m)
-			r.late.Add(r.track.Late() - late)
-		}
-	}
 	if r.checking {
-		seqErrors := r.checker.Stats().SeqErrors
-		r.checker.AcceptFrame(f)
-		if r.checker.Stats().SeqErrors != seqErrors {
-			r.checkAfterGap(f, data)
+		r.checkPRBS(f, data, head)
+	} else if r.tracking {
+		seq, _ := wire.Seq(head)
+		r.observe(seq, false)
+	}
+}
+
+// checkPRBS checks a PRBS frame and feeds its sequence word to the tracker
+// only when the word can be trusted: the frame passed (allowing for a gap
+// before it), or its header is sound and only its payload failed beyond
+// the first LFSR word, which is generated from word 0 and so vouches for
+// it (a bit flip in the payload is corruption, not loss). Any other
+// failing frame (a stray datagram, a fragment of an oversized frame, a
+// damaged word 0) is a PRBS error and nothing else.
+func (r *receiver) checkPRBS(f engine.Frame, data, head []byte) {
+	before := r.checker.Stats()
+	r.checker.AcceptFrame(f)
+	after := r.checker.Stats()
+	seq, _ := wire.PRBSSeq(head)
+	trusted := false
+	switch {
+	case after.Frames != before.Frames:
+		trusted = true
+	case after.SeqErrors != before.SeqErrors:
+		trusted = r.checkAfterGap(f, data) || seqVouched(f, data)
+	case after.PayloadErrors != before.PayloadErrors:
+		trusted = seqVouched(f, data)
+	}
+	if trusted && r.tracking {
+		r.observe(uint64(seq), true)
+	}
+}
+
+// seqVouched reports whether a PRBS frame's word 2, the first LFSR word,
+// is the one its word 0 seeds. It runs only for frames that failed.
+func seqVouched(f engine.Frame, data []byte) bool {
+	const n = 3 * PRBSWidth / 8
+	var got, want [n]byte
+	if data != nil {
+		if len(data) < n {
+			return false
 		}
+		copy(got[:], data)
+	} else if k, _ := f.ReadAt(got[:], 0); k < n {
+		return false
+	}
+	if prbs.Fill(want[:], binary.LittleEndian.Uint32(got[:]), PRBSWidth) != nil {
+		return false
+	}
+	return [n - 2*PRBSWidth/8]byte(got[2*PRBSWidth/8:]) == [n - 2*PRBSWidth/8]byte(want[2*PRBSWidth/8:])
+}
+
+// observe feeds one sequence number (32 bits wide for PRBS frames) to the
+// tracker and publishes what changed.
+func (r *receiver) observe(seq uint64, prbsSeq bool) {
+	missing, late, restarts := r.track.Missing(), r.track.Late(), r.track.Restarts()
+	if r.track.Received() == 0 {
+		r.sequenced.Store(true)
+	}
+	if prbsSeq {
+		r.track.Observe32(uint32(seq))
+	} else {
+		r.track.Observe(seq)
+	}
+	if m := r.track.Missing(); m != missing || r.track.Late() != late || r.track.Restarts() != restarts {
+		r.missing.Store(r.lostBase + m)
+		r.late.Add(r.track.Late() - late)
+		r.restarts.Add(r.track.Restarts() - restarts)
 	}
 }
 
@@ -240,9 +297,10 @@ func (r *receiver) stamp() {
 
 // checkAfterGap verifies the payload of a frame that Rogue's checker
 // rejected for its sequence number alone (after a gap or a late frame),
-// so that no frame goes unchecked. data is nil for a split frame, which is
-// copied out first (this happens once per gap, not per datagram).
-func (r *receiver) checkAfterGap(f engine.Frame, data []byte) {
+// so that no frame goes unchecked, and reports whether it passed. data is
+// nil for a split frame, which is copied out first (this happens once per
+// gap, not per datagram).
+func (r *receiver) checkAfterGap(f engine.Frame, data []byte) bool {
 	if data == nil {
 		if cap(r.scratch) < f.Payload() {
 			r.scratch = make([]byte, f.Payload())
@@ -255,7 +313,9 @@ func (r *receiver) checkAfterGap(f engine.Frame, data []byte) {
 		if r.firstErr == nil {
 			r.firstErr = err
 		}
+		return false
 	}
+	return true
 }
 
 // startSession runs on the delivery thread at the first data datagram of
@@ -287,9 +347,14 @@ func (r *receiver) control(f engine.Frame, data []byte) {
 	}
 	switch m.Type {
 	case wire.TypePing:
-		if r.reply != nil && r.reply.Send(f) != nil {
-			r.controlErrors.Add(1)
+		if r.reply == nil {
+			return
 		}
+		if r.reply.Send(f) != nil {
+			r.controlErrors.Add(1)
+			return
+		}
+		r.pings.Add(1)
 	case wire.TypeHello:
 		r.hello(m)
 	case wire.TypeEnd:
@@ -316,6 +381,7 @@ func (r *receiver) hello(m wire.Message) {
 		r.session = &session{
 			id:           m.Session,
 			params:       p,
+			openNs:       r.now(),
 			startPkts:    r.packets.Load(),
 			startBytes:   r.bytes.Load(),
 			startPRBS:    r.prbsErrors(),
@@ -378,9 +444,16 @@ func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 	v.setRates()
 	v.LossKnown = true
 	v.Invalid = r.invalid() - s.startInvalid
-	v.LostPackets = seqtrack.Lost(sent, packets)
-	v.LostPercent = seqtrack.Percent(v.LostPackets, sent)
+	sum.SentRejected = r.judgeClaim(s, sent)
+	if sum.SentRejected == "" {
+		v.LostPackets = seqtrack.Lost(sent, packets)
+		v.LostPercent = seqtrack.Percent(v.LostPackets, sent)
+	} else {
+		v.LostPackets = r.track.Missing()
+		v.LostPercent = seqtrack.Percent(v.LostPackets, v.LostPackets+packets)
+	}
 	v.OutOfOrder = r.track.Late()
+	v.Restarts = r.track.Restarts()
 	v.PRBSErrors = r.prbsErrors() - s.startPRBS
 	if v.PRBSErrors > 0 {
 		// Bounded so that the result fits one datagram.
@@ -406,6 +479,61 @@ func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 		}
 	}
 	return sum
+}
+
+// judgeClaim checks a session's sent count against what the receiver saw
+// (see implausibleClaim) and says why it is not believed, or "".
+func (r *receiver) judgeClaim(s *session, sent uint64) string {
+	now := r.now()
+	var active, tail float64
+	if s.startNs > 0 {
+		last := max(r.lastNs.Load(), s.startNs)
+		active = float64(last-s.startNs) / 1e9
+		tail = float64(now-last) / 1e9
+	} else {
+		tail = float64(now-s.openNs) / 1e9
+	}
+	return implausibleClaim(sent, r.track.Span(), active, tail)
+}
+
+// Bounds of a believable sent count.
+const (
+	// maxPlausibleRate is datagrams per second no sender exceeds: 800
+	// Gbit/s Ethernet carries at most 1.19e9 minimum-size frames a second.
+	maxPlausibleRate = 1.5e9
+	// rateHeadroom is how much faster than the sequence advanced while
+	// datagrams arrived a sender may have sent the tail that did not.
+	rateHeadroom = 4
+	// minRateSpan is the least arrival span (s) a rate is estimated from.
+	minRateSpan = 0.010
+	// tailGrace (s) covers the end message's own delay.
+	tailGrace = 0.100
+	// claimSlack covers a last batch sent just before the end.
+	claimSlack = 2 * maxFramesPerCall
+)
+
+// implausibleClaim says why a sender's count of claim datagrams cannot be
+// true, or returns "". span is the least count the sequence numbers seen
+// prove (seqtrack.Span), active the seconds from the first to the last
+// datagram received, tail the seconds from then (or from the session's
+// start, if nothing arrived) to the end message. A count is believed when
+// it is at least span and at most span plus what the sender could have
+// sent in tail + tailGrace at rateHeadroom times the rate its sequence
+// advanced (at maxPlausibleRate when active is under minRateSpan), plus
+// claimSlack.
+func implausibleClaim(claim, span uint64, active, tail float64) string {
+	if claim < span {
+		return fmt.Sprintf("fewer than the %d datagrams its sequence numbers show it sent", span)
+	}
+	rate := maxPlausibleRate
+	if active >= minRateSpan {
+		rate = rateHeadroom * float64(span) / active
+	}
+	limit := float64(span) + rate*(max(tail, 0)+tailGrace) + claimSlack
+	if float64(claim) > limit {
+		return fmt.Sprintf("more than the at most %.0f that fit the session (%d sequence numbers seen, then %.3f s without data)", limit, span, tail)
+	}
+	return ""
 }
 
 // prbsErrors is the number of frames that failed the PRBS integrity

@@ -139,6 +139,9 @@ type ReceivedSummary struct {
 	LossKnown bool `json:"loss_known"`
 	// OutOfOrder counts datagrams that arrived after a later one.
 	OutOfOrder uint64 `json:"out_of_order"`
+	// Restarts counts PRBS streams that started again at sequence 0 (a
+	// Rogue generator restarted); sequence tracking starts afresh at each.
+	Restarts uint64 `json:"restarts"`
 	// KernelDrops counts datagrams the kernel dropped for lack of receive
 	// buffer room (SO_RXQ_OVFL); RingDrops those dropped by a full receive
 	// queue. Both are already part of LostPackets.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
@@ -66,6 +67,8 @@ type ServerReport struct {
 	Start     Start            `json:"start"`
 	Intervals []IntervalRecord `json:"intervals"`
 	End       ServerEnd        `json:"end"`
+	// Error says why the run counts as failed (see Unusable), if it does.
+	Error string `json:"error,omitempty"`
 }
 
 // ServerEnd is the "end" section of a server report.
@@ -76,7 +79,35 @@ type ServerEnd struct {
 	// Sessions lists each client test that ended, as reported to its
 	// client.
 	Sessions []SessionSummary `json:"sessions"`
-	Process  ProcessCPU       `json:"process_cpu"`
+	// PingsEchoed counts latency pings answered.
+	PingsEchoed uint64     `json:"pings_echoed"`
+	Process     ProcessCPU `json:"process_cpu"`
+}
+
+// Unusable says why a server run yielded nothing to report, or returns ""
+// when it received a data datagram, closed a session or echoed a ping.
+// The reason names what did arrive and why it was dropped.
+func (r ServerReport) Unusable() string {
+	e := r.End
+	v := e.SumReceived
+	if v.Packets > 0 || len(e.Sessions) > 0 || e.PingsEchoed > 0 {
+		return ""
+	}
+	var drops []string
+	add := func(n uint64, what string) {
+		if n > 0 {
+			drops = append(drops, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(v.Oversize, fmt.Sprintf("oversize (larger than this server's %d-byte maximum; --jumbo?)", r.Start.Test.Payload))
+	add(v.Invalid, "invalid")
+	add(v.PoolExhausted, "dropped with every receive buffer in use")
+	add(v.KernelDrops, "dropped by the kernel")
+	add(v.RingDrops, "dropped by the receive queue")
+	if len(drops) == 0 {
+		return "no datagram received"
+	}
+	return "no usable datagram received: " + strings.Join(drops, ", ")
 }
 
 // sessionLinger is how long a one-off server keeps answering after its
@@ -246,7 +277,7 @@ loop:
 
 // serverEnd totals what a server received.
 func serverEnd(recv *receiver, st engine.Stats, proc cpu.Usage) ServerEnd {
-	end := ServerEnd{Sessions: recv.sessions()}
+	end := ServerEnd{Sessions: recv.sessions(), PingsEchoed: recv.pings.Load()}
 	if end.Sessions == nil {
 		end.Sessions = []SessionSummary{}
 	}
@@ -266,13 +297,14 @@ func serverEnd(recv *receiver, st engine.Stats, proc cpu.Usage) ServerEnd {
 		v.PRBSFirstError = recv.firstPRBSError()
 	}
 	v.OutOfOrder = recv.late.Load()
+	v.Restarts = recv.restarts.Load()
 	// Loss: exact for sessions that ended (sent - received), the gaps in
 	// the sequence for traffic still open (PRBS without a session, or a
 	// client that never said goodbye).
 	for _, s := range end.Sessions {
 		v.LostPackets += s.LostPackets
 	}
-	v.LossKnown = len(end.Sessions) > 0 || recv.forcePRBS
+	v.LossKnown = len(end.Sessions) > 0 || (recv.forcePRBS && recv.sequenced.Load())
 	if open := recv.missing.Load(); open > recv.lostAtEnds {
 		v.LostPackets += open - recv.lostAtEnds
 	}

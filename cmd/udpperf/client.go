@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strconv"
 
@@ -20,6 +21,8 @@ The first 8 bytes of each datagram are its sequence number (little-endian),
 or with --prbs word 0 of the PRBS frame. The test opens with a hello and
 closes with an end message carrying the sent count, each repeated until the
 server answers; --raw sends data only, for receivers other than udpperf.
+When the peer's port closes during the test (ICMP port unreachable), the
+client stops within about 100 ms, prints what it sent and exits 1.
 
 --rate: payload bit/s with an optional k/M/G/T suffix (powers of 1000, as
 iperf3 -b): 500M, 2.5G, 1Gbit/s; or datagrams per second: 100kpps. 0 or max =
@@ -96,9 +99,17 @@ func runClient(ctx context.Context, e env, args []string) error {
 	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
 		netJoin(*host, *port), t, *batch, payload, r, *duration, map[bool]string{true: ", prbs", false: ""}[*prbs])
 	cfg.OnInterval = intervalLines(p, false)
+	cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 	rep, err := bench.Transmit(ctx, cfg)
-	if err != nil {
-		if *jsonOut {
+	return clientResult(e, p, *jsonOut, rep, err)
+}
+
+// clientResult prints what a client run has to show: the error alone when
+// it failed before sending; otherwise the summaries and, with jsonOut, the
+// document, with the reason the run failed (if it did) in both.
+func clientResult(e env, p *printer, jsonOut bool, rep bench.ClientReport, err error) error {
+	if !rep.End.SumSent.Sender {
+		if jsonOut {
 			writeJSON(e.stdout, jsonError{err.Error()})
 		}
 		return err
@@ -106,11 +117,20 @@ func runClient(ctx context.Context, e env, args []string) error {
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatSent(rep.End.SumSent))
 	if s := rep.End.SumReceived; s != nil {
 		p.printf("%s\n", bench.FormatReceived(s.ReceivedSummary))
-	}
-	if *jsonOut {
-		if err := writeJSON(e.stdout, rep); err != nil {
-			return err
+		if err == nil && s.Packets == 0 && rep.End.SumSent.Packets > 0 {
+			err = fmt.Errorf("the server received none of the %d datagrams sent", rep.End.SumSent.Packets)
 		}
+	}
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	if jsonOut {
+		if werr := writeJSON(e.stdout, rep); werr != nil && err == nil {
+			return werr
+		}
+	}
+	if err != nil {
+		return err
 	}
 	if s := rep.End.SumReceived; s != nil && s.PRBSErrors > 0 {
 		return prbsError{fmt.Sprintf("the server found %d datagrams failing the PRBS check: %s", s.PRBSErrors, s.PRBSFirstError)}

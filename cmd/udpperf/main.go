@@ -12,7 +12,8 @@
 // standard output and progress to standard error.
 //
 // Exit status: 0 success; 1 the run failed (socket, permission, no
-// server); 2 bad command line; 3 the data failed its PRBS check.
+// server, the peer went away, nothing usable received); 2 bad command
+// line; 3 the data failed its PRBS check.
 package main
 
 import (

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"udpstream.dev/bench"
@@ -15,7 +16,9 @@ and a summary when it stops (SIGINT/SIGTERM, --time, --idle-exit or --one-off).
 A udpperf client opens a session first, so the server knows its sequence
 numbers start at 0 and, at the end, how many were sent: loss = sent - received.
 Traffic from other senders is counted too (loss unknown, unless --prbs: then
-the PRBS sequence word reveals gaps).
+the PRBS sequence word of frames that pass the check reveals gaps, and a
+sequence starting again at 0 counts as a restart). A run that received no
+usable datagram says what arrived and exits 1.
 
 examples:
   udpperf server
@@ -69,9 +72,7 @@ func runServer(ctx context.Context, e env, args []string) error {
 		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
 	}
 	cfg.OnInterval = intervalLines(p, true)
-	cfg.OnSession = func(s bench.SessionSummary) {
-		p.printf("session %016x ended: sent %d\n%s\n", s.ID, s.SentPackets, bench.FormatReceived(s.ReceivedSummary))
-	}
+	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
 	rep, err := bench.Serve(ctx, cfg)
 	if err != nil {
 		if *jsonOut {
@@ -80,13 +81,27 @@ func runServer(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatReceived(rep.End.SumReceived))
+	rep.Error = rep.Unusable()
 	if *jsonOut {
 		if err := writeJSON(e.stdout, rep); err != nil {
 			return err
 		}
 	}
+	if rep.Error != "" {
+		return errors.New(rep.Error)
+	}
 	if n := rep.End.SumReceived.PRBSErrors; n > 0 {
 		return prbsError{fmt.Sprintf("%d datagrams failed the PRBS check: %s", n, rep.End.SumReceived.PRBSFirstError)}
 	}
 	return nil
+}
+
+// sessionLines describes a session that ended: the client's count, and
+// why it was not believed if it was not, then the received figures.
+func sessionLines(s bench.SessionSummary) string {
+	claim := ""
+	if s.SentRejected != "" {
+		claim = " (not believed: " + s.SentRejected + "; lost counts the sequence gaps)"
+	}
+	return fmt.Sprintf("session %016x ended: sent %d%s\n%s", s.ID, s.SentPackets, claim, bench.FormatReceived(s.ReceivedSummary))
 }

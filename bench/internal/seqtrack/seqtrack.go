@@ -8,6 +8,10 @@
 // stream goes, so an interval can report the loss it saw. The final loss of
 // a test uses the sender's count instead, which also covers datagrams lost
 // after the last one received.
+//
+// A 32-bit (PRBS) stream follows Rogue's rule that sequence 0 restarts it:
+// a generator started again counts as a restart, not as a flood of late
+// datagrams, and gaps after it are still found.
 package seqtrack
 
 // Tracker follows one stream. The zero Tracker expects sequence 0 first.
@@ -20,7 +24,15 @@ type Tracker struct {
 	missing  uint64
 	late     uint64
 	excess   uint64
+	restarts uint64
+	// spanBefore is the Span of the runs before the latest restart.
+	spanBefore uint64
 }
+
+// wrapWindow is how far from a multiple of 2^32 a 32-bit sequence 0 may
+// lie from the highest number seen and still be the stream's own
+// wrap-around (next, or late) rather than a restart.
+const wrapWindow = 1 << 16
 
 // Observe records one datagram with 64-bit sequence number seq.
 func (t *Tracker) Observe(seq uint64) {
@@ -48,8 +60,16 @@ func (t *Tracker) Observe(seq uint64) {
 
 // Observe32 records a datagram whose sequence number is 32 bits wide (a
 // PRBS frame's word 0) and wraps; it is unwrapped against the highest
-// number seen, so a stream may run past 2^32 datagrams.
+// number seen, so a stream may run past 2^32 datagrams. Sequence 0 restarts
+// the stream (Rogue's generator starting again) unless it is the stream's
+// own wrap-around or a repeat of a run's first datagram 0: the gaps found
+// so far stay counted, and tracking starts afresh from 0.
 func (t *Tracker) Observe32(seq uint32) {
+	if t.isRestart(seq) {
+		t.spanBefore += t.highest + 1
+		t.restarts++
+		t.started = false
+	}
 	if !t.started {
 		t.Observe(uint64(seq))
 		return
@@ -61,6 +81,16 @@ func (t *Tracker) Observe32(seq uint32) {
 		next = 0
 	}
 	t.Observe(uint64(next))
+}
+
+// isRestart reports whether 32-bit sequence seq starts the stream again.
+func (t *Tracker) isRestart(seq uint32) bool {
+	if !t.started || seq != 0 || t.highest == 0 {
+		return false
+	}
+	d := int64(int32(0 - uint32(t.highest)))
+	nearWrap := t.highest >= 1<<32-wrapWindow && d >= -wrapWindow && d <= wrapWindow
+	return !nearWrap
 }
 
 // Reset forgets the stream, as at the start of a new session.
@@ -79,8 +109,22 @@ func (t *Tracker) Late() uint64 { return t.late }
 // Duplicates is the number of late datagrams that had no gap to fill.
 func (t *Tracker) Duplicates() uint64 { return t.excess }
 
-// Highest is the highest sequence number seen and whether any was seen.
+// Highest is the highest sequence number seen since the stream (re)started
+// and whether any was seen.
 func (t *Tracker) Highest() (uint64, bool) { return t.highest, t.started }
+
+// Restarts is the number of times a 32-bit stream started again at 0.
+func (t *Tracker) Restarts() uint64 { return t.restarts }
+
+// Span is the least number of datagrams a sender that numbers each run
+// from 0 must have sent to produce what was observed: highest + 1, summed
+// over the runs between restarts (0 before any datagram).
+func (t *Tracker) Span() uint64 {
+	if !t.started {
+		return t.spanBefore
+	}
+	return t.spanBefore + t.highest + 1
+}
 
 // Lost returns the loss of a stream of sent datagrams of which received
 // arrived: sent - received, or 0 when duplicates make received larger.

@@ -127,3 +127,55 @@ func BenchmarkObserve(b *testing.B) {
 		tr.Observe(uint64(i))
 	}
 }
+
+// A Rogue generator started again at 0 is a restart: not 1000 late
+// datagrams, and a gap after it is still found.
+func TestObserve32Restart(t *testing.T) {
+	var tr Tracker
+	for s := range uint32(1000) {
+		tr.Observe32(s)
+	}
+	for s := range uint32(1000) {
+		if s != 500 {
+			tr.Observe32(s)
+		}
+	}
+	if tr.Restarts() != 1 || tr.Late() != 0 || tr.Missing() != 1 || tr.Received() != 1999 {
+		t.Fatalf("restarts %d late %d missing %d received %d", tr.Restarts(), tr.Late(), tr.Missing(), tr.Received())
+	}
+	if h, _ := tr.Highest(); h != 999 || tr.Span() != 2000 {
+		t.Fatalf("highest %d span %d", h, tr.Span())
+	}
+	tr.Reset()
+	tr.Observe32(0)
+	tr.Observe32(1)
+	tr.Observe32(0) // a restart after one datagram
+	tr.Observe32(0) // a run's first 0 repeated: a duplicate
+	if tr.Restarts() != 1 || tr.Duplicates() != 1 || tr.Span() != 3 {
+		t.Fatalf("restarts %d duplicates %d span %d", tr.Restarts(), tr.Duplicates(), tr.Span())
+	}
+}
+
+// Near a wrap of the 32-bit counter, 0 is the stream's own number.
+func TestObserve32WrapIsNoRestart(t *testing.T) {
+	var tr Tracker
+	tr.Observe32(0xffff_fff0)
+	tr.Observe32(0) // 15 lost across the wrap
+	if tr.Restarts() != 0 || tr.Missing() != 15 {
+		t.Fatalf("restarts %d missing %d", tr.Restarts(), tr.Missing())
+	}
+	if tr.Span() != 1<<32+1 {
+		t.Fatalf("span %d", tr.Span())
+	}
+}
+
+func TestSpan(t *testing.T) {
+	var tr Tracker
+	if tr.Span() != 0 {
+		t.Fatal("span of nothing")
+	}
+	feed(&tr, 0, 1, 5, 3)
+	if tr.Span() != 6 {
+		t.Fatalf("span %d, want 6", tr.Span())
+	}
+}
