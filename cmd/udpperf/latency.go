@@ -62,6 +62,9 @@ func runLatency(ctx context.Context, e env, args []string) error {
 	if *host != "" && (*port < 1 || *port > 65535) {
 		return usageError{fmt.Sprintf("--port %d outside 1..65535", *port)}
 	}
+	if err := prepareOutput("out", *out); err != nil {
+		return err
+	}
 	if *count > 0 && !isSet(fs, "time") {
 		*duration = 24 * time.Hour // --count alone decides
 	}

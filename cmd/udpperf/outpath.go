@@ -17,7 +17,8 @@ func prepareOutput(flagName, path string) error {
 	if path == "" {
 		return nil
 	}
-	fail := func(err error) error { return fmt.Errorf("--%s %s: %w", flagName, path, err) }
+	// A path that cannot be written is a bad command line (exit status 2).
+	fail := func(err error) error { return usageError{fmt.Sprintf("--%s %s: %v", flagName, path, err)} }
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fail(err)

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"udpstream.dev/bench"
+)
+
+func TestNDRCommand(t *testing.T) {
+	dir := t.TempDir()
+	jsonPath := filepath.Join(dir, "new", "folder", "ndr.json")
+	svgPath := filepath.Join(dir, "charts", "ndr.svg")
+	out, errOut, code := run(t, 90*time.Second, "ndr", "--transport", "mmsg", "--size", "1472", "--time", "0.2s",
+		"--max-steps", "3", "--repeat", "2", "--json", "--out", jsonPath, "--chart", svgPath)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	for _, want := range []string{"case 1/1: mmsg 1472 B batch 64, loss <= 0%", "repeat 1/2 step 1: unpaced", "repeat 2/2 step 1",
+		"NDR datagrams/s", "min-max", "json: " + jsonPath, "chart: " + svgPath} {
+		if !strings.Contains(errOut, want) {
+			t.Fatalf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	var doc bench.SweepReport[bench.NDRResult]
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if file, _ := os.ReadFile(jsonPath); string(file) != out {
+		t.Fatal("--out file differs from the --json document")
+	}
+	if len(doc.End.Results) != 1 || doc.Start.Test.Rate != "ndr search" {
+		t.Fatalf("document %+v", doc)
+	}
+	r := doc.End.Results[0]
+	if r.Error != "" || len(r.Repeats) != 2 || r.NDR.Max <= 0 || r.NDR.Min > r.NDR.Median || r.NDR.Median > r.NDR.Max {
+		t.Fatalf("result %+v", r)
+	}
+	for _, s := range r.Repeats {
+		if len(s.Trials) == 0 || len(s.Trials) > 3 || s.Trials[0].Asked != 0 || s.Ceiling != s.Trials[0].Offered {
+			t.Fatalf("search %+v", s)
+		}
+	}
+	checkSVG(t, svgPath)
+}
+
+func TestBenchRepeat(t *testing.T) {
+	out, errOut, code := run(t, 90*time.Second, "bench", "--transport", "mmsg", "--size", "1472", "--batch", "8",
+		"--time", "150ms", "--repeat", "3", "--json", "--chart", "none")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	for _, want := range []string{"case 1/1 run 1/3", "case 1/1 run 3/3", "offered datagrams/s", "received datagrams/s", "min-max", "kernel drops", "other"} {
+		if !strings.Contains(errOut, want) {
+			t.Fatalf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	var doc bench.SweepReport[bench.CaseSummary]
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if doc.Start.Test.Repeat != 3 || len(doc.End.Results) != 1 {
+		t.Fatalf("document %+v", doc)
+	}
+	s := doc.End.Results[0]
+	if s.Runs != 3 || len(s.Results) != 3 || s.Received.Min > s.Received.Median || s.Received.Median > s.Received.Max || s.Offered.Median <= 0 {
+		t.Fatalf("summary %+v", s)
+	}
+	var sent uint64
+	for _, r := range s.Results {
+		sent += r.SumSent.Packets
+	}
+	if s.Loss.Sent != sent {
+		t.Fatalf("loss sums %d sent, runs sent %d", s.Loss.Sent, sent)
+	}
+}
+
+// TestBadOutputPathsFailFirst checks that --chart and --out paths that
+// cannot be written stop the command before it measures anything.
+func TestBadOutputPathsFailFirst(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plain-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(file, "sub", "x")
+	for _, args := range [][]string{
+		{"bench", "--transport", "mmsg", "--time", "5s", "--chart", bad + ".svg"},
+		{"bench", "--transport", "mmsg", "--time", "5s", "--out", bad + ".json"},
+		{"bench", "--transport", "mmsg", "--time", "5s", "--out", dir},
+		{"ndr", "--transport", "mmsg", "--time", "5s", "--chart", bad + ".png"},
+		{"ndr", "--transport", "mmsg", "--time", "5s", "--out", bad + ".json"},
+		{"latency", "--transport", "mmsg", "--time", "5s", "--out", bad + ".json"},
+	} {
+		began := time.Now()
+		_, errOut, code := run(t, 20*time.Second, args...)
+		line := oneLineError(t, errOut)
+		if code != exitUsage || !strings.Contains(line, "--chart") && !strings.Contains(line, "--out") {
+			t.Fatalf("%v: exit %d: %s", args, code, line)
+		}
+		if time.Since(began) > 4*time.Second {
+			t.Fatalf("%v took %v: it measured before failing", args, time.Since(began))
+		}
+	}
+}
