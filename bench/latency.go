@@ -86,7 +86,7 @@ type LatencyResult struct {
 	MessagesPerSecond float64 `json:"messages_per_second,omitempty"`
 	// SendErrors counts messages the kernel refused to send.
 	SendErrors uint64 `json:"send_errors,omitempty"`
-	Error             string  `json:"error,omitempty"`
+	Error      string `json:"error,omitempty"`
 
 	// The histogram of the kept samples and the span it covers, for
 	// WriteHistogramLog.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"udpstream.dev/bench"
 )
 
@@ -104,6 +106,63 @@ func TestBadOutputPathsFailFirst(t *testing.T) {
 		}
 		if time.Since(began) > 4*time.Second {
 			t.Fatalf("%v took %v: it measured before failing", args, time.Since(began))
+		}
+	}
+}
+
+func TestLatencySockperfFlags(t *testing.T) {
+	dir := t.TempDir()
+	hlog := filepath.Join(dir, "logs", "lat.hlog")
+	out, errOut, code := run(t, 60*time.Second, "latency", "--transport", "mmsg", "--time", "300ms", "--warmup", "100ms",
+		"--half-rtt", "--histogram", hlog, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	for _, want := range []string{"half the round-trip time (RTT/2)", "p25 us", "p99.999 us", "std-dev us", "RTT/2 p50", "histogram: " + hlog} {
+		if !strings.Contains(errOut, want) {
+			t.Fatalf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	var doc bench.SweepReport[bench.LatencyResult]
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	r := doc.End.Results[0]
+	if !r.HalfRTT || r.Figures != "RTT/2" || r.WarmupSeconds != 0.1 || r.WarmupSamples == 0 || r.Samples == 0 || r.P25Us > r.P75Us || r.StdDevUs <= 0 {
+		t.Fatalf("%+v", r)
+	}
+	f, err := os.Open(hlog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, err := hdrhistogram.NewHistogramLogReader(f).NextIntervalHistogram()
+	if err != nil || h == nil {
+		t.Fatalf("histogram log: %v", err)
+	}
+	if h.TotalCount() != int64(r.Samples) {
+		t.Fatalf("histogram log holds %d samples, want %d", h.TotalCount(), r.Samples)
+	}
+
+	// Under load: a paced stream, a sample of it measured.
+	out, errOut, code = run(t, 60*time.Second, "latency", "--transport", "mmsg", "--time", "500ms", "--warmup", "0",
+		"--mps", "2000", "--reply-every", "10", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	r = doc.End.Results[0]
+	if r.MPS != 2000 || r.ReplyEvery != 10 || r.Figures != "RTT" || r.MessagesPerSecond < 1400 || r.MessagesPerSecond > 2200 ||
+		r.Samples+r.Lost != (r.Messages+9)/10 || doc.Start.Test.Rate != "2000mps" || !strings.Contains(errOut, "messages/s") {
+		t.Fatalf("%+v\n%s", r, errOut)
+	}
+
+	for _, args := range [][]string{{"--mps", "-5"}, {"--reply-every", "10"}, {"--mps", "100", "--reply-every", "0"}} {
+		_, errOut, code := run(t, 10*time.Second, append([]string{"latency"}, args...)...)
+		if code != exitUsage {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
 		}
 	}
 }
