@@ -87,8 +87,9 @@ func (s Search) Validate() error {
 // SearchResult is the outcome of one NDR search.
 type SearchResult struct {
 	// Found says a trial passed; NDR is then the offered rate of the
-	// fastest passing trial, in datagrams/s. When nothing passed, NDR is 0
-	// and LowestFailed the slowest rate that was tried.
+	// fastest passing trial, in datagrams/s. LowestFailed is the rate
+	// the slowest failing trial offered (0 when none failed); when nothing
+	// passed, NDR is 0 and that rate still lost too much.
 	Found bool    `json:"found"`
 	NDR   float64 `json:"ndr_datagrams_per_second"`
 	// Ceiling is what the sender offered unpaced, the upper bound of the
@@ -108,6 +109,8 @@ type SearchResult struct {
 // passes, that is the NDR. Otherwise a binary search between 0 and that
 // bound keeps the fastest passing and the slowest failing rate, until
 // they are within s.Resolution of the bound or s.MaxSteps trials ran.
+// The NDR is the rate the fastest passing trial offered, which is below
+// the rate it asked when the sender fell short.
 // progress, if set, sees every trial with its 1-based step.
 func SearchNDR(ctx context.Context, s Search, trial TrialFunc, progress func(step int, t Trial)) (SearchResult, error) {
 	s = s.withDefaults()
@@ -156,6 +159,9 @@ func SearchNDR(ctx context.Context, s Search, trial TrialFunc, progress func(ste
 		if err != nil {
 			return res, err
 		}
+		// The bracket is kept in rates asked, in which loss grows
+		// monotonically even where the sender falls short of them; the
+		// figures are the rates offered.
 		if t.Pass {
 			lo = mid
 			if t.Offered > res.NDR {
@@ -163,7 +169,7 @@ func SearchNDR(ctx context.Context, s Search, trial TrialFunc, progress func(ste
 			}
 		} else {
 			hi = mid
-			res.LowestFailed = min(res.LowestFailed, mid)
+			res.LowestFailed = min(res.LowestFailed, t.Offered)
 		}
 	}
 	res.Resolved = res.Resolved || hi-lo <= s.Resolution*res.Ceiling

@@ -82,6 +82,29 @@ func TestSearchNDR(t *testing.T) {
 	}
 }
 
+// TestSearchNDRSlowSender checks a sender that falls short of the rate
+// asked: trials count at the rate offered, so the NDR is never above the
+// receiver's threshold.
+func TestSearchNDRSlowSender(t *testing.T) {
+	link := &fakeLink{threshold: 300_000, ceiling: 1_000_000}
+	short := func(ctx context.Context, perSecond float64) (Trial, error) {
+		if perSecond > 200_000 {
+			perSecond = 200_000 + (perSecond-200_000)*0.5
+		}
+		return link.trial(ctx, perSecond)
+	}
+	res, err := SearchNDR(context.Background(), Search{}, short, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Found || res.NDR > 300_000 || res.NDR < 300_000-0.01*1_000_000 {
+		t.Fatalf("NDR %.0f, want just below 300000: %+v", res.NDR, res)
+	}
+	if res.LowestFailed < 300_000 {
+		t.Fatalf("lowest failed %.0f is below the threshold", res.LowestFailed)
+	}
+}
+
 func TestSearchNDRStepsAndErrors(t *testing.T) {
 	link := &fakeLink{threshold: 1, ceiling: 1e9}
 	res, err := SearchNDR(context.Background(), Search{MaxSteps: 4, Resolution: 1e-9}, link.trial, nil)
