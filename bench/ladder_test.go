@@ -129,3 +129,28 @@ func TestLatencyUnderLoad(t *testing.T) {
 		t.Fatal("histogram missing or incomplete")
 	}
 }
+
+func TestWriteLatencyTable(t *testing.T) {
+	r := LatencyResult{Test: TestInfo{Transport: "mmsg", Payload: 64}, Samples: 1000, WarmupSamples: 40, Figures: "RTT",
+		Ladder: Ladder{MinUs: 9.5, P25Us: 11, P50Us: 12, P75Us: 13, P90Us: 15, P99Us: 30, P999Us: 80, P9999Us: 120, P99999Us: 150, MaxUs: 151, MeanUs: 12.7, StdDevUs: 3.25}}
+	failed := LatencyResult{Test: TestInfo{Transport: "gro", Payload: 64}, Error: "no ping was answered\nmore"}
+	var b bytes.Buffer
+	if err := WriteLatencyTable(&b, []LatencyResult{r, failed}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"round-trip time (RTT)", "p25 us", "p99.999 us", "std-dev us", "150.0", "3.2", "40", "error: no ping was answered"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "messages/s") || strings.Contains(out, "more") {
+		t.Fatalf("ping-pong table:\n%s", out)
+	}
+	r.HalfRTT, r.MPS, r.MessagesPerSecond = true, 5000, 4990
+	b.Reset()
+	WriteLatencyTable(&b, []LatencyResult{r})
+	if out := b.String(); !strings.Contains(out, "(RTT/2)") || !strings.Contains(out, "messages/s") || !strings.Contains(out, "4990") {
+		t.Fatalf("half, under load:\n%s", out)
+	}
+}

@@ -119,21 +119,7 @@ func SearchNDR(ctx context.Context, s Search, trial TrialFunc, progress func(ste
 		return res, err
 	}
 	step := func(perSecond float64) (Trial, error) {
-		if err := ctx.Err(); err != nil {
-			return Trial{}, err
-		}
-		t, err := trial(ctx, perSecond)
-		if err != nil {
-			return t, err
-		}
-		t.Asked = perSecond
-		t.LostPercent = lossPercent(t.Lost, t.Offers)
-		t.Pass = t.Offers > 0 && t.LostPercent <= s.Loss
-		res.Trials = append(res.Trials, t)
-		if progress != nil {
-			progress(len(res.Trials), t)
-		}
-		return t, nil
+		return runTrial(ctx, s, trial, perSecond, &res, progress)
 	}
 	first, err := step(0)
 	if err != nil {
@@ -174,6 +160,26 @@ func SearchNDR(ctx context.Context, s Search, trial TrialFunc, progress func(ste
 	}
 	res.Resolved = res.Resolved || hi-lo <= s.Resolution*res.Ceiling
 	return res, nil
+}
+
+// runTrial runs one trial at perSecond, judges it against s.Loss and
+// appends it to res.Trials.
+func runTrial(ctx context.Context, s Search, trial TrialFunc, perSecond float64, res *SearchResult, progress func(int, Trial)) (Trial, error) {
+	if err := ctx.Err(); err != nil {
+		return Trial{}, err
+	}
+	t, err := trial(ctx, perSecond)
+	if err != nil {
+		return t, err
+	}
+	t.Asked = perSecond
+	t.LostPercent = lossPercent(t.Lost, t.Offers)
+	t.Pass = t.Offers > 0 && t.LostPercent <= s.Loss
+	res.Trials = append(res.Trials, t)
+	if progress != nil {
+		progress(len(res.Trials), t)
+	}
+	return t, nil
 }
 
 // lossPercent is lost of offered in percent, 0 for nothing offered.

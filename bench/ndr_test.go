@@ -1,9 +1,15 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"image/png"
+	"io"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,5 +192,64 @@ func TestNDRLoopback(t *testing.T) {
 	}
 	if _, err := NDR(testContext(t), NDRCase{Case: Case{Transport: engine.TransportMmsg}, Repeat: -1}); err == nil {
 		t.Fatal("repeat -1 accepted")
+	}
+}
+
+func sampleNDRResults() []NDRResult {
+	mk := func(transport string, payload int, ndr ...float64) NDRResult {
+		r := NDRResult{Test: TestInfo{Transport: transport, Payload: payload, Batch: 64}}
+		for _, v := range ndr {
+			r.Repeats = append(r.Repeats, SearchResult{Found: v > 0, NDR: v, Ceiling: 2 * v, Resolved: true, Trials: make([]Trial, 7)})
+		}
+		r.NDR = SpreadOf(ndr)
+		b := 8 * float64(payload)
+		r.NDRBits = Spread{Median: r.NDR.Median * b, Min: r.NDR.Min * b, Max: r.NDR.Max * b}
+		return r
+	}
+	sender := mk("naive", 1472, 150_000)
+	sender.Repeats[0].SenderLimited = true
+	none := mk("mmsg", 8972, 0, 0)
+	none.Repeats[0].Resolved = false
+	return []NDRResult{sender, mk("mmsg", 1472, 400_000, 380_000, 450_000), mk("gro", 1472, 900_000, 1_100_000), none,
+		{Test: TestInfo{Transport: "gro", Payload: 8972, Batch: 64}, Error: "socket: boom\nmore"}}
+}
+
+func TestNDRTableAndChart(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteNDRTable(&b, sampleNDRResults()); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"NDR datagrams/s", "400000", "380000-450000", "4.710", "sender-limited (1/1)",
+		"loss even at the lowest rate (2/2); step limit before resolution (1/2)", "1000000", "error: socket: boom", "21"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "more") {
+		t.Fatalf("multi-line error not cut:\n%s", out)
+	}
+	var svg bytes.Buffer
+	if err := RenderNDRChart(&svg, "svg", sampleNDRResults()); err != nil {
+		t.Fatal(err)
+	}
+	checkSVG(t, svg.Bytes(), "No-drop rate", "mmsg b64", "8972 B payload")
+	path := filepath.Join(t.TempDir(), "n.png")
+	if err := WriteNDRChart(path, sampleNDRResults()); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Fatalf("PNG: %v", err)
+	}
+	if err := RenderNDRChart(io.Discard, "gif", sampleNDRResults()); err == nil {
+		t.Fatal("gif accepted")
+	}
+	if err := RenderNDRChart(io.Discard, "svg", nil); err == nil {
+		t.Fatal("empty results drew a chart")
 	}
 }

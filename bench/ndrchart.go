@@ -63,20 +63,11 @@ type errPoints struct {
 
 // ndrPlot draws one panel: bars of the median, error bars of the spread.
 func ndrPlot(results []NDRResult, spread func(NDRResult) Spread, scale float64) (*plot.Plot, error) {
-	var keys []chartKey
-	var payloads []int
-	keyIndex, payloadIndex := map[chartKey]int{}, map[int]int{}
-	for _, r := range results {
-		k := chartKey{r.Test.Transport, r.Test.Batch}
-		if _, ok := keyIndex[k]; !ok {
-			keyIndex[k] = len(keys)
-			keys = append(keys, k)
-		}
-		if _, ok := payloadIndex[r.Test.Payload]; !ok {
-			payloadIndex[r.Test.Payload] = len(payloads)
-			payloads = append(payloads, r.Test.Payload)
-		}
+	tests := make([]TestInfo, len(results))
+	for i, r := range results {
+		tests[i] = r.Test
 	}
+	keys, keyIndex, payloads := ndrAxes(tests)
 	p := plot.New()
 	p.Y.Min = 0
 	p.Legend.Top, p.Legend.Left = true, true
@@ -119,12 +110,37 @@ func ndrPlot(results []NDRResult, spread func(NDRResult) Spread, scale float64) 
 			p.Add(eb)
 		}
 	}
+	p.NominalX(keyNames(keys)...)
+	p.Y.Max = max(peak*1.3, 1e-3)
+	p.X.Min, p.X.Max = -0.6, float64(len(keys))-0.4
+	return p, nil
+}
+
+// ndrAxes lists the groups on the x axis (transport and batch) and the
+// payloads, in the order the tests first name them.
+func ndrAxes(tests []TestInfo) ([]chartKey, map[chartKey]int, []int) {
+	var keys []chartKey
+	var payloads []int
+	keyIndex, seen := map[chartKey]int{}, map[int]bool{}
+	for _, t := range tests {
+		k := chartKey{t.Transport, t.Batch}
+		if _, ok := keyIndex[k]; !ok {
+			keyIndex[k] = len(keys)
+			keys = append(keys, k)
+		}
+		if !seen[t.Payload] {
+			seen[t.Payload] = true
+			payloads = append(payloads, t.Payload)
+		}
+	}
+	return keys, keyIndex, payloads
+}
+
+// keyNames labels the groups.
+func keyNames(keys []chartKey) []string {
 	names := make([]string, len(keys))
 	for i, k := range keys {
 		names[i] = k.String()
 	}
-	p.NominalX(names...)
-	p.Y.Max = max(peak*1.3, 1e-3)
-	p.X.Min, p.X.Max = -0.6, float64(len(keys))-0.4
-	return p, nil
+	return names
 }
