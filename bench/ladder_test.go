@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +153,37 @@ func TestWriteLatencyTable(t *testing.T) {
 	WriteLatencyTable(&b, []LatencyResult{r})
 	if out := b.String(); !strings.Contains(out, "(RTT/2)") || !strings.Contains(out, "messages/s") || !strings.Contains(out, "4990") {
 		t.Fatalf("half, under load:\n%s", out)
+	}
+}
+
+// TestLatencyAllocatesNothingPerMessage compares a short and a long run,
+// ping-pong and under load: setup may allocate, messages may not.
+func TestLatencyAllocatesNothingPerMessage(t *testing.T) {
+	for _, mps := range []float64{0, 20000} {
+		// Ping-pong runs to a count: its pace depends on the machine.
+		measure := func(d time.Duration) (messages, mallocs uint64) {
+			lc := LatencyCase{Transport: engine.TransportMmsg, Duration: d, Warmup: 50 * time.Millisecond, MPS: mps, ReplyEvery: 2}
+			if mps == 0 {
+				lc.Duration, lc.Count = 20*time.Second, int(d/time.Millisecond)*5
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			r, err := Latency(testContext(t), lc)
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Samples + r.WarmupSamples + r.Messages, after.Mallocs - before.Mallocs
+		}
+		n1, m1 := measure(200 * time.Millisecond)
+		n2, m2 := measure(800 * time.Millisecond)
+		if n2 <= n1 {
+			t.Fatalf("mps %g: the longer run moved %d messages, the shorter %d", mps, n2, n1)
+		}
+		extra := float64(int64(m2)-int64(m1)) / float64(n2-n1)
+		t.Logf("mps %g: %d messages %d mallocs; %d messages %d mallocs: %.4f per extra message", mps, n1, m1, n2, m2, extra)
+		if extra > 0.05 {
+			t.Fatalf("mps %g: %.3f allocations per message", mps, extra)
+		}
 	}
 }

@@ -99,10 +99,16 @@ func (l *loader) sendOne() {
 		err = l.client.Send(l.data)
 	}
 	if err != nil {
-		l.sendErrs.Add(1)
-		if l.firstErr.Load() == nil {
-			l.firstErr.CompareAndSwap(nil, &err)
-		}
+		l.noteError(err)
+	}
+}
+
+// noteError counts a failed send and keeps the first error. It is a
+// function of its own so that only a failure moves an error to the heap.
+func (l *loader) noteError(err error) {
+	l.sendErrs.Add(1)
+	if l.firstErr.Load() == nil {
+		l.firstErr.CompareAndSwap(nil, &err)
 	}
 }
 
