@@ -76,6 +76,8 @@ func runNDR(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		defer ns.Close()
+		rx, tx := ns.Names()
+		fmt.Fprintf(e.stderr, "netns: receiver in %s (%v), sender in %s (%v), veth pair\n", rx, ns.RxAddr(), tx, ns.TxAddr())
 		info.Network = "netns-veth"
 		for i := range cases {
 			cases[i].Network = ns

@@ -166,3 +166,33 @@ func TestLatencySockperfFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestNDRNetns(t *testing.T) {
+	netnsUsable(t)
+	p := start(t, "ndr", "--netns", "--transport", "mmsg,xdp", "--size", "1472", "--time", "200ms", "--max-steps", "2", "--json", "--chart", "off")
+	if code := p.wait(t, 90*time.Second); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, p.stderr.String())
+	}
+	if left := namespacesOf(t, p.cmd.Process.Pid); len(left) > 0 {
+		t.Fatalf("namespaces left behind: %v", left)
+	}
+	var doc bench.SweepReport[bench.NDRResult]
+	if err := json.Unmarshal([]byte(p.stdout.String()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Start.Test.Network != "netns-veth" || len(doc.End.Results) != 2 {
+		t.Fatalf("%+v", doc.Start.Test)
+	}
+	for _, r := range doc.End.Results {
+		if r.Error != "" || r.Test.Network != "netns-veth" || len(r.Repeats) != 1 || r.Repeats[0].Ceiling <= 0 {
+			t.Fatalf("%+v", r)
+		}
+	}
+	if !strings.Contains(p.stderr.String(), "10.199.0.1") {
+		t.Fatalf("stderr does not name the veth addresses:\n%s", p.stderr.String())
+	}
+	// xdp needs the namespaces.
+	if _, errOut, code := run(t, 10*time.Second, "ndr", "--transport", "xdp"); code != exitUsage || !strings.Contains(errOut, "--netns") {
+		t.Fatalf("xdp without --netns: exit %d: %s", code, errOut)
+	}
+}
