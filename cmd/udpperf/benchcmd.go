@@ -16,11 +16,15 @@ const benchAbout = `
 Runs a receiver (engine Server with a counting slave) and a sender (engine
 Client) in this process for every combination of transport, payload and
 batch size, each on its own OS thread pinned to its own CPU when there are
-two or more, and prints one table row per case: received datagrams/s and
-Gbit/s, loss (sent - received, of which kernel drops and ring drops are
-shown separately), CPU nanoseconds per datagram on the receiving and the
-sending thread, and PRBS errors. Writes a chart (--chart) and JSON (--json,
---out).
+two or more, and prints one table row per case: offered and received
+datagrams/s, Gbit/s, loss (sent - received) split by cause (kernel drops,
+ring drops, pool exhausted, oversize, other; send errors beside it), CPU
+nanoseconds per datagram on the receiving and the sending thread, and PRBS
+errors. Writes a chart (--chart) and JSON (--json, --out).
+
+--repeat N runs every case N times: the table gives the median received
+rate with its range and the loss summed over the runs, the JSON one
+summary per case with its runs, the chart the run with the median rate.
 
 --netns runs the receiver and the sender in two new network namespaces
 joined by a veth pair (10.199.0.1/30 and 10.199.0.2/30, MTU 1500 or 9000 to
@@ -31,7 +35,8 @@ and is part of the default sweep there.
 examples:
   udpperf bench
   udpperf bench --transport mmsg,gro --size 1472 --batch 1,8,64,256 --time 5
-  udpperf bench --netns --prbs --json --out bench.json --chart bench.png`
+  udpperf bench --netns --prbs --json --out bench.json --chart bench.png
+  udpperf bench --transport gro --size 1472 --repeat 5`
 
 func runBench(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet("bench", "[flags]", benchAbout, e.stdout)

@@ -97,11 +97,12 @@ func TestBadOutputPathsFailFirst(t *testing.T) {
 		{"ndr", "--transport", "mmsg", "--time", "5s", "--chart", bad + ".png"},
 		{"ndr", "--transport", "mmsg", "--time", "5s", "--out", bad + ".json"},
 		{"latency", "--transport", "mmsg", "--time", "5s", "--out", bad + ".json"},
+		{"latency", "--transport", "mmsg", "--time", "5s", "--histogram", bad + ".hlog"},
 	} {
 		began := time.Now()
 		_, errOut, code := run(t, 20*time.Second, args...)
 		line := oneLineError(t, errOut)
-		if code != exitUsage || !strings.Contains(line, "--chart") && !strings.Contains(line, "--out") {
+		if code != exitUsage || !strings.Contains(line, "--chart") && !strings.Contains(line, "--out") && !strings.Contains(line, "--histogram") {
 			t.Fatalf("%v: exit %d: %s", args, code, line)
 		}
 		if time.Since(began) > 4*time.Second {
