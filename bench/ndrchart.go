@@ -49,6 +49,9 @@ func RenderNDRChart(w io.Writer, format string, results []NDRResult) error {
 			return err
 		}
 		p.Title.Text = fmt.Sprintf("%s per transport and payload, loss at most %g%%", m.title, results[0].LossLimit)
+		if n := len(results[0].Repeats); n > 1 {
+			p.Title.Text += fmt.Sprintf("; median of %d searches, whiskers the range", n)
+		}
 		p.Y.Label.Text = m.unit
 		plots = append(plots, p)
 	}
