@@ -60,6 +60,12 @@ func RenderChart(w io.Writer, format string, results []Result) error {
 	if err != nil {
 		return err
 	}
+	return renderPlots(w, format, plots)
+}
+
+// renderPlots draws plots stacked, one panel each, in format "svg" or
+// "png".
+func renderPlots(w io.Writer, format string, plots []*plot.Plot) error {
 	height := chartPanelHeight * vg.Length(len(plots))
 	var canvas vg.CanvasWriterTo
 	switch format {

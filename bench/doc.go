@@ -7,11 +7,15 @@
 // ([engine.Server] with a counting slave) in this process, on loopback or
 // across a veth pair between two network namespaces ([Namespaces]), and
 // returns a [Result]. [Sweep] runs a list of cases; [Cases] builds the
-// cross product of transports, payloads and batch sizes. [Serve] and
+// cross product of transports, payloads and batch sizes; [Summarize]
+// condenses repeated runs of a case. [NDR] searches the no-drop rate with
+// [SearchNDR], a trial being a Run at the rate under test. [Serve] and
 // [Transmit] are the two halves as separate programs (udpperf server and
-// udpperf client), and [Latency] measures ping-pong round trips.
-// [WriteTable], [WriteChart] and the JSON tags of the result types render
-// the figures.
+// udpperf client), and [Latency] measures ping-pong round trips, or
+// round trips under a paced load (LatencyCase.MPS). [WriteTable],
+// [WriteSummaryTable], [WriteNDRTable], [WriteLatencyTable], the charts,
+// [WriteHistogramLog] and the JSON tags of the result types render the
+// figures.
 //
 // # What is measured
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,30 +41,57 @@ type LatencyCase struct {
 	// lost and the next is sent (default 200 ms).
 	Timeout  time.Duration
 	BusyPoll int
+	// Warmup is a period at the start whose samples are discarded (0:
+	// none); the run lasts Warmup + Duration.
+	Warmup time.Duration
+	// HalfRTT reports half the round trip, as sockperf does.
+	HalfRTT bool
+	// MPS, when set, measures under load (sockperf's under-load mode):
+	// the client streams MPS messages per second without waiting for
+	// answers, and every ReplyEvery-th of them (default 100) is a ping
+	// the server echoes; the others are plain data datagrams.
+	MPS        float64
+	ReplyEvery int
 }
 
 // Defaults of a LatencyCase.
 const (
 	DefaultLatencyPayload = 64
 	DefaultLatencyTimeout = 200 * time.Millisecond
+	DefaultReplyEvery     = 100
 )
 
-// LatencyResult holds round-trip times in microseconds.
+// LatencyResult holds latency figures in microseconds: round trips, or
+// half of them with HalfRTT (Figures says which).
 type LatencyResult struct {
-	Test    TestInfo `json:"test"`
-	Samples uint64   `json:"samples"`
+	Test TestInfo `json:"test"`
+	// Samples counts the round trips measured after the warm-up;
+	// WarmupSamples those discarded during it.
+	Samples       uint64  `json:"samples"`
+	WarmupSamples uint64  `json:"warmup_samples"`
+	WarmupSeconds float64 `json:"warmup_seconds"`
 	// Lost counts pings that went unanswered within the timeout.
-	Lost   uint64  `json:"lost"`
-	MinUs  float64 `json:"min_us"`
-	MeanUs float64 `json:"mean_us"`
-	P50Us  float64 `json:"p50_us"`
-	P90Us  float64 `json:"p90_us"`
-	P99Us  float64 `json:"p99_us"`
-	P999Us float64 `json:"p99_9_us"`
-	// P9999Us is the 99.99th percentile.
-	P9999Us float64 `json:"p99_99_us"`
-	MaxUs   float64 `json:"max_us"`
-	Error   string  `json:"error,omitempty"`
+	Lost uint64 `json:"lost"`
+	// Clamped counts samples beyond the histogram's 10 s range, recorded
+	// at its top.
+	Clamped uint64 `json:"clamped,omitempty"`
+	HalfRTT bool   `json:"half_rtt"`
+	Figures string `json:"figures"`
+	Ladder
+	// Under load: the target message rate, the ping share, the messages
+	// sent (pings and data) and their measured rate.
+	MPS               float64 `json:"mps,omitempty"`
+	ReplyEvery        int     `json:"reply_every,omitempty"`
+	Messages          uint64  `json:"messages,omitempty"`
+	MessagesPerSecond float64 `json:"messages_per_second,omitempty"`
+	// SendErrors counts messages the kernel refused to send.
+	SendErrors uint64 `json:"send_errors,omitempty"`
+	Error      string `json:"error,omitempty"`
+
+	// The histogram of the kept samples and the span it covers, for
+	// WriteHistogramLog.
+	hist             *hdrhistogram.Histogram
+	histFrom, histTo time.Time
 }
 
 func (lc LatencyCase) withDefaults() LatencyCase {
@@ -82,6 +110,9 @@ func (lc LatencyCase) withDefaults() LatencyCase {
 	if lc.Timeout == 0 {
 		lc.Timeout = DefaultLatencyTimeout
 	}
+	if lc.ReplyEvery == 0 {
+		lc.ReplyEvery = DefaultReplyEvery
+	}
 	return lc
 }
 
@@ -93,8 +124,11 @@ func (lc LatencyCase) validate() error {
 	if lc.Payload < wire.HeaderLen || lc.Payload > engine.MaxPayloadJumbo {
 		errs = append(errs, fmt.Errorf("ping size %d outside %d..%d", lc.Payload, wire.HeaderLen, engine.MaxPayloadJumbo))
 	}
-	if lc.Count < 0 || lc.Duration < 0 || lc.Timeout < 0 {
-		errs = append(errs, errors.New("count, duration and timeout must not be negative"))
+	if lc.Count < 0 || lc.Duration < 0 || lc.Timeout < 0 || lc.Warmup < 0 {
+		errs = append(errs, errors.New("count, duration, timeout and warm-up must not be negative"))
+	}
+	if lc.MPS < 0 || math.IsNaN(lc.MPS) || math.IsInf(lc.MPS, 0) || lc.ReplyEvery < 1 {
+		errs = append(errs, fmt.Errorf("messages per second %g and reply-every %d: want MPS >= 0 and reply-every >= 1", lc.MPS, lc.ReplyEvery))
 	}
 	if lc.Batch < 1 || lc.Batch > engine.MaxBatch {
 		errs = append(errs, fmt.Errorf("batch %d outside 1..%d", lc.Batch, engine.MaxBatch))
@@ -114,7 +148,11 @@ func (lc LatencyCase) validate() error {
 func Latency(ctx context.Context, lc LatencyCase) (LatencyResult, error) {
 	lc = lc.withDefaults()
 	c := Case{Transport: lc.Transport, Payload: lc.Payload, Batch: lc.Batch, Duration: lc.Duration, Network: lc.Network, XDP: lc.XDP}.withDefaults()
-	res := LatencyResult{Test: c.testInfo()}
+	res := LatencyResult{Test: c.testInfo(), HalfRTT: lc.HalfRTT, Figures: Figures(lc.HalfRTT), WarmupSeconds: lc.Warmup.Seconds()}
+	if lc.MPS > 0 {
+		res.MPS, res.ReplyEvery = lc.MPS, lc.ReplyEvery
+		res.Test.Rate = fmt.Sprintf("%gmps", lc.MPS)
+	}
 	fail := func(err error) (LatencyResult, error) {
 		res.Error = err.Error()
 		return res, err
@@ -151,21 +189,39 @@ func Latency(ctx context.Context, lc LatencyCase) (LatencyResult, error) {
 	}
 	defer client.Close()
 
-	p, err := newPinger(client, lc, txCPU)
-	if err != nil {
+	if err := measure(ctx, client, lc, txCPU, &res); err != nil {
 		return fail(err)
 	}
-	engine.Connect(client, p)
-	if err := p.run(ctx); err != nil {
-		return fail(err)
-	}
-	client.Close()
-	p.affinity.Restore()
-	p.fill(&res)
 	if res.Samples == 0 {
-		return fail(fmt.Errorf("no ping was answered (%d lost)", res.Lost))
+		return fail(fmt.Errorf("no ping was answered after the warm-up (%d lost, %d in the warm-up)", res.Lost, res.WarmupSamples))
 	}
 	return res, nil
+}
+
+// measure runs the ping-pong or, with MPS, the under-load measurement
+// through client and fills in res; it closes client.
+func measure(ctx context.Context, client *engine.Client, lc LatencyCase, txCPU int, res *LatencyResult) error {
+	if lc.MPS > 0 {
+		l, err := newLoader(client, lc)
+		if err != nil {
+			return err
+		}
+		engine.Connect(client, l)
+		runErr := l.run(ctx)
+		client.Close()
+		l.fill(res)
+		return runErr
+	}
+	p, err := newPinger(client, lc, txCPU)
+	if err != nil {
+		return err
+	}
+	engine.Connect(client, p)
+	runErr := p.run(ctx)
+	client.Close()
+	p.affinity.Restore()
+	p.fill(res)
+	return runErr
 }
 
 // pinger keeps one ping in flight. The client's delivery goroutine records
@@ -190,7 +246,7 @@ type pinger struct {
 	finOnce  sync.Once
 	sendErr  atomic.Pointer[error]
 
-	hist     *hdrhistogram.Histogram // written by the delivery goroutine only
+	rec      *recorder // written by the delivery goroutine only
 	pinned   bool
 	affinity cpu.Affinity
 }
@@ -219,8 +275,7 @@ func newPinger(client *engine.Client, lc LatencyCase, pinCPU int) (*pinger, erro
 		frame:    f,
 		buf:      buf,
 		finished: make(chan struct{}),
-		// 100 ns to 10 s at three significant digits.
-		hist: hdrhistogram.New(100, int64(10*time.Second), 3),
+		rec:      newRecorder(lc.Warmup, lc.HalfRTT),
 	}, nil
 }
 
@@ -246,7 +301,7 @@ func (p *pinger) finish() { p.finOnce.Do(func() { close(p.finished) }) }
 
 // due reports whether the measurement is over.
 func (p *pinger) due() bool {
-	return (p.lc.Count > 0 && p.samples.Load() >= uint64(p.lc.Count)) || time.Since(p.base) >= p.lc.Duration
+	return (p.lc.Count > 0 && p.samples.Load() >= uint64(p.lc.Count)) || time.Since(p.base) >= p.lc.Warmup+p.lc.Duration
 }
 
 // AcceptFrame records an echo and sends the next ping.
@@ -267,8 +322,9 @@ func (p *pinger) AcceptFrame(f engine.Frame) {
 	if p.stopped.Load() || !p.cur.CompareAndSwap(m.A, m.A+1) {
 		return // a late echo of a ping already given up
 	}
-	p.hist.RecordValue(max(int64(now)-int64(m.B), 1))
-	p.samples.Add(1)
+	if p.rec.record(time.Duration(m.B), now) {
+		p.samples.Add(1)
+	}
 	if p.due() {
 		p.stopped.Store(true)
 		p.finish()
@@ -283,7 +339,7 @@ func (p *pinger) run(ctx context.Context) error {
 	p.send(0)
 	watch := time.NewTicker(p.lc.Timeout)
 	defer watch.Stop()
-	end := time.NewTimer(p.lc.Duration + p.lc.Timeout)
+	end := time.NewTimer(p.lc.Warmup + p.lc.Duration + p.lc.Timeout)
 	defer end.Stop()
 	last := uint64(0)
 	for {
@@ -319,19 +375,9 @@ func (p *pinger) run(ctx context.Context) error {
 }
 
 // fill copies the figures into res; the client must be closed first, so
-// the delivery goroutine no longer touches the histogram.
+// the delivery goroutine no longer touches the recorder.
 func (p *pinger) fill(res *LatencyResult) {
 	p.frame.Release()
-	h := p.hist
-	res.Samples, res.Lost = p.samples.Load(), p.lost.Load()
-	if h.TotalCount() == 0 {
-		return
-	}
-	us := func(ns int64) float64 { return float64(ns) / 1e3 }
-	res.MinUs, res.MaxUs, res.MeanUs = us(h.Min()), us(h.Max()), h.Mean()/1e3
-	res.P50Us = us(h.ValueAtQuantile(50))
-	res.P90Us = us(h.ValueAtQuantile(90))
-	res.P99Us = us(h.ValueAtQuantile(99))
-	res.P999Us = us(h.ValueAtQuantile(99.9))
-	res.P9999Us = us(h.ValueAtQuantile(99.99))
+	res.Lost = p.lost.Load()
+	p.rec.fill(res, p.base)
 }

@@ -244,6 +244,8 @@ type SweepInfo struct {
 	PRBS     bool    `json:"prbs"`
 	Network  string  `json:"network"`
 	Cases    int     `json:"cases"`
+	// Repeat is the number of runs of each case, when above 1.
+	Repeat int `json:"repeat,omitempty"`
 }
 
 // SweepReport is the JSON document of udpperf bench and latency:

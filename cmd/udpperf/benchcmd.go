@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"udpstream.dev/bench"
@@ -17,11 +16,15 @@ const benchAbout = `
 Runs a receiver (engine Server with a counting slave) and a sender (engine
 Client) in this process for every combination of transport, payload and
 batch size, each on its own OS thread pinned to its own CPU when there are
-two or more, and prints one table row per case: received datagrams/s and
-Gbit/s, loss (sent - received, of which kernel drops and ring drops are
-shown separately), CPU nanoseconds per datagram on the receiving and the
-sending thread, and PRBS errors. Writes a chart (--chart) and JSON (--json,
---out).
+two or more, and prints one table row per case: offered and received
+datagrams/s, Gbit/s, loss (sent - received) split by cause (kernel drops,
+ring drops, pool exhausted, oversize, other; send errors beside it), CPU
+nanoseconds per datagram on the receiving and the sending thread, and PRBS
+errors. Writes a chart (--chart) and JSON (--json, --out).
+
+--repeat N runs every case N times: the table gives the median received
+rate with its range and the loss summed over the runs, the JSON one
+summary per case with its runs, the chart the run with the median rate.
 
 --netns runs the receiver and the sender in two new network namespaces
 joined by a veth pair (10.199.0.1/30 and 10.199.0.2/30, MTU 1500 or 9000 to
@@ -32,7 +35,8 @@ and is part of the default sweep there.
 examples:
   udpperf bench
   udpperf bench --transport mmsg,gro --size 1472 --batch 1,8,64,256 --time 5
-  udpperf bench --netns --prbs --json --out bench.json --chart bench.png`
+  udpperf bench --netns --prbs --json --out bench.json --chart bench.png
+  udpperf bench --transport gro --size 1472 --repeat 5`
 
 func runBench(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet("bench", "[flags]", benchAbout, e.stdout)
@@ -49,6 +53,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 	interval := durationFlag(fs, "interval", 0, "print interval lines within each case (0 = none)")
 	rxQueue := fs.Int("rx-queue", 0, "receiver delivery queue depth (0 = deliver on the receive thread)")
 	noPin := fs.Bool("no-pin", false, "do not pin the sender and receiver threads to CPUs")
+	repeat := fs.Int("repeat", 1, "run each case this many times; report the median and range")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -70,15 +75,14 @@ func runBench(ctx context.Context, e env, args []string) error {
 	if *duration <= 0 {
 		return usageError{"--time must be positive"}
 	}
-	if *chart != "" {
-		switch strings.ToLower(*chart) {
-		case "none", "off":
-			*chart = ""
-		default:
-			if ext := strings.ToLower(*chart); !strings.HasSuffix(ext, ".svg") && !strings.HasSuffix(ext, ".png") {
-				return usageError{fmt.Sprintf("--chart %q: the file name must end in .svg or .png", *chart)}
-			}
-		}
+	if *repeat < 1 {
+		return usageError{fmt.Sprintf("--repeat %d: want at least 1", *repeat)}
+	}
+	if *chart, err = chartPath(*chart); err != nil {
+		return err
+	}
+	if err := prepareOutput("out", *out); err != nil {
+		return err
 	}
 	base := bench.Case{Duration: *duration, Rate: *r, PRBS: *prbs, RxQueue: *rxQueue, NoPin: *noPin}
 	cases := bench.Cases(base, ts, payloads, bs)
@@ -114,41 +118,31 @@ func runBench(ctx context.Context, e env, args []string) error {
 		}
 	}
 	start := time.Now()
-	results, sweepErr := bench.Sweep(ctx, cases, func(i, n int, c bench.Case, r *bench.Result) {
-		if r == nil {
-			fmt.Fprintf(e.stderr, "case %d/%d: %s ...\n", i, n, c)
-			return
-		}
-		if r.Error != "" {
-			fmt.Fprintf(e.stderr, "case %d/%d: %s: error: %s\n", i, n, c, oneLine(r.Error))
-			return
-		}
-		v := r.SumReceived
-		fmt.Fprintf(e.stderr, "case %d/%d: %s: %.0f datagrams/s, %.3f Gbit/s, loss %.3f%%\n", i, n, c, v.DatagramsPerSecond, v.BitsPerSecond/1e9, v.LostPercent)
-	})
+	results, sweepErr := bench.Sweep(ctx, repeatCases(cases, *repeat), benchProgress(e, *repeat))
+	sums := bench.Summarize(results)
 	if len(results) > 0 {
 		p.printf("\n")
 		var tbl bytes.Buffer
-		bench.WriteTable(&tbl, results)
+		bench.WriteSummaryTable(&tbl, sums)
 		p.printf("%s", tbl.String())
 	}
 	info := bench.SweepInfo{Transports: names(ts), Payloads: payloads, Batches: bs, Duration: duration.Seconds(),
 		Rate: r.String(), PRBS: *prbs, Network: network, Cases: len(cases)}
-	doc := bench.NewSweepReport(info, start, results)
-	if sweepErr != nil {
-		doc.Error = "interrupted: " + sweepErr.Error()
-	}
-	if err := emitDocument(e, doc, *jsonOut, *out); err != nil {
+	if err := emitBench(e, info, start, results, sums, *repeat, sweepErr, *jsonOut, *out); err != nil {
 		return err
 	}
 	if *chart != "" && len(results) > 0 {
-		if err := bench.WriteChart(*chart, results); err != nil {
+		shown := make([]bench.Result, len(sums))
+		for i, s := range sums {
+			shown[i] = s.MedianRun()
+		}
+		if err := bench.WriteChart(*chart, shown); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "chart: %s\n", *chart)
 	}
 	if sweepErr != nil {
-		return fmt.Errorf("interrupted after %d of %d cases", len(results), len(cases))
+		return fmt.Errorf("interrupted after %d of %d runs", len(results), len(cases)**repeat)
 	}
 	return failure(results)
 }

@@ -14,8 +14,18 @@ import (
 const latencyAbout = `
 Measures round-trip latency with one datagram in flight: the client sends a
 ping, the server echoes it, the client records the round trip and sends the
-next one at once. Prints min, p50, p90, p99, p99.9, p99.99 and max in
-microseconds for each transport.
+next one at once. As sockperf, it discards the samples of the first
+--warmup (400 ms; the run lasts --warmup plus --time) and prints min, the
+ladder p25, p50, p75, p90, p99, p99.9, p99.99, p99.999, max, mean and
+standard deviation in microseconds for each transport: round trips, or
+half of them with --half-rtt (the table title and the JSON field
+"figures" say which). --histogram FILE writes every sample as an HDR
+histogram log, one interval per transport.
+
+--mps N measures under load, as sockperf's under-load mode: the client
+streams N messages per second without waiting for answers; one in
+--reply-every (100) is a ping the server echoes, whose round trip is
+measured; the others are plain data datagrams.
 
 Without --host the echo server runs in this process (on loopback, or across
 a veth pair with --netns). With --host it pings a running udpperf server.
@@ -23,7 +33,9 @@ a veth pair with --netns). With --host it pings a running udpperf server.
 examples:
   udpperf latency
   udpperf latency --transport mmsg --size 1472 --count 100000
-  udpperf latency --host 10.0.0.2 --port 5201 --time 10`
+  udpperf latency --host 10.0.0.2 --port 5201 --time 10
+  udpperf latency --transport gro --half-rtt --histogram gro.hlog
+  udpperf latency --transport mmsg --mps 100000 --time 5`
 
 func runLatency(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet("latency", "[flags]", latencyAbout, e.stdout)
@@ -40,7 +52,11 @@ func runLatency(ctx context.Context, e env, args []string) error {
 	noPin := fs.Bool("no-pin", false, "do not pin the two threads to CPUs")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	xdp := addXDPFlags(fs)
+	extras := addLatencyExtras(fs)
 	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if err := extras.check(fs); err != nil {
 		return err
 	}
 	if err := xdp.check(fs, *transports); err != nil {
@@ -62,6 +78,9 @@ func runLatency(ctx context.Context, e env, args []string) error {
 	if *host != "" && (*port < 1 || *port > 65535) {
 		return usageError{fmt.Sprintf("--port %d outside 1..65535", *port)}
 	}
+	if err := prepareOutput("out", *out); err != nil {
+		return err
+	}
 	if *count > 0 && !isSet(fs, "time") {
 		*duration = 24 * time.Hour // --count alone decides
 	}
@@ -70,6 +89,7 @@ func runLatency(ctx context.Context, e env, args []string) error {
 		c := bench.LatencyCase{Transport: t, Payload: *size, Duration: *duration, Count: *count,
 			Host: *host, Port: *port, NoPin: *noPin, Timeout: *timeout, BusyPoll: *busyPoll,
 			XDP: bench.XDP{Iface: *xdp.iface, Queue: *xdp.queue}}
+		extras.apply(&c)
 		if t == engine.TransportXDP && *host == "" && !*netns {
 			return usageError{"--transport xdp runs across --netns (or towards --host with --iface)"}
 		}
@@ -102,7 +122,7 @@ func runLatency(ctx context.Context, e env, args []string) error {
 		case r.Error != "":
 			fmt.Fprintf(e.stderr, "case %d/%d: %s: error: %s\n", i, n, c.Transport, oneLine(r.Error))
 		default:
-			fmt.Fprintf(e.stderr, "case %d/%d: %s: p50 %.1f us, p99 %.1f us over %d round trips\n", i, n, c.Transport, r.P50Us, r.P99Us, r.Samples)
+			fmt.Fprintf(e.stderr, "case %d/%d: %s: %s p50 %.1f us, p99 %.1f us over %d round trips\n", i, n, c.Transport, extras.figures(), r.P50Us, r.P99Us, r.Samples)
 		}
 	})
 	if len(results) > 0 {
@@ -111,11 +131,17 @@ func runLatency(ctx context.Context, e env, args []string) error {
 		p.printf("\n%s", tbl.String())
 	}
 	info := bench.SweepInfo{Transports: names(ts), Payloads: []int{*size}, Duration: duration.Seconds(), Rate: "ping-pong", Network: network, Cases: len(cases)}
+	if *extras.mps > 0 {
+		info.Rate = fmt.Sprintf("%gmps", *extras.mps)
+	}
 	doc := bench.NewSweepReport(info, start, results)
 	if sweepErr != nil {
 		doc.Error = "interrupted: " + sweepErr.Error()
 	}
 	if err := emitDocument(e, doc, *jsonOut, *out); err != nil {
+		return err
+	}
+	if err := extras.writeHistogram(e, start, results); err != nil {
 		return err
 	}
 	if sweepErr != nil {

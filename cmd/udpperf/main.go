@@ -5,6 +5,7 @@
 //	udpperf server  [flags]            receive and report (iperf3 -s)
 //	udpperf client  --host H [flags]   send to a udpperf server (iperf3 -c)
 //	udpperf bench   [flags]            sweep transports x payloads x batches in one process
+//	udpperf ndr     [flags]            search the highest rate received without loss
 //	udpperf latency [flags]            ping-pong round-trip latency per transport
 //	udpperf version
 //
@@ -60,6 +61,7 @@ var commands = []command{
 	{"server", "receive datagrams and report per interval and in total (iperf3 -s)", runServer},
 	{"client", "send datagrams to a udpperf server at a target rate (iperf3 -c)", runClient},
 	{"bench", "sweep transports x payloads x batch sizes on loopback or a veth pair", runBench},
+	{"ndr", "search the no-drop rate (RFC 2544 throughput) per transport and payload", runNDR},
 	{"latency", "ping-pong round-trip latency percentiles per transport", runLatency},
 	{"version", "print the version of udpperf and of the Go toolchain", runVersion},
 }
@@ -96,7 +98,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		stop()
 		return report(e, "udpperf "+name, err)
 	}
-	fmt.Fprintf(stderr, "udpperf: unknown command %q (want server, client, bench, latency or version; see udpperf --help)\n", name)
+	fmt.Fprintf(stderr, "udpperf: unknown command %q (want server, client, bench, ndr, latency or version; see udpperf --help)\n", name)
 	return exitUsage
 }
 

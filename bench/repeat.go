@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+)
+
+// CaseSummary condenses repeated runs of one case: the median and range
+// of each rate, and the loss summed over the runs and split by cause.
+type CaseSummary struct {
+	Test TestInfo `json:"test"`
+	// Runs counts the runs, Failed those that could not run (their
+	// figures are left out of the spreads).
+	Runs   int `json:"runs"`
+	Failed int `json:"failed"`
+	// Offered is datagrams handed to the kernel (sent or refused) per
+	// second of sending; Received is the receiver's rate.
+	Offered      Spread `json:"offered_datagrams_per_second"`
+	Received     Spread `json:"received_datagrams_per_second"`
+	ReceivedBits Spread `json:"received_bits_per_second"`
+	LostPercent  Spread `json:"lost_percent"`
+	// Loss is summed over the runs.
+	Loss            LossCauses `json:"loss"`
+	RxNsPerDatagram Spread     `json:"rx_cpu_ns_per_datagram"`
+	TxNsPerDatagram Spread     `json:"tx_cpu_ns_per_datagram"`
+	PRBSErrors      uint64     `json:"prbs_errors"`
+	// Error is the first run's error, if any run failed.
+	Error   string   `json:"error,omitempty"`
+	Results []Result `json:"results"`
+}
+
+// LossCauses splits lost datagrams by where they were dropped, in
+// datagrams. KernelDrops, RingDrops, PoolExhausted and Oversize are the
+// receiver's counters and part of Lost; Other is the rest of Lost, which
+// no counter saw (dropped in flight, or still in flight at the end). The
+// kernel counts a receive buffer it drops once, however many datagrams
+// it held, so with GRO most socket-buffer loss shows under Other.
+// SendErrors are datagrams the sender's kernel refused: never sent, so
+// not part of Lost.
+type LossCauses struct {
+	Sent          uint64 `json:"sent"`
+	Lost          uint64 `json:"lost"`
+	KernelDrops   uint64 `json:"kernel_drops"`
+	RingDrops     uint64 `json:"ring_drops"`
+	PoolExhausted uint64 `json:"pool_exhausted"`
+	Oversize      uint64 `json:"oversize"`
+	Other         uint64 `json:"other"`
+	SendErrors    uint64 `json:"send_errors"`
+}
+
+// add counts one run's loss.
+func (l *LossCauses) add(r Result) {
+	v := r.SumReceived
+	l.Sent += r.SumSent.Packets
+	l.Lost += v.LostPackets
+	l.KernelDrops += v.KernelDrops
+	l.RingDrops += v.RingDrops
+	l.PoolExhausted += v.PoolExhausted
+	l.Oversize += v.Oversize
+	l.SendErrors += r.SumSent.Errors
+	seen := v.KernelDrops + v.RingDrops + v.PoolExhausted + v.Oversize
+	if v.LostPackets > seen {
+		l.Other += v.LostPackets - seen
+	}
+}
+
+// caseKey identifies the case a result belongs to.
+func caseKey(t TestInfo) string {
+	return fmt.Sprintf("%s/%d/%d/%s/%v/%s/%d", t.Transport, t.Payload, t.Batch, t.Rate, t.PRBS, t.Network, t.RxQueue)
+}
+
+// Summarize groups consecutive results of the same case, as a sweep of
+// repeated cases returns them, and condenses each group.
+func Summarize(results []Result) []CaseSummary {
+	var out []CaseSummary
+	for i := 0; i < len(results); {
+		j := i + 1
+		for j < len(results) && caseKey(results[j].Test) == caseKey(results[i].Test) {
+			j++
+		}
+		out = append(out, summarize(results[i:j]))
+		i = j
+	}
+	return out
+}
+
+// summarize condenses the runs of one case.
+func summarize(runs []Result) CaseSummary {
+	s := CaseSummary{Test: runs[0].Test, Runs: len(runs), Results: runs}
+	var offered, received, bits, lost, rxNs, txNs []float64
+	for _, r := range runs {
+		if r.Error != "" {
+			s.Failed++
+			if s.Error == "" {
+				s.Error = r.Error
+			}
+			continue
+		}
+		if secs := r.SumSent.Seconds; secs > 0 {
+			offered = append(offered, float64(r.SumSent.Packets+r.SumSent.Errors)/secs)
+		}
+		received = append(received, r.SumReceived.DatagramsPerSecond)
+		bits = append(bits, r.SumReceived.BitsPerSecond)
+		lost = append(lost, r.SumReceived.LostPercent)
+		rxNs = append(rxNs, r.SumReceived.CPUNsPerDatagram)
+		txNs = append(txNs, r.SumSent.CPUNsPerDatagram)
+		s.Loss.add(r)
+		s.PRBSErrors += r.SumReceived.PRBSErrors
+	}
+	s.Offered, s.Received, s.ReceivedBits = SpreadOf(offered), SpreadOf(received), SpreadOf(bits)
+	s.LostPercent, s.RxNsPerDatagram, s.TxNsPerDatagram = SpreadOf(lost), SpreadOf(rxNs), SpreadOf(txNs)
+	return s
+}
+
+// MedianRun returns the run whose received datagram rate is the median
+// (the lower middle one of an even count), the run a chart shows for
+// the case; a failed run only when every run failed.
+func (s CaseSummary) MedianRun() Result {
+	var ok []Result
+	for _, r := range s.Results {
+		if r.Error == "" {
+			ok = append(ok, r)
+		}
+	}
+	if len(ok) == 0 {
+		return s.Results[0]
+	}
+	slices.SortStableFunc(ok, func(a, b Result) int {
+		return cmp.Compare(a.SumReceived.DatagramsPerSecond, b.SumReceived.DatagramsPerSecond)
+	})
+	return ok[(len(ok)-1)/2]
+}
+
+// WriteSummaryTable writes one row per case: runs, offered and received
+// datagram rates (median, range), Gbit/s, the loss split by cause summed
+// over the runs, CPU ns per datagram (median) and PRBS errors.
+func WriteSummaryTable(w io.Writer, sums []CaseSummary) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "transport\tpayload\tbatch\truns\toffered datagrams/s\treceived datagrams/s\tmin-max\tGbit/s\tloss %\tlost\tkernel drops\tring drops\tpool\toversize\tother\tsend errors\trx ns/dgram\ttx ns/dgram\tPRBS errors\t")
+	for _, s := range sums {
+		t := s.Test
+		if s.Failed == s.Runs {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n", t.Transport, t.Payload, t.Batch, s.Runs, "error: "+firstLine(s.Error))
+			continue
+		}
+		runs := strconv.Itoa(s.Runs)
+		if s.Failed > 0 {
+			runs = fmt.Sprintf("%d (%d failed)", s.Runs, s.Failed)
+		}
+		prbs := "-"
+		if t.PRBS {
+			prbs = strconv.FormatUint(s.PRBSErrors, 10)
+		}
+		l := s.Loss
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%.0f\t%s\t%.3f\t%.3f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n",
+			t.Transport, t.Payload, t.Batch, runs, s.Offered.Median, s.Received.Median, spreadCell(s.Received, 0),
+			s.ReceivedBits.Median/1e9, s.LostPercent.Median, l.Lost, l.KernelDrops, l.RingDrops, l.PoolExhausted,
+			l.Oversize, l.Other, l.SendErrors, nsCell(s.RxNsPerDatagram.Median), nsCell(s.TxNsPerDatagram.Median), prbs)
+	}
+	return tw.Flush()
+}
