@@ -20,7 +20,8 @@ the PRBS sequence word reveals gaps).
 examples:
   udpperf server
   udpperf server --port 6000 --jumbo --transport gro --prbs
-  udpperf server --time 2s --idle-exit 500ms --json   # stop like the C reference receiver`
+  udpperf server --time 2s --idle-exit 500ms --json   # stop like the C reference receiver
+  udpperf server --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...`
 
 func runServer(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet("server", "[flags]", serverAbout, e.stdout)
@@ -39,6 +40,7 @@ func runServer(ctx context.Context, e env, args []string) error {
 	rxBuffer := fs.Int("rx-buffer", bench.DefaultRxBuffer, "receive socket buffer in bytes")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	xdp := addXDPFlags(fs)
+	record := addRecordFlags(fs)
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -64,6 +66,13 @@ func runServer(ctx context.Context, e env, args []string) error {
 	if err := checkBatchFlag(*batch); err != nil {
 		return err
 	}
+	rec, err := record.open(e.stderr)
+	if err != nil {
+		return err
+	}
+	if rec != nil {
+		cfg.Tap = rec
+	}
 	p := newPrinter(e, *jsonOut)
 	cfg.Ready = func(port int) {
 		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
@@ -73,6 +82,7 @@ func runServer(ctx context.Context, e env, args []string) error {
 		p.printf("session %016x ended: sent %d\n%s\n", s.ID, s.SentPackets, bench.FormatReceived(s.ReceivedSummary))
 	}
 	rep, err := bench.Serve(ctx, cfg)
+	recErr := record.finish(rec, p)
 	if err != nil {
 		if *jsonOut {
 			writeJSON(e.stdout, jsonError{err.Error()})
@@ -84,6 +94,9 @@ func runServer(ctx context.Context, e env, args []string) error {
 		if err := writeJSON(e.stdout, rep); err != nil {
 			return err
 		}
+	}
+	if recErr != nil {
+		return recErr
 	}
 	if n := rep.End.SumReceived.PRBSErrors; n > 0 {
 		return prbsError{fmt.Sprintf("%d datagrams failed the PRBS check: %s", n, rep.End.SumReceived.PRBSFirstError)}
