@@ -2,6 +2,7 @@ package fileio
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"testing"
 )
@@ -29,13 +30,30 @@ func benchFile(b *testing.B) string {
 	return dir + "/bench.dat"
 }
 
-// BenchmarkStreamWriter is StreamWriter.AcceptFrame, one frame per op.
+// BenchmarkStreamWriter is StreamWriter.AcceptFrame, one frame per op,
+// into a file (tmpfs) and into io.Discard (the writer's own cost).
 func BenchmarkStreamWriter(b *testing.B) {
-	path := benchFile(b)
+	b.Run("tmpfs", func(b *testing.B) { benchStreamWriter(b, benchFile(b)) })
+	b.Run("discard", func(b *testing.B) { benchStreamWriter(b, "") })
+}
+
+// BenchmarkBufioWriter writes the same bytes through a bufio.Writer of the
+// same size: the header and the payload of each record, one op per record.
+func BenchmarkBufioWriter(b *testing.B) {
+	b.Run("tmpfs", func(b *testing.B) { benchBufioWriter(b, benchFile(b)) })
+	b.Run("discard", func(b *testing.B) { benchBufioWriter(b, "") })
+}
+
+// benchStreamWriter writes to path, or to io.Discard when path is "".
+func benchStreamWriter(b *testing.B, path string) {
 	f := newFrame(b, nil, make([]byte, benchPayload), 1, 0, 0)
 	defer f.Release()
 	w := NewStreamWriter()
-	if err := w.Open(path); err != nil {
+	open := func() error { return w.OpenWriter(io.Discard) }
+	if path != "" {
+		open = func() error { return w.Open(path) } // truncates
+	}
+	if err := open(); err != nil {
 		b.Fatal(err)
 	}
 	perFile := benchRecycle / (benchPayload + HeaderSize)
@@ -43,8 +61,8 @@ func BenchmarkStreamWriter(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if i++; i%perFile == 0 {
-			if err := w.Open(path); err != nil { // truncates
+		if i++; i%perFile == 0 && path != "" {
+			if err := open(); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -58,16 +76,19 @@ func BenchmarkStreamWriter(b *testing.B) {
 	}
 }
 
-// BenchmarkBufioWriter writes the same bytes through a bufio.Writer of the
-// same size: the header and the payload of each record, one op per record.
-func BenchmarkBufioWriter(b *testing.B) {
-	path := benchFile(b)
-	file, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
+// benchBufioWriter writes to path, or to io.Discard when path is "".
+func benchBufioWriter(b *testing.B, path string) {
+	var dst io.Writer = io.Discard
+	var file *os.File
+	if path != "" {
+		var err error
+		if file, err = os.Create(path); err != nil {
+			b.Fatal(err)
+		}
+		defer file.Close()
+		dst = file
 	}
-	defer file.Close()
-	bw := bufio.NewWriterSize(file, DefaultBufferSize)
+	bw := bufio.NewWriterSize(dst, DefaultBufferSize)
 	var hdr [HeaderSize]byte
 	Header{Payload: benchPayload, Channel: 1}.Put(&hdr)
 	payload := make([]byte, benchPayload)
@@ -76,7 +97,7 @@ func BenchmarkBufioWriter(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if i++; i%perFile == 0 {
+		if i++; i%perFile == 0 && file != nil {
 			if err := recycle(bw, file); err != nil {
 				b.Fatal(err)
 			}
