@@ -39,6 +39,6 @@
 //   - The reader checks each record against the bytes left in the file: a
 //     cut or corrupt file ends with a [*FormatError] naming the byte offset
 //     of the damaged record, after every frame before it was delivered. It
-//     never delivers a partial frame and never asks a pool for more bytes
-//     than the file holds.
+//     never delivers a partial frame and, reading a regular file, never
+//     asks a pool for more bytes than the file holds.
 package fileio
