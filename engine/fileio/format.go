@@ -38,7 +38,7 @@ type FormatError struct {
 
 // Error describes the damage and where it starts.
 func (e *FormatError) Error() string {
-	return fmt.Sprintf("%s: record %d at byte %d: %s", e.File, e.Record, e.Offset, e.Reason)
+	return fmt.Sprintf("fileio: %s: record %d at byte %d: %s", e.File, e.Record, e.Offset, e.Reason)
 }
 
 // Unwrap returns ErrTruncated or ErrCorrupt.

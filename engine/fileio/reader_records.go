@@ -1,6 +1,7 @@
 package fileio
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +46,7 @@ func (s *fileScan) header() (h Header, ok bool, err error) {
 	}
 	h, err = ParseHeader(&s.hdr)
 	if err != nil {
-		return h, false, s.damaged(ErrCorrupt, "%v", err)
+		return h, false, s.damaged(ErrCorrupt, "corrupt header: size word %d is below 4", binary.LittleEndian.Uint32(s.hdr[:4]))
 	}
 	if s.size >= 0 {
 		if left := s.size - s.off - HeaderSize; int64(h.Payload) > left {
