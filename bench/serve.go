@@ -58,7 +58,13 @@ type ServeConfig struct {
 	OneOff bool
 	// Ready, if set, is called with the bound port once the server
 	// listens.
-	Ready  func(port int)
+	Ready func(port int)
+	// Tap, if set, is attached to the server beside the receiver and gets
+	// every datagram the server delivers (udpperf client's session
+	// messages included), before the receiver, on the delivering
+	// goroutine. The server is closed when Serve returns: Tap gets no
+	// frame after that. udpperf server --record attaches a file writer.
+	Tap    engine.Slave
 	Logger *slog.Logger
 }
 
@@ -185,6 +191,9 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	recv.maxPayload = server.MaxPayload()
 	recv.lockedThread = cfg.RxQueue == 0
 	engine.Connect(server, recv)
+	if cfg.Tap != nil {
+		engine.Connect(server, cfg.Tap)
+	}
 	if cfg.Ready != nil {
 		cfg.Ready(server.Port())
 	}

@@ -7,6 +7,7 @@
 //	udpperf bench   [flags]            sweep transports x payloads x batches in one process
 //	udpperf ndr     [flags]            search the highest rate received without loss
 //	udpperf latency [flags]            ping-pong round-trip latency per transport
+//	udpperf file    FILE [flags]       summarise a Rogue data file (server --record)
 //	udpperf version
 //
 // Every subcommand takes --help. With --json, one JSON document goes to
@@ -63,6 +64,7 @@ var commands = []command{
 	{"bench", "sweep transports x payloads x batch sizes on loopback or a veth pair", runBench},
 	{"ndr", "search the no-drop rate (RFC 2544 throughput) per transport and payload", runNDR},
 	{"latency", "ping-pong round-trip latency percentiles per transport", runLatency},
+	{"file", "read a Rogue data file (udpperf server --record) and summarise it", runFile},
 	{"version", "print the version of udpperf and of the Go toolchain", runVersion},
 }
 
@@ -98,7 +100,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		stop()
 		return report(e, "udpperf "+name, err)
 	}
-	fmt.Fprintf(stderr, "udpperf: unknown command %q (want server, client, bench, ndr, latency or version; see udpperf --help)\n", name)
+	fmt.Fprintf(stderr, "udpperf: unknown command %q (want server, client, bench, ndr, latency, file or version; see udpperf --help)\n", name)
 	return exitUsage
 }
 

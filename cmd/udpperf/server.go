@@ -23,7 +23,8 @@ usable datagram says what arrived and exits 1.
 examples:
   udpperf server
   udpperf server --port 6000 --jumbo --transport gro --prbs
-  udpperf server --time 2s --idle-exit 500ms --json   # stop like the C reference receiver`
+  udpperf server --time 2s --idle-exit 500ms --json   # stop like the C reference receiver
+  udpperf server --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...`
 
 func runServer(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet("server", "[flags]", serverAbout, e.stdout)
@@ -42,6 +43,7 @@ func runServer(ctx context.Context, e env, args []string) error {
 	rxBuffer := fs.Int("rx-buffer", bench.DefaultRxBuffer, "receive socket buffer in bytes")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	xdp := addXDPFlags(fs)
+	record := addRecordFlags(fs)
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -67,6 +69,13 @@ func runServer(ctx context.Context, e env, args []string) error {
 	if err := checkBatchFlag(*batch); err != nil {
 		return err
 	}
+	rec, err := record.open(e.stderr)
+	if err != nil {
+		return err
+	}
+	if rec != nil {
+		cfg.Tap = rec
+	}
 	p := newPrinter(e, *jsonOut)
 	cfg.Ready = func(port int) {
 		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
@@ -74,6 +83,7 @@ func runServer(ctx context.Context, e env, args []string) error {
 	cfg.OnInterval = intervalLines(p, true)
 	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
 	rep, err := bench.Serve(ctx, cfg)
+	recErr := record.finish(rec, p)
 	if err != nil {
 		if *jsonOut {
 			writeJSON(e.stdout, jsonError{err.Error()})
@@ -86,6 +96,9 @@ func runServer(ctx context.Context, e env, args []string) error {
 		if err := writeJSON(e.stdout, rep); err != nil {
 			return err
 		}
+	}
+	if recErr != nil {
+		return recErr
 	}
 	if rep.Error != "" {
 		return errors.New(rep.Error)
