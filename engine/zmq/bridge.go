@@ -86,7 +86,7 @@ func newBridge(name string, port int, opts []Option) (*Bridge, error) {
 	b.log.l = cfg.logger.With("bridge", name)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.peers.Store(&peerSet{changed: make(chan struct{})})
-	b.tx.init()
+	b.tx.init(cfg)
 	return b, nil
 }
 

@@ -95,7 +95,7 @@ func (b *Bridge) waitPeer(set *peerSet, deadline *time.Time) error {
 func (b *Bridge) writeMessage(c *conn, deadline *time.Time) (retry bool, err error) {
 	t := &b.tx
 	t.start(false)
-	werr := c.raw.Write(t.writeFn)
+	werr := t.writeTo(c)
 	if werr == nil && t.err == nil && !t.blocked {
 		return false, nil
 	}
@@ -130,7 +130,7 @@ func (b *Bridge) waitWrite(c *conn, deadline *time.Time) error {
 		defer c.nc.SetWriteDeadline(time.Time{})
 	}
 	t.mayWait = true
-	return c.raw.Write(t.writeFn)
+	return t.writeTo(c)
 }
 
 // writeFailed sorts out a failed write. A timeout before the first byte

@@ -28,7 +28,7 @@ type txState struct {
 	writeFn func(fd uintptr) bool // t.write, bound once
 }
 
-func (t *txState) init() {
+func (t *txState) init(config) {
 	t.bufs = make([][]byte, 0, 8)
 	t.iov = make([]unix.Iovec, 0, 8)
 	t.writeFn = t.write
@@ -53,11 +53,18 @@ func (t *txState) build(f engine.Frame) (int, error) {
 	return size, nil
 }
 
+// writeTo writes the rest of the message to c: without waiting, or, when
+// mayWait is set, waiting for room until c's write deadline.
+func (t *txState) writeTo(c *conn) error { return c.raw.Write(t.writeFn) }
+
 // start points the iovecs at the whole message.
 func (t *txState) start(mayWait bool) {
 	t.iov = t.iov[:0]
 	t.left = 0
 	for _, b := range t.bufs {
+		if len(b) == 0 {
+			continue
+		}
 		var v unix.Iovec
 		v.Base = &b[0]
 		v.SetLen(len(b))

@@ -7,7 +7,8 @@ server: PULL binds PORT, PUSH binds PORT+1 (Rogue's TcpServer).
 Both set the options Rogue sets (IMMEDIATE on PUSH, LINGER 0, a 100 ms
 receive timeout on PULL).
 
-It receives COUNT messages and sends each straight back, then sends the
+It receives COUNT messages and sends each straight back, idles for a few
+heartbeat periods (libzmq PINGs every 50 ms here), then sends the
 malformed messages a Rogue receiver drops, then one good 4-part message
 whose payload is b"end". It prints one JSON line per received message
 (part sizes, hex of parts 0-2, crc32 of the payload) and exits when its
@@ -30,6 +31,11 @@ def main():
     for s in (pull, push):
         s.setsockopt(zmq.LINGER, 0)
     pull.setsockopt(zmq.RCVTIMEO, 100)
+    # Not Rogue's: libzmq sends PINGs and drops a connection that stays
+    # silent, which on a PULL connection means one that never answers PONG.
+    for s in (pull, push):
+        s.setsockopt(zmq.HEARTBEAT_IVL, 50)
+        s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 200)
     if mode == "server":
         pull.bind("tcp://%s:%d" % (host, port))
         push.bind("tcp://%s:%d" % (host, port + 1))
@@ -53,6 +59,7 @@ def main():
         }), flush=True)
         push.send_multipart(parts)
 
+    time.sleep(0.6)  # a few heartbeat timeouts: PONGs must keep us connected
     good = [b"\x01\x02", b"\x03", b"\x04"]
     push.send_multipart(good)                            # 3 parts
     push.send_multipart(good + [b"x", b"y"])             # 5 parts
