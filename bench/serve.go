@@ -57,7 +57,10 @@ type ServeConfig struct {
 	OneOff bool
 	// Ready, if set, is called with the bound port once the server
 	// listens.
-	Ready  func(port int)
+	Ready func(port int)
+	// Tap, if set, is handed every received frame too, before the
+	// measuring receiver (udpperf server --bridge).
+	Tap    engine.Slave
 	Logger *slog.Logger
 }
 
@@ -154,6 +157,9 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	recv.maxPayload = server.MaxPayload()
 	recv.lockedThread = cfg.RxQueue == 0
 	engine.Connect(server, recv)
+	if cfg.Tap != nil {
+		engine.Connect(server, cfg.Tap)
+	}
 	if cfg.Ready != nil {
 		cfg.Ready(server.Port())
 	}

@@ -6,6 +6,7 @@
 //	udpperf client  --host H [flags]   send to a udpperf server (iperf3 -c)
 //	udpperf bench   [flags]            sweep transports x payloads x batches in one process
 //	udpperf latency [flags]            ping-pong round-trip latency per transport
+//	udpperf bridge  --connect tcp://H:P receive from a Rogue stream bridge server
 //	udpperf version
 //
 // Every subcommand takes --help. With --json, one JSON document goes to
@@ -60,6 +61,7 @@ var commands = []command{
 	{"client", "send datagrams to a udpperf server at a target rate (iperf3 -c)", runClient},
 	{"bench", "sweep transports x payloads x batch sizes on loopback or a veth pair", runBench},
 	{"latency", "ping-pong round-trip latency percentiles per transport", runLatency},
+	{"bridge", "receive frames from a Rogue stream bridge server (TcpClient), report like server", runBridge},
 	{"version", "print the version of udpperf and of the Go toolchain", runVersion},
 }
 
@@ -95,7 +97,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		stop()
 		return report(e, "udpperf "+name, err)
 	}
-	fmt.Fprintf(stderr, "udpperf: unknown command %q (want server, client, bench, latency or version; see udpperf --help)\n", name)
+	fmt.Fprintf(stderr, "udpperf: unknown command %q (want server, client, bench, latency, bridge or version; see udpperf --help)\n", name)
 	return exitUsage
 }
 
