@@ -13,40 +13,44 @@ import (
 type Stats struct {
 	// RxFrames and RxBytes count frames received and handed to the slaves
 	// (payload bytes).
-	RxFrames, RxBytes uint64
+	RxFrames uint64 `json:"rx_frames"`
+	RxBytes  uint64 `json:"rx_bytes"`
 	// TxFrames and TxBytes count frames written whole to a peer's socket.
-	TxFrames, TxBytes uint64
+	TxFrames uint64 `json:"tx_frames"`
+	TxBytes  uint64 `json:"tx_bytes"`
 
 	// RxMalformed counts messages dropped for their shape: not exactly 4
 	// parts, or parts 0..2 not of 2, 1 and 1 bytes.
-	RxMalformed uint64
+	RxMalformed uint64 `json:"rx_malformed"`
 	// RxOversize counts messages dropped because the payload exceeded the
 	// maximum (WithMaxPayload).
-	RxOversize uint64
+	RxOversize uint64 `json:"rx_oversize"`
 	// RxPoolExhausted counts messages dropped because the receive pool
 	// refused a frame (its allocation limit).
-	RxPoolExhausted uint64
+	RxPoolExhausted uint64 `json:"rx_pool_exhausted"`
 
 	// TxNoPeer counts frames dropped because no peer was connected within
 	// the send timeout.
-	TxNoPeer uint64
+	TxNoPeer uint64 `json:"tx_no_peer"`
 	// TxTimeouts counts frames dropped because the peer did not take them
 	// within the send timeout.
-	TxTimeouts uint64
+	TxTimeouts uint64 `json:"tx_timeouts"`
 	// TxErrors counts frames lost to a connection that failed while they
 	// were being written, frames that could not be read (released), and
 	// frames handed over after Close.
-	TxErrors uint64
+	TxErrors uint64 `json:"tx_errors"`
 
 	// Connects counts connections that completed the ZMTP handshake;
 	// Disconnects those of them that ended. HandshakeErrors counts
 	// connections refused during the handshake (not ZMTP 3, a security
 	// mechanism, a wrong socket type), ProtocolErrors connections closed
 	// for breaking ZMTP framing later.
-	Connects, Disconnects           uint64
-	HandshakeErrors, ProtocolErrors uint64
+	Connects        uint64 `json:"connects"`
+	Disconnects     uint64 `json:"disconnects"`
+	HandshakeErrors uint64 `json:"handshake_errors"`
+	ProtocolErrors  uint64 `json:"protocol_errors"`
 	// Peers is the number of connected peers that frames can be sent to.
-	Peers int
+	Peers int `json:"peers"`
 }
 
 type counters struct {
