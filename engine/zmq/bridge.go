@@ -62,9 +62,10 @@ type Bridge struct {
 
 // conn is one TCP connection of the bridge.
 type conn struct {
-	nc  *net.TCPConn
-	raw syscall.RawConn
-	rd  *reader
+	nc   *net.TCPConn
+	raw  syscall.RawConn
+	rd   *reader
+	push bool // frames are sent on it, under sendMu
 }
 
 // peerSet is an immutable list of PUSH connections; changed is closed when
@@ -135,7 +136,7 @@ func (b *Bridge) Close() error {
 
 // track registers a new connection so that Close can end it; false means
 // the bridge is closing and the connection was closed.
-func (b *Bridge) track(nc net.Conn) (*conn, bool) {
+func (b *Bridge) track(nc net.Conn, push bool) (*conn, bool) {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		nc.Close()
@@ -146,7 +147,7 @@ func (b *Bridge) track(nc net.Conn) (*conn, bool) {
 		nc.Close()
 		return nil, false
 	}
-	c := &conn{nc: tc, raw: raw, rd: newReader(tc)}
+	c := &conn{nc: tc, raw: raw, rd: newReader(tc), push: push}
 	b.connMu.Lock()
 	defer b.connMu.Unlock()
 	if b.closed.Load() {

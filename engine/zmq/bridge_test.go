@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -385,4 +386,58 @@ func TestSendAfterCloseCounted(t *testing.T) {
 	if err := srv.Send(f); !errors.Is(err, engine.ErrClosed) || srv.Stats().TxErrors != 1 {
 		t.Fatalf("Send after Close: %v, %+v", err, srv.Stats())
 	}
+}
+
+// holder keeps every frame it gets until told to let go.
+type holder struct {
+	mu     sync.Mutex
+	frames []engine.Frame
+}
+
+func (h *holder) AcceptFrame(f engine.Frame) {
+	f.Retain()
+	h.mu.Lock()
+	h.frames = append(h.frames, f)
+	h.mu.Unlock()
+}
+
+func (h *holder) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, f := range h.frames {
+		f.Release()
+	}
+	h.frames = nil
+}
+
+func TestReceivedFramesComeFromBridgePool(t *testing.T) {
+	leakCheck(t)
+	pool, err := engine.NewFixedPool(2048, 4, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.SetAllocLimit(2)
+	srv, err := NewTcpServer("127.0.0.1", 0, WithPool(pool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustClose(t, srv)
+	if srv.Pool() != pool {
+		t.Fatal("Pool is not the pool given")
+	}
+	h := &holder{}
+	defer h.release()
+	srv.AddSlave(h)
+	p := dialRaw(t, srv.Port(), "PUSH", "PULL")
+	meta := [][]byte{{0, 0}, {0}, {0}}
+	for range 3 {
+		p.send(t, append(meta, make([]byte, 1000))...)
+	}
+	waitUntil(t, 5*time.Second, "the refused frame", func() bool { return srv.Stats().RxPoolExhausted == 1 })
+	if s := srv.Stats(); s.RxFrames != 2 || pool.AllocCount() != 2 {
+		t.Fatalf("stats %+v, pool holds %d", s, pool.AllocCount())
+	}
+	h.release()
+	p.send(t, append(meta, make([]byte, 1000))...)
+	waitUntil(t, 5*time.Second, "the next frame", func() bool { return srv.Stats().RxFrames == 3 })
 }

@@ -35,8 +35,8 @@ func (b *Bridge) dialLoop(target string, push bool) {
 	d := net.Dialer{Timeout: handshakeTimeout}
 	for !b.closed.Load() {
 		if nc, err := d.DialContext(b.ctx, "tcp", target); err == nil {
-			if c, ok := b.track(nc); ok {
-				b.serve(c, push)
+			if c, ok := b.track(nc, push); ok {
+				b.serve(c)
 			}
 		}
 		t := time.NewTimer(b.cfg.reconnect)

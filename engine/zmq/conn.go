@@ -11,10 +11,10 @@ var errDataOnPush = errors.New("zmq: a PULL peer sent a message")
 // serve runs one connection of either direction after it is tracked: the
 // handshake, then receiving (PULL) or standing by as a destination while
 // reading the peer's commands (PUSH). It returns when the connection ends.
-func (b *Bridge) serve(c *conn, push bool) {
+func (b *Bridge) serve(c *conn) {
 	defer b.untrack(c)
 	local, remote := "PULL", "PUSH"
-	if push {
+	if c.push {
 		local, remote = "PUSH", "PULL"
 	}
 	peer := c.nc.RemoteAddr().String()
@@ -29,7 +29,7 @@ func (b *Bridge) serve(c *conn, push bool) {
 	}
 	b.st.connects.Add(1)
 	var err error
-	if push {
+	if c.push {
 		b.addPeer(c)
 		err = b.serveCommands(c)
 		b.removePeer(c)
@@ -86,10 +86,10 @@ func (b *Bridge) acceptLoop(l net.Listener, push bool) {
 			}
 			continue
 		}
-		c, ok := b.track(nc)
+		c, ok := b.track(nc, push)
 		if !ok {
 			continue
 		}
-		b.goTracked(func() { b.serve(c, push) })
+		b.goTracked(func() { b.serve(c) })
 	}
 }

@@ -177,8 +177,9 @@ func (b *Bridge) rxCommand(c *conn, size uint64) error {
 	return b.pong(c, data[2:])
 }
 
-// pong answers a PING with its context. Writes to a connection are
-// serialised by sendMu.
+// pong answers a PING with its context. On a connection frames are sent
+// on, the write waits its turn under sendMu; a PULL connection has no
+// other writer.
 func (b *Bridge) pong(c *conn, ctx []byte) error {
 	if len(ctx) > 16 {
 		ctx = ctx[:16]
@@ -187,8 +188,10 @@ func (b *Bridge) pong(c *conn, ctx []byte) error {
 	body := append(append(out[2:2], 4), "PONG"...)
 	body = append(body, ctx...)
 	putHeader(out[:], flagCommand, len(body))
-	b.sendMu.Lock()
-	defer b.sendMu.Unlock()
+	if c.push {
+		b.sendMu.Lock()
+		defer b.sendMu.Unlock()
+	}
 	c.nc.SetWriteDeadline(time.Now().Add(handshakeTimeout))
 	defer c.nc.SetWriteDeadline(time.Time{})
 	_, err := c.nc.Write(out[:2+len(body)])

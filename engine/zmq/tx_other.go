@@ -10,8 +10,9 @@ import (
 )
 
 // txState holds the message being sent. Off Linux it is written with
-// net.Buffers (writev where the platform has it), and a write that cannot
-// complete at once waits for room up to the send timeout.
+// net.Buffers (writev where the platform has it), which cannot try a write
+// without waiting: a write waits for room up to the send timeout, or up to
+// a second when the timeout is 0.
 type txState struct {
 	hdr  [32]byte
 	bufs [][]byte
