@@ -36,6 +36,10 @@
 // writes the parts of a message separately. Interoperation with libzmq is
 // tested against pyzmq.
 //
+// The package is named for its wire protocol rather than "tcp": what it
+// carries is ZeroMQ, not a raw TCP stream, and zmq.NewTcpServer and
+// zmq.NewTcpClient keep Rogue's class names without repeating them.
+//
 // # Differences from Rogue
 //
 // Rogue's sends block until a peer takes the frame, and its stop() can
