@@ -59,12 +59,13 @@ type ServeConfig struct {
 	// Ready, if set, is called with the bound port once the server
 	// listens.
 	Ready func(port int)
-	// Tap, if set, is attached to the server beside the receiver and gets
+	// Taps, if any, are attached to the server beside the receiver and get
 	// every datagram the server delivers (udpperf client's session
 	// messages included), before the receiver, on the delivering
-	// goroutine. The server is closed when Serve returns: Tap gets no
-	// frame after that. udpperf server --record attaches a file writer.
-	Tap    engine.Slave
+	// goroutine. The server is closed when Serve returns: Taps get no
+	// frame after that. udpperf server --record attaches a file writer,
+	// --bridge a bridge server.
+	Taps   []engine.Slave
 	Logger *slog.Logger
 }
 
@@ -191,8 +192,8 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	recv.maxPayload = server.MaxPayload()
 	recv.lockedThread = cfg.RxQueue == 0
 	engine.Connect(server, recv)
-	if cfg.Tap != nil {
-		engine.Connect(server, cfg.Tap)
+	for _, t := range cfg.Taps {
+		engine.Connect(server, t)
 	}
 	if cfg.Ready != nil {
 		cfg.Ready(server.Port())

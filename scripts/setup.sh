@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing udpstream needs on a fresh Debian
 # machine: a C compiler (cgo, the race detector and the C reference tools),
-# iproute2 (the `ip` and `tc` commands some root-only tests run) and the Go
-# modules.
+# iproute2 (the `ip` and `tc` commands some root-only tests run),
+# python3-zmq (pyzmq over libzmq: the peer of the engine/zmq interop tests)
+# and the Go modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +11,10 @@ export PATH="$PATH:/usr/local/go/bin"
 need=()
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+/usr/bin/python3 -c 'import zmq' >/dev/null 2>&1 || need+=(python3-zmq)
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" -eq 0 ]; then
+		echo "setup: installing ${need[*]}"
 		apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 	else

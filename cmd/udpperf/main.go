@@ -8,6 +8,7 @@
 //	udpperf ndr     [flags]            search the highest rate received without loss
 //	udpperf latency [flags]            ping-pong round-trip latency per transport
 //	udpperf file    FILE [flags]       summarise a Rogue data file (server --record)
+//	udpperf bridge  --connect tcp://H:P receive from a Rogue stream bridge server
 //	udpperf version
 //
 // Every subcommand takes --help. With --json, one JSON document goes to
@@ -65,6 +66,7 @@ var commands = []command{
 	{"ndr", "search the no-drop rate (RFC 2544 throughput) per transport and payload", runNDR},
 	{"latency", "ping-pong round-trip latency percentiles per transport", runLatency},
 	{"file", "read a Rogue data file (udpperf server --record) and summarise it", runFile},
+	{"bridge", "receive frames from a Rogue stream bridge server (TcpClient), report like server", runBridge},
 	{"version", "print the version of udpperf and of the Go toolchain", runVersion},
 }
 
@@ -100,7 +102,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		stop()
 		return report(e, "udpperf "+name, err)
 	}
-	fmt.Fprintf(stderr, "udpperf: unknown command %q (want server, client, bench, ndr, latency, file or version; see udpperf --help)\n", name)
+	fmt.Fprintf(stderr, "udpperf: unknown command %q (want server, client, bench, ndr, latency, file, bridge or version; see udpperf --help)\n", name)
 	return exitUsage
 }
 

@@ -44,6 +44,8 @@ func runServer(ctx context.Context, e env, args []string) error {
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	xdp := addXDPFlags(fs)
 	record := addRecordFlags(fs)
+	bridge := fs.String("bridge", "", "also serve every received frame through a Rogue stream bridge server: tcp://ADDR:PORT binds PORT and PORT+1 (ADDR * = all)")
+	bridgeWait := durationFlag(fs, "bridge-wait", 0, "how long the bridge waits for a client to take a frame before dropping it (0 = drop at once)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -74,11 +76,25 @@ func runServer(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if rec != nil {
-		cfg.Tap = rec
+		cfg.Taps = append(cfg.Taps, rec)
+	}
+	tap, err := openTap(*bridge, *bridgeWait)
+	if err != nil {
+		if rec != nil {
+			rec.Close()
+		}
+		return err
+	}
+	if tap != nil {
+		defer tap.Close()
+		cfg.Taps = append(cfg.Taps, tap)
 	}
 	p := newPrinter(e, *jsonOut)
 	cfg.Ready = func(port int) {
 		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
+		if tap != nil {
+			p.printf("udpperf server: serving frames through the bridge %s (PULL port %d, PUSH port %d)\n", *bridge, tap.Port(), tap.Port()+1)
+		}
 	}
 	cfg.OnInterval = intervalLines(p, true)
 	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
@@ -92,8 +108,12 @@ func runServer(ctx context.Context, e env, args []string) error {
 	}
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatReceived(rep.End.SumReceived))
 	rep.Error = rep.Unusable()
+	if tap != nil {
+		tap.Close()
+		p.printf("%s\n", formatBridge(tap.Stats()))
+	}
 	if *jsonOut {
-		if err := writeJSON(e.stdout, rep); err != nil {
+		if err := writeJSON(e.stdout, withBridge(rep, tap)); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/engine"
+	"udpstream.dev/engine/zmq"
+)
+
+// BridgeConfig configures ServeBridge: the receiving end of Rogue's stream
+// TCP bridge (udpperf bridge), fed by a bridge server such as `udpperf
+// server --bridge` or a Rogue TcpServer.
+type BridgeConfig struct {
+	// Host and Port of the bridge server: frames come from Port+1.
+	Host string
+	Port int
+	// PRBS checks every data frame as a Rogue PRBS frame (sessions opened
+	// with client --prbs are checked anyway).
+	PRBS bool
+	// Interval, OnInterval, OnSession, Time and IdleExit are as in
+	// ServeConfig.
+	Interval   time.Duration
+	OnInterval func(Interval)
+	OnSession  func(SessionSummary)
+	Time       time.Duration
+	IdleExit   time.Duration
+	Logger     *slog.Logger
+}
+
+// BridgeReport is udpperf bridge's result: the server report's sections,
+// plus the bridge's own counters.
+type BridgeReport struct {
+	Start     Start            `json:"start"`
+	Intervals []IntervalRecord `json:"intervals"`
+	End       ServerEnd        `json:"end"`
+	Bridge    zmq.Stats        `json:"bridge"`
+}
+
+// bridgeStats shows the bridge's receive drops to the receiver in the
+// engine's terms: oversize, pool exhausted and malformed messages.
+type bridgeStats struct{ b *zmq.Bridge }
+
+func (s bridgeStats) Stats() engine.Stats {
+	st := s.b.Stats()
+	return engine.Stats{RxOversize: st.RxOversize, RxPoolExhausted: st.RxPoolExhausted, RxMalformed: st.RxMalformed}
+}
+
+// ServeBridge connects a bridge client and receives until ctx ends or a
+// stop condition of cfg holds. A missing server is not an error: the
+// client keeps trying to connect, as Rogue's does.
+func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
+	if cfg.Interval == 0 {
+		cfg.Interval = time.Second
+	}
+	var rep BridgeReport
+	var opts []zmq.Option
+	if cfg.Logger != nil {
+		opts = append(opts, zmq.WithLogger(cfg.Logger))
+	}
+	client, err := zmq.NewTcpClient(cfg.Host, cfg.Port, opts...)
+	if err != nil {
+		return rep, err
+	}
+	defer client.Close()
+	recv, err := newReceiver(nil, bridgeStats{client}, -1, cfg.PRBS)
+	if err != nil {
+		return rep, err
+	}
+	engine.Connect(client, recv)
+	rep.Start = Start{
+		System: CollectSystem(), Timestamp: timestamp(time.Now()),
+		Test: TestInfo{Transport: "bridge", Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
+			Network: "tcp", TxCPU: -1, RxCPU: -1},
+	}
+	procStart, _ := cpu.Process()
+	stopIntervals := bridgeIntervals(cfg, recv, &rep.Intervals)
+	waitBridge(ctx, cfg, recv)
+	procEnd, _ := cpu.Process()
+	client.Close()
+	stopIntervals()
+	for drained := false; !drained; {
+		select {
+		case sum := <-recv.events:
+			if cfg.OnSession != nil {
+				cfg.OnSession(sum)
+			}
+		default:
+			drained = true
+		}
+	}
+	rep.End = serverEnd(recv, bridgeStats{client}.Stats(), procEnd.Sub(procStart))
+	rep.Bridge = client.Stats()
+	return rep, nil
+}
+
+// waitBridge returns when ctx ends, Time passes (counted from the first
+// frame, or from the start if none arrives) or no frame came for IdleExit.
+func waitBridge(ctx context.Context, cfg BridgeConfig, recv *receiver) {
+	var limit, idle <-chan time.Time
+	var limitTimer *time.Timer
+	if cfg.Time > 0 {
+		limitTimer = time.NewTimer(cfg.Time)
+		defer limitTimer.Stop()
+		limit = limitTimer.C
+	}
+	if cfg.IdleExit > 0 {
+		t := time.NewTicker(max(cfg.IdleExit/5, 10*time.Millisecond))
+		defer t.Stop()
+		idle = t.C
+	}
+	first := recv.first
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-limit:
+			return
+		case <-first:
+			first = nil
+			if limitTimer != nil {
+				limitTimer.Reset(cfg.Time)
+			}
+		case <-idle:
+			if last := recv.lastNs.Load(); last > 0 && time.Duration(recv.now()-last) >= cfg.IdleExit {
+				return
+			}
+		case sum := <-recv.events:
+			if cfg.OnSession != nil {
+				cfg.OnSession(sum)
+			}
+		}
+	}
+}
+
+// bridgeIntervals reports an interval every cfg.Interval in which frames
+// arrived; the returned stop ends it after a last partial interval.
+func bridgeIntervals(cfg BridgeConfig, recv *receiver, out *[]IntervalRecord) (stop func()) {
+	stopCh, done := make(chan struct{}), make(chan struct{})
+	m := newMeter(time.Now(), false)
+	go reportIntervals(cfg.Interval, stopCh, done, func(bool) {
+		iv := m.next(time.Now(), recv.snapshot(), 0)
+		if iv.Packets == 0 && iv.LostPackets == 0 {
+			return
+		}
+		*out = append(*out, IntervalRecord{Sum: iv})
+		if cfg.OnInterval != nil {
+			cfg.OnInterval(iv)
+		}
+	})
+	return func() {
+		close(stopCh)
+		<-done
+	}
+}
