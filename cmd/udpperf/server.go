@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/engine"
+	"udpstream.dev/engine/fileio"
+	"udpstream.dev/engine/zmq"
 )
 
 const serverAbout = `
@@ -27,6 +31,49 @@ examples:
   udpperf server --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...`
 
 func runServer(ctx context.Context, e env, args []string) error {
+	sf, err := parseServerFlags(e, args)
+	if err != nil {
+		return err
+	}
+	taps, err := sf.openTaps(e)
+	if err != nil {
+		return err
+	}
+	defer func() { taps.close() }()
+	cfg := sf.cfg
+	cfg.Taps = taps.slaves()
+	p := newPrinter(e, sf.json)
+	cfg.Ready = func(port int) {
+		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
+		if taps.bridge != nil {
+			p.printf("udpperf server: serving frames through the bridge %s (PULL port %d, PUSH port %d)\n", sf.bridge, taps.bridge.Port(), taps.bridge.Port()+1)
+		}
+	}
+	cfg.OnInterval = intervalLines(p, true)
+	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
+	rep, err := bench.Serve(ctx, cfg)
+	recErr := sf.record.finish(taps.rec, p)
+	taps.rec = nil
+	if err != nil {
+		if sf.json {
+			writeJSON(e.stdout, jsonError{err.Error()})
+		}
+		return err
+	}
+	return reportServer(e, p, sf.json, rep, taps.bridge, recErr)
+}
+
+// serverFlags is udpperf server's command line, checked.
+type serverFlags struct {
+	cfg        bench.ServeConfig
+	json       bool
+	record     recordFlags
+	bridge     string
+	bridgeWait time.Duration
+}
+
+func parseServerFlags(e env, args []string) (serverFlags, error) {
+	var sf serverFlags
 	fs := newFlagSet("server", "[flags]", serverAbout, e.stdout)
 	port := fs.Int("port", bench.DefaultPort, "UDP port to listen on")
 	bind := fs.String("bind", "", "local address to listen on (default: all)")
@@ -43,77 +90,88 @@ func runServer(ctx context.Context, e env, args []string) error {
 	rxBuffer := fs.Int("rx-buffer", bench.DefaultRxBuffer, "receive socket buffer in bytes")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	xdp := addXDPFlags(fs)
-	record := addRecordFlags(fs)
+	sf.record = addRecordFlags(fs)
 	bridge := fs.String("bridge", "", "also serve every received frame through a Rogue stream bridge server: tcp://ADDR:PORT binds PORT and PORT+1 (ADDR * = all)")
 	bridgeWait := durationFlag(fs, "bridge-wait", 0, "how long the bridge waits for a client to take a frame before dropping it (0 = drop at once)")
 	if err := parseNoArgs(fs, args); err != nil {
-		return err
+		return sf, err
 	}
 	t, xcfg, err := xdp.transport(fs, *transport)
 	if err != nil {
-		return err
+		return sf, err
 	}
-	cfg := bench.ServeConfig{
+	sf.cfg = bench.ServeConfig{
 		XDP:  xcfg,
 		Port: *port, Jumbo: *jumbo, Transport: t, Batch: *batch, PRBS: *prbs,
 		RxQueue: *rxQueue, RxBuffer: *rxBuffer, BusyPoll: *busyPoll,
 		Interval: *interval, Time: *limit, IdleExit: *idle, OneOff: *oneOff,
 	}
-	if cfg.Bind, err = parseBind(*bind); err != nil {
-		return err
+	sf.json, sf.bridge, sf.bridgeWait = *jsonOut, *bridge, *bridgeWait
+	if sf.cfg.Bind, err = parseBind(*bind); err != nil {
+		return sf, err
 	}
 	if *port < 0 || *port > 65535 {
-		return usageError{fmt.Sprintf("--port %d outside 0..65535", *port)}
+		return sf, usageError{fmt.Sprintf("--port %d outside 0..65535", *port)}
 	}
 	if *interval <= 0 {
-		return usageError{"--interval must be positive"}
+		return sf, usageError{"--interval must be positive"}
 	}
-	if err := checkBatchFlag(*batch); err != nil {
-		return err
+	return sf, checkBatchFlag(*batch)
+}
+
+// serverTaps are what udpperf server hands every received frame besides
+// its own receiver: a recording (--record) and a bridge server (--bridge).
+type serverTaps struct {
+	rec    *fileio.StreamWriter
+	bridge *zmq.Bridge
+}
+
+func (sf serverFlags) openTaps(e env) (serverTaps, error) {
+	var t serverTaps
+	var err error
+	if t.rec, err = sf.record.open(e.stderr); err != nil {
+		return t, err
 	}
-	rec, err := record.open(e.stderr)
-	if err != nil {
-		return err
+	if t.bridge, err = openTap(sf.bridge, sf.bridgeWait); err != nil {
+		t.close()
+		return t, err
 	}
-	if rec != nil {
-		cfg.Taps = append(cfg.Taps, rec)
+	return t, nil
+}
+
+func (t serverTaps) slaves() []engine.Slave {
+	var s []engine.Slave
+	if t.rec != nil {
+		s = append(s, t.rec)
 	}
-	tap, err := openTap(*bridge, *bridgeWait)
-	if err != nil {
-		if rec != nil {
-			rec.Close()
-		}
-		return err
+	if t.bridge != nil {
+		s = append(s, t.bridge)
 	}
-	if tap != nil {
-		defer tap.Close()
-		cfg.Taps = append(cfg.Taps, tap)
+	return s
+}
+
+// close releases whatever is still open; a recording closed here (on an
+// early failure) is not reported.
+func (t serverTaps) close() {
+	if t.rec != nil {
+		t.rec.Close()
 	}
-	p := newPrinter(e, *jsonOut)
-	cfg.Ready = func(port int) {
-		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
-		if tap != nil {
-			p.printf("udpperf server: serving frames through the bridge %s (PULL port %d, PUSH port %d)\n", *bridge, tap.Port(), tap.Port()+1)
-		}
+	if t.bridge != nil {
+		t.bridge.Close()
 	}
-	cfg.OnInterval = intervalLines(p, true)
-	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
-	rep, err := bench.Serve(ctx, cfg)
-	recErr := record.finish(rec, p)
-	if err != nil {
-		if *jsonOut {
-			writeJSON(e.stdout, jsonError{err.Error()})
-		}
-		return err
-	}
+}
+
+// reportServer prints the summary (and JSON) of a finished server run and
+// returns the error that decides its exit status.
+func reportServer(e env, p *printer, jsonOut bool, rep bench.ServerReport, bridge *zmq.Bridge, recErr error) error {
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatReceived(rep.End.SumReceived))
 	rep.Error = rep.Unusable()
-	if tap != nil {
-		tap.Close()
-		p.printf("%s\n", formatBridge(tap.Stats()))
+	if bridge != nil {
+		bridge.Close()
+		p.printf("%s\n", formatBridge(bridge.Stats()))
 	}
-	if *jsonOut {
-		if err := writeJSON(e.stdout, withBridge(rep, tap)); err != nil {
+	if jsonOut {
+		if err := writeJSON(e.stdout, withBridge(rep, bridge)); err != nil {
 			return err
 		}
 	}
