@@ -57,7 +57,9 @@ type ServeConfig struct {
 	OneOff bool
 	// Ready, if set, is called with the bound port once the server
 	// listens.
-	Ready  func(port int)
+	Ready func(port int)
+	// Logger receives the server's warnings; nil means slog.Default()
+	// (the engine itself logs nothing unless given a logger).
 	Logger *slog.Logger
 }
 
@@ -133,9 +135,11 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	if cfg.BusyPoll > 0 {
 		opts = append(opts, engine.WithBusyPoll(cfg.BusyPoll))
 	}
-	if cfg.Logger != nil {
-		opts = append(opts, engine.WithLogger(cfg.Logger))
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
 	}
+	opts = append(opts, engine.WithLogger(logger))
 	if cfg.Transport == engine.TransportXDP {
 		opts = append(opts, engine.WithXDP(cfg.XDP.Iface, cfg.XDP.Queue, xdp.ModeAuto))
 	}

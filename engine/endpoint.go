@@ -106,6 +106,7 @@ func newEndpoint(m *Master, jumbo, client bool, opts []Option) (*endpoint, error
 		return nil, err
 	}
 	e := &endpoint{cfg: cfg, master: m, client: client, log: newRateLog(cfg.logger)}
+	e.slave.logger = cfg.logger
 	e.maxPayload = MaxPayloadStandard
 	if jumbo {
 		e.maxPayload = MaxPayloadJumbo
