@@ -58,7 +58,7 @@ func (c Case) endpointOptions() []engine.Option {
 // kernelDrops is what the kernel dropped before the engine saw it: socket
 // buffer overflows (SO_RXQ_OVFL) and, with AF_XDP, the socket's own drops.
 func kernelDrops(st engine.Stats) uint64 {
-	return st.KernelDrops + st.XDPRxDropped + st.XDPRingFull + st.XDPFillEmpty
+	return st.KernelDroppedBuffers + st.XDPRxDropped + st.XDPRingFull + st.XDPFillEmpty
 }
 
 // openPair opens the receiving server and the sending client of a case,

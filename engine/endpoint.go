@@ -28,21 +28,32 @@ type udpSocket struct {
 	rx  rxCounters
 	rxq *ring.SPSC[Frame] // WithRxQueue: receive goroutine -> consumer
 
-	// The kernel's 32-bit drop counter, widened; updated under
-	// endpoint.dropsMu whenever Stats reads it.
+	// The kernel's 32-bit drop counter, widened, and the receive buffer
+	// granted; updated under endpoint.dropsMu whenever Stats reads them.
+	mem       *memInfo
 	dropsSeen uint32
 	drops     uint64
+	rcvbuf    uint64
 }
 
-// updateDrops folds the kernel's current drop count into the 64-bit
-// counter (the kernel's wraps at 2^32). A closed socket keeps its last
-// value.
-func (s *udpSocket) updateDrops() uint64 {
-	if v, ok := socketDrops(s.rc); ok {
-		s.drops += uint64(v - s.dropsSeen)
-		s.dropsSeen = v
+// newUDPSocket wraps an open socket; mc is nil for a socket that only
+// holds a port.
+func newUDPSocket(uc *net.UDPConn, rc syscall.RawConn, mc *mmsg.Conn) *udpSocket {
+	return &udpSocket{uc: uc, rc: rc, mc: mc, mem: newMemInfo(rc)}
+}
+
+// updateMem folds the kernel's current drop count into the 64-bit
+// counter (the kernel's wraps at 2^32) and notes the receive buffer. A
+// closed socket keeps its last values.
+func (s *udpSocket) updateMem() {
+	if s.mem == nil {
+		return
 	}
-	return s.drops
+	if d, rb, ok := s.mem.load(); ok {
+		s.drops += uint64(d - s.dropsSeen)
+		s.dropsSeen = d
+		s.rcvbuf = uint64(rb)
+	}
 }
 
 // endpoint is what Server and Client share: sockets, receive goroutines,
@@ -149,7 +160,7 @@ func (e *endpoint) addSocket(uc *net.UDPConn) error {
 	if err != nil {
 		return fmt.Errorf("engine: socket: %w", err)
 	}
-	s := &udpSocket{uc: uc, rc: rc, mc: mc}
+	s := newUDPSocket(uc, rc, mc)
 	// A batch (64 GSO messages of 64 KiB) must fit the send buffer, or
 	// the sender waits on the netpoller in the middle of every batch;
 	// the system default (about 208 KiB) is far too small for that. The
@@ -365,7 +376,9 @@ func (e *endpoint) stats() Stats {
 	e.dropsMu.Lock()
 	for _, s := range e.socks {
 		st.addRx(&s.rx)
-		st.KernelDrops += s.updateDrops()
+		s.updateMem()
+		st.KernelDroppedBuffers += s.drops
+		st.RxBufferBytes += s.rcvbuf
 		st.GRO = st.GRO || s.gro
 	}
 	e.dropsMu.Unlock()

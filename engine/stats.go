@@ -1,10 +1,21 @@
 package engine
 
-import "sync/atomic"
+import (
+	"sync/atomic"
 
-// Stats is a snapshot of an endpoint's counters. Every datagram or frame
-// that is not delivered or transmitted is counted in exactly one of the
-// drop or error counters.
+	"udpstream.dev/mmsg"
+)
+
+// Stats is a snapshot of an endpoint's counters. Each counter names its
+// unit. Every frame that is not transmitted is counted in exactly one of
+// the Tx drop or error counters. Every datagram that reaches a socket and
+// is not delivered is counted in exactly one of the Rx drop counters, in
+// datagrams, except the kernel's drops, which it counts in socket buffers
+// (KernelDroppedBuffers): without GRO a socket buffer holds one datagram,
+// so there, too, datagrams sent = RxFrames + the Rx drops exactly; with
+// GRO it holds one or more, and the datagrams the kernel dropped lie
+// between KernelDroppedBuffers and KernelDroppedBuffers times
+// mmsg.MaxGSOSegmentsLimit (see KernelDroppedDatagrams).
 type Stats struct {
 	// RxFrames and RxBytes count datagrams accepted from the socket and
 	// turned into frames (those later dropped by a full receive queue
@@ -14,10 +25,25 @@ type Stats struct {
 	// transmission.
 	TxFrames, TxBytes uint64
 
-	// KernelDrops counts datagrams the kernel dropped on the sockets,
-	// mostly for lack of receive-buffer room: the counter SO_RXQ_OVFL
-	// reports, read from the kernel (SO_MEMINFO) when Stats is called.
-	KernelDrops uint64
+	// KernelDroppedBuffers counts socket buffers (the kernel's skbs) the
+	// kernel dropped on the sockets, mostly for lack of receive-buffer
+	// room: the counter SO_RXQ_OVFL reports, read from the kernel
+	// (SO_MEMINFO) when Stats is called. Without GRO each held one
+	// datagram. With GRO each held one or more: a run of datagrams one
+	// sender's GSO send or the receiving NIC's GRO merged, up to
+	// mmsg.MaxGSOSegmentsLimit (128) of them; RxGROBuffers,
+	// RxGRODatagrams and RxGROMaxDatagrams describe the runs received.
+	// (Before it said what it counts, this field was KernelDrops.)
+	KernelDroppedBuffers uint64
+	// RxBufferBytes is the receive buffer the kernel granted, summed over
+	// the sockets, as the kernel charges it (twice the payload room it
+	// promises, the rest covering its bookkeeping).
+	RxBufferBytes uint64
+	// RxGROBuffers counts the receives of the GRO path (one socket buffer
+	// each), RxGRODatagrams the datagrams they held, and
+	// RxGROMaxDatagrams the most datagrams one of them held. Their ratio
+	// estimates how many datagrams a dropped socket buffer held.
+	RxGROBuffers, RxGRODatagrams, RxGROMaxDatagrams uint64
 	// RingDrops counts frames dropped because the receive queue
 	// (WithRxQueue) was full.
 	RingDrops uint64
@@ -100,6 +126,7 @@ type cacheLinePad [128]byte
 type rxCounters struct {
 	frames, bytes, oversize, rejected, exhausted, ringDrops, errors, refused atomic.Uint64
 	groRuns                                                                  atomic.Uint64 // GRO receives holding more than one datagram
+	groBuffers, groDatagrams, groMax                                         atomic.Uint64
 	_                                                                        cacheLinePad
 }
 
@@ -107,6 +134,7 @@ type rxCounters struct {
 // flush publishes them with one atomic add per non-zero counter.
 type rxTally struct {
 	frames, bytes, oversize, rejected, exhausted uint64
+	groBuffers, groDatagrams, groMax             uint64
 }
 
 func (t *rxTally) flush(c *rxCounters) {
@@ -122,6 +150,14 @@ func (t *rxTally) flush(c *rxCounters) {
 	}
 	if t.exhausted != 0 {
 		c.exhausted.Add(t.exhausted)
+	}
+	if t.groBuffers != 0 {
+		c.groBuffers.Add(t.groBuffers)
+		c.groDatagrams.Add(t.groDatagrams)
+		// Only this goroutine raises the maximum; Stats only reads it.
+		if t.groMax > c.groMax.Load() {
+			c.groMax.Store(t.groMax)
+		}
 	}
 	*t = rxTally{}
 }
@@ -141,6 +177,19 @@ func (s *Stats) addRx(c *rxCounters) {
 	s.RingDrops += c.ringDrops.Load()
 	s.RxErrors += c.errors.Load()
 	s.ConnRefused += c.refused.Load()
+	s.RxGROBuffers += c.groBuffers.Load()
+	s.RxGRODatagrams += c.groDatagrams.Load()
+	s.RxGROMaxDatagrams = max(s.RxGROMaxDatagrams, c.groMax.Load())
+}
+
+// KernelDroppedDatagrams bounds the datagrams behind KernelDroppedBuffers:
+// at least one per socket buffer, at most mmsg.MaxGSOSegmentsLimit per
+// buffer once GRO is on (a run is never longer), exactly one without it.
+func (s Stats) KernelDroppedDatagrams() (least, most uint64) {
+	if !s.GRO {
+		return s.KernelDroppedBuffers, s.KernelDroppedBuffers
+	}
+	return s.KernelDroppedBuffers, s.KernelDroppedBuffers * mmsg.MaxGSOSegmentsLimit
 }
 
 func (s *Stats) addTx(c *txCounters) {

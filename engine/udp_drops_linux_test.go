@@ -1,0 +1,120 @@
+//go:build linux
+
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"udpstream.dev/mmsg"
+)
+
+// overload sends datagrams at a server whose slave blocks on the first
+// frame until every datagram is sent, so the small receive buffer
+// overflows; then it lets the slave go and waits until the counters stop
+// moving. send returns how many datagrams it sent.
+func overload(t *testing.T, s *Server, send func() int) (sent int, st Stats) {
+	t.Helper()
+	release := make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) })
+	col := newCollector(0, false)
+	col.each = func(Frame) { <-release }
+	Connect(s, col)
+	sent = send()
+	once.Do(func() { close(release) })
+	var last Stats
+	quiet := 0
+	eventually(t, 10*time.Second, "the counters to settle", func() bool {
+		st = s.Stats()
+		if st.RxFrames == last.RxFrames && st.KernelDroppedBuffers == last.KernelDroppedBuffers && uint64(col.n.Load()) == st.RxFrames {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		last = st
+		return quiet >= 25 // 50 ms without change
+	})
+	return sent, st
+}
+
+// TestKernelDropUnits overloads a receiver on every socket transport and
+// checks the invariant Stats documents: without GRO every datagram sent is
+// received or counted as one kernel drop; with GRO (fed by GSO sends of
+// equal runs) each dropped socket buffer held one run, which the GRO
+// counters describe, and the bound KernelDroppedDatagrams holds.
+func TestKernelDropUnits(t *testing.T) {
+	leakCheck(t)
+	for _, tr := range allTransports {
+		t.Run(tr.String(), func(t *testing.T) {
+			s := mustServer(t, false, WithTransport(tr))
+			s.SetRxBufferCount(8)
+			var sent int
+			var st Stats
+			if tr == TransportGRO {
+				sent, st = overload(t, s, func() int { return sendGSORuns(t, s.Port(), 400, 16, 1000) })
+			} else {
+				sent, st = overload(t, s, func() int { return sendPlain(t, s.Port(), 3000, 1000) })
+			}
+			other := st.RxOversize + st.RxRejected + st.RxPoolExhausted + st.RingDrops
+			if st.KernelDroppedBuffers == 0 || other != 0 {
+				t.Fatalf("want kernel drops and no other: %+v", st)
+			}
+			least, most := st.KernelDroppedDatagrams()
+			lost := uint64(sent) - st.RxFrames
+			t.Logf("sent %d, received %d, %d socket buffers dropped (%d..%d datagrams); GRO %d buffers, %d datagrams, max %d",
+				sent, st.RxFrames, st.KernelDroppedBuffers, least, most, st.RxGROBuffers, st.RxGRODatagrams, st.RxGROMaxDatagrams)
+			if lost < least || lost > most {
+				t.Fatalf("%d datagrams lost, outside the documented bound %d..%d", lost, least, most)
+			}
+			if tr != TransportGRO {
+				return
+			}
+			// Every GSO send was 16 datagrams, so every socket buffer,
+			// received or dropped, held 16.
+			if st.RxGROMaxDatagrams != 16 || st.RxGRODatagrams != 16*st.RxGROBuffers {
+				t.Fatalf("GRO counters %d buffers, %d datagrams, max %d; want runs of 16",
+					st.RxGROBuffers, st.RxGRODatagrams, st.RxGROMaxDatagrams)
+			}
+			if lost != st.KernelDroppedBuffers*st.RxGROMaxDatagrams {
+				t.Fatalf("%d datagrams lost, want %d dropped buffers of %d", lost, st.KernelDroppedBuffers, st.RxGROMaxDatagrams)
+			}
+		})
+	}
+}
+
+// sendPlain sends n datagrams of size bytes, one per system call.
+func sendPlain(t *testing.T, port, n, size int) int {
+	raw := rawUDP(t)
+	b := make([]byte, size)
+	for i := range n {
+		if _, err := raw.WriteToUDP(b, loopback(port)); err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
+		}
+	}
+	return n
+}
+
+// sendGSORuns sends runs GSO messages of seg datagrams of size bytes each.
+func sendGSORuns(t *testing.T, port, runs, seg, size int) int {
+	c, err := mmsg.NewConn(rawUDP(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.GSOEnabled() {
+		t.Skip("the kernel has no UDP GSO")
+	}
+	buf := make([]byte, seg*size)
+	msg := []mmsg.Message{{Buffers: [][]byte{buf}, Addr: loopback(port).AddrPort(), SegmentSize: size}}
+	for i := range runs {
+		if n, err := c.WriteBatch(msg); n != 1 || err != nil {
+			t.Fatalf("GSO send %d: %d, %v", i, n, err)
+		}
+	}
+	if !c.GSOEnabled() {
+		t.Fatal(fmt.Errorf("GSO turned off while sending: %w", c.GSOError()))
+	}
+	return runs * seg
+}
