@@ -118,3 +118,20 @@ func sendGSORuns(t *testing.T, port, runs, seg, size int) int {
 	}
 	return runs * seg
 }
+
+// TestStatsDoesNotAllocate: monitoring polls Stats, so it must not make
+// garbage, whatever the transport.
+func TestStatsDoesNotAllocate(t *testing.T) {
+	leakCheck(t)
+	for _, tr := range allTransports {
+		s := mustServer(t, false, WithTransport(tr))
+		s.Stats()
+		if n := testing.AllocsPerRun(100, func() { s.Stats() }); n != 0 {
+			t.Errorf("%v: Stats makes %v allocations per call", tr, n)
+		}
+		s.Close()
+		if n := testing.AllocsPerRun(100, func() { s.Stats() }); n != 0 {
+			t.Errorf("%v: Stats after Close makes %v allocations per call", tr, n)
+		}
+	}
+}

@@ -171,10 +171,11 @@ const (
 // in the struct. Through the RawConn, a closed socket fails the read
 // instead of reading a reused descriptor. Callers serialise reads.
 type memInfo struct {
-	rc   syscall.RawConn
-	info [skMeminfoVars]uint32
-	ok   bool
-	fn   func(fd uintptr)
+	rc     syscall.RawConn
+	info   [skMeminfoVars]uint32
+	ok     bool
+	closed bool // Control failed: the socket is closed for good
+	fn     func(fd uintptr)
 }
 
 func newMemInfo(rc syscall.RawConn) *memInfo {
@@ -196,7 +197,14 @@ func (m *memInfo) read(fd uintptr) {
 // socket is closed.
 func (m *memInfo) load() (drops, rcvbuf uint32, ok bool) {
 	m.ok = false
-	if m.rc.Control(m.fn) != nil || !m.ok {
+	if m.closed {
+		return 0, 0, false
+	}
+	if m.rc.Control(m.fn) != nil {
+		m.closed = true // and the error, which allocates, is not asked again
+		return 0, 0, false
+	}
+	if !m.ok {
 		return 0, 0, false
 	}
 	return m.info[skMeminfoDrops], m.info[skMeminfoRcvbuf], true
