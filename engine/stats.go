@@ -104,13 +104,19 @@ type Stats struct {
 	XDPMode        string
 	XDPMultiBuffer bool
 	// XDPRxDropped, XDPRxInvalid, XDPRingFull, XDPFillEmpty and
-	// XDPTxInvalid are the kernel's XDP_STATISTICS: packets dropped for
-	// other reasons (a multi-buffer packet that found too few buffers on
-	// the fill ring lands here), invalid fill descriptors, packets dropped
-	// on a full RX ring or an empty fill ring, and rejected TX
-	// descriptors. The fill ring runs empty when the receive goroutine
-	// falls behind (every posted buffer waits in the RX ring) or when
-	// slaves hold the whole pool; RxPoolExhausted stays 0 with AF_XDP.
+	// XDPTxInvalid are the kernel's XDP_STATISTICS. XDPRxDropped counts
+	// packets the socket dropped for want of a buffer (the fill ring was
+	// empty, or held too few for a multi-buffer packet) or as too large;
+	// XDPRingFull packets dropped on a full RX ring; XDPRxInvalid invalid
+	// fill descriptors; XDPTxInvalid rejected TX descriptors. XDPFillEmpty
+	// counts the times the kernel found the fill ring empty, not packets:
+	// in copy mode each is a drop that XDPRxDropped also counts, and in
+	// zero-copy mode the driver's refills count too, while the packets its
+	// NIC then drops appear only in the driver's statistics. Sum drops
+	// with XDPDroppedPackets, never with XDPFillEmpty. The fill ring runs
+	// empty when the receive goroutine falls behind (every posted buffer
+	// waits in the RX ring) or when slaves hold the whole pool;
+	// RxPoolExhausted stays 0 with AF_XDP.
 	XDPRxDropped, XDPRxInvalid, XDPRingFull, XDPFillEmpty, XDPTxInvalid uint64
 	// XDPTxCopies counts frames copied into the UMEM to be sent: frames
 	// of another pool, or whose memory was still being sent.
@@ -191,6 +197,12 @@ func (s Stats) KernelDroppedDatagrams() (least, most uint64) {
 	}
 	return s.KernelDroppedBuffers, s.KernelDroppedBuffers * mmsg.MaxGSOSegmentsLimit
 }
+
+// XDPDroppedPackets is the packets for the server's port the AF_XDP
+// socket dropped, each counted once: XDPRxDropped plus XDPRingFull (net/xdp
+// counts a drop for an empty fill ring in both XDPRxDropped and
+// XDPFillEmpty, so XDPFillEmpty is left out).
+func (s Stats) XDPDroppedPackets() uint64 { return s.XDPRxDropped + s.XDPRingFull }
 
 func (s *Stats) addTx(c *txCounters) {
 	s.TxFrames += c.frames.Load()
