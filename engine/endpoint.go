@@ -75,6 +75,8 @@ type endpoint struct {
 	log     *rateLog
 	timeout atomic.Int64 // transmit wait in nanoseconds
 
+	rxBufShort bool // the default receive buffer fell short (logged once)
+
 	dropsMu sync.Mutex // serialises the kernel drop counter updates of stats
 
 	txMu    sync.Mutex // one transmitter on the socket at a time
@@ -168,6 +170,7 @@ func (e *endpoint) addSocket(uc *net.UDPConn) error {
 	if _, err := mc.SetWriteBuffer(txBufferBytes); err != nil {
 		e.log.l.Warn("udp: could not enlarge the send buffer", "bytes", txBufferBytes, "err", err)
 	}
+	e.setDefaultRxBuffer(s, len(e.socks))
 	if e.cfg.transport == TransportGRO {
 		if err := mc.EnableGRO(); err != nil {
 			e.log.l.Warn("udp: kernel refused UDP GRO; receiving datagram by datagram", "err", err)
@@ -333,6 +336,23 @@ func (e *endpoint) localAddr() netip.AddrPort {
 	}
 	ap := a.AddrPort()
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// setDefaultRxBuffer sizes socket i's receive buffer for a burst of
+// DefaultRxBurst datagrams, and says once, through the user's logger, when
+// the kernel grants less.
+func (e *endpoint) setDefaultRxBuffer(s *udpSocket, i int) {
+	want := DefaultRxBurst * (e.mtu + rxChargeSlack)
+	got, err := s.mc.SetReadBuffer(want)
+	if err != nil {
+		e.log.l.Warn("udp: setting the default receive buffer failed", "socket", i, "requested", want, "err", err)
+		return
+	}
+	if got/2 < want && !e.rxBufShort {
+		e.rxBufShort = true // once per endpoint, not per socket
+		e.log.l.Warn("udp: receive buffer smaller than a burst of DefaultRxBurst datagrams needs (raise net.core.rmem_max or run with CAP_NET_ADMIN)",
+			"socket", i, "requested", want, "granted", got/2, "burst", DefaultRxBurst)
+	}
 }
 
 // setRxBufferCount asks for n MTUs of receive buffer on every socket,

@@ -4,9 +4,16 @@ package engine
 
 import (
 	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"udpstream.dev/mmsg"
 )
@@ -134,4 +141,93 @@ func TestStatsDoesNotAllocate(t *testing.T) {
 			t.Errorf("%v: Stats after Close makes %v allocations per call", tr, n)
 		}
 	}
+}
+
+// TestDefaultRxBufferHoldsABurst: with default options the receive buffer
+// holds a burst of rxBurstDatagrams datagrams of MaxPayload while the
+// slave is not reading, and Stats reports what the kernel granted.
+func TestDefaultRxBufferHoldsABurst(t *testing.T) {
+	leakCheck(t)
+	for _, jumbo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("jumbo=%v", jumbo), func(t *testing.T) {
+			s := mustServer(t, jumbo)
+			const burst = 1000
+			sent, st := overload(t, s, func() int { return sendPlain(t, s.Port(), burst, s.MaxPayload()) })
+			t.Logf("%d of %d received, %d dropped; receive buffer %d bytes", st.RxFrames, sent, st.KernelDroppedBuffers, st.RxBufferBytes)
+			if st.RxFrames != uint64(sent) || st.KernelDroppedBuffers != 0 {
+				t.Fatalf("lost %d of a %d-datagram burst: %+v", uint64(sent)-st.RxFrames, sent, st)
+			}
+			if st.RxBufferBytes < uint64(burst*s.MaxPayload()) {
+				t.Fatalf("RxBufferBytes %d is below the burst's payload", st.RxBufferBytes)
+			}
+		})
+	}
+}
+
+// TestRxBufferShortfallLoggedOnce: without CAP_NET_ADMIN the kernel caps
+// the default receive buffer at net.core.rmem_max; the endpoint says so
+// once through its logger (not once per socket) and Stats reports the
+// smaller grant.
+func TestRxBufferShortfallLoggedOnce(t *testing.T) {
+	leakCheck(t)
+	want := DefaultRxBurst * (MaxPayloadJumbo + udpIPOverhead + rxChargeSlack)
+	if rmemMax := readSysctl(t, "/proc/sys/net/core/rmem_max"); rmemMax >= want {
+		t.Skipf("net.core.rmem_max %d already allows the default buffer of %d bytes", rmemMax, want)
+	}
+	h := newRecordCounter()
+	var s *Server
+	withoutNetAdmin(t, func() {
+		var err error
+		s, err = NewServer(0, true, WithReusePort(2), WithLogger(slog.New(h)))
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer s.Close()
+	msg := "udp: receive buffer smaller than a burst of DefaultRxBurst datagrams needs (raise net.core.rmem_max or run with CAP_NET_ADMIN)"
+	if got := h.snapshot(); got[msg] != 1 || len(got) != 1 {
+		t.Fatalf("records %v, want one shortfall warning", got)
+	}
+	if st := s.Stats(); st.RxBufferBytes == 0 || st.RxBufferBytes >= uint64(2*2*want) {
+		t.Fatalf("RxBufferBytes %d with the buffer capped", st.RxBufferBytes)
+	}
+}
+
+// withoutNetAdmin runs fn on a thread whose effective capabilities lack
+// CAP_NET_ADMIN (capabilities are per thread), then restores them.
+func withoutNetAdmin(t *testing.T, fn func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var caps [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &caps[0]); err != nil {
+		t.Fatal(err)
+	}
+	if caps[0].Effective&(1<<unix.CAP_NET_ADMIN) == 0 {
+		fn()
+		return
+	}
+	saved := caps
+	caps[0].Effective &^= 1 << unix.CAP_NET_ADMIN
+	if err := unix.Capset(&hdr, &caps[0]); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := unix.Capset(&hdr, &saved[0]); err != nil {
+			panic(err) // the locked thread must not go back with fewer capabilities
+		}
+	}()
+	fn()
+}
+
+func readSysctl(t *testing.T, path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Skipf("cannot read %s: %v", path, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
