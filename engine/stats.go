@@ -6,16 +6,15 @@ import (
 	"udpstream.dev/mmsg"
 )
 
-// Stats is a snapshot of an endpoint's counters. Each counter names its
-// unit. Every frame that is not transmitted is counted in exactly one of
-// the Tx drop or error counters. Every datagram that reaches a socket and
-// is not delivered is counted in exactly one of the Rx drop counters, in
-// datagrams, except the kernel's drops, which it counts in socket buffers
-// (KernelDroppedBuffers): without GRO a socket buffer holds one datagram,
-// so there, too, datagrams sent = RxFrames + the Rx drops exactly; with
-// GRO it holds one or more, and the datagrams the kernel dropped lie
-// between KernelDroppedBuffers and KernelDroppedBuffers times
-// mmsg.MaxGSOSegmentsLimit (see KernelDroppedDatagrams).
+// Stats is a snapshot of an endpoint's counters; each counter's doc names
+// its unit. Every frame not transmitted is counted in exactly one of the Tx
+// drop or error counters. Every datagram that reached a socket is counted
+// once, in RxFrames (which includes RingDrops), RxOversize, RxRejected,
+// RxPoolExhausted or, with AF_XDP, RxMalformed and XDPDroppedPackets, or
+// it is behind KernelDroppedBuffers, which counts socket buffers. Without
+// GRO a socket buffer is one datagram, so the datagrams sent are exactly
+// the sum of those counters; with GRO a buffer holds a run of one or more,
+// and KernelDroppedDatagrams bounds the datagrams behind it.
 type Stats struct {
 	// RxFrames and RxBytes count datagrams accepted from the socket and
 	// turned into frames (those later dropped by a full receive queue
@@ -33,7 +32,6 @@ type Stats struct {
 	// sender's GSO send or the receiving NIC's GRO merged, up to
 	// mmsg.MaxGSOSegmentsLimit (128) of them; RxGROBuffers,
 	// RxGRODatagrams and RxGROMaxDatagrams describe the runs received.
-	// (Before it said what it counts, this field was KernelDrops.)
 	KernelDroppedBuffers uint64
 	// RxBufferBytes is the receive buffer the kernel granted, summed over
 	// the sockets, as the kernel charges it (twice the payload room it
