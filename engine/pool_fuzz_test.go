@@ -74,42 +74,69 @@ func requestOK(p *Pool, size int) (ok, cheap bool) {
 	return ok, ok && count <= 64 && count*int64(fixed+p.Headroom()) <= 1<<20
 }
 
-// checkFrameOps runs the offset and size methods of f with the fuzzed
-// arguments and checks each against the model: success exactly when the
-// arguments fit, ErrFrameSize otherwise, and never a short write or read
-// without an error.
-func checkFrameOps(t *testing.T, f Frame, off int64, n int, data []byte) {
-	size := int64(f.Size())
-	if w, err := f.WriteAt(data, off); within(bigSum(off, int64(len(data))), 0, size) && off >= 0 {
-		if err != nil || w != len(data) {
-			t.Fatalf("WriteAt(%d bytes, %d) on size %d = %d, %v", len(data), off, size, w, err)
+// frameStep runs one offset or size method of f, chosen by op, with the
+// fuzzed arguments and checks it against the model: success exactly when
+// the arguments fit, ErrFrameSize otherwise, and never a short write or
+// read without an error.
+func frameStep(t *testing.T, f Frame, op byte, off int64, n int, data []byte) {
+	size, payload := int64(f.Size()), int64(f.Payload())
+	switch op % 7 {
+	case 0:
+		w, err := f.WriteAt(data, off)
+		if off >= 0 && within(bigSum(off, int64(len(data))), 0, size) {
+			if err != nil || w != len(data) {
+				t.Fatalf("WriteAt(%d bytes, %d) on size %d = %d, %v", len(data), off, size, w, err)
+			}
+		} else if w != 0 || !errors.Is(err, ErrFrameSize) {
+			t.Fatalf("WriteAt(%d bytes, %d) on size %d = %d, %v; want 0, ErrFrameSize", len(data), off, size, w, err)
 		}
-	} else if w != 0 || !errors.Is(err, ErrFrameSize) {
-		t.Fatalf("WriteAt(%d bytes, %d) on size %d = %d, %v; want 0, ErrFrameSize", len(data), off, size, w, err)
+	case 1:
+		buf := make([]byte, len(data))
+		r, err := f.ReadAt(buf, off)
+		switch {
+		case r < len(buf) && err == nil:
+			t.Fatalf("ReadAt(%d bytes, %d) = %d without an error", len(buf), off, r)
+		case off < 0 && !errors.Is(err, ErrFrameSize):
+			t.Fatalf("ReadAt at %d = %v, want ErrFrameSize", off, err)
+		case off >= 0 && err != nil && err != io.EOF:
+			t.Fatalf("ReadAt at %d = %v", off, err)
+		}
+	case 2:
+		checkSizeErr(t, "AdjustPayload", f.AdjustPayload(n), within(bigSum(payload, int64(n)), 0, size))
+	case 3:
+		checkSizeErr(t, "SetPayload", f.SetPayload(n), n >= 0 && int64(n) <= size)
+	case 4:
+		checkSizeErr(t, "MinPayload", f.MinPayload(n), int64(n) <= payload || int64(n) <= size)
+	case 5:
+		headroom := f.Headroom()
+		_, err := f.PushHeader(n)
+		checkSizeErr(t, "PushHeader", err, n >= 0 && n <= headroom)
+	case 6:
+		err := f.PullHeader(n)
+		if f.BufferCount() == 1 {
+			// The model covers single-buffer frames, whose first
+			// buffer holds the whole payload.
+			checkSizeErr(t, "PullHeader", err, n >= 0 && int64(n) <= payload)
+		} else if err != nil && !errors.Is(err, ErrFrameSize) {
+			t.Fatalf("PullHeader(%d) = %v", n, err)
+		}
 	}
-	buf := make([]byte, len(data))
-	if r, err := f.ReadAt(buf, off); r < len(buf) && err == nil {
-		t.Fatalf("ReadAt(%d bytes, %d) = %d without an error", len(buf), off, r)
-	} else if off < 0 && !errors.Is(err, ErrFrameSize) {
-		t.Fatalf("ReadAt at %d = %v, want ErrFrameSize", off, err)
-	} else if off >= 0 && err != nil && err != io.EOF {
-		t.Fatalf("ReadAt at %d = %v", off, err)
+}
+
+// frameSteps runs the steps ops names (every method once when ops is
+// empty) and checks after each that the pool's counters did not move:
+// no method of a frame allocates or frees a buffer.
+func frameSteps(t *testing.T, p *Pool, f Frame, ops []byte, off int64, n int) {
+	if len(ops) == 0 {
+		ops = []byte{0, 1, 2, 3, 4, 5, 6}
 	}
-	payload := int64(f.Payload())
-	checkSizeErr(t, "AdjustPayload", f.AdjustPayload(n), within(bigSum(payload, int64(n)), 0, size))
-	checkSizeErr(t, "SetPayload", f.SetPayload(n), n >= 0 && int64(n) <= size)
-	payload = int64(f.Payload())
-	checkSizeErr(t, "MinPayload", f.MinPayload(n), int64(n) <= payload || int64(n) <= size)
-	headroom := f.Headroom()
-	_, err := f.PushHeader(n)
-	checkSizeErr(t, "PushHeader", err, n >= 0 && n <= headroom)
-	payload = int64(f.Payload())
-	if err := f.PullHeader(n); f.BufferCount() == 1 {
-		// The model covers single-buffer frames, whose first buffer
-		// holds the whole payload.
-		checkSizeErr(t, "PullHeader", err, n >= 0 && int64(n) <= payload)
-	} else if err != nil && !errors.Is(err, ErrFrameSize) {
-		t.Fatalf("PullHeader(%d) = %v", n, err)
+	count, bytes := p.AllocCount(), p.AllocBytes()
+	for i, op := range ops[:min(len(ops), 32)] {
+		frameStep(t, f, op, off, n, ops)
+		if p.AllocCount() != count || p.AllocBytes() != bytes {
+			t.Fatalf("step %d (op %d) moved the pool's counters from %d/%d to %d/%d",
+				i, op%7, count, bytes, p.AllocCount(), p.AllocBytes())
+		}
 	}
 }
 
@@ -146,8 +173,9 @@ func checkFrameOn(t *testing.T, p *Pool, off, n int) {
 	}
 }
 
-// FuzzPoolSizes drives a pool of each kind with arbitrary sizes and
-// offsets: nothing may panic, every request beyond the documented bounds
+// FuzzPoolSizes drives a pool of each kind with arbitrary sizes, offsets
+// and sequences of frame operations (ops, also the data written): nothing
+// may panic, every request beyond the documented bounds
 // fails with ErrFrameSize before anything is counted, and AllocCount and
 // AllocBytes return to 0 once every frame is released.
 func FuzzPoolSizes(f *testing.F) {
@@ -163,7 +191,7 @@ func FuzzPoolSizes(f *testing.F) {
 	f.Add(uint8(0), 0, 16, 100, int64(-1), math.MaxInt, []byte("hello"))
 	f.Add(uint8(2), 64, 0, 300, int64(math.MaxInt64), math.MinInt, []byte("x"))
 	f.Add(uint8(1), 512, 0, 10, int64(0), math.MaxInt, []byte{1})
-	f.Fuzz(func(t *testing.T, kind uint8, fixed, headroom, size int, off int64, n int, data []byte) {
+	f.Fuzz(func(t *testing.T, kind uint8, fixed, headroom, size int, off int64, n int, ops []byte) {
 		p := fuzzPool(t, kind, fixed, headroom)
 		if p == nil {
 			return
@@ -185,7 +213,7 @@ func FuzzPoolSizes(f *testing.F) {
 			t.Fatalf("failed AcceptReq(%d) left %d buffers, %d bytes counted", size, p.AllocCount(), p.AllocBytes())
 		}
 		if err == nil {
-			checkFrameOps(t, fr, off, n, data)
+			frameSteps(t, p, fr, ops, off, n)
 			if err := fr.Release(); err != nil {
 				t.Fatal(err)
 			}
