@@ -109,7 +109,7 @@ func TestReceiverSessionCountsLossAndReorder(t *testing.T) {
 	if got := r.snapshot(); got.packets != 8 || got.missing != 1 || got.late != 1 {
 		t.Fatalf("running counters %+v", got)
 	}
-	peer.st.KernelDrops = 3 // as if the kernel had dropped three meanwhile
+	peer.st.KernelDroppedBuffers = 3 // as if the kernel had dropped three meanwhile
 	end := wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 7, A: 9, B: 900})
 	deliver(t, peer.pool, r, end)
 	deliver(t, peer.pool, r, end) // a repeated end gets the same answer

@@ -142,9 +142,12 @@ type ReceivedSummary struct {
 	// Restarts counts PRBS streams that started again at sequence 0 (a
 	// Rogue generator restarted); sequence tracking starts afresh at each.
 	Restarts uint64 `json:"restarts"`
-	// KernelDrops counts datagrams the kernel dropped for lack of receive
-	// buffer room (SO_RXQ_OVFL); RingDrops those dropped by a full receive
-	// queue. Both are already part of LostPackets.
+	// KernelDrops counts what the kernel dropped for lack of receive
+	// buffer room: engine.Stats.KernelDroppedBuffers, socket buffers,
+	// which hold one datagram each except with gro, where one holds a run
+	// of up to 128; with xdp, the AF_XDP socket's drops, in packets.
+	// RingDrops counts frames dropped by a full receive queue. Both are
+	// already part of LostPackets.
 	KernelDrops uint64 `json:"kernel_drops"`
 	RingDrops   uint64 `json:"ring_drops"`
 	// PoolExhausted counts datagrams dropped because every receive buffer

@@ -56,9 +56,11 @@ func (c Case) endpointOptions() []engine.Option {
 }
 
 // kernelDrops is what the kernel dropped before the engine saw it: socket
-// buffer overflows (SO_RXQ_OVFL) and, with AF_XDP, the socket's own drops.
+// buffers of the sockets (SO_RXQ_OVFL) and, with AF_XDP, the packets the
+// socket dropped, each once (an empty fill ring is counted twice by the
+// kernel; XDPDroppedPackets counts it once).
 func kernelDrops(st engine.Stats) uint64 {
-	return st.KernelDrops + st.XDPRxDropped + st.XDPRingFull + st.XDPFillEmpty
+	return st.KernelDroppedBuffers + st.XDPDroppedPackets()
 }
 
 // openPair opens the receiving server and the sending client of a case,

@@ -65,7 +65,9 @@ type ServeConfig struct {
 	// goroutine. The server is closed when Serve returns: Taps get no
 	// frame after that. udpperf server --record attaches a file writer,
 	// --bridge a bridge server.
-	Taps   []engine.Slave
+	Taps []engine.Slave
+	// Logger receives the server's warnings; nil means slog.Default()
+	// (the engine itself logs nothing unless given a logger).
 	Logger *slog.Logger
 }
 
@@ -171,9 +173,11 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	if cfg.BusyPoll > 0 {
 		opts = append(opts, engine.WithBusyPoll(cfg.BusyPoll))
 	}
-	if cfg.Logger != nil {
-		opts = append(opts, engine.WithLogger(cfg.Logger))
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
 	}
+	opts = append(opts, engine.WithLogger(logger))
 	if cfg.Transport == engine.TransportXDP {
 		opts = append(opts, engine.WithXDP(cfg.XDP.Iface, cfg.XDP.Queue, xdp.ModeAuto))
 	}

@@ -127,7 +127,8 @@ func (c *Client) FrameCount() uint64 { return c.ep.slave.FrameCount() }
 func (c *Client) ByteCount() uint64 { return c.ep.slave.ByteCount() }
 
 // SetDebug logs the first maxBytes bytes of every frame AcceptFrame
-// receives, under name; 0 turns it off.
+// receives, under name, through the WithLogger logger (slog.Default()
+// without one: the dump is an explicit request); 0 turns it off.
 func (c *Client) SetDebug(maxBytes int, name string) { c.ep.slave.SetDebug(maxBytes, name) }
 
 // Stats returns a snapshot of the counters and the offload state.

@@ -28,21 +28,32 @@ type udpSocket struct {
 	rx  rxCounters
 	rxq *ring.SPSC[Frame] // WithRxQueue: receive goroutine -> consumer
 
-	// The kernel's 32-bit drop counter, widened; updated under
-	// endpoint.dropsMu whenever Stats reads it.
+	// The kernel's 32-bit drop counter, widened, and the receive buffer
+	// granted; updated under endpoint.dropsMu whenever Stats reads them.
+	mem       *memInfo
 	dropsSeen uint32
 	drops     uint64
+	rcvbuf    uint64
 }
 
-// updateDrops folds the kernel's current drop count into the 64-bit
-// counter (the kernel's wraps at 2^32). A closed socket keeps its last
-// value.
-func (s *udpSocket) updateDrops() uint64 {
-	if v, ok := socketDrops(s.rc); ok {
-		s.drops += uint64(v - s.dropsSeen)
-		s.dropsSeen = v
+// newUDPSocket wraps an open socket; mc is nil for a socket that only
+// holds a port.
+func newUDPSocket(uc *net.UDPConn, rc syscall.RawConn, mc *mmsg.Conn) *udpSocket {
+	return &udpSocket{uc: uc, rc: rc, mc: mc, mem: newMemInfo(rc)}
+}
+
+// updateMem folds the kernel's current drop count into the 64-bit
+// counter (the kernel's wraps at 2^32) and notes the receive buffer. A
+// closed socket keeps its last values.
+func (s *udpSocket) updateMem() {
+	if s.mem == nil {
+		return
 	}
-	return s.drops
+	if d, rb, ok := s.mem.load(); ok {
+		s.drops += uint64(d - s.dropsSeen)
+		s.dropsSeen = d
+		s.rcvbuf = uint64(rb)
+	}
 }
 
 // endpoint is what Server and Client share: sockets, receive goroutines,
@@ -63,6 +74,8 @@ type endpoint struct {
 	peer    peerTracker
 	log     *rateLog
 	timeout atomic.Int64 // transmit wait in nanoseconds
+
+	rxBufShort bool // the default receive buffer fell short (logged once)
 
 	dropsMu sync.Mutex // serialises the kernel drop counter updates of stats
 
@@ -106,6 +119,7 @@ func newEndpoint(m *Master, jumbo, client bool, opts []Option) (*endpoint, error
 		return nil, err
 	}
 	e := &endpoint{cfg: cfg, master: m, client: client, log: newRateLog(cfg.logger)}
+	e.slave.logger = cfg.logger
 	e.maxPayload = MaxPayloadStandard
 	if jumbo {
 		e.maxPayload = MaxPayloadJumbo
@@ -148,7 +162,7 @@ func (e *endpoint) addSocket(uc *net.UDPConn) error {
 	if err != nil {
 		return fmt.Errorf("engine: socket: %w", err)
 	}
-	s := &udpSocket{uc: uc, rc: rc, mc: mc}
+	s := newUDPSocket(uc, rc, mc)
 	// A batch (64 GSO messages of 64 KiB) must fit the send buffer, or
 	// the sender waits on the netpoller in the middle of every batch;
 	// the system default (about 208 KiB) is far too small for that. The
@@ -156,6 +170,7 @@ func (e *endpoint) addSocket(uc *net.UDPConn) error {
 	if _, err := mc.SetWriteBuffer(txBufferBytes); err != nil {
 		e.log.l.Warn("udp: could not enlarge the send buffer", "bytes", txBufferBytes, "err", err)
 	}
+	e.setDefaultRxBuffer(s, len(e.socks))
 	if e.cfg.transport == TransportGRO {
 		if err := mc.EnableGRO(); err != nil {
 			e.log.l.Warn("udp: kernel refused UDP GRO; receiving datagram by datagram", "err", err)
@@ -323,6 +338,23 @@ func (e *endpoint) localAddr() netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
+// setDefaultRxBuffer sizes socket i's receive buffer for a burst of
+// DefaultRxBurst datagrams, and says once, through the user's logger, when
+// the kernel grants less.
+func (e *endpoint) setDefaultRxBuffer(s *udpSocket, i int) {
+	want := DefaultRxBurst * (e.mtu + rxChargeSlack)
+	got, err := s.mc.SetReadBuffer(want)
+	if err != nil {
+		e.log.l.Warn("udp: setting the default receive buffer failed", "socket", i, "requested", want, "err", err)
+		return
+	}
+	if got/2 < want && !e.rxBufShort {
+		e.rxBufShort = true // once per endpoint, not per socket
+		e.log.l.Warn("udp: receive buffer smaller than a burst of DefaultRxBurst datagrams needs (raise net.core.rmem_max or run with CAP_NET_ADMIN)",
+			"socket", i, "requested", want, "granted", got/2, "burst", DefaultRxBurst)
+	}
+}
+
 // setRxBufferCount asks for n MTUs of receive buffer on every socket,
 // beyond net.core.rmem_max when the process may (SO_RCVBUFFORCE). The
 // kernel reports twice what it grants (the rest is its bookkeeping); the
@@ -364,7 +396,9 @@ func (e *endpoint) stats() Stats {
 	e.dropsMu.Lock()
 	for _, s := range e.socks {
 		st.addRx(&s.rx)
-		st.KernelDrops += s.updateDrops()
+		s.updateMem()
+		st.KernelDroppedBuffers += s.drops
+		st.RxBufferBytes += s.rcvbuf
 		st.GRO = st.GRO || s.gro
 	}
 	e.dropsMu.Unlock()

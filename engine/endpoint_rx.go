@@ -276,6 +276,9 @@ func (e *endpoint) rxGRO(s *udpSocket) {
 			m := &msgs[i]
 			b := g.blks[i]
 			count := m.Datagrams()
+			t.groBuffers++
+			t.groDatagrams += uint64(count)
+			t.groMax = max(t.groMax, uint64(count))
 			switch {
 			case b == nil:
 				t.exhausted += uint64(count)

@@ -52,7 +52,7 @@ type xdpPath struct {
 	// transports' code (accept, consume), and the socket that holds the
 	// UDP port in the kernel so no other program binds it; datagrams the
 	// steering program leaves to the kernel (IPv4 fragments) land there
-	// unread, and its drops count as KernelDrops.
+	// unread, and its drops count as KernelDroppedBuffers.
 	rxs   *udpSocket
 	rxc   xdpRxCounters
 	route xdpRoute
@@ -137,7 +137,7 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *Pool, err error)
 	if err != nil {
 		return nil, fmt.Errorf("engine: socket: %w", err)
 	}
-	x.rxs = &udpSocket{uc: hold, rc: rc}
+	x.rxs = newUDPSocket(hold, rc, nil)
 	la := hold.LocalAddr().(*net.UDPAddr).AddrPort()
 	x.local = netip.AddrPortFrom(la.Addr().Unmap(), la.Port())
 	x.port = x.local.Port()
@@ -312,7 +312,8 @@ func (x *xdpPath) addStats(st *Stats) {
 	}
 	st.addRx(&x.rxs.rx)
 	e.dropsMu.Lock()
-	st.KernelDrops += x.rxs.updateDrops()
+	x.rxs.updateMem()
+	st.KernelDroppedBuffers += x.rxs.drops
 	e.dropsMu.Unlock()
 	st.RxMalformed += x.rxc.malformed.Load()
 	st.RxChecksumOffloaded += x.rxc.offloaded.Load()

@@ -197,11 +197,13 @@ func (f Frame) AdjustPayload(delta int) error {
 	if err != nil {
 		return err
 	}
-	n := st.payload() + delta
-	if n < 0 {
-		return fmt.Errorf("%w: adjusting payload %d by %d underflows", ErrFrameSize, n-delta, delta)
+	// payload and size are at most 2*MaxFrameSize, far from overflow;
+	// delta is the caller's and is compared, never added, until it fits.
+	payload, size := st.payload(), st.size()
+	if delta < -payload || delta > size-payload {
+		return fmt.Errorf("%w: adjusting payload %d by %d leaves 0..%d", ErrFrameSize, payload, delta, size)
 	}
-	return st.setPayload(n)
+	return st.setPayload(payload + delta)
 }
 
 // Channel is the frame's 8-bit channel number.
@@ -365,14 +367,15 @@ func (f Frame) ReadAt(p []byte, off int64) (int, error) {
 
 // WriteAt copies p into the frame at offset off, crossing buffer boundaries,
 // and grows the payload to cover what was written. Writing past Size fails
-// with ErrFrameSize and writes nothing.
+// with ErrFrameSize and writes nothing, whatever the offset (the bound is
+// checked without computing off+len(p), which could overflow).
 func (f Frame) WriteAt(p []byte, off int64) (int, error) {
 	st, err := f.state()
 	if err != nil {
 		return 0, err
 	}
 	size := st.size()
-	if off < 0 || off+int64(len(p)) > int64(size) {
+	if off < 0 || off > int64(size) || int64(len(p)) > int64(size)-off {
 		return 0, fmt.Errorf("%w: write of %d bytes at %d exceeds frame size %d", ErrFrameSize, len(p), off, size)
 	}
 	end := int(off) + len(p)

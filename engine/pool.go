@@ -13,6 +13,25 @@ import (
 // configured for many buffers does not commit them all up front.
 const slabChunkBytes = 4 << 20
 
+// MaxFrameSize is the largest frame a pool allocates, and the largest
+// buffer (headroom included) it is configured for: requests beyond it fail
+// with ErrFrameSize. 1 GiB is far above a datagram (64 KiB) or a GRO
+// receive, and above the frames of a file reader or an event builder, yet
+// small enough that a frame's size, offsets and the sum of two of them
+// stay below 2^31 and cannot overflow an int even on a 32-bit platform.
+const MaxFrameSize = 1 << 30
+
+// MaxFrameBuffers is the most buffers one frame of a fixed-size pool may
+// span; a request that needs more fails with ErrFrameSize. It bounds the
+// bookkeeping of a frame cut into tiny buffers (about 200 bytes a buffer,
+// so some 200 MiB at the limit) where MaxFrameSize bounds its payload.
+const MaxFrameBuffers = 1 << 20
+
+// MaxPoolSize is the most buffers a pool keeps in its slab. The slab's
+// free list takes a pointer-sized slot per buffer at once, so a larger
+// PoolSize is refused with ErrFrameSize rather than allocated.
+const MaxPoolSize = 1 << 22
+
 // bufferAlign keeps buffers on cache-line boundaries so that two buffers
 // written by different goroutines never share a line.
 const bufferAlign = 64
@@ -92,13 +111,33 @@ func NewPool() *Pool { return &Pool{} }
 // NewFixedPool returns a pool of fixedSize-byte buffers that keeps up to
 // poolSize of them in its slab, each preceded by headroom bytes that
 // Frame.PushHeader can claim for protocol headers.
+// The buffers (headroom plus fixedSize) may not exceed MaxFrameSize nor the
+// pool size MaxPoolSize.
 func NewFixedPool(fixedSize, poolSize, headroom int) (*Pool, error) {
-	if fixedSize <= 0 || poolSize < 0 || headroom < 0 {
+	c := &poolConfig{fixedSize: fixedSize, poolSize: poolSize, headroom: headroom}
+	if fixedSize <= 0 {
 		return nil, fmt.Errorf("%w: fixed size %d, pool size %d, headroom %d", ErrFrameSize, fixedSize, poolSize, headroom)
 	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
 	p := &Pool{}
-	p.publish(&poolConfig{fixedSize: fixedSize, poolSize: poolSize, headroom: headroom})
+	p.publish(c)
 	return p, nil
+}
+
+// check refuses settings outside the documented bounds. Each is compared
+// before any is added, so no sum of caller values can overflow.
+func (c *poolConfig) check() error {
+	switch {
+	case c.fixedSize < 0 || c.poolSize < 0 || c.headroom < 0:
+		return fmt.Errorf("%w: fixed size %d, pool size %d, headroom %d: negative", ErrFrameSize, c.fixedSize, c.poolSize, c.headroom)
+	case c.fixedSize > MaxFrameSize || c.headroom > MaxFrameSize-c.fixedSize:
+		return fmt.Errorf("%w: buffers of %d bytes plus %d of headroom exceed MaxFrameSize (%d)", ErrFrameSize, c.fixedSize, c.headroom, MaxFrameSize)
+	case c.poolSize > MaxPoolSize:
+		return fmt.Errorf("%w: pool size %d exceeds MaxPoolSize (%d)", ErrFrameSize, c.poolSize, MaxPoolSize)
+	}
+	return nil
 }
 
 // NewRegionPool returns a pool whose every buffer is carved from region, a
@@ -111,6 +150,10 @@ func NewRegionPool(region []byte, bufSize, headroom int) (*Pool, error) {
 		return nil, fmt.Errorf("%w: region of %d bytes, buffer size %d, headroom %d", ErrFrameSize, len(region), bufSize, headroom)
 	}
 	count := len(region) / bufSize
+	c := &poolConfig{fixedSize: bufSize - headroom, poolSize: count, headroom: headroom}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
 	s, err := newSlab(bufSize, count)
 	if err != nil {
 		return nil, err
@@ -126,7 +169,8 @@ func NewRegionPool(region []byte, bufSize, headroom int) (*Pool, error) {
 	}
 	s.carved = count
 	p.limit.Store(int64(count))
-	p.publish(&poolConfig{fixedSize: bufSize - headroom, poolSize: count, headroom: headroom, slab: s})
+	c.slab = s
+	p.publish(c)
 	return p, nil
 }
 
@@ -138,9 +182,11 @@ func newSlab(bufMem, capacity int) (*slab, error) {
 	return &slab{bufMem: bufMem, capacity: capacity, free: free}, nil
 }
 
+// ceilPow2 is the least power of two >= n, for n up to 2^62 (callers
+// bound n far below; past it the loop would never end).
 func ceilPow2(n int) int {
 	p := 1
-	for p < n {
+	for p < n && p < 1<<62 {
 		p <<= 1
 	}
 	return p
@@ -170,32 +216,26 @@ func (p *Pool) FixedSize() int { return p.config().fixedSize }
 
 // SetFixedSize switches the pool to buffers of size usable bytes (0 for
 // exact-size buffers). Region pools have a fixed geometry and refuse.
+// With the headroom it may not exceed MaxFrameSize.
 func (p *Pool) SetFixedSize(size int) error {
-	if size < 0 {
-		return fmt.Errorf("%w: fixed size %d is negative", ErrFrameSize, size)
-	}
 	return p.reconfigure(func(c *poolConfig) { c.fixedSize = size })
 }
 
 // PoolSize is how many buffers the pool keeps for reuse.
 func (p *Pool) PoolSize() int { return p.config().poolSize }
 
-// SetPoolSize sets how many buffers the pool keeps for reuse.
+// SetPoolSize sets how many buffers the pool keeps for reuse, at most
+// MaxPoolSize.
 func (p *Pool) SetPoolSize(size int) error {
-	if size < 0 {
-		return fmt.Errorf("%w: pool size %d is negative", ErrFrameSize, size)
-	}
 	return p.reconfigure(func(c *poolConfig) { c.poolSize = size })
 }
 
 // Headroom is the number of bytes reserved in front of each buffer.
 func (p *Pool) Headroom() int { return p.config().headroom }
 
-// SetHeadroom sets the bytes reserved in front of each new buffer.
+// SetHeadroom sets the bytes reserved in front of each new buffer; with
+// the fixed size it may not exceed MaxFrameSize.
 func (p *Pool) SetHeadroom(n int) error {
-	if n < 0 {
-		return fmt.Errorf("%w: headroom %d is negative", ErrFrameSize, n)
-	}
 	return p.reconfigure(func(c *poolConfig) { c.headroom = n })
 }
 
@@ -210,6 +250,9 @@ func (p *Pool) reconfigure(change func(*poolConfig)) error {
 	change(&c)
 	if c == before {
 		return nil
+	}
+	if err := c.check(); err != nil {
+		return err
 	}
 	c.slab = nil
 	p.publish(&c)
@@ -242,11 +285,16 @@ func (p *Pool) AllocBytes() int { return int(p.allocBytes.Load()) }
 // AcceptReq allocates a frame with room for at least size bytes. zeroCopy is
 // accepted for Rogue compatibility; every frame of this pool is zero-copy.
 // It implements Allocator.
+//
+// A request fails with ErrFrameSize, before anything is counted, when size
+// is negative or exceeds MaxFrameSize, when an exact-size buffer (size plus
+// the headroom) would, or when a fixed-size pool would need more than
+// MaxFrameBuffers buffers.
 func (p *Pool) AcceptReq(size int, zeroCopy bool) (Frame, error) {
-	if size < 0 {
-		return Frame{}, fmt.Errorf("%w: frame request of %d bytes", ErrFrameSize, size)
-	}
 	c := p.config()
+	if err := c.checkRequest(size); err != nil {
+		return Frame{}, err
+	}
 	st := p.getState()
 	if c.fixedSize == 0 {
 		b, err := p.heapBuffer(c.headroom + size)
@@ -256,8 +304,7 @@ func (p *Pool) AcceptReq(size int, zeroCopy bool) (Frame, error) {
 		}
 		st.segs = append(st.segs, segment{buf: b, lo: c.headroom, hi: c.headroom + size})
 	} else {
-		count := max(1, (size+c.fixedSize-1)/c.fixedSize)
-		for range count {
+		for range c.bufferCount(size) {
 			b, err := p.buffer(c)
 			if err != nil {
 				for i := range st.segs {
@@ -271,6 +318,32 @@ func (p *Pool) AcceptReq(size int, zeroCopy bool) (Frame, error) {
 		}
 	}
 	return p.frame(st), nil
+}
+
+// checkRequest refuses a frame request of size bytes that exceeds the
+// pool's bounds. The configuration was checked, so headroom and fixedSize
+// are at most MaxFrameSize and the sums below cannot overflow.
+func (c *poolConfig) checkRequest(size int) error {
+	switch {
+	case size < 0 || size > MaxFrameSize:
+		return fmt.Errorf("%w: frame request of %d bytes (MaxFrameSize is %d)", ErrFrameSize, size, MaxFrameSize)
+	case c.fixedSize == 0 && size > MaxFrameSize-c.headroom:
+		return fmt.Errorf("%w: frame request of %d bytes plus %d of headroom exceeds MaxFrameSize (%d)", ErrFrameSize, size, c.headroom, MaxFrameSize)
+	case c.fixedSize > 0 && c.bufferCount(size) > MaxFrameBuffers:
+		return fmt.Errorf("%w: frame request of %d bytes needs %d buffers of %d (MaxFrameBuffers is %d)",
+			ErrFrameSize, size, c.bufferCount(size), c.fixedSize, MaxFrameBuffers)
+	}
+	return nil
+}
+
+// bufferCount is how many fixedSize buffers hold size bytes: at least one,
+// so that an empty frame still has memory. size is at most MaxFrameSize.
+func (c *poolConfig) bufferCount(size int) int {
+	n := size / c.fixedSize
+	if size%c.fixedSize != 0 {
+		n++
+	}
+	return max(1, n)
 }
 
 // AllocBuffer takes one buffer out of a fixed-size pool, with one reference
@@ -291,7 +364,7 @@ func (p *Pool) FrameOn(b *Buffer, off, n int) (Frame, error) {
 	if b == nil || b.refs.Load() <= 0 {
 		return Frame{}, fmt.Errorf("engine: FrameOn on a free buffer")
 	}
-	if off < 0 || n < 0 || off+n > len(b.mem) {
+	if off < 0 || n < 0 || off > len(b.mem) || n > len(b.mem)-off {
 		return Frame{}, fmt.Errorf("%w: window %d+%d outside a %d-byte buffer", ErrFrameSize, off, n, len(b.mem))
 	}
 	b.refs.Add(1)
@@ -491,7 +564,7 @@ func (p *Pool) FrameOnWindows(ws []Window) (Frame, error) {
 		if i == 0 {
 			floor -= w.Headroom
 		}
-		if w.Off < 0 || w.Len < 0 || w.Headroom < 0 || floor < 0 || w.Off+w.Len > len(w.Buf.mem) {
+		if w.Off < 0 || w.Len < 0 || w.Headroom < 0 || floor < 0 || w.Off > len(w.Buf.mem) || w.Len > len(w.Buf.mem)-w.Off {
 			return Frame{}, fmt.Errorf("%w: window %d (%d+%d, headroom %d) outside a %d-byte buffer",
 				ErrFrameSize, i, w.Off, w.Len, w.Headroom, len(w.Buf.mem))
 		}

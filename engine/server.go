@@ -116,7 +116,8 @@ func (s *Server) FrameCount() uint64 { return s.ep.slave.FrameCount() }
 func (s *Server) ByteCount() uint64 { return s.ep.slave.ByteCount() }
 
 // SetDebug logs the first maxBytes bytes of every frame AcceptFrame
-// receives, under name; 0 turns it off.
+// receives, under name, through the WithLogger logger (slog.Default()
+// without one: the dump is an explicit request); 0 turns it off.
 func (s *Server) SetDebug(maxBytes int, name string) { s.ep.slave.SetDebug(maxBytes, name) }
 
 // Stats returns a snapshot of the counters and the offload state.

@@ -15,6 +15,7 @@ type BaseSlave struct {
 	frames atomic.Uint64
 	bytes  atomic.Uint64
 	debug  atomic.Pointer[debugSettings]
+	logger *slog.Logger // the dump's logger; nil: slog.Default()
 }
 
 type debugSettings struct {
@@ -43,8 +44,10 @@ func (s *BaseSlave) FrameCount() uint64 { return s.frames.Load() }
 // ByteCount is the number of payload bytes accepted.
 func (s *BaseSlave) ByteCount() uint64 { return s.bytes.Load() }
 
-// SetDebug logs, through the default slog logger, the first maxBytes bytes
-// of every accepted frame under the given name. maxBytes <= 0 turns it off.
+// SetDebug logs the first maxBytes bytes of every accepted frame under the
+// given name, at Info level, through slog.Default() (a Server or Client
+// uses its WithLogger logger when it has one). maxBytes <= 0 turns it off;
+// nothing is logged before SetDebug is called.
 func (s *BaseSlave) SetDebug(maxBytes int, name string) {
 	if maxBytes <= 0 {
 		s.debug.Store(nil)
@@ -57,7 +60,11 @@ func (s *BaseSlave) dump(d *debugSettings, f Frame) {
 	n := min(d.maxBytes, f.Payload())
 	head := make([]byte, n)
 	n, _ = f.ReadAt(head, 0)
-	slog.Info("frame",
+	l := s.logger
+	if l == nil {
+		l = slog.Default()
+	}
+	l.Info("frame",
 		"name", d.name,
 		"size", f.Payload(),
 		"channel", f.Channel(),

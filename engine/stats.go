@@ -1,10 +1,20 @@
 package engine
 
-import "sync/atomic"
+import (
+	"sync/atomic"
 
-// Stats is a snapshot of an endpoint's counters. Every datagram or frame
-// that is not delivered or transmitted is counted in exactly one of the
-// drop or error counters.
+	"udpstream.dev/mmsg"
+)
+
+// Stats is a snapshot of an endpoint's counters; each counter's doc names
+// its unit. Every frame not transmitted is counted in exactly one of the Tx
+// drop or error counters. Every datagram that reached a socket is counted
+// once, in RxFrames (which includes RingDrops), RxOversize, RxRejected,
+// RxPoolExhausted or, with AF_XDP, RxMalformed and XDPDroppedPackets, or
+// it is behind KernelDroppedBuffers, which counts socket buffers. Without
+// GRO a socket buffer is one datagram, so the datagrams sent are exactly
+// the sum of those counters; with GRO a buffer holds a run of one or more,
+// and KernelDroppedDatagrams bounds the datagrams behind it.
 type Stats struct {
 	// RxFrames and RxBytes count datagrams accepted from the socket and
 	// turned into frames (those later dropped by a full receive queue
@@ -14,10 +24,24 @@ type Stats struct {
 	// transmission.
 	TxFrames, TxBytes uint64
 
-	// KernelDrops counts datagrams the kernel dropped on the sockets,
-	// mostly for lack of receive-buffer room: the counter SO_RXQ_OVFL
-	// reports, read from the kernel (SO_MEMINFO) when Stats is called.
-	KernelDrops uint64
+	// KernelDroppedBuffers counts socket buffers (the kernel's skbs) the
+	// kernel dropped on the sockets, mostly for lack of receive-buffer
+	// room: the counter SO_RXQ_OVFL reports, read from the kernel
+	// (SO_MEMINFO) when Stats is called. Without GRO each held one
+	// datagram. With GRO each held one or more: a run of datagrams one
+	// sender's GSO send or the receiving NIC's GRO merged, up to
+	// mmsg.MaxGSOSegmentsLimit (128) of them; RxGROBuffers,
+	// RxGRODatagrams and RxGROMaxDatagrams describe the runs received.
+	KernelDroppedBuffers uint64
+	// RxBufferBytes is the receive buffer the kernel granted, summed over
+	// the sockets, as the kernel charges it (twice the payload room it
+	// promises, the rest covering its bookkeeping).
+	RxBufferBytes uint64
+	// RxGROBuffers counts the receives of the GRO path (one socket buffer
+	// each), RxGRODatagrams the datagrams they held, and
+	// RxGROMaxDatagrams the most datagrams one of them held. Their ratio
+	// estimates how many datagrams a dropped socket buffer held.
+	RxGROBuffers, RxGRODatagrams, RxGROMaxDatagrams uint64
 	// RingDrops counts frames dropped because the receive queue
 	// (WithRxQueue) was full.
 	RingDrops uint64
@@ -78,13 +102,19 @@ type Stats struct {
 	XDPMode        string
 	XDPMultiBuffer bool
 	// XDPRxDropped, XDPRxInvalid, XDPRingFull, XDPFillEmpty and
-	// XDPTxInvalid are the kernel's XDP_STATISTICS: packets dropped for
-	// other reasons (a multi-buffer packet that found too few buffers on
-	// the fill ring lands here), invalid fill descriptors, packets dropped
-	// on a full RX ring or an empty fill ring, and rejected TX
-	// descriptors. The fill ring runs empty when the receive goroutine
-	// falls behind (every posted buffer waits in the RX ring) or when
-	// slaves hold the whole pool; RxPoolExhausted stays 0 with AF_XDP.
+	// XDPTxInvalid are the kernel's XDP_STATISTICS. XDPRxDropped counts
+	// packets the socket dropped for want of a buffer (the fill ring was
+	// empty, or held too few for a multi-buffer packet) or as too large;
+	// XDPRingFull packets dropped on a full RX ring; XDPRxInvalid invalid
+	// fill descriptors; XDPTxInvalid rejected TX descriptors. XDPFillEmpty
+	// counts the times the kernel found the fill ring empty, not packets:
+	// in copy mode each is a drop that XDPRxDropped also counts, and in
+	// zero-copy mode the driver's refills count too, while the packets its
+	// NIC then drops appear only in the driver's statistics. Sum drops
+	// with XDPDroppedPackets, never with XDPFillEmpty. The fill ring runs
+	// empty when the receive goroutine falls behind (every posted buffer
+	// waits in the RX ring) or when slaves hold the whole pool;
+	// RxPoolExhausted stays 0 with AF_XDP.
 	XDPRxDropped, XDPRxInvalid, XDPRingFull, XDPFillEmpty, XDPTxInvalid uint64
 	// XDPTxCopies counts frames copied into the UMEM to be sent: frames
 	// of another pool, or whose memory was still being sent.
@@ -100,6 +130,7 @@ type cacheLinePad [128]byte
 type rxCounters struct {
 	frames, bytes, oversize, rejected, exhausted, ringDrops, errors, refused atomic.Uint64
 	groRuns                                                                  atomic.Uint64 // GRO receives holding more than one datagram
+	groBuffers, groDatagrams, groMax                                         atomic.Uint64
 	_                                                                        cacheLinePad
 }
 
@@ -107,6 +138,7 @@ type rxCounters struct {
 // flush publishes them with one atomic add per non-zero counter.
 type rxTally struct {
 	frames, bytes, oversize, rejected, exhausted uint64
+	groBuffers, groDatagrams, groMax             uint64
 }
 
 func (t *rxTally) flush(c *rxCounters) {
@@ -122,6 +154,14 @@ func (t *rxTally) flush(c *rxCounters) {
 	}
 	if t.exhausted != 0 {
 		c.exhausted.Add(t.exhausted)
+	}
+	if t.groBuffers != 0 {
+		c.groBuffers.Add(t.groBuffers)
+		c.groDatagrams.Add(t.groDatagrams)
+		// Only this goroutine raises the maximum; Stats only reads it.
+		if t.groMax > c.groMax.Load() {
+			c.groMax.Store(t.groMax)
+		}
 	}
 	*t = rxTally{}
 }
@@ -141,7 +181,26 @@ func (s *Stats) addRx(c *rxCounters) {
 	s.RingDrops += c.ringDrops.Load()
 	s.RxErrors += c.errors.Load()
 	s.ConnRefused += c.refused.Load()
+	s.RxGROBuffers += c.groBuffers.Load()
+	s.RxGRODatagrams += c.groDatagrams.Load()
+	s.RxGROMaxDatagrams = max(s.RxGROMaxDatagrams, c.groMax.Load())
 }
+
+// KernelDroppedDatagrams bounds the datagrams behind KernelDroppedBuffers:
+// at least one per socket buffer, at most mmsg.MaxGSOSegmentsLimit per
+// buffer once GRO is on (a run is never longer), exactly one without it.
+func (s Stats) KernelDroppedDatagrams() (least, most uint64) {
+	if !s.GRO {
+		return s.KernelDroppedBuffers, s.KernelDroppedBuffers
+	}
+	return s.KernelDroppedBuffers, s.KernelDroppedBuffers * mmsg.MaxGSOSegmentsLimit
+}
+
+// XDPDroppedPackets is the packets for the server's port the AF_XDP
+// socket dropped, each counted once: XDPRxDropped plus XDPRingFull (net/xdp
+// counts a drop for an empty fill ring in both XDPRxDropped and
+// XDPFillEmpty, so XDPFillEmpty is left out).
+func (s Stats) XDPDroppedPackets() uint64 { return s.XDPRxDropped + s.XDPRingFull }
 
 func (s *Stats) addTx(c *txCounters) {
 	s.TxFrames += c.frames.Load()

@@ -71,6 +71,10 @@ const (
 	// udpIPOverhead is what SetRxBufferCount adds to MaxPayload to get
 	// the MTU it counts in, as Rogue does.
 	udpIPOverhead = 28
+	// rxChargeSlack is what the default receive buffer adds to each MTU
+	// for the kernel's bookkeeping of a datagram (its sk_buff and shared
+	// info); the kernel doubles the size asked on top of that.
+	rxChargeSlack = 1024
 )
 
 // Defaults of the endpoint options.
@@ -81,6 +85,14 @@ const (
 	DefaultBatch = 64
 	// DefaultTimeout is the transmit wait, Rogue's one second.
 	DefaultTimeout = time.Second
+	// DefaultRxBurst is the burst of MaxPayload datagrams every socket's
+	// receive buffer holds by default while the receive goroutine is
+	// busy (SetRxBufferCount changes it). The kernel charges a datagram
+	// more than its payload, so the buffer asked is
+	// DefaultRxBurst * (MTU + rxChargeSlack) bytes, beyond
+	// net.core.rmem_max where the process may (CAP_NET_ADMIN), else as
+	// much as rmem_max allows; Stats().RxBufferBytes reports the grant.
+	DefaultRxBurst = 1000
 	// MaxBatch is the largest batch the kernel takes in one call.
 	MaxBatch = 1024
 )

@@ -272,9 +272,9 @@ func TestPoolExhausted(t *testing.T) {
 			sendSome(limit + 40)
 			eventually(t, 5*time.Second, "exhaustion counted", func() bool {
 				st := s.Stats()
-				return st.RxPoolExhausted > 0 && st.RxFrames+st.RxPoolExhausted+st.KernelDrops == uint64(limit+40)
+				return st.RxPoolExhausted > 0 && st.RxFrames+st.RxPoolExhausted+st.KernelDroppedBuffers == uint64(limit+40)
 			}, func() string { return fmt.Sprintf("sent %d, stats %+v", limit+40, s.Stats()) })
-			if st := s.Stats(); st.RxFrames != uint64(limit) || st.KernelDrops != 0 {
+			if st := s.Stats(); st.RxFrames != uint64(limit) || st.KernelDroppedBuffers != 0 {
 				t.Fatalf("stats %+v: want RxFrames = %d (the pool), no kernel drops", st, limit)
 			}
 			before := col.n.Load()

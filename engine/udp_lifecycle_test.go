@@ -344,10 +344,10 @@ func TestSetRxBufferCount(t *testing.T) {
 	}
 }
 
-// TestKernelDropsCounted overflows a small receive buffer while the slave
-// is blocked: what the kernel drops shows up in KernelDrops, and every
+// TestKernelDroppedBuffersCounted overflows a small receive buffer while the slave
+// is blocked: what the kernel drops shows up in KernelDroppedBuffers, and every
 // datagram sent is either delivered or counted there.
-func TestKernelDropsCounted(t *testing.T) {
+func TestKernelDroppedBuffersCounted(t *testing.T) {
 	leakCheck(t)
 	for _, tr := range allTransports {
 		s := mustServer(t, false, WithTransport(tr))
@@ -365,9 +365,9 @@ func TestKernelDropsCounted(t *testing.T) {
 		once.Do(func() { close(release) })
 		eventually(t, 5*time.Second, "accounting", func() bool {
 			st := s.Stats()
-			return uint64(col.n.Load())+st.KernelDrops == n && st.RxFrames == uint64(col.n.Load())
+			return uint64(col.n.Load())+st.KernelDroppedBuffers == n && st.RxFrames == uint64(col.n.Load())
 		}, func() string { return fmt.Sprintf("%v: slave saw %d of %d, stats %+v", tr, col.n.Load(), n, s.Stats()) })
-		if st := s.Stats(); st.KernelDrops == 0 {
+		if st := s.Stats(); st.KernelDroppedBuffers == 0 {
 			t.Fatalf("%v: no kernel drops counted: %+v", tr, st)
 		}
 		s.Close()

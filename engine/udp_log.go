@@ -39,9 +39,12 @@ type rateLog struct {
 	suppressed [logKinds]atomic.Uint64
 }
 
+// newRateLog logs to l; without one (no WithLogger) it logs nothing: a
+// library stays quiet unless asked, and every event it would log is also
+// counted in Stats or returned as an error.
 func newRateLog(l *slog.Logger) *rateLog {
 	if l == nil {
-		l = slog.Default()
+		l = slog.New(slog.DiscardHandler)
 	}
 	return &rateLog{l: l}
 }

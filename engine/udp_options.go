@@ -115,8 +115,10 @@ func WithPoolSize(n int) Option {
 	return func(c *endpointConfig) { c.poolSize = n }
 }
 
-// WithLogger sends the endpoint's warnings (rate-limited) to l instead of
-// slog.Default().
+// WithLogger sends the endpoint's warnings to l, each kind at most once a
+// second, and each event once. Without it the endpoint logs nothing (not
+// even to slog.Default): what it would warn about is counted in Stats or
+// returned to the caller. SetDebug's dumps also go to l when it is given.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *endpointConfig) { c.logger = l }
 }

@@ -109,7 +109,7 @@ func TestPRBSRoundTrip(t *testing.T) {
 				t.Fatalf("checker %+v, first error %v", st, check.FirstError())
 			}
 			for _, x := range []engine.Stats{s.Stats(), c.Stats()} {
-				if x.KernelDrops+x.RingDrops+x.RxOversize+x.TxErrors+x.TxTimeouts != 0 {
+				if x.KernelDroppedBuffers+x.RingDrops+x.RxOversize+x.TxErrors+x.TxTimeouts != 0 {
 					t.Fatalf("losses counted: %+v", x)
 				}
 			}

@@ -158,24 +158,56 @@ func encodeSockaddr(b *[unix.SizeofSockaddrInet6]byte, ap netip.AddrPort, inet6 
 
 // Indices into the SO_MEMINFO array (linux/sock_diag.h).
 const (
-	skMeminfoDrops = 8
-	skMeminfoVars  = 9
+	skMeminfoRcvbuf = 1
+	skMeminfoDrops  = 8
+	skMeminfoVars   = 9
 )
 
-// socketDrops reads how many datagrams the kernel dropped on the socket
-// (sk_drops, mostly for lack of receive-buffer room) through SO_MEMINFO:
-// the counter SO_RXQ_OVFL would stamp on every received datagram, read
-// only when asked, so the receive path pays nothing for it.
-func socketDrops(rc syscall.RawConn) (uint32, bool) {
-	var info [skMeminfoVars]uint32
-	ok := false
-	rc.Control(func(fd uintptr) {
-		l := uint32(unsafe.Sizeof(info))
-		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
-			uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&l)), 0)
-		ok = e == 0 && l > skMeminfoDrops*4
-	})
-	return info[skMeminfoDrops], ok
+// memInfo reads a socket's SO_MEMINFO: the kernel's drop counter
+// (sk_drops, the counter SO_RXQ_OVFL would stamp on every received
+// datagram) and the receive buffer granted. It is read only when asked,
+// so the receive path pays nothing for it, and without allocating: the
+// callback handed to RawConn.Control is made once, and the results land
+// in the struct. Through the RawConn, a closed socket fails the read
+// instead of reading a reused descriptor. Callers serialise reads.
+type memInfo struct {
+	rc     syscall.RawConn
+	info   [skMeminfoVars]uint32
+	ok     bool
+	closed bool // Control failed: the socket is closed for good
+	fn     func(fd uintptr)
+}
+
+func newMemInfo(rc syscall.RawConn) *memInfo {
+	m := &memInfo{rc: rc}
+	m.fn = m.read
+	return m
+}
+
+func (m *memInfo) read(fd uintptr) {
+	l := uint32(unsafe.Sizeof(m.info))
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+		uintptr(unsafe.Pointer(&m.info[0])), uintptr(unsafe.Pointer(&l)), 0)
+	m.ok = e == 0 && l > skMeminfoDrops*4
+}
+
+// load reads the counters: the kernel's drop count (socket buffers) and
+// the receive buffer in bytes as the kernel charges it (twice what
+// SO_RCVBUF asked, the rest being its bookkeeping). ok is false once the
+// socket is closed.
+func (m *memInfo) load() (drops, rcvbuf uint32, ok bool) {
+	m.ok = false
+	if m.closed {
+		return 0, 0, false
+	}
+	if m.rc.Control(m.fn) != nil {
+		m.closed = true // and the error, which allocates, is not asked again
+		return 0, 0, false
+	}
+	if !m.ok {
+		return 0, 0, false
+	}
+	return m.info[skMeminfoDrops], m.info[skMeminfoRcvbuf], true
 }
 
 // isMsgTrunc reports a truncated datagram in recvmsg flags.

@@ -25,7 +25,10 @@ func newRawSender(rc syscall.RawConn, inet6 bool) *rawSender          { return &
 func (s *rawSender) prepare(bufs [][]byte, dest netip.AddrPort) error { return errNoUDP }
 func (s *rawSender) send(wait bool) error                             { return errNoUDP }
 
-func socketDrops(rc syscall.RawConn) (uint32, bool) { return 0, false }
+type memInfo struct{}
+
+func newMemInfo(rc syscall.RawConn) *memInfo             { return &memInfo{} }
+func (m *memInfo) load() (drops, rcvbuf uint32, ok bool) { return 0, 0, false }
 
 func isMsgTrunc(flags int) bool { return false }
 

@@ -114,8 +114,8 @@ func (c *Conn) EnableGRO() error {
 func (c *Conn) GROEnabled() bool { return c.gro.Load() }
 
 // EnableDropCounter asks the kernel to report, with received datagrams, how
-// many datagrams it dropped on this socket for lack of receive-buffer room
-// (SO_RXQ_OVFL). KernelDrops then returns the count.
+// many socket buffers it dropped on this socket for lack of receive-buffer
+// room (SO_RXQ_OVFL). KernelDrops then returns the count.
 func (c *Conn) EnableDropCounter() error {
 	if err := c.setInt(unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1); err != nil {
 		return fmt.Errorf("mmsg: enable SO_RXQ_OVFL: %w", err)
@@ -123,8 +123,11 @@ func (c *Conn) EnableDropCounter() error {
 	return nil
 }
 
-// KernelDrops returns the number of datagrams the kernel dropped on this
-// socket because its receive buffer was full, as of the newest datagram read.
+// KernelDrops returns the number of socket buffers the kernel dropped on
+// this socket because its receive buffer was full, as of the newest datagram
+// read. A socket buffer is one datagram, except with GRO on (EnableGRO),
+// where it is one run of up to MaxGSOSegmentsLimit datagrams: the kernel
+// counts the run once.
 // The kernel stamps each queued datagram with the drop count at the time it
 // was queued, so drops show up once a datagram that arrived after them is
 // read. It stays 0 unless EnableDropCounter was called. Safe to call from any

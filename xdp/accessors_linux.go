@@ -62,19 +62,22 @@ func (s *Socket) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// Stats reads the kernel's drop counters for the socket.
+// Stats reads the kernel's drop counters for the socket. It does not
+// allocate unless it fails; on a closed socket it returns ErrClosed.
 func (s *Socket) Stats() (Stats, error) {
-	var st unix.XDPStatistics
-	var gerr error
-	err := s.rc.Control(func(fd uintptr) {
-		_, gerr = getsockopt(int(fd), unix.XDP_STATISTICS, unsafe.Pointer(&st), unsafe.Sizeof(st))
-	})
-	if err != nil {
+	s.sts.mu.Lock()
+	defer s.sts.mu.Unlock()
+	if s.closed.Load() {
+		return Stats{}, ErrClosed
+	}
+	s.sts.err = nil
+	if err := s.rc.Control(s.sts.fn); err != nil {
 		return Stats{}, s.mapErr(err)
 	}
-	if gerr != nil {
-		return Stats{}, fmt.Errorf("xdp: XDP_STATISTICS: %w", gerr)
+	if s.sts.err != nil {
+		return Stats{}, fmt.Errorf("xdp: XDP_STATISTICS: %w", s.sts.err)
 	}
+	st := &s.sts.st
 	return Stats{
 		RxDropped:       st.Rx_dropped,
 		RxInvalidDescs:  st.Rx_invalid_descs,
@@ -83,6 +86,10 @@ func (s *Socket) Stats() (Stats, error) {
 		RxFillRingEmpty: st.Rx_fill_ring_empty_descs,
 		TxRingEmpty:     st.Tx_ring_empty_descs,
 	}, nil
+}
+
+func (s *Socket) statsCB(fd uintptr) {
+	_, s.sts.err = getsockopt(int(fd), unix.XDP_STATISTICS, unsafe.Pointer(&s.sts.st), unsafe.Sizeof(s.sts.st))
 }
 
 // mapErr turns the errors of a RawConn on a closed file into ErrClosed.

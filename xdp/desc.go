@@ -51,9 +51,10 @@ func PacketLen(pkt []Desc) int {
 // Stats are the socket's drop counters as kept by the kernel
 // (getsockopt XDP_STATISTICS). They only grow while the socket is open.
 type Stats struct {
-	// RxDropped counts packets dropped for reasons other than invalid
-	// descriptors, typically a packet larger than a chunk without
-	// multi-buffer, or a full RX ring.
+	// RxDropped counts packets dropped for want of a buffer (in copy mode
+	// the fill ring was empty, or held too few for a multi-buffer packet)
+	// or as larger than a chunk without multi-buffer. RxDropped plus
+	// RxRingFull counts every packet the socket dropped once.
 	RxDropped uint64
 	// RxInvalidDescs counts fill-ring addresses the kernel rejected.
 	RxInvalidDescs uint64
@@ -62,8 +63,12 @@ type Stats struct {
 	// RxRingFull counts packets dropped because the RX ring was full: the
 	// application did not consume fast enough.
 	RxRingFull uint64
-	// RxFillRingEmpty counts packets dropped because the fill ring was
-	// empty: the application did not give buffers back fast enough.
+	// RxFillRingEmpty counts the times the kernel found the fill ring
+	// empty when it wanted a buffer: the application did not give buffers
+	// back fast enough. It is not a packet count to add to the others: in
+	// copy mode each such packet is also in RxDropped, and in zero-copy
+	// mode a driver's refill attempts count while the packets its NIC
+	// drops do not.
 	RxFillRingEmpty uint64
 	// TxRingEmpty counts transmit wake-ups that found the TX ring empty.
 	TxRingEmpty uint64

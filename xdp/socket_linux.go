@@ -55,6 +55,17 @@ type Socket struct {
 
 	closeMu sync.Mutex
 	closed  atomic.Bool
+
+	sts statsState
+}
+
+// statsState carries XDP_STATISTICS out of its RawConn callback, bound
+// once at Open, so that Stats does not allocate; mu serialises callers.
+type statsState struct {
+	mu  sync.Mutex
+	st  unix.XDPStatistics
+	err error
+	fn  func(uintptr)
 }
 
 // rxState and txState carry arguments and results through the RawConn
@@ -211,6 +222,7 @@ func openBound(cfg *Config, ifindex int, m Mode, sg bool) (*Socket, error) {
 	s.rxs.waitFn = s.waitCB
 	s.txs.sendFn = s.sendCB
 	s.txs.compFn = s.compCB
+	s.sts.fn = s.statsCB
 	return s, nil
 }
 
