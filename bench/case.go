@@ -70,6 +70,8 @@ type Case struct {
 	// Interval, with OnInterval, reports progress every Interval.
 	Interval   time.Duration
 	OnInterval func(Interval)
+	// warmup marks the warm-up test of client -O in its hello.
+	warmup bool
 }
 
 // withDefaults fills in the defaults.

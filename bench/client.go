@@ -39,7 +39,11 @@ type ClientConfig struct {
 	// XDP names the interface and queue of the xdp transport.
 	XDP XDP
 	// CPU pins the sending thread to this CPU; -1 (or NoPin) leaves it.
-	CPU        int
+	CPU int
+	// Omit warms up this long before the test (iperf3 -O): a test of its
+	// own, whose intervals are marked omitted and which the totals leave
+	// out.
+	Omit       time.Duration
 	Interval   time.Duration
 	OnInterval func(Interval)
 	Logger     *slog.Logger
@@ -61,6 +65,10 @@ type ClientEnd struct {
 	// SumReceived is the server's account of this test; absent with Raw.
 	SumReceived *SessionSummary `json:"sum_received,omitempty"`
 	Process     ProcessCPU      `json:"process_cpu"`
+	// Sum, Streams and CPU are iperf3's summary of the test.
+	Sum     UDPSum         `json:"sum"`
+	Streams []EndStream    `json:"streams"`
+	CPU     CPUUtilization `json:"cpu_utilization_percent"`
 }
 
 // helloWait bounds the wait for a server's welcome, helloRetry spaces the
@@ -80,6 +88,12 @@ var ErrPayloadTooLarge = errors.New("datagrams too large for the server")
 // Transmit sends one test to a udpperf server (or, with Raw, to any UDP
 // receiver) and returns both sides' figures.
 func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
+	rep, err := transmit(ctx, cfg)
+	rep.finishIperf()
+	return rep, err
+}
+
+func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	c := Case{Transport: cfg.Transport, Payload: cfg.Payload, Batch: cfg.Batch, Duration: cfg.Duration, Rate: cfg.Rate, PRBS: cfg.PRBS}
 	if c.Duration == 0 {
 		c.Duration = DefaultClientDuration
@@ -113,6 +127,9 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	engine.Connect(client, replies)
 
 	session := rand.Uint64()
+	rep.Start.Cookie = SessionID(session).String()
+	rep.Start.ConnectingTo = &Endpoint{Host: cfg.Host, Port: cfg.Port}
+	iperfStart(&rep.Start, cfg.Omit, connection(client.LocalAddr(), client.Peer()))
 	if !cfg.Raw {
 		refused := func() bool { return client.Stats().ConnRefused > 0 }
 		quiet.Store(true)
@@ -129,11 +146,19 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 				ErrNoServer, client.Peer(), helloWait, err)
 		}
 	}
+	if cfg.Omit > 0 {
+		ivs, err := warmUp(ctx, client, replies, session, c, cfg)
+		rep.Intervals = append(rep.Intervals, ivs...)
+		if err != nil {
+			return rep, err
+		}
+	}
 	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == engine.TransportXDP)
 	if err != nil {
 		return rep, err
 	}
 	defer snd.release()
+	snd.stamp = stampable(c)
 
 	procStart, _ := cpu.Process()
 	stopIntervals := recordIntervals(cfg.Interval, newMeter(time.Now(), true), func() (counters, uint64) {
@@ -197,7 +222,8 @@ var errRefused = errors.New("port unreachable")
 // hello opens the session and waits for the server's welcome; refused
 // reports whether the kernel saw an ICMP port-unreachable.
 func hello(ctx context.Context, tx transmitter, replies *replySlave, session uint64, c Case, refused func() bool) error {
-	body, err := json.Marshal(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch, Rate: c.Rate.String(), Duration: c.Duration.Seconds()})
+	body, err := json.Marshal(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch, Rate: c.Rate.String(), Duration: c.Duration.Seconds(),
+		Stamped: stampable(c), Warmup: c.warmup})
 	if err != nil {
 		return err
 	}

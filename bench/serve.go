@@ -77,6 +77,12 @@ type ServerEnd struct {
 	// client.
 	Sessions []SessionSummary `json:"sessions"`
 	Process  ProcessCPU       `json:"process_cpu"`
+	// Sum, Streams, SumSent (nothing: a server sends no data) and CPU are
+	// iperf3's summary of what the server received.
+	Sum     UDPSum      `json:"sum"`
+	Streams []EndStream `json:"streams"`
+	SumSent SentSummary `json:"sum_sent"`
+	CPU     HostCPU     `json:"cpu_utilization_percent"`
 }
 
 // sessionLinger is how long a one-off server keeps answering after its
@@ -157,7 +163,9 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	if cfg.Ready != nil {
 		cfg.Ready(server.Port())
 	}
+	iperfStart(&rep.Start, 0, connection(netip.AddrPortFrom(cfg.Bind, uint16(server.Port())), netip.AddrPort{}))
 	procStart, _ := cpu.Process()
+	wallStart := time.Now()
 
 	stopIntervals := make(chan struct{})
 	intervalsDone := make(chan struct{})
@@ -170,7 +178,7 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 			if iv.Packets == 0 && iv.KernelDrops == 0 && iv.RingDrops == 0 && iv.LostPackets == 0 {
 				return // idle: nothing to say
 			}
-			rep.Intervals = append(rep.Intervals, IntervalRecord{Sum: iv})
+			rep.Intervals = append(rep.Intervals, NewIntervalRecord(iv))
 			if cfg.OnInterval != nil {
 				cfg.OnInterval(iv)
 			}
@@ -215,7 +223,7 @@ loop:
 			if cfg.OnSession != nil {
 				cfg.OnSession(sum)
 			}
-			if cfg.OneOff && linger == nil {
+			if cfg.OneOff && linger == nil && !sum.Omitted {
 				linger = time.After(sessionLinger)
 			}
 		case <-linger:
@@ -223,6 +231,7 @@ loop:
 		}
 	}
 	procEnd, _ := cpu.Process()
+	wall := time.Since(wallStart)
 	server.Close()
 	if intervalsStarted {
 		close(stopIntervals)
@@ -241,6 +250,7 @@ loop:
 		break
 	}
 	rep.End = serverEnd(recv, server.Stats(), procEnd.Sub(procStart))
+	rep.finishIperf(procEnd.Sub(procStart), wall)
 	return rep, nil
 }
 

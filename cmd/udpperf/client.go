@@ -27,6 +27,7 @@ as fast as possible (the default).
 
 examples:
   udpperf client --host 127.0.0.1
+  udpperf -c 127.0.0.1 -u -b 1G -t 5 -l 1472 -J   # iperf3's spelling
   udpperf client --host 10.0.0.2 --jumbo --rate 5G --time 30 --transport gso
   udpperf client --host 127.0.0.1 --size 1024 --rate 100kpps --prbs --json`
 
@@ -47,7 +48,10 @@ func runClient(ctx context.Context, e env, args []string) error {
 	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
 	affinity := fs.Int("affinity", -1, "pin the sending thread to this CPU (-1 = no pinning)")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
+	omit := durationFlag(fs, "omit", 0, "warm up this long first: a test of its own whose intervals are marked omitted and left out of the totals")
 	xdp := addXDPFlags(fs)
+	acceptUDP(fs)
+	aliasAll(fs, iperfNames)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -84,7 +88,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	cfg := bench.ClientConfig{
 		Host: *host, Port: *port, Payload: payload, Transport: t, Batch: *batch, Rate: *r,
 		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: *affinity,
-		Interval: *interval, XDP: xcfg,
+		Interval: *interval, XDP: xcfg, Omit: *omit,
 	}
 	if err := (bench.Case{Transport: t, Payload: payload, Batch: *batch, PRBS: *prbs}).ValidateSide(); err != nil {
 		return usageError{err.Error()}

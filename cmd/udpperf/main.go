@@ -7,6 +7,7 @@
 //	udpperf bench   [flags]            sweep transports x payloads x batches in one process
 //	udpperf latency [flags]            ping-pong round-trip latency per transport
 //	udpperf version
+//	udpperf -s [flags], udpperf -c HOST [flags]   iperf3's form of server and client
 //
 // Every subcommand takes --help. With --json, one JSON document goes to
 // standard output and progress to standard error.
@@ -80,6 +81,12 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		topUsage(stdout)
 		return exitOK
 	}
+	if cmd, rest, ok, err := iperfForm(args); ok {
+		if err != nil {
+			return report(e, "udpperf", err)
+		}
+		name, args = cmd, append([]string{cmd}, rest...)
+	}
 	for _, c := range commands {
 		if c.name != name {
 			continue
@@ -121,6 +128,9 @@ func topUsage(w io.Writer) {
 	fmt.Fprintln(w, "through the udpstream engine.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "usage: udpperf <command> [flags]")
+	fmt.Fprintln(w, "       udpperf -s [flags]        (iperf3's form of udpperf server)")
+	fmt.Fprintln(w, "       udpperf -c HOST [flags]   (iperf3's form of udpperf client)")
+	fmt.Fprintln(w, "       udpperf -v | --version")
 	fmt.Fprintln(w)
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)

@@ -39,7 +39,11 @@ func intervalLines(p *printer, receiver bool) func(bench.Interval) {
 			headerDone = true
 			p.printf("%s\n", bench.IntervalHeader(receiver))
 		}
-		p.printf("%s\n", bench.FormatInterval(iv, receiver))
+		line := bench.FormatInterval(iv, receiver)
+		if iv.Omitted {
+			line += "  (omitted)"
+		}
+		p.printf("%s\n", line)
 	}
 }
 

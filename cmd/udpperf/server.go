@@ -19,6 +19,7 @@ the PRBS sequence word reveals gaps).
 
 examples:
   udpperf server
+  udpperf -s -p 5201 -1 -J                          # iperf3's spelling
   udpperf server --port 6000 --jumbo --transport gro --prbs
   udpperf server --time 2s --idle-exit 500ms --json   # stop like the C reference receiver`
 
@@ -39,6 +40,8 @@ func runServer(ctx context.Context, e env, args []string) error {
 	rxBuffer := fs.Int("rx-buffer", bench.DefaultRxBuffer, "receive socket buffer in bytes")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	xdp := addXDPFlags(fs)
+	acceptUDP(fs)
+	aliasAll(fs, iperfNames)
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -70,7 +73,7 @@ func runServer(ctx context.Context, e env, args []string) error {
 	}
 	cfg.OnInterval = intervalLines(p, true)
 	cfg.OnSession = func(s bench.SessionSummary) {
-		p.printf("session %016x ended: sent %d\n%s\n", s.ID, s.SentPackets, bench.FormatReceived(s.ReceivedSummary))
+		p.printf("session %s ended: sent %d\n%s\n", s.ID, s.SentPackets, bench.FormatReceived(s.ReceivedSummary))
 	}
 	rep, err := bench.Serve(ctx, cfg)
 	if err != nil {
