@@ -50,6 +50,8 @@ type IperfStart struct {
 	Connected []Connection `json:"connected"`
 	// ConnectingTo is the server a client sends to.
 	ConnectingTo *Endpoint `json:"connecting_to,omitempty"`
+	// AcceptedConnection is, for a server, the client of the last test.
+	AcceptedConnection *Endpoint `json:"accepted_connection,omitempty"`
 	// Cookie is the session id of a client's test (empty for a server).
 	Cookie        string    `json:"cookie"`
 	TargetBitrate float64   `json:"target_bitrate"`
@@ -262,7 +264,11 @@ func (rep *ServerReport) finishIperf(proc cpu.Usage, wall time.Duration) {
 		LossKnown: r.LossKnown,
 	}
 	if n := len(e.Sessions); n > 0 {
-		sum.JitterMs = e.Sessions[n-1].JitterMs
+		last := e.Sessions[n-1]
+		sum.JitterMs = last.JitterMs
+		if ap, err := netip.ParseAddrPort(last.Client); err == nil {
+			rep.Start.AcceptedConnection = &Endpoint{Host: ap.Addr().String(), Port: int(ap.Port())}
+		}
 	}
 	e.Sum = sum
 	e.Streams = []EndStream{{UDP: StreamSum{Socket: 1, UDPSum: sum, OutOfOrder: r.OutOfOrder}}}

@@ -72,7 +72,9 @@ func flagNames(fs *flag.FlagSet, long string) string {
 // iperfForm maps iperf3's command line without a subcommand (`udpperf -s
 // ...`, `udpperf -c HOST ...`) to udpperf's. ok is false when args do not
 // start with a flag; a command line naming both or neither role, or a
-// version flag among others, is a usage error.
+// version flag among others, is a usage error. -V alone prints the version
+// too; among other flags it is iperf3's --verbose, which udpperf does not
+// have, and the subcommand rejects it.
 func iperfForm(args []string) (name string, rest []string, ok bool, err error) {
 	if len(args) == 0 || !strings.HasPrefix(args[0], "-") {
 		return "", nil, false, nil
@@ -91,11 +93,10 @@ func iperfForm(args []string) (name string, rest []string, ok bool, err error) {
 			client, a = true, "-c"
 		case hasValue(a, "client"):
 			client, a = true, "-c="+a[strings.IndexByte(a, '=')+1:]
-		case isFlag(a, "v", "V", "version"):
-			if len(args) > 1 {
-				return "", nil, true, usageError{"-v/--version takes no other arguments"}
-			}
+		case isFlag(a, "v", "V", "version") && len(args) == 1:
 			return "version", nil, true, nil
+		case isFlag(a, "v", "version"):
+			return "", nil, true, usageError{"-v/--version takes no other arguments"}
 		}
 		rest = append(rest, a)
 	}

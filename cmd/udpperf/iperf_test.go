@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"udpstream.dev/bench"
+)
+
+func TestIperfForm(t *testing.T) {
+	cases := []struct {
+		args []string
+		name string
+		rest []string
+		err  string
+	}{
+		{[]string{"-s", "-p", "6000"}, "server", []string{"-p", "6000"}, ""},
+		{[]string{"--server", "-1"}, "server", []string{"-1"}, ""},
+		{[]string{"-c", "h", "-t", "5"}, "client", []string{"-c", "h", "-t", "5"}, ""},
+		{[]string{"-u", "--client", "h"}, "client", []string{"-u", "-c", "h"}, ""},
+		{[]string{"--client=h"}, "client", []string{"-c=h"}, ""},
+		{[]string{"-c=h"}, "client", []string{"-c=h"}, ""},
+		{[]string{"-v"}, "version", nil, ""},
+		{[]string{"-V"}, "version", nil, ""},
+		{[]string{"--version"}, "version", nil, ""},
+		{[]string{"-s", "-c", "h"}, "", nil, "exclude each other"},
+		{[]string{"-p", "5201"}, "", nil, "no command"},
+		{[]string{"-v", "-s"}, "", nil, "no other arguments"},
+	}
+	for _, c := range cases {
+		name, rest, ok, err := iperfForm(c.args)
+		if !ok {
+			t.Fatalf("%v: not taken as iperf3's form", c.args)
+		}
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Fatalf("%v: error %v, want %q", c.args, err, c.err)
+			}
+			continue
+		}
+		if err != nil || name != c.name || !reflect.DeepEqual(rest, c.rest) {
+			t.Fatalf("%v: %q %q %v, want %q %q", c.args, name, rest, err, c.name, c.rest)
+		}
+	}
+	if _, _, ok, _ := iperfForm([]string{"server", "-p", "1"}); ok {
+		t.Fatal("a subcommand was taken as iperf3's form")
+	}
+}
+
+// Flags udpperf does not implement are usage errors, never ignored.
+func TestIperfFlagsUnknownAreUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-c", "127.0.0.1", "-P", "2"}, "-P"},
+		{[]string{"-c", "127.0.0.1", "-R"}, "-R"},
+		{[]string{"-c", "127.0.0.1", "--bidir"}, "-bidir"},
+		{[]string{"-c", "127.0.0.1", "-V"}, "-V"},
+		{[]string{"client", "-c"}, "flag needs an argument"},
+		{[]string{"-s", "-c", "127.0.0.1"}, "exclude each other"},
+		{[]string{"-s", "-A", "1"}, "-A"},
+		{[]string{"-c", "127.0.0.1", "-t", "soon"}, "duration"},
+		{[]string{"-c", "127.0.0.1", "-b", "fast"}, "rate"},
+	}
+	for _, c := range cases {
+		var out, errOut bytes.Buffer
+		if code := realMain(c.args, &out, &errOut); code != exitUsage {
+			t.Fatalf("%v: exit %d, want %d; stderr %q", c.args, code, exitUsage, errOut.String())
+		}
+		if line := oneLineError(t, errOut.String()); !strings.Contains(line, c.want) {
+			t.Fatalf("%v: error %q does not say %q", c.args, line, c.want)
+		}
+	}
+}
+
+func TestHelpShowsIperfNames(t *testing.T) {
+	var out bytes.Buffer
+	if code := realMain([]string{"client", "--help"}, &out, &out); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"-c, --host", "-p, --port", "-t, --time", "-b, --rate", "-l, --size", "-i, --interval", "-J, --json", "-O, --omit", "-u, --udp", "-A, --affinity", "-B, --bind"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("client --help lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "--c ") {
+		t.Fatalf("a short name is listed as a flag of its own:\n%s", out.String())
+	}
+	out.Reset()
+	if code := realMain([]string{"-v"}, &out, &out); code != exitOK || !strings.HasPrefix(out.String(), "udpperf ") {
+		t.Fatalf("-v: exit %d, %q", code, out.String())
+	}
+}
+
+// startIperfServer starts `udpperf -s` (iperf3's form) on a free port.
+func startIperfServer(t *testing.T, args ...string) (*proc, int) {
+	t.Helper()
+	for range 5 {
+		port := freePort(t)
+		p := start(t, append([]string{"-s", "-p", fmt.Sprint(port), "-B", "127.0.0.1"}, args...)...)
+		if p.waitFor(t, "listening on UDP port", 10*time.Second) {
+			return p, port
+		}
+		if !strings.Contains(p.stderr.String(), "already in use") {
+			t.Fatalf("server did not start:\n%s", p.stderr.String())
+		}
+	}
+	t.Fatal("no free port found")
+	return nil, 0
+}
+
+func TestIperfShortFlagsEndToEnd(t *testing.T) {
+	srv, port := startIperfServer(t, "-1", "-J", "-i", "0.1")
+	// `udpperf client -c HOST` as well as `udpperf -c HOST`.
+	out, errOut, code := run(t, 30*time.Second, "client", "-c", "127.0.0.1", "-u", "-p", fmt.Sprint(port),
+		"-t", "0.5", "-b", "20M", "-l", "1000", "-i", "0.1", "-O", "0.3", "-J")
+	if code != 0 {
+		t.Fatalf("client exit %d:\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "(omitted)") {
+		t.Fatalf("no omitted interval lines:\n%s", errOut)
+	}
+	var cl bench.ClientReport
+	if err := json.Unmarshal([]byte(out), &cl); err != nil {
+		t.Fatalf("client JSON: %v\n%s", err, out)
+	}
+	if c := srv.wait(t, 10*time.Second); c != 0 {
+		t.Fatalf("server exit %d (a one-off server must outlast the warm-up):\n%s", c, srv.stderr.String())
+	}
+	var sv bench.ServerReport
+	if err := json.Unmarshal([]byte(srv.stdout.String()), &sv); err != nil {
+		t.Fatalf("server JSON: %v\n%s", err, srv.stdout.String())
+	}
+	ts := cl.Start.TestStart
+	if ts.Protocol != "UDP" || ts.Blksize != 1000 || ts.NumStreams != 1 || ts.Omit != 0.3 || ts.Duration != 0.5 || ts.TargetBitrate != 20e6 {
+		t.Fatalf("test_start %+v", ts)
+	}
+	// Warm-up intervals first, marked; the measured ones after.
+	var omitted, measured int
+	for _, iv := range cl.Intervals {
+		switch {
+		case iv.Sum.Omitted && measured == 0:
+			omitted++
+		case !iv.Sum.Omitted:
+			measured++
+		default:
+			t.Fatalf("an omitted interval after measured ones: %+v", cl.Intervals)
+		}
+	}
+	if omitted < 2 || measured < 3 {
+		t.Fatalf("%d omitted and %d measured intervals", omitted, measured)
+	}
+	// The totals are the measured test's alone.
+	sum, got := cl.End.Sum, cl.End.SumReceived
+	if got == nil || sum.Packets != cl.End.SumSent.Packets || got.SentPackets != sum.Packets || got.Packets+got.LostPackets != sum.Packets {
+		t.Fatalf("end.sum %+v, sum_sent %+v, sum_received %+v", sum, cl.End.SumSent, got)
+	}
+	if want := 0.5 * 20e6 / 8000; float64(sum.Packets) < 0.8*want || float64(sum.Packets) > 1.2*want {
+		t.Fatalf("sent %d datagrams in the measured 0.5 s, want about %.0f (the warm-up must not count)", sum.Packets, want)
+	}
+	if !sum.LossKnown || sum.JitterMs <= 0 || sum.JitterMs > 1000 || got.JitterMs != sum.JitterMs {
+		t.Fatalf("jitter %v ms (received %v)", sum.JitterMs, got.JitterMs)
+	}
+	if len(sv.End.Sessions) != 2 || !sv.End.Sessions[0].Omitted || sv.End.Sessions[1].Omitted || sv.End.Sessions[1].ID != got.ID {
+		t.Fatalf("server sessions %+v", sv.End.Sessions)
+	}
+	if cl.Start.Cookie != got.ID.String() || !strings.Contains(out, `"id": "`+got.ID.String()+`"`) {
+		t.Fatalf("cookie %q, id %v", cl.Start.Cookie, got.ID)
+	}
+}
+
+// keyPaths lists every key path of a JSON document with its JSON type;
+// array elements are merged under "[]".
+func keyPaths(v any, prefix string, out map[string]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		out[prefix] = "object"
+		for k, e := range x {
+			keyPaths(e, prefix+"."+k, out)
+		}
+	case []any:
+		out[prefix] = "array"
+		for _, e := range x {
+			keyPaths(e, prefix+"[]", out)
+		}
+	case string:
+		out[prefix] = "string"
+	case float64:
+		out[prefix] = "number"
+	case bool:
+		out[prefix] = "boolean"
+	case nil:
+		out[prefix] = "null"
+	}
+}
+
+func pathsOf(t *testing.T, doc string) map[string]string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(doc), &v); err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+	out := map[string]string{}
+	keyPaths(v, "", out)
+	return out
+}
+
+// iperfOnly are iperf3 key paths udpperf has no counterpart for, and why.
+var iperfOnly = map[string]string{
+	".start.sock_bufsize":  "iperf3 -w; udpperf's server sets its buffer with --rx-buffer, its client uses the default",
+	".start.sndbuf_actual": "not read back from the socket",
+	".start.rcvbuf_actual": "not read back from the socket",
+	// A server learns the client's counts at the end of a test, not its
+	// CPU use.
+	".end.cpu_utilization_percent.remote_total":  "server",
+	".end.cpu_utilization_percent.remote_user":   "server",
+	".end.cpu_utilization_percent.remote_system": "server",
+}
+
+// checkSubset fails for every iperf3 key path missing from udpperf's
+// document or of another JSON type there.
+func checkSubset(t *testing.T, what string, iperf, udpperf map[string]string) {
+	t.Helper()
+	var bad []string
+	for p, typ := range iperf {
+		if _, skip := iperfOnly[p]; skip {
+			continue
+		}
+		if got, ok := udpperf[p]; !ok {
+			bad = append(bad, p+" missing")
+		} else if got != typ {
+			bad = append(bad, fmt.Sprintf("%s is %s, iperf3 has %s", p, got, typ))
+		}
+	}
+	sort.Strings(bad)
+	if len(bad) > 0 {
+		t.Fatalf("%s JSON differs from iperf3's:\n  %s", what, strings.Join(bad, "\n  "))
+	}
+}
+
+// iperf3JSON runs the Debian iperf3 package's server and UDP client with
+// -J on loopback and returns both documents.
+func iperf3JSON(t *testing.T) (client, server string) {
+	t.Helper()
+	iperf3, err := exec.LookPath("iperf3")
+	if err != nil {
+		t.Skip("iperf3 is not installed (scripts/setup.sh installs the Debian package)")
+	}
+	port := freePort(t)
+	srv := exec.Command(iperf3, "-s", "-1", "-p", fmt.Sprint(port), "-J")
+	var srvOut lockedBuffer
+	srv.Stdout = &srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	defer func() {
+		srv.Process.Kill()
+		<-done
+	}()
+	var cl []byte
+	for range 50 { // until the server listens
+		cl, err = exec.Command(iperf3, "-u", "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "1", "-J").Output()
+		if err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("iperf3 client: %v\n%s", err, cl)
+	}
+	select {
+	case <-done:
+		done <- nil
+	case <-time.After(10 * time.Second):
+		t.Fatal("iperf3 -s -1 did not exit")
+	}
+	return string(cl), srvOut.String()
+}
+
+// Scripts written for iperf3 -u -J find their keys in udpperf's JSON.
+func TestJSONHasIperf3Keys(t *testing.T) {
+	ipClient, ipServer := iperf3JSON(t)
+	srv, port := startIperfServer(t, "-1", "-J")
+	out, errOut, code := run(t, 30*time.Second, "-c", "127.0.0.1", "-u", "-p", fmt.Sprint(port), "-t", "1", "-b", "10M", "-J")
+	if code != 0 {
+		t.Fatalf("client exit %d:\n%s", code, errOut)
+	}
+	if c := srv.wait(t, 10*time.Second); c != 0 {
+		t.Fatalf("server exit %d:\n%s", c, srv.stderr.String())
+	}
+	checkSubset(t, "udpperf -c", pathsOf(t, ipClient), pathsOf(t, out))
+	checkSubset(t, "udpperf -s", pathsOf(t, ipServer), pathsOf(t, srv.stdout.String()))
+}
