@@ -46,7 +46,10 @@ type ClientConfig struct {
 	Omit       time.Duration
 	Interval   time.Duration
 	OnInterval func(Interval)
-	Logger     *slog.Logger
+	// OnStart, if set, is called with the report's start section once the
+	// server has welcomed the test, before the first datagram is sent.
+	OnStart func(Start)
+	Logger  *slog.Logger
 }
 
 // DefaultClientDuration is how long udpperf client sends by default.
@@ -145,6 +148,9 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 			return rep, fmt.Errorf("%w at %v within %v (is `udpperf server` running there? use --raw for other receivers): %v",
 				ErrNoServer, client.Peer(), helloWait, err)
 		}
+	}
+	if cfg.OnStart != nil {
+		cfg.OnStart(rep.Start)
 	}
 	if cfg.Omit > 0 {
 		ivs, err := warmUp(ctx, client, replies, session, c, cfg)

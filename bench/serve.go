@@ -56,9 +56,10 @@ type ServeConfig struct {
 	// OneOff stops the server after the first session ends.
 	OneOff bool
 	// Ready, if set, is called with the bound port once the server
-	// listens.
-	Ready  func(port int)
-	Logger *slog.Logger
+	// listens; OnStart then with the report's start section.
+	Ready   func(port int)
+	OnStart func(Start)
+	Logger  *slog.Logger
 }
 
 // ServerReport is udpperf server's result.
@@ -164,6 +165,9 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 		cfg.Ready(server.Port())
 	}
 	iperfStart(&rep.Start, 0, connection(netip.AddrPortFrom(cfg.Bind, uint16(server.Port())), netip.AddrPort{}))
+	if cfg.OnStart != nil {
+		cfg.OnStart(rep.Start)
+	}
 	procStart, _ := cpu.Process()
 	wallStart := time.Now()
 

@@ -44,7 +44,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	batch := fs.Int("batch", bench.DefaultBatch, "datagrams per send system call")
 	prbs := fs.Bool("prbs", false, "send Rogue PRBS frames (32-bit words); the server checks every byte")
 	raw := fs.Bool("raw", false, "send data only: no session with a udpperf server (receiver figures unavailable)")
-	jsonOut := fs.Bool("json", false, "print one JSON document on stdout (intervals go to stderr)")
+	jsonOut, jsonStream := addJSONFlags(fs)
 	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
 	affinity := fs.Int("affinity", -1, "pin the sending thread to this CPU (-1 = no pinning)")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
@@ -96,25 +96,23 @@ func runClient(ctx context.Context, e env, args []string) error {
 	if cfg.Bind, err = parseBind(*bind); err != nil {
 		return err
 	}
-	p := newPrinter(e, *jsonOut)
+	out := newReportOut(e, *jsonOut, *jsonStream)
+	p := out.printer()
 	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
 		netJoin(*host, *port), t, *batch, payload, r, *duration, map[bool]string{true: ", prbs", false: ""}[*prbs])
-	cfg.OnInterval = intervalLines(p, false)
+	cfg.OnInterval = out.onInterval(intervalLines(p, false))
+	cfg.OnStart = out.onStart()
 	rep, err := bench.Transmit(ctx, cfg)
 	if err != nil {
-		if *jsonOut {
-			writeJSON(e.stdout, jsonError{err.Error()})
-		}
+		out.fail(err)
 		return err
 	}
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatSent(rep.End.SumSent))
 	if s := rep.End.SumReceived; s != nil {
 		p.printf("%s\n", bench.FormatReceived(s.ReceivedSummary))
 	}
-	if *jsonOut {
-		if err := writeJSON(e.stdout, rep); err != nil {
-			return err
-		}
+	if err := out.end(rep, rep.End); err != nil {
+		return err
 	}
 	if s := rep.End.SumReceived; s != nil && s.PRBSErrors > 0 {
 		return prbsError{fmt.Sprintf("the server found %d datagrams failing the PRBS check: %s", s.PRBSErrors, s.PRBSFirstError)}

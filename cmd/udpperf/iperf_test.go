@@ -301,3 +301,88 @@ func TestJSONHasIperf3Keys(t *testing.T) {
 	checkSubset(t, "udpperf -c", pathsOf(t, ipClient), pathsOf(t, out))
 	checkSubset(t, "udpperf -s", pathsOf(t, ipServer), pathsOf(t, srv.stdout.String()))
 }
+
+// event is one line of --json-stream.
+type event struct {
+	Event string          `json:"event"`
+	Data  json.RawMessage `json:"data"`
+}
+
+// events parses a --json-stream output; every line must be one event.
+func events(t *testing.T, out string) []event {
+	t.Helper()
+	var evs []event
+	for line := range strings.SplitSeq(strings.TrimRight(out, "\n"), "\n") {
+		var ev event
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Event == "" {
+			t.Fatalf("not an event line (%v): %q", err, line)
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// checkStream checks the order start, interval..., end.
+func checkStream(t *testing.T, who string, evs []event) (start bench.Start, ivs []bench.IntervalRecord, end map[string]any) {
+	t.Helper()
+	if len(evs) < 3 || evs[0].Event != "start" || evs[len(evs)-1].Event != "end" {
+		t.Fatalf("%s: events %+v", who, evs)
+	}
+	if err := json.Unmarshal(evs[0].Data, &start); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs[1 : len(evs)-1] {
+		var iv bench.IntervalRecord
+		if ev.Event != "interval" || json.Unmarshal(ev.Data, &iv) != nil || len(iv.Streams) != 1 {
+			t.Fatalf("%s: %s event %s", who, ev.Event, ev.Data)
+		}
+		ivs = append(ivs, iv)
+	}
+	if err := json.Unmarshal(evs[len(evs)-1].Data, &end); err != nil {
+		t.Fatal(err)
+	}
+	return start, ivs, end
+}
+
+func TestJSONStreamIsLive(t *testing.T) {
+	srv, port := startIperfServer(t, "-1", "--json-stream", "-i", "0.2")
+	cl := start(t, "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "1.5", "-b", "10M", "-i", "0.2", "--json-stream")
+	// An interval event arrives while the client still runs.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(cl.stdout.String(), `"event":"interval"`) {
+		select {
+		case err := <-cl.done:
+			t.Fatalf("the client ended (%v) before any interval event appeared:\n%s", err, cl.stdout.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no interval event within 10 s; stderr:\n%s", cl.stderr.String())
+		}
+	}
+	if code := cl.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("client exit %d:\n%s", code, cl.stderr.String())
+	}
+	if code := srv.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("server exit %d:\n%s", code, srv.stderr.String())
+	}
+	st, ivs, end := checkStream(t, "client", events(t, cl.stdout.String()))
+	if st.TestStart.Protocol != "UDP" || len(ivs) < 5 || !ivs[0].Sum.Sender {
+		t.Fatalf("client start %+v, %d intervals", st.TestStart, len(ivs))
+	}
+	if sum, ok := end["sum"].(map[string]any); !ok || sum["packets"].(float64) <= 0 {
+		t.Fatalf("client end event %v", end)
+	}
+	_, ivs, end = checkStream(t, "server", events(t, srv.stdout.String()))
+	if ivs[0].Sum.Sender || end["sum_received"].(map[string]any)["packets"].(float64) <= 0 {
+		t.Fatalf("server intervals %+v, end %v", ivs, end)
+	}
+}
+
+func TestJSONStreamReportsErrors(t *testing.T) {
+	out, _, code := run(t, 15*time.Second, "-c", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-t", "1", "--json-stream")
+	evs := events(t, out)
+	var msg string
+	if code != exitError || len(evs) != 1 || evs[0].Event != "error" || json.Unmarshal(evs[0].Data, &msg) != nil || !strings.Contains(msg, "no udpperf server") {
+		t.Fatalf("exit %d, events %s", code, out)
+	}
+}

@@ -31,7 +31,7 @@ func runServer(ctx context.Context, e env, args []string) error {
 	transport := fs.String("transport", "mmsg", "naive (one datagram per syscall), mmsg (batched), gro (UDP GRO; gso is an alias) or xdp (AF_XDP on --iface)")
 	batch := fs.Int("batch", bench.DefaultBatch, "messages per receive system call")
 	prbs := fs.Bool("prbs", false, "check every datagram as a Rogue PRBS frame (sessions opened with client --prbs are checked anyway)")
-	jsonOut := fs.Bool("json", false, "print one JSON document on stdout (intervals go to stderr)")
+	jsonOut, jsonStream := addJSONFlags(fs)
 	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
 	limit := durationFlag(fs, "time", 0, "stop this long after the first datagram, or after start if none arrives (0 = run until interrupted)")
 	idle := durationFlag(fs, "idle-exit", 0, "stop when no datagram arrived for this long, after the first (0 = never)")
@@ -67,26 +67,24 @@ func runServer(ctx context.Context, e env, args []string) error {
 	if err := checkBatchFlag(*batch); err != nil {
 		return err
 	}
-	p := newPrinter(e, *jsonOut)
+	out := newReportOut(e, *jsonOut, *jsonStream)
+	p := out.printer()
 	cfg.Ready = func(port int) {
 		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
 	}
-	cfg.OnInterval = intervalLines(p, true)
+	cfg.OnInterval = out.onInterval(intervalLines(p, true))
+	cfg.OnStart = out.onStart()
 	cfg.OnSession = func(s bench.SessionSummary) {
 		p.printf("session %s ended: sent %d\n%s\n", s.ID, s.SentPackets, bench.FormatReceived(s.ReceivedSummary))
 	}
 	rep, err := bench.Serve(ctx, cfg)
 	if err != nil {
-		if *jsonOut {
-			writeJSON(e.stdout, jsonError{err.Error()})
-		}
+		out.fail(err)
 		return err
 	}
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatReceived(rep.End.SumReceived))
-	if *jsonOut {
-		if err := writeJSON(e.stdout, rep); err != nil {
-			return err
-		}
+	if err := out.end(rep, rep.End); err != nil {
+		return err
 	}
 	if n := rep.End.SumReceived.PRBSErrors; n > 0 {
 		return prbsError{fmt.Sprintf("%d datagrams failed the PRBS check: %s", n, rep.End.SumReceived.PRBSFirstError)}
