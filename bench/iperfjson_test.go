@@ -112,3 +112,76 @@ func TestClientReportIperfSummary(t *testing.T) {
 		t.Fatalf("interval streams %+v", iv.Streams)
 	}
 }
+
+func TestStampedPathsAllocateNothing(t *testing.T) {
+	tx := newFakeTx(t)
+	tx.keep = false
+	s, err := newSender(tx, 1472, 64, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.release()
+	s.stamp = true
+	if allocs := testing.AllocsPerRun(100, func() {
+		s.fill(64, time.Now().UnixNano())
+		tx.SendBatch(s.frames)
+	}); allocs != 0 {
+		t.Fatalf("sender: %v allocations per batch", allocs)
+	}
+	if ns, ok := wire.SendTime(s.mem[0]); !ok || ns == 0 {
+		t.Fatalf("no send time in a stamped datagram: %d", ns)
+	}
+
+	peer := newFakePeer(t)
+	r, _ := newReceiver(peer, peer, -1, false)
+	r.beginImplicit(sessionParams{Payload: 1472})
+	r.resetJitter(true)
+	f, _ := peer.pool.AcceptReq(1472, true)
+	defer f.Release()
+	f.SetPayload(1472)
+	mem, _ := f.Bytes()
+	seq := uint64(0)
+	if allocs := testing.AllocsPerRun(1000, func() {
+		wire.PutSeq(mem, seq)
+		wire.PutSendTime(mem, time.Now().UnixNano())
+		seq++
+		r.AcceptFrame(f)
+	}); allocs != 0 {
+		t.Fatalf("receiver: %v allocations per datagram", allocs)
+	}
+	if r.jitterMs() <= 0 {
+		t.Fatal("no jitter estimate from stamped datagrams")
+	}
+}
+
+func BenchmarkStamped(b *testing.B) {
+	b.Run("fill", func(b *testing.B) {
+		s, _ := newSender(newFakeTx(b), 1472, 64, false, false)
+		defer s.release()
+		s.stamp = true
+		b.ReportAllocs()
+		for b.Loop() {
+			s.fill(64, 1)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/datagram")
+	})
+	b.Run("receive", func(b *testing.B) {
+		peer := newFakePeer(b)
+		r, _ := newReceiver(peer, peer, -1, false)
+		r.beginImplicit(sessionParams{Payload: 1472})
+		r.resetJitter(true)
+		f, _ := peer.pool.AcceptReq(1472, true)
+		defer f.Release()
+		f.SetPayload(1472)
+		mem, _ := f.Bytes()
+		wire.PutSendTime(mem, time.Now().UnixNano())
+		b.ReportAllocs()
+		i := uint64(0)
+		for b.Loop() {
+			wire.PutSeq(mem, i)
+			i++
+			r.AcceptFrame(f)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/datagram")
+	})
+}
