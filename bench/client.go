@@ -43,7 +43,9 @@ type ClientConfig struct {
 	// Omit warms up this long before the test (iperf3 -O): a test of its
 	// own, whose intervals are marked omitted and which the totals leave
 	// out.
-	Omit       time.Duration
+	Omit time.Duration
+	// Reverse has the server send and this client receive (iperf3 -R).
+	Reverse    bool
 	Interval   time.Duration
 	OnInterval func(Interval)
 	// OnStart, if set, is called with the report's start section once the
@@ -72,6 +74,12 @@ type ClientEnd struct {
 	Sum     UDPSum         `json:"sum"`
 	Streams []EndStream    `json:"streams"`
 	CPU     CPUUtilization `json:"cpu_utilization_percent"`
+
+	// hostWall is the span Process covers when it is not the sending
+	// time (a reverse test); remoteCPU the server's CPU use when its
+	// result does not carry it (a reverse test).
+	hostWall  time.Duration
+	remoteCPU *HostCPU
 }
 
 // helloWait bounds the wait for a server's welcome, helloRetry spaces the
@@ -103,6 +111,7 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	}
 	c = c.withDefaults()
 	c.XDP = cfg.XDP
+	c.reverse = cfg.Reverse
 	var rep ClientReport
 	rep.Start = Start{System: CollectSystem(), Timestamp: timestamp(time.Now()), Test: c.testInfo()}
 	rep.Start.Test.Network = fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
@@ -133,6 +142,13 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	rep.Start.Cookie = SessionID(session).String()
 	rep.Start.ConnectingTo = &Endpoint{Host: cfg.Host, Port: cfg.Port}
 	iperfStart(&rep.Start, cfg.Omit, connection(client.LocalAddr(), client.Peer()))
+	var rev *reverseClient
+	if cfg.Reverse {
+		rep.Start.TestStart.Reverse = 1
+		if rev, err = newReverseClient(client, session, c); err != nil {
+			return rep, err
+		}
+	}
 	if !cfg.Raw {
 		refused := func() bool { return client.Stats().ConnRefused > 0 }
 		quiet.Store(true)
@@ -151,6 +167,9 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	}
 	if cfg.OnStart != nil {
 		cfg.OnStart(rep.Start)
+	}
+	if rev != nil {
+		return rep, rev.run(ctx, cfg, c, &rep)
 	}
 	if cfg.Omit > 0 {
 		ivs, err := warmUp(ctx, client, replies, session, c, cfg)
@@ -229,7 +248,7 @@ var errRefused = errors.New("port unreachable")
 // reports whether the kernel saw an ICMP port-unreachable.
 func hello(ctx context.Context, tx transmitter, replies *replySlave, session uint64, c Case, refused func() bool) error {
 	body, err := json.Marshal(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch, Rate: c.Rate.String(), Duration: c.Duration.Seconds(),
-		Stamped: stampable(c), Warmup: c.warmup})
+		Stamped: stampable(c), Warmup: c.warmup, Reverse: c.reverse})
 	if err != nil {
 		return err
 	}

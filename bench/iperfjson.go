@@ -236,8 +236,12 @@ func (rep *ClientReport) finishIperf() {
 		Start: sent.Start, End: sent.End, Seconds: sent.Seconds, Bytes: sent.Bytes,
 		BitsPerSecond: sent.BitsPerSecond, Packets: sent.Packets, Sender: true,
 	}
-	if secs := sent.Seconds; secs > 0 {
-		// The process's CPU time over the sending span.
+	secs := sent.Seconds
+	if e.hostWall > 0 {
+		secs = e.hostWall.Seconds()
+	}
+	if secs > 0 {
+		// The process's CPU time over the test.
 		u, sys := 100*e.Process.User/secs, 100*e.Process.System/secs
 		e.CPU.HostCPU = HostCPU{HostTotal: u + sys, HostUser: u, HostSystem: sys}
 	}
@@ -247,6 +251,9 @@ func (rep *ClientReport) finishIperf() {
 		e.SumSent.LostPackets, e.SumSent.LostPercent = r.LostPackets, r.LostPercent
 		outOfOrder = r.OutOfOrder
 		e.CPU.RemoteTotal, e.CPU.RemoteUser, e.CPU.RemoteSystem = r.CPU.HostTotal, r.CPU.HostUser, r.CPU.HostSystem
+	}
+	if rc := e.remoteCPU; rc != nil {
+		e.CPU.RemoteTotal, e.CPU.RemoteUser, e.CPU.RemoteSystem = rc.HostTotal, rc.HostUser, rc.HostSystem
 	}
 	e.Sum = sum
 	e.Streams = []EndStream{{UDP: StreamSum{Socket: 1, UDPSum: sum, OutOfOrder: outOfOrder}}}
@@ -273,5 +280,11 @@ func (rep *ServerReport) finishIperf(proc cpu.Usage, wall time.Duration) {
 	e.Sum = sum
 	e.Streams = []EndStream{{UDP: StreamSum{Socket: 1, UDPSum: sum, OutOfOrder: r.OutOfOrder}}}
 	e.SumSent = SentSummary{Totals: Totals{Start: r.Start, End: r.End, Seconds: r.Seconds}, Sender: true}
+	if e.Reverse == nil {
+		e.Reverse = []ReverseSummary{}
+	}
+	if n := len(e.Reverse); n > 0 {
+		e.SumSent = e.Reverse[n-1].Sent // what the server sent, in a reverse test
+	}
 	e.CPU = hostCPU(proc, wall)
 }

@@ -78,6 +78,14 @@ type receiver struct {
 	stamped    bool                  // the session's datagrams carry send times
 	jit        jitter
 
+	// reverse takes a server's reverse tests to Serve (nil: not a
+	// server); replies takes the welcome and result messages a peer sends
+	// to a server that sends a reverse test (nil: they are errors).
+	reverse     chan reverseReq
+	reverseSeen bool
+	reverseLast uint64
+	replies     engine.Slave
+
 	first     chan struct{} // closed at the first data datagram
 	firstOnce sync.Once
 	events    chan SessionSummary // session ends, for Serve and Run
@@ -117,6 +125,8 @@ type sessionParams struct {
 	// Warmup marks the warm-up test of client -O.
 	Stamped bool `json:"stamped,omitempty"`
 	Warmup  bool `json:"warmup,omitempty"`
+	// Reverse asks the server to send the test to the client (-R).
+	Reverse bool `json:"reverse,omitempty"`
 }
 
 // SessionSummary is the receiver's account of one client's test, as the
@@ -316,6 +326,12 @@ func (r *receiver) control(f engine.Frame, data []byte) {
 		r.hello(m)
 	case wire.TypeEnd:
 		r.end(m)
+	case wire.TypeWelcome, wire.TypeResult:
+		if r.replies == nil {
+			r.controlErrors.Add(1)
+			return
+		}
+		r.replies.AcceptFrame(f)
 	default:
 		r.controlErrors.Add(1)
 	}
@@ -326,6 +342,10 @@ func (r *receiver) hello(m wire.Message) {
 	var p sessionParams
 	if err := json.Unmarshal(m.Body, &p); err != nil {
 		r.controlErrors.Add(1)
+		return
+	}
+	if p.Reverse {
+		r.reverseHello(m, p)
 		return
 	}
 	r.mu.Lock()

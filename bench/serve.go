@@ -59,7 +59,9 @@ type ServeConfig struct {
 	// listens; OnStart then with the report's start section.
 	Ready   func(port int)
 	OnStart func(Start)
-	Logger  *slog.Logger
+	// OnReverse is called when a reverse test (client -R) ends.
+	OnReverse func(ReverseSummary)
+	Logger    *slog.Logger
 }
 
 // ServerReport is udpperf server's result.
@@ -80,10 +82,13 @@ type ServerEnd struct {
 	Process  ProcessCPU       `json:"process_cpu"`
 	// Sum, Streams, SumSent (nothing: a server sends no data) and CPU are
 	// iperf3's summary of what the server received.
-	Sum     UDPSum      `json:"sum"`
-	Streams []EndStream `json:"streams"`
-	SumSent SentSummary `json:"sum_sent"`
-	CPU     HostCPU     `json:"cpu_utilization_percent"`
+	// Reverse lists the reverse tests (client -R): what this server sent
+	// and what each client received.
+	Reverse []ReverseSummary `json:"reverse_sessions"`
+	Sum     UDPSum           `json:"sum"`
+	Streams []EndStream      `json:"streams"`
+	SumSent SentSummary      `json:"sum_sent"`
+	CPU     HostCPU          `json:"cpu_utilization_percent"`
 }
 
 // sessionLinger is how long a one-off server keeps answering after its
@@ -160,6 +165,9 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	}
 	recv.maxPayload = server.MaxPayload()
 	recv.lockedThread = cfg.RxQueue == 0
+	revReplies := newReplySlave()
+	recv.reverse, recv.replies = make(chan reverseReq, 4), revReplies
+	rev := newReverseRunner(server, revReplies, cfg)
 	engine.Connect(server, recv)
 	if cfg.Ready != nil {
 		cfg.Ready(server.Port())
@@ -230,9 +238,20 @@ loop:
 			if cfg.OneOff && linger == nil && !sum.Omitted {
 				linger = time.After(sessionLinger)
 			}
+		case req := <-recv.reverse:
+			rev.start(req)
+		case sum := <-rev.done:
+			reverseEnded(cfg, &rep, sum)
+			if cfg.OneOff && linger == nil {
+				linger = time.After(sessionLinger)
+			}
 		case <-linger:
 			break loop
 		}
+	}
+	rev.stop()
+	for len(rev.done) > 0 {
+		reverseEnded(cfg, &rep, <-rev.done)
 	}
 	procEnd, _ := cpu.Process()
 	wall := time.Since(wallStart)
@@ -253,7 +272,9 @@ loop:
 		}
 		break
 	}
+	reverse := rep.End.Reverse
 	rep.End = serverEnd(recv, server.Stats(), procEnd.Sub(procStart))
+	rep.End.Reverse = reverse
 	rep.finishIperf(procEnd.Sub(procStart), wall)
 	return rep, nil
 }
@@ -298,4 +319,12 @@ func serverEnd(recv *receiver, st engine.Stats, proc cpu.Usage) ServerEnd {
 // String describes the listening configuration for the startup line.
 func (cfg ServeConfig) String() string {
 	return fmt.Sprintf("transport %s, batch %d, jumbo %v, prbs %v", cfg.Transport, cfg.Batch, cfg.Jumbo, cfg.PRBS)
+}
+
+// reverseEnded records a finished reverse test.
+func reverseEnded(cfg ServeConfig, rep *ServerReport, sum ReverseSummary) {
+	rep.End.Reverse = append(rep.End.Reverse, sum)
+	if cfg.OnReverse != nil {
+		cfg.OnReverse(sum)
+	}
 }

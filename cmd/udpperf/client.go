@@ -49,6 +49,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	affinity := fs.Int("affinity", -1, "pin the sending thread to this CPU (-1 = no pinning)")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	omit := durationFlag(fs, "omit", 0, "warm up this long first: a test of its own whose intervals are marked omitted and left out of the totals")
+	reverse := fs.Bool("reverse", false, "the server sends and this client receives (iperf3 -R)")
 	xdp := addXDPFlags(fs)
 	acceptUDP(fs)
 	aliasAll(fs, iperfNames)
@@ -74,6 +75,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 	if err := checkBatchFlag(*batch); err != nil {
 		return err
 	}
+	if err := checkReverse(fs, *reverse, *raw, *omit); err != nil {
+		return err
+	}
 	t, xcfg, err := xdp.transport(fs, *transport)
 	if err != nil {
 		return err
@@ -88,7 +92,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	cfg := bench.ClientConfig{
 		Host: *host, Port: *port, Payload: payload, Transport: t, Batch: *batch, Rate: *r,
 		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: *affinity,
-		Interval: *interval, XDP: xcfg, Omit: *omit,
+		Interval: *interval, XDP: xcfg, Omit: *omit, Reverse: *reverse,
 	}
 	if err := (bench.Case{Transport: t, Payload: payload, Batch: *batch, PRBS: *prbs}).ValidateSide(); err != nil {
 		return usageError{err.Error()}
@@ -99,8 +103,8 @@ func runClient(ctx context.Context, e env, args []string) error {
 	out := newReportOut(e, *jsonOut, *jsonStream)
 	p := out.printer()
 	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
-		netJoin(*host, *port), t, *batch, payload, r, *duration, map[bool]string{true: ", prbs", false: ""}[*prbs])
-	cfg.OnInterval = out.onInterval(intervalLines(p, false))
+		netJoin(*host, *port), t, *batch, payload, r, *duration, map[bool]string{true: ", prbs", false: ""}[*prbs]+map[bool]string{true: ", reverse: the server sends", false: ""}[*reverse])
+	cfg.OnInterval = out.onInterval(intervalLines(p, *reverse))
 	cfg.OnStart = out.onStart()
 	rep, err := bench.Transmit(ctx, cfg)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // iperf3's short flags. Each is a second name of a udpperf flag, sharing
@@ -52,6 +53,7 @@ var iperfNames = map[string]string{
 	"affinity": "A",
 	"one-off":  "1",
 	"omit":     "O",
+	"reverse":  "R",
 }
 
 // acceptUDP adds iperf3's -u (and --udp), which udpperf accepts and
@@ -131,4 +133,22 @@ func hasValue(a string, names ...string) bool {
 		}
 	}
 	return false
+}
+
+// checkReverse rejects what a reverse test cannot do: --raw (the server
+// must send), -O (the warm-up runs in the forward direction) and -A (the
+// client's receiving thread is not its own to pin).
+func checkReverse(fs *flag.FlagSet, reverse, raw bool, omit time.Duration) error {
+	if !reverse {
+		return nil
+	}
+	switch {
+	case raw:
+		return usageError{"-R/--reverse needs a udpperf server: not with --raw"}
+	case omit > 0:
+		return usageError{"-R/--reverse does not take -O/--omit"}
+	case isSet(fs, "affinity"):
+		return usageError{"-R/--reverse does not take -A/--affinity: the client does not send"}
+	}
+	return nil
 }

@@ -61,7 +61,6 @@ func TestIperfFlagsUnknownAreUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-c", "127.0.0.1", "-P", "2"}, "-P"},
-		{[]string{"-c", "127.0.0.1", "-R"}, "-R"},
 		{[]string{"-c", "127.0.0.1", "--bidir"}, "-bidir"},
 		{[]string{"-c", "127.0.0.1", "-V"}, "-V"},
 		{[]string{"client", "-c"}, "flag needs an argument"},
@@ -384,5 +383,61 @@ func TestJSONStreamReportsErrors(t *testing.T) {
 	var msg string
 	if code != exitError || len(evs) != 1 || evs[0].Event != "error" || json.Unmarshal(evs[0].Data, &msg) != nil || !strings.Contains(msg, "no udpperf server") {
 		t.Fatalf("exit %d, events %s", code, out)
+	}
+}
+
+func TestReverseEndToEnd(t *testing.T) {
+	srv, port := startIperfServer(t, "-1", "-J")
+	out, errOut, code := run(t, 30*time.Second, "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-R",
+		"-t", "0.5", "-b", "20M", "-l", "1000", "-i", "0.1", "-J")
+	if code != 0 {
+		t.Fatalf("client exit %d:\n%s", code, errOut)
+	}
+	if c := srv.wait(t, 10*time.Second); c != 0 {
+		t.Fatalf("server exit %d:\n%s", c, srv.stderr.String())
+	}
+	var cl bench.ClientReport
+	if err := json.Unmarshal([]byte(out), &cl); err != nil {
+		t.Fatalf("client JSON: %v\n%s", err, out)
+	}
+	var sv bench.ServerReport
+	if err := json.Unmarshal([]byte(srv.stdout.String()), &sv); err != nil {
+		t.Fatalf("server JSON: %v\n%s", err, srv.stdout.String())
+	}
+	sent, got := cl.End.SumSent, cl.End.SumReceived
+	if cl.Start.TestStart.Reverse != 1 || got == nil || sent.Packets == 0 || got.SentPackets != sent.Packets || got.Packets+got.LostPackets != sent.Packets {
+		t.Fatalf("sum_sent %+v, sum_received %+v", sent, got)
+	}
+	if want := 0.5 * 20e6 / 8000; float64(sent.Packets) < 0.8*want || float64(sent.Packets) > 1.2*want {
+		t.Fatalf("the server sent %d datagrams, want about %.0f", sent.Packets, want)
+	}
+	if got.Payload != 1000 || got.Bytes != got.Packets*1000 || got.JitterMs <= 0 {
+		t.Fatalf("received %+v", got)
+	}
+	if len(cl.Intervals) < 3 || cl.Intervals[0].Sum.Sender {
+		t.Fatalf("the client's intervals are not the receiving side's: %+v", cl.Intervals)
+	}
+	rev := sv.End.Reverse
+	if len(rev) != 1 || rev[0].Error != "" || rev[0].Sent.Packets != sent.Packets || rev[0].Received == nil || rev[0].Received.Packets != got.Packets || sv.End.SumSent.Packets != sent.Packets {
+		t.Fatalf("server reverse sessions %+v", rev)
+	}
+	if !strings.Contains(srv.stderr.String(), "reverse session") {
+		t.Fatalf("server log:\n%s", srv.stderr.String())
+	}
+}
+
+func TestReverseRefusesWhatItCannotDo(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-c", "127.0.0.1", "-R", "--raw"}, "--raw"},
+		{[]string{"-c", "127.0.0.1", "-R", "-O", "1"}, "-O"},
+		{[]string{"-c", "127.0.0.1", "-R", "-A", "0"}, "-A"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := realMain(c.args, &out, &errOut); code != exitUsage || !strings.Contains(oneLineError(t, errOut.String()), c.want) {
+			t.Fatalf("%v: exit %d, %q", c.args, code, errOut.String())
+		}
 	}
 }
