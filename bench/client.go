@@ -44,10 +44,14 @@ type ClientConfig struct {
 	// own, whose intervals are marked omitted and which the totals leave
 	// out.
 	Omit time.Duration
-	// Reverse has the server send and this client receive (iperf3 -R).
-	Reverse    bool
-	Interval   time.Duration
-	OnInterval func(Interval)
+	// Reverse has the server send and this client receive (iperf3 -R);
+	// Bidir sends and receives at once (iperf3 --bidir).
+	Reverse, Bidir bool
+	Interval       time.Duration
+	OnInterval     func(Interval)
+	// OnRecord, if set, is called with each "intervals[]" entry, after
+	// OnInterval has been called with each of its sums.
+	OnRecord func(IntervalRecord)
 	// OnStart, if set, is called with the report's start section once the
 	// server has welcomed the test, before the first datagram is sent.
 	OnStart func(Start)
@@ -74,6 +78,12 @@ type ClientEnd struct {
 	Sum     UDPSum         `json:"sum"`
 	Streams []EndStream    `json:"streams"`
 	CPU     CPUUtilization `json:"cpu_utilization_percent"`
+
+	// SumSentBidirReverse and SumReceivedBidirReverse are the reverse
+	// direction of a --bidir test: what the server sent, what this client
+	// received.
+	SumSentBidirReverse     *SentSummary    `json:"sum_sent_bidir_reverse,omitempty"`
+	SumReceivedBidirReverse *SessionSummary `json:"sum_received_bidir_reverse,omitempty"`
 
 	// hostWall is the span Process covers when it is not the sending
 	// time (a reverse test); remoteCPU the server's CPU use when its
@@ -171,6 +181,9 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	if rev != nil {
 		return rep, rev.run(ctx, cfg, c, &rep)
 	}
+	if cfg.Bidir {
+		return rep, runBidir(ctx, cfg, c, client, replies, session, &rep)
+	}
 	if cfg.Omit > 0 {
 		ivs, err := warmUp(ctx, client, replies, session, c, cfg)
 		rep.Intervals = append(rep.Intervals, ivs...)
@@ -188,7 +201,7 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	procStart, _ := cpu.Process()
 	stopIntervals := recordIntervals(cfg.Interval, newMeter(time.Now(), true), func() (counters, uint64) {
 		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
-	}, &rep.Intervals, cfg.OnInterval)
+	}, &rep.Intervals, cfg.onInterval())
 	elapsed, usage, pinned, sendErr := sendPinned(ctx, snd, c, cfg.CPU)
 	stopIntervals()
 	procEnd, _ := cpu.Process()

@@ -257,6 +257,15 @@ func (rep *ClientReport) finishIperf() {
 	}
 	e.Sum = sum
 	e.Streams = []EndStream{{UDP: StreamSum{Socket: 1, UDPSum: sum, OutOfOrder: outOfOrder}}}
+	if s, r := e.SumSentBidirReverse, e.SumReceivedBidirReverse; s != nil && r != nil {
+		back := UDPSum{
+			Start: s.Start, End: s.End, Seconds: s.Seconds, Bytes: s.Bytes, BitsPerSecond: s.BitsPerSecond,
+			Packets: s.Packets, JitterMs: r.JitterMs, LostPackets: r.LostPackets, LostPercent: r.LostPercent,
+			LossKnown: r.LossKnown,
+		}
+		e.Streams = append(e.Streams, EndStream{UDP: StreamSum{Socket: 2, UDPSum: back, OutOfOrder: r.OutOfOrder}})
+		s.LostPackets, s.LostPercent = r.LostPackets, r.LostPercent
+	}
 }
 
 // finishIperf fills a server report's iperf3 figures from its own. The

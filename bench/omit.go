@@ -36,7 +36,7 @@ func warmUp(ctx context.Context, client *engine.Client, replies *replySlave, ses
 	var ivs []IntervalRecord
 	stop := recordIntervals(cfg.Interval, m, func() (counters, uint64) {
 		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
-	}, &ivs, cfg.OnInterval)
+	}, &ivs, cfg.onInterval())
 	_, _, _, err = sendPinned(ctx, snd, w, cfg.CPU)
 	stop()
 	if err != nil {

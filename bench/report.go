@@ -206,6 +206,8 @@ type Interval struct {
 type IntervalRecord struct {
 	Streams []StreamInterval `json:"streams"`
 	Sum     Interval         `json:"sum"`
+	// SumBidirReverse is the receiving direction of a --bidir test.
+	SumBidirReverse *Interval `json:"sum_bidir_reverse,omitempty"`
 }
 
 // Timestamp is when a report started.

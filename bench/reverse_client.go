@@ -50,7 +50,7 @@ func (rc *reverseClient) run(ctx context.Context, cfg ClientConfig, c Case, rep 
 	wallStart := time.Now()
 	stop := recordIntervals(cfg.Interval, newMeter(wallStart, false), func() (counters, uint64) {
 		return rc.recv.snapshot(), 0
-	}, &rep.Intervals, cfg.OnInterval)
+	}, &rep.Intervals, cfg.onInterval())
 	sum, err := rc.await(ctx, c.Duration+helloWait+endWait)
 	stop()
 	procEnd, _ := cpu.Process()
@@ -60,18 +60,28 @@ func (rc *reverseClient) run(ctx context.Context, cfg ClientConfig, c Case, rep 
 		return err
 	}
 	rep.End.SumReceived = &sum
-	var body reverseEnd
-	select {
-	case b := <-rc.ends.body:
-		if err := json.Unmarshal(b, &body); err != nil {
-			return fmt.Errorf("the server's end message is unreadable: %w", err)
-		}
-	case <-time.After(time.Second):
-		return errors.New("the server's end message carried no sender figures")
+	body, err := rc.serverEnd()
+	if err != nil {
+		return err
 	}
 	rep.End.SumSent = body.Sent
 	rep.End.remoteCPU = &body.CPU
 	return nil
+}
+
+// serverEnd is the body of the server's end message: its sender summary.
+// The watcher has it once the receiver has summarized the session.
+func (rc *reverseClient) serverEnd() (reverseEnd, error) {
+	var body reverseEnd
+	select {
+	case b := <-rc.ends.body:
+		if err := json.Unmarshal(b, &body); err != nil {
+			return body, fmt.Errorf("the server's end message is unreadable: %w", err)
+		}
+		return body, nil
+	case <-time.After(time.Second):
+		return body, errors.New("the server's end message carried no sender figures")
+	}
 }
 
 // await waits for the receiver's summary of the session, which it makes

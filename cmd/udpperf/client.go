@@ -50,6 +50,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	omit := durationFlag(fs, "omit", 0, "warm up this long first: a test of its own whose intervals are marked omitted and left out of the totals")
 	reverse := fs.Bool("reverse", false, "the server sends and this client receives (iperf3 -R)")
+	bidir := fs.Bool("bidir", false, "send and receive at once: a test each way (iperf3 --bidir)")
 	xdp := addXDPFlags(fs)
 	acceptUDP(fs)
 	aliasAll(fs, iperfNames)
@@ -75,7 +76,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	if err := checkBatchFlag(*batch); err != nil {
 		return err
 	}
-	if err := checkReverse(fs, *reverse, *raw, *omit); err != nil {
+	if err := checkReverse(fs, *reverse, *bidir, *raw, *omit); err != nil {
 		return err
 	}
 	t, xcfg, err := xdp.transport(fs, *transport)
@@ -92,7 +93,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	cfg := bench.ClientConfig{
 		Host: *host, Port: *port, Payload: payload, Transport: t, Batch: *batch, Rate: *r,
 		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: *affinity,
-		Interval: *interval, XDP: xcfg, Omit: *omit, Reverse: *reverse,
+		Interval: *interval, XDP: xcfg, Omit: *omit, Reverse: *reverse, Bidir: *bidir,
 	}
 	if err := (bench.Case{Transport: t, Payload: payload, Batch: *batch, PRBS: *prbs}).ValidateSide(); err != nil {
 		return usageError{err.Error()}
@@ -103,8 +104,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 	out := newReportOut(e, *jsonOut, *jsonStream)
 	p := out.printer()
 	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
-		netJoin(*host, *port), t, *batch, payload, r, *duration, map[bool]string{true: ", prbs", false: ""}[*prbs]+map[bool]string{true: ", reverse: the server sends", false: ""}[*reverse])
-	cfg.OnInterval = out.onInterval(intervalLines(p, *reverse))
+		netJoin(*host, *port), t, *batch, payload, r, *duration, map[bool]string{true: ", prbs", false: ""}[*prbs]+map[bool]string{true: ", reverse: the server sends", false: ""}[*reverse]+map[bool]string{true: ", bidir: both send", false: ""}[*bidir])
+	cfg.OnInterval = directionLines(p, *reverse)
+	cfg.OnRecord = out.onRecord()
 	cfg.OnStart = out.onStart()
 	rep, err := bench.Transmit(ctx, cfg)
 	if err != nil {

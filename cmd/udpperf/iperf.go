@@ -135,19 +135,26 @@ func hasValue(a string, names ...string) bool {
 	return false
 }
 
-// checkReverse rejects what a reverse test cannot do: --raw (the server
-// must send), -O (the warm-up runs in the forward direction) and -A (the
-// client's receiving thread is not its own to pin).
-func checkReverse(fs *flag.FlagSet, reverse, raw bool, omit time.Duration) error {
-	if !reverse {
+// checkReverse rejects what a reverse or bidirectional test cannot do:
+// --raw (the server must send), -O (the warm-up runs in the forward
+// direction only) and, for -R, -A (the client's receiving thread is not
+// its own to pin).
+func checkReverse(fs *flag.FlagSet, reverse, bidir, raw bool, omit time.Duration) error {
+	name := "-R/--reverse"
+	switch {
+	case reverse && bidir:
+		return usageError{"-R/--reverse and --bidir exclude each other"}
+	case bidir:
+		name = "--bidir"
+	case !reverse:
 		return nil
 	}
 	switch {
 	case raw:
-		return usageError{"-R/--reverse needs a udpperf server: not with --raw"}
+		return usageError{name + " needs a udpperf server: not with --raw"}
 	case omit > 0:
-		return usageError{"-R/--reverse does not take -O/--omit"}
-	case isSet(fs, "affinity"):
+		return usageError{name + " does not take -O/--omit"}
+	case reverse && isSet(fs, "affinity"):
 		return usageError{"-R/--reverse does not take -A/--affinity: the client does not send"}
 	}
 	return nil

@@ -61,7 +61,6 @@ func TestIperfFlagsUnknownAreUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-c", "127.0.0.1", "-P", "2"}, "-P"},
-		{[]string{"-c", "127.0.0.1", "--bidir"}, "-bidir"},
 		{[]string{"-c", "127.0.0.1", "-V"}, "-V"},
 		{[]string{"client", "-c"}, "flag needs an argument"},
 		{[]string{"-s", "-c", "127.0.0.1"}, "exclude each other"},
@@ -434,6 +433,68 @@ func TestReverseRefusesWhatItCannotDo(t *testing.T) {
 		{[]string{"-c", "127.0.0.1", "-R", "--raw"}, "--raw"},
 		{[]string{"-c", "127.0.0.1", "-R", "-O", "1"}, "-O"},
 		{[]string{"-c", "127.0.0.1", "-R", "-A", "0"}, "-A"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := realMain(c.args, &out, &errOut); code != exitUsage || !strings.Contains(oneLineError(t, errOut.String()), c.want) {
+			t.Fatalf("%v: exit %d, %q", c.args, code, errOut.String())
+		}
+	}
+}
+
+func TestBidirEndToEnd(t *testing.T) {
+	srv, port := startIperfServer(t, "-1", "-J")
+	out, errOut, code := run(t, 30*time.Second, "client", "-c", "127.0.0.1", "-p", fmt.Sprint(port), "--bidir",
+		"-t", "0.5", "-b", "10M", "-l", "1000", "-i", "0.1", "-J")
+	if code != 0 {
+		t.Fatalf("client exit %d:\n%s", code, errOut)
+	}
+	if c := srv.wait(t, 10*time.Second); c != 0 {
+		t.Fatalf("server exit %d:\n%s", c, srv.stderr.String())
+	}
+	var cl bench.ClientReport
+	if err := json.Unmarshal([]byte(out), &cl); err != nil {
+		t.Fatalf("client JSON: %v\n%s", err, out)
+	}
+	var sv bench.ServerReport
+	if err := json.Unmarshal([]byte(srv.stdout.String()), &sv); err != nil {
+		t.Fatalf("server JSON: %v\n%s", err, srv.stdout.String())
+	}
+	e := cl.End
+	fwdSent, fwdGot, backSent, backGot := e.SumSent, e.SumReceived, e.SumSentBidirReverse, e.SumReceivedBidirReverse
+	if fwdGot == nil || backSent == nil || backGot == nil {
+		t.Fatalf("end lacks a direction: %+v", e)
+	}
+	want := 0.5 * 10e6 / 8000
+	for _, d := range []struct {
+		name string
+		sent uint64
+		got  *bench.SessionSummary
+	}{{"forward", fwdSent.Packets, fwdGot}, {"reverse", backSent.Packets, backGot}} {
+		if float64(d.sent) < 0.7*want || float64(d.sent) > 1.2*want || d.got.SentPackets != d.sent || d.got.Packets+d.got.LostPackets != d.sent {
+			t.Fatalf("%s: sent %d, received %+v (want about %.0f sent)", d.name, d.sent, d.got, want)
+		}
+	}
+	if len(e.Streams) != 2 || e.Streams[1].UDP.Packets != backSent.Packets {
+		t.Fatalf("end.streams %+v", e.Streams)
+	}
+	for _, iv := range cl.Intervals {
+		if len(iv.Streams) != 2 || iv.SumBidirReverse == nil || !iv.Streams[0].Sender || iv.Streams[1].Sender || iv.SumBidirReverse.Sender {
+			t.Fatalf("interval %+v", iv)
+		}
+	}
+	if len(sv.End.Sessions) != 1 || sv.End.Sessions[0].Packets != fwdGot.Packets || len(sv.End.Reverse) != 1 || sv.End.Reverse[0].Sent.Packets != backSent.Packets {
+		t.Fatalf("server sessions %+v, reverse %+v", sv.End.Sessions, sv.End.Reverse)
+	}
+}
+
+func TestBidirRefusesWhatItCannotDo(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-c", "127.0.0.1", "-R", "--bidir"}, "exclude each other"},
+		{[]string{"-c", "127.0.0.1", "--bidir", "--raw"}, "--raw"},
+		{[]string{"-c", "127.0.0.1", "--bidir", "-O", "1"}, "-O"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := realMain(c.args, &out, &errOut); code != exitUsage || !strings.Contains(oneLineError(t, errOut.String()), c.want) {

@@ -57,6 +57,15 @@ func (o *reportOut) onStart() func(bench.Start) {
 	return func(st bench.Start) { o.event("start", st) }
 }
 
+// onRecord returns the OnRecord callback: an interval event per record
+// when streaming.
+func (o *reportOut) onRecord() func(bench.IntervalRecord) {
+	if !o.stream {
+		return nil
+	}
+	return func(rec bench.IntervalRecord) { o.event("interval", rec) }
+}
+
 // onInterval adds the interval event to the human-readable line.
 func (o *reportOut) onInterval(lines func(bench.Interval)) func(bench.Interval) {
 	if !o.stream {

@@ -47,6 +47,21 @@ func intervalLines(p *printer, receiver bool) func(bench.Interval) {
 	}
 }
 
+// directionLines returns the client's OnInterval callback: the sending
+// side's columns, or the receiving side's for the intervals of what the
+// client receives (-R, and the second direction of --bidir), each with its
+// header before its first line.
+func directionLines(p *printer, reverse bool) func(bench.Interval) {
+	tx, rx := intervalLines(p, false), intervalLines(p, true)
+	return func(iv bench.Interval) {
+		if iv.Sender && !reverse {
+			tx(iv)
+		} else {
+			rx(iv)
+		}
+	}
+}
+
 // writeJSON writes one indented JSON document.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
