@@ -34,6 +34,39 @@ func (cfg ClientConfig) onInterval() func(Interval) {
 	}
 }
 
+// clientStart fills the iperf3 fields of a client's start section and,
+// for a reverse test, attaches the receiving side before the hello.
+func clientStart(rep *ClientReport, cfg ClientConfig, c Case, client *engine.Client, session uint64) (*reverseClient, error) {
+	rep.Start.Cookie = SessionID(session).String()
+	rep.Start.ConnectingTo = &Endpoint{Host: cfg.Host, Port: cfg.Port}
+	iperfStart(&rep.Start, cfg.Omit, connection(client.LocalAddr(), client.Peer()))
+	if !cfg.Reverse {
+		return nil, nil
+	}
+	rep.Start.TestStart.Reverse = 1
+	return newReverseClient(client, session, c)
+}
+
+// otherModes runs, once the test is welcomed, what differs from a plain
+// forward test: the start callback, then a reverse or bidirectional test
+// (done: the test is over) or the warm-up before the forward one.
+func otherModes(ctx context.Context, cfg ClientConfig, c Case, client *engine.Client, replies *replySlave, session uint64, rev *reverseClient, rep *ClientReport) (done bool, err error) {
+	if cfg.OnStart != nil {
+		cfg.OnStart(rep.Start)
+	}
+	switch {
+	case rev != nil:
+		return true, rev.run(ctx, cfg, c, rep)
+	case cfg.Bidir:
+		return true, runBidir(ctx, cfg, c, client, replies, session, rep)
+	case cfg.Omit > 0:
+		ivs, err := warmUp(ctx, client, replies, session, c, cfg)
+		rep.Intervals = append(rep.Intervals, ivs...)
+		return false, err
+	}
+	return false, nil
+}
+
 // runBidir runs the test once the forward session is welcomed.
 func runBidir(ctx context.Context, cfg ClientConfig, c Case, client *engine.Client, replies *replySlave, session uint64, rep *ClientReport) error {
 	back := rand.Uint64()

@@ -149,15 +149,9 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	engine.Connect(client, replies)
 
 	session := rand.Uint64()
-	rep.Start.Cookie = SessionID(session).String()
-	rep.Start.ConnectingTo = &Endpoint{Host: cfg.Host, Port: cfg.Port}
-	iperfStart(&rep.Start, cfg.Omit, connection(client.LocalAddr(), client.Peer()))
-	var rev *reverseClient
-	if cfg.Reverse {
-		rep.Start.TestStart.Reverse = 1
-		if rev, err = newReverseClient(client, session, c); err != nil {
-			return rep, err
-		}
+	rev, err := clientStart(&rep, cfg, c, client, session)
+	if err != nil {
+		return rep, err
 	}
 	if !cfg.Raw {
 		refused := func() bool { return client.Stats().ConnRefused > 0 }
@@ -175,21 +169,8 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 				ErrNoServer, client.Peer(), helloWait, err)
 		}
 	}
-	if cfg.OnStart != nil {
-		cfg.OnStart(rep.Start)
-	}
-	if rev != nil {
-		return rep, rev.run(ctx, cfg, c, &rep)
-	}
-	if cfg.Bidir {
-		return rep, runBidir(ctx, cfg, c, client, replies, session, &rep)
-	}
-	if cfg.Omit > 0 {
-		ivs, err := warmUp(ctx, client, replies, session, c, cfg)
-		rep.Intervals = append(rep.Intervals, ivs...)
-		if err != nil {
-			return rep, err
-		}
+	if done, err := otherModes(ctx, cfg, c, client, replies, session, rev, &rep); done || err != nil {
+		return rep, err
 	}
 	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == engine.TransportXDP)
 	if err != nil {

@@ -289,9 +289,6 @@ func (rep *ServerReport) finishIperf(proc cpu.Usage, wall time.Duration) {
 	e.Sum = sum
 	e.Streams = []EndStream{{UDP: StreamSum{Socket: 1, UDPSum: sum, OutOfOrder: r.OutOfOrder}}}
 	e.SumSent = SentSummary{Totals: Totals{Start: r.Start, End: r.End, Seconds: r.Seconds}, Sender: true}
-	if e.Reverse == nil {
-		e.Reverse = []ReverseSummary{}
-	}
 	if n := len(e.Reverse); n > 0 {
 		e.SumSent = e.Reverse[n-1].Sent // what the server sent, in a reverse test
 	}

@@ -76,11 +76,25 @@ type reverseRunner struct {
 	replies *replySlave
 	cfg     ServeConfig
 	done    chan ReverseSummary
+	sums    []ReverseSummary // the tests that ended, for the report
 }
 
-func newReverseRunner(server *engine.Server, replies *replySlave, cfg ServeConfig) *reverseRunner {
+// newReverseRunner makes recv, a server's receiver, hand reverse tests
+// and the client's replies to them to the runner.
+func newReverseRunner(server *engine.Server, recv *receiver, cfg ServeConfig) *reverseRunner {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &reverseRunner{ctx: ctx, cancel: cancel, server: server, replies: replies, cfg: cfg, done: make(chan ReverseSummary, 16)}
+	rr := &reverseRunner{ctx: ctx, cancel: cancel, server: server, replies: newReplySlave(), cfg: cfg,
+		done: make(chan ReverseSummary, 16), sums: []ReverseSummary{}}
+	recv.reverse, recv.replies = make(chan reverseReq, 4), rr.replies
+	return rr
+}
+
+// ended records a finished test.
+func (rr *reverseRunner) ended(sum ReverseSummary) {
+	rr.sums = append(rr.sums, sum)
+	if rr.cfg.OnReverse != nil {
+		rr.cfg.OnReverse(sum)
+	}
 }
 
 // start runs the test req asks for.
@@ -101,10 +115,14 @@ func (rr *reverseRunner) start(req reverseReq) {
 	}()
 }
 
-// stop ends the running tests and waits for them.
+// stop ends the running tests, waits for them and records those that
+// ended meanwhile.
 func (rr *reverseRunner) stop() {
 	rr.cancel()
 	rr.wg.Wait()
+	for len(rr.done) > 0 {
+		rr.ended(<-rr.done)
+	}
 }
 
 // run sends one reverse test to the client.

@@ -165,9 +165,7 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	}
 	recv.maxPayload = server.MaxPayload()
 	recv.lockedThread = cfg.RxQueue == 0
-	revReplies := newReplySlave()
-	recv.reverse, recv.replies = make(chan reverseReq, 4), revReplies
-	rev := newReverseRunner(server, revReplies, cfg)
+	rev := newReverseRunner(server, recv, cfg)
 	engine.Connect(server, recv)
 	if cfg.Ready != nil {
 		cfg.Ready(server.Port())
@@ -241,7 +239,7 @@ loop:
 		case req := <-recv.reverse:
 			rev.start(req)
 		case sum := <-rev.done:
-			reverseEnded(cfg, &rep, sum)
+			rev.ended(sum)
 			if cfg.OneOff && linger == nil {
 				linger = time.After(sessionLinger)
 			}
@@ -250,9 +248,6 @@ loop:
 		}
 	}
 	rev.stop()
-	for len(rev.done) > 0 {
-		reverseEnded(cfg, &rep, <-rev.done)
-	}
 	procEnd, _ := cpu.Process()
 	wall := time.Since(wallStart)
 	server.Close()
@@ -272,9 +267,8 @@ loop:
 		}
 		break
 	}
-	reverse := rep.End.Reverse
 	rep.End = serverEnd(recv, server.Stats(), procEnd.Sub(procStart))
-	rep.End.Reverse = reverse
+	rep.End.Reverse = rev.sums
 	rep.finishIperf(procEnd.Sub(procStart), wall)
 	return rep, nil
 }
@@ -319,12 +313,4 @@ func serverEnd(recv *receiver, st engine.Stats, proc cpu.Usage) ServerEnd {
 // String describes the listening configuration for the startup line.
 func (cfg ServeConfig) String() string {
 	return fmt.Sprintf("transport %s, batch %d, jumbo %v, prbs %v", cfg.Transport, cfg.Batch, cfg.Jumbo, cfg.PRBS)
-}
-
-// reverseEnded records a finished reverse test.
-func reverseEnded(cfg ServeConfig, rep *ServerReport, sum ReverseSummary) {
-	rep.End.Reverse = append(rep.End.Reverse, sum)
-	if cfg.OnReverse != nil {
-		cfg.OnReverse(sum)
-	}
 }

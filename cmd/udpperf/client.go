@@ -104,7 +104,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	out := newReportOut(e, *jsonOut, *jsonStream)
 	p := out.printer()
 	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
-		netJoin(*host, *port), t, *batch, payload, r, *duration, map[bool]string{true: ", prbs", false: ""}[*prbs]+map[bool]string{true: ", reverse: the server sends", false: ""}[*reverse]+map[bool]string{true: ", bidir: both send", false: ""}[*bidir])
+		netJoin(*host, *port), t, *batch, payload, r, *duration, modeNote(*prbs, *reverse, *bidir))
 	cfg.OnInterval = directionLines(p, *reverse)
 	cfg.OnRecord = out.onRecord()
 	cfg.OnStart = out.onStart()

@@ -135,6 +135,21 @@ func hasValue(a string, names ...string) bool {
 	return false
 }
 
+// modeNote ends the client's start line with what is not a plain test.
+func modeNote(prbs, reverse, bidir bool) string {
+	s := ""
+	if prbs {
+		s += ", prbs"
+	}
+	if reverse {
+		s += ", reverse: the server sends"
+	}
+	if bidir {
+		s += ", bidir: both send"
+	}
+	return s
+}
+
 // checkReverse rejects what a reverse or bidirectional test cannot do:
 // --raw (the server must send), -O (the warm-up runs in the forward
 // direction only) and, for -R, -A (the client's receiving thread is not

@@ -266,7 +266,9 @@ func iperf3JSON(t *testing.T) (client, server string) {
 		<-done
 	}()
 	var cl []byte
+	tries := 0
 	for range 50 { // until the server listens
+		tries++
 		cl, err = exec.Command(iperf3, "-u", "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "1", "-J").Output()
 		if err == nil {
 			break
@@ -274,13 +276,13 @@ func iperf3JSON(t *testing.T) (client, server string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
-		t.Fatalf("iperf3 client: %v\n%s", err, cl)
+		t.Fatalf("iperf3 client, %d tries: %v\n%s", tries, err, cl)
 	}
 	select {
 	case <-done:
 		done <- nil
-	case <-time.After(10 * time.Second):
-		t.Fatal("iperf3 -s -1 did not exit")
+	case <-time.After(20 * time.Second):
+		t.Fatalf("iperf3 -s -1 did not exit within 20 s of its test (client tries %d); its output:\n%s", tries, srvOut.String())
 	}
 	return string(cl), srvOut.String()
 }

@@ -62,6 +62,21 @@ func directionLines(p *printer, reverse bool) func(bench.Interval) {
 	}
 }
 
+// reverseLines returns the server's OnReverse callback: what it sent in a
+// reverse test and what the client received.
+func reverseLines(p *printer) func(bench.ReverseSummary) {
+	return func(s bench.ReverseSummary) {
+		if s.Error != "" {
+			p.printf("reverse session %s to %s failed: %s\n", s.ID, s.Client, s.Error)
+			return
+		}
+		p.printf("reverse session %s to %s ended\n%s\n", s.ID, s.Client, bench.FormatSent(s.Sent))
+		if s.Received != nil {
+			p.printf("%s\n", bench.FormatReceived(s.Received.ReceivedSummary))
+		}
+	}
+}
+
 // writeJSON writes one indented JSON document.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -74,16 +74,7 @@ func runServer(ctx context.Context, e env, args []string) error {
 	}
 	cfg.OnInterval = out.onInterval(intervalLines(p, true))
 	cfg.OnStart = out.onStart()
-	cfg.OnReverse = func(s bench.ReverseSummary) {
-		if s.Error != "" {
-			p.printf("reverse session %s to %s failed: %s\n", s.ID, s.Client, s.Error)
-			return
-		}
-		p.printf("reverse session %s to %s ended\n%s\n", s.ID, s.Client, bench.FormatSent(s.Sent))
-		if s.Received != nil {
-			p.printf("%s\n", bench.FormatReceived(s.Received.ReceivedSummary))
-		}
-	}
+	cfg.OnReverse = reverseLines(p)
 	cfg.OnSession = func(s bench.SessionSummary) {
 		p.printf("session %s ended: sent %d\n%s\n", s.ID, s.SentPackets, bench.FormatReceived(s.ReceivedSummary))
 	}
