@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"reflect"
@@ -270,6 +271,12 @@ func iperf3JSON(t *testing.T) (client, server string) {
 	for range 50 { // until the server listens
 		tries++
 		cl, err = exec.Command(iperf3, "-u", "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "1", "-J").Output()
+		var doc struct{ Error string }
+		if err == nil && json.Unmarshal(cl, &doc) == nil && doc.Error != "" {
+			// iperf3 3.12 -J reports a refused connection in the
+			// document, with exit status 0.
+			err = errors.New(doc.Error)
+		}
 		if err == nil {
 			break
 		}
@@ -282,7 +289,7 @@ func iperf3JSON(t *testing.T) (client, server string) {
 	case <-done:
 		done <- nil
 	case <-time.After(20 * time.Second):
-		t.Fatalf("iperf3 -s -1 did not exit within 20 s of its test (client tries %d); its output:\n%s", tries, srvOut.String())
+		t.Fatalf("iperf3 -s -1 did not exit within 20 s of its test (client tries %d); its output:\n%s\nthe client's:\n%s", tries, srvOut.String(), cl)
 	}
 	return string(cl), srvOut.String()
 }
