@@ -21,6 +21,11 @@ or with --prbs word 0 of the PRBS frame. The test opens with a hello and
 closes with an end message carrying the sent count, each repeated until the
 server answers; --raw sends data only, for receivers other than udpperf.
 
+-R (--reverse) has the server send and this client receive; --bidir runs a
+test each way at once; -O (--omit) warms up first, as a test of its own whose
+figures the totals leave out. iperf3's short flags are listed beside the long
+ones below; flags udpperf does not have are refused.
+
 --rate: payload bit/s with an optional k/M/G/T suffix (powers of 1000, as
 iperf3 -b): 500M, 2.5G, 1Gbit/s; or datagrams per second: 100kpps. 0 or max =
 as fast as possible (the default).
