@@ -248,7 +248,6 @@ func (rep *ClientReport) finishIperf() {
 	var outOfOrder uint64
 	if r := e.SumReceived; r != nil {
 		sum.JitterMs, sum.LostPackets, sum.LostPercent, sum.LossKnown = r.JitterMs, r.LostPackets, r.LostPercent, r.LossKnown
-		e.SumSent.LostPackets, e.SumSent.LostPercent = r.LostPackets, r.LostPercent
 		outOfOrder = r.OutOfOrder
 		e.CPU.RemoteTotal, e.CPU.RemoteUser, e.CPU.RemoteSystem = r.CPU.HostTotal, r.CPU.HostUser, r.CPU.HostSystem
 	}
@@ -264,7 +263,6 @@ func (rep *ClientReport) finishIperf() {
 			LossKnown: r.LossKnown,
 		}
 		e.Streams = append(e.Streams, EndStream{UDP: StreamSum{Socket: 2, UDPSum: back, OutOfOrder: r.OutOfOrder}})
-		s.LostPackets, s.LostPercent = r.LostPackets, r.LostPercent
 	}
 }
 

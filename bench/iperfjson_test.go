@@ -101,8 +101,8 @@ func TestClientReportIperfSummary(t *testing.T) {
 	if st := rep.End.Streams; len(st) != 1 || st[0].UDP.OutOfOrder != 1 || st[0].UDP.Packets != 100 {
 		t.Fatalf("end.streams %+v", st)
 	}
-	if rep.End.SumSent.LostPackets != 3 {
-		t.Fatalf("sum_sent lost %d", rep.End.SumSent.LostPackets)
+	if rep.End.SumSent.LostPackets != 0 {
+		t.Fatalf("sum_sent lost %d: iperf3 3.12 leaves the sender's at 0", rep.End.SumSent.LostPackets)
 	}
 	c := rep.End.CPU
 	if math.Abs(c.HostTotal-30) > 1e-9 || math.Abs(c.HostUser-25) > 1e-9 || c.RemoteTotal != 7 || c.RemoteSystem != 2 {

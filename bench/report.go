@@ -121,9 +121,9 @@ type SentSummary struct {
 	// FirstError is the first send error, so that a run with Errors says
 	// why ("message too long", "connection refused", a timeout).
 	FirstError string `json:"first_error,omitempty"`
-	// LostPackets, LostPercent and JitterMs are iperf3's: the receiver's
-	// figures when it reported them (0 otherwise, and always 0 for jitter,
-	// which only a receiver measures).
+	// LostPackets, LostPercent and JitterMs are iperf3's keys, 0 as in
+	// iperf3 3.12's sum_sent: a sender does not measure them (the
+	// receiver's figures are in sum_received and the UDP summary).
 	LostPackets uint64  `json:"lost_packets"`
 	LostPercent float64 `json:"lost_percent"`
 	JitterMs    float64 `json:"jitter_ms"`
