@@ -44,6 +44,7 @@ func (m *meter) next(now time.Time, c counters, sent uint64) Interval {
 		iv.RingDrops = sub(c.ringDrops, m.prev.ringDrops)
 		iv.PRBSErrors = sub(c.prbs, m.prev.prbs)
 		iv.JitterMs = c.jitterMs
+		iv.Omitted = iv.Omitted || c.warmup
 	}
 	iv.BitsPerSecond, iv.DatagramsPerSecond = rates(iv.Bytes, iv.Packets, secs)
 	m.prevT, m.prev, m.prevSent = t, c, sent

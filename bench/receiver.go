@@ -57,6 +57,7 @@ type receiver struct {
 	lastNs         atomic.Int64  // latest stamped data datagram
 	bad            atomic.Uint64 // unusable frames (not one contiguous buffer)
 	jitterBits     atomic.Uint64 // the session's jitter estimate, ns, as float64 bits
+	warmup         atomic.Bool   // the open session is a warm-up (client -O)
 	controlErrors  atomic.Uint64 // malformed or unanswerable control messages
 
 	// Delivery goroutine state.
@@ -356,6 +357,7 @@ func (r *receiver) hello(m wire.Message) {
 		r.checking = p.PRBS || r.forcePRBS
 		r.fresh = true
 		r.resetJitter(p.Stamped)
+		r.warmup.Store(p.Warmup)
 		r.session = &session{
 			startWall:    time.Now(),
 			id:           m.Session,
@@ -396,6 +398,7 @@ func (r *receiver) end(m wire.Message) {
 		r.lostBase += r.track.Missing()
 		r.track.Reset()
 		r.stamped = false
+		r.warmup.Store(false)
 		r.tracking = r.forcePRBS
 		r.checking = r.forcePRBS
 		select {
@@ -527,6 +530,7 @@ type counters struct {
 	packets, bytes, missing, late, prbs uint64
 	kernelDrops, ringDrops              uint64
 	jitterMs                            float64
+	warmup                              bool
 }
 
 func (r *receiver) snapshot() counters {
@@ -537,6 +541,7 @@ func (r *receiver) snapshot() counters {
 		late:     r.late.Load(),
 		prbs:     r.prbsErrors(),
 		jitterMs: r.jitterMs(),
+		warmup:   r.warmup.Load(),
 	}
 	if r.stats != nil {
 		st := r.stats.Stats()

@@ -168,6 +168,9 @@ func TestIperfShortFlagsEndToEnd(t *testing.T) {
 	if !sum.LossKnown || sum.JitterMs <= 0 || sum.JitterMs > 1000 || got.JitterMs != sum.JitterMs {
 		t.Fatalf("jitter %v ms (received %v)", sum.JitterMs, got.JitterMs)
 	}
+	if len(sv.Intervals) < 4 || !sv.Intervals[0].Sum.Omitted || sv.Intervals[len(sv.Intervals)-1].Sum.Omitted {
+		t.Fatalf("the server's intervals do not mark the warm-up: %+v", sv.Intervals)
+	}
 	if len(sv.End.Sessions) != 2 || !sv.End.Sessions[0].Omitted || sv.End.Sessions[1].Omitted || sv.End.Sessions[1].ID != got.ID {
 		t.Fatalf("server sessions %+v", sv.End.Sessions)
 	}
