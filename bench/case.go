@@ -70,6 +70,9 @@ type Case struct {
 	// Interval, with OnInterval, reports progress every Interval.
 	Interval   time.Duration
 	OnInterval func(Interval)
+	// warmup marks the warm-up test of client -O in its hello; reverse
+	// asks the server to send (client -R).
+	warmup, reverse bool
 }
 
 // withDefaults fills in the defaults.

@@ -39,9 +39,22 @@ type ClientConfig struct {
 	// XDP names the interface and queue of the xdp transport.
 	XDP XDP
 	// CPU pins the sending thread to this CPU; -1 (or NoPin) leaves it.
-	CPU        int
-	Interval   time.Duration
-	OnInterval func(Interval)
+	CPU int
+	// Omit warms up this long before the test (iperf3 -O): a test of its
+	// own, whose intervals are marked omitted and which the totals leave
+	// out.
+	Omit time.Duration
+	// Reverse has the server send and this client receive (iperf3 -R);
+	// Bidir sends and receives at once (iperf3 --bidir).
+	Reverse, Bidir bool
+	Interval       time.Duration
+	OnInterval     func(Interval)
+	// OnRecord, if set, is called with each "intervals[]" entry, after
+	// OnInterval has been called with each of its sums.
+	OnRecord func(IntervalRecord)
+	// OnStart, if set, is called with the report's start section once the
+	// server has welcomed the test, before the first datagram is sent.
+	OnStart func(Start)
 	// Logger takes the engine's warnings while the client is set up
 	// (default slog.Default()); from the hello on, the client reports
 	// send errors and a vanished peer in its own summary and error, and
@@ -68,6 +81,22 @@ type ClientEnd struct {
 	// SumReceived is the server's account of this test; absent with Raw.
 	SumReceived *SessionSummary `json:"sum_received,omitempty"`
 	Process     ProcessCPU      `json:"process_cpu"`
+	// Sum, Streams and CPU are iperf3's summary of the test.
+	Sum     UDPSum         `json:"sum"`
+	Streams []EndStream    `json:"streams"`
+	CPU     CPUUtilization `json:"cpu_utilization_percent"`
+
+	// SumSentBidirReverse and SumReceivedBidirReverse are the reverse
+	// direction of a --bidir test: what the server sent, what this client
+	// received.
+	SumSentBidirReverse     *SentSummary    `json:"sum_sent_bidir_reverse,omitempty"`
+	SumReceivedBidirReverse *SessionSummary `json:"sum_received_bidir_reverse,omitempty"`
+
+	// hostWall is the span Process covers when it is not the sending
+	// time (a reverse test); remoteCPU the server's CPU use when its
+	// result does not carry it (a reverse test).
+	hostWall  time.Duration
+	remoteCPU *HostCPU
 }
 
 // helloWait bounds the wait for a server's welcome, helloRetry spaces the
@@ -100,12 +129,19 @@ var ErrPayloadTooLarge = errors.New("datagrams too large for the server")
 // Transmit sends one test to a udpperf server (or, with Raw, to any UDP
 // receiver) and returns both sides' figures.
 func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
+	rep, err := transmit(ctx, cfg)
+	rep.finishIperf()
+	return rep, err
+}
+
+func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	c := Case{Transport: cfg.Transport, Payload: cfg.Payload, Batch: cfg.Batch, Duration: cfg.Duration, Rate: cfg.Rate, PRBS: cfg.PRBS}
 	if c.Duration == 0 {
 		c.Duration = DefaultClientDuration
 	}
 	c = c.withDefaults()
 	c.XDP = cfg.XDP
+	c.reverse = cfg.Reverse
 	var rep ClientReport
 	rep.Start = Start{System: CollectSystem(), Timestamp: timestamp(time.Now()), Test: c.testInfo()}
 	rep.Start.Test.Network = fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
@@ -133,6 +169,10 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	engine.Connect(client, replies)
 
 	session := rand.Uint64()
+	rev, err := clientStart(&rep, cfg, c, client, session)
+	if err != nil {
+		return rep, err
+	}
 	// From here on the client reports what goes wrong itself.
 	quiet.Store(true)
 	if !cfg.Raw {
@@ -140,24 +180,32 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 			return rep, err
 		}
 	}
+	if done, err := otherModes(ctx, cfg, c, client, replies, session, rev, &rep); done || err != nil {
+		return rep, err
+	}
 	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == engine.TransportXDP)
 	if err != nil {
 		return rep, err
 	}
 	defer snd.release()
+	snd.stamp = stampable(c)
 	if err := sendPhase(ctx, cfg, c, client, snd, &rep); err != nil {
 		return rep, err
 	}
 	if cfg.Raw {
 		return rep, nil
 	}
-	refusals := func() uint64 { return client.Stats().ConnRefused }
-	sum, err := finish(client, replies, session, snd.sent.Load(), snd.sentBytes.Load(), refusals)
+	sum, err := finish(client, replies, session, snd.sent.Load(), snd.sentBytes.Load(), connRefused(client))
 	if err != nil {
 		return rep, err
 	}
 	rep.End.SumReceived = &sum
 	return rep, nil
+}
+
+// connRefused reads the client's count of ICMP port-unreachable reports.
+func connRefused(client *engine.Client) func() uint64 {
+	return func() uint64 { return client.Stats().ConnRefused }
 }
 
 // watchPeer polls refusals (a cumulative count) from now on and calls
@@ -219,10 +267,10 @@ func sendPhase(ctx context.Context, cfg ClientConfig, c Case, client *engine.Cli
 	procStart, _ := cpu.Process()
 	stopIntervals := recordIntervals(cfg.Interval, newMeter(time.Now(), true), func() (counters, uint64) {
 		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
-	}, &rep.Intervals, cfg.OnInterval)
+	}, &rep.Intervals, cfg.onInterval())
 	sendCtx, cancelSend := context.WithCancel(ctx)
 	defer cancelSend()
-	stopWatch := watchPeer(func() uint64 { return client.Stats().ConnRefused }, cancelSend)
+	stopWatch := watchPeer(connRefused(client), cancelSend)
 	elapsed, usage, pinned, sendErr := sendPinned(sendCtx, snd, c, cfg.CPU)
 	gone := stopWatch()
 	stopIntervals()
@@ -277,7 +325,8 @@ var errRefused = errors.New("port unreachable")
 // hello opens the session and waits for the server's welcome; refused
 // reports whether the kernel saw an ICMP port-unreachable.
 func hello(ctx context.Context, tx transmitter, replies *replySlave, session uint64, c Case, refused func() bool) error {
-	body, err := json.Marshal(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch, Rate: c.Rate.String(), Duration: c.Duration.Seconds()})
+	body, err := json.Marshal(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch, Rate: c.Rate.String(), Duration: c.Duration.Seconds(),
+		Stamped: stampable(c), Warmup: c.warmup, Reverse: c.reverse})
 	if err != nil {
 		return err
 	}

@@ -67,11 +67,13 @@ fi
 field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$2" | head -n1; }
 
 # server_figures FILE: "datagrams seconds" from udpperf server --json
-# (the first "packets" and "seconds" of the end section).
+# (the "packets" and "seconds" of end.sum_received: datagrams received;
+# end.sum counts, as iperf3 does, datagrams sent).
 server_figures() {
 	awk '/^  "end": \{/ { e = 1 }
-		e && /"seconds":/ && s == "" { s = $2 }
-		e && /"packets":/ && p == "" { p = $2 }
+		e && /^    "sum_received": \{/ { r = 1 }
+		r && /"seconds":/ && s == "" { s = $2 }
+		r && /"packets":/ && p == "" { p = $2 }
 		END { gsub(",", "", s); gsub(",", "", p); print p, s }' "$1"
 }
 

@@ -27,7 +27,14 @@
 // answered), so loss = sent - received covers the tail too. Datagrams the
 // kernel dropped for lack of socket-buffer room (SO_RXQ_OVFL) and frames
 // dropped by a full receive queue are shown separately; they are part of
-// the loss, not added to it.
+// the loss, not added to it. A client's plain datagrams also carry their
+// send time after the sequence number, from which the receiver computes
+// RFC 3550 jitter, as iperf3 does.
+//
+// The JSON of client and server follows iperf3's UDP output (-u -J) where
+// the concepts match: [IperfStart], [IntervalRecord] with its streams,
+// [UDPSum], [CPUUtilization]. [ClientConfig] also runs iperf3's warm-up
+// (-O), reverse (-R) and bidirectional (--bidir) tests.
 //
 // CPU time comes from getrusage: RUSAGE_THREAD on the sender's thread and
 // on the receiver's delivery thread (both locked to their OS threads and,

@@ -13,6 +13,7 @@ type meter struct {
 	prev     counters
 	prevSent uint64
 	sender   bool // the interval describes the sending side
+	omitted  bool // the intervals are the warm-up's (client -O)
 }
 
 func newMeter(start time.Time, sender bool) *meter {
@@ -28,6 +29,7 @@ func (m *meter) next(now time.Time, c counters, sent uint64) Interval {
 		End:     t.Seconds(),
 		Seconds: secs,
 		Sender:  m.sender,
+		Omitted: m.omitted,
 	}
 	if m.sender {
 		iv.Packets = sent - m.prevSent
@@ -41,6 +43,8 @@ func (m *meter) next(now time.Time, c counters, sent uint64) Interval {
 		iv.KernelDrops = sub(c.kernelDrops, m.prev.kernelDrops)
 		iv.RingDrops = sub(c.ringDrops, m.prev.ringDrops)
 		iv.PRBSErrors = sub(c.prbs, m.prev.prbs)
+		iv.JitterMs = c.jitterMs
+		iv.Omitted = iv.Omitted || c.warmup
 	}
 	iv.BitsPerSecond, iv.DatagramsPerSecond = rates(iv.Bytes, iv.Packets, secs)
 	m.prevT, m.prev, m.prevSent = t, c, sent
@@ -70,7 +74,7 @@ func recordIntervals(every time.Duration, m *meter, read func() (counters, uint6
 		now := time.Now()
 		c, sent := read()
 		iv := m.next(now, c, sent)
-		*out = append(*out, IntervalRecord{Sum: iv})
+		*out = append(*out, NewIntervalRecord(iv))
 		if on != nil {
 			on(iv)
 		}

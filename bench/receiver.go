@@ -30,10 +30,13 @@ type replier interface {
 // delivery goroutine; everything other goroutines read is published
 // through atomics or, for the rare control events, under mu.
 type receiver struct {
-	base   time.Time   // origin of the ns stamps
-	reply  replier     // nil: no replies (the sender is in this process)
-	stats  statsSource // the server's counters; nil in unit tests
-	pinCPU int         // CPU to pin the delivery thread to on the first frame; -1: none
+	base time.Time // origin of the ns stamps
+	// wallBase is base in ns since the Unix epoch, for comparing stamps
+	// with the send times in datagrams.
+	wallBase int64
+	reply    replier     // nil: no replies (the sender is in this process)
+	stats    statsSource // the server's counters; nil in unit tests
+	pinCPU   int         // CPU to pin the delivery thread to on the first frame; -1: none
 	// maxPayload is the largest datagram the server accepts, told to
 	// clients in the welcome (0: not known).
 	maxPayload int
@@ -57,6 +60,8 @@ type receiver struct {
 	firstNs        atomic.Int64  // first data datagram, ns since base; 0 = none
 	lastNs         atomic.Int64  // latest stamped data datagram
 	bad            atomic.Uint64 // unusable frames (not one contiguous buffer)
+	jitterBits     atomic.Uint64 // the session's jitter estimate, ns, as float64 bits
+	warmup         atomic.Bool   // the open session is a warm-up (client -O)
 	controlErrors  atomic.Uint64 // malformed or unanswerable control messages
 
 	// Delivery goroutine state.
@@ -74,7 +79,17 @@ type receiver struct {
 	affinity   cpu.Affinity
 	threadCPU  cpu.Usage // at the first data datagram of the session
 	scratch    []byte
-	head       [wire.SeqLen]byte // the header of a split datagram
+	head       [wire.StampedLen]byte // the header of a split datagram
+	stamped    bool                  // the session's datagrams carry send times
+	jit        jitter
+
+	// reverse takes a server's reverse tests to Serve (nil: not a
+	// server); replies takes the welcome and result messages a peer sends
+	// to a server that sends a reverse test (nil: they are errors).
+	reverse     chan reverseReq
+	reverseSeen bool
+	reverseLast uint64
+	replies     engine.Slave
 
 	first     chan struct{} // closed at the first data datagram
 	firstOnce sync.Once
@@ -98,6 +113,8 @@ type session struct {
 	startPRBS    uint64
 	startSeq     uint64 // Rogue sequence verdicts before the session
 	startInvalid uint64
+	startProc    cpu.Usage // the process's CPU time at the hello
+	startWall    time.Time
 	result       []byte // encoded result once ended
 	ended        bool
 }
@@ -110,15 +127,21 @@ type sessionParams struct {
 	Batch     int     `json:"batch"`
 	Rate      string  `json:"rate"`
 	Duration  float64 `json:"duration"`
+	// Stamped says data datagrams carry their send time (wire.StampedLen);
+	// Warmup marks the warm-up test of client -O.
+	Stamped bool `json:"stamped,omitempty"`
+	Warmup  bool `json:"warmup,omitempty"`
+	// Reverse asks the server to send the test to the client (-R).
+	Reverse bool `json:"reverse,omitempty"`
 }
 
 // SessionSummary is the receiver's account of one client's test, as the
 // server reports it to the client at the end ("end.sum_received") and
 // lists it in its own report ("end.sessions").
 type SessionSummary struct {
-	ID      uint64 `json:"id"`
-	Client  string `json:"client,omitempty"`
-	Payload int    `json:"payload"`
+	ID      SessionID `json:"id"`
+	Client  string    `json:"client,omitempty"`
+	Payload int       `json:"payload"`
 	ReceivedSummary
 	// SentPackets is the client's count from its end message.
 	SentPackets uint64 `json:"sent_packets"`
@@ -129,6 +152,11 @@ type SessionSummary struct {
 	// PRBSSeqErrors counts Rogue's sequence verdicts (a gap or a late
 	// frame); they mirror loss and reordering, not corruption.
 	PRBSSeqErrors uint64 `json:"prbs_seq_errors"`
+	// Omitted marks the warm-up test of client -O.
+	Omitted bool `json:"omitted"`
+	// CPU is the server process's CPU use over the session, in percent of
+	// one CPU (iperf3's cpu_utilization_percent from the server's side).
+	CPU HostCPU `json:"cpu_utilization_percent"`
 }
 
 // statsSource gives the receiver the server's drop counters.
@@ -139,8 +167,10 @@ func newReceiver(reply replier, stats statsSource, pinCPU int, forcePRBS bool) (
 	if err != nil {
 		return nil, err
 	}
+	base := time.Now()
 	return &receiver{
-		base:      time.Now(),
+		base:      base,
+		wallBase:  base.UnixNano(),
 		reply:     reply,
 		stats:     stats,
 		stride:    1,
@@ -194,6 +224,9 @@ func (r *receiver) AcceptFrame(f engine.Frame) {
 	r.sinceStamp++
 	if r.sinceStamp >= r.stride || r.fresh {
 		r.stamp()
+		if r.stamped {
+			r.sampleJitter(head)
+		}
 	}
 	r.packets.Add(1)
 	r.bytes.Add(uint64(size))
@@ -359,6 +392,12 @@ func (r *receiver) control(f engine.Frame, data []byte) {
 		r.hello(m)
 	case wire.TypeEnd:
 		r.end(m)
+	case wire.TypeWelcome, wire.TypeResult:
+		if r.replies == nil {
+			r.controlErrors.Add(1)
+			return
+		}
+		r.replies.AcceptFrame(f)
 	default:
 		r.controlErrors.Add(1)
 	}
@@ -371,6 +410,10 @@ func (r *receiver) hello(m wire.Message) {
 		r.controlErrors.Add(1)
 		return
 	}
+	if p.Reverse {
+		r.reverseHello(m, p)
+		return
+	}
 	r.mu.Lock()
 	if r.session == nil || r.session.id != m.Session {
 		r.lostBase += r.track.Missing()
@@ -378,7 +421,10 @@ func (r *receiver) hello(m wire.Message) {
 		r.tracking = true
 		r.checking = p.PRBS || r.forcePRBS
 		r.fresh = true
+		r.resetJitter(p.Stamped)
+		r.warmup.Store(p.Warmup)
 		r.session = &session{
+			startWall:    time.Now(),
 			id:           m.Session,
 			params:       p,
 			openNs:       r.now(),
@@ -391,6 +437,7 @@ func (r *receiver) hello(m wire.Message) {
 		if r.stats != nil {
 			r.session.startDrops = r.stats.Stats()
 		}
+		r.session.startProc, _ = cpu.Process()
 	}
 	r.mu.Unlock()
 	r.send(wire.Message{Type: wire.TypeWelcome, Session: m.Session, A: uint64(r.maxPayload)}, nil)
@@ -416,6 +463,8 @@ func (r *receiver) end(m wire.Message) {
 		r.lostAtEnds += r.track.Missing()
 		r.lostBase += r.track.Missing()
 		r.track.Reset()
+		r.stamped = false
+		r.warmup.Store(false)
 		r.tracking = r.forcePRBS
 		r.checking = r.forcePRBS
 		select {
@@ -432,7 +481,8 @@ func (r *receiver) end(m wire.Message) {
 // is held.
 func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary {
 	packets := r.packets.Load() - s.startPkts
-	sum := SessionSummary{ID: s.id, Payload: s.params.Payload, SentPackets: sent, SentBytes: sentBytes}
+	sum := SessionSummary{ID: SessionID(s.id), Payload: s.params.Payload, SentPackets: sent, SentBytes: sentBytes, Omitted: s.params.Warmup}
+	sum.CPU = sessionCPU(s.startProc, s.startWall)
 	v := &sum.ReceivedSummary
 	v.Packets = packets
 	v.Bytes = r.bytes.Load() - s.startBytes
@@ -454,6 +504,9 @@ func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 	}
 	v.OutOfOrder = r.track.Late()
 	v.Restarts = r.track.Restarts()
+	if s.params.Stamped {
+		v.JitterMs = r.jitterMs()
+	}
 	v.PRBSErrors = r.prbsErrors() - s.startPRBS
 	if v.PRBSErrors > 0 {
 		// Bounded so that the result fits one datagram.
@@ -604,15 +657,19 @@ func (r *receiver) restoreAffinity() error { return r.affinity.Restore() }
 type counters struct {
 	packets, bytes, missing, late, prbs uint64
 	kernelDrops, ringDrops              uint64
+	jitterMs                            float64
+	warmup                              bool
 }
 
 func (r *receiver) snapshot() counters {
 	c := counters{
-		packets: r.packets.Load(),
-		bytes:   r.bytes.Load(),
-		missing: r.missing.Load(),
-		late:    r.late.Load(),
-		prbs:    r.prbsErrors(),
+		packets:  r.packets.Load(),
+		bytes:    r.bytes.Load(),
+		missing:  r.missing.Load(),
+		late:     r.late.Load(),
+		prbs:     r.prbsErrors(),
+		jitterMs: r.jitterMs(),
+		warmup:   r.warmup.Load(),
 	}
 	if r.stats != nil {
 		st := r.stats.Stats()

@@ -121,6 +121,12 @@ type SentSummary struct {
 	// FirstError is the first send error, so that a run with Errors says
 	// why ("message too long", "connection refused", a timeout).
 	FirstError string `json:"first_error,omitempty"`
+	// LostPackets, LostPercent and JitterMs are iperf3's keys, 0 as in
+	// iperf3 3.12's sum_sent: a sender does not measure them (the
+	// receiver's figures are in sum_received and the UDP summary).
+	LostPackets uint64  `json:"lost_packets"`
+	LostPercent float64 `json:"lost_percent"`
+	JitterMs    float64 `json:"jitter_ms"`
 	// GSO reports whether UDP segmentation offload was in use.
 	GSO    bool `json:"gso"`
 	Sender bool `json:"sender"`
@@ -142,6 +148,10 @@ type ReceivedSummary struct {
 	// Restarts counts PRBS streams that started again at sequence 0 (a
 	// Rogue generator restarted); sequence tracking starts afresh at each.
 	Restarts uint64 `json:"restarts"`
+	// JitterMs is the RFC 3550 interarrival jitter in milliseconds, from
+	// the send times stamped into the datagrams (0 when they carry none:
+	// PRBS frames, payloads under 16 bytes, senders other than udpperf).
+	JitterMs float64 `json:"jitter_ms"`
 	// KernelDrops counts what the kernel dropped for lack of receive
 	// buffer room: engine.Stats.KernelDroppedBuffers, socket buffers,
 	// which hold one datagram each except with gro, where one holds a run
@@ -186,15 +196,24 @@ type Interval struct {
 	KernelDrops uint64  `json:"kernel_drops"`
 	RingDrops   uint64  `json:"ring_drops"`
 	PRBSErrors  uint64  `json:"prbs_errors"`
+	// JitterMs is the receiver's running jitter at the interval's end.
+	JitterMs float64 `json:"jitter_ms"`
+	// Omitted marks an interval of the warm-up (-O), left out of the
+	// totals.
+	Omitted bool `json:"omitted"`
 	// SentPackets is what the sender sent in the interval, when this
 	// process is the sender.
 	SentPackets uint64 `json:"sent_packets,omitempty"`
 	Sender      bool   `json:"sender"`
 }
 
-// IntervalRecord wraps an Interval as iperf3 does ("intervals[]").
+// IntervalRecord wraps an Interval as iperf3 does ("intervals[]"): one
+// entry per stream, and their sum.
 type IntervalRecord struct {
-	Sum Interval `json:"sum"`
+	Streams []StreamInterval `json:"streams"`
+	Sum     Interval         `json:"sum"`
+	// SumBidirReverse is the receiving direction of a --bidir test.
+	SumBidirReverse *Interval `json:"sum_bidir_reverse,omitempty"`
 }
 
 // Timestamp is when a report started.
@@ -207,11 +226,13 @@ func timestamp(t time.Time) Timestamp {
 	return Timestamp{Time: t.UTC().Format(time.RFC1123), TimeSecs: t.Unix()}
 }
 
-// Start is a report's "start" section.
+// Start is a report's "start" section. System and Test are udpperf's;
+// the rest follow iperf3.
 type Start struct {
 	System    System    `json:"system"`
 	Test      TestInfo  `json:"test"`
 	Timestamp Timestamp `json:"timestamp"`
+	IperfStart
 }
 
 // Result is the outcome of one case of Run.

@@ -34,6 +34,7 @@ type sender struct {
 	tx      transmitter
 	payload int
 	prbs    bool
+	stamp   bool // write the send time after the sequence number
 	fresh   bool // new frames for every batch
 	frames  []engine.Frame
 	mem     [][]byte // each frame's memory; nil for a frame split over buffers
@@ -126,8 +127,10 @@ func (s *sender) release() {
 	s.frames, s.mem = s.frames[:0], s.mem[:0]
 }
 
-// fill writes the next n sequence numbers into the first n frames.
-func (s *sender) fill(n int) error {
+// fill writes the next n sequence numbers, and with stamp the send time
+// now (ns since the Unix epoch, one clock read per batch), into the first
+// n frames.
+func (s *sender) fill(n int, now int64) error {
 	for i := range n {
 		mem := s.mem[i]
 		if mem == nil {
@@ -140,9 +143,12 @@ func (s *sender) fill(n int) error {
 		} else {
 			wire.PutSeq(mem, s.seq)
 		}
+		if s.stamp {
+			wire.PutSendTime(mem, now)
+		}
 		if s.mem[i] == nil {
 			// A split frame: copy in what changed.
-			part := mem[:wire.SeqLen]
+			part := mem[:min(len(mem), wire.StampedLen)]
 			if s.prbs {
 				part = mem
 			}
@@ -199,7 +205,7 @@ func (s *sender) run(ctx context.Context, d time.Duration, perSecond float64) (t
 				continue
 			}
 		}
-		if err := s.fill(n); err != nil {
+		if err := s.fill(n, now.UnixNano()); err != nil {
 			return time.Since(start), err
 		}
 		sent, err := s.tx.SendBatch(s.frames[:n])

@@ -184,7 +184,7 @@ func TestSenderLoopAllocatesNothing(t *testing.T) {
 	}
 	defer s.release()
 	allocs := testing.AllocsPerRun(100, func() {
-		s.fill(64)
+		s.fill(64, 0)
 		tx.SendBatch(s.frames)
 	})
 	if allocs != 0 {
@@ -202,7 +202,7 @@ func BenchmarkSenderFill(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				s.fill(64)
+				s.fill(64, 0)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/datagram")
 		})
@@ -224,10 +224,10 @@ func TestSenderThroughEngineClientAllocatesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.fill(32)
+		s.fill(32, 0)
 		c.SendBatch(s.frames) // warm up
 		allocs := testing.AllocsPerRun(50, func() {
-			s.fill(32)
+			s.fill(32, 0)
 			if n, err := c.SendBatch(s.frames); n != 32 || err != nil {
 				t.Fatalf("%s: sent %d: %v", tr, n, err)
 			}

@@ -57,8 +57,11 @@ type ServeConfig struct {
 	// OneOff stops the server after the first session ends.
 	OneOff bool
 	// Ready, if set, is called with the bound port once the server
-	// listens.
-	Ready func(port int)
+	// listens; OnStart then with the report's start section.
+	Ready   func(port int)
+	OnStart func(Start)
+	// OnReverse is called when a reverse test (client -R) ends.
+	OnReverse func(ReverseSummary)
 	// Taps, if any, are attached to the server beside the receiver and get
 	// every datagram the server delivers (udpperf client's session
 	// messages included), before the receiver, on the delivering
@@ -91,15 +94,24 @@ type ServerEnd struct {
 	// PingsEchoed counts latency pings answered.
 	PingsEchoed uint64     `json:"pings_echoed"`
 	Process     ProcessCPU `json:"process_cpu"`
+	// Sum, Streams, SumSent (nothing: a server sends no data) and CPU are
+	// iperf3's summary of what the server received.
+	// Reverse lists the reverse tests (client -R): what this server sent
+	// and what each client received.
+	Reverse []ReverseSummary `json:"reverse_sessions"`
+	Sum     UDPSum           `json:"sum"`
+	Streams []EndStream      `json:"streams"`
+	SumSent SentSummary      `json:"sum_sent"`
+	CPU     HostCPU          `json:"cpu_utilization_percent"`
 }
 
 // Unusable says why a server run yielded nothing to report, or returns ""
-// when it received a data datagram, closed a session or echoed a ping.
-// The reason names what did arrive and why it was dropped.
+// when it received a data datagram, closed a session, served a reverse
+// test or echoed a ping. The reason names what did arrive and why it was dropped.
 func (r ServerReport) Unusable() string {
 	e := r.End
 	v := e.SumReceived
-	if v.Packets > 0 || len(e.Sessions) > 0 || e.PingsEchoed > 0 {
+	if v.Packets > 0 || len(e.Sessions) > 0 || len(e.Reverse) > 0 || e.PingsEchoed > 0 {
 		return ""
 	}
 	var drops []string
@@ -195,6 +207,7 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	}
 	recv.maxPayload = server.MaxPayload()
 	recv.lockedThread = cfg.RxQueue == 0
+	rev := newReverseRunner(server, recv, cfg)
 	engine.Connect(server, recv)
 	for _, t := range cfg.Taps {
 		engine.Connect(server, t)
@@ -202,7 +215,12 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	if cfg.Ready != nil {
 		cfg.Ready(server.Port())
 	}
+	iperfStart(&rep.Start, 0, connection(netip.AddrPortFrom(cfg.Bind, uint16(server.Port())), netip.AddrPort{}))
+	if cfg.OnStart != nil {
+		cfg.OnStart(rep.Start)
+	}
 	procStart, _ := cpu.Process()
+	wallStart := time.Now()
 
 	stopIntervals := make(chan struct{})
 	intervalsDone := make(chan struct{})
@@ -215,7 +233,7 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 			if iv.Packets == 0 && iv.KernelDrops == 0 && iv.RingDrops == 0 && iv.LostPackets == 0 {
 				return // idle: nothing to say
 			}
-			rep.Intervals = append(rep.Intervals, IntervalRecord{Sum: iv})
+			rep.Intervals = append(rep.Intervals, NewIntervalRecord(iv))
 			if cfg.OnInterval != nil {
 				cfg.OnInterval(iv)
 			}
@@ -260,6 +278,13 @@ loop:
 			if cfg.OnSession != nil {
 				cfg.OnSession(sum)
 			}
+			if cfg.OneOff && linger == nil && !sum.Omitted {
+				linger = time.After(sessionLinger)
+			}
+		case req := <-recv.reverse:
+			rev.start(req)
+		case sum := <-rev.done:
+			rev.ended(sum)
 			if cfg.OneOff && linger == nil {
 				linger = time.After(sessionLinger)
 			}
@@ -267,7 +292,9 @@ loop:
 			break loop
 		}
 	}
+	rev.stop()
 	procEnd, _ := cpu.Process()
+	wall := time.Since(wallStart)
 	server.Close()
 	if intervalsStarted {
 		close(stopIntervals)
@@ -286,6 +313,8 @@ loop:
 		break
 	}
 	rep.End = serverEnd(recv, server.Stats(), procEnd.Sub(procStart))
+	rep.End.Reverse = rev.sums
+	rep.finishIperf(procEnd.Sub(procStart), wall)
 	return rep, nil
 }
 

@@ -2,8 +2,8 @@
 # Installs what building and testing udpstream needs on a fresh Debian
 # machine: a C compiler (cgo, the race detector and the C reference tools),
 # iproute2 (the `ip` and `tc` commands some root-only tests run),
-# python3-zmq (pyzmq over libzmq: the peer of the engine/zmq interop tests)
-# and the Go modules.
+# python3-zmq (pyzmq over libzmq: the peer of the engine/zmq interop tests),
+# iperf3 (a test compares udpperf's JSON with iperf3's) and the Go modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,7 @@ need=()
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 /usr/bin/python3 -c 'import zmq' >/dev/null 2>&1 || need+=(python3-zmq)
+command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" -eq 0 ]; then
 		echo "setup: installing ${need[*]}"
@@ -23,4 +24,5 @@ if [ ${#need[@]} -gt 0 ]; then
 	fi
 fi
 command -v go >/dev/null 2>&1 || { echo "setup: Go 1.26 is required (go not found)" >&2; exit 1; }
+echo "setup: fetching the Go modules (the first time takes a minute)"
 go mod download

@@ -55,7 +55,7 @@ func runBridge(ctx context.Context, e env, args []string) error {
 		Interval: *interval, Time: *limit, IdleExit: *idle,
 		OnInterval: intervalLines(p, true),
 		OnSession: func(s bench.SessionSummary) {
-			p.printf("session %016x ended: sent %d\n%s\n", s.ID, s.SentPackets, bench.FormatReceived(s.ReceivedSummary))
+			p.printf("%s\n", sessionLines(s))
 		},
 	}
 	p.printf("udpperf bridge: connecting to %s (PUSH to port %d, PULL from port %d), prbs %v\n", *connect, port, port+1, *prbs)

@@ -24,12 +24,18 @@ server answers; --raw sends data only, for receivers other than udpperf.
 When the peer's port closes during the test (ICMP port unreachable), the
 client stops within about 100 ms, prints what it sent and exits 1.
 
+-R (--reverse) has the server send and this client receive; --bidir runs a
+test each way at once; -O (--omit) warms up first, as a test of its own whose
+figures the totals leave out. iperf3's short flags are listed beside the long
+ones below; flags udpperf does not have are refused.
+
 --rate: payload bit/s with an optional k/M/G/T suffix (powers of 1000, as
 iperf3 -b): 500M, 2.5G, 1Gbit/s; or datagrams per second: 100kpps. 0 or max =
 as fast as possible (the default).
 
 examples:
   udpperf client --host 127.0.0.1
+  udpperf -c 127.0.0.1 -u -b 1G -t 5 -l 1472 -J   # iperf3's spelling
   udpperf client --host 10.0.0.2 --jumbo --rate 5G --time 30 --transport gso
   udpperf client --host 127.0.0.1 --size 1024 --rate 100kpps --prbs --json`
 
@@ -46,11 +52,16 @@ func runClient(ctx context.Context, e env, args []string) error {
 	batch := fs.Int("batch", bench.DefaultBatch, "datagrams per send system call")
 	prbs := fs.Bool("prbs", false, "send Rogue PRBS frames (32-bit words); the server checks every byte")
 	raw := fs.Bool("raw", false, "send data only: no session with a udpperf server (receiver figures unavailable)")
-	jsonOut := fs.Bool("json", false, "print one JSON document on stdout (intervals go to stderr)")
+	jsonOut, jsonStream := addJSONFlags(fs)
 	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
 	affinity := fs.Int("affinity", -1, "pin the sending thread to this CPU (-1 = no pinning)")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
+	omit := durationFlag(fs, "omit", 0, "warm up this long first: a test of its own whose intervals are marked omitted and left out of the totals")
+	reverse := fs.Bool("reverse", false, "the server sends and this client receives (iperf3 -R)")
+	bidir := fs.Bool("bidir", false, "send and receive at once: a test each way (iperf3 --bidir)")
 	xdp := addXDPFlags(fs)
+	acceptUDP(fs)
+	aliasAll(fs, iperfNames)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -73,6 +84,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 	if err := checkBatchFlag(*batch); err != nil {
 		return err
 	}
+	if err := checkReverse(fs, *reverse, *bidir, *raw, *omit); err != nil {
+		return err
+	}
 	t, xcfg, err := xdp.transport(fs, *transport)
 	if err != nil {
 		return err
@@ -87,7 +101,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	cfg := bench.ClientConfig{
 		Host: *host, Port: *port, Payload: payload, Transport: t, Batch: *batch, Rate: *r,
 		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: *affinity,
-		Interval: *interval, XDP: xcfg,
+		Interval: *interval, XDP: xcfg, Omit: *omit, Reverse: *reverse, Bidir: *bidir,
 	}
 	if err := (bench.Case{Transport: t, Payload: payload, Batch: *batch, PRBS: *prbs}).ValidateSide(); err != nil {
 		return usageError{err.Error()}
@@ -95,23 +109,24 @@ func runClient(ctx context.Context, e env, args []string) error {
 	if cfg.Bind, err = parseBind(*bind); err != nil {
 		return err
 	}
-	p := newPrinter(e, *jsonOut)
+	out := newReportOut(e, *jsonOut, *jsonStream)
+	p := out.printer()
 	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
-		netJoin(*host, *port), t, *batch, payload, r, *duration, map[bool]string{true: ", prbs", false: ""}[*prbs])
-	cfg.OnInterval = intervalLines(p, false)
+		netJoin(*host, *port), t, *batch, payload, r, *duration, modeNote(*prbs, *reverse, *bidir))
+	cfg.OnInterval = directionLines(p, *reverse)
+	cfg.OnRecord = out.onRecord()
+	cfg.OnStart = out.onStart()
 	cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 	rep, err := bench.Transmit(ctx, cfg)
-	return clientResult(e, p, *jsonOut, rep, err)
+	return clientResult(out, p, rep, err)
 }
 
 // clientResult prints what a client run has to show: the error alone when
-// it failed before sending; otherwise the summaries and, with jsonOut, the
-// document, with the reason the run failed (if it did) in both.
-func clientResult(e env, p *printer, jsonOut bool, rep bench.ClientReport, err error) error {
-	if !rep.End.SumSent.Sender {
-		if jsonOut {
-			writeJSON(e.stdout, jsonError{err.Error()})
-		}
+// it failed before sending; otherwise the summaries and the JSON document
+// (if asked for), with the reason the run failed (if it did) in both.
+func clientResult(out *reportOut, p *printer, rep bench.ClientReport, err error) error {
+	if err != nil && !rep.End.SumSent.Sender {
+		out.fail(err)
 		return err
 	}
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatSent(rep.End.SumSent))
@@ -124,10 +139,8 @@ func clientResult(e env, p *printer, jsonOut bool, rep bench.ClientReport, err e
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	if jsonOut {
-		if werr := writeJSON(e.stdout, rep); werr != nil && err == nil {
-			return werr
-		}
+	if werr := out.end(rep, rep.End); werr != nil && err == nil {
+		return werr
 	}
 	if err != nil {
 		return err

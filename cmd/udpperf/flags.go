@@ -28,7 +28,7 @@ func newFlagSet(name, synopsis, about string, w io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("udpperf "+name, flag.ContinueOnError)
 	fs.Usage = func() {}
 	usages[fs] = func() {
-		fmt.Fprintf(w, "usage: udpperf %s %s\n\n%s\n\nflags (-flag and --flag are the same):\n", name, synopsis, strings.TrimSpace(about))
+		fmt.Fprintf(w, "usage: udpperf %s %s\n\n%s\n\nflags (-flag and --flag are the same; -x is iperf3's name):\n", name, synopsis, strings.TrimSpace(about))
 		printDefaults(w, fs)
 	}
 	return fs
@@ -37,6 +37,9 @@ func newFlagSet(name, synopsis, about string, w io.Writer) *flag.FlagSet {
 // printDefaults lists the flags in the --long form users type.
 func printDefaults(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
+		if shortNames[fs][f.Name] {
+			return // listed with its long name
+		}
 		kind, usage := flag.UnquoteUsage(f)
 		switch f.Value.(type) {
 		case durationValue:
@@ -44,7 +47,7 @@ func printDefaults(w io.Writer, fs *flag.FlagSet) {
 		case rateValue:
 			kind = "rate"
 		}
-		line := "  --" + f.Name
+		line := "  " + flagNames(fs, f.Name)
 		if kind != "" {
 			line += " " + kind
 		}

@@ -155,9 +155,11 @@ func runLatency(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-// isSet reports whether the command line set flag name.
+// isSet reports whether the command line set flag name, by its long
+// name or its iperf3 short name.
 func isSet(fs *flag.FlagSet, name string) bool {
+	short := aliases[fs][name]
 	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name || (short != "" && f.Name == short) })
 	return set
 }

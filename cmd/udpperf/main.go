@@ -10,6 +10,7 @@
 //	udpperf file    FILE [flags]       summarise a Rogue data file (server --record)
 //	udpperf bridge  --connect tcp://H:P receive from a Rogue stream bridge server
 //	udpperf version
+//	udpperf -s [flags], udpperf -c HOST [flags]   iperf3's form of server and client
 //
 // Every subcommand takes --help. With --json, one JSON document goes to
 // standard output and progress to standard error.
@@ -87,6 +88,12 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		topUsage(stdout)
 		return exitOK
 	}
+	if cmd, rest, ok, err := iperfForm(args); ok {
+		if err != nil {
+			return report(e, "udpperf", err)
+		}
+		name, args = cmd, append([]string{cmd}, rest...)
+	}
 	for _, c := range commands {
 		if c.name != name {
 			continue
@@ -128,6 +135,9 @@ func topUsage(w io.Writer) {
 	fmt.Fprintln(w, "through the udpstream engine.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "usage: udpperf <command> [flags]")
+	fmt.Fprintln(w, "       udpperf -s [flags]        (iperf3's form of udpperf server)")
+	fmt.Fprintln(w, "       udpperf -c HOST [flags]   (iperf3's form of udpperf client)")
+	fmt.Fprintln(w, "       udpperf -v | --version")
 	fmt.Fprintln(w)
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)

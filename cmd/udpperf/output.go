@@ -39,7 +39,41 @@ func intervalLines(p *printer, receiver bool) func(bench.Interval) {
 			headerDone = true
 			p.printf("%s\n", bench.IntervalHeader(receiver))
 		}
-		p.printf("%s\n", bench.FormatInterval(iv, receiver))
+		line := bench.FormatInterval(iv, receiver)
+		if iv.Omitted {
+			line += "  (omitted)"
+		}
+		p.printf("%s\n", line)
+	}
+}
+
+// directionLines returns the client's OnInterval callback: the sending
+// side's columns, or the receiving side's for the intervals of what the
+// client receives (-R, and the second direction of --bidir), each with its
+// header before its first line.
+func directionLines(p *printer, reverse bool) func(bench.Interval) {
+	tx, rx := intervalLines(p, false), intervalLines(p, true)
+	return func(iv bench.Interval) {
+		if iv.Sender && !reverse {
+			tx(iv)
+		} else {
+			rx(iv)
+		}
+	}
+}
+
+// reverseLines returns the server's OnReverse callback: what it sent in a
+// reverse test and what the client received.
+func reverseLines(p *printer) func(bench.ReverseSummary) {
+	return func(s bench.ReverseSummary) {
+		if s.Error != "" {
+			p.printf("reverse session %s to %s failed: %s\n", s.ID, s.Client, s.Error)
+			return
+		}
+		p.printf("reverse session %s to %s ended\n%s\n", s.ID, s.Client, bench.FormatSent(s.Sent))
+		if s.Received != nil {
+			p.printf("%s\n", bench.FormatReceived(s.Received.ReceivedSummary))
+		}
 	}
 }
 

@@ -26,6 +26,7 @@ usable datagram says what arrived and exits 1.
 
 examples:
   udpperf server
+  udpperf -s -p 5201 -1 -J                          # iperf3's spelling
   udpperf server --port 6000 --jumbo --transport gro --prbs
   udpperf server --time 2s --idle-exit 500ms --json   # stop like the C reference receiver
   udpperf server --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...`
@@ -42,31 +43,33 @@ func runServer(ctx context.Context, e env, args []string) error {
 	defer func() { taps.close() }()
 	cfg := sf.cfg
 	cfg.Taps = taps.slaves()
-	p := newPrinter(e, sf.json)
+	out := newReportOut(e, sf.json, sf.jsonStream)
+	p := out.printer()
 	cfg.Ready = func(port int) {
 		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
 		if taps.bridge != nil {
 			p.printf("udpperf server: serving frames through the bridge %s (PULL port %d, PUSH port %d)\n", sf.bridge, taps.bridge.Port(), taps.bridge.Port()+1)
 		}
 	}
-	cfg.OnInterval = intervalLines(p, true)
+	cfg.OnInterval = out.onInterval(intervalLines(p, true))
+	cfg.OnStart = out.onStart()
+	cfg.OnReverse = reverseLines(p)
 	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
 	rep, err := bench.Serve(ctx, cfg)
 	recErr := sf.record.finish(taps.rec, p)
 	taps.rec = nil
 	if err != nil {
-		if sf.json {
-			writeJSON(e.stdout, jsonError{err.Error()})
-		}
+		out.fail(err)
 		return err
 	}
-	return reportServer(e, p, sf.json, rep, taps.bridge, recErr)
+	return reportServer(out, p, rep, taps.bridge, recErr)
 }
 
 // serverFlags is udpperf server's command line, checked.
 type serverFlags struct {
 	cfg        bench.ServeConfig
 	json       bool
+	jsonStream bool
 	record     recordFlags
 	bridge     string
 	bridgeWait time.Duration
@@ -81,7 +84,7 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	transport := fs.String("transport", "mmsg", "naive (one datagram per syscall), mmsg (batched), gro (UDP GRO; gso is an alias) or xdp (AF_XDP on --iface)")
 	batch := fs.Int("batch", bench.DefaultBatch, "messages per receive system call")
 	prbs := fs.Bool("prbs", false, "check every datagram as a Rogue PRBS frame (sessions opened with client --prbs are checked anyway)")
-	jsonOut := fs.Bool("json", false, "print one JSON document on stdout (intervals go to stderr)")
+	jsonOut, jsonStream := addJSONFlags(fs)
 	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
 	limit := durationFlag(fs, "time", 0, "stop this long after the first datagram, or after start if none arrives (0 = run until interrupted)")
 	idle := durationFlag(fs, "idle-exit", 0, "stop when no datagram arrived for this long, after the first (0 = never)")
@@ -93,6 +96,8 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	sf.record = addRecordFlags(fs)
 	bridge := fs.String("bridge", "", "also serve every received frame through a Rogue stream bridge server: tcp://ADDR:PORT binds PORT and PORT+1 (ADDR * = all)")
 	bridgeWait := durationFlag(fs, "bridge-wait", 0, "how long the bridge waits for a client to take a frame before dropping it (0 = drop at once)")
+	acceptUDP(fs)
+	aliasAll(fs, iperfNames)
 	if err := parseNoArgs(fs, args); err != nil {
 		return sf, err
 	}
@@ -106,7 +111,7 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 		RxQueue: *rxQueue, RxBuffer: *rxBuffer, BusyPoll: *busyPoll,
 		Interval: *interval, Time: *limit, IdleExit: *idle, OneOff: *oneOff,
 	}
-	sf.json, sf.bridge, sf.bridgeWait = *jsonOut, *bridge, *bridgeWait
+	sf.json, sf.jsonStream, sf.bridge, sf.bridgeWait = *jsonOut, *jsonStream, *bridge, *bridgeWait
 	if sf.cfg.Bind, err = parseBind(*bind); err != nil {
 		return sf, err
 	}
@@ -163,17 +168,15 @@ func (t serverTaps) close() {
 
 // reportServer prints the summary (and JSON) of a finished server run and
 // returns the error that decides its exit status.
-func reportServer(e env, p *printer, jsonOut bool, rep bench.ServerReport, bridge *zmq.Bridge, recErr error) error {
+func reportServer(out *reportOut, p *printer, rep bench.ServerReport, bridge *zmq.Bridge, recErr error) error {
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatReceived(rep.End.SumReceived))
 	rep.Error = rep.Unusable()
 	if bridge != nil {
 		bridge.Close()
 		p.printf("%s\n", formatBridge(bridge.Stats()))
 	}
-	if jsonOut {
-		if err := writeJSON(e.stdout, withBridge(rep, bridge)); err != nil {
-			return err
-		}
+	if err := out.end(withBridge(rep, bridge), rep.End); err != nil {
+		return err
 	}
 	if recErr != nil {
 		return recErr
@@ -194,5 +197,5 @@ func sessionLines(s bench.SessionSummary) string {
 	if s.SentRejected != "" {
 		claim = " (not believed: " + s.SentRejected + "; lost counts the sequence gaps)"
 	}
-	return fmt.Sprintf("session %016x ended: sent %d%s\n%s", s.ID, s.SentPackets, claim, bench.FormatReceived(s.ReceivedSummary))
+	return fmt.Sprintf("session %s ended: sent %d%s\n%s", s.ID, s.SentPackets, claim, bench.FormatReceived(s.ReceivedSummary))
 }

@@ -144,3 +144,24 @@ func PRBSSeq(b []byte) (seq uint32, ok bool) {
 	}
 	return binary.LittleEndian.Uint32(b), true
 }
+
+// StampedLen is the header of a data datagram whose session announced send
+// times (hello parameter "stamped"): the sequence number, then the send
+// time in nanoseconds since the Unix epoch (little-endian int64). Receivers
+// of sessions without it, and older ones, read the sequence number alone.
+const StampedLen = SeqLen + 8
+
+// PutSendTime writes the send time after the sequence number; b must hold
+// StampedLen bytes.
+func PutSendTime(b []byte, unixNano int64) {
+	binary.LittleEndian.PutUint64(b[SeqLen:], uint64(unixNano))
+}
+
+// SendTime reads the send time written by PutSendTime; ok is false when
+// the datagram is too short to carry one.
+func SendTime(b []byte) (unixNano int64, ok bool) {
+	if len(b) < StampedLen {
+		return 0, false
+	}
+	return int64(binary.LittleEndian.Uint64(b[SeqLen:])), true
+}

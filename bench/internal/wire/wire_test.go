@@ -94,3 +94,18 @@ func TestSeq(t *testing.T) {
 		}
 	}
 }
+
+func TestSendTime(t *testing.T) {
+	b := make([]byte, StampedLen)
+	PutSeq(b, 5)
+	PutSendTime(b, 1_795_000_000_123_456_789)
+	if s, _ := Seq(b); s != 5 {
+		t.Fatalf("the send time overwrote the sequence number: %d", s)
+	}
+	if ns, ok := SendTime(b); !ok || ns != 1_795_000_000_123_456_789 {
+		t.Fatalf("SendTime = %d, %v", ns, ok)
+	}
+	if _, ok := SendTime(b[:StampedLen-1]); ok {
+		t.Fatal("SendTime on a short datagram succeeded")
+	}
+}

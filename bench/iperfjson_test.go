@@ -1,0 +1,187 @@
+package bench
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"udpstream.dev/bench/internal/wire"
+)
+
+func TestJitterFollowsRFC3550(t *testing.T) {
+	var j jitter
+	for _, transit := range []int64{1000, 1016, 1016, 984} {
+		j.observe(transit)
+	}
+	// J1 = 16/16 = 1; J2 = 1 + (0-1)/16; J3 = J2 + (32-J2)/16.
+	j2 := 1 - 1.0/16
+	if want := j2 + (32-j2)/16; math.Abs(j.ns-want) > 1e-9 {
+		t.Fatalf("jitter %v, want %v", j.ns, want)
+	}
+}
+
+// stampedDatagram is a data datagram sent transit ago.
+func stampedDatagram(seq uint64, transit time.Duration) []byte {
+	b := make([]byte, 100)
+	wire.PutSeq(b, seq)
+	wire.PutSendTime(b, time.Now().Add(-transit).UnixNano())
+	return b
+}
+
+func TestReceiverMeasuresJitterOfStampedSessions(t *testing.T) {
+	for _, stamped := range []bool{true, false} {
+		peer := newFakePeer(t)
+		r, err := newReceiver(peer, peer, -1, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deliver(t, peer.pool, r, helloMsg(t, 3, sessionParams{Payload: 100, Stamped: stamped}))
+		// Transit alternates between 0 and 5 ms, so every |D| is 5 ms;
+		// 2 ms between datagrams keeps the receiver reading the clock for
+		// every one.
+		const n = 10
+		for i := range n {
+			deliver(t, peer.pool, r, stampedDatagram(uint64(i), time.Duration(i%2)*5*time.Millisecond))
+			time.Sleep(2 * time.Millisecond)
+		}
+		deliver(t, peer.pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 3, A: n, B: n * 100}))
+		sums := r.sessions()
+		if len(sums) != 1 {
+			t.Fatalf("sessions %+v", sums)
+		}
+		got := sums[0].JitterMs
+		if !stamped {
+			if got != 0 {
+				t.Fatalf("a session without send times reports jitter %v ms", got)
+			}
+			continue
+		}
+		want := 5 * (1 - math.Pow(15.0/16, n-1))
+		if math.Abs(got-want) > 0.5 {
+			t.Fatalf("jitter %.3f ms, want about %.3f ms", got, want)
+		}
+	}
+}
+
+func TestSessionIDIsAStringInJSON(t *testing.T) {
+	id := SessionID(1<<63 + 12345) // beyond 2^53: a double would round it
+	b, err := json.Marshal(SessionSummary{ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"id":"8000000000003039"`) {
+		t.Fatalf("id not a hex string: %s", b)
+	}
+	var back SessionSummary
+	if err := json.Unmarshal(b, &back); err != nil || back.ID != id {
+		t.Fatalf("round trip: %v, %v", back.ID, err)
+	}
+	if err := json.Unmarshal([]byte(`{"id":12}`), &back); err == nil {
+		t.Fatal("a numeric id was accepted")
+	}
+}
+
+func TestClientReportIperfSummary(t *testing.T) {
+	var rep ClientReport
+	rep.Intervals = []IntervalRecord{{Sum: Interval{Packets: 5, Sender: true}}}
+	rep.End.SumSent.Packets, rep.End.SumSent.Bytes, rep.End.SumSent.Seconds = 100, 100_000, 2
+	rep.End.Process = ProcessCPU{User: 0.5, System: 0.1}
+	rep.End.SumReceived = &SessionSummary{SentPackets: 100}
+	v := &rep.End.SumReceived.ReceivedSummary
+	v.Packets, v.LostPackets, v.LostPercent, v.JitterMs, v.OutOfOrder, v.LossKnown = 97, 3, 3, 0.25, 1, true
+	rep.End.SumReceived.CPU = HostCPU{HostTotal: 7, HostUser: 5, HostSystem: 2}
+	rep.finishIperf()
+	s := rep.End.Sum
+	// iperf3 3.12: packets is what was sent; loss and jitter the receiver's.
+	if s.Packets != 100 || s.Bytes != 100_000 || s.LostPackets != 3 || s.JitterMs != 0.25 || !s.Sender || !s.LossKnown {
+		t.Fatalf("end.sum %+v", s)
+	}
+	if st := rep.End.Streams; len(st) != 1 || st[0].UDP.OutOfOrder != 1 || st[0].UDP.Packets != 100 {
+		t.Fatalf("end.streams %+v", st)
+	}
+	if rep.End.SumSent.LostPackets != 0 {
+		t.Fatalf("sum_sent lost %d: iperf3 3.12 leaves the sender's at 0", rep.End.SumSent.LostPackets)
+	}
+	c := rep.End.CPU
+	if math.Abs(c.HostTotal-30) > 1e-9 || math.Abs(c.HostUser-25) > 1e-9 || c.RemoteTotal != 7 || c.RemoteSystem != 2 {
+		t.Fatalf("cpu %+v", c)
+	}
+	if iv := rep.Intervals[0]; len(iv.Streams) != 1 || iv.Streams[0].Socket != 1 || iv.Streams[0].Packets != 5 {
+		t.Fatalf("interval streams %+v", iv.Streams)
+	}
+}
+
+func TestStampedPathsAllocateNothing(t *testing.T) {
+	tx := newFakeTx(t)
+	tx.keep = false
+	s, err := newSender(tx, 1472, 64, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.release()
+	s.stamp = true
+	if allocs := testing.AllocsPerRun(100, func() {
+		s.fill(64, time.Now().UnixNano())
+		tx.SendBatch(s.frames)
+	}); allocs != 0 {
+		t.Fatalf("sender: %v allocations per batch", allocs)
+	}
+	if ns, ok := wire.SendTime(s.mem[0]); !ok || ns == 0 {
+		t.Fatalf("no send time in a stamped datagram: %d", ns)
+	}
+
+	peer := newFakePeer(t)
+	r, _ := newReceiver(peer, peer, -1, false)
+	r.beginImplicit(sessionParams{Payload: 1472})
+	r.resetJitter(true)
+	f, _ := peer.pool.AcceptReq(1472, true)
+	defer f.Release()
+	f.SetPayload(1472)
+	mem, _ := f.Bytes()
+	seq := uint64(0)
+	if allocs := testing.AllocsPerRun(1000, func() {
+		wire.PutSeq(mem, seq)
+		wire.PutSendTime(mem, time.Now().UnixNano())
+		seq++
+		r.AcceptFrame(f)
+	}); allocs != 0 {
+		t.Fatalf("receiver: %v allocations per datagram", allocs)
+	}
+	if r.jitterMs() <= 0 {
+		t.Fatal("no jitter estimate from stamped datagrams")
+	}
+}
+
+func BenchmarkStamped(b *testing.B) {
+	b.Run("fill", func(b *testing.B) {
+		s, _ := newSender(newFakeTx(b), 1472, 64, false, false)
+		defer s.release()
+		s.stamp = true
+		b.ReportAllocs()
+		for b.Loop() {
+			s.fill(64, 1)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/datagram")
+	})
+	b.Run("receive", func(b *testing.B) {
+		peer := newFakePeer(b)
+		r, _ := newReceiver(peer, peer, -1, false)
+		r.beginImplicit(sessionParams{Payload: 1472})
+		r.resetJitter(true)
+		f, _ := peer.pool.AcceptReq(1472, true)
+		defer f.Release()
+		f.SetPayload(1472)
+		mem, _ := f.Bytes()
+		wire.PutSendTime(mem, time.Now().UnixNano())
+		b.ReportAllocs()
+		i := uint64(0)
+		for b.Loop() {
+			wire.PutSeq(mem, i)
+			i++
+			r.AcceptFrame(f)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/datagram")
+	})
+}

@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"udpstream.dev/engine"
+)
+
+// warmUp sends cfg.Omit of traffic before the measured test, as iperf3's
+// -O does. The warm-up is a test of its own (with Raw, just traffic): the
+// server counts it as a session marked omitted, and its intervals are
+// marked omitted, so the measured test's totals start from zero. The
+// measured session, already welcomed as session, is opened again after
+// it, which costs one control round trip between the two.
+func warmUp(ctx context.Context, client *engine.Client, replies *replySlave, session uint64, c Case, cfg ClientConfig) ([]IntervalRecord, error) {
+	w := c
+	w.Duration, w.warmup = cfg.Omit, true
+	refused := func() bool { return client.Stats().ConnRefused > 0 }
+	id := rand.Uint64()
+	if !cfg.Raw {
+		if err := hello(ctx, client, replies, id, w, refused); err != nil {
+			return nil, fmt.Errorf("opening the warm-up: %w", err)
+		}
+	}
+	snd, err := newSender(client, w.Payload, framesPerCall(w.Transport, w.Payload, w.Batch), w.PRBS, w.Transport == engine.TransportXDP)
+	if err != nil {
+		return nil, err
+	}
+	defer snd.release()
+	snd.stamp = stampable(w)
+	m := newMeter(time.Now(), true)
+	m.omitted = true
+	var ivs []IntervalRecord
+	stop := recordIntervals(cfg.Interval, m, func() (counters, uint64) {
+		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
+	}, &ivs, cfg.onInterval())
+	_, _, _, err = sendPinned(ctx, snd, w, cfg.CPU)
+	stop()
+	if err != nil {
+		return ivs, fmt.Errorf("warming up: %w", err)
+	}
+	if cfg.Raw {
+		return ivs, nil
+	}
+	if _, err := finish(client, replies, id, snd.sent.Load(), snd.sentBytes.Load(), connRefused(client)); err != nil {
+		return ivs, fmt.Errorf("closing the warm-up: %w", err)
+	}
+	if err := hello(ctx, client, replies, session, c, refused); err != nil {
+		return ivs, fmt.Errorf("reopening the test after the warm-up: %w", err)
+	}
+	return ivs, nil
+}

@@ -1,0 +1,64 @@
+package bench
+
+import (
+	"testing"
+
+	"udpstream.dev/bench/internal/wire"
+)
+
+func TestReverseHelloIsHandedOnOnce(t *testing.T) {
+	peer := newFakePeer(t)
+	r, err := newReceiver(peer, peer, -1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.reverse = make(chan reverseReq, 4)
+	hello := helloMsg(t, 9, sessionParams{Payload: 1000, Rate: "10M", Duration: 1, Reverse: true})
+	deliver(t, peer.pool, r, hello)
+	deliver(t, peer.pool, r, hello) // a repeated hello is welcomed again, not run again
+	if len(r.reverse) != 1 {
+		t.Fatalf("%d reverse requests for one test", len(r.reverse))
+	}
+	if req := <-r.reverse; req.session != 9 || req.params.Payload != 1000 || !req.params.Reverse {
+		t.Fatalf("request %+v", req)
+	}
+	replies := peer.replies(t)
+	if len(replies) != 2 || replies[0].Type != wire.TypeWelcome || replies[1].Session != 9 {
+		t.Fatalf("replies %+v", replies)
+	}
+	// A reverse test opens no receiving session on the server.
+	if r.session != nil || len(r.sessions()) != 0 {
+		t.Fatalf("session %+v", r.session)
+	}
+
+	// A receiver that is not a server cannot send a reverse test.
+	other, _ := newReceiver(peer, peer, -1, false)
+	deliver(t, peer.pool, other, hello)
+	if other.invalid() != 1 {
+		t.Fatalf("invalid %d, want the refused hello counted", other.invalid())
+	}
+}
+
+func TestRepliesGoToTheReplySlave(t *testing.T) {
+	peer := newFakePeer(t)
+	r, _ := newReceiver(peer, peer, -1, false)
+	welcome := wire.Encode(nil, wire.Message{Type: wire.TypeWelcome, Session: 4})
+	deliver(t, peer.pool, r, welcome)
+	if r.invalid() != 1 {
+		t.Fatalf("a stray welcome is not counted as invalid: %d", r.invalid())
+	}
+	rs := newReplySlave()
+	r.replies = rs
+	deliver(t, peer.pool, r, welcome)
+	select {
+	case w := <-rs.welcome:
+		if w.session != 4 {
+			t.Fatalf("welcome for %d", w.session)
+		}
+	default:
+		t.Fatal("the welcome did not reach the reply slave")
+	}
+	if r.invalid() != 1 {
+		t.Fatalf("invalid %d", r.invalid())
+	}
+}
