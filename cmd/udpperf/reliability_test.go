@@ -273,7 +273,7 @@ func fakeServer(t *testing.T) int {
 			case 1:
 				reply = controlMsg(2, session, 1472, 0, nil)
 			case 3:
-				body := fmt.Sprintf(`{"id":%d,"payload":1472,"packets":0,"loss_known":true,"sent_packets":%d,"lost_packets":%d,"lost_percent":100}`, session, sent, sent)
+				body := fmt.Sprintf(`{"id":"%016x","payload":1472,"packets":0,"loss_known":true,"sent_packets":%d,"lost_packets":%d,"lost_percent":100}`, session, sent, sent)
 				reply = controlMsg(4, session, 0, 0, []byte(body))
 			}
 			if reply != nil {
