@@ -160,3 +160,23 @@ func (b *Bridge) writeFailed(c *conn, err error) (retry bool, _ error) {
 	}
 	return false, ErrPeerLost
 }
+
+// appendMessage appends f to bufs as the 4-part message: the three
+// metadata parts and the payload's frame header laid out in hdr, then the
+// frame's buffers, not copied. It returns the payload size.
+func appendMessage(hdr *[32]byte, bufs [][]byte, f engine.Frame) ([][]byte, int, error) {
+	if !f.Valid() {
+		return bufs, 0, engine.ErrReleased
+	}
+	flags, size := f.Flags(), f.Payload()
+	h := append(hdr[:0],
+		flagMore, 2, byte(flags), byte(flags>>8),
+		flagMore, 1, f.Channel(),
+		flagMore, 1, f.Error())
+	h = h[:len(h)+putHeader(h[len(h):cap(h)], 0, size)]
+	bufs, err := f.AppendBuffers(append(bufs, h))
+	if err != nil {
+		return bufs, 0, err
+	}
+	return bufs, size, nil
+}

@@ -35,21 +35,9 @@ func (t *txState) init(c config) {
 
 // build lays out f as the 4-part message and returns its payload size.
 func (t *txState) build(f engine.Frame) (int, error) {
-	if !f.Valid() {
-		return 0, engine.ErrReleased
-	}
-	flags, size := f.Flags(), f.Payload()
-	h := append(t.hdr[:0],
-		flagMore, 2, byte(flags), byte(flags>>8),
-		flagMore, 1, f.Channel(),
-		flagMore, 1, f.Error())
-	h = h[:len(h)+putHeader(h[len(h):cap(h)], 0, size)]
-	bufs, err := f.AppendBuffers(append(t.bufs[:0], h))
+	bufs, size, err := appendMessage(&t.hdr, t.bufs[:0], f)
 	t.bufs = bufs
-	if err != nil {
-		return 0, err
-	}
-	return size, nil
+	return size, err
 }
 
 func (t *txState) start(mayWait bool) {
