@@ -139,6 +139,49 @@ const sessionLinger = 300 * time.Millisecond
 // holds, and returns what it received. Errors are those of opening the
 // socket (port in use, bad address, bad option).
 func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
+	cfg = cfg.withDefaults()
+	var rep ServerReport
+	if err := CheckTransport(cfg.Transport); err != nil {
+		return rep, err
+	}
+	if cfg.Transport == engine.TransportXDP && cfg.XDP.Iface == "" {
+		return rep, ErrXDPNeedsInterface
+	}
+	rep.Start = cfg.start()
+	server, recv, err := openServer(cfg)
+	if err != nil {
+		return rep, err
+	}
+	defer server.Close()
+	r := &serveRun{cfg: cfg, server: server, recv: recv, rev: newReverseRunner(server, recv, cfg), rep: &rep}
+	engine.Connect(server, recv)
+	for _, t := range cfg.Taps {
+		engine.Connect(server, t)
+	}
+	if cfg.Ready != nil {
+		cfg.Ready(server.Port())
+	}
+	iperfStart(&rep.Start, 0, connection(netip.AddrPortFrom(cfg.Bind, uint16(server.Port())), netip.AddrPort{}))
+	if cfg.OnStart != nil {
+		cfg.OnStart(rep.Start)
+	}
+	procStart, _ := cpu.Process()
+	wallStart := time.Now()
+	r.loop(ctx)
+	r.rev.stop()
+	procEnd, _ := cpu.Process()
+	wall := time.Since(wallStart)
+	server.Close()
+	r.stopIntervals()
+	r.drainSessions()
+	rep.End = serverEnd(recv, server.Stats(), procEnd.Sub(procStart))
+	rep.End.Reverse = r.rev.sums
+	rep.finishIperf(procEnd.Sub(procStart), wall)
+	return rep, nil
+}
+
+// withDefaults fills in the settings left zero.
+func (cfg ServeConfig) withDefaults() ServeConfig {
 	if cfg.Batch == 0 {
 		cfg.Batch = DefaultBatch
 	}
@@ -151,18 +194,16 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	if cfg.Interval == 0 {
 		cfg.Interval = time.Second
 	}
-	var rep ServerReport
-	if err := CheckTransport(cfg.Transport); err != nil {
-		return rep, err
-	}
-	if cfg.Transport == engine.TransportXDP && cfg.XDP.Iface == "" {
-		return rep, ErrXDPNeedsInterface
-	}
+	return cfg
+}
+
+// start is the report's start section for cfg.
+func (cfg ServeConfig) start() Start {
 	maxPayload := engine.MaxPayloadStandard
 	if cfg.Jumbo {
 		maxPayload = engine.MaxPayloadJumbo
 	}
-	rep.Start = Start{
+	return Start{
 		System:    CollectSystem(),
 		Timestamp: timestamp(time.Now()),
 		Test: TestInfo{
@@ -171,6 +212,10 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 			Network: "udp", RxQueue: cfg.RxQueue, TxCPU: -1, RxCPU: -1,
 		},
 	}
+}
+
+// options are the engine options cfg asks for.
+func (cfg ServeConfig) options() []engine.Option {
 	opts := []engine.Option{
 		engine.WithTransport(cfg.Transport),
 		engine.WithBatch(cfg.Batch),
@@ -193,129 +238,133 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	if cfg.Transport == engine.TransportXDP {
 		opts = append(opts, engine.WithXDP(cfg.XDP.Iface, cfg.XDP.Queue, xdp.ModeAuto))
 	}
-	server, err := engine.NewServer(cfg.Port, cfg.Jumbo, opts...)
+	return opts
+}
+
+// openServer opens the server and its measuring receiver (not yet
+// connected).
+func openServer(cfg ServeConfig) (*engine.Server, *receiver, error) {
+	server, err := engine.NewServer(cfg.Port, cfg.Jumbo, cfg.options()...)
 	if err != nil {
-		return rep, err
+		return nil, nil, err
 	}
-	defer server.Close()
 	if cfg.Transport != engine.TransportXDP {
 		server.SetRxBufferCount(max(1, cfg.RxBuffer/(server.MaxPayload()+28)))
 	}
 	recv, err := newReceiver(server, server, -1, cfg.PRBS)
 	if err != nil {
-		return rep, err
+		server.Close()
+		return nil, nil, err
 	}
 	recv.maxPayload = server.MaxPayload()
 	recv.lockedThread = cfg.RxQueue == 0
-	rev := newReverseRunner(server, recv, cfg)
-	engine.Connect(server, recv)
-	for _, t := range cfg.Taps {
-		engine.Connect(server, t)
-	}
-	if cfg.Ready != nil {
-		cfg.Ready(server.Port())
-	}
-	iperfStart(&rep.Start, 0, connection(netip.AddrPortFrom(cfg.Bind, uint16(server.Port())), netip.AddrPort{}))
-	if cfg.OnStart != nil {
-		cfg.OnStart(rep.Start)
-	}
-	procStart, _ := cpu.Process()
-	wallStart := time.Now()
+	return server, recv, nil
+}
 
-	stopIntervals := make(chan struct{})
-	intervalsDone := make(chan struct{})
-	intervalsStarted := false
-	startIntervals := func() {
-		intervalsStarted = true
-		m := newMeter(time.Now(), false)
-		go reportIntervals(cfg.Interval, stopIntervals, intervalsDone, func(bool) {
-			iv := m.next(time.Now(), recv.snapshot(), 0)
-			if iv.Packets == 0 && iv.KernelDrops == 0 && iv.RingDrops == 0 && iv.LostPackets == 0 {
-				return // idle: nothing to say
-			}
-			rep.Intervals = append(rep.Intervals, NewIntervalRecord(iv))
-			if cfg.OnInterval != nil {
-				cfg.OnInterval(iv)
-			}
-		})
-	}
+// serveRun is one Serve call's state between opening and closing.
+type serveRun struct {
+	cfg    ServeConfig
+	server *engine.Server
+	recv   *receiver
+	rev    *reverseRunner
+	rep    *ServerReport
 
-	var timeLimit <-chan time.Time
-	var idleTick <-chan time.Time
+	intervalsStop, intervalsDone chan struct{} // nil until the first datagram
+}
+
+// loop waits for the events of the run until one of its stop conditions.
+// --time bounds every run: a server that hears nothing stops Time after it
+// started; once data flows, Time counts from the first datagram.
+func (r *serveRun) loop(ctx context.Context) {
+	cfg := r.cfg
+	var timeLimit, idleTick, linger <-chan time.Time
 	if cfg.IdleExit > 0 {
 		t := time.NewTicker(max(cfg.IdleExit/5, 10*time.Millisecond))
 		defer t.Stop()
 		idleTick = t.C
 	}
-	var linger <-chan time.Time
-	first := recv.first
-	// --time bounds every run: a server that hears nothing stops Time after
-	// it started; once data flows, Time counts from the first datagram.
 	var limitTimer *time.Timer
 	if cfg.Time > 0 {
 		limitTimer = time.NewTimer(cfg.Time)
-		defer func() { limitTimer.Stop() }()
+		defer limitTimer.Stop()
 		timeLimit = limitTimer.C
 	}
-loop:
+	first := r.recv.first
 	for {
 		select {
 		case <-ctx.Done():
-			break loop
+			return
 		case <-first:
 			first = nil
-			startIntervals()
+			r.startIntervals()
 			if limitTimer != nil {
 				limitTimer.Reset(cfg.Time)
 			}
 		case <-timeLimit:
-			break loop
+			return
 		case <-idleTick:
-			if last := recv.lastNs.Load(); last > 0 && time.Duration(recv.now()-last) >= cfg.IdleExit {
-				break loop
+			if last := r.recv.lastNs.Load(); last > 0 && time.Duration(r.recv.now()-last) >= cfg.IdleExit {
+				return
 			}
-		case sum := <-recv.events:
-			if cfg.OnSession != nil {
-				cfg.OnSession(sum)
-			}
+		case sum := <-r.recv.events:
+			r.session(sum)
 			if cfg.OneOff && linger == nil && !sum.Omitted {
 				linger = time.After(sessionLinger)
 			}
-		case req := <-recv.reverse:
-			rev.start(req)
-		case sum := <-rev.done:
-			rev.ended(sum)
+		case req := <-r.recv.reverse:
+			r.rev.start(req)
+		case sum := <-r.rev.done:
+			r.rev.ended(sum)
 			if cfg.OneOff && linger == nil {
 				linger = time.After(sessionLinger)
 			}
 		case <-linger:
-			break loop
+			return
 		}
 	}
-	rev.stop()
-	procEnd, _ := cpu.Process()
-	wall := time.Since(wallStart)
-	server.Close()
-	if intervalsStarted {
-		close(stopIntervals)
-		<-intervalsDone
+}
+
+func (r *serveRun) session(sum SessionSummary) {
+	if r.cfg.OnSession != nil {
+		r.cfg.OnSession(sum)
 	}
-	// Sessions that ended during the last moments.
+}
+
+// drainSessions reports the sessions that ended during the last moments.
+func (r *serveRun) drainSessions() {
 	for {
 		select {
-		case sum := <-recv.events:
-			if cfg.OnSession != nil {
-				cfg.OnSession(sum)
-			}
-			continue
+		case sum := <-r.recv.events:
+			r.session(sum)
 		default:
+			return
 		}
-		break
 	}
-	rep.End = serverEnd(recv, server.Stats(), procEnd.Sub(procStart))
-	rep.End.Reverse = rev.sums
-	rep.finishIperf(procEnd.Sub(procStart), wall)
-	return rep, nil
+}
+
+// startIntervals starts the interval reports, at the first datagram.
+func (r *serveRun) startIntervals() {
+	r.intervalsStop, r.intervalsDone = make(chan struct{}), make(chan struct{})
+	m := newMeter(time.Now(), false)
+	go reportIntervals(r.cfg.Interval, r.intervalsStop, r.intervalsDone, func(bool) {
+		iv := m.next(time.Now(), r.recv.snapshot(), 0)
+		if iv.Packets == 0 && iv.KernelDrops == 0 && iv.RingDrops == 0 && iv.LostPackets == 0 {
+			return // idle: nothing to say
+		}
+		r.rep.Intervals = append(r.rep.Intervals, NewIntervalRecord(iv))
+		if r.cfg.OnInterval != nil {
+			r.cfg.OnInterval(iv)
+		}
+	})
+}
+
+// stopIntervals ends the interval reports, if they started, and waits for
+// the last.
+func (r *serveRun) stopIntervals() {
+	if r.intervalsStop != nil {
+		close(r.intervalsStop)
+		<-r.intervalsDone
+	}
 }
 
 // serverEnd totals what a server received.
