@@ -65,7 +65,8 @@ func (s *Side) configure() error {
 // waitReady waits until the kernel has finished bringing the link up. The
 // link-watch work that does it runs asynchronously after the carrier comes
 // on; until it attaches the real queueing discipline the device still has
-// the "noop" one, which silently drops every transmitted frame.
+// the "noop" one, which silently drops every transmitted frame. It also
+// waits for the IPv6 address's local route (see localRoute6).
 func (s *Side) waitReady(timeout time.Duration) error {
 	h, err := s.handle()
 	if err != nil {
@@ -92,6 +93,12 @@ func (s *Side) waitReady(timeout time.Duration) error {
 			}
 		}
 		if ready {
+			ready, err = s.localRoute6(h)
+			if err != nil {
+				return err
+			}
+		}
+		if ready {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -99,6 +106,29 @@ func (s *Side) waitReady(timeout time.Duration) error {
 		}
 		time.Sleep(2 * time.Millisecond) // set-up only, bounded by timeout
 	}
+}
+
+// localRoute6 reports whether the side's IPv6 address has its local route.
+// The kernel installs it from a work item some time after the link comes
+// up, and after the address can already be bound: a datagram arriving
+// before it is taken for one to forward and dropped (Ip6InAddrErrors).
+func (s *Side) localRoute6(h *netlink.Handle) (bool, error) {
+	if !s.Addr6.IsValid() {
+		return true, nil
+	}
+	routes, err := h.RouteListFiltered(unix.AF_INET6, &netlink.Route{
+		Table: unix.RT_TABLE_LOCAL,
+		Dst:   &net.IPNet{IP: s.Addr6.AsSlice(), Mask: net.CIDRMask(128, 128)},
+	}, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_DST)
+	if err != nil {
+		return false, fmt.Errorf("list local routes: %w", err)
+	}
+	for _, r := range routes {
+		if r.Type == unix.RTN_LOCAL {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // addNeighbor installs a permanent neighbour entry. IPv6 neighbours are
