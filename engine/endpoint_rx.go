@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 
+	"udpstream.dev/engine/internal/poolx"
 	"udpstream.dev/mmsg"
 )
 
@@ -90,14 +91,14 @@ func (e *endpoint) accept(s *udpSocket, f Frame) {
 // slot keeps its buffer for the next datagram when the frame made on it
 // was released during delivery, as it is when slaves do not keep frames.
 type rxSlots struct {
-	blks    []*Buffer
+	blks    []*poolx.Buffer
 	bufs    [][]byte
 	scratch []byte
 }
 
 func newRxSlots(n, size int) *rxSlots {
 	return &rxSlots{
-		blks:    make([]*Buffer, n),
+		blks:    make([]*poolx.Buffer, n),
 		bufs:    make([][]byte, n),
 		scratch: make([]byte, size),
 	}
@@ -107,7 +108,7 @@ func newRxSlots(n, size int) *rxSlots {
 // Exactly MaxPayload bytes are posted, so longer datagrams are truncated
 // (MSG_TRUNC) and dropped.
 func (r *rxSlots) fill(e *endpoint, i int) {
-	if b, err := e.rxPool.AllocBuffer(); err == nil {
+	if b, err := e.rxPool.allocBuffer(); err == nil {
 		r.blks[i], r.bufs[i] = b, b.Memory()[:e.maxPayload:e.maxPayload]
 		return
 	}
@@ -118,7 +119,7 @@ func (r *rxSlots) fill(e *endpoint, i int) {
 // it back and posts a fresh one.
 func (r *rxSlots) recycle(e *endpoint, i int) {
 	b := r.blks[i]
-	if b != nil && b.soleOwner() {
+	if b != nil && b.SoleOwner() {
 		return
 	}
 	if b != nil {
@@ -230,13 +231,13 @@ func (e *endpoint) rxNaive(s *udpSocket) {
 // groBuffers holds the 64 KiB pooled buffers posted for GRO receives; each run
 // that arrives is cut into one frame per datagram sharing the buffer.
 type groBuffers struct {
-	blks    []*Buffer
+	blks    []*poolx.Buffer
 	bufs    [][]byte
 	scratch []byte
 }
 
 func (g *groBuffers) fill(e *endpoint, i int) {
-	b, err := e.groPool.AllocBuffer()
+	b, err := e.groPool.allocBuffer()
 	if err == nil {
 		g.blks[i], g.bufs[i] = b, b.Memory()[:mmsg.GROBufferSize]
 		return
@@ -249,7 +250,7 @@ func (g *groBuffers) fill(e *endpoint, i int) {
 // Pool.FrameOn, without copying.
 func (e *endpoint) rxGRO(s *udpSocket) {
 	n := min(e.cfg.batch, groSlots)
-	g := &groBuffers{blks: make([]*Buffer, n), bufs: make([][]byte, n), scratch: make([]byte, mmsg.GROBufferSize)}
+	g := &groBuffers{blks: make([]*poolx.Buffer, n), bufs: make([][]byte, n), scratch: make([]byte, mmsg.GROBufferSize)}
 	msgs := make([]mmsg.Message, n)
 	for i := range msgs {
 		g.fill(e, i)
@@ -289,7 +290,7 @@ func (e *endpoint) rxGRO(s *udpSocket) {
 				}
 				e.splitRun(s, &pc, &t, m, b)
 			}
-			if b != nil && b.soleOwner() {
+			if b != nil && b.SoleOwner() {
 				// Every frame cut from b is gone already (delivered
 				// inline, or dropped): post the same, cache-warm buffer
 				// again instead of cycling the pool.
@@ -307,7 +308,7 @@ func (e *endpoint) rxGRO(s *udpSocket) {
 // splitRun turns one GRO message into frames, one per datagram, each a
 // window of b. Datagrams longer than MaxPayload (possible here, since a
 // GRO buffer does not truncate them) are dropped and counted.
-func (e *endpoint) splitRun(s *udpSocket, pc *peerCache, t *rxTally, m *mmsg.Message, b *Buffer) {
+func (e *endpoint) splitRun(s *udpSocket, pc *peerCache, t *rxTally, m *mmsg.Message, b *poolx.Buffer) {
 	count := m.Datagrams()
 	good := 0
 	for k := range count {
@@ -330,7 +331,7 @@ func (e *endpoint) splitRun(s *udpSocket, pc *peerCache, t *rxTally, m *mmsg.Mes
 		if l > e.maxPayload {
 			continue
 		}
-		f, err := e.groPool.FrameOn(b, off, l)
+		f, err := e.groPool.frameOn(b, off, l)
 		if err != nil {
 			// Cannot happen for a window of a held buffer; count it
 			// rather than lose it silently.

@@ -151,7 +151,7 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *Pool, err error)
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	undo = append(undo, func() { xdp.UnmapUMEM(x.umem) })
-	if x.pool, err = NewRegionPool(x.umem, xdpChunk, xdpTxHeadroom); err != nil {
+	if x.pool, err = newRegionPool(x.umem, xdpChunk, xdpTxHeadroom); err != nil {
 		return nil, err
 	}
 	chunks := len(x.umem) / xdpChunk
@@ -159,11 +159,11 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *Pool, err error)
 	x.tx.init(x, chunks)
 	fill := make([]uint64, 0, x.rings.posted)
 	for range x.rings.posted {
-		b, err := x.pool.AllocBuffer()
+		b, err := x.pool.allocBuffer()
 		if err != nil {
 			return nil, fmt.Errorf("engine: stocking the fill ring: %w", err)
 		}
-		x.held[b.index] = true
+		x.held[b.Index] = true
 		fill = append(fill, uint64(b.Offset()))
 	}
 	progAddr := bind
@@ -345,7 +345,7 @@ func (x *xdpPath) finish() error {
 		if n > 0 {
 			b := &x.pool.config().slab.bufs[i]
 			for range n {
-				b.release()
+				b.Release()
 			}
 			x.tx.inflight[i] = 0
 		}

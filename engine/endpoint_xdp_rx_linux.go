@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"udpstream.dev/engine/internal/poolx"
 	"udpstream.dev/xdp"
 )
 
@@ -27,10 +28,10 @@ type xdpRxPkt struct {
 // xdpRx is the receive goroutine's scratch space, allocated once.
 type xdpRx struct {
 	descs  []xdp.Desc
-	bufs   []*Buffer // per descriptor: its chunk's buffer, nil if bogus
+	bufs   []*poolx.Buffer // per descriptor: its chunk's buffer, nil if bogus
 	pkts   []xdpRxPkt
 	frags  [][]byte
-	ws     []Window
+	ws     []poolx.Window
 	refill []uint64 // chunk addresses waiting for the fill ring
 	onRing int      // chunks the kernel holds
 	starve bool     // a read deadline is armed to retry stocking
@@ -53,10 +54,10 @@ func (x *xdpPath) rxLoop() {
 	n := max(e.cfg.batch, xdpMaxRxDescs)
 	r := &xdpRx{
 		descs:  make([]xdp.Desc, n),
-		bufs:   make([]*Buffer, n),
+		bufs:   make([]*poolx.Buffer, n),
 		pkts:   make([]xdpRxPkt, 0, n),
 		frags:  make([][]byte, 0, xdpMaxRxDescs),
-		ws:     make([]Window, 0, xdpMaxRxDescs),
+		ws:     make([]poolx.Window, 0, xdpMaxRxDescs),
 		refill: make([]uint64, 0, 2*x.rings.posted),
 		onRing: x.rings.posted,
 	}
@@ -96,15 +97,15 @@ func (x *xdpPath) rxLoop() {
 // so that the loop comes back to try again.
 func (x *xdpPath) stock(r *xdpRx) {
 	for want := x.rings.posted - r.onRing - len(r.refill); want > 0; want-- {
-		b, err := x.pool.AllocBuffer()
+		b, err := x.pool.allocBuffer()
 		if err != nil {
 			break
 		}
-		if b.index < 0 {
+		if b.Index < 0 {
 			b.Release() // a transient heap buffer: not UMEM
 			break
 		}
-		x.held[b.index] = true
+		x.held[b.Index] = true
 		r.refill = append(r.refill, uint64(b.Offset()))
 	}
 	if len(r.refill) > 0 {
@@ -125,13 +126,13 @@ func (x *xdpPath) stock(r *xdpRx) {
 // chunkBuffer returns the buffer of the chunk a received descriptor points
 // into, or nil for a descriptor that does not lie in a chunk the loop gave
 // the kernel (which a correct kernel never returns).
-func (x *xdpPath) chunkBuffer(d xdp.Desc) *Buffer {
+func (x *xdpPath) chunkBuffer(d xdp.Desc) *poolx.Buffer {
 	base := d.Addr &^ (xdpChunk - 1)
 	if d.Addr+uint64(d.Len) > base+xdpChunk || base >= uint64(len(x.umem)) {
 		return nil
 	}
-	b, err := x.pool.BufferAt(int(base))
-	if err != nil || !x.held[b.index] {
+	b, err := x.pool.bufferAt(int(base))
+	if err != nil || !x.held[b.Index] {
 		return nil
 	}
 	return b
@@ -248,7 +249,7 @@ func (x *xdpPath) deliver(r *xdpRx) {
 			continue
 		}
 		x.notePeer(r, &p.pk)
-		f, err := x.pool.FrameOnWindows(x.windows(r, p))
+		f, err := x.pool.frameOnWindows(x.windows(r, p))
 		if err != nil {
 			x.rxs.rx.errors.Add(1) // cannot happen for held chunks
 			continue
@@ -278,7 +279,7 @@ func (x *xdpPath) notePeer(r *xdpRx, pk *xdp.Packet) {
 // first window's headroom is everything in front of the payload in its
 // chunk (kernel headroom and the received headers), where a reply's headers
 // can be written.
-func (x *xdpPath) windows(r *xdpRx, p *xdpRxPkt) []Window {
+func (x *xdpPath) windows(r *xdpRx, p *xdpRxPkt) []poolx.Window {
 	r.ws = r.ws[:0]
 	skip, left := p.pk.PayloadOffset, p.pk.PayloadLen
 	for k := p.first; k < p.first+p.count && left > 0; k++ {
@@ -288,7 +289,7 @@ func (x *xdpPath) windows(r *xdpRx, p *xdpRxPkt) []Window {
 			skip -= l
 			continue
 		}
-		w := Window{Buf: b, Off: int(d.Addr) - b.Offset() + skip, Len: min(l-skip, left)}
+		w := poolx.Window{Buf: b, Off: int(d.Addr) - b.Offset() + skip, Len: min(l-skip, left)}
 		if len(r.ws) == 0 {
 			w.Headroom = w.Off
 		}
@@ -299,7 +300,7 @@ func (x *xdpPath) windows(r *xdpRx, p *xdpRxPkt) []Window {
 	if len(r.ws) == 0 { // an empty datagram: a window of nothing after the headers
 		d, b := r.descs[p.first], r.bufs[p.first]
 		off := int(d.Addr) - b.Offset() + min(p.pk.PayloadOffset, int(d.Len))
-		r.ws = append(r.ws, Window{Buf: b, Off: off, Headroom: off})
+		r.ws = append(r.ws, poolx.Window{Buf: b, Off: off, Headroom: off})
 	}
 	return r.ws
 }
@@ -312,11 +313,11 @@ func (x *xdpPath) recycle(r *xdpRx, got int) {
 		if b == nil {
 			continue
 		}
-		if b.soleOwner() {
+		if b.SoleOwner() {
 			r.refill = append(r.refill, uint64(b.Offset()))
 			continue
 		}
-		x.held[b.index] = false
+		x.held[b.Index] = false
 		b.Release()
 	}
 }

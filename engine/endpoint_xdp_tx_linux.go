@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"udpstream.dev/engine/internal/poolx"
 	"udpstream.dev/xdp"
 )
 
@@ -22,6 +23,7 @@ type xdpTx struct {
 	nd       []int
 	sizes    []int
 	payload  [][]byte
+	segs     []poolx.Segment // the frame being staged
 	comp     []uint64
 	id       uint16 // IPv4 identification of the next datagram
 }
@@ -34,6 +36,7 @@ func (t *xdpTx) init(x *xdpPath, chunks int) {
 	t.nd = make([]int, 0, b)
 	t.sizes = make([]int, 0, b)
 	t.payload = make([][]byte, 0, xdpMaxTxDescs)
+	t.segs = make([]poolx.Segment, 0, xdpMaxTxDescs)
 	t.comp = make([]uint64, x.rings.comp)
 }
 
@@ -143,13 +146,14 @@ func ethLen(h *xdp.Header) int {
 // already; otherwise in UMEM buffers f is copied into.
 func (x *xdpPath) stage(f Frame, n int, h *xdp.Header, hl int) error {
 	t := &x.tx
-	st, err := f.state()
+	segs, err := segments(f, t.segs[:0])
+	t.segs = segs[:0]
 	if err != nil {
 		return err
 	}
 	hdr := *h
 	hdr.ID = t.id
-	if !x.inPlace(st, hl) {
+	if !x.inPlace(segs, hl) {
 		if err := x.stageCopy(f, n, &hdr, hl); err != nil {
 			return err
 		}
@@ -157,9 +161,9 @@ func (x *xdpPath) stage(f Frame, n int, h *xdp.Header, hl int) error {
 		return nil
 	}
 	t.payload = t.payload[:0]
-	for i := range st.segs {
-		if s := &st.segs[i]; s.n > 0 {
-			t.payload = append(t.payload, s.buf.mem[s.lo:s.lo+s.n])
+	for i := range segs {
+		if s := &segs[i]; s.N > 0 {
+			t.payload = append(t.payload, s.Buf.Mem[s.Lo:s.Lo+s.N])
 		}
 	}
 	hb, err := f.PushHeader(hl)
@@ -171,15 +175,19 @@ func (x *xdpPath) stage(f Frame, n int, h *xdp.Header, hl int) error {
 		return fmt.Errorf("engine: xdp: building headers: %w", err)
 	}
 	t.id++
+	// The descriptors cover the headers too: look again after PushHeader.
+	if segs, err = segments(f, segs[:0]); err != nil {
+		return err
+	}
 	start := len(t.descs)
-	for i := range st.segs {
-		s := &st.segs[i]
-		if s.n == 0 {
+	for i := range segs {
+		s := &segs[i]
+		if s.N == 0 {
 			continue
 		}
-		t.descs = append(t.descs, xdp.Desc{Addr: uint64(s.buf.Offset() + s.lo), Len: uint32(s.n), Options: xdp.OptContinued})
-		s.buf.refs.Add(1)
-		t.inflight[s.buf.index]++
+		t.descs = append(t.descs, xdp.Desc{Addr: uint64(s.Buf.Offset() + s.Lo), Len: uint32(s.N), Options: xdp.OptContinued})
+		s.Buf.Retain()
+		t.inflight[s.Buf.Index]++
 	}
 	t.descs[len(t.descs)-1].Options = 0
 	t.add(f, len(t.descs)-start, n)
@@ -197,24 +205,24 @@ func (t *xdpTx) add(f Frame, descs, size int) {
 // packet (one without multi-buffer), the first has room for the headers
 // and is not being sent already (its headroom would be rewritten under the
 // kernel).
-func (x *xdpPath) inPlace(st *frameState, hl int) bool {
-	if len(st.segs) == 0 {
+func (x *xdpPath) inPlace(segs []poolx.Segment, hl int) bool {
+	if len(segs) == 0 {
 		return false
 	}
-	s0 := &st.segs[0]
-	if s0.lo-s0.floor < hl || s0.buf.pool != x.pool || s0.buf.index < 0 || x.tx.inflight[s0.buf.index] != 0 {
+	s0 := &segs[0]
+	if s0.Lo-s0.Floor < hl || !x.owns(s0.Buf) || x.tx.inflight[s0.Buf.Index] != 0 {
 		return false
 	}
-	if s0.n == 0 && len(st.segs) > 1 {
+	if s0.N == 0 && len(segs) > 1 {
 		return false
 	}
 	used := 0
-	for i := range st.segs {
-		s := &st.segs[i]
-		if s.n == 0 {
+	for i := range segs {
+		s := &segs[i]
+		if s.N == 0 {
 			continue
 		}
-		if s.buf.pool != x.pool || s.buf.index < 0 {
+		if !x.owns(s.Buf) {
 			return false
 		}
 		used++
@@ -224,6 +232,11 @@ func (x *xdpPath) inPlace(st *frameState, hl int) bool {
 		most = xdpMaxTxDescs
 	}
 	return used <= most
+}
+
+// owns reports whether b is a UMEM chunk of this path's pool.
+func (x *xdpPath) owns(b *poolx.Buffer) bool {
+	return b.Index >= 0 && b.Owner() == poolx.Owner(x.pool.config().slab)
 }
 
 // stageCopy copies f into fresh UMEM buffers (the payload at the transmit
@@ -242,8 +255,8 @@ func (x *xdpPath) stageCopy(f Frame, n int, hdr *xdp.Header, hl int) error {
 	start := len(t.descs)
 	t.payload = t.payload[:0]
 	for i, pos := 0, 0; i < need; i++ {
-		b, err := x.pool.AllocBuffer()
-		if err == nil && b.index < 0 {
+		b, err := x.pool.allocBuffer()
+		if err == nil && b.Index < 0 {
 			b.Release()
 			err = fmt.Errorf("%w: no UMEM buffer free", ErrPoolExhausted)
 		}
@@ -257,19 +270,19 @@ func (x *xdpPath) stageCopy(f Frame, n int, hdr *xdp.Header, hl int) error {
 		}
 		c := min(room, n-pos)
 		if c > 0 {
-			if _, err := f.ReadAt(b.mem[off:off+c], int64(pos)); err != nil {
+			if _, err := f.ReadAt(b.Mem[off:off+c], int64(pos)); err != nil {
 				b.Release()
 				x.unstage(start)
 				return err
 			}
 		}
-		t.payload = append(t.payload, b.mem[off:off+c])
+		t.payload = append(t.payload, b.Mem[off:off+c])
 		addr, l := b.Offset()+off, c
 		if i == 0 {
 			addr, l = addr-hl, l+hl
 		}
 		t.descs = append(t.descs, xdp.Desc{Addr: uint64(addr), Len: uint32(l), Options: xdp.OptContinued})
-		t.inflight[b.index]++ // the allocation's reference is the hold
+		t.inflight[b.Index]++ // the allocation's reference is the hold
 		pos += c
 	}
 	t.descs[len(t.descs)-1].Options = 0
@@ -295,13 +308,13 @@ func (x *xdpPath) unstage(start int) {
 // done ends the hold on the chunk of a descriptor the kernel completed (or
 // that never went out).
 func (x *xdpPath) done(addr uint64) {
-	b, err := x.pool.BufferAt(int(addr &^ (xdpChunk - 1)))
-	if err != nil || x.tx.inflight[b.index] <= 0 {
+	b, err := x.pool.bufferAt(int(addr &^ (xdpChunk - 1)))
+	if err != nil || x.tx.inflight[b.Index] <= 0 {
 		x.e.tx.errors.Add(1) // the kernel returned an address never sent
 		return
 	}
-	x.tx.inflight[b.index]--
-	b.release()
+	x.tx.inflight[b.Index]--
+	b.Release()
 }
 
 // reap takes the completed descriptors off the completion ring and ends

@@ -22,11 +22,11 @@ func txWindow(f Frame, maxPayload int) (n int, win []byte, ok bool) {
 		return 0, nil, false
 	}
 	b := s.buf
-	if b.chunk == nil {
-		return n, b.mem[s.lo : s.lo+n : s.lo+n], true
+	if b.Chunk == nil {
+		return n, b.Mem[s.lo : s.lo+n : s.lo+n], true
 	}
-	off := int(uintptr(unsafe.Pointer(unsafe.SliceData(b.mem)))-uintptr(unsafe.Pointer(unsafe.SliceData(b.chunk)))) + s.lo
-	return n, b.chunk[off : off+n], true
+	off := int(uintptr(unsafe.Pointer(unsafe.SliceData(b.Mem)))-uintptr(unsafe.Pointer(unsafe.SliceData(b.Chunk)))) + s.lo
+	return n, b.Chunk[off : off+n], true
 }
 
 // joinWindow appends w to the message that starts at flat[start], joining

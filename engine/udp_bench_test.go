@@ -582,11 +582,11 @@ func BenchmarkRxDeliver(b *testing.B) {
 			from := netip.MustParseAddrPort("127.0.0.1:9")
 			msg := mmsg.Message{N: 44 * 1472, SegmentSize: 1472, Addr: from}
 			// Carve the pools' first slab chunks before timing.
-			if buf, err := e.rxPool.AllocBuffer(); err == nil {
+			if buf, err := e.rxPool.allocBuffer(); err == nil {
 				buf.Release()
 			}
 			if tr == TransportGRO {
-				buf, err := e.groPool.AllocBuffer()
+				buf, err := e.groPool.allocBuffer()
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -597,7 +597,7 @@ func BenchmarkRxDeliver(b *testing.B) {
 			b.ResetTimer()
 			if tr == TransportGRO {
 				for i := 0; i < b.N; i += 44 {
-					buf, err := e.groPool.AllocBuffer()
+					buf, err := e.groPool.allocBuffer()
 					if err != nil {
 						b.Fatal(err)
 					}
