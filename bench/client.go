@@ -14,6 +14,7 @@ import (
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // ClientConfig configures Transmit: the sending half of a test, run as its
@@ -24,7 +25,7 @@ type ClientConfig struct {
 	// Payload is the UDP payload per datagram (default 1472); above 1472
 	// the client is a jumbo endpoint.
 	Payload   int
-	Transport engine.Transport
+	Transport udp.Transport
 	Batch     int
 	Rate      Rate
 	// Duration is how long to send (default 10 s, as iperf3).
@@ -92,19 +93,19 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	if err := c.ValidateSide(); err != nil {
 		return rep, err
 	}
-	if c.Transport == engine.TransportXDP && c.XDP.Iface == "" {
+	if c.Transport == udp.TransportXDP && c.XDP.Iface == "" {
 		return rep, ErrXDPNeedsInterface
 	}
 	opts := c.endpointOptions()
 	if cfg.Bind.IsValid() {
-		opts = append(opts, engine.WithBindAddress(cfg.Bind))
+		opts = append(opts, udp.WithBindAddress(cfg.Bind))
 	}
 	if cfg.BusyPoll > 0 {
-		opts = append(opts, engine.WithBusyPoll(cfg.BusyPoll))
+		opts = append(opts, udp.WithBusyPoll(cfg.BusyPoll))
 	}
 	logger, quiet := newGate(cfg.Logger)
-	opts = append(opts, engine.WithLogger(logger))
-	client, err := engine.NewClient(cfg.Host, cfg.Port, c.Jumbo(), opts...)
+	opts = append(opts, udp.WithLogger(logger))
+	client, err := udp.NewClient(cfg.Host, cfg.Port, c.Jumbo(), opts...)
 	if err != nil {
 		return rep, err
 	}
@@ -129,7 +130,7 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 				ErrNoServer, client.Peer(), helloWait, err)
 		}
 	}
-	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == engine.TransportXDP)
+	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
 	if err != nil {
 		return rep, err
 	}

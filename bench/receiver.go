@@ -14,16 +14,17 @@ import (
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
+	"udpstream.dev/engine/udp"
 )
 
 // replier sends control replies and ping echoes back to the peer: the
-// engine.Server the receiver is attached to.
+// udp.Server the receiver is attached to.
 type replier interface {
 	Send(f engine.Frame) error
 	AcceptReq(size int, zeroCopy bool) (engine.Frame, error)
 }
 
-// receiver is the counting slave of a test: attached to an engine.Server,
+// receiver is the counting slave of a test: attached to an udp.Server,
 // it counts data datagrams, follows their sequence numbers, checks PRBS
 // frames, and answers control messages. AcceptFrame runs on the server's
 // delivery goroutine; everything other goroutines read is published
@@ -89,7 +90,7 @@ type session struct {
 	startPkts    uint64
 	startBytes   uint64
 	startNs      int64 // first data datagram of the session, 0 until then
-	startDrops   engine.Stats
+	startDrops   udp.Stats
 	startPRBS    uint64
 	startSeq     uint64 // Rogue sequence verdicts before the session
 	startInvalid uint64
@@ -124,7 +125,7 @@ type SessionSummary struct {
 }
 
 // statsSource gives the receiver the server's drop counters.
-type statsSource interface{ Stats() engine.Stats }
+type statsSource interface{ Stats() udp.Stats }
 
 func newReceiver(reply replier, stats statsSource, pinCPU int, forcePRBS bool) (*receiver, error) {
 	ck, err := prbs.NewChecker(PRBSWidth)

@@ -10,6 +10,7 @@ import (
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/seqtrack"
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 	"udpstream.dev/xdp"
 )
 
@@ -23,14 +24,14 @@ type ServeConfig struct {
 	Port int
 	// Jumbo accepts datagrams up to 8972 bytes instead of 1472.
 	Jumbo     bool
-	Transport engine.Transport
+	Transport udp.Transport
 	// Batch is messages per system call (default 64).
 	Batch int
 	// PRBS checks every data datagram as a Rogue PRBS frame, also from
 	// senders that do not open a session (a Rogue PRBS generator, say).
 	// Sessions opened by `udpperf client --prbs` are checked regardless.
 	PRBS bool
-	// RxQueue is the delivery queue depth (engine.WithRxQueue); 0 delivers
+	// RxQueue is the delivery queue depth (udp.WithRxQueue); 0 delivers
 	// on the receive goroutine.
 	RxQueue int
 	// RxBuffer is the receive socket buffer in bytes (default 64 MiB).
@@ -90,7 +91,7 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	if cfg.Batch == 0 {
 		cfg.Batch = DefaultBatch
 	}
-	if cfg.Transport == engine.TransportNaive {
+	if cfg.Transport == udp.TransportNaive {
 		cfg.Batch = 1
 	}
 	if cfg.RxBuffer == 0 {
@@ -103,12 +104,12 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	if err := CheckTransport(cfg.Transport); err != nil {
 		return rep, err
 	}
-	if cfg.Transport == engine.TransportXDP && cfg.XDP.Iface == "" {
+	if cfg.Transport == udp.TransportXDP && cfg.XDP.Iface == "" {
 		return rep, ErrXDPNeedsInterface
 	}
-	maxPayload := engine.MaxPayloadStandard
+	maxPayload := udp.MaxPayloadStandard
 	if cfg.Jumbo {
-		maxPayload = engine.MaxPayloadJumbo
+		maxPayload = udp.MaxPayloadJumbo
 	}
 	rep.Start = Start{
 		System:    CollectSystem(),
@@ -119,32 +120,32 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 			Network: "udp", RxQueue: cfg.RxQueue, TxCPU: -1, RxCPU: -1,
 		},
 	}
-	opts := []engine.Option{
-		engine.WithTransport(cfg.Transport),
-		engine.WithBatch(cfg.Batch),
-		engine.WithLockOSThread(),
+	opts := []udp.Option{
+		udp.WithTransport(cfg.Transport),
+		udp.WithBatch(cfg.Batch),
+		udp.WithLockOSThread(),
 	}
 	if cfg.RxQueue > 0 {
-		opts = append(opts, engine.WithRxQueue(cfg.RxQueue))
+		opts = append(opts, udp.WithRxQueue(cfg.RxQueue))
 	}
 	if cfg.Bind.IsValid() {
-		opts = append(opts, engine.WithBindAddress(cfg.Bind))
+		opts = append(opts, udp.WithBindAddress(cfg.Bind))
 	}
 	if cfg.BusyPoll > 0 {
-		opts = append(opts, engine.WithBusyPoll(cfg.BusyPoll))
+		opts = append(opts, udp.WithBusyPoll(cfg.BusyPoll))
 	}
 	if cfg.Logger != nil {
-		opts = append(opts, engine.WithLogger(cfg.Logger))
+		opts = append(opts, udp.WithLogger(cfg.Logger))
 	}
-	if cfg.Transport == engine.TransportXDP {
-		opts = append(opts, engine.WithXDP(cfg.XDP.Iface, cfg.XDP.Queue, xdp.ModeAuto))
+	if cfg.Transport == udp.TransportXDP {
+		opts = append(opts, udp.WithXDP(cfg.XDP.Iface, cfg.XDP.Queue, xdp.ModeAuto))
 	}
-	server, err := engine.NewServer(cfg.Port, cfg.Jumbo, opts...)
+	server, err := udp.NewServer(cfg.Port, cfg.Jumbo, opts...)
 	if err != nil {
 		return rep, err
 	}
 	defer server.Close()
-	if cfg.Transport != engine.TransportXDP {
+	if cfg.Transport != udp.TransportXDP {
 		server.SetRxBufferCount(max(1, cfg.RxBuffer/(server.MaxPayload()+28)))
 	}
 	recv, err := newReceiver(server, server, -1, cfg.PRBS)
@@ -245,7 +246,7 @@ loop:
 }
 
 // serverEnd totals what a server received.
-func serverEnd(recv *receiver, st engine.Stats, proc cpu.Usage) ServerEnd {
+func serverEnd(recv *receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
 	end := ServerEnd{Sessions: recv.sessions()}
 	if end.Sessions == nil {
 		end.Sessions = []SessionSummary{}

@@ -1,0 +1,373 @@
+//go:build linux
+
+package udp
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"udpstream.dev/engine"
+	"udpstream.dev/ring"
+	"udpstream.dev/xdp"
+)
+
+// xdpPath is the AF_XDP data path of an endpoint (TransportXDP).
+//
+// Memory: the UMEM is the endpoint's pool (a region pool, one buffer per
+// 4 KiB chunk), which is also the transmit pool the Server or Client embeds.
+// The receive goroutine keeps a share of the buffers on the fill ring; a
+// received datagram becomes a frame over the chunk the kernel wrote it into
+// (several chunks for a multi-buffer packet), with the bytes in front of the
+// payload as headroom. Transmitted frames get their headers written into
+// that headroom and go out from where they are; the transmit path holds a
+// reference to each buffer until the kernel reports it completed.
+//
+// Lifetime: Close closes the socket (which detaches the program), waits for
+// the goroutines, drops the references the data path holds and retires the
+// pool: further allocations fail, and the UMEM is unmapped once the last
+// buffer still held by a slave comes back — at once if none is held. A frame
+// kept after Close therefore stays readable until it is released.
+type xdpPath struct {
+	e       *endpoint
+	sock    *xdp.Socket
+	umem    []byte
+	pool    *engine.Pool
+	rings   xdpRings
+	ifindex int
+	mtu     int
+	mac     [6]byte
+	port    uint16
+	local   netip.AddrPort
+
+	// rxs carries the receive counters and queue shared with the socket
+	// transports' code (accept, consume), and the socket that holds the
+	// UDP port in the kernel so no other program binds it; datagrams the
+	// steering program leaves to the kernel (IPv4 fragments) land there
+	// unread, and its drops count as KernelDrops.
+	rxs   *udpSocket
+	rxc   xdpRxCounters
+	route xdpRoute
+	held  []bool // receive goroutine: chunks it keeps for the kernel
+
+	tx       xdpTx        // guarded by e.txMu
+	txOut    atomic.Int64 // descriptors queued and not completed
+	txCopies atomic.Uint64
+
+	statsMu  sync.Mutex
+	kstats   xdp.Stats // last XDP_STATISTICS read; kept after Close
+	unmapped atomic.Bool
+}
+
+// xdpRxCounters are the receive counters particular to AF_XDP.
+type xdpRxCounters struct {
+	malformed, offloaded atomic.Uint64
+	_                    cacheLinePad
+}
+
+// neighborWait bounds how long a Client waits for ARP or NDP to resolve the
+// next hop at construction.
+const neighborWait = 3 * time.Second
+
+// openXDP builds the AF_XDP data path: the port-holding socket, the UMEM
+// and its pool, the socket and program, and the goroutines. remote is the
+// server for a client, zero for a server. It returns the transmit pool.
+func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err error) {
+	if port < 0 || port > math.MaxUint16 {
+		return nil, fmt.Errorf("engine: port %d outside 0..65535", port)
+	}
+	set := e.cfg.xdp
+	ifi, err := net.InterfaceByName(set.iface)
+	if err != nil {
+		return nil, fmt.Errorf("engine: xdp interface %q: %w", set.iface, err)
+	}
+	x := &xdpPath{e: e, ifindex: ifi.Index, mtu: ifi.MTU, rings: xdpRingSizes(e.cfg.poolSize)}
+	var ok bool
+	if x.mac, ok = xdp.MAC(ifi.HardwareAddr); !ok {
+		return nil, fmt.Errorf("engine: xdp interface %q has no Ethernet address", set.iface)
+	}
+	if limit := ifi.MTU - udpIPOverhead; limit < e.maxPayload {
+		if limit <= 0 {
+			return nil, fmt.Errorf("engine: xdp interface %q has an MTU of %d", set.iface, ifi.MTU)
+		}
+		e.log.l.Warn("xdp: interface MTU limits the payload", "interface", set.iface, "mtu", ifi.MTU, "maxPayload", limit)
+		e.maxPayload = limit
+	}
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+
+	bind := e.cfg.bind.Unmap()
+	var hdr xdp.Header
+	if e.client {
+		remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+		src, hop, err := routeVia(x.ifindex, set.iface, remote.Addr(), bind)
+		if err != nil {
+			return nil, err
+		}
+		bind = src
+		mac, err := resolveNeighbor(x.ifindex, hop, neighborWait)
+		if err != nil {
+			return nil, err
+		}
+		if hdr.DstMAC, ok = xdp.MAC(mac); !ok {
+			return nil, fmt.Errorf("engine: xdp: next hop %v has the non-Ethernet address %v", hop, mac)
+		}
+		hdr.Dst = remote
+	}
+	hold, err := listenUDP(bind, port, false, 0)
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { hold.Close() })
+	rc, err := hold.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("engine: socket: %w", err)
+	}
+	x.rxs = &udpSocket{uc: hold, rc: rc}
+	la := hold.LocalAddr().(*net.UDPAddr).AddrPort()
+	x.local = netip.AddrPortFrom(la.Addr().Unmap(), la.Port())
+	x.port = x.local.Port()
+	if e.client {
+		hdr.SrcMAC = x.mac
+		hdr.Src = netip.AddrPortFrom(bind, x.port)
+		x.route.set(&hdr)
+	}
+
+	if x.umem, err = xdp.MapUMEM(e.cfg.poolSize * xdpChunk); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	undo = append(undo, func() { xdp.UnmapUMEM(x.umem) })
+	if x.pool, err = px.NewRegionPool(x.umem, xdpChunk, xdpTxHeadroom); err != nil {
+		return nil, err
+	}
+	chunks := len(x.umem) / xdpChunk
+	x.held = make([]bool, chunks)
+	x.tx.init(x, chunks)
+	fill := make([]uint64, 0, x.rings.posted)
+	for range x.rings.posted {
+		b, err := px.AllocBuffer(x.pool)
+		if err != nil {
+			return nil, fmt.Errorf("engine: stocking the fill ring: %w", err)
+		}
+		x.held[b.Index] = true
+		fill = append(fill, uint64(b.Offset()))
+	}
+	progAddr := bind
+	if progAddr.IsUnspecified() {
+		progAddr = netip.Addr{}
+	}
+	x.sock, err = xdp.Open(xdp.Config{
+		IfIndex:        x.ifindex,
+		QueueID:        set.queue,
+		UMEM:           x.umem,
+		ChunkSize:      xdpChunk,
+		FillSize:       x.rings.fill,
+		CompletionSize: x.rings.comp,
+		RxSize:         x.rings.rx,
+		TxSize:         x.rings.tx,
+		Port:           x.port,
+		Addr:           progAddr,
+		Mode:           set.mode,
+		Fill:           fill,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	undo = append(undo, func() { x.sock.Close() })
+	if e.cfg.rxQueue > 0 {
+		if x.rxs.rxq, err = ring.NewSPSC[engine.Frame](ceilPow2(max(e.cfg.rxQueue, 2))); err != nil {
+			return nil, fmt.Errorf("engine: receive queue: %w", err)
+		}
+	}
+	if e.cfg.txQueue > 0 {
+		if e.txq, err = ring.NewMPMC[engine.Frame](ceilPow2(max(e.cfg.txQueue, 2))); err != nil {
+			return nil, fmt.Errorf("engine: transmit queue: %w", err)
+		}
+	}
+	e.remote = remote
+	e.xdp = x
+	if e.txq != nil {
+		e.txWG.Add(1)
+		go e.txLoop()
+	}
+	e.rxWG.Add(1)
+	go x.rxLoop()
+	if x.rxs.rxq != nil {
+		e.consWG.Add(1)
+		go e.consume(x.rxs)
+	}
+	return x.pool, nil
+}
+
+// routeVia finds how a client reaches dst: the source address (bind if
+// given, else the route's preferred source) and the next hop whose MAC
+// frames are sent to. The route must leave through the AF_XDP interface.
+func routeVia(ifindex int, iface string, dst, bind netip.Addr) (src, hop netip.Addr, err error) {
+	routes, err := netlink.RouteGet(dst.AsSlice())
+	if err != nil || len(routes) == 0 {
+		return src, hop, fmt.Errorf("engine: xdp: no route to %v: %w", dst, err)
+	}
+	r := routes[0]
+	if r.LinkIndex != ifindex {
+		return src, hop, fmt.Errorf("engine: xdp: the route to %v leaves through interface %d, not %s (%d)", dst, r.LinkIndex, iface, ifindex)
+	}
+	hop = dst
+	if gw, ok := netip.AddrFromSlice(r.Gw); ok && !gw.IsUnspecified() {
+		hop = gw.Unmap()
+	}
+	src = bind
+	if !src.IsValid() || src.IsUnspecified() {
+		if a, ok := netip.AddrFromSlice(r.Src); ok {
+			src = a.Unmap()
+		}
+	}
+	if !src.IsValid() || src.IsUnspecified() || src.Is4() != dst.Is4() {
+		return src, hop, fmt.Errorf("engine: xdp: no %v source address for %v on %s (use WithBindAddress)", familyName(dst), dst, iface)
+	}
+	return src, hop, nil
+}
+
+// familyName names a's address family for messages.
+func familyName(a netip.Addr) string {
+	if a.Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// resolveNeighbor returns the MAC of ip from the neighbour table, asking
+// the kernel to resolve it first if it has no entry (RTM_NEWNEIGH with
+// NTF_USE sends the ARP request or neighbour solicitation, as traffic to the
+// address would, without sending any). Set-up path: it waits up to wait.
+func resolveNeighbor(ifindex int, ip netip.Addr, wait time.Duration) (net.HardwareAddr, error) {
+	mac, err := xdp.NeighborMAC(ifindex, ip)
+	if err == nil || !errors.Is(err, xdp.ErrNoNeighbor) {
+		return mac, err
+	}
+	fam := unix.AF_INET6
+	if ip.Is4() {
+		fam = unix.AF_INET
+	}
+	n := &netlink.Neigh{LinkIndex: ifindex, Family: fam, IP: ip.AsSlice(), Flags: netlink.NTF_USE}
+	if err := netlink.NeighSet(n); err != nil {
+		return nil, fmt.Errorf("engine: xdp: asking the kernel to resolve %v: %w", ip, err)
+	}
+	deadline := time.Now().Add(wait)
+	for pause := 100 * time.Microsecond; ; pause = min(2*pause, 20*time.Millisecond) {
+		if mac, err = xdp.NeighborMAC(ifindex, ip); err == nil {
+			return mac, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("engine: xdp: %v did not answer ARP/NDP within %v: %w", ip, wait, err)
+		}
+		time.Sleep(pause) // set-up only, bounded by wait
+	}
+}
+
+// localAddr is the address of the port-holding socket.
+func (x *xdpPath) localAddr() netip.AddrPort { return x.local }
+
+// setRxBufferCount reports whether count datagrams fit the buffers kept on
+// the fill ring; their number follows from WithPoolSize.
+func (x *xdpPath) setRxBufferCount(count int) bool {
+	if count > 0 && count <= x.rings.posted {
+		return true
+	}
+	x.e.log.l.Warn("xdp: the fill ring holds fewer buffers than requested (raise WithPoolSize: a quarter of the pool, at most 2048, is posted)",
+		"requested", count, "posted", x.rings.posted)
+	return false
+}
+
+// kernelStats reads XDP_STATISTICS, or returns the last values read once
+// the socket is closed.
+func (x *xdpPath) kernelStats() xdp.Stats {
+	x.statsMu.Lock()
+	defer x.statsMu.Unlock()
+	if ks, err := x.sock.Stats(); err == nil {
+		x.kstats = ks
+	}
+	return x.kstats
+}
+
+// addStats adds the AF_XDP counters and state to st.
+func (x *xdpPath) addStats(st *Stats) {
+	e := x.e
+	if x.txOut.Load() > 0 && e.txMu.TryLock() {
+		x.reap() // so buffers sent are back before anyone looks
+		e.txMu.Unlock()
+	}
+	st.addRx(&x.rxs.rx)
+	e.dropsMu.Lock()
+	st.KernelDrops += x.rxs.updateDrops()
+	e.dropsMu.Unlock()
+	st.RxMalformed += x.rxc.malformed.Load()
+	st.RxChecksumOffloaded += x.rxc.offloaded.Load()
+	st.XDPMode = x.sock.Mode().String()
+	st.XDPMultiBuffer = x.sock.MultiBuffer()
+	ks := x.kernelStats()
+	st.XDPRxDropped += ks.RxDropped
+	st.XDPRxInvalid += ks.RxInvalidDescs
+	st.XDPRingFull += ks.RxRingFull
+	st.XDPFillEmpty += ks.RxFillRingEmpty
+	st.XDPTxInvalid += ks.TxInvalidDescs
+	st.XDPTxCopies += x.txCopies.Load()
+}
+
+// shutdown closes the AF_XDP socket, which detaches the program and wakes
+// the receive goroutine. Queued transmissions were flushed before.
+func (x *xdpPath) shutdown() error {
+	x.kernelStats()
+	return x.sock.Close()
+}
+
+// finish runs once the goroutines are gone: it drops the buffers the
+// transmit path still held for the kernel, closes the port-holding socket
+// and retires the pool, which unmaps the UMEM when no frame holds it.
+func (x *xdpPath) finish() error {
+	e := x.e
+	e.txMu.Lock()
+	x.tx.closed = true
+	for i, n := range x.tx.inflight {
+		if n > 0 {
+			b := &px.RegionBuffers(x.pool)[i]
+			for range n {
+				b.Release()
+			}
+			x.tx.inflight[i] = 0
+		}
+	}
+	x.txOut.Store(0)
+	e.txMu.Unlock()
+	err := x.rxs.uc.Close()
+	px.Retire(x.pool, func() {
+		if uerr := xdp.UnmapUMEM(x.umem); uerr != nil {
+			e.log.l.Warn("xdp: unmapping the UMEM failed", "err", uerr)
+		}
+		x.unmapped.Store(true)
+	})
+	return err
+}
+
+// lockThread pins the receive goroutine to its thread if asked to.
+func (x *xdpPath) lockThread() func() {
+	if !x.e.cfg.lockThread {
+		return func() {}
+	}
+	runtime.LockOSThread()
+	return runtime.UnlockOSThread
+}

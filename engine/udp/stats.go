@@ -1,0 +1,155 @@
+package udp
+
+import "sync/atomic"
+
+// Stats is a snapshot of an endpoint's counters. Every datagram or frame
+// that is not delivered or transmitted is counted in exactly one of the
+// drop or error counters.
+type Stats struct {
+	// RxFrames and RxBytes count datagrams accepted from the socket and
+	// turned into frames (those later dropped by a full receive queue
+	// included; see RingDrops).
+	RxFrames, RxBytes uint64
+	// TxFrames and TxBytes count frames the kernel accepted for
+	// transmission.
+	TxFrames, TxBytes uint64
+
+	// KernelDrops counts datagrams the kernel dropped on the sockets,
+	// mostly for lack of receive-buffer room: the counter SO_RXQ_OVFL
+	// reports, read from the kernel (SO_MEMINFO) when Stats is called.
+	KernelDrops uint64
+	// RingDrops counts frames dropped because the receive queue
+	// (WithRxQueue) was full.
+	RingDrops uint64
+	// RxOversize counts datagrams longer than MaxPayload (truncated by the
+	// kernel, MSG_TRUNC), dropped.
+	RxOversize uint64
+	// RxRejected counts datagrams from peers not in WithAllowedPeers.
+	RxRejected uint64
+	// RxPoolExhausted counts datagrams dropped because every receive
+	// buffer was held by slaves (WithPoolSize).
+	RxPoolExhausted uint64
+	// RxErrors counts failed receive calls other than ConnRefused.
+	RxErrors uint64
+
+	// TxOversize counts frames whose payload exceeds MaxPayload: never
+	// split, never truncated, not sent.
+	TxOversize uint64
+	// TxErrored counts frames not sent because their Error() was set.
+	TxErrored uint64
+	// TxNoPeer counts frames a Server could not send because it had not
+	// heard from anyone yet.
+	TxNoPeer uint64
+	// TxErrors counts frames that failed for any other reason (released
+	// frame, closed endpoint, kernel error).
+	TxErrors uint64
+	// TxTimeouts counts frames not sent because the socket buffer stayed
+	// full for the whole transmit timeout.
+	TxTimeouts uint64
+	// ConnRefused counts ICMP port-unreachable reports (ECONNREFUSED) on
+	// a connected socket; the endpoint keeps going.
+	ConnRefused uint64
+
+	// GRO and GSO report whether receive and send offload are in use.
+	GRO, GSO bool
+	// GSOFallback reports that the kernel refused GSO and the endpoint
+	// now sends datagrams one by one.
+	GSOFallback bool
+
+	// Transport and Batch echo the configuration.
+	Transport Transport
+	Batch     int
+
+	// The fields below concern TransportXDP only.
+
+	// RxMalformed counts frames the AF_XDP socket received that are not
+	// well-formed UDP datagrams (truncated, inconsistent lengths, bad IPv4
+	// header or UDP checksum), dropped.
+	RxMalformed uint64
+	// RxChecksumOffloaded counts datagrams accepted whose UDP checksum
+	// field held only the pseudo-header sum a sender leaves to checksum
+	// offload (as a veth peer sends them), and the about one in 65536
+	// others whose real checksum has that value: their payload was not
+	// verified (the IPv4 header checksum and the link's frame check were).
+	RxChecksumOffloaded uint64
+	// XDPMode is the mode the socket was bound in ("native-zerocopy",
+	// "native-copy", "generic-copy"); XDPMultiBuffer reports that packets
+	// larger than a UMEM chunk span several descriptors.
+	XDPMode        string
+	XDPMultiBuffer bool
+	// XDPRxDropped, XDPRxInvalid, XDPRingFull, XDPFillEmpty and
+	// XDPTxInvalid are the kernel's XDP_STATISTICS: packets dropped for
+	// other reasons (a multi-buffer packet that found too few buffers on
+	// the fill ring lands here), invalid fill descriptors, packets dropped
+	// on a full RX ring or an empty fill ring, and rejected TX
+	// descriptors. The fill ring runs empty when the receive goroutine
+	// falls behind (every posted buffer waits in the RX ring) or when
+	// slaves hold the whole pool; RxPoolExhausted stays 0 with AF_XDP.
+	XDPRxDropped, XDPRxInvalid, XDPRingFull, XDPFillEmpty, XDPTxInvalid uint64
+	// XDPTxCopies counts frames copied into the UMEM to be sent: frames
+	// of another pool, or whose memory was still being sent.
+	XDPTxCopies uint64
+}
+
+// cacheLinePad keeps counters written by different goroutines on
+// separate cache lines.
+type cacheLinePad [128]byte
+
+// rxCounters are written by one receive goroutine (once per batch) and read
+// by Stats.
+type rxCounters struct {
+	frames, bytes, oversize, rejected, exhausted, ringDrops, errors, refused atomic.Uint64
+	groRuns                                                                  atomic.Uint64 // GRO receives holding more than one datagram
+	_                                                                        cacheLinePad
+}
+
+// rxTally accumulates one batch's counts on the receive goroutine's stack;
+// flush publishes them with one atomic add per non-zero counter.
+type rxTally struct {
+	frames, bytes, oversize, rejected, exhausted uint64
+}
+
+func (t *rxTally) flush(c *rxCounters) {
+	if t.frames != 0 {
+		c.frames.Add(t.frames)
+		c.bytes.Add(t.bytes)
+	}
+	if t.oversize != 0 {
+		c.oversize.Add(t.oversize)
+	}
+	if t.rejected != 0 {
+		c.rejected.Add(t.rejected)
+	}
+	if t.exhausted != 0 {
+		c.exhausted.Add(t.exhausted)
+	}
+	*t = rxTally{}
+}
+
+// txCounters are shared by every transmitting goroutine.
+type txCounters struct {
+	frames, bytes, oversize, errored, noPeer, errors, timeouts, refused atomic.Uint64
+	gsoMsgs                                                             atomic.Uint64 // messages sent as one GSO buffer
+}
+
+func (s *Stats) addRx(c *rxCounters) {
+	s.RxFrames += c.frames.Load()
+	s.RxBytes += c.bytes.Load()
+	s.RxOversize += c.oversize.Load()
+	s.RxRejected += c.rejected.Load()
+	s.RxPoolExhausted += c.exhausted.Load()
+	s.RingDrops += c.ringDrops.Load()
+	s.RxErrors += c.errors.Load()
+	s.ConnRefused += c.refused.Load()
+}
+
+func (s *Stats) addTx(c *txCounters) {
+	s.TxFrames += c.frames.Load()
+	s.TxBytes += c.bytes.Load()
+	s.TxOversize += c.oversize.Load()
+	s.TxErrored += c.errored.Load()
+	s.TxNoPeer += c.noPeer.Load()
+	s.TxErrors += c.errors.Load()
+	s.TxTimeouts += c.timeouts.Load()
+	s.ConnRefused += c.refused.Load()
+}
