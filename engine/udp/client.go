@@ -21,9 +21,6 @@ import (
 // counted in Stats.ConnRefused without stopping the client.
 type Client struct {
 	engine.Master
-	// Pool is the transmit pool: frames a Master attached to this client
-	// requests (ReqFrame) come from it.
-	*engine.Pool
 
 	ep *endpoint
 }
@@ -48,19 +45,21 @@ func NewClient(host string, port int, jumbo bool, opts ...Option) (*Client, erro
 		return nil, err
 	}
 	if ep.cfg.transport == TransportXDP {
-		if c.Pool, err = ep.openXDP(0, netip.AddrPortFrom(addr, uint16(port))); err != nil {
+		if ep.txPool, err = ep.openXDP(0, netip.AddrPortFrom(addr, uint16(port))); err != nil {
 			return nil, err
 		}
+		c.SetPool(ep.txPool)
 		c.ep = ep
 		return c, nil
 	}
 	if err := ep.dial(netip.AddrPortFrom(addr, uint16(port))); err != nil {
 		return nil, err
 	}
-	if c.Pool, err = engine.NewFixedPool(ep.maxPayload, ep.cfg.poolSize, 0); err != nil {
+	if ep.txPool, err = engine.NewFixedPool(ep.maxPayload, ep.cfg.poolSize, 0); err != nil {
 		ep.closeSockets()
 		return nil, err
 	}
+	c.SetPool(ep.txPool)
 	if err := ep.start(); err != nil {
 		ep.closeSockets()
 		return nil, err
@@ -131,6 +130,27 @@ func (c *Client) ByteCount() uint64 { return c.ep.slave.ByteCount() }
 // SetDebug logs the first maxBytes bytes of every frame AcceptFrame
 // receives, under name; 0 turns it off.
 func (c *Client) SetDebug(maxBytes int, name string) { c.ep.slave.SetDebug(maxBytes, name) }
+
+// AcceptReq allocates a frame of at least size bytes from the client's
+// transmit pool, whose buffers hold MaxPayload bytes each (Rogue's
+// acceptReq: a larger request gets several buffers, which Send refuses).
+// It implements engine.Allocator, so a Master attached to the client draws
+// from this pool. After Close it fails with ErrClosed.
+func (c *Client) AcceptReq(size int, zeroCopy bool) (engine.Frame, error) {
+	return c.ep.acceptReq(size, zeroCopy)
+}
+
+// ReqFrame is AcceptReq: the frames a client hands out, whoever asks, come
+// from its own transmit pool and are counted by AllocCount.
+func (c *Client) ReqFrame(size int, zeroCopy bool) (engine.Frame, error) {
+	return c.ep.acceptReq(size, zeroCopy)
+}
+
+// AllocCount is the number of transmit pool buffers currently lent out.
+func (c *Client) AllocCount() int { return c.ep.txPool.AllocCount() }
+
+// AllocBytes is the memory, in bytes, of the transmit pool buffers lent out.
+func (c *Client) AllocBytes() int { return c.ep.txPool.AllocBytes() }
 
 // Stats returns a snapshot of the counters and the offload state.
 func (c *Client) Stats() Stats { return c.ep.stats() }

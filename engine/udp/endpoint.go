@@ -58,6 +58,7 @@ type endpoint struct {
 	remote     netip.AddrPort // client: the server (the socket is connected)
 
 	socks   []*udpSocket
+	txPool  *engine.Pool // MaxPayload buffers lent by AcceptReq and ReqFrame (AF_XDP: the UMEM)
 	rxPool  *engine.Pool // MaxPayload buffers for the batch and one-per-call paths
 	groPool *engine.Pool // 64 KiB buffers for GRO receives
 	allow   *allowList
@@ -422,6 +423,14 @@ func (e *endpoint) close() error {
 		e.closeErr = errors.Join(errs...)
 	})
 	return e.closeErr
+}
+
+// acceptReq serves AcceptReq and ReqFrame from the transmit pool.
+func (e *endpoint) acceptReq(size int, zeroCopy bool) (engine.Frame, error) {
+	if e.closed.Load() {
+		return engine.Frame{}, engine.ErrClosed
+	}
+	return e.txPool.AcceptReq(size, zeroCopy)
 }
 
 // rxLoop is the receive goroutine of one socket.

@@ -21,9 +21,6 @@ import (
 // A Server is safe for concurrent use. Close stops it.
 type Server struct {
 	engine.Master
-	// Pool is the transmit pool: frames a Master attached to this server
-	// requests (ReqFrame) come from it.
-	*engine.Pool
 
 	ep *endpoint
 }
@@ -40,19 +37,21 @@ func NewServer(port int, jumbo bool, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	if ep.cfg.transport == TransportXDP {
-		if s.Pool, err = ep.openXDP(port, netip.AddrPort{}); err != nil {
+		if ep.txPool, err = ep.openXDP(port, netip.AddrPort{}); err != nil {
 			return nil, err
 		}
+		s.SetPool(ep.txPool)
 		s.ep = ep
 		return s, nil
 	}
 	if err := ep.listen(port); err != nil {
 		return nil, err
 	}
-	if s.Pool, err = engine.NewFixedPool(ep.maxPayload, ep.cfg.poolSize, 0); err != nil {
+	if ep.txPool, err = engine.NewFixedPool(ep.maxPayload, ep.cfg.poolSize, 0); err != nil {
 		ep.closeSockets()
 		return nil, err
 	}
+	s.SetPool(ep.txPool)
 	if err := ep.start(); err != nil {
 		ep.closeSockets()
 		return nil, err
@@ -120,6 +119,27 @@ func (s *Server) ByteCount() uint64 { return s.ep.slave.ByteCount() }
 // SetDebug logs the first maxBytes bytes of every frame AcceptFrame
 // receives, under name; 0 turns it off.
 func (s *Server) SetDebug(maxBytes int, name string) { s.ep.slave.SetDebug(maxBytes, name) }
+
+// AcceptReq allocates a frame of at least size bytes from the server's
+// transmit pool, whose buffers hold MaxPayload bytes each (Rogue's
+// acceptReq: a larger request gets several buffers, which Send refuses).
+// It implements engine.Allocator, so a Master attached to the server draws
+// from this pool. After Close it fails with ErrClosed.
+func (s *Server) AcceptReq(size int, zeroCopy bool) (engine.Frame, error) {
+	return s.ep.acceptReq(size, zeroCopy)
+}
+
+// ReqFrame is AcceptReq: the frames a server hands out, whoever asks, come
+// from its own transmit pool and are counted by AllocCount.
+func (s *Server) ReqFrame(size int, zeroCopy bool) (engine.Frame, error) {
+	return s.ep.acceptReq(size, zeroCopy)
+}
+
+// AllocCount is the number of transmit pool buffers currently lent out.
+func (s *Server) AllocCount() int { return s.ep.txPool.AllocCount() }
+
+// AllocBytes is the memory, in bytes, of the transmit pool buffers lent out.
+func (s *Server) AllocBytes() int { return s.ep.txPool.AllocBytes() }
 
 // Stats returns a snapshot of the counters and the offload state.
 func (s *Server) Stats() Stats { return s.ep.stats() }

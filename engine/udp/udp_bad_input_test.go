@@ -22,14 +22,14 @@ func TestReplyGoesToLastPeer(t *testing.T) {
 	rx := newCollector(0, false)
 	engine.Connect(s, rx)
 	send := func(c *Client, tag string) {
-		f := frameOf(t, c.Pool, []byte(tag))
+		f := frameOf(t, c.ep.txPool, []byte(tag))
 		defer f.Release()
 		if err := c.Send(f); err != nil {
 			t.Fatal(err)
 		}
 	}
 	reply := func(tag string) {
-		f := frameOf(t, s.Pool, []byte(tag))
+		f := frameOf(t, s.ep.txPool, []byte(tag))
 		defer f.Release()
 		if err := s.Send(f); err != nil {
 			t.Fatal(err)
@@ -61,7 +61,7 @@ func TestReplyGoesToLastPeer(t *testing.T) {
 func TestServerWithoutPeer(t *testing.T) {
 	leakCheck(t)
 	s := mustServer(t, false)
-	f := frameOf(t, s.Pool, []byte("nobody"))
+	f := frameOf(t, s.ep.txPool, []byte("nobody"))
 	defer f.Release()
 	if err := s.Send(f); !errors.Is(err, ErrNoPeer) {
 		t.Fatalf("Send before any peer = %v, want ErrNoPeer", err)
@@ -88,7 +88,7 @@ func TestTransmitRefusals(t *testing.T) {
 			engine.Connect(s, col)
 
 			// An errored frame is not sent.
-			bad := frameOf(t, c.Pool, []byte("damaged"))
+			bad := frameOf(t, c.ep.txPool, []byte("damaged"))
 			bad.SetError(0x42)
 			if err := c.Send(bad); !errors.Is(err, ErrFrameErrored) {
 				t.Fatalf("Send(errored) = %v", err)
@@ -121,7 +121,7 @@ func TestTransmitRefusals(t *testing.T) {
 			big.Release()
 
 			// A released frame is an error, not a crash.
-			gone := frameOf(t, c.Pool, []byte("x"))
+			gone := frameOf(t, c.ep.txPool, []byte("x"))
 			gone.Release()
 			if err := c.Send(gone); !errors.Is(err, engine.ErrReleased) {
 				t.Fatalf("Send(released) = %v", err)
@@ -211,7 +211,7 @@ func TestAllowedPeers(t *testing.T) {
 			engine.Connect(s, col)
 			good := mustClient(t, "127.0.0.1", s.Port(), false, WithBindAddress(netip.MustParseAddr("127.0.0.1")))
 			evil := mustClient(t, "127.0.0.1", s.Port(), false, WithBindAddress(netip.MustParseAddr("127.0.0.2")))
-			f := frameOf(t, good.Pool, []byte("hello"))
+			f := frameOf(t, good.ep.txPool, []byte("hello"))
 			defer f.Release()
 			if err := good.Send(f); err != nil {
 				t.Fatal(err)

@@ -38,7 +38,7 @@ func TestGSOToGRO(t *testing.T) {
 		for i, n := range sizes {
 			b := make([]byte, n)
 			pattern(b, uint32(i))
-			fs[i] = frameOf(t, c.Pool, b)
+			fs[i] = frameOf(t, c.ep.txPool, b)
 		}
 		n, err := c.SendBatch(fs)
 		if n != len(fs) || err != nil {
@@ -90,7 +90,7 @@ func TestGSOFallback(t *testing.T) {
 	for i := range fs {
 		b := make([]byte, 1000)
 		pattern(b, uint32(i))
-		fs[i] = frameOf(t, c.Pool, b)
+		fs[i] = frameOf(t, c.ep.txPool, b)
 	}
 	if n, err := c.SendBatch(fs); n != 50 || err != nil {
 		t.Fatalf("SendBatch = %d, %v", n, err)

@@ -76,7 +76,7 @@ func TestInteropSecondProcess(t *testing.T) {
 				b = make([]byte, 4)
 			}
 			pattern(b, uint32(i))
-			f := frameOf(t, c.Pool, b)
+			f := frameOf(t, c.ep.txPool, b)
 			if err := c.Send(f); err != nil {
 				t.Fatal(err)
 			}

@@ -45,7 +45,7 @@ func TestCloseIdle(t *testing.T) {
 			closeWithin(t, 2*time.Second, c.Close)
 			closeWithin(t, 2*time.Second, s.Close)
 			closeWithin(t, time.Second, s.Close) // twice is fine
-			f := frameOf(t, s.Pool, []byte("late"))
+			f := frameOf(t, s.ep.txPool, []byte("late"))
 			if err := s.Send(f); !errors.Is(err, engine.ErrClosed) {
 				t.Fatalf("Send after Close = %v, want ErrClosed", err)
 			}
@@ -144,7 +144,7 @@ func TestConnRefused(t *testing.T) {
 		port := s.Port()
 		s.Close()
 		c := mustClient(t, "127.0.0.1", port, false, WithTransport(tr))
-		f := frameOf(t, c.Pool, []byte("anyone?"))
+		f := frameOf(t, c.ep.txPool, []byte("anyone?"))
 		eventually(t, 5*time.Second, "ECONNREFUSED counted", func() bool {
 			c.Send(f)
 			c.SendBatch([]engine.Frame{f, f})
@@ -161,7 +161,7 @@ func TestConnRefused(t *testing.T) {
 		col := newCollector(0, false)
 		engine.Connect(c, col)
 		eventually(t, 5*time.Second, "echo after refusal", func() bool {
-			f := frameOf(t, c.Pool, []byte("back"))
+			f := frameOf(t, c.ep.txPool, []byte("back"))
 			c.Send(f)
 			f.Release()
 			return col.n.Load() > 0
@@ -182,7 +182,7 @@ func TestRxQueueDelivers(t *testing.T) {
 	for i := range n {
 		b := make([]byte, 200)
 		pattern(b, uint32(i))
-		f := frameOf(t, c.Pool, b)
+		f := frameOf(t, c.ep.txPool, b)
 		if err := c.Send(f); err != nil {
 			t.Fatal(err)
 		}
@@ -285,7 +285,7 @@ func TestReusePort(t *testing.T) {
 		engine.Connect(s, col)
 		for _, c := range clients {
 			for range per {
-				f := frameOf(t, c.Pool, make([]byte, 64))
+				f := frameOf(t, c.ep.txPool, make([]byte, 64))
 				if err := c.Send(f); err != nil {
 					t.Fatal(err)
 				}
@@ -318,7 +318,7 @@ func TestIPv6(t *testing.T) {
 			c := mustClient(t, host, s.Port(), false, WithTransport(tr))
 			col := newCollector(1, true)
 			engine.Connect(c, col)
-			f := frameOf(t, c.Pool, []byte(host))
+			f := frameOf(t, c.ep.txPool, []byte(host))
 			if err := c.Send(f); err != nil {
 				t.Fatalf("%v %s: %v", tr, host, err)
 			}

@@ -110,7 +110,7 @@ func TestEchoEachTransport(t *testing.T) {
 			for i, n := range sizes {
 				b := make([]byte, n)
 				pattern(b, uint32(i))
-				f := frameOf(t, c.Pool, b)
+				f := frameOf(t, c.ep.txPool, b)
 				if err := c.Send(f); err != nil {
 					t.Fatalf("%v jumbo=%v: Send(%d bytes): %v", tr, jumbo, n, err)
 				}
@@ -147,7 +147,9 @@ func TestEchoEachTransport(t *testing.T) {
 
 // TestRogueMethods lists, as method values, every method of Rogue's
 // udp.Server under its Go name, on both endpoints: the build fails if one
-// is missing or ambiguous between the embedded Master and Pool.
+// is missing. The pool setters Rogue inherits (setFixedSize, setPoolSize)
+// are deliberately absent: an endpoint's pool geometry is MaxPayload and
+// WithPoolSize, fixed for its life.
 func TestRogueMethods(t *testing.T) {
 	leakCheck(t)
 	s := mustServer(t, false)
@@ -162,10 +164,10 @@ func TestRogueMethods(t *testing.T) {
 	_ = []any{
 		s.Port, s.MaxPayload, s.SetRxBufferCount, s.SetTimeout, s.AddSlave, s.SlaveCount,
 		s.ReqFrame, s.SendFrame, s.Close, s.SetDebug, s.AcceptFrame, s.FrameCount, s.ByteCount,
-		s.AllocCount, s.AllocBytes, s.SetFixedSize, s.FixedSize, s.SetPoolSize, s.PoolSize,
+		s.AllocCount, s.AllocBytes, s.AcceptReq,
 		c.Port, c.MaxPayload, c.SetRxBufferCount, c.SetTimeout, c.AddSlave, c.SlaveCount,
 		c.ReqFrame, c.SendFrame, c.Close, c.SetDebug, c.AcceptFrame, c.FrameCount, c.ByteCount,
-		c.AllocCount, c.AllocBytes, c.SetFixedSize, c.FixedSize, c.SetPoolSize, c.PoolSize,
+		c.AllocCount, c.AllocBytes, c.AcceptReq,
 	}
 	// A master attached to the server allocates from the server's pool.
 	var m engine.Master
@@ -178,7 +180,59 @@ func TestRogueMethods(t *testing.T) {
 		t.Fatalf("frame of %d bytes, server pool has %d out", f.Size(), s.AllocCount())
 	}
 	f.Release()
-	if s.FixedSize() != MaxPayloadStandard || s.PoolSize() != DefaultPoolSize {
-		t.Fatalf("transmit pool: fixed %d, pool %d", s.FixedSize(), s.PoolSize())
+	if p := s.ep.txPool; p.FixedSize() != MaxPayloadStandard || p.PoolSize() != DefaultPoolSize {
+		t.Fatalf("transmit pool: fixed %d, pool %d", p.FixedSize(), p.PoolSize())
+	}
+}
+
+// TestReqFrameIsAcceptReq: a client's ReqFrame lends the frames AcceptReq
+// lends, from the same pool and counted by the same counters. A standard
+// client asked for 3000 bytes gives a frame of MaxPayload buffers, never
+// one 3000-byte buffer from a pool nobody counts, and what it lends comes
+// back.
+func TestReqFrameIsAcceptReq(t *testing.T) {
+	leakCheck(t)
+	s := mustServer(t, false)
+	c := mustClient(t, "127.0.0.1", s.Port(), false)
+	for name, req := range map[string]func(int, bool) (engine.Frame, error){
+		"ReqFrame": c.ReqFrame, "AcceptReq": c.AcceptReq,
+	} {
+		f, err := req(3000, true)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if f.BufferCount() != 3 || f.Size() != 3*MaxPayloadStandard {
+			t.Fatalf("%s(3000): %d buffers, %d bytes; want 3 buffers of %d", name, f.BufferCount(), f.Size(), MaxPayloadStandard)
+		}
+		if c.AllocCount() != 3 || c.AllocBytes() < 3*MaxPayloadStandard {
+			t.Fatalf("%s(3000): client counts %d buffers, %d bytes out", name, c.AllocCount(), c.AllocBytes())
+		}
+		f.Release()
+		if c.AllocCount() != 0 || c.AllocBytes() != 0 {
+			t.Fatalf("%s: %d buffers, %d bytes still counted after release", name, c.AllocCount(), c.AllocBytes())
+		}
+	}
+	var held []engine.Frame
+	for range 1000 {
+		f, err := c.ReqFrame(100, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, f)
+	}
+	if c.AllocCount() != len(held) {
+		t.Fatalf("AllocCount %d with %d frames lent by ReqFrame", c.AllocCount(), len(held))
+	}
+	for _, f := range held {
+		f.Release()
+	}
+	if c.AllocCount() != 0 {
+		t.Fatalf("AllocCount %d after every frame came back", c.AllocCount())
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReqFrame(100, true); !errors.Is(err, engine.ErrClosed) {
+		t.Fatalf("ReqFrame after Close: %v", err)
 	}
 }

@@ -86,7 +86,7 @@ func testXDPRawSender(t *testing.T, mode xdp.Mode) {
 	// Replies: from the server's pool (in place) and from another pool
 	// (copied into the UMEM).
 	other := engine.NewPool()
-	for i, pool := range []*engine.Pool{srv.Pool, other} {
+	for i, pool := range []*engine.Pool{srv.ep.txPool, other} {
 		msg := bytes.Repeat([]byte{byte(0xa0 + i)}, 1000+i)
 		f := frameOf(t, pool, msg)
 		if err := srv.Send(f); err != nil {
@@ -118,7 +118,7 @@ func TestXDPNoPeer(t *testing.T) {
 	leakCheck(t)
 	p := xdpPair(t, 1500, false)
 	srv := xdpServerIn(t, &p.B, 0, false)
-	f := frameOf(t, srv.Pool, []byte("to nobody"))
+	f := frameOf(t, srv.ep.txPool, []byte("to nobody"))
 	defer f.Release()
 	if err := srv.Send(f); !errors.Is(err, ErrNoPeer) {
 		t.Fatalf("Send without a peer: %v", err)
@@ -415,7 +415,7 @@ func TestXDPInFlightCopied(t *testing.T) {
 		t.Fatal(err)
 	}
 	col.wait(t, 3*time.Second)
-	f := frameOf(t, srv.Pool, []byte("twice"))
+	f := frameOf(t, srv.ep.txPool, []byte("twice"))
 	if n, err := srv.SendBatch([]engine.Frame{f, f}); n != 2 || err != nil {
 		t.Fatalf("SendBatch: %d %v", n, err)
 	}
@@ -459,12 +459,12 @@ func TestXDPIPv6(t *testing.T) {
 	if want := src.LocalAddr().(*net.UDPAddr).AddrPort(); srv.Peer() != want {
 		t.Fatalf("peer %v, want %v", srv.Peer(), want)
 	}
-	big := frameOf(t, srv.Pool, make([]byte, 1453))
+	big := frameOf(t, srv.ep.txPool, make([]byte, 1453))
 	defer big.Release()
 	if err := srv.Send(big); !errors.Is(err, engine.ErrFrameSize) {
 		t.Fatalf("1453 bytes over IPv6 at MTU 1500: %v", err)
 	}
-	f := frameOf(t, srv.Pool, buf)
+	f := frameOf(t, srv.ep.txPool, buf)
 	defer f.Release()
 	if err := srv.Send(f); err != nil {
 		t.Fatal(err)
