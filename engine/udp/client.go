@@ -44,26 +44,10 @@ func NewClient(host string, port int, jumbo bool, opts ...Option) (*Client, erro
 	if err != nil {
 		return nil, err
 	}
-	if ep.cfg.transport == TransportXDP {
-		if ep.txPool, err = ep.openXDP(0, netip.AddrPortFrom(addr, uint16(port))); err != nil {
-			return nil, err
-		}
-		c.SetPool(ep.txPool)
-		c.ep = ep
-		return c, nil
-	}
-	if err := ep.dial(netip.AddrPortFrom(addr, uint16(port))); err != nil {
-		return nil, err
-	}
-	if ep.txPool, err = engine.NewFixedPool(ep.maxPayload, ep.cfg.poolSize, 0); err != nil {
-		ep.closeSockets()
+	if err := ep.open(0, netip.AddrPortFrom(addr, uint16(port))); err != nil {
 		return nil, err
 	}
 	c.SetPool(ep.txPool)
-	if err := ep.start(); err != nil {
-		ep.closeSockets()
-		return nil, err
-	}
 	c.ep = ep
 	return c, nil
 }

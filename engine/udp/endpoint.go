@@ -74,7 +74,7 @@ type endpoint struct {
 	txq     *ring.MPMC[engine.Frame]
 	closeBy atomic.Int64 // unix ns: waits end by then once Close started
 
-	xdp *xdpPath // TransportXDP: the AF_XDP data path (endpoint_xdp*.go)
+	tp transport // socketPath, or xdpPath for TransportXDP
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -108,6 +108,7 @@ func newEndpoint(m *engine.Master, jumbo, client bool, opts []Option) (*endpoint
 		return nil, err
 	}
 	e := &endpoint{cfg: cfg, master: m, client: client, log: newRateLog(cfg.logger)}
+	e.tp = socketPath{e} // TransportXDP replaces it when it opens
 	e.maxPayload = MaxPayloadStandard
 	if jumbo {
 		e.maxPayload = MaxPayloadJumbo
@@ -137,6 +138,34 @@ func newEndpoint(m *engine.Master, jumbo, client bool, opts []Option) (*endpoint
 		}
 	}
 	return e, nil
+}
+
+// open starts the transport, a server's bound to port, a client's aimed
+// at remote, and makes the transmit pool: the UMEM for TransportXDP, else
+// MaxPayload buffers.
+func (e *endpoint) open(port int, remote netip.AddrPort) error {
+	var err error
+	if e.cfg.transport == TransportXDP {
+		e.txPool, err = e.openXDP(port, remote)
+		return err
+	}
+	if e.client {
+		err = e.dial(remote)
+	} else {
+		err = e.listen(port)
+	}
+	if err != nil {
+		return err
+	}
+	if e.txPool, err = engine.NewFixedPool(e.maxPayload, e.cfg.poolSize, 0); err != nil {
+		e.closeSockets()
+		return err
+	}
+	if err := e.start(); err != nil {
+		e.closeSockets()
+		return err
+	}
+	return nil
 }
 
 // addSocket wraps an opened socket for batched I/O and the options every
@@ -180,14 +209,8 @@ func (e *endpoint) addSocket(uc *net.UDPConn) error {
 func (e *endpoint) start() error {
 	tx := e.socks[0]
 	e.txs.init(e, tx)
-	if e.cfg.txQueue > 0 {
-		q, err := ring.NewMPMC[engine.Frame](ceilPow2(max(e.cfg.txQueue, 2)))
-		if err != nil {
-			return fmt.Errorf("engine: transmit queue: %w", err)
-		}
-		e.txq = q
-		e.txWG.Add(1)
-		go e.txLoop()
+	if err := e.startTxQueue(); err != nil {
+		return err
 	}
 	for _, s := range e.socks {
 		e.rxWG.Add(1)
@@ -197,6 +220,22 @@ func (e *endpoint) start() error {
 			go e.consume(s)
 		}
 	}
+	return nil
+}
+
+// startTxQueue makes the transmit queue of WithTxQueue and starts the
+// goroutine that drains it.
+func (e *endpoint) startTxQueue() error {
+	if e.cfg.txQueue == 0 {
+		return nil
+	}
+	q, err := ring.NewMPMC[engine.Frame](ceilPow2(max(e.cfg.txQueue, 2)))
+	if err != nil {
+		return fmt.Errorf("engine: transmit queue: %w", err)
+	}
+	e.txq = q
+	e.txWG.Add(1)
+	go e.txLoop()
 	return nil
 }
 
@@ -308,31 +347,22 @@ func (e *endpoint) dial(remote netip.AddrPort) error {
 	return nil
 }
 
-// localAddr is the first socket's bound address, IPv4-mapped addresses
-// unmapped.
+// localAddr is the transport's bound address.
 func (e *endpoint) localAddr() netip.AddrPort {
-	if e.xdp != nil {
-		return e.xdp.localAddr()
-	}
-	if len(e.socks) == 0 {
+	if e.tp == nil {
 		return netip.AddrPort{}
 	}
-	a, ok := e.socks[0].uc.LocalAddr().(*net.UDPAddr)
-	if !ok {
-		return netip.AddrPort{}
-	}
-	ap := a.AddrPort()
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	return e.tp.localAddr()
 }
 
 // setRxBufferCount asks for n MTUs of receive buffer on every socket,
 // beyond net.core.rmem_max when the process may (SO_RCVBUFFORCE). The
 // kernel reports twice what it grants (the rest is its bookkeeping); the
 // request is met when the granted half reaches it.
-func (e *endpoint) setRxBufferCount(n int) bool {
-	if e.xdp != nil {
-		return e.xdp.setRxBufferCount(n)
-	}
+func (e *endpoint) setRxBufferCount(n int) bool { return e.tp.setRxBufferCount(n) }
+
+// setSocketRxBuffer is setRxBufferCount for the socket path.
+func (e *endpoint) setSocketRxBuffer(n int) bool {
 	if n <= 0 || n > math.MaxInt32/(2*e.mtu) {
 		e.log.l.Warn("udp: receive buffer count out of range", "count", n, "max", math.MaxInt32/(2*e.mtu))
 		return false
@@ -360,24 +390,11 @@ func (e *endpoint) setTimeout(usec uint32) {
 	e.timeout.Store(int64(usec) * int64(time.Microsecond))
 }
 
-// stats sums the counters of every socket and of the transmit path.
+// stats sums the transmit counters and the transport's own.
 func (e *endpoint) stats() Stats {
 	st := Stats{Transport: e.cfg.transport, Batch: e.cfg.batch}
-	e.dropsMu.Lock()
-	for _, s := range e.socks {
-		st.addRx(&s.rx)
-		st.KernelDrops += s.updateDrops()
-		st.GRO = st.GRO || s.gro
-	}
-	e.dropsMu.Unlock()
 	st.addTx(&e.tx)
-	if e.cfg.transport == TransportGRO && len(e.socks) > 0 {
-		st.GSO = e.socks[0].mc.GSOEnabled()
-		st.GSOFallback = !st.GSO
-	}
-	if e.xdp != nil {
-		e.xdp.addStats(&st)
-	}
+	e.tp.addStats(&st)
 	return st
 }
 
@@ -405,20 +422,10 @@ func (e *endpoint) close() error {
 			}
 		}
 		e.stats() // the kernel's drop counters, before the sockets go
-		var errs []error
-		for _, s := range e.socks {
-			if err := s.uc.Close(); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if e.xdp != nil {
-			errs = append(errs, e.xdp.shutdown())
-		}
+		errs := []error{e.tp.shutdown()}
 		e.rxWG.Wait()
 		e.consWG.Wait()
-		if e.xdp != nil {
-			errs = append(errs, e.xdp.finish())
-		}
+		errs = append(errs, e.tp.finish())
 		e.master.Close()
 		e.closeErr = errors.Join(errs...)
 	})

@@ -52,6 +52,31 @@ func (e *endpoint) report(t *rxTally) {
 	}
 }
 
+// rxVerdict is what becomes of a received datagram.
+type rxVerdict uint8
+
+const (
+	rxAccepted  rxVerdict = iota
+	rxExhausted           // no pool buffer was posted for it
+	rxOversize            // truncated by the kernel, or longer than MaxPayload
+	rxRejected            // from a peer outside WithAllowedPeers
+)
+
+// verdict judges a datagram of n bytes from from, received into a pool
+// buffer (held) or into scratch memory, truncated or not. Every receive
+// path asks it, so every path drops and counts alike.
+func (e *endpoint) verdict(held, truncated bool, n int, from netip.AddrPort) rxVerdict {
+	switch {
+	case !held:
+		return rxExhausted
+	case truncated || n > e.maxPayload:
+		return rxOversize
+	case !e.allow.admits(from):
+		return rxRejected
+	}
+	return rxAccepted
+}
+
 // publish flushes a tally into the socket's counters, logging drops.
 func (e *endpoint) publish(s *udpSocket, t *rxTally) {
 	if t.oversize|t.rejected|t.exhausted != 0 {
@@ -163,19 +188,9 @@ func (e *endpoint) rxBatch(s *udpSocket) {
 		}
 		for i := range got {
 			m := &msgs[i]
-			ok[i] = false
-			switch {
-			case slots.blks[i] == nil:
-				t.exhausted++
-			case m.Truncated || m.N > e.maxPayload:
-				t.oversize++
-			case !e.allow.admits(m.Addr):
-				t.rejected++
-			default:
-				ok[i] = true
-				t.frames++
-				t.bytes += uint64(m.N)
-			}
+			v := e.verdict(slots.blks[i] != nil, m.Truncated, m.N, m.Addr)
+			t.count(v, 1, m.N)
+			ok[i] = v == rxAccepted
 		}
 		e.publish(s, &t)
 		for i := range got {
@@ -207,21 +222,10 @@ func (e *endpoint) rxNaive(s *udpSocket) {
 		if addr.Addr().Is4In6() {
 			addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 		}
-		accepted := false
-		switch {
-		case slots.blks[0] == nil:
-			t.exhausted++
-		case isMsgTrunc(flags) || n > e.maxPayload:
-			t.oversize++
-		case !e.allow.admits(addr):
-			t.rejected++
-		default:
-			accepted = true
-			t.frames++
-			t.bytes += uint64(n)
-		}
+		v := e.verdict(slots.blks[0] != nil, isMsgTrunc(flags), n, addr)
+		t.count(v, 1, n)
 		e.publish(s, &t)
-		if accepted {
+		if v == rxAccepted {
 			e.notePeer(&pc, addr)
 			e.accept(s, px.FrameOver(e.rxPool, slots.blks[0], n))
 		}
@@ -278,14 +282,11 @@ func (e *endpoint) rxGRO(s *udpSocket) {
 			m := &msgs[i]
 			b := g.blks[i]
 			count := m.Datagrams()
-			switch {
-			case b == nil:
-				t.exhausted += uint64(count)
-			case m.Truncated:
-				t.oversize += uint64(count)
-			case !e.allow.admits(m.Addr):
-				t.rejected += uint64(count)
-			default:
+			// The run as a whole first (its size is checked per
+			// datagram by splitRun: a GRO buffer does not truncate).
+			if v := e.verdict(b != nil, m.Truncated, 0, m.Addr); v != rxAccepted {
+				t.count(v, count, 0)
+			} else {
 				if count > 1 {
 					s.rx.groRuns.Add(1)
 				}
@@ -314,13 +315,11 @@ func (e *endpoint) splitRun(s *udpSocket, pc *peerCache, t *rxTally, m *mmsg.Mes
 	good := 0
 	for k := range count {
 		_, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k)
-		if l > e.maxPayload {
-			t.oversize++
-			continue
+		v := e.verdict(true, false, l, m.Addr)
+		t.count(v, 1, l)
+		if v == rxAccepted {
+			good++
 		}
-		good++
-		t.frames++
-		t.bytes += uint64(l)
 	}
 	e.publish(s, t)
 	if good == 0 {

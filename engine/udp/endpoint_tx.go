@@ -141,10 +141,7 @@ func (e *endpoint) send(f engine.Frame) error {
 	if err != nil {
 		return err
 	}
-	if e.xdp != nil {
-		return e.xdp.send(f)
-	}
-	return e.sendChecked(f, dest)
+	return e.tp.send(f, dest)
 }
 
 // sendChecked validates f and sends it to dest with one sendmsg.
@@ -239,9 +236,11 @@ func (e *endpoint) transmit(fs []engine.Frame, mark bool) (int, error) {
 		}
 		return 0, err
 	}
-	if e.xdp != nil {
-		return e.xdp.transmit(fs, mark)
-	}
+	return e.tp.transmit(fs, dest, mark)
+}
+
+// transmitSockets is transmit on the socket path.
+func (e *endpoint) transmitSockets(fs []engine.Frame, dest netip.AddrPort, mark bool) (int, error) {
 	sent := 0
 	var first error
 	if e.cfg.transport == TransportNaive {

@@ -200,7 +200,7 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err
 		}
 	}
 	e.remote = remote
-	e.xdp = x
+	e.tp = x
 	if e.txq != nil {
 		e.txWG.Add(1)
 		go e.txLoop()

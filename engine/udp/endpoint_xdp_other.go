@@ -19,10 +19,12 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (*engine.Pool, error
 	return nil, errNoXDP
 }
 
-func (x *xdpPath) localAddr() netip.AddrPort                          { return netip.AddrPort{} }
-func (x *xdpPath) setRxBufferCount(count int) bool                    { return false }
-func (x *xdpPath) addStats(st *Stats)                                 {}
-func (x *xdpPath) shutdown() error                                    { return errNoXDP }
-func (x *xdpPath) finish() error                                      { return errNoXDP }
-func (x *xdpPath) send(f engine.Frame) error                          { return errNoXDP }
-func (x *xdpPath) transmit(fs []engine.Frame, mark bool) (int, error) { return 0, errNoXDP }
+func (x *xdpPath) localAddr() netip.AddrPort                   { return netip.AddrPort{} }
+func (x *xdpPath) setRxBufferCount(count int) bool             { return false }
+func (x *xdpPath) addStats(st *Stats)                          {}
+func (x *xdpPath) shutdown() error                             { return errNoXDP }
+func (x *xdpPath) finish() error                               { return errNoXDP }
+func (x *xdpPath) send(f engine.Frame, _ netip.AddrPort) error { return errNoXDP }
+func (x *xdpPath) transmit(fs []engine.Frame, _ netip.AddrPort, mark bool) (int, error) {
+	return 0, errNoXDP
+}

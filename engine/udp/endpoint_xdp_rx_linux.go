@@ -171,18 +171,12 @@ func (x *xdpPath) judge(r *xdpRx, p *xdpRxPkt) {
 		return
 	}
 	n := p.pk.PayloadLen
-	switch {
-	case n > e.maxPayload:
-		r.t.oversize++
-	case e.client && p.pk.Src() != e.remote:
-		r.t.rejected++ // as a connected socket would not see it
-	case !e.allow.admits(p.pk.Src()):
-		r.t.rejected++
-	default:
-		p.ok = true
-		r.t.frames++
-		r.t.bytes += uint64(n)
+	v := e.verdict(true, false, n, p.pk.Src())
+	if v == rxAccepted && e.client && p.pk.Src() != e.remote {
+		v = rxRejected // as a connected socket would not see it
 	}
+	r.t.count(v, 1, n)
+	p.ok = v == rxAccepted
 }
 
 // parse locates the UDP payload and checks the packet: every header and

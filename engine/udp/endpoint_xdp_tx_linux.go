@@ -5,6 +5,7 @@ package udp
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"runtime"
 	"time"
@@ -41,10 +42,11 @@ func (t *xdpTx) init(x *xdpPath, chunks int) {
 	t.comp = make([]uint64, x.rings.comp)
 }
 
-// send transmits one frame; see endpoint.send.
-func (x *xdpPath) send(f engine.Frame) error {
+// send transmits one frame; see endpoint.send. The destination is the
+// route the receive side keeps (xdpRoute), not dest.
+func (x *xdpPath) send(f engine.Frame, _ netip.AddrPort) error {
 	one := [1]engine.Frame{f}
-	_, err := x.transmit(one[:], false)
+	_, err := x.transmit(one[:], netip.AddrPort{}, false)
 	return err
 }
 
@@ -55,7 +57,7 @@ func (x *xdpPath) send(f engine.Frame) error {
 // zero-copy until the NIC is done): their buffers stay out of the pool
 // until the kernel reports them completed, so releasing a sent frame is
 // safe, but writing into it before then would change what is sent.
-func (x *xdpPath) transmit(fs []engine.Frame, mark bool) (int, error) {
+func (x *xdpPath) transmit(fs []engine.Frame, _ netip.AddrPort, mark bool) (int, error) {
 	e := x.e
 	e.txMu.Lock()
 	defer e.txMu.Unlock()

@@ -36,26 +36,10 @@ func NewServer(port int, jumbo bool, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ep.cfg.transport == TransportXDP {
-		if ep.txPool, err = ep.openXDP(port, netip.AddrPort{}); err != nil {
-			return nil, err
-		}
-		s.SetPool(ep.txPool)
-		s.ep = ep
-		return s, nil
-	}
-	if err := ep.listen(port); err != nil {
-		return nil, err
-	}
-	if ep.txPool, err = engine.NewFixedPool(ep.maxPayload, ep.cfg.poolSize, 0); err != nil {
-		ep.closeSockets()
+	if err := ep.open(port, netip.AddrPort{}); err != nil {
 		return nil, err
 	}
 	s.SetPool(ep.txPool)
-	if err := ep.start(); err != nil {
-		ep.closeSockets()
-		return nil, err
-	}
 	s.ep = ep
 	return s, nil
 }

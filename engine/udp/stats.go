@@ -109,6 +109,21 @@ type rxTally struct {
 	frames, bytes, oversize, rejected, exhausted uint64
 }
 
+// count adds datagrams of one verdict; bytes count only for accepted ones.
+func (t *rxTally) count(v rxVerdict, datagrams, bytes int) {
+	switch v {
+	case rxAccepted:
+		t.frames += uint64(datagrams)
+		t.bytes += uint64(bytes)
+	case rxExhausted:
+		t.exhausted += uint64(datagrams)
+	case rxOversize:
+		t.oversize += uint64(datagrams)
+	case rxRejected:
+		t.rejected += uint64(datagrams)
+	}
+}
+
 func (t *rxTally) flush(c *rxCounters) {
 	if t.frames != 0 {
 		c.frames.Add(t.frames)

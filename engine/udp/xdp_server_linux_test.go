@@ -228,7 +228,7 @@ func TestXDPCloseFreesUMEM(t *testing.T) {
 				t.Fatal(err)
 			}
 			col.wait(t, 3*time.Second)
-			umem := srv.ep.xdp.umem
+			umem := srv.ep.tp.(*xdpPath).umem
 			if !umemMapped(t, umem) {
 				t.Fatal("UMEM not found in the memory map")
 			}
@@ -245,7 +245,7 @@ func TestXDPCloseFreesUMEM(t *testing.T) {
 				t.Fatalf("AcceptReq after Close: %v", err)
 			}
 			if !keep {
-				if umemMapped(t, umem) || !srv.ep.xdp.unmapped.Load() {
+				if umemMapped(t, umem) || !srv.ep.tp.(*xdpPath).unmapped.Load() {
 					t.Fatal("UMEM still mapped after Close")
 				}
 				return
@@ -258,7 +258,7 @@ func TestXDPCloseFreesUMEM(t *testing.T) {
 				t.Fatalf("kept frame after Close: %v", err)
 			}
 			kept.Release()
-			if umemMapped(t, umem) || !srv.ep.xdp.unmapped.Load() {
+			if umemMapped(t, umem) || !srv.ep.tp.(*xdpPath).unmapped.Load() {
 				t.Fatal("UMEM still mapped after the last frame was released")
 			}
 		})
