@@ -397,7 +397,7 @@ func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 		v.RingDrops = st.RingDrops - s.startDrops.RingDrops
 		v.PoolExhausted = st.RxPoolExhausted - s.startDrops.RxPoolExhausted
 		v.Oversize = st.RxOversize - s.startDrops.RxOversize
-		v.Invalid += st.RxMalformed - s.startDrops.RxMalformed
+		v.Invalid += st.XDP.RxMalformed - s.startDrops.XDP.RxMalformed
 		v.GRO = st.GRO
 	}
 	if s.startNs > 0 && r.lockedThread {

@@ -59,7 +59,7 @@ func (c Case) endpointOptions() []udp.Option {
 // kernelDrops is what the kernel dropped before the engine saw it: socket
 // buffer overflows (SO_RXQ_OVFL) and, with AF_XDP, the socket's own drops.
 func kernelDrops(st udp.Stats) uint64 {
-	return st.KernelDrops + st.XDPRxDropped + st.XDPRingFull + st.XDPFillEmpty
+	return st.KernelDrops + st.XDP.RxDropped + st.XDP.RingFull + st.XDP.FillEmpty
 }
 
 // openPair opens the receiving server and the sending client of a case,

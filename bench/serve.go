@@ -261,7 +261,7 @@ func serverEnd(recv *receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
 	v.setRates()
 	v.setCPU(proc, "process")
 	v.KernelDrops, v.RingDrops, v.PoolExhausted, v.GRO = kernelDrops(st), st.RingDrops, st.RxPoolExhausted, st.GRO
-	v.Oversize, v.Invalid = st.RxOversize, recv.invalid()+st.RxMalformed
+	v.Oversize, v.Invalid = st.RxOversize, recv.invalid()+st.XDP.RxMalformed
 	v.PRBSErrors = recv.prbsErrors()
 	if v.PRBSErrors > 0 {
 		v.PRBSFirstError = recv.firstPRBSError()

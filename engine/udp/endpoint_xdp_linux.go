@@ -315,17 +315,17 @@ func (x *xdpPath) addStats(st *Stats) {
 	e.dropsMu.Lock()
 	st.KernelDrops += x.rxs.updateDrops()
 	e.dropsMu.Unlock()
-	st.RxMalformed += x.rxc.malformed.Load()
-	st.RxChecksumOffloaded += x.rxc.offloaded.Load()
-	st.XDPMode = x.sock.Mode().String()
-	st.XDPMultiBuffer = x.sock.MultiBuffer()
+	st.XDP.RxMalformed += x.rxc.malformed.Load()
+	st.XDP.RxChecksumOffloaded += x.rxc.offloaded.Load()
+	st.XDP.Mode = x.sock.Mode().String()
+	st.XDP.MultiBuffer = x.sock.MultiBuffer()
 	ks := x.kernelStats()
-	st.XDPRxDropped += ks.RxDropped
-	st.XDPRxInvalid += ks.RxInvalidDescs
-	st.XDPRingFull += ks.RxRingFull
-	st.XDPFillEmpty += ks.RxFillRingEmpty
-	st.XDPTxInvalid += ks.TxInvalidDescs
-	st.XDPTxCopies += x.txCopies.Load()
+	st.XDP.RxDropped += ks.RxDropped
+	st.XDP.RxInvalid += ks.RxInvalidDescs
+	st.XDP.RingFull += ks.RxRingFull
+	st.XDP.FillEmpty += ks.RxFillRingEmpty
+	st.XDP.TxInvalid += ks.TxInvalidDescs
+	st.XDP.TxCopies += x.txCopies.Load()
 }
 
 // shutdown closes the AF_XDP socket, which detaches the program and wakes

@@ -60,8 +60,12 @@ type Stats struct {
 	Transport Transport
 	Batch     int
 
-	// The fields below concern TransportXDP only.
+	// XDP holds what only TransportXDP counts; it is zero otherwise.
+	XDP XDPStats
+}
 
+// XDPStats are the counters and state only an AF_XDP endpoint has.
+type XDPStats struct {
 	// RxMalformed counts frames the AF_XDP socket received that are not
 	// well-formed UDP datagrams (truncated, inconsistent lengths, bad IPv4
 	// header or UDP checksum), dropped.
@@ -72,23 +76,23 @@ type Stats struct {
 	// others whose real checksum has that value: their payload was not
 	// verified (the IPv4 header checksum and the link's frame check were).
 	RxChecksumOffloaded uint64
-	// XDPMode is the mode the socket was bound in ("native-zerocopy",
-	// "native-copy", "generic-copy"); XDPMultiBuffer reports that packets
+	// Mode is the mode the socket was bound in ("native-zerocopy",
+	// "native-copy", "generic-copy"); MultiBuffer reports that packets
 	// larger than a UMEM chunk span several descriptors.
-	XDPMode        string
-	XDPMultiBuffer bool
-	// XDPRxDropped, XDPRxInvalid, XDPRingFull, XDPFillEmpty and
-	// XDPTxInvalid are the kernel's XDP_STATISTICS: packets dropped for
-	// other reasons (a multi-buffer packet that found too few buffers on
-	// the fill ring lands here), invalid fill descriptors, packets dropped
-	// on a full RX ring or an empty fill ring, and rejected TX
-	// descriptors. The fill ring runs empty when the receive goroutine
-	// falls behind (every posted buffer waits in the RX ring) or when
-	// slaves hold the whole pool; RxPoolExhausted stays 0 with AF_XDP.
-	XDPRxDropped, XDPRxInvalid, XDPRingFull, XDPFillEmpty, XDPTxInvalid uint64
-	// XDPTxCopies counts frames copied into the UMEM to be sent: frames
-	// of another pool, or whose memory was still being sent.
-	XDPTxCopies uint64
+	Mode        string
+	MultiBuffer bool
+	// RxDropped, RxInvalid, RingFull, FillEmpty and TxInvalid are the
+	// kernel's XDP_STATISTICS: packets dropped for other reasons (a
+	// multi-buffer packet that found too few buffers on the fill ring
+	// lands here), invalid fill descriptors, packets dropped on a full RX
+	// ring or an empty fill ring, and rejected TX descriptors. The fill
+	// ring runs empty when the receive goroutine falls behind (every
+	// posted buffer waits in the RX ring) or when slaves hold the whole
+	// pool; RxPoolExhausted stays 0 with AF_XDP.
+	RxDropped, RxInvalid, RingFull, FillEmpty, TxInvalid uint64
+	// TxCopies counts frames copied into the UMEM to be sent: frames of
+	// another pool, or whose memory was still being sent.
+	TxCopies uint64
 }
 
 // cacheLinePad keeps counters written by different goroutines on

@@ -187,10 +187,10 @@ func benchVethReceive(b *testing.B, p *netnstest.Pair, tr Transport, size int) {
 	b.ReportMetric(float64(m.cpu1.Load()-m.cpu0.Load())/got, "rx-cpu-ns/dgram")
 	b.ReportMetric(cpu*1e9/float64(b.N), "proc-cpu-ns/dgram")
 	if st := s.Stats(); tr == TransportXDP {
-		if st.RxMalformed != 0 || st.XDPMode == "" {
+		if st.XDP.RxMalformed != 0 || st.XDP.Mode == "" {
 			b.Fatalf("stats %+v", st)
 		}
-		b.Logf("N=%d %s: ring full %d, fill empty %d, dropped %d (whole run)", b.N, st.XDPMode, st.XDPRingFull, st.XDPFillEmpty, st.XDPRxDropped)
+		b.Logf("N=%d %s: ring full %d, fill empty %d, dropped %d (whole run)", b.N, st.XDP.Mode, st.XDP.RingFull, st.XDP.FillEmpty, st.XDP.RxDropped)
 	}
 }
 
@@ -256,7 +256,7 @@ func BenchmarkXDPSend(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(sent)/el.Seconds(), "datagrams/s")
 			b.ReportMetric(float64(sent)*float64(size)*8/el.Seconds()/1e9, "Gbit/s")
-			if st := c.Stats(); st.TxErrors+st.TxTimeouts+st.XDPTxInvalid+st.XDPTxCopies != 0 {
+			if st := c.Stats(); st.TxErrors+st.TxTimeouts+st.XDP.TxInvalid+st.XDP.TxCopies != 0 {
 				b.Fatalf("stats %+v", st)
 			}
 		})

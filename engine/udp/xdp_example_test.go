@@ -24,5 +24,5 @@ func ExampleWithXDP() {
 	engine.Connect(server, server) // replies reuse the received buffers
 
 	st := server.Stats()
-	fmt.Println(st.XDPMode, st.XDPMultiBuffer, st.RxMalformed)
+	fmt.Println(st.XDP.Mode, st.XDP.MultiBuffer, st.XDP.RxMalformed)
 }

@@ -116,23 +116,23 @@ func runXDPPRBS(t *testing.T, p *netnstest.Pair, jumbo bool, frames int, wire bo
 	for end := time.Now().Add(2 * time.Second); st.TxFrames < uint64(frames) && time.Now().Before(end); st = srv.Stats() {
 		time.Sleep(time.Millisecond)
 	}
-	t.Logf("server: mode %s multi-buffer %v, %d frames, %d offloaded checksums, %d copies", st.XDPMode, st.XDPMultiBuffer,
-		st.RxFrames, st.RxChecksumOffloaded, st.XDPTxCopies)
+	t.Logf("server: mode %s multi-buffer %v, %d frames, %d offloaded checksums, %d copies", st.XDP.Mode, st.XDP.MultiBuffer,
+		st.RxFrames, st.XDP.RxChecksumOffloaded, st.XDP.TxCopies)
 	if st.RxFrames != uint64(frames) || st.TxFrames != uint64(frames) {
 		t.Fatalf("server counted rx %d tx %d of %d: %+v", st.RxFrames, st.TxFrames, frames, st)
 	}
-	if st.RxMalformed+st.XDPRxDropped+st.XDPRingFull+st.XDPFillEmpty+st.XDPTxInvalid+st.TxErrors+st.TxTimeouts != 0 {
+	if st.XDP.RxMalformed+st.XDP.RxDropped+st.XDP.RingFull+st.XDP.FillEmpty+st.XDP.TxInvalid+st.TxErrors+st.TxTimeouts != 0 {
 		t.Fatalf("losses counted: %+v", st)
 	}
-	if st.XDPMode != xdp.ModeNativeCopy.String() || st.XDPMultiBuffer != jumbo {
-		t.Fatalf("mode %q multi-buffer %v on a veth with jumbo=%v", st.XDPMode, st.XDPMultiBuffer, jumbo)
+	if st.XDP.Mode != xdp.ModeNativeCopy.String() || st.XDP.MultiBuffer != jumbo {
+		t.Fatalf("mode %q multi-buffer %v on a veth with jumbo=%v", st.XDP.Mode, st.XDP.MultiBuffer, jumbo)
 	}
 	// With offload every checksum field holds the pseudo-header sum; with
 	// real checksums about one in 65536 equals it by chance.
-	if off := st.RxChecksumOffloaded; wire && off > uint64(frames/1000+1) || !wire && off != uint64(frames) {
+	if off := st.XDP.RxChecksumOffloaded; wire && off > uint64(frames/1000+1) || !wire && off != uint64(frames) {
 		t.Fatalf("%d of %d datagrams with offloaded checksums, with checksum offload on the sender %v", off, frames, !wire)
 	}
-	if st.XDPTxCopies != 0 {
-		t.Fatalf("echoes were copied (%d), not sent in place", st.XDPTxCopies)
+	if st.XDP.TxCopies != 0 {
+		t.Fatalf("echoes were copied (%d), not sent in place", st.XDP.TxCopies)
 	}
 }

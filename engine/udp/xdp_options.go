@@ -45,7 +45,7 @@ type xdpSettings struct {
 
 // WithXDP names the interface, its receive queue and the XDP mode for
 // TransportXDP (xdp.ModeAuto tries native zero-copy, native copy and
-// generic copy in that order; Stats.XDPMode reports the outcome).
+// generic copy in that order; Stats.XDP.Mode reports the outcome).
 //
 // The AF_XDP socket only sees the datagrams that arrive on that queue: on a
 // multi-queue NIC steer the stream to it (an ethtool flow rule), or create
@@ -60,7 +60,7 @@ type xdpSettings struct {
 // takes three), mapped at construction. It is also the transmit pool the
 // Server or Client embeds, whose frames have room for the headers in
 // front: frames from it, and received frames, are sent from where they
-// are; frames from other pools are copied in (Stats.XDPTxCopies). A quarter
+// are; frames from other pools are copied in (Stats.XDP.TxCopies). A quarter
 // of the pool, at most 2048 chunks, is kept on the fill ring; frames slaves
 // hold and frames in transmission use the rest. After Close the pool hands
 // out nothing, and the UMEM is unmapped when the last frame a slave kept is
@@ -68,7 +68,7 @@ type xdpSettings struct {
 //
 // Checksums: the IPv4 header checksum and the UDP checksum of every
 // received datagram are verified, except a UDP checksum left to offload
-// (see Stats.RxChecksumOffloaded). Transmitted datagrams carry both.
+// (see Stats.XDP.RxChecksumOffloaded). Transmitted datagrams carry both.
 //
 // A client finds its source address and next hop from the routing table
 // (the route to the server must use the interface) and the next hop's MAC

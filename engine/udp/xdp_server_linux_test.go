@@ -51,7 +51,7 @@ func testXDPRawSender(t *testing.T, mode xdp.Mode) {
 	if mode == xdp.ModeAuto {
 		wantMode = xdp.ModeNativeCopy // the best a veth offers
 	}
-	if got := srv.Stats().XDPMode; got != wantMode.String() {
+	if got := srv.Stats().XDP.Mode; got != wantMode.String() {
 		t.Fatalf("mode %s for %v, want %v", got, mode, wantMode)
 	}
 	col := newCollector(0, true)
@@ -104,7 +104,7 @@ func testXDPRawSender(t *testing.T, mode xdp.Mode) {
 		}
 	}
 	st := srv.Stats()
-	if st.RxFrames != total || st.TxFrames != 2 || st.XDPTxCopies != 1 || st.RxMalformed != 0 || st.RxChecksumOffloaded > 1 {
+	if st.RxFrames != total || st.TxFrames != 2 || st.XDP.TxCopies != 1 || st.XDP.RxMalformed != 0 || st.XDP.RxChecksumOffloaded > 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	eventually(t, 2*time.Second, "transmit buffers back in the pool", func() bool {
@@ -194,7 +194,7 @@ func TestXDPPassThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	col.wait(t, 3*time.Second)
-	if st := srv.Stats(); st.RxFrames != 1 || st.RxMalformed != 0 {
+	if st := srv.Stats(); st.RxFrames != 1 || st.XDP.RxMalformed != 0 {
 		t.Fatalf("server stats %+v", st)
 	}
 }
@@ -316,7 +316,7 @@ func TestXDPMalformed(t *testing.T) {
 	if got := col.got(); !bytes.Equal(got[0], payload) {
 		t.Fatalf("delivered %q", got[0])
 	}
-	eventually(t, time.Second, "malformed packets counted", func() bool { return srv.Stats().RxMalformed == uint64(len(bad)) })
+	eventually(t, time.Second, "malformed packets counted", func() bool { return srv.Stats().XDP.RxMalformed == uint64(len(bad)) })
 	if st := srv.Stats(); st.RxFrames != 1 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -394,7 +394,7 @@ func TestXDPClient(t *testing.T) {
 				}
 			}
 			st := cli.Stats()
-			if st.TxFrames != total || st.RxFrames != total || st.XDPTxCopies != 0 || !st.XDPMultiBuffer {
+			if st.TxFrames != total || st.RxFrames != total || st.XDP.TxCopies != 0 || !st.XDP.MultiBuffer {
 				t.Fatalf("client stats %+v", st)
 			}
 		})
@@ -428,7 +428,7 @@ func TestXDPInFlightCopied(t *testing.T) {
 			t.Fatalf("datagram %d: %q %v", i, buf[:n], err)
 		}
 	}
-	if st := srv.Stats(); st.XDPTxCopies != 1 || st.TxFrames != 2 {
+	if st := srv.Stats(); st.XDP.TxCopies != 1 || st.TxFrames != 2 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -475,7 +475,7 @@ func TestXDPIPv6(t *testing.T) {
 	if err != nil || from != dst || !bytes.Equal(got[:n], buf) {
 		t.Fatalf("reply from %v, %d bytes: %v", from, n, err)
 	}
-	if st := srv.Stats(); st.RxFrames != 50 || st.TxOversize != 1 || st.RxChecksumOffloaded > 1 || st.RxMalformed != 0 {
+	if st := srv.Stats(); st.RxFrames != 50 || st.TxOversize != 1 || st.XDP.RxChecksumOffloaded > 1 || st.XDP.RxMalformed != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }
