@@ -271,15 +271,10 @@ func BenchmarkUDPSend(b *testing.B) {
 // cTools builds the C reference sender and receiver of shared/tools with
 // gcc, once per process, or skips the benchmark when either is missing.
 var cTools = sync.OnceValues(func() (string, error) {
-	src := ""
-	for _, dir := range []string{"../../shared/tools", "../../../shared/tools", "/work/shared/tools"} {
-		if _, err := os.Stat(filepath.Join(dir, "udpblast.c")); err == nil {
-			src = dir
-			break
-		}
-	}
-	if src == "" {
-		return "", errors.New("C reference tools (shared/tools) not found")
+	// shared/ lies beside the repository, whose root is two levels up.
+	src := filepath.Join("..", "..", "..", "shared", "tools")
+	if _, err := os.Stat(filepath.Join(src, "udpblast.c")); err != nil {
+		return "", fmt.Errorf("C reference tools not found beside the repository (%s)", src)
 	}
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
