@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,8 +27,9 @@ type Conn struct {
 	rd ioState // owned by the reading goroutine
 	wr ioState // owned by the writing goroutine
 
-	dropsSeen uint32 // last SO_RXQ_OVFL value, owned by the reader
-	drops     atomic.Uint64
+	dropsMu   sync.Mutex // serialises KernelDrops
+	dropsSeen uint32     // the kernel's last 32-bit sk_drops value
+	drops     uint64     // widened; kept after Close
 	gro       atomic.Bool
 
 	gsoOff        atomic.Bool
@@ -113,32 +115,46 @@ func (c *Conn) EnableGRO() error {
 // GROEnabled reports whether EnableGRO succeeded.
 func (c *Conn) GROEnabled() bool { return c.gro.Load() }
 
-// EnableDropCounter asks the kernel to report, with received datagrams, how
-// many datagrams it dropped on this socket for lack of receive-buffer room
-// (SO_RXQ_OVFL). KernelDrops then returns the count.
-func (c *Conn) EnableDropCounter() error {
-	if err := c.setInt(unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1); err != nil {
-		return fmt.Errorf("mmsg: enable SO_RXQ_OVFL: %w", err)
+// KernelDrops returns how many datagrams the kernel has dropped on this
+// socket (sk_drops: mostly for lack of receive-buffer room, the count
+// SO_RXQ_OVFL would stamp on received datagrams). It is read from the
+// kernel (SO_MEMINFO) when called, so receiving pays nothing for it; the
+// kernel's 32-bit counter is widened, and after Close the last value read
+// stays. Safe to call from any goroutine.
+func (c *Conn) KernelDrops() uint64 {
+	c.dropsMu.Lock()
+	defer c.dropsMu.Unlock()
+	if v, ok := c.memInfoDrops(); ok {
+		c.noteDrops(v)
 	}
-	return nil
+	return c.drops
 }
 
-// KernelDrops returns the number of datagrams the kernel dropped on this
-// socket because its receive buffer was full, as of the newest datagram read.
-// The kernel stamps each queued datagram with the drop count at the time it
-// was queued, so drops show up once a datagram that arrived after them is
-// read. It stays 0 unless EnableDropCounter was called. Safe to call from any
-// goroutine.
-func (c *Conn) KernelDrops() uint64 { return c.drops.Load() }
+// skMeminfoDrops is the index of sk_drops in SO_MEMINFO's array of
+// skMeminfoVars counters.
+const (
+	skMeminfoDrops = 8
+	skMeminfoVars  = 9
+)
 
-// noteDrops folds one SO_RXQ_OVFL value into the 64-bit counter. The
-// kernel's counter is 32 bits and wraps; it only grows, so a value behind the
-// last one seen (an older datagram) is ignored.
+func (c *Conn) memInfoDrops() (uint32, bool) {
+	var info [skMeminfoVars]uint32
+	ok := false
+	c.rc.Control(func(fd uintptr) {
+		l := uint32(unsafe.Sizeof(info))
+		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+			uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&l)), 0)
+		ok = e == 0 && l > skMeminfoDrops*4
+	})
+	return info[skMeminfoDrops], ok
+}
+
+// noteDrops folds one reading of the kernel's 32-bit counter into the
+// 64-bit one: it only grows, so the difference modulo 2^32 is the drops
+// since the last reading.
 func (c *Conn) noteDrops(v uint32) {
-	if d := v - c.dropsSeen; int32(d) > 0 {
-		c.dropsSeen = v
-		c.drops.Add(uint64(d))
-	}
+	c.drops += uint64(v - c.dropsSeen)
+	c.dropsSeen = v
 }
 
 // GSOEnabled reports whether messages with a SegmentSize still go to the

@@ -35,14 +35,15 @@ func (c *Conn) WriteBatch(msgs []Message) (int, error) { return 0, ErrUnsupporte
 // WriteOne returns ErrUnsupported.
 func (c *Conn) WriteOne(m *Message) error { return ErrUnsupported }
 
+// TryWriteOne returns ErrUnsupported.
+func (c *Conn) TryWriteOne(m *Message) error { return ErrUnsupported }
+
 // EnableGRO returns ErrUnsupported.
 func (c *Conn) EnableGRO() error { return ErrUnsupported }
 
 // GROEnabled returns false.
 func (c *Conn) GROEnabled() bool { return false }
 
-// EnableDropCounter returns ErrUnsupported.
-func (c *Conn) EnableDropCounter() error { return ErrUnsupported }
 
 // KernelDrops returns 0.
 func (c *Conn) KernelDrops() uint64 { return 0 }

@@ -279,9 +279,6 @@ func TestGROSteadyStateNoAlloc(t *testing.T) {
 	if err := r.EnableGRO(); err != nil {
 		t.Skipf("kernel refused UDP_GRO: %v", err)
 	}
-	if err := r.EnableDropCounter(); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := r.SetReadBuffer(4 << 20); err != nil {
 		t.Fatal(err)
 	}

@@ -97,8 +97,6 @@ func (c *Conn) finishRead(m *Message, i int) {
 		switch {
 		case level == unix.IPPROTO_UDP && typ == unix.UDP_GRO && len(data) >= 4:
 			m.SegmentSize = int(int32(binary.NativeEndian.Uint32(data)))
-		case level == unix.SOL_SOCKET && typ == unix.SO_RXQ_OVFL && len(data) >= 4:
-			c.noteDrops(binary.NativeEndian.Uint32(data))
 		}
 	}
 }

@@ -43,6 +43,20 @@ func (c *Conn) WriteOne(m *Message) error {
 	return err
 }
 
+// TryWriteOne is WriteOne without the wait: when the socket send buffer is
+// full it returns at once with an error matching syscall.EAGAIN. A caller
+// that sends one datagram at a time tries first and arms a write deadline
+// only when it must wait, so the common case costs one system call.
+func (c *Conn) TryWriteOne(m *Message) error {
+	if m == nil {
+		return errNilMessage
+	}
+	c.wr.noWait = true
+	_, err := c.write(unsafe.Slice(m, 1), 1)
+	c.wr.noWait = false
+	return err
+}
+
 func (c *Conn) write(msgs []Message, limit int) (int, error) {
 	s := &c.wr
 	sent := 0

@@ -22,28 +22,12 @@ import (
 // goroutine that serves it.
 type udpSocket struct {
 	uc  *net.UDPConn
-	rc  syscall.RawConn
 	mc  *mmsg.Conn
 	gro bool // UDP_GRO is on: receives may hold runs of datagrams
 
 	rx  rxCounters
 	rxq *ring.SPSC[engine.Frame] // WithRxQueue: receive goroutine -> consumer
 
-	// The kernel's 32-bit drop counter, widened; updated under
-	// endpoint.dropsMu whenever Stats reads it.
-	dropsSeen uint32
-	drops     uint64
-}
-
-// updateDrops folds the kernel's current drop count into the 64-bit
-// counter (the kernel's wraps at 2^32). A closed socket keeps its last
-// value.
-func (s *udpSocket) updateDrops() uint64 {
-	if v, ok := socketDrops(s.rc); ok {
-		s.drops += uint64(v - s.dropsSeen)
-		s.dropsSeen = v
-	}
-	return s.drops
 }
 
 // endpoint is what Server and Client share: sockets, receive goroutines,
@@ -65,8 +49,6 @@ type endpoint struct {
 	peer    peerTracker
 	log     *rateLog
 	timeout atomic.Int64 // transmit wait in nanoseconds
-
-	dropsMu sync.Mutex // serialises the kernel drop counter updates of stats
 
 	txMu    sync.Mutex // one transmitter on the socket at a time
 	tx      txCounters
@@ -171,15 +153,11 @@ func (e *endpoint) open(port int, remote netip.AddrPort) error {
 // addSocket wraps an opened socket for batched I/O and the options every
 // socket gets.
 func (e *endpoint) addSocket(uc *net.UDPConn) error {
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		return fmt.Errorf("engine: socket: %w", err)
-	}
 	mc, err := mmsg.NewConn(uc, e.cfg.batch)
 	if err != nil {
 		return fmt.Errorf("engine: socket: %w", err)
 	}
-	s := &udpSocket{uc: uc, rc: rc, mc: mc}
+	s := &udpSocket{uc: uc, mc: mc}
 	// A batch (64 GSO messages of 64 KiB) must fit the send buffer, or
 	// the sender waits on the netpoller in the middle of every batch;
 	// the system default (about 208 KiB) is far too small for that. The

@@ -23,7 +23,7 @@ const minBatchWait = time.Millisecond
 // txState is the transmit scratch space, guarded by endpoint.txMu and
 // reused for every send so the path does not allocate.
 type txState struct {
-	raw   *rawSender
+	one   mmsg.Message // the message of a single send
 	uc    *net.UDPConn
 	mc    *mmsg.Conn
 	armed bool // a write deadline is set on the socket
@@ -37,7 +37,6 @@ type txState struct {
 }
 
 func (t *txState) init(e *endpoint, s *udpSocket) {
-	t.raw = newRawSender(s.rc, s.mc.IPv6())
 	t.uc, t.mc = s.uc, s.mc
 	t.alloc(e.cfg.batch)
 }
@@ -163,6 +162,8 @@ func (e *endpoint) sendChecked(f engine.Frame, dest netip.AddrPort) error {
 
 // sendOneLocked gathers f's buffers into one datagram. It tries once
 // without waiting; only a full socket buffer arms the deadline and waits.
+// (Batches arm it before their first call: they rarely find the buffer
+// empty enough for a whole batch.)
 func (e *endpoint) sendOneLocked(f engine.Frame, dest netip.AddrPort) error {
 	t := &e.txs
 	bufs, err := f.AppendBuffers(t.bufs[:0])
@@ -171,26 +172,26 @@ func (e *endpoint) sendOneLocked(f engine.Frame, dest netip.AddrPort) error {
 		return err
 	}
 	defer clear(bufs)
-	if err := t.raw.prepare(bufs, dest); err != nil {
-		return err
-	}
+	m := &t.one
+	*m = mmsg.Message{Buffers: bufs, Addr: dest}
+	defer func() { m.Buffers = nil }()
 	if t.armed {
 		t.uc.SetWriteDeadline(time.Time{})
 		t.armed = false
 	}
 	refused := false
 	for {
-		err := t.raw.send(false)
+		err := t.mc.TryWriteOne(m)
 		switch {
 		case err == nil:
 			return nil
-		case err == errnoAgain:
+		case errors.Is(err, errnoAgain):
 			e.armDeadline(0)
-			err = t.raw.send(true)
+			err = t.mc.WriteOne(m)
 			t.uc.SetWriteDeadline(time.Time{})
 			t.armed = false
 			return err
-		case err == errnoConnRefused && !refused:
+		case errors.Is(err, errnoConnRefused) && !refused:
 			// An ICMP error for an earlier datagram; this one may go.
 			refused = true
 			e.tx.refused.Add(1)

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"udpstream.dev/engine"
+	"udpstream.dev/mmsg"
 	"udpstream.dev/ring"
 	"udpstream.dev/xdp"
 )
@@ -134,11 +135,11 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err
 		return nil, err
 	}
 	undo = append(undo, func() { hold.Close() })
-	rc, err := hold.SyscallConn()
+	mc, err := mmsg.NewConn(hold, 1) // for its kernel drop counter
 	if err != nil {
 		return nil, fmt.Errorf("engine: socket: %w", err)
 	}
-	x.rxs = &udpSocket{uc: hold, rc: rc}
+	x.rxs = &udpSocket{uc: hold, mc: mc}
 	la := hold.LocalAddr().(*net.UDPAddr).AddrPort()
 	x.local = netip.AddrPortFrom(la.Addr().Unmap(), la.Port())
 	x.port = x.local.Port()
@@ -312,9 +313,7 @@ func (x *xdpPath) addStats(st *Stats) {
 		e.txMu.Unlock()
 	}
 	st.addRx(&x.rxs.rx)
-	e.dropsMu.Lock()
-	st.KernelDrops += x.rxs.updateDrops()
-	e.dropsMu.Unlock()
+	st.KernelDrops += x.rxs.mc.KernelDrops()
 	st.XDP.RxMalformed += x.rxc.malformed.Load()
 	st.XDP.RxChecksumOffloaded += x.rxc.offloaded.Load()
 	st.XDP.Mode = x.sock.Mode().String()

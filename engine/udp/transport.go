@@ -63,13 +63,11 @@ func (p socketPath) transmit(fs []engine.Frame, dest netip.AddrPort, mark bool) 
 
 func (p socketPath) addStats(st *Stats) {
 	e := p.e
-	e.dropsMu.Lock()
 	for _, s := range e.socks {
 		st.addRx(&s.rx)
-		st.KernelDrops += s.updateDrops()
+		st.KernelDrops += s.mc.KernelDrops()
 		st.GRO = st.GRO || s.gro
 	}
-	e.dropsMu.Unlock()
 	if e.cfg.transport == TransportGRO && len(e.socks) > 0 {
 		st.GSO = e.socks[0].mc.GSOEnabled()
 		st.GSOFallback = !st.GSO

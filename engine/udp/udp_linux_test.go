@@ -214,7 +214,11 @@ func TestBusyPollOption(t *testing.T) {
 	}
 	defer s.Close()
 	got := -1
-	s.ep.socks[0].rc.Control(func(fd uintptr) {
+	rc, err := s.ep.socks[0].uc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(fd uintptr) {
 		got, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BUSY_POLL)
 	})
 	if got != 50 {

@@ -4,7 +4,6 @@ package udp
 
 import (
 	"errors"
-	"net/netip"
 	"syscall"
 )
 
@@ -18,14 +17,6 @@ var errNoUDP = errors.New("engine: the UDP server and client need Linux")
 func socketControl(reuse bool, busyPoll int) func(network, address string, c syscall.RawConn) error {
 	return func(string, string, syscall.RawConn) error { return errNoUDP }
 }
-
-type rawSender struct{}
-
-func newRawSender(rc syscall.RawConn, inet6 bool) *rawSender          { return &rawSender{} }
-func (s *rawSender) prepare(bufs [][]byte, dest netip.AddrPort) error { return errNoUDP }
-func (s *rawSender) send(wait bool) error                             { return errNoUDP }
-
-func socketDrops(rc syscall.RawConn) (uint32, bool) { return 0, false }
 
 func isMsgTrunc(flags int) bool { return false }
 
