@@ -88,8 +88,8 @@
 //
 // # Network namespaces
 //
-// Open, NeighborMAC, InterfaceMAC and AttachPass act in the calling thread's
-// network namespace. To use an interface in another namespace, call them on
+// Open, NeighborMAC, ResolveNeighbor, RouteTo, InterfaceMAC and AttachPass
+// act in the calling thread's network namespace. To use an interface in another namespace, call them on
 // a goroutine locked to a thread that has entered it; the socket stays in
 // that namespace and may then be used from any goroutine.
 //

@@ -3,7 +3,6 @@
 package udp
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -12,9 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
 	"udpstream.dev/engine"
 	"udpstream.dev/mmsg"
@@ -121,7 +117,7 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err
 			return nil, err
 		}
 		bind = src
-		mac, err := resolveNeighbor(x.ifindex, hop, neighborWait)
+		mac, err := xdp.ResolveNeighbor(x.ifindex, hop, neighborWait)
 		if err != nil {
 			return nil, err
 		}
@@ -219,23 +215,16 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err
 // given, else the route's preferred source) and the next hop whose MAC
 // frames are sent to. The route must leave through the AF_XDP interface.
 func routeVia(ifindex int, iface string, dst, bind netip.Addr) (src, hop netip.Addr, err error) {
-	routes, err := netlink.RouteGet(dst.AsSlice())
-	if err != nil || len(routes) == 0 {
-		return src, hop, fmt.Errorf("engine: xdp: no route to %v: %w", dst, err)
+	link, pref, hop, err := xdp.RouteTo(dst)
+	if err != nil {
+		return src, hop, fmt.Errorf("engine: xdp: %w", err)
 	}
-	r := routes[0]
-	if r.LinkIndex != ifindex {
-		return src, hop, fmt.Errorf("engine: xdp: the route to %v leaves through interface %d, not %s (%d)", dst, r.LinkIndex, iface, ifindex)
-	}
-	hop = dst
-	if gw, ok := netip.AddrFromSlice(r.Gw); ok && !gw.IsUnspecified() {
-		hop = gw.Unmap()
+	if link != ifindex {
+		return src, hop, fmt.Errorf("engine: xdp: the route to %v leaves through interface %d, not %s (%d)", dst, link, iface, ifindex)
 	}
 	src = bind
 	if !src.IsValid() || src.IsUnspecified() {
-		if a, ok := netip.AddrFromSlice(r.Src); ok {
-			src = a.Unmap()
-		}
+		src = pref
 	}
 	if !src.IsValid() || src.IsUnspecified() || src.Is4() != dst.Is4() {
 		return src, hop, fmt.Errorf("engine: xdp: no %v source address for %v on %s (use WithBindAddress)", familyName(dst), dst, iface)
@@ -249,35 +238,6 @@ func familyName(a netip.Addr) string {
 		return "IPv4"
 	}
 	return "IPv6"
-}
-
-// resolveNeighbor returns the MAC of ip from the neighbour table, asking
-// the kernel to resolve it first if it has no entry (RTM_NEWNEIGH with
-// NTF_USE sends the ARP request or neighbour solicitation, as traffic to the
-// address would, without sending any). Set-up path: it waits up to wait.
-func resolveNeighbor(ifindex int, ip netip.Addr, wait time.Duration) (net.HardwareAddr, error) {
-	mac, err := xdp.NeighborMAC(ifindex, ip)
-	if err == nil || !errors.Is(err, xdp.ErrNoNeighbor) {
-		return mac, err
-	}
-	fam := unix.AF_INET6
-	if ip.Is4() {
-		fam = unix.AF_INET
-	}
-	n := &netlink.Neigh{LinkIndex: ifindex, Family: fam, IP: ip.AsSlice(), Flags: netlink.NTF_USE}
-	if err := netlink.NeighSet(n); err != nil {
-		return nil, fmt.Errorf("engine: xdp: asking the kernel to resolve %v: %w", ip, err)
-	}
-	deadline := time.Now().Add(wait)
-	for pause := 100 * time.Microsecond; ; pause = min(2*pause, 20*time.Millisecond) {
-		if mac, err = xdp.NeighborMAC(ifindex, ip); err == nil {
-			return mac, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("engine: xdp: %v did not answer ARP/NDP within %v: %w", ip, wait, err)
-		}
-		time.Sleep(pause) // set-up only, bounded by wait
-	}
 }
 
 // localAddr is the address of the port-holding socket.

@@ -3,7 +3,6 @@
 package udp
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"time"
@@ -142,15 +141,13 @@ func (x *xdpPath) chunkBuffer(d xdp.Desc) *poolx.Buffer {
 // it in the batch tally.
 func (x *xdpPath) classify(r *xdpRx, got int) {
 	r.pkts = r.pkts[:0]
-	for i := 0; i < got; {
-		j := i
-		for j < got-1 && r.descs[j].Continued() {
-			j++
-		}
-		r.pkts = append(r.pkts, xdpRxPkt{first: i, count: j - i + 1})
+	for i, rest := 0, r.descs[:got]; len(rest) > 0; {
+		var pkt []xdp.Desc
+		pkt, rest = xdp.NextPacket(rest)
+		r.pkts = append(r.pkts, xdpRxPkt{first: i, count: len(pkt)})
 		p := &r.pkts[len(r.pkts)-1]
 		bogus := false
-		for k := i; k <= j; k++ {
+		for k := i; k < i+len(pkt); k++ {
 			r.bufs[k] = x.chunkBuffer(r.descs[k])
 			bogus = bogus || r.bufs[k] == nil
 		}
@@ -159,7 +156,7 @@ func (x *xdpPath) classify(r *xdpRx, got int) {
 		} else {
 			x.judge(r, p)
 		}
-		i = j + 1
+		i += len(pkt)
 	}
 }
 
@@ -179,40 +176,26 @@ func (x *xdpPath) judge(r *xdpRx, p *xdpRxPkt) {
 	p.ok = v == rxAccepted
 }
 
-// parse locates the UDP payload and checks the packet: every header and
-// length, the IPv4 header checksum and the UDP checksum, which is verified
-// unless it is zero (IPv4: none) or holds the pseudo-header sum a sender
-// using checksum offload leaves (see udpPartialChecksum).
+// parse locates the UDP payload and checks the packet in one pass: every
+// header and length, the IPv4 header checksum and the UDP checksum, which
+// is verified unless it is zero (IPv4: none) or holds the pseudo-header
+// sum a sender using checksum offload leaves (counted as offloaded).
 func (x *xdpPath) parse(r *xdpRx, p *xdpRxPkt) bool {
+	const opts = xdp.AcceptPartialUDPChecksum
 	d := r.descs[p.first]
-	first := x.umem[d.Addr : d.Addr+uint64(d.Len) : d.Addr+uint64(d.Len)]
 	var err error
 	if p.count == 1 {
-		err = xdp.Parse(first, &p.pk, xdp.SkipUDPChecksum)
+		err = xdp.Parse(x.umem[d.Addr:d.Addr+uint64(d.Len):d.Addr+uint64(d.Len)], &p.pk, opts)
 	} else {
 		r.frags = r.frags[:0]
 		for k := p.first; k < p.first+p.count; k++ {
 			dk := r.descs[k]
 			r.frags = append(r.frags, x.umem[dk.Addr:dk.Addr+uint64(dk.Len)])
 		}
-		err = xdp.ParseFrags(r.frags, &p.pk, xdp.SkipUDPChecksum)
+		err = xdp.ParseFrags(r.frags, &p.pk, opts)
 	}
-	if err != nil {
-		return false
-	}
-	stored := binary.BigEndian.Uint16(first[p.pk.UDPOffset+6:])
-	switch {
-	case stored == 0 && p.pk.SrcIP.Is4():
-		return true
-	case stored == udpPartialChecksum(p.pk.SrcIP, p.pk.DstIP, p.pk.PayloadLen+8):
+	if err == nil && p.pk.PartialChecksum {
 		r.offl++
-		return true
-	}
-	var pk xdp.Packet
-	if p.count == 1 {
-		err = xdp.Parse(first, &pk, xdp.SkipIPChecksum)
-	} else {
-		err = xdp.ParseFrags(r.frags, &pk, xdp.SkipIPChecksum)
 	}
 	return err == nil
 }

@@ -1,53 +1,12 @@
 package udp
 
 import (
-	"encoding/binary"
-	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"udpstream.dev/xdp"
 )
-
-// pseudoHeader lays out the UDP pseudo-header of RFC 768 / RFC 8200.
-func pseudoHeader(src, dst netip.Addr, udpLen int) []byte {
-	var b []byte
-	if src.Is4() {
-		s, d := src.As4(), dst.As4()
-		b = append(append(b, s[:]...), d[:]...)
-		return append(b, 0, 17, byte(udpLen>>8), byte(udpLen))
-	}
-	s, d := src.As16(), dst.As16()
-	b = append(append(b, s[:]...), d[:]...)
-	b = binary.BigEndian.AppendUint32(b, uint32(udpLen))
-	return append(b, 0, 0, 0, 17)
-}
-
-// TestUDPPartialChecksum: the value matches the folded pseudo-header sum
-// computed independently (the complement of its Internet checksum), and a
-// frame built with it in place of the checksum verifies once the payload
-// is summed in, as an offloading NIC would complete it.
-func TestUDPPartialChecksum(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := range 2000 {
-		var src, dst netip.Addr
-		if i%2 == 0 {
-			src = netip.AddrFrom4([4]byte{byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32())})
-			dst = netip.AddrFrom4([4]byte{10, 199, byte(i), byte(r.Uint32())})
-		} else {
-			var a, b [16]byte
-			for j := range a {
-				a[j], b[j] = byte(r.Uint32()), byte(r.Uint32())
-			}
-			src, dst = netip.AddrFrom16(a), netip.AddrFrom16(b)
-		}
-		l := 8 + r.IntN(9000)
-		if got, want := udpPartialChecksum(src, dst, l), ^xdp.Checksum(pseudoHeader(src, dst, l)); got != want {
-			t.Fatalf("%v -> %v, %d bytes: %#04x, want %#04x", src, dst, l, got, want)
-		}
-	}
-}
 
 // TestXDPRouteSet: publishing the same header costs nothing, peers taking
 // turns reuse their cached copies, and the loaded header is the last set.
