@@ -44,7 +44,6 @@ func (c *Conn) EnableGRO() error { return ErrUnsupported }
 // GROEnabled returns false.
 func (c *Conn) GROEnabled() bool { return false }
 
-
 // KernelDrops returns 0.
 func (c *Conn) KernelDrops() uint64 { return 0 }
 

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"syscall"
 	"testing"
+
+	"udpstream.dev/internal/testutils"
 )
 
 // gsoSender returns a sending Conn, skipping the test when the kernel does
@@ -31,12 +33,12 @@ func gsoMessages(dst netip.AddrPort, seg, tail int, counts ...int) ([]Message, [
 	for _, c := range counts {
 		var buf []byte
 		for range c {
-			buf = append(buf, payload(id, seg)...)
+			buf = append(buf, testutils.Pattern(id, seg)...)
 			lens = append(lens, seg)
 			id++
 		}
 		if tail > 0 {
-			buf = append(buf, payload(id, tail)...)
+			buf = append(buf, testutils.Pattern(id, tail)...)
 			lens = append(lens, tail)
 			id++
 		}
@@ -53,7 +55,7 @@ func checkDatagrams(t *testing.T, got []datagram, lens []int, from netip.AddrPor
 		t.Fatalf("received %d datagrams, want %d", len(got), len(lens))
 	}
 	for i, d := range got {
-		if len(d.data) != lens[i] || !checkPayload(d.data, uint32(i)) {
+		if len(d.data) != lens[i] || !testutils.MatchesPattern(d.data, uint32(i)) {
 			t.Fatalf("datagram %d: %d bytes (want %d) or wrong content", i, len(d.data), lens[i])
 		}
 		if d.from != from {
@@ -136,7 +138,7 @@ func TestGSOGathersBuffers(t *testing.T) {
 		var stream []byte
 		lens := []int{1000, 1000, 1000, 1000, 700}
 		for i, l := range lens {
-			stream = append(stream, payload(uint32(i), l)...)
+			stream = append(stream, testutils.Pattern(uint32(i), l)...)
 		}
 		bufs := [][]byte{stream[:333], stream[333:1333], {}, stream[1333:1334], stream[1334:3999], stream[3999:]}
 		m := Message{Buffers: bufs, Addr: localAddr(ruc), SegmentSize: 1000}
@@ -168,7 +170,7 @@ func TestGSOSoftwareSplit(t *testing.T) {
 	var lens []int
 	id := uint32(0)
 	plain := func(n int) {
-		msgs = append(msgs, Message{Buffers: [][]byte{payload(id, n)}, Addr: dst})
+		msgs = append(msgs, Message{Buffers: [][]byte{testutils.Pattern(id, n)}, Addr: dst})
 		lens = append(lens, n)
 		id++
 	}
@@ -178,14 +180,14 @@ func TestGSOSoftwareSplit(t *testing.T) {
 	gbuf := gso[0].Buffers[0]
 	off := 0
 	for _, l := range glens {
-		fillPayload(gbuf[off:off+l], id)
+		testutils.FillPattern(gbuf[off:off+l], id)
 		lens = append(lens, l)
 		off += l
 		id++
 	}
 	msgs = append(msgs, gso[0])
 	// A GSO message holding a single segment needs no split.
-	msgs = append(msgs, Message{Buffers: [][]byte{payload(id, 300)}, Addr: dst, SegmentSize: 500})
+	msgs = append(msgs, Message{Buffers: [][]byte{testutils.Pattern(id, 300)}, Addr: dst, SegmentSize: 500})
 	lens = append(lens, 300)
 	id++
 	plain(12)

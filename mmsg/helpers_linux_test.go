@@ -3,7 +3,6 @@
 package mmsg
 
 import (
-	"encoding/binary"
 	"net"
 	"net/netip"
 	"testing"
@@ -49,33 +48,6 @@ func setDeadline(t testing.TB, uc *net.UDPConn) {
 	if err := uc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// payload returns a datagram of length n whose bytes identify it: the first
-// four hold id, the rest a pattern derived from id and position.
-func payload(id uint32, n int) []byte {
-	b := make([]byte, n)
-	fillPayload(b, id)
-	return b
-}
-
-func fillPayload(b []byte, id uint32) {
-	for i := range b {
-		b[i] = byte(int(id)*7 + i)
-	}
-	if len(b) >= 4 {
-		binary.BigEndian.PutUint32(b, id)
-	}
-}
-
-// checkPayload reports whether b is payload(id, len(b)).
-func checkPayload(b []byte, id uint32) bool {
-	for i := 4; i < len(b); i++ {
-		if b[i] != byte(int(id)*7+i) {
-			return false
-		}
-	}
-	return len(b) < 4 || binary.BigEndian.Uint32(b) == id
 }
 
 // recvBuffers returns n messages with one buffer of size bytes each.

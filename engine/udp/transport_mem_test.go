@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"udpstream.dev/engine"
+	"udpstream.dev/internal/testutils"
 )
 
 // memTransport is a transport without sockets: received datagrams are
@@ -150,7 +151,7 @@ func payloadFrame(t *testing.T, e *endpoint, p []byte) engine.Frame {
 // TestMemServerPeerTracking: a server answers whoever it heard from last,
 // and has no one to answer before that.
 func TestMemServerPeerTracking(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	e, mt, m := newMemEndpoint(t, false, netip.AddrPort{})
 	c := newCollector(2, true)
 	m.AddSlave(c)
@@ -185,7 +186,7 @@ func TestMemServerPeerTracking(t *testing.T) {
 // datagrams over MaxPayload are dropped before delivery, counted, and do
 // not change the peer.
 func TestMemAllowListAndSizes(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	ok := netip.MustParseAddrPort("198.51.100.7:5000")
 	bad := netip.MustParseAddrPort("198.51.100.8:5000")
 	e, mt, m := newMemEndpoint(t, false, netip.AddrPort{}, WithAllowedPeers(ok.Addr()))
@@ -212,7 +213,7 @@ func TestMemAllowListAndSizes(t *testing.T) {
 // TestMemTransmitAccounting: every frame that does not go out is counted
 // once, under its reason, and AcceptFrame marks it.
 func TestMemTransmitAccounting(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	srv := netip.MustParseAddrPort("203.0.113.5:8192")
 	e, mt, _ := newMemEndpoint(t, true, srv)
 	good := payloadFrame(t, e, []byte("good"))
@@ -249,7 +250,7 @@ func TestMemTransmitAccounting(t *testing.T) {
 // transport, finishes the transport after its receivers, closes the master
 // last, and refuses everything afterwards.
 func TestMemCloseOrder(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	e, mt, m := newMemEndpoint(t, true, netip.MustParseAddrPort("203.0.113.5:8192"), WithTxQueue(16))
 	if err := e.startTxQueue(); err != nil {
 		t.Fatal(err)

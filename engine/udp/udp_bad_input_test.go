@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"udpstream.dev/engine"
+	"udpstream.dev/internal/testutils"
 )
 
 func TestReplyGoesToLastPeer(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	s := mustServer(t, false)
 	a := mustClient(t, "127.0.0.1", s.Port(), false)
 	b := mustClient(t, "127.0.0.1", s.Port(), false)
@@ -36,20 +37,20 @@ func TestReplyGoesToLastPeer(t *testing.T) {
 		}
 	}
 	send(a, "from a")
-	eventually(t, 5*time.Second, "server hears a", func() bool { return rx.n.Load() == 1 })
+	testutils.Eventually(t, 5*time.Second, "server hears a", func() bool { return rx.n.Load() == 1 })
 	if s.Peer() != a.LocalAddr() && s.Peer().Port() != a.LocalAddr().Port() {
 		t.Fatalf("peer %v, want %v", s.Peer(), a.LocalAddr())
 	}
 	reply("to a")
-	eventually(t, 5*time.Second, "a gets reply", func() bool { return ca.n.Load() == 1 })
+	testutils.Eventually(t, 5*time.Second, "a gets reply", func() bool { return ca.n.Load() == 1 })
 	send(b, "from b")
-	eventually(t, 5*time.Second, "server hears b", func() bool { return rx.n.Load() == 2 })
+	testutils.Eventually(t, 5*time.Second, "server hears b", func() bool { return rx.n.Load() == 2 })
 	reply("to b")
-	eventually(t, 5*time.Second, "b gets reply", func() bool { return cb.n.Load() == 1 })
+	testutils.Eventually(t, 5*time.Second, "b gets reply", func() bool { return cb.n.Load() == 1 })
 	send(a, "a again")
-	eventually(t, 5*time.Second, "server hears a again", func() bool { return rx.n.Load() == 3 })
+	testutils.Eventually(t, 5*time.Second, "server hears a again", func() bool { return rx.n.Load() == 3 })
 	reply("to a again")
-	eventually(t, 5*time.Second, "a gets second reply", func() bool { return ca.n.Load() == 2 })
+	testutils.Eventually(t, 5*time.Second, "a gets second reply", func() bool { return ca.n.Load() == 2 })
 	if got := string(ca.got()[1]); got != "to a again" {
 		t.Fatalf("a got %q", got)
 	}
@@ -59,7 +60,7 @@ func TestReplyGoesToLastPeer(t *testing.T) {
 }
 
 func TestServerWithoutPeer(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	s := mustServer(t, false)
 	f := frameOf(t, s.ep.txPool, []byte("nobody"))
 	defer f.Release()
@@ -79,7 +80,7 @@ func TestServerWithoutPeer(t *testing.T) {
 }
 
 func TestTransmitRefusals(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	for _, tr := range allTransports {
 		t.Run(tr.String(), func(t *testing.T) {
 			s := mustServer(t, false, WithTransport(tr))
@@ -138,7 +139,7 @@ func TestTransmitRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			data := make([]byte, 1400)
-			pattern(data, 7)
+			testutils.FillPattern(data, 7)
 			multi.WriteAt(data, 0)
 			if multi.BufferCount() != 3 {
 				t.Fatalf("multi-buffer frame has %d buffers", multi.BufferCount())
@@ -150,9 +151,9 @@ func TestTransmitRefusals(t *testing.T) {
 				t.Fatalf("SendBatch(multi x2) = %d, %v", n, err)
 			}
 			multi.Release()
-			eventually(t, 5*time.Second, "three datagrams", func() bool { return col.n.Load() == 3 })
+			testutils.Eventually(t, 5*time.Second, "three datagrams", func() bool { return col.n.Load() == 3 })
 			for i, b := range col.got() {
-				if seq, ok := checkPattern(b); !ok || seq != 7 || len(b) != 1400 {
+				if seq, ok := testutils.CheckPattern(b); !ok || seq != 7 || len(b) != 1400 {
 					t.Fatalf("datagram %d: %d bytes, seq %d, intact %v", i, len(b), seq, ok)
 				}
 			}
@@ -167,7 +168,7 @@ func TestTransmitRefusals(t *testing.T) {
 // TestReceiveOversize sends datagrams longer than MaxPayload from a plain
 // socket: they are dropped and counted, and the server keeps receiving.
 func TestReceiveOversize(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	for _, tr := range allTransports {
 		for _, jumbo := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%v/jumbo=%v", tr, jumbo), func(t *testing.T) {
@@ -183,11 +184,11 @@ func TestReceiveOversize(t *testing.T) {
 					}
 				}
 				ok := make([]byte, max)
-				pattern(ok, 3)
+				testutils.FillPattern(ok, 3)
 				if _, err := raw.WriteToUDP(ok, to); err != nil {
 					t.Fatal(err)
 				}
-				eventually(t, 5*time.Second, "good datagram", func() bool { return col.n.Load() == 1 })
+				testutils.Eventually(t, 5*time.Second, "good datagram", func() bool { return col.n.Load() == 1 })
 				if b := col.got()[0]; len(b) != max {
 					t.Fatalf("got %d bytes, want %d", len(b), max)
 				}
@@ -203,7 +204,7 @@ func TestReceiveOversize(t *testing.T) {
 // TestAllowedPeers: datagrams from other addresses are dropped, counted,
 // and do not become the reply address.
 func TestAllowedPeers(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	for _, tr := range allTransports {
 		t.Run(tr.String(), func(t *testing.T) {
 			s := mustServer(t, false, WithTransport(tr), WithAllowedPeers(netip.MustParseAddr("127.0.0.1")))
@@ -216,13 +217,13 @@ func TestAllowedPeers(t *testing.T) {
 			if err := good.Send(f); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, 5*time.Second, "allowed datagram", func() bool { return col.n.Load() == 1 })
+			testutils.Eventually(t, 5*time.Second, "allowed datagram", func() bool { return col.n.Load() == 1 })
 			for range 5 {
 				if err := evil.Send(f); err != nil {
 					t.Fatal(err)
 				}
 			}
-			eventually(t, 5*time.Second, "rejections counted", func() bool { return s.Stats().RxRejected == 5 })
+			testutils.Eventually(t, 5*time.Second, "rejections counted", func() bool { return s.Stats().RxRejected == 5 })
 			if col.n.Load() != 1 {
 				t.Fatalf("slave saw %d frames, want 1", col.n.Load())
 			}
@@ -237,7 +238,7 @@ func TestAllowedPeers(t *testing.T) {
 // pool; datagrams are then dropped and counted, and reception resumes once
 // the frames are released.
 func TestPoolExhausted(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	for _, tr := range allTransports {
 		t.Run(tr.String(), func(t *testing.T) {
 			const batch = 4
@@ -272,7 +273,7 @@ func TestPoolExhausted(t *testing.T) {
 				limit = s.ep.groPool.AllocLimit()
 			}
 			sendSome(limit + 40)
-			eventually(t, 5*time.Second, "exhaustion counted", func() bool {
+			testutils.Eventually(t, 5*time.Second, "exhaustion counted", func() bool {
 				st := s.Stats()
 				return st.RxPoolExhausted > 0 && st.RxFrames+st.RxPoolExhausted+st.KernelDrops == uint64(limit+40)
 			}, func() string { return fmt.Sprintf("sent %d, stats %+v", limit+40, s.Stats()) })
@@ -290,7 +291,7 @@ func TestPoolExhausted(t *testing.T) {
 			mu.Unlock()
 			// The buffers posted while the pool was empty still take
 			// one datagram each; the ones after are delivered.
-			eventually(t, 5*time.Second, "recovery", func() bool {
+			testutils.Eventually(t, 5*time.Second, "recovery", func() bool {
 				sendSome(1)
 				return col.n.Load() > before
 			})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"udpstream.dev/engine"
+	"udpstream.dev/internal/testutils"
 	"udpstream.dev/mmsg"
 )
 
@@ -16,7 +17,7 @@ import (
 // the server must receive coalesced runs and split them back into the same
 // frames, in order, with the same sizes and bytes.
 func TestGSOToGRO(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	for _, jumbo := range []bool{false, true} {
 		s := mustServer(t, jumbo, WithTransport(TransportGRO))
 		s.SetRxBufferCount(4000)
@@ -37,7 +38,7 @@ func TestGSOToGRO(t *testing.T) {
 		fs := make([]engine.Frame, len(sizes))
 		for i, n := range sizes {
 			b := make([]byte, n)
-			pattern(b, uint32(i))
+			testutils.FillPattern(b, uint32(i))
 			fs[i] = frameOf(t, c.ep.txPool, b)
 		}
 		n, err := c.SendBatch(fs)
@@ -53,7 +54,7 @@ func TestGSOToGRO(t *testing.T) {
 			if len(b) != sizes[i] {
 				t.Fatalf("jumbo=%v frame %d: %d bytes, want %d", jumbo, i, len(b), sizes[i])
 			}
-			if seq, ok := checkPattern(b); len(b) >= 4 && (!ok || seq != uint32(i)) {
+			if seq, ok := testutils.CheckPattern(b); len(b) >= 4 && (!ok || seq != uint32(i)) {
 				t.Fatalf("jumbo=%v frame %d: seq %d intact %v", jumbo, i, seq, ok)
 			}
 		}
@@ -80,7 +81,7 @@ func TestGSOToGRO(t *testing.T) {
 // TestGSOFallback turns GSO off on a GRO client, as when the kernel
 // refuses it: batches still go out, one datagram per frame, and Stats says so.
 func TestGSOFallback(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	s := mustServer(t, false, WithTransport(TransportGRO))
 	c := mustClient(t, "127.0.0.1", s.Port(), false, WithTransport(TransportGRO))
 	c.ep.socks[0].mc.DisableGSO()
@@ -89,7 +90,7 @@ func TestGSOFallback(t *testing.T) {
 	fs := make([]engine.Frame, 50)
 	for i := range fs {
 		b := make([]byte, 1000)
-		pattern(b, uint32(i))
+		testutils.FillPattern(b, uint32(i))
 		fs[i] = frameOf(t, c.ep.txPool, b)
 	}
 	if n, err := c.SendBatch(fs); n != 50 || err != nil {
@@ -100,7 +101,7 @@ func TestGSOFallback(t *testing.T) {
 	}
 	col.wait(t, 5*time.Second)
 	for i, b := range col.got() {
-		if seq, ok := checkPattern(b); !ok || seq != uint32(i) {
+		if seq, ok := testutils.CheckPattern(b); !ok || seq != uint32(i) {
 			t.Fatalf("frame %d: seq %d intact %v", i, seq, ok)
 		}
 	}

@@ -1,9 +1,7 @@
 package udp
 
 import (
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -11,18 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"udpstream.dev/engine"
 )
-
-// leakCheck fails the test if it leaves goroutines behind that were not
-// running when it started.
-func leakCheck(t *testing.T) {
-	t.Helper()
-	opt := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
-}
 
 // collector is a slave that counts frames and keeps copies of their
 // payloads (when keep is set), and signals when it has seen want frames.
@@ -70,49 +58,6 @@ func (c *collector) got() [][]byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([][]byte(nil), c.frames...)
-}
-
-// eventually polls cond until it holds or d passes. Counters published by
-// other goroutines are checked this way; nothing here sleeps on the data
-// path.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool, state ...func() string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			msg := fmt.Sprintf("timed out after %v waiting for %s", d, what)
-			for _, f := range state {
-				msg += "; " + f()
-			}
-			t.Fatal(msg)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// pattern fills b with a sequence number followed by bytes derived from it.
-func pattern(b []byte, seq uint32) {
-	if len(b) >= 4 {
-		binary.LittleEndian.PutUint32(b, seq)
-	}
-	for i := 4; i < len(b); i++ {
-		b[i] = byte(seq*31 + uint32(i)*7)
-	}
-}
-
-// checkPattern returns the sequence number of b, or false if b is not a
-// pattern of its length.
-func checkPattern(b []byte) (uint32, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	seq := binary.LittleEndian.Uint32(b)
-	for i := 4; i < len(b); i++ {
-		if b[i] != byte(seq*31+uint32(i)*7) {
-			return seq, false
-		}
-	}
-	return seq, true
 }
 
 // frameOf allocates a frame from p holding data.

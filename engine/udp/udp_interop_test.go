@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"udpstream.dev/engine"
+	"udpstream.dev/internal/testutils"
 )
 
 // buildPeer compiles testdata/udppeer, a UDP program that uses only package
@@ -39,7 +40,7 @@ func buildPeer(t *testing.T) string {
 // process: it echoes what our Client sends, and it sends to our echoing
 // Server and checks the replies.
 func TestInteropSecondProcess(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	bin := buildPeer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -75,16 +76,16 @@ func TestInteropSecondProcess(t *testing.T) {
 			if len(b) < 4 {
 				b = make([]byte, 4)
 			}
-			pattern(b, uint32(i))
+			testutils.FillPattern(b, uint32(i))
 			f := frameOf(t, c.ep.txPool, b)
 			if err := c.Send(f); err != nil {
 				t.Fatal(err)
 			}
 			f.Release()
-			eventually(t, 5*time.Second, "echo from the other process", func() bool { return col.n.Load() == int64(i+1) })
+			testutils.Eventually(t, 5*time.Second, "echo from the other process", func() bool { return col.n.Load() == int64(i+1) })
 		}
 		for i, b := range col.got() {
-			if seq, ok := checkPattern(b); !ok || seq != uint32(i) {
+			if seq, ok := testutils.CheckPattern(b); !ok || seq != uint32(i) {
 				t.Fatalf("%v: echo %d: seq %d intact %v", tr, i, seq, ok)
 			}
 		}

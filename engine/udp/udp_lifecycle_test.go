@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"udpstream.dev/engine"
+	"udpstream.dev/internal/testutils"
 )
 
 // closeWithin fails the test when close does not return within d.
@@ -30,7 +31,7 @@ func closeWithin(t *testing.T, d time.Duration, close func() error) {
 }
 
 func TestCloseIdle(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	for _, tr := range allTransports {
 		for _, q := range []Option{WithRxQueue(0), WithRxQueue(16), WithTxQueue(16)} {
 			s, err := NewServer(0, true, WithTransport(tr), q)
@@ -67,7 +68,7 @@ func TestCloseIdle(t *testing.T) {
 // TestCloseUnderLoad closes both ends while several goroutines blast
 // frames in both directions, twice and concurrently.
 func TestCloseUnderLoad(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	for _, tr := range allTransports {
 		for _, q := range []Option{WithRxQueue(0), WithRxQueue(64), WithTxQueue(64)} {
 			s, err := NewServer(0, false, WithTransport(tr), q)
@@ -118,7 +119,7 @@ func TestCloseUnderLoad(t *testing.T) {
 					}
 				}()
 			}
-			eventually(t, 5*time.Second, "traffic", func() bool { return got.Load() > 100 })
+			testutils.Eventually(t, 5*time.Second, "traffic", func() bool { return got.Load() > 100 })
 			var cw sync.WaitGroup
 			for range 2 {
 				cw.Add(2)
@@ -138,14 +139,14 @@ func TestCloseUnderLoad(t *testing.T) {
 // TestConnRefused: a client whose server is gone gets ICMP errors; they
 // are counted, and the client keeps working.
 func TestConnRefused(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	for _, tr := range allTransports {
 		s := mustServer(t, false)
 		port := s.Port()
 		s.Close()
 		c := mustClient(t, "127.0.0.1", port, false, WithTransport(tr))
 		f := frameOf(t, c.ep.txPool, []byte("anyone?"))
-		eventually(t, 5*time.Second, "ECONNREFUSED counted", func() bool {
+		testutils.Eventually(t, 5*time.Second, "ECONNREFUSED counted", func() bool {
 			c.Send(f)
 			c.SendBatch([]engine.Frame{f, f})
 			return c.Stats().ConnRefused > 0
@@ -160,7 +161,7 @@ func TestConnRefused(t *testing.T) {
 		engine.Connect(s2, s2)
 		col := newCollector(0, false)
 		engine.Connect(c, col)
-		eventually(t, 5*time.Second, "echo after refusal", func() bool {
+		testutils.Eventually(t, 5*time.Second, "echo after refusal", func() bool {
 			f := frameOf(t, c.ep.txPool, []byte("back"))
 			c.Send(f)
 			f.Release()
@@ -172,7 +173,7 @@ func TestConnRefused(t *testing.T) {
 }
 
 func TestRxQueueDelivers(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	const n = 2000
 	s := mustServer(t, false, WithRxQueue(4096))
 	s.SetRxBufferCount(4 * n)
@@ -181,7 +182,7 @@ func TestRxQueueDelivers(t *testing.T) {
 	c := mustClient(t, "127.0.0.1", s.Port(), false)
 	for i := range n {
 		b := make([]byte, 200)
-		pattern(b, uint32(i))
+		testutils.FillPattern(b, uint32(i))
 		f := frameOf(t, c.ep.txPool, b)
 		if err := c.Send(f); err != nil {
 			t.Fatal(err)
@@ -190,7 +191,7 @@ func TestRxQueueDelivers(t *testing.T) {
 	}
 	col.wait(t, 10*time.Second)
 	for i, b := range col.got() {
-		if seq, ok := checkPattern(b); !ok || seq != uint32(i) {
+		if seq, ok := testutils.CheckPattern(b); !ok || seq != uint32(i) {
 			t.Fatalf("frame %d: seq %d intact %v", i, seq, ok)
 		}
 	}
@@ -202,7 +203,7 @@ func TestRxQueueDelivers(t *testing.T) {
 // TestRxQueueDropsCounted: a slave slower than the sender overflows a tiny
 // ring; every frame is either delivered or counted as a ring drop.
 func TestRxQueueDropsCounted(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	s := mustServer(t, false, WithRxQueue(2))
 	s.SetRxBufferCount(10000)
 	release := make(chan struct{})
@@ -215,9 +216,9 @@ func TestRxQueueDropsCounted(t *testing.T) {
 		raw.WriteToUDP(make([]byte, 100), loopback(s.Port()))
 	}
 	state := func() string { return fmt.Sprintf("slave saw %d of %d, stats %+v", col.n.Load(), n, s.Stats()) }
-	eventually(t, 5*time.Second, "all datagrams read", func() bool { return s.Stats().RxFrames == n }, state)
+	testutils.Eventually(t, 5*time.Second, "all datagrams read", func() bool { return s.Stats().RxFrames == n }, state)
 	close(release)
-	eventually(t, 5*time.Second, "accounting", func() bool {
+	testutils.Eventually(t, 5*time.Second, "accounting", func() bool {
 		st := s.Stats()
 		return uint64(col.n.Load())+st.RingDrops == n
 	}, state)
@@ -229,7 +230,7 @@ func TestRxQueueDropsCounted(t *testing.T) {
 // TestTxQueue: AcceptFrame queues, the transmit goroutine sends in
 // batches, Close flushes what is left.
 func TestTxQueue(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	for _, tr := range allTransports {
 		const n = 5000
 		s := mustServer(t, false)
@@ -247,14 +248,14 @@ func TestTxQueue(t *testing.T) {
 			}
 			f.SetPayload(1000)
 			mem, _ := f.Memory()
-			pattern(mem[:1000], uint32(i))
+			testutils.FillPattern(mem[:1000], uint32(i))
 			c.AcceptFrame(f)
 			f.Release()
 		}
 		closeWithin(t, 3*time.Second, c.Close)
 		col.wait(t, 10*time.Second)
 		for i, b := range col.got() {
-			if seq, ok := checkPattern(b); !ok || seq != uint32(i) {
+			if seq, ok := testutils.CheckPattern(b); !ok || seq != uint32(i) {
 				t.Fatalf("%v: frame %d: seq %d intact %v", tr, i, seq, ok)
 			}
 		}
@@ -269,7 +270,7 @@ func TestTxQueue(t *testing.T) {
 }
 
 func TestReusePort(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	for _, tr := range allTransports {
 		s := mustServer(t, false, WithTransport(tr), WithReusePort(3), WithLockOSThread())
 		if len(s.ep.socks) != 3 {
@@ -305,7 +306,7 @@ func TestReusePort(t *testing.T) {
 }
 
 func TestIPv6(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	probe, err := NewServer(0, false, WithBindAddress(netip.IPv6Loopback()))
 	if err != nil {
 		t.Skipf("no IPv6 loopback on this host: %v", err)
@@ -336,7 +337,7 @@ func TestIPv6(t *testing.T) {
 }
 
 func TestSetRxBufferCount(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	s := mustServer(t, true)
 	if !s.SetRxBufferCount(100) {
 		t.Fatal("SetRxBufferCount(100) = false (running without CAP_NET_ADMIN and a small rmem_max?)")
@@ -350,7 +351,7 @@ func TestSetRxBufferCount(t *testing.T) {
 // is blocked: what the kernel drops shows up in KernelDrops, and every
 // datagram sent is either delivered or counted there.
 func TestKernelDropsCounted(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	for _, tr := range allTransports {
 		s := mustServer(t, false, WithTransport(tr))
 		s.SetRxBufferCount(4) // a few datagrams' worth
@@ -365,7 +366,7 @@ func TestKernelDropsCounted(t *testing.T) {
 			raw.WriteToUDP(make([]byte, 1000), loopback(s.Port()))
 		}
 		once.Do(func() { close(release) })
-		eventually(t, 5*time.Second, "accounting", func() bool {
+		testutils.Eventually(t, 5*time.Second, "accounting", func() bool {
 			st := s.Stats()
 			return uint64(col.n.Load())+st.KernelDrops == n && st.RxFrames == uint64(col.n.Load())
 		}, func() string { return fmt.Sprintf("%v: slave saw %d of %d, stats %+v", tr, col.n.Load(), n, s.Stats()) })

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"udpstream.dev/engine"
+	"udpstream.dev/internal/testutils"
 )
 
 // ipCmd runs ip(8) or tc(8) and fails the test on error.
@@ -87,7 +88,7 @@ func inNetns(t *testing.T, ns string, fn func()) {
 // sends then wait for the transmit timeout, fail with ErrTxTimeout, count
 // TxTimeouts, and never retry forever; Close stays prompt.
 func TestTransmitTimeout(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	ns, dst := slowNetns(t)
 	for _, tr := range allTransports {
 		t.Run(tr.String(), func(t *testing.T) {
@@ -167,7 +168,7 @@ func TestTransmitTimeout(t *testing.T) {
 // transmit timeout when the socket cannot drain, and counts what it could
 // not send.
 func TestTxQueueCloseStuck(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	ns, dst := slowNetns(t)
 	var c *Client
 	inNetns(t, ns, func() {
@@ -207,7 +208,7 @@ func TestTxQueueCloseStuck(t *testing.T) {
 }
 
 func TestBusyPollOption(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	s, err := NewServer(0, false, WithBusyPoll(50))
 	if err != nil {
 		t.Skipf("SO_BUSY_POLL refused (needs CAP_NET_ADMIN): %v", err)

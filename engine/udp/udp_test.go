@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"udpstream.dev/engine"
+	"udpstream.dev/internal/testutils"
 )
 
 func TestServerPortZero(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	s := mustServer(t, false)
 	if s.Port() == 0 {
 		t.Fatal("Port() = 0 after binding port 0")
@@ -26,7 +27,7 @@ func TestServerPortZero(t *testing.T) {
 }
 
 func TestPortInUse(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	s := mustServer(t, false)
 	_, err := NewServer(s.Port(), false)
 	if err == nil {
@@ -38,7 +39,7 @@ func TestPortInUse(t *testing.T) {
 }
 
 func TestInvalidArguments(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	cases := []struct {
 		name string
 		make func() error
@@ -98,7 +99,7 @@ func TestParseTransport(t *testing.T) {
 // TestEchoEachTransport sends frames of every size class from a client to
 // an echoing server and checks what comes back, for each transport.
 func TestEchoEachTransport(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	for _, tr := range allTransports {
 		for _, jumbo := range []bool{false, true} {
 			s := mustServer(t, jumbo, WithTransport(tr))
@@ -109,21 +110,21 @@ func TestEchoEachTransport(t *testing.T) {
 			engine.Connect(c, col)
 			for i, n := range sizes {
 				b := make([]byte, n)
-				pattern(b, uint32(i))
+				testutils.FillPattern(b, uint32(i))
 				f := frameOf(t, c.ep.txPool, b)
 				if err := c.Send(f); err != nil {
 					t.Fatalf("%v jumbo=%v: Send(%d bytes): %v", tr, jumbo, n, err)
 				}
 				f.Release()
 				// One at a time keeps the order checkable on every path.
-				eventually(t, 5*time.Second, "echo", func() bool { return col.n.Load() == int64(i+1) })
+				testutils.Eventually(t, 5*time.Second, "echo", func() bool { return col.n.Load() == int64(i+1) })
 			}
 			for i, b := range col.got() {
 				if len(b) != sizes[i] {
 					t.Fatalf("%v jumbo=%v: echo %d has %d bytes, want %d", tr, jumbo, i, len(b), sizes[i])
 				}
 				want := make([]byte, sizes[i])
-				pattern(want, uint32(i))
+				testutils.FillPattern(want, uint32(i))
 				if !bytes.Equal(b, want) {
 					t.Fatalf("%v jumbo=%v: echo %d differs", tr, jumbo, i)
 				}
@@ -151,7 +152,7 @@ func TestEchoEachTransport(t *testing.T) {
 // are deliberately absent: an endpoint's pool geometry is MaxPayload and
 // WithPoolSize, fixed for its life.
 func TestRogueMethods(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	s := mustServer(t, false)
 	c := mustClient(t, "127.0.0.1", s.Port(), false)
 	for _, ep := range []interface {
@@ -191,7 +192,7 @@ func TestRogueMethods(t *testing.T) {
 // one 3000-byte buffer from a pool nobody counts, and what it lends comes
 // back.
 func TestReqFrameIsAcceptReq(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	s := mustServer(t, false)
 	c := mustClient(t, "127.0.0.1", s.Port(), false)
 	for name, req := range map[string]func(int, bool) (engine.Frame, error){

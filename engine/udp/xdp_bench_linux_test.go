@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"udpstream.dev/engine"
-	"udpstream.dev/internal/netnstest"
+	"udpstream.dev/internal/testutils"
 	"udpstream.dev/mmsg"
 	"udpstream.dev/xdp"
 )
@@ -67,7 +67,7 @@ type vethBlaster struct {
 	wg   sync.WaitGroup
 }
 
-func startVethBlaster(b *testing.B, a *netnstest.Side, dst netip.AddrPort, size int) *vethBlaster {
+func startVethBlaster(b *testing.B, a *testutils.Side, dst netip.AddrPort, size int) *vethBlaster {
 	var uc *net.UDPConn
 	in(b, a, func() error {
 		var err error
@@ -119,8 +119,8 @@ func (bl *vethBlaster) halt() {
 // time) and proc-cpu-ns/dgram (the whole process, sender and the kernel
 // work done on its behalf included).
 func BenchmarkXDPReceive(b *testing.B) {
-	netnstest.RequireRoot(b)
-	p := netnstest.New(b, 1500)
+	testutils.RequireRoot(b)
+	p := testutils.New(b, 1500)
 	for _, size := range []int{MaxPayloadStandard, MaxPayloadJumbo} {
 		mtu := size + udpIPOverhead
 		for _, tr := range []Transport{TransportXDP, TransportMmsg, TransportGRO} {
@@ -134,7 +134,7 @@ func BenchmarkXDPReceive(b *testing.B) {
 	}
 }
 
-func benchVethReceive(b *testing.B, p *netnstest.Pair, tr Transport, size int) {
+func benchVethReceive(b *testing.B, p *testutils.Pair, tr Transport, size int) {
 	jumbo := size > MaxPayloadStandard
 	opts := []Option{WithTransport(tr), WithLockOSThread()}
 	if tr == TransportXDP {
@@ -201,8 +201,8 @@ func benchVethReceive(b *testing.B, p *netnstest.Pair, tr Transport, size int) {
 // woken, completions reaped) and released. One op is one datagram the
 // kernel accepted.
 func BenchmarkXDPSend(b *testing.B) {
-	netnstest.RequireRoot(b)
-	p := netnstest.New(b, 1500)
+	testutils.RequireRoot(b)
+	p := testutils.New(b, 1500)
 	if err := p.StaticARP(); err != nil {
 		b.Fatal(err)
 	}

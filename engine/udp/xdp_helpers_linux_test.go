@@ -10,7 +10,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"udpstream.dev/internal/netnstest"
+	"udpstream.dev/internal/testutils"
 	"udpstream.dev/xdp"
 )
 
@@ -18,17 +18,17 @@ import (
 // is B. With wire, checksum offloads are off on both ends, so A's stack
 // computes real UDP checksums and verifies those it receives; otherwise A
 // leaves them to offload, as a veth does by default.
-func xdpPair(t testing.TB, mtu int, wire bool) *netnstest.Pair {
+func xdpPair(t testing.TB, mtu int, wire bool) *testutils.Pair {
 	t.Helper()
-	netnstest.RequireRoot(t)
+	testutils.RequireRoot(t)
 	if wire {
-		return netnstest.NewWire(t, mtu)
+		return testutils.NewWire(t, mtu)
 	}
-	return netnstest.New(t, mtu)
+	return testutils.New(t, mtu)
 }
 
 // in runs fn inside a side's namespace and fails the test on error.
-func in(t testing.TB, s *netnstest.Side, fn func() error) {
+func in(t testing.TB, s *testutils.Side, fn func() error) {
 	t.Helper()
 	if err := s.Do(fn); err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func in(t testing.TB, s *netnstest.Side, fn func() error) {
 
 // xdpServerIn starts an AF_XDP server on side s (queue 0, mode auto) and
 // closes it at the end of the test.
-func xdpServerIn(t testing.TB, s *netnstest.Side, port int, jumbo bool, opts ...Option) *Server {
+func xdpServerIn(t testing.TB, s *testutils.Side, port int, jumbo bool, opts ...Option) *Server {
 	t.Helper()
 	var srv *Server
 	opts = append([]Option{WithTransport(TransportXDP), WithXDP(s.Link, 0, xdp.ModeAuto), WithPoolSize(2048)}, opts...)

@@ -12,7 +12,7 @@ import (
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
 	"udpstream.dev/engine/udp"
-	"udpstream.dev/internal/netnstest"
+	"udpstream.dev/internal/testutils"
 	"udpstream.dev/xdp"
 )
 
@@ -53,16 +53,16 @@ func TestXDPServerPRBS(t *testing.T) {
 
 // xdpPair makes a veth pair between two new namespaces (B hosts AF_XDP);
 // wire turns the checksum offloads off on both ends.
-func xdpPair(t *testing.T, mtu int, wire bool) *netnstest.Pair {
+func xdpPair(t *testing.T, mtu int, wire bool) *testutils.Pair {
 	t.Helper()
-	netnstest.RequireRoot(t)
+	testutils.RequireRoot(t)
 	if wire {
-		return netnstest.NewWire(t, mtu)
+		return testutils.NewWire(t, mtu)
 	}
-	return netnstest.New(t, mtu)
+	return testutils.New(t, mtu)
 }
 
-func runXDPPRBS(t *testing.T, p *netnstest.Pair, jumbo bool, frames int, wire bool, opts ...udp.Option) {
+func runXDPPRBS(t *testing.T, p *testutils.Pair, jumbo bool, frames int, wire bool, opts ...udp.Option) {
 	const window = 256
 	var srv *udp.Server
 	if err := p.B.Do(func() error {

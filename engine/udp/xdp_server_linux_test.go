@@ -15,12 +15,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"udpstream.dev/engine"
-	"udpstream.dev/internal/netnstest"
+	"udpstream.dev/internal/testutils"
 	"udpstream.dev/xdp"
 )
 
 // udpIn opens a plain UDP socket in a side's namespace.
-func udpIn(t *testing.T, s *netnstest.Side, laddr netip.AddrPort) *net.UDPConn {
+func udpIn(t *testing.T, s *testutils.Side, laddr netip.AddrPort) *net.UDPConn {
 	t.Helper()
 	var c *net.UDPConn
 	in(t, s, func() error {
@@ -44,7 +44,7 @@ func TestXDPRawSender(t *testing.T) {
 }
 
 func testXDPRawSender(t *testing.T, mode xdp.Mode) {
-	leakCheck(t)
+	testutils.Leak(t)
 	p := xdpPair(t, 1500, true)
 	srv := xdpServerIn(t, &p.B, 0, false, WithXDP(p.B.Link, 0, mode))
 	wantMode := mode
@@ -64,16 +64,16 @@ func testXDPRawSender(t *testing.T, mode xdp.Mode) {
 	for sent := 0; sent < total; {
 		for range window {
 			n := 4 + sent%(MaxPayloadStandard-3)
-			pattern(buf[:n], uint32(sent))
+			testutils.FillPattern(buf[:n], uint32(sent))
 			if _, err := src.WriteToUDPAddrPort(buf[:n], dst); err != nil {
 				t.Fatal(err)
 			}
 			sent++
 		}
-		eventually(t, 5*time.Second, "a window of datagrams", func() bool { return col.n.Load() == int64(sent) })
+		testutils.Eventually(t, 5*time.Second, "a window of datagrams", func() bool { return col.n.Load() == int64(sent) })
 	}
 	for i, b := range col.got() {
-		seq, ok := checkPattern(b)
+		seq, ok := testutils.CheckPattern(b)
 		if !ok || seq != uint32(i) || len(b) != 4+i%(MaxPayloadStandard-3) {
 			t.Fatalf("datagram %d: sequence %d, %d bytes, intact %v", i, seq, len(b), ok)
 		}
@@ -107,7 +107,7 @@ func testXDPRawSender(t *testing.T, mode xdp.Mode) {
 	if st.RxFrames != total || st.TxFrames != 2 || st.XDP.TxCopies != 1 || st.XDP.RxMalformed != 0 || st.XDP.RxChecksumOffloaded > 1 {
 		t.Fatalf("stats %+v", st)
 	}
-	eventually(t, 2*time.Second, "transmit buffers back in the pool", func() bool {
+	testutils.Eventually(t, 2*time.Second, "transmit buffers back in the pool", func() bool {
 		srv.Stats() // reaps completions
 		return srv.AllocCount() == xdpRingSizes(2048).posted
 	})
@@ -115,7 +115,7 @@ func testXDPRawSender(t *testing.T, mode xdp.Mode) {
 
 // TestXDPNoPeer: a server that has heard from nobody cannot reply.
 func TestXDPNoPeer(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	p := xdpPair(t, 1500, false)
 	srv := xdpServerIn(t, &p.B, 0, false)
 	f := frameOf(t, srv.ep.txPool, []byte("to nobody"))
@@ -136,7 +136,7 @@ func TestXDPNoPeer(t *testing.T) {
 // reaches B's kernel (UDP to another port, ICMP echo, a fragmented datagram
 // to the server's port), and none of it reaches the server's slaves.
 func TestXDPPassThrough(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	p := xdpPair(t, 1500, false)
 	srv := xdpServerIn(t, &p.B, 0, false)
 	col := newCollector(1, false)
@@ -207,7 +207,7 @@ func TestXDPCloseFreesUMEM(t *testing.T) {
 	for _, keep := range []bool{false, true} {
 		name := map[bool]string{false: "idle", true: "frame-kept"}[keep]
 		t.Run(name, func(t *testing.T) {
-			leakCheck(t)
+			testutils.Leak(t)
 			p := xdpPair(t, 1500, false)
 			srv := xdpServerIn(t, &p.B, 0, false)
 			if id, err := p.B.XDPProgID(); err != nil || id == 0 {
@@ -269,7 +269,7 @@ func TestXDPCloseFreesUMEM(t *testing.T) {
 // UDP datagrams (sent raw from A) are counted and dropped; a good one
 // after them is delivered.
 func TestXDPMalformed(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	p := xdpPair(t, 1500, false)
 	srv := xdpServerIn(t, &p.B, 0, false)
 	col := newCollector(1, true)
@@ -316,7 +316,7 @@ func TestXDPMalformed(t *testing.T) {
 	if got := col.got(); !bytes.Equal(got[0], payload) {
 		t.Fatalf("delivered %q", got[0])
 	}
-	eventually(t, time.Second, "malformed packets counted", func() bool { return srv.Stats().XDP.RxMalformed == uint64(len(bad)) })
+	testutils.Eventually(t, time.Second, "malformed packets counted", func() bool { return srv.Stats().XDP.RxMalformed == uint64(len(bad)) })
 	if st := srv.Stats(); st.RxFrames != 1 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -331,7 +331,7 @@ func TestXDPClient(t *testing.T) {
 	for _, peerXDP := range []bool{false, true} {
 		name := map[bool]string{false: "to-mmsg", true: "to-xdp"}[peerXDP]
 		t.Run(name, func(t *testing.T) {
-			leakCheck(t)
+			testutils.Leak(t)
 			p := xdpPair(t, 9000, true)
 			var srv *Server
 			if peerXDP {
@@ -377,7 +377,7 @@ func TestXDPClient(t *testing.T) {
 					}
 					f.SetPayload(size)
 					b := make([]byte, size)
-					pattern(b, uint32(sent))
+					testutils.FillPattern(b, uint32(sent))
 					f.WriteAt(b, 0)
 					cli.AcceptFrame(f)
 					if f.Error() != 0 {
@@ -386,10 +386,10 @@ func TestXDPClient(t *testing.T) {
 					f.Release()
 					sent++
 				}
-				eventually(t, 5*time.Second, "a window of echoes", func() bool { return col.n.Load() == int64(sent) })
+				testutils.Eventually(t, 5*time.Second, "a window of echoes", func() bool { return col.n.Load() == int64(sent) })
 			}
 			for i, b := range col.got() {
-				if seq, ok := checkPattern(b); !ok || seq != uint32(i) {
+				if seq, ok := testutils.CheckPattern(b); !ok || seq != uint32(i) {
 					t.Fatalf("echo %d: sequence %d, intact %v, %d bytes", i, seq, ok, len(b))
 				}
 			}
@@ -405,7 +405,7 @@ func TestXDPClient(t *testing.T) {
 // the first time goes out the second time from a copy, so its headers are
 // not rewritten under the kernel.
 func TestXDPInFlightCopied(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	p := xdpPair(t, 1500, true)
 	srv := xdpServerIn(t, &p.B, 0, false)
 	col := newCollector(1, false)
@@ -436,7 +436,7 @@ func TestXDPInFlightCopied(t *testing.T) {
 // TestXDPIPv6: the same over IPv6, whose UDP checksum is mandatory: both
 // sides compute and verify real checksums.
 func TestXDPIPv6(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	p := xdpPair(t, 1500, true)
 	srv := xdpServerIn(t, &p.B, 0, false)
 	col := newCollector(50, true)
@@ -445,14 +445,14 @@ func TestXDPIPv6(t *testing.T) {
 	dst := netip.AddrPortFrom(p.B.Addr6, uint16(srv.Port()))
 	buf := make([]byte, 1452) // the most one IPv6 datagram carries over MTU 1500
 	for i := range 50 {
-		pattern(buf[:100+i*27], uint32(i))
+		testutils.FillPattern(buf[:100+i*27], uint32(i))
 		if _, err := src.WriteToUDPAddrPort(buf[:100+i*27], dst); err != nil {
 			t.Fatal(err)
 		}
 	}
 	col.wait(t, 3*time.Second)
 	for i, b := range col.got() {
-		if seq, ok := checkPattern(b); !ok || seq != uint32(i) || len(b) != 100+i*27 {
+		if seq, ok := testutils.CheckPattern(b); !ok || seq != uint32(i) || len(b) != 100+i*27 {
 			t.Fatalf("datagram %d: sequence %d intact %v", i, seq, ok)
 		}
 	}
@@ -484,7 +484,7 @@ func TestXDPIPv6(t *testing.T) {
 // veth) fails NewServer with the kernel's reason and leaves nothing
 // behind: no program, no goroutine, the port free again.
 func TestXDPModeRefused(t *testing.T) {
-	leakCheck(t)
+	testutils.Leak(t)
 	p := xdpPair(t, 1500, false)
 	var port int
 	in(t, &p.B, func() error {

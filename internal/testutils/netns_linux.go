@@ -1,12 +1,12 @@
 //go:build linux
 
-// Package netnstest builds throw-away network namespaces joined by a veth
-// pair for tests (of package xdp and engine) that need real interfaces.
-// It is the testing face of package vethpair: the namespaces are
-// anonymous, nothing is created in the caller's own namespace, and the
-// test's cleanup removes everything (at the latest the process's exit
-// does).
-package netnstest
+package testutils
+
+// This file builds throw-away network namespaces joined by a veth pair for
+// tests that need real interfaces. It is the testing face of package
+// vethpair: the namespaces are anonymous, nothing is created in the
+// caller's own namespace, and the test's cleanup removes everything (at
+// the latest the process's exit does).
 
 import (
 	"fmt"
