@@ -65,9 +65,10 @@ func (s *ioState) init(batch, space int) {
 // block. The socket is non-blocking, so the call is bounded by the work of
 // one batch; announcing it (unix.Syscall6) instead lets sysmon hand the P
 // to another thread whenever a batch takes more than 20 µs, which a batch
-// of large datagrams always does: measured on a sender pinned to one CPU,
-// that cost about 49k context switches a second and a fifth of the rate.
-// The price is that a stop-the-world pause may wait for one batch.
+// of large datagrams always does (docs/measurements.md has the cost). The
+// price is that a stop-the-world pause may wait for one batch. This is the
+// package's one choice of raw over announced system calls, for every read
+// and write.
 func (s *ioState) do(fd uintptr) bool {
 	for {
 		r, _, e := unix.RawSyscall6(s.sysno, fd, uintptr(unsafe.Pointer(&s.hdrs[s.first])), s.arg, 0, 0, 0)
