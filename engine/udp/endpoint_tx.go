@@ -222,6 +222,28 @@ func (e *endpoint) sendBatch(fs []engine.Frame) (int, error) {
 	return e.transmit(fs, false)
 }
 
+// txResult is the outcome of one transmission: how many frames went out
+// and the first error. With mark (the AcceptFrame contract) every frame
+// recorded as failed also gets the transmit error code.
+type txResult struct {
+	mark  bool
+	sent  int
+	first error
+}
+
+// fail records that fs did not go out because of err. Counting them is
+// the caller's part: the counter depends on the reason.
+func (r *txResult) fail(err error, fs ...engine.Frame) {
+	if r.first == nil {
+		r.first = err
+	}
+	if r.mark {
+		for _, f := range fs {
+			markFailed(f)
+		}
+	}
+}
+
 // transmit sends fs, counting every frame that does not go out; with mark
 // it also sets their error code (the AcceptFrame contract).
 func (e *endpoint) transmit(fs []engine.Frame, mark bool) (int, error) {
@@ -230,34 +252,26 @@ func (e *endpoint) transmit(fs []engine.Frame, mark bool) (int, error) {
 	}
 	dest, err := e.destination(len(fs))
 	if err != nil {
-		if mark {
-			for _, f := range fs {
-				markFailed(f)
-			}
-		}
-		return 0, err
+		r := txResult{mark: mark}
+		r.fail(err, fs...)
+		return 0, r.first
 	}
-	return e.tp.transmit(fs, dest, mark)
+	r := e.tp.transmit(fs, dest, mark)
+	return r.sent, r.first
 }
 
 // transmitSockets is transmit on the socket path.
-func (e *endpoint) transmitSockets(fs []engine.Frame, dest netip.AddrPort, mark bool) (int, error) {
-	sent := 0
-	var first error
+func (e *endpoint) transmitSockets(fs []engine.Frame, dest netip.AddrPort, mark bool) txResult {
+	r := txResult{mark: mark}
 	if e.cfg.transport == TransportNaive {
 		for _, f := range fs {
 			if err := e.sendChecked(f, dest); err != nil {
-				if mark {
-					markFailed(f)
-				}
-				if first == nil {
-					first = err
-				}
+				r.fail(err, f)
 				continue
 			}
-			sent++
+			r.sent++
 		}
-		return sent, first
+		return r
 	}
 	e.txMu.Lock()
 	defer e.txMu.Unlock()
@@ -267,31 +281,20 @@ func (e *endpoint) transmitSockets(fs []engine.Frame, dest netip.AddrPort, mark 
 		maxBytes = mmsg.MaxPayloadIPv4
 	}
 	for i := 0; i < len(fs); {
-		k, next := e.plan(fs, i, dest, gso, maxBytes, mark, &first)
-		n, err := e.writePlanned(fs, k, mark)
-		sent += n
-		if err != nil {
-			if first == nil {
-				first = err
-			}
-			if errors.Is(err, engine.ErrClosed) || errors.Is(err, ErrTxTimeout) {
-				// The socket is gone or stuck: the rest cannot go.
-				rest := fs[next:]
-				e.txFailed(err, len(rest))
-				if mark {
-					for _, f := range rest {
-						markFailed(f)
-					}
-				}
-				break
-			}
+		k, next := e.plan(fs, i, dest, gso, maxBytes, &r)
+		if stop := e.writePlanned(fs, k, &r); stop != nil {
+			// The socket is gone or stuck: the rest cannot go.
+			rest := fs[next:]
+			e.txFailed(stop, len(rest))
+			r.fail(stop, rest...)
+			break
 		}
 		i = next
 	}
 	// Drop the slab references the scratch space holds, so that it does
 	// not keep a caller's memory reachable after the call.
 	clear(e.txs.flat[:cap(e.txs.flat)])
-	return sent, first
+	return r
 }
 
 // plan fills up to a batch of messages from fs[i:] and returns how many,
@@ -303,10 +306,9 @@ func (e *endpoint) transmitSockets(fs []engine.Frame, dest netip.AddrPort, mark 
 //
 // Each frame is checked in the same visit that gathers its buffers
 // (txWindow), so its state is read once. A refused frame is counted by
-// checkFrame, marked when mark is set, recorded in *first if that is
-// still nil, and ends the message being built, so that every message's
-// frames are contiguous in fs.
-func (e *endpoint) plan(fs []engine.Frame, i int, dest netip.AddrPort, gso bool, maxBytes int, mark bool, first *error) (int, int) {
+// checkFrame, recorded in r, and ends the message being built, so that
+// every message's frames are contiguous in fs.
+func (e *endpoint) plan(fs []engine.Frame, i int, dest netip.AddrPort, gso bool, maxBytes int, r *txResult) (int, int) {
 	t := &e.txs
 	t.flat = t.flat[:0]
 	k := 0
@@ -319,12 +321,7 @@ func (e *endpoint) plan(fs []engine.Frame, i int, dest netip.AddrPort, gso bool,
 			if !ok {
 				var err error
 				if n, err = e.checkFrame(fs[i]); err != nil {
-					if mark {
-						markFailed(fs[i])
-					}
-					if *first == nil {
-						*first = err
-					}
+					r.fail(err, fs[i])
 					i++
 					if run == 0 {
 						from = i
@@ -373,13 +370,12 @@ func (e *endpoint) plan(fs []engine.Frame, i int, dest netip.AddrPort, gso bool,
 	return k, i
 }
 
-// writePlanned sends the k planned messages and returns how many frames
-// went out. A message the kernel refuses is counted and skipped; closing
-// and timing out end the call.
-func (e *endpoint) writePlanned(fs []engine.Frame, k int, mark bool) (int, error) {
+// writePlanned sends the k planned messages, recording in r the frames
+// that went out and those that failed. A message the kernel refuses is
+// counted and skipped; closing and timing out end the call and are
+// returned, the messages after the failed one counted as failed too.
+func (e *endpoint) writePlanned(fs []engine.Frame, k int, r *txResult) (stop error) {
 	t := &e.txs
-	sent := 0
-	var first error
 	refused := false
 	e.armDeadline(minBatchWait)
 	for done := 0; done < k; {
@@ -388,7 +384,7 @@ func (e *endpoint) writePlanned(fs []engine.Frame, k int, mark bool) (int, error
 			if t.msgs[q].SegmentSize > 0 {
 				e.tx.gsoMsgs.Add(1)
 			}
-			sent += t.count[q]
+			r.sent += t.count[q]
 			e.tx.frames.Add(uint64(t.count[q]))
 			e.tx.bytes.Add(uint64(t.bytes[q]))
 		}
@@ -402,31 +398,19 @@ func (e *endpoint) writePlanned(fs []engine.Frame, k int, mark bool) (int, error
 			continue
 		}
 		failed := fs[t.first[done] : t.first[done]+t.count[done]]
-		if mark {
-			for _, f := range failed {
-				markFailed(f)
-			}
-		}
 		ferr := e.txFailed(err, len(failed))
-		if first == nil {
-			first = ferr
-		}
+		r.fail(ferr, failed...)
 		if errors.Is(ferr, engine.ErrClosed) || errors.Is(ferr, ErrTxTimeout) {
-			// Count the planned messages after this one too.
 			for q := done + 1; q < k; q++ {
 				rest := fs[t.first[q] : t.first[q]+t.count[q]]
 				e.txFailed(err, len(rest))
-				if mark {
-					for _, f := range rest {
-						markFailed(f)
-					}
-				}
+				r.fail(ferr, rest...)
 			}
-			return sent, first
+			return ferr
 		}
 		done++
 	}
-	return sent, first
+	return nil
 }
 
 // acceptFrame is the Slave side: transmit f (or queue it), and on failure

@@ -46,8 +46,7 @@ func (t *xdpTx) init(x *xdpPath, chunks int) {
 // route the receive side keeps (xdpRoute), not dest.
 func (x *xdpPath) send(f engine.Frame, _ netip.AddrPort) error {
 	one := [1]engine.Frame{f}
-	_, err := x.transmit(one[:], netip.AddrPort{}, false)
-	return err
+	return x.transmit(one[:], netip.AddrPort{}, false).first
 }
 
 // transmit sends fs to the peer through the TX ring, in batches, counting
@@ -57,35 +56,26 @@ func (x *xdpPath) send(f engine.Frame, _ netip.AddrPort) error {
 // zero-copy until the NIC is done): their buffers stay out of the pool
 // until the kernel reports them completed, so releasing a sent frame is
 // safe, but writing into it before then would change what is sent.
-func (x *xdpPath) transmit(fs []engine.Frame, _ netip.AddrPort, mark bool) (int, error) {
+func (x *xdpPath) transmit(fs []engine.Frame, _ netip.AddrPort, mark bool) txResult {
 	e := x.e
+	r := txResult{mark: mark}
 	e.txMu.Lock()
 	defer e.txMu.Unlock()
 	t := &x.tx
 	if t.closed {
 		e.tx.errors.Add(uint64(len(fs)))
-		markAll(fs, mark)
-		return 0, engine.ErrClosed
+		r.fail(engine.ErrClosed, fs...)
+		return r
 	}
 	x.reap()
 	h := x.route.load()
 	if h == nil { // a server that has heard from nobody yet
 		e.tx.noPeer.Add(uint64(len(fs)))
-		markAll(fs, mark)
-		return 0, ErrNoPeer
+		r.fail(ErrNoPeer, fs...)
+		return r
 	}
 	hl := h.Len()
 	limit := x.mtu - (hl - ethLen(h)) // payload that fits the link MTU
-	sent := 0
-	var first error
-	fail := func(f engine.Frame, err error) {
-		if mark {
-			markFailed(f)
-		}
-		if first == nil {
-			first = err
-		}
-	}
 	for i, f := range fs {
 		n, err := e.checkFrame(f)
 		if err == nil && n > limit {
@@ -99,41 +89,22 @@ func (x *xdpPath) transmit(fs []engine.Frame, _ netip.AddrPort, mark bool) (int,
 			}
 		}
 		if err != nil {
-			fail(f, err)
+			r.fail(err, f)
 			continue
 		}
 		if len(t.frames) == cap(t.frames) || i == len(fs)-1 {
-			k, err := x.flush(mark)
-			sent += k
-			if err != nil {
-				if first == nil {
-					first = err
-				}
-				if errors.Is(err, engine.ErrClosed) || errors.Is(err, ErrTxTimeout) {
-					rest := fs[i+1:]
-					e.txFailed(err, len(rest))
-					markAll(rest, mark)
-					break
-				}
+			if err := x.flush(&r); errors.Is(err, engine.ErrClosed) || errors.Is(err, ErrTxTimeout) {
+				rest := fs[i+1:]
+				e.txFailed(err, len(rest))
+				r.fail(err, rest...)
+				break
 			}
 		}
 	}
 	if len(t.frames) > 0 { // the last frames failed after some were staged
-		k, err := x.flush(mark)
-		sent += k
-		if err != nil && first == nil {
-			first = err
-		}
+		x.flush(&r)
 	}
-	return sent, first
-}
-
-func markAll(fs []engine.Frame, mark bool) {
-	if mark {
-		for _, f := range fs {
-			markFailed(f)
-		}
-	}
+	return r
 }
 
 // ethLen is the Ethernet header length of h, with its VLAN tag.
@@ -342,14 +313,14 @@ func (x *xdpPath) reap() {
 // allows, and wakes the kernel. When the ring stays full (the device or
 // its peer is busy) it reaps completions and waits, up to the transmit
 // timeout; frames still staged then fail.
-func (x *xdpPath) flush(mark bool) (int, error) {
+func (x *xdpPath) flush(r *txResult) error {
 	e := x.e
 	t := &x.tx
 	defer func() {
 		clear(t.frames)
 		t.frames, t.nd, t.sizes, t.descs = t.frames[:0], t.nd[:0], t.sizes[:0], t.descs[:0]
 	}()
-	sent, di := 0, 0
+	di := 0
 	var w txWait
 	for done := 0; done < len(t.frames); {
 		free := x.sock.TxFree()
@@ -364,7 +335,7 @@ func (x *xdpPath) flush(mark bool) (int, error) {
 			x.txOut.Add(int64(q))
 			for adv := 0; done < len(t.frames) && adv+t.nd[done] <= q; done++ {
 				adv += t.nd[done]
-				sent++
+				r.sent++
 				e.tx.frames.Add(1)
 				e.tx.bytes.Add(uint64(t.sizes[done]))
 			}
@@ -392,24 +363,21 @@ func (x *xdpPath) flush(mark bool) (int, error) {
 			err = os.ErrDeadlineExceeded
 		}
 		if err != nil {
-			return sent, x.failStaged(done, di, err, mark)
+			return x.failStaged(done, di, err, r)
 		}
 	}
-	return sent, nil
+	return nil
 }
 
 // failStaged fails the staged frames from index from (their descriptors
 // from di), dropping their holds.
-func (x *xdpPath) failStaged(from, di int, err error, mark bool) error {
+func (x *xdpPath) failStaged(from, di int, err error, r *txResult) error {
 	t := &x.tx
 	x.unstage(di)
 	rest := t.frames[from:]
-	if mark {
-		for _, f := range rest {
-			markFailed(f)
-		}
-	}
-	return x.e.txFailed(err, len(rest))
+	ferr := x.e.txFailed(err, len(rest))
+	r.fail(ferr, rest...)
+	return ferr
 }
 
 // txWait paces a transmitter waiting for TX ring room: it yields the

@@ -25,7 +25,7 @@ type transport interface {
 	send(f engine.Frame, dest netip.AddrPort) error
 	// transmit sends fs to dest, counting every frame that does not go
 	// out; with mark it also sets their error code.
-	transmit(fs []engine.Frame, dest netip.AddrPort, mark bool) (int, error)
+	transmit(fs []engine.Frame, dest netip.AddrPort, mark bool) txResult
 	// addStats adds the path's own counters to st.
 	addStats(st *Stats)
 	// shutdown wakes and ends the receive goroutines; finish runs once
@@ -57,7 +57,7 @@ func (p socketPath) send(f engine.Frame, dest netip.AddrPort) error {
 	return p.e.sendChecked(f, dest)
 }
 
-func (p socketPath) transmit(fs []engine.Frame, dest netip.AddrPort, mark bool) (int, error) {
+func (p socketPath) transmit(fs []engine.Frame, dest netip.AddrPort, mark bool) txResult {
 	return p.e.transmitSockets(fs, dest, mark)
 }
 

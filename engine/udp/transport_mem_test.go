@@ -110,27 +110,16 @@ func (m *memTransport) send(f engine.Frame, dest netip.AddrPort) error {
 	return nil
 }
 
-func (m *memTransport) transmit(fs []engine.Frame, dest netip.AddrPort, mark bool) (int, error) {
-	sent := 0
-	var first error
+func (m *memTransport) transmit(fs []engine.Frame, dest netip.AddrPort, mark bool) txResult {
+	r := txResult{mark: mark}
 	for _, f := range fs {
 		if err := m.send(f, dest); err != nil {
-			if mark {
-				markFailed(f)
-			}
-			first = cmpOr(first, err)
+			r.fail(err, f)
 			continue
 		}
-		sent++
+		r.sent++
 	}
-	return sent, first
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
+	return r
 }
 
 func (m *memTransport) addStats(st *Stats) { st.addRx(&m.rxs.rx) }

@@ -150,10 +150,10 @@ func TestPlan(t *testing.T) {
 		for _, n := range c.lens {
 			fs = append(fs, mk(n))
 		}
-		var refused error
-		k, next := e.plan(fs, 0, netip.AddrPort{}, c.gso, mmsg.MaxPayloadIPv4, false, &refused)
-		if refused != nil {
-			t.Fatal(refused)
+		var r txResult
+		k, next := e.plan(fs, 0, netip.AddrPort{}, c.gso, mmsg.MaxPayloadIPv4, &r)
+		if r.first != nil {
+			t.Fatal(r.first)
 		}
 		if next != len(c.lens) || k != len(c.want) {
 			t.Fatalf("%v gso=%v: %d messages, next %d; want %d messages", c.lens, c.gso, k, next, len(c.want))
@@ -217,8 +217,8 @@ func TestPlanSkipsRefusedFrames(t *testing.T) {
 	e := &endpoint{maxPayload: 400, log: newRateLog(slog.New(slog.DiscardHandler))}
 	e.txs.alloc(8)
 	fs[4].SetPayload(300) // fits 400; fs[3] and fs[5] (500) are oversize
-	var refused error
-	k, next := e.plan(fs, 0, netip.AddrPort{}, true, mmsg.MaxPayloadIPv4, true, &refused)
+	r := txResult{mark: true}
+	k, next := e.plan(fs, 0, netip.AddrPort{}, true, mmsg.MaxPayloadIPv4, &r)
 	if next != len(fs) {
 		t.Fatalf("plan stopped at frame %d of %d", next, len(fs))
 	}
@@ -232,8 +232,8 @@ func TestPlanSkipsRefusedFrames(t *testing.T) {
 			t.Fatalf("message %d: frames %d+%d, want %d+%d", q, e.txs.first[q], e.txs.count[q], wantFirst[q], wantCount[q])
 		}
 	}
-	if !errors.Is(refused, engine.ErrFrameSize) {
-		t.Fatalf("first refusal %v, want ErrFrameSize (frame 1 is oversize)", refused)
+	if !errors.Is(r.first, engine.ErrFrameSize) {
+		t.Fatalf("first refusal %v, want ErrFrameSize (frame 1 is oversize)", r.first)
 	}
 	if got := e.tx.oversize.Load(); got != 3 {
 		t.Fatalf("%d oversize frames counted, want 3", got)
@@ -258,15 +258,15 @@ func TestPlanRunBreaksAtRefusal(t *testing.T) {
 	fs[2].SetError(7)
 	e := &endpoint{maxPayload: MaxPayloadStandard, log: newRateLog(slog.New(slog.DiscardHandler))}
 	e.txs.alloc(8)
-	var refused error
-	k, _ := e.plan(fs, 0, netip.AddrPort{}, true, mmsg.MaxPayloadIPv4, false, &refused)
+	var r txResult
+	k, _ := e.plan(fs, 0, netip.AddrPort{}, true, mmsg.MaxPayloadIPv4, &r)
 	if k != 2 || e.txs.first[0] != 0 || e.txs.count[0] != 2 || e.txs.first[1] != 3 || e.txs.count[1] != 2 {
 		t.Fatalf("%d messages: %v+%v, want frames 0+2 and 3+2", k, e.txs.first[:k], e.txs.count[:k])
 	}
 	if e.txs.msgs[0].SegmentSize != 500 || e.txs.msgs[1].SegmentSize != 500 {
 		t.Fatal("runs of two 500-byte frames were not sent as GSO")
 	}
-	if !errors.Is(refused, ErrFrameErrored) {
-		t.Fatalf("refusal %v, want ErrFrameErrored", refused)
+	if !errors.Is(r.first, ErrFrameErrored) {
+		t.Fatalf("refusal %v, want ErrFrameErrored", r.first)
 	}
 }
