@@ -78,7 +78,48 @@ const neighborWait = 3 * time.Second
 // openXDP builds the AF_XDP data path: the port-holding socket, the UMEM
 // and its pool, the socket and program, and the goroutines. remote is the
 // server for a client, zero for a server. It returns the transmit pool.
+// Each phase that succeeds adds its undo step; a later failure runs them
+// in reverse.
 func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err error) {
+	x, err := newXDPPath(e, port)
+	if err != nil {
+		return nil, err
+	}
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	var hdr xdp.Header
+	bind := e.cfg.bind.Unmap()
+	if e.client {
+		remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+		if bind, err = x.routeTo(remote, bind, &hdr); err != nil {
+			return nil, err
+		}
+	}
+	if err = x.holdPort(bind, port, &hdr, &undo); err != nil {
+		return nil, err
+	}
+	fill, err := x.mapUMEM(&undo)
+	if err != nil {
+		return nil, err
+	}
+	if err = x.open(bind, fill, &undo); err != nil {
+		return nil, err
+	}
+	if err = x.start(remote); err != nil {
+		return nil, err
+	}
+	return x.pool, nil
+}
+
+// newXDPPath checks the port and the interface, and lowers MaxPayload to
+// what the interface's MTU carries.
+func newXDPPath(e *endpoint, port int) (*xdpPath, error) {
 	if port < 0 || port > math.MaxUint16 {
 		return nil, fmt.Errorf("engine: port %d outside 0..65535", port)
 	}
@@ -99,56 +140,62 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err
 		e.log.l.Warn("xdp: interface MTU limits the payload", "interface", set.iface, "mtu", ifi.MTU, "maxPayload", limit)
 		e.maxPayload = limit
 	}
-	var undo []func()
-	defer func() {
-		if err != nil {
-			for i := len(undo) - 1; i >= 0; i-- {
-				undo[i]()
-			}
-		}
-	}()
+	return x, nil
+}
 
-	bind := e.cfg.bind.Unmap()
-	var hdr xdp.Header
-	if e.client {
-		remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
-		src, hop, err := routeVia(x.ifindex, set.iface, remote.Addr(), bind)
-		if err != nil {
-			return nil, err
-		}
-		bind = src
-		mac, err := xdp.ResolveNeighbor(x.ifindex, hop, neighborWait)
-		if err != nil {
-			return nil, err
-		}
-		if hdr.DstMAC, ok = xdp.MAC(mac); !ok {
-			return nil, fmt.Errorf("engine: xdp: next hop %v has the non-Ethernet address %v", hop, mac)
-		}
-		hdr.Dst = remote
+// routeTo is a client's way to its server: the source address it sends
+// from (bind, or the route's) and, in hdr, the next hop's MAC and the
+// server's address.
+func (x *xdpPath) routeTo(remote netip.AddrPort, bind netip.Addr, hdr *xdp.Header) (netip.Addr, error) {
+	src, hop, err := routeVia(x.ifindex, x.e.cfg.xdp.iface, remote.Addr(), bind)
+	if err != nil {
+		return bind, err
 	}
+	mac, err := xdp.ResolveNeighbor(x.ifindex, hop, neighborWait)
+	if err != nil {
+		return bind, err
+	}
+	var ok bool
+	if hdr.DstMAC, ok = xdp.MAC(mac); !ok {
+		return bind, fmt.Errorf("engine: xdp: next hop %v has the non-Ethernet address %v", hop, mac)
+	}
+	hdr.Dst = remote
+	return src, nil
+}
+
+// holdPort binds an ordinary UDP socket to the port, so that no other
+// socket takes it and the kernel answers nothing there itself; a client
+// then knows its source address and publishes its route.
+func (x *xdpPath) holdPort(bind netip.Addr, port int, hdr *xdp.Header, undo *[]func()) error {
 	hold, err := listenUDP(bind, port, false, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	undo = append(undo, func() { hold.Close() })
+	*undo = append(*undo, func() { hold.Close() })
 	mc, err := mmsg.NewConn(hold, 1) // for its kernel drop counter
 	if err != nil {
-		return nil, fmt.Errorf("engine: socket: %w", err)
+		return fmt.Errorf("engine: socket: %w", err)
 	}
 	x.rxs = &udpSocket{uc: hold, mc: mc}
 	la := hold.LocalAddr().(*net.UDPAddr).AddrPort()
 	x.local = netip.AddrPortFrom(la.Addr().Unmap(), la.Port())
 	x.port = x.local.Port()
-	if e.client {
+	if x.e.client {
 		hdr.SrcMAC = x.mac
 		hdr.Src = netip.AddrPortFrom(bind, x.port)
-		x.route.set(&hdr)
+		x.route.set(hdr)
 	}
+	return nil
+}
 
-	if x.umem, err = xdp.MapUMEM(e.cfg.poolSize * xdpChunk); err != nil {
+// mapUMEM maps the UMEM, makes its pool and takes the buffers the fill
+// ring starts with, whose addresses it returns.
+func (x *xdpPath) mapUMEM(undo *[]func()) ([]uint64, error) {
+	var err error
+	if x.umem, err = xdp.MapUMEM(x.e.cfg.poolSize * xdpChunk); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	undo = append(undo, func() { xdp.UnmapUMEM(x.umem) })
+	*undo = append(*undo, func() { xdp.UnmapUMEM(x.umem) })
 	if x.pool, err = px.NewRegionPool(x.umem, xdpChunk, xdpTxHeadroom); err != nil {
 		return nil, err
 	}
@@ -164,10 +211,17 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err
 		x.held[b.Index] = true
 		fill = append(fill, uint64(b.Offset()))
 	}
-	progAddr := bind
-	if progAddr.IsUnspecified() {
-		progAddr = netip.Addr{}
+	return fill, nil
+}
+
+// open binds the AF_XDP socket and attaches the redirect program for the
+// held port (and bind address, unless it is the wildcard).
+func (x *xdpPath) open(bind netip.Addr, fill []uint64, undo *[]func()) error {
+	if bind.IsUnspecified() {
+		bind = netip.Addr{}
 	}
+	set := x.e.cfg.xdp
+	var err error
 	x.sock, err = xdp.Open(xdp.Config{
 		IfIndex:        x.ifindex,
 		QueueID:        set.queue,
@@ -178,29 +232,31 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err
 		RxSize:         x.rings.rx,
 		TxSize:         x.rings.tx,
 		Port:           x.port,
-		Addr:           progAddr,
+		Addr:           bind,
 		Mode:           set.mode,
 		Fill:           fill,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+		return fmt.Errorf("engine: %w", err)
 	}
-	undo = append(undo, func() { x.sock.Close() })
+	*undo = append(*undo, func() { x.sock.Close() })
+	return nil
+}
+
+// start makes the queues and launches the goroutines; from here on the
+// endpoint's transport is x.
+func (x *xdpPath) start(remote netip.AddrPort) error {
+	e := x.e
 	if e.cfg.rxQueue > 0 {
+		var err error
 		if x.rxs.rxq, err = ring.NewSPSC[engine.Frame](ceilPow2(max(e.cfg.rxQueue, 2))); err != nil {
-			return nil, fmt.Errorf("engine: receive queue: %w", err)
-		}
-	}
-	if e.cfg.txQueue > 0 {
-		if e.txq, err = ring.NewMPMC[engine.Frame](ceilPow2(max(e.cfg.txQueue, 2))); err != nil {
-			return nil, fmt.Errorf("engine: transmit queue: %w", err)
+			return fmt.Errorf("engine: receive queue: %w", err)
 		}
 	}
 	e.remote = remote
 	e.tp = x
-	if e.txq != nil {
-		e.txWG.Add(1)
-		go e.txLoop()
+	if err := e.startTxQueue(); err != nil {
+		return err
 	}
 	e.rxWG.Add(1)
 	go x.rxLoop()
@@ -208,7 +264,7 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err
 		e.consWG.Add(1)
 		go e.consume(x.rxs)
 	}
-	return x.pool, nil
+	return nil
 }
 
 // routeVia finds how a client reaches dst: the source address (bind if
