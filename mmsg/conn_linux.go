@@ -88,9 +88,9 @@ func NewConn(c *net.UDPConn, batch int) (*Conn, error) {
 // and socket options.
 func (c *Conn) UDPConn() *net.UDPConn { return c.uc }
 
-// BatchSize returns the most messages one ReadBatch or WriteBatch system call
+// batchSize returns the most messages one ReadBatch or WriteBatch system call
 // moves.
-func (c *Conn) BatchSize() int { return c.batch }
+func (c *Conn) batchSize() int { return c.batch }
 
 // IPv6 reports whether the socket is an AF_INET6 socket (which also reaches
 // IPv4 peers unless it is IPv6-only).
@@ -159,13 +159,13 @@ func (c *Conn) noteDrops(v uint32) {
 
 // GSOEnabled reports whether messages with a SegmentSize still go to the
 // kernel as one GSO buffer. It turns false when the kernel refuses GSO (at
-// NewConn, or on a send) or after DisableGSO; messages are then segmented in
-// software into separate datagrams.
+// NewConn, or on a send) or after DisableGSO; messages are then segmented
+// in software into separate datagrams.
 func (c *Conn) GSOEnabled() bool { return !c.gsoOff.Load() }
 
-// GSOError returns why GSO is off (wrapping ErrGSOUnsupported and, when the
+// gsoError returns why GSO is off (wrapping errGSOUnsupported and, when the
 // kernel refused it, the errno), or nil while it is on.
-func (c *Conn) GSOError() error {
+func (c *Conn) gsoError() error {
 	c.gsoMu.Lock()
 	defer c.gsoMu.Unlock()
 	return c.gsoErr
@@ -178,17 +178,17 @@ func (c *Conn) DisableGSO() {
 	c.disableGSO(errors.New("disabled by caller"))
 }
 
-// SetGSOFallback chooses what a send does when the kernel refuses GSO: with
+// setGSOFallback chooses what a send does when the kernel refuses GSO: with
 // on (the default) it turns GSO off and sends the message as separate
 // datagrams; with off it turns GSO off and returns an error wrapping
-// ErrGSOUnsupported, leaving the message unsent.
-func (c *Conn) SetGSOFallback(on bool) { c.gsoNoFallback.Store(!on) }
+// errGSOUnsupported, leaving the message unsent.
+func (c *Conn) setGSOFallback(on bool) { c.gsoNoFallback.Store(!on) }
 
 func (c *Conn) disableGSO(cause error) {
 	c.gsoMu.Lock()
 	defer c.gsoMu.Unlock()
 	if c.gsoErr == nil {
-		c.gsoErr = fmt.Errorf("%w: %w", ErrGSOUnsupported, cause)
+		c.gsoErr = fmt.Errorf("%w: %w", errGSOUnsupported, cause)
 	}
 	c.gsoOff.Store(true)
 }

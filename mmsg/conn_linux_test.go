@@ -26,7 +26,7 @@ func TestNewConnValidates(t *testing.T) {
 	}
 	for _, b := range []int{1, MaxBatch} {
 		c, err := NewConn(uc, b)
-		if err != nil || c.BatchSize() != b {
+		if err != nil || c.batchSize() != b {
 			t.Errorf("batch %d: %v", b, err)
 		}
 	}

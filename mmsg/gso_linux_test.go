@@ -17,7 +17,7 @@ func gsoSender(t *testing.T, network, addr string) *Conn {
 	t.Helper()
 	s := wrap(t, listen(t, network, addr), 16)
 	if !s.GSOEnabled() {
-		t.Skipf("kernel lacks UDP GSO (UDP_SEGMENT): %v", s.GSOError())
+		t.Skipf("kernel lacks UDP GSO (UDP_SEGMENT): %v", s.gsoError())
 	}
 	return s
 }
@@ -97,7 +97,7 @@ func TestGSOToGRO(t *testing.T) {
 				t.Error("no GRO run received: every datagram came alone")
 			}
 			if !s.GSOEnabled() {
-				t.Errorf("GSO turned off: %v", s.GSOError())
+				t.Errorf("GSO turned off: %v", s.gsoError())
 			}
 		})
 	}
@@ -161,8 +161,8 @@ func TestGSOSoftwareSplit(t *testing.T) {
 	}
 	s := wrap(t, listen(t, "udp4", "127.0.0.1:0"), 16)
 	s.DisableGSO()
-	if s.GSOEnabled() || !errors.Is(s.GSOError(), ErrGSOUnsupported) {
-		t.Fatalf("after DisableGSO: enabled %v, error %v", s.GSOEnabled(), s.GSOError())
+	if s.GSOEnabled() || !errors.Is(s.gsoError(), errGSOUnsupported) {
+		t.Fatalf("after DisableGSO: enabled %v, error %v", s.GSOEnabled(), s.gsoError())
 	}
 	dst := localAddr(ruc)
 	gso, glens := gsoMessages(dst, 500, 20, 40) // 41 datagrams, more than a batch
@@ -220,25 +220,25 @@ func TestGSOFallbackOnKernelRefusal(t *testing.T) {
 	if s.GSOEnabled() {
 		t.Fatal("GSO still on after the kernel refused a buffer")
 	}
-	err := s.GSOError()
-	if !errors.Is(err, ErrGSOUnsupported) || !errors.Is(err, syscall.EINVAL) {
-		t.Errorf("GSOError = %v, want ErrGSOUnsupported wrapping EINVAL", err)
+	err := s.gsoError()
+	if !errors.Is(err, errGSOUnsupported) || !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("gsoError = %v, want errGSOUnsupported wrapping EINVAL", err)
 	}
 	got, _, _ := collect(t, r, len(lens), 2048)
 	checkDatagrams(t, got, lens, localAddr(s.UDPConn()))
 }
 
 // TestGSOFallbackDisabled checks that without the fallback the refusal is
-// returned as ErrGSOUnsupported and nothing is sent.
+// returned as errGSOUnsupported and nothing is sent.
 func TestGSOFallbackDisabled(t *testing.T) {
 	ruc := listen(t, "udp4", "127.0.0.1:0")
 	s := gsoSender(t, "udp4", "127.0.0.1:0")
-	s.SetGSOFallback(false)
+	s.setGSOFallback(false)
 	msgs, _ := gsoMessages(localAddr(ruc), 100, 0, MaxGSOSegmentsLimit+1)
 	setDeadline(t, s.UDPConn())
 	n, err := s.WriteBatch(msgs)
-	if n != 0 || !errors.Is(err, ErrGSOUnsupported) || !errors.Is(err, syscall.EINVAL) {
-		t.Fatalf("WriteBatch = %d, %v; want 0 and ErrGSOUnsupported (EINVAL)", n, err)
+	if n != 0 || !errors.Is(err, errGSOUnsupported) || !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("WriteBatch = %d, %v; want 0 and errGSOUnsupported (EINVAL)", n, err)
 	}
 	if s.GSOEnabled() {
 		t.Error("GSO still on")

@@ -71,7 +71,7 @@ type datagram struct {
 func collect(t testing.TB, c *Conn, want, bufSize int) (got []datagram, groRuns, maxBatch int) {
 	t.Helper()
 	setDeadline(t, c.UDPConn())
-	msgs := recvBuffers(c.BatchSize(), bufSize)
+	msgs := recvBuffers(c.batchSize(), bufSize)
 	for len(got) < want {
 		n, err := c.ReadBatch(msgs)
 		if err != nil {

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ReadBatch receives up to min(len(msgs), BatchSize()) datagrams with one
+// ReadBatch receives up to min(len(msgs), batchSize()) datagrams with one
 // recvmmsg call and returns how many it received. It blocks, parked in the
 // netpoller, until at least one datagram is queued, then takes whatever is
 // queued without waiting for more. For each received message it sets N,

@@ -27,7 +27,7 @@ import (
 //
 // When the kernel refuses GSO (EIO: the device cannot checksum; EINVAL,
 // ENOPROTOOPT or EOPNOTSUPP: the kernel cannot segment this buffer), the Conn
-// turns GSO off (see GSOEnabled, GSOError) and sends that message and later
+// turns GSO off (see GSOEnabled, gsoError) and sends that message and later
 // ones as separate datagrams, cut at SegmentSize without copying.
 func (c *Conn) WriteBatch(msgs []Message) (int, error) {
 	return c.write(msgs, c.batch)
@@ -87,7 +87,7 @@ func (c *Conn) write(msgs []Message, limit int) (int, error) {
 			if gso && m.SegmentSize > 0 && isGSOErrno(s.errno) && m.Len() > m.SegmentSize {
 				c.disableGSO(s.errno)
 				if c.gsoNoFallback.Load() {
-					return sent, &opError{op: op, err: c.GSOError()}
+					return sent, &opError{op: op, err: c.gsoError()}
 				}
 				continue // the loop now splits m
 			}

@@ -21,13 +21,11 @@ import (
 // udpSocket is one UDP socket of an endpoint and the state of the receive
 // goroutine that serves it.
 type udpSocket struct {
-	uc  *net.UDPConn
-	mc  *mmsg.Conn
-	gro bool // UDP_GRO is on: receives may hold runs of datagrams
+	uc *net.UDPConn
+	mc *mmsg.Conn
 
 	rx  rxCounters
 	rxq *ring.SPSC[engine.Frame] // WithRxQueue: receive goroutine -> consumer
-
 }
 
 // endpoint is what Server and Client share: sockets, receive goroutines,
@@ -168,8 +166,6 @@ func (e *endpoint) addSocket(uc *net.UDPConn) error {
 	if e.cfg.transport == TransportGRO {
 		if err := mc.EnableGRO(); err != nil {
 			e.log.l.Warn("udp: kernel refused UDP GRO; receiving datagram by datagram", "err", err)
-		} else {
-			s.gro = true
 		}
 	}
 	if e.cfg.rxQueue > 0 {
@@ -431,7 +427,7 @@ func (e *endpoint) rxLoop(s *udpSocket) {
 	switch {
 	case e.cfg.transport == TransportNaive:
 		e.rxNaive(s)
-	case s.gro:
+	case s.mc.GROEnabled():
 		e.rxGRO(s)
 	default:
 		e.rxBatch(s)

@@ -66,7 +66,7 @@ func (p socketPath) addStats(st *Stats) {
 	for _, s := range e.socks {
 		st.addRx(&s.rx)
 		st.KernelDrops += s.mc.KernelDrops()
-		st.GRO = st.GRO || s.gro
+		st.GRO = st.GRO || s.mc.GROEnabled()
 	}
 	if e.cfg.transport == TransportGRO && len(e.socks) > 0 {
 		st.GSO = e.socks[0].mc.GSOEnabled()
