@@ -35,64 +35,14 @@ examples:
   udpperf bench --netns --prbs --json --out bench.json --chart bench.png`
 
 func runBench(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet("bench", "[flags]", benchAbout, e.stdout)
-	transports := fs.String("transport", "naive,mmsg,gro", "comma-separated transports: naive, mmsg, gro (gso), xdp (needs --netns; with --netns the default adds it)")
-	sizes := fs.String("size", "1472,8972", "comma-separated UDP payload sizes in bytes")
-	batches := fs.String("batch", "8,64", "comma-separated batch sizes (naive always uses 1)")
-	duration := durationFlag(fs, "time", bench.DefaultDuration, "sending time per case")
-	r := rateFlag(fs)
-	prbs := fs.Bool("prbs", false, "send Rogue PRBS frames and check every byte")
-	jsonOut := fs.Bool("json", false, "print the JSON document on stdout (the table goes to stderr)")
-	out := fs.String("out", "", "also write the JSON document to this file")
-	chart := fs.String("chart", "udpperf-bench.svg", "write a chart to this file (.svg or .png; empty = none)")
-	netns := fs.Bool("netns", false, "run across a veth pair between two new network namespaces (root)")
-	interval := durationFlag(fs, "interval", 0, "print interval lines within each case (0 = none)")
-	rxQueue := fs.Int("rx-queue", 0, "receiver delivery queue depth (0 = deliver on the receive thread)")
-	noPin := fs.Bool("no-pin", false, "do not pin the sender and receiver threads to CPUs")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	if *netns && !isSet(fs, "transport") {
-		*transports += ",xdp"
-	}
-	ts, err := parseTransports(*transports)
+	a, err := parseBench(e, args)
 	if err != nil {
 		return err
 	}
-	payloads, err := parseInts("size", *sizes)
-	if err != nil {
-		return err
-	}
-	bs, err := parseInts("batch", *batches)
-	if err != nil {
-		return err
-	}
-	if *duration <= 0 {
-		return usageError{"--time must be positive"}
-	}
-	if *chart != "" {
-		switch strings.ToLower(*chart) {
-		case "none", "off":
-			*chart = ""
-		default:
-			if ext := strings.ToLower(*chart); !strings.HasSuffix(ext, ".svg") && !strings.HasSuffix(ext, ".png") {
-				return usageError{fmt.Sprintf("--chart %q: the file name must end in .svg or .png", *chart)}
-			}
-		}
-	}
-	base := bench.Case{Duration: *duration, Rate: *r, PRBS: *prbs, RxQueue: *rxQueue, NoPin: *noPin}
-	cases := bench.Cases(base, ts, payloads, bs)
-	for _, c := range cases {
-		if *netns && c.Transport == udp.TransportXDP {
-			continue // the namespaces come below
-		}
-		if err := c.Validate(); err != nil {
-			return usageError{fmt.Sprintf("case %s: %v", c, err)}
-		}
-	}
-	p := newPrinter(e, *jsonOut)
+	cases := a.cases
+	p := newPrinter(e, a.jsonOut)
 	network := "loopback"
-	if *netns {
+	if a.netns {
 		ns, err := openNamespaces()
 		if err != nil {
 			return err
@@ -105,9 +55,9 @@ func runBench(ctx context.Context, e env, args []string) error {
 			cases[i].Network = ns
 		}
 	}
-	if *interval > 0 {
+	if a.interval > 0 {
 		for i := range cases {
-			cases[i].Interval = *interval
+			cases[i].Interval = a.interval
 			cases[i].OnInterval = func(iv bench.Interval) {
 				fmt.Fprintf(e.stderr, "  %s\n", bench.FormatInterval(iv, true))
 			}
@@ -132,23 +82,109 @@ func runBench(ctx context.Context, e env, args []string) error {
 		bench.WriteTable(&tbl, results)
 		p.printf("%s", tbl.String())
 	}
-	info := bench.SweepInfo{Transports: names(ts), Payloads: payloads, Batches: bs, Duration: duration.Seconds(),
-		Rate: r.String(), PRBS: *prbs, Network: network, Cases: len(cases)}
+	info := bench.SweepInfo{Transports: names(a.ts), Payloads: a.payloads, Batches: a.batches, Duration: a.base.Duration.Seconds(),
+		Rate: a.base.Rate.String(), PRBS: a.base.PRBS, Network: network, Cases: len(cases)}
+	return reportBench(e, a, info, start, results, sweepErr)
+}
+
+// benchArgs are the checked flags of udpperf bench, with the cases they
+// ask for.
+type benchArgs struct {
+	base              bench.Case // what every case shares
+	cases             []bench.Case
+	ts                []udp.Transport
+	payloads, batches []int
+	interval          time.Duration
+	out, chart        string
+	jsonOut, netns    bool
+}
+
+// parseBench parses and checks the flags of udpperf bench.
+func parseBench(e env, args []string) (benchArgs, error) {
+	var a benchArgs
+	fs := newFlagSet("bench", "[flags]", benchAbout, e.stdout)
+	transports := fs.String("transport", "naive,mmsg,gro", "comma-separated transports: naive, mmsg, gro (gso), xdp (needs --netns; with --netns the default adds it)")
+	sizes := fs.String("size", "1472,8972", "comma-separated UDP payload sizes in bytes")
+	batches := fs.String("batch", "8,64", "comma-separated batch sizes (naive always uses 1)")
+	duration := durationFlag(fs, "time", bench.DefaultDuration, "sending time per case")
+	r := rateFlag(fs)
+	prbs := fs.Bool("prbs", false, "send Rogue PRBS frames and check every byte")
+	jsonOut := fs.Bool("json", false, "print the JSON document on stdout (the table goes to stderr)")
+	out := fs.String("out", "", "also write the JSON document to this file")
+	chart := fs.String("chart", "udpperf-bench.svg", "write a chart to this file (.svg or .png; empty = none)")
+	netns := fs.Bool("netns", false, "run across a veth pair between two new network namespaces (root)")
+	interval := durationFlag(fs, "interval", 0, "print interval lines within each case (0 = none)")
+	rxQueue := fs.Int("rx-queue", 0, "receiver delivery queue depth (0 = deliver on the receive thread)")
+	noPin := fs.Bool("no-pin", false, "do not pin the sender and receiver threads to CPUs")
+	if err := parseNoArgs(fs, args); err != nil {
+		return a, err
+	}
+	if *netns && !isSet(fs, "transport") {
+		*transports += ",xdp"
+	}
+	ts, err := parseTransports(*transports)
+	if err != nil {
+		return a, err
+	}
+	payloads, err := parseInts("size", *sizes)
+	if err != nil {
+		return a, err
+	}
+	bs, err := parseInts("batch", *batches)
+	if err != nil {
+		return a, err
+	}
+	if *duration <= 0 {
+		return a, usageError{"--time must be positive"}
+	}
+	if *chart, err = chartFile(*chart); err != nil {
+		return a, err
+	}
+	a = benchArgs{ts: ts, payloads: payloads, batches: bs, interval: *interval, out: *out, chart: *chart, jsonOut: *jsonOut, netns: *netns}
+	a.base = bench.Case{Duration: *duration, Rate: *r, PRBS: *prbs, RxQueue: *rxQueue, NoPin: *noPin}
+	a.cases = bench.Cases(a.base, ts, payloads, bs)
+	for _, c := range a.cases {
+		if *netns && c.Transport == udp.TransportXDP {
+			continue // the namespaces come later
+		}
+		if err := c.Validate(); err != nil {
+			return a, usageError{fmt.Sprintf("case %s: %v", c, err)}
+		}
+	}
+	return a, nil
+}
+
+// chartFile checks --chart: "none" or "off" turn the chart off, and the
+// file name must say SVG or PNG.
+func chartFile(chart string) (string, error) {
+	switch strings.ToLower(chart) {
+	case "", "none", "off":
+		return "", nil
+	}
+	if ext := strings.ToLower(chart); !strings.HasSuffix(ext, ".svg") && !strings.HasSuffix(ext, ".png") {
+		return "", usageError{fmt.Sprintf("--chart %q: the file name must end in .svg or .png", chart)}
+	}
+	return chart, nil
+}
+
+// reportBench writes the JSON document and the chart, and fails when the
+// sweep was interrupted or a case failed.
+func reportBench(e env, a benchArgs, info bench.SweepInfo, start time.Time, results []bench.Result, sweepErr error) error {
 	doc := bench.NewSweepReport(info, start, results)
 	if sweepErr != nil {
 		doc.Error = "interrupted: " + sweepErr.Error()
 	}
-	if err := emitDocument(e, doc, *jsonOut, *out); err != nil {
+	if err := emitDocument(e, doc, a.jsonOut, a.out); err != nil {
 		return err
 	}
-	if *chart != "" && len(results) > 0 {
-		if err := bench.WriteChart(*chart, results); err != nil {
+	if a.chart != "" && len(results) > 0 {
+		if err := bench.WriteChart(a.chart, results); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "chart: %s\n", *chart)
+		fmt.Fprintf(e.stderr, "chart: %s\n", a.chart)
 	}
 	if sweepErr != nil {
-		return fmt.Errorf("interrupted after %d of %d cases", len(results), len(cases))
+		return fmt.Errorf("interrupted after %d of %d cases", len(results), len(a.cases))
 	}
 	return failure(results)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"udpstream.dev/bench"
 	"udpstream.dev/engine/udp"
@@ -31,6 +32,28 @@ examples:
   udpperf client --host 127.0.0.1 --size 1024 --rate 100kpps --prbs --json`
 
 func runClient(ctx context.Context, e env, args []string) error {
+	cfg, jsonOut, err := clientConfig(e, args)
+	if err != nil {
+		return err
+	}
+	p := newPrinter(e, jsonOut)
+	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
+		netJoin(cfg.Host, cfg.Port), cfg.Transport, cfg.Batch, cfg.Payload, cfg.Rate, cfg.Duration, map[bool]string{true: ", prbs", false: ""}[cfg.PRBS])
+	cfg.OnInterval = intervalLines(p, false)
+	rep, err := bench.Transmit(ctx, cfg)
+	if err != nil {
+		if jsonOut {
+			writeJSON(e.stdout, jsonError{err.Error()})
+		}
+		return err
+	}
+	return reportClient(e, p, rep, jsonOut)
+}
+
+// clientConfig parses and checks the flags of udpperf client; the bool is
+// --json.
+func clientConfig(e env, args []string) (bench.ClientConfig, bool, error) {
+	var cfg bench.ClientConfig
 	fs := newFlagSet("client", "--host HOST [flags]", clientAbout, e.stdout)
 	host := fs.String("host", "", "server host name or address (or give it as the only argument)")
 	port := fs.Int("port", bench.DefaultPort, "server UDP port")
@@ -50,8 +73,40 @@ func runClient(ctx context.Context, e env, args []string) error {
 	xdp := addXDPFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
-		return err
+		return cfg, false, err
 	}
+	if err := clientHost(host, *port, *interval, pos); err != nil {
+		return cfg, false, err
+	}
+	if err := checkBatchFlag(*batch); err != nil {
+		return cfg, false, err
+	}
+	t, xcfg, err := xdp.transport(fs, *transport)
+	if err != nil {
+		return cfg, false, err
+	}
+	payload := *size
+	if payload == 0 {
+		payload = udp.MaxPayloadStandard
+		if *jumbo {
+			payload = udp.MaxPayloadJumbo
+		}
+	}
+	cfg = bench.ClientConfig{
+		Host: *host, Port: *port, Payload: payload, Transport: t, Batch: *batch, Rate: *r,
+		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: *affinity,
+		Interval: *interval, XDP: xcfg,
+	}
+	if err := (bench.Case{Transport: t, Payload: payload, Batch: *batch, PRBS: *prbs}).ValidateSide(); err != nil {
+		return cfg, false, usageError{err.Error()}
+	}
+	cfg.Bind, err = parseBind(*bind)
+	return cfg, *jsonOut, err
+}
+
+// clientHost takes the host from the only positional argument when --host
+// is not given, and checks the host, port and interval.
+func clientHost(host *string, port int, interval time.Duration, pos []string) error {
 	switch {
 	case len(pos) == 1 && *host == "":
 		*host = pos[0]
@@ -61,53 +116,24 @@ func runClient(ctx context.Context, e env, args []string) error {
 	if *host == "" {
 		return usageError{"--host is required (see udpperf client --help)"}
 	}
-	if *port < 1 || *port > 65535 {
-		return usageError{fmt.Sprintf("--port %d outside 1..65535", *port)}
+	if port < 1 || port > 65535 {
+		return usageError{fmt.Sprintf("--port %d outside 1..65535", port)}
 	}
-	if *interval <= 0 {
+	if interval <= 0 {
 		return usageError{"--interval must be positive"}
 	}
-	if err := checkBatchFlag(*batch); err != nil {
-		return err
-	}
-	t, xcfg, err := xdp.transport(fs, *transport)
-	if err != nil {
-		return err
-	}
-	payload := *size
-	if payload == 0 {
-		payload = udp.MaxPayloadStandard
-		if *jumbo {
-			payload = udp.MaxPayloadJumbo
-		}
-	}
-	cfg := bench.ClientConfig{
-		Host: *host, Port: *port, Payload: payload, Transport: t, Batch: *batch, Rate: *r,
-		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: *affinity,
-		Interval: *interval, XDP: xcfg,
-	}
-	if err := (bench.Case{Transport: t, Payload: payload, Batch: *batch, PRBS: *prbs}).ValidateSide(); err != nil {
-		return usageError{err.Error()}
-	}
-	if cfg.Bind, err = parseBind(*bind); err != nil {
-		return err
-	}
-	p := newPrinter(e, *jsonOut)
-	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
-		netJoin(*host, *port), t, *batch, payload, r, *duration, map[bool]string{true: ", prbs", false: ""}[*prbs])
-	cfg.OnInterval = intervalLines(p, false)
-	rep, err := bench.Transmit(ctx, cfg)
-	if err != nil {
-		if *jsonOut {
-			writeJSON(e.stdout, jsonError{err.Error()})
-		}
-		return err
-	}
+	return nil
+}
+
+// reportClient prints the sender's summary (and the server's, when it
+// answered), the JSON document, and fails when the server found PRBS
+// errors.
+func reportClient(e env, p *printer, rep bench.ClientReport, jsonOut bool) error {
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatSent(rep.End.SumSent))
 	if s := rep.End.SumReceived; s != nil {
 		p.printf("%s\n", bench.FormatReceived(s.ReceivedSummary))
 	}
-	if *jsonOut {
+	if jsonOut {
 		if err := writeJSON(e.stdout, rep); err != nil {
 			return err
 		}

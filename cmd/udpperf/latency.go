@@ -26,6 +26,60 @@ examples:
   udpperf latency --host 10.0.0.2 --port 5201 --time 10`
 
 func runLatency(ctx context.Context, e env, args []string) error {
+	a, err := parseLatency(e, args)
+	if err != nil {
+		return err
+	}
+	network := "loopback"
+	if a.host != "" {
+		network = netJoin(a.host, a.port)
+	}
+	if a.netns {
+		ns, err := openNamespaces()
+		if err != nil {
+			return err
+		}
+		defer ns.Close()
+		network = "netns-veth"
+		for i := range a.cases {
+			a.cases[i].Network = ns
+		}
+	}
+	p := newPrinter(e, a.jsonOut)
+	start := time.Now()
+	results, sweepErr := bench.LatencySweep(ctx, a.cases, func(i, n int, c bench.LatencyCase, r *bench.LatencyResult) {
+		switch {
+		case r == nil:
+			fmt.Fprintf(e.stderr, "case %d/%d: %s %d B ...\n", i, n, c.Transport, c.Payload)
+		case r.Error != "":
+			fmt.Fprintf(e.stderr, "case %d/%d: %s: error: %s\n", i, n, c.Transport, oneLine(r.Error))
+		default:
+			fmt.Fprintf(e.stderr, "case %d/%d: %s: p50 %.1f us, p99 %.1f us over %d round trips\n", i, n, c.Transport, r.P50Us, r.P99Us, r.Samples)
+		}
+	})
+	if len(results) > 0 {
+		var tbl bytes.Buffer
+		bench.WriteLatencyTable(&tbl, results)
+		p.printf("\n%s", tbl.String())
+	}
+	info := bench.SweepInfo{Transports: names(a.ts), Payloads: []int{a.size}, Duration: a.duration.Seconds(), Rate: "ping-pong", Network: network, Cases: len(a.cases)}
+	return reportLatency(e, a, info, start, results, sweepErr)
+}
+
+// latencyArgs are the checked flags of udpperf latency, with the cases
+// they ask for.
+type latencyArgs struct {
+	ts             []udp.Transport
+	cases          []bench.LatencyCase
+	size, port     int
+	duration       time.Duration
+	host, out      string
+	netns, jsonOut bool
+}
+
+// parseLatency parses and checks the flags of udpperf latency.
+func parseLatency(e env, args []string) (latencyArgs, error) {
+	var a latencyArgs
 	fs := newFlagSet("latency", "[flags]", latencyAbout, e.stdout)
 	transports := fs.String("transport", "naive,mmsg,gro", "comma-separated transports: naive, mmsg, gro (gso), xdp (with --netns, or --host and --iface)")
 	size := fs.Int("size", bench.DefaultLatencyPayload, "ping size in bytes (40..8972)")
@@ -41,85 +95,67 @@ func runLatency(ctx context.Context, e env, args []string) error {
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	xdp := addXDPFlags(fs)
 	if err := parseNoArgs(fs, args); err != nil {
-		return err
+		return a, err
 	}
 	if err := xdp.check(fs, *transports); err != nil {
-		return err
+		return a, err
 	}
 	if *host == "" && isSet(fs, "iface") {
-		return usageError{"--iface applies with --host; in-process xdp runs across --netns"}
+		return a, usageError{"--iface applies with --host; in-process xdp runs across --netns"}
 	}
 	ts, err := parseTransports(*transports)
 	if err != nil {
-		return err
+		return a, err
 	}
-	if *host != "" && *netns {
-		return usageError{"--host and --netns exclude each other"}
-	}
-	if *duration <= 0 && *count <= 0 {
-		return usageError{"--time or --count must be positive"}
-	}
-	if *host != "" && (*port < 1 || *port > 65535) {
-		return usageError{fmt.Sprintf("--port %d outside 1..65535", *port)}
+	if err := checkLatencyFlags(*host, *port, *netns, *duration, *count); err != nil {
+		return a, err
 	}
 	if *count > 0 && !isSet(fs, "time") {
 		*duration = 24 * time.Hour // --count alone decides
 	}
-	var cases []bench.LatencyCase
+	a = latencyArgs{ts: ts, size: *size, port: *port, duration: *duration, host: *host, out: *out, netns: *netns, jsonOut: *jsonOut}
 	for _, t := range ts {
 		c := bench.LatencyCase{Transport: t, Payload: *size, Duration: *duration, Count: *count,
 			Host: *host, Port: *port, NoPin: *noPin, Timeout: *timeout, BusyPoll: *busyPoll,
 			XDP: bench.XDP{Iface: *xdp.iface, Queue: *xdp.queue}}
 		if t == udp.TransportXDP && *host == "" && !*netns {
-			return usageError{"--transport xdp runs across --netns (or towards --host with --iface)"}
+			return a, usageError{"--transport xdp runs across --netns (or towards --host with --iface)"}
 		}
 		if t == udp.TransportXDP && *host != "" && *xdp.iface == "" {
-			return usageError{"--transport xdp towards --host needs --iface"}
+			return a, usageError{"--transport xdp towards --host needs --iface"}
 		}
-		cases = append(cases, c)
+		a.cases = append(a.cases, c)
 	}
-	network := "loopback"
-	if *host != "" {
-		network = netJoin(*host, *port)
+	return a, nil
+}
+
+// checkLatencyFlags refuses flags that exclude each other or leave the
+// run unbounded.
+func checkLatencyFlags(host string, port int, netns bool, duration time.Duration, count int) error {
+	if host != "" && netns {
+		return usageError{"--host and --netns exclude each other"}
 	}
-	if *netns {
-		ns, err := openNamespaces()
-		if err != nil {
-			return err
-		}
-		defer ns.Close()
-		network = "netns-veth"
-		for i := range cases {
-			cases[i].Network = ns
-		}
+	if duration <= 0 && count <= 0 {
+		return usageError{"--time or --count must be positive"}
 	}
-	p := newPrinter(e, *jsonOut)
-	start := time.Now()
-	results, sweepErr := bench.LatencySweep(ctx, cases, func(i, n int, c bench.LatencyCase, r *bench.LatencyResult) {
-		switch {
-		case r == nil:
-			fmt.Fprintf(e.stderr, "case %d/%d: %s %d B ...\n", i, n, c.Transport, c.Payload)
-		case r.Error != "":
-			fmt.Fprintf(e.stderr, "case %d/%d: %s: error: %s\n", i, n, c.Transport, oneLine(r.Error))
-		default:
-			fmt.Fprintf(e.stderr, "case %d/%d: %s: p50 %.1f us, p99 %.1f us over %d round trips\n", i, n, c.Transport, r.P50Us, r.P99Us, r.Samples)
-		}
-	})
-	if len(results) > 0 {
-		var tbl bytes.Buffer
-		bench.WriteLatencyTable(&tbl, results)
-		p.printf("\n%s", tbl.String())
+	if host != "" && (port < 1 || port > 65535) {
+		return usageError{fmt.Sprintf("--port %d outside 1..65535", port)}
 	}
-	info := bench.SweepInfo{Transports: names(ts), Payloads: []int{*size}, Duration: duration.Seconds(), Rate: "ping-pong", Network: network, Cases: len(cases)}
+	return nil
+}
+
+// reportLatency writes the JSON document and fails when the sweep was
+// interrupted or a case failed.
+func reportLatency(e env, a latencyArgs, info bench.SweepInfo, start time.Time, results []bench.LatencyResult, sweepErr error) error {
 	doc := bench.NewSweepReport(info, start, results)
 	if sweepErr != nil {
 		doc.Error = "interrupted: " + sweepErr.Error()
 	}
-	if err := emitDocument(e, doc, *jsonOut, *out); err != nil {
+	if err := emitDocument(e, doc, a.jsonOut, a.out); err != nil {
 		return err
 	}
 	if sweepErr != nil {
-		return fmt.Errorf("interrupted after %d of %d cases", len(results), len(cases))
+		return fmt.Errorf("interrupted after %d of %d cases", len(results), len(a.cases))
 	}
 	for _, r := range results {
 		if r.Error != "" {
