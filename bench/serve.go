@@ -88,6 +88,47 @@ const sessionLinger = 300 * time.Millisecond
 // holds, and returns what it received. Errors are those of opening the
 // socket (port in use, bad address, bad option).
 func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
+	cfg = cfg.withDefaults()
+	var rep ServerReport
+	if err := CheckTransport(cfg.Transport); err != nil {
+		return rep, err
+	}
+	if cfg.Transport == udp.TransportXDP && cfg.XDP.Iface == "" {
+		return rep, ErrXDPNeedsInterface
+	}
+	rep.Start = serveStart(cfg)
+	server, recv, err := openServer(cfg)
+	if err != nil {
+		return rep, err
+	}
+	defer server.Close()
+	if cfg.Ready != nil {
+		cfg.Ready(server.Port())
+	}
+	procStart, _ := cpu.Process()
+	var iv serveIntervals
+	serveLoop(ctx, cfg, recv, func() { iv.start(cfg, recv, &rep) })
+	procEnd, _ := cpu.Process()
+	server.Close()
+	iv.end()
+	// Sessions that ended during the last moments.
+	for {
+		select {
+		case sum := <-recv.events:
+			if cfg.OnSession != nil {
+				cfg.OnSession(sum)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	rep.End = serverEnd(recv, server.Stats(), procEnd.Sub(procStart))
+	return rep, nil
+}
+
+// withDefaults fills in the settings left zero.
+func (cfg ServeConfig) withDefaults() ServeConfig {
 	if cfg.Batch == 0 {
 		cfg.Batch = DefaultBatch
 	}
@@ -100,18 +141,16 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	if cfg.Interval == 0 {
 		cfg.Interval = time.Second
 	}
-	var rep ServerReport
-	if err := CheckTransport(cfg.Transport); err != nil {
-		return rep, err
-	}
-	if cfg.Transport == udp.TransportXDP && cfg.XDP.Iface == "" {
-		return rep, ErrXDPNeedsInterface
-	}
+	return cfg
+}
+
+// serveStart is the start record of a server's report.
+func serveStart(cfg ServeConfig) Start {
 	maxPayload := udp.MaxPayloadStandard
 	if cfg.Jumbo {
 		maxPayload = udp.MaxPayloadJumbo
 	}
-	rep.Start = Start{
+	return Start{
 		System:    CollectSystem(),
 		Timestamp: timestamp(time.Now()),
 		Test: TestInfo{
@@ -120,6 +159,11 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 			Network: "udp", RxQueue: cfg.RxQueue, TxCPU: -1, RxCPU: -1,
 		},
 	}
+}
+
+// openServer opens the server with cfg's options and attaches the
+// receiver that counts and checks what arrives.
+func openServer(cfg ServeConfig) (*udp.Server, *receiver, error) {
 	opts := []udp.Option{
 		udp.WithTransport(cfg.Transport),
 		udp.WithBatch(cfg.Batch),
@@ -142,50 +186,62 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	}
 	server, err := udp.NewServer(cfg.Port, cfg.Jumbo, opts...)
 	if err != nil {
-		return rep, err
+		return nil, nil, err
 	}
-	defer server.Close()
 	if cfg.Transport != udp.TransportXDP {
 		server.SetRxBufferCount(max(1, cfg.RxBuffer/(server.MaxPayload()+28)))
 	}
 	recv, err := newReceiver(server, server, -1, cfg.PRBS)
 	if err != nil {
-		return rep, err
+		server.Close()
+		return nil, nil, err
 	}
 	recv.maxPayload = server.MaxPayload()
 	recv.lockedThread = cfg.RxQueue == 0
 	engine.Connect(server, recv)
-	if cfg.Ready != nil {
-		cfg.Ready(server.Port())
-	}
-	procStart, _ := cpu.Process()
+	return server, recv, nil
+}
 
-	stopIntervals := make(chan struct{})
-	intervalsDone := make(chan struct{})
-	intervalsStarted := false
-	startIntervals := func() {
-		intervalsStarted = true
-		m := newMeter(time.Now(), false)
-		go reportIntervals(cfg.Interval, stopIntervals, intervalsDone, func(bool) {
-			iv := m.next(time.Now(), recv.snapshot(), 0)
-			if iv.Packets == 0 && iv.KernelDrops == 0 && iv.RingDrops == 0 && iv.LostPackets == 0 {
-				return // idle: nothing to say
-			}
-			rep.Intervals = append(rep.Intervals, IntervalRecord{Sum: iv})
-			if cfg.OnInterval != nil {
-				cfg.OnInterval(iv)
-			}
-		})
-	}
+// serveIntervals reports intervals from the first datagram on.
+type serveIntervals struct {
+	stop, done chan struct{}
+}
 
-	var timeLimit <-chan time.Time
-	var idleTick <-chan time.Time
+// start begins the interval reports into rep.
+func (s *serveIntervals) start(cfg ServeConfig, recv *receiver, rep *ServerReport) {
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	m := newMeter(time.Now(), false)
+	go reportIntervals(cfg.Interval, s.stop, s.done, func(bool) {
+		iv := m.next(time.Now(), recv.snapshot(), 0)
+		if iv.Packets == 0 && iv.KernelDrops == 0 && iv.RingDrops == 0 && iv.LostPackets == 0 {
+			return // idle: nothing to say
+		}
+		rep.Intervals = append(rep.Intervals, IntervalRecord{Sum: iv})
+		if cfg.OnInterval != nil {
+			cfg.OnInterval(iv)
+		}
+	})
+}
+
+// end stops the interval reports, if they started, and waits for the
+// last one.
+func (s *serveIntervals) end() {
+	if s.stop != nil {
+		close(s.stop)
+		<-s.done
+	}
+}
+
+// serveLoop waits for the first stop condition of cfg: ctx ending, the
+// time limit, idleness, or the linger after a one-off session. It calls
+// started when the first datagram arrives.
+func serveLoop(ctx context.Context, cfg ServeConfig, recv *receiver, started func()) {
+	var timeLimit, idleTick, linger <-chan time.Time
 	if cfg.IdleExit > 0 {
 		t := time.NewTicker(max(cfg.IdleExit/5, 10*time.Millisecond))
 		defer t.Stop()
 		idleTick = t.C
 	}
-	var linger <-chan time.Time
 	first := recv.first
 	// --time bounds every run: a server that hears nothing stops Time after
 	// it started; once data flows, Time counts from the first datagram.
@@ -195,22 +251,21 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 		defer func() { limitTimer.Stop() }()
 		timeLimit = limitTimer.C
 	}
-loop:
 	for {
 		select {
 		case <-ctx.Done():
-			break loop
+			return
 		case <-first:
 			first = nil
-			startIntervals()
+			started()
 			if limitTimer != nil {
 				limitTimer.Reset(cfg.Time)
 			}
 		case <-timeLimit:
-			break loop
+			return
 		case <-idleTick:
 			if last := recv.lastNs.Load(); last > 0 && time.Duration(recv.now()-last) >= cfg.IdleExit {
-				break loop
+				return
 			}
 		case sum := <-recv.events:
 			if cfg.OnSession != nil {
@@ -220,29 +275,9 @@ loop:
 				linger = time.After(sessionLinger)
 			}
 		case <-linger:
-			break loop
+			return
 		}
 	}
-	procEnd, _ := cpu.Process()
-	server.Close()
-	if intervalsStarted {
-		close(stopIntervals)
-		<-intervalsDone
-	}
-	// Sessions that ended during the last moments.
-	for {
-		select {
-		case sum := <-recv.events:
-			if cfg.OnSession != nil {
-				cfg.OnSession(sum)
-			}
-			continue
-		default:
-		}
-		break
-	}
-	rep.End = serverEnd(recv, server.Stats(), procEnd.Sub(procStart))
-	return rep, nil
 }
 
 // serverEnd totals what a server received.
