@@ -447,7 +447,7 @@ func (p *Pool) free(b *poolx.Buffer, home *slab) {
 
 // frameOnWindows makes one frame whose payload is the windows in order,
 // without copying: a datagram that arrived in several buffers (an AF_XDP
-// multi-buffer packet) becomes one frame of several segments. Like FrameOn,
+// multi-buffer packet) becomes one frame of several segments. Like frameOn,
 // the frame holds its own reference to every buffer, each of which must be
 // held by the caller. It does not allocate once the frame bodies of the
 // pool have grown to the number of windows used.

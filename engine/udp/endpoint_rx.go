@@ -252,7 +252,7 @@ func (g *groBuffers) fill(e *endpoint, i int) {
 
 // rxGRO is the recvmmsg loop with UDP GRO: each message may carry a run of
 // equal datagrams (the last may be shorter), split into frames with
-// Pool.FrameOn, without copying.
+// frameOn, without copying.
 func (e *endpoint) rxGRO(s *udpSocket) {
 	n := min(e.cfg.batch, groSlots)
 	g := &groBuffers{blks: make([]*poolx.Buffer, n), bufs: make([][]byte, n), scratch: make([]byte, mmsg.GROBufferSize)}
