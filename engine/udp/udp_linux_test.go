@@ -4,84 +4,66 @@ package udp
 
 import (
 	"errors"
-	"fmt"
+	"net"
 	"os"
-	"os/exec"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"udpstream.dev/engine"
 	"udpstream.dev/internal/testutils"
 )
 
-// ipCmd runs ip(8) or tc(8) and fails the test on error.
-func ipCmd(t *testing.T, name string, args ...string) {
+// slowPath builds a veth pair whose A end sends through a token bucket of
+// 8 kbit/s, so datagrams sent through it pile up in the queue, are charged
+// to the sending socket, and fill its send buffer: the only way to make a
+// UDP send wait. It returns side A, where the sockets must be opened, and
+// an address on A's link with a fixed neighbour, so nothing waits on ARP
+// (B drops the frames, which are addressed to another MAC). The pair is
+// removed when the test ends, failed or not.
+func slowPath(t *testing.T) (*testutils.Side, string) {
 	t.Helper()
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-	}
-}
-
-// slowNetns creates a network namespace holding a veth pair whose one end
-// sends through a token bucket of 8 kbit/s, so datagrams sent through it
-// pile up in the queue, are charged to the sending socket, and fill its
-// send buffer: the only way to make a UDP send wait. It returns the
-// namespace's name and the address to send to; the namespace is removed
-// when the test ends, failed or not.
-func slowNetns(t *testing.T) (string, string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("creating a network namespace needs root")
-	}
-	for _, tool := range []string{"ip", "tc"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s (iproute2) is not installed", tool)
-		}
-	}
-	ns := fmt.Sprintf("udpst-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
-	ipCmd(t, "ip", "netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	ipCmd(t, "ip", "-n", ns, "link", "add", "va", "type", "veth", "peer", "name", "vb")
-	ipCmd(t, "ip", "-n", ns, "addr", "add", "10.203.0.1/24", "dev", "va")
-	for _, l := range []string{"lo", "va", "vb"} {
-		ipCmd(t, "ip", "-n", ns, "link", "set", l, "up")
-	}
-	// A fixed neighbour, so nothing waits on ARP: packets go straight to
-	// va's queue (and vb drops them when they finally leave).
-	ipCmd(t, "ip", "-n", ns, "neigh", "add", "10.203.0.9", "lladdr", "02:00:00:00:00:09", "dev", "va", "nud", "permanent")
-	ipCmd(t, "tc", "-n", ns, "qdisc", "add", "dev", "va", "root", "tbf", "rate", "8kbit", "burst", "1600", "limit", "10000000")
-	return ns, "10.203.0.9"
-}
-
-// inNetns runs fn on a thread that has entered the namespace, so sockets it
-// opens belong there.
-func inNetns(t *testing.T, ns string, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
+	testutils.RequireRoot(t)
+	p := testutils.New(t, 1500)
+	h, err := netlink.NewHandleAt(p.A.NS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer orig.Close()
-	target, err := os.Open("/run/netns/" + ns)
-	if err != nil {
+	defer h.Close()
+	dst := net.IPv4(10, 203, 0, 9).To4()
+	mac := net.HardwareAddr{0x02, 0, 0, 0, 0, 0x09}
+	route := &netlink.Route{LinkIndex: p.A.Index, Dst: &net.IPNet{IP: dst, Mask: net.CIDRMask(32, 32)}, Scope: netlink.SCOPE_LINK}
+	if err := h.RouteAdd(route); err != nil {
+		t.Fatalf("route to %v: %v", dst, err)
+	}
+	neigh := &netlink.Neigh{LinkIndex: p.A.Index, Family: unix.AF_INET, IP: dst, HardwareAddr: mac, State: netlink.NUD_PERMANENT}
+	if err := h.NeighAdd(neigh); err != nil {
+		t.Fatalf("neighbour %v: %v", dst, err)
+	}
+	const rate = 1000 // bytes a second: 8 kbit/s
+	tbf := &netlink.Tbf{
+		QdiscAttrs: netlink.QdiscAttrs{LinkIndex: p.A.Index, Handle: netlink.MakeHandle(1, 0), Parent: netlink.HANDLE_ROOT},
+		Rate:       rate, Limit: 10_000_000, Buffer: netlink.Xmittime(rate, 1600),
+	}
+	if err := h.QdiscReplace(tbf); err != nil {
+		t.Fatalf("token bucket on %s: %v", p.A.Link, err)
+	}
+	return &p.A, dst.String()
+}
+
+// clientIn opens a client on side's namespace.
+func clientIn(t *testing.T, side *testutils.Side, host string, opts ...Option) *Client {
+	t.Helper()
+	var c *Client
+	if err := side.Do(func() (err error) {
+		c, err = NewClient(host, 9, false, opts...)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		t.Fatalf("setns: %v", err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			panic(fmt.Sprintf("cannot return to the original network namespace: %v", err))
-		}
-	}()
-	fn()
+	return c
 }
 
 // TestTransmitTimeout fills a socket's send buffer behind a slow queue:
@@ -89,17 +71,10 @@ func inNetns(t *testing.T, ns string, fn func()) {
 // TxTimeouts, and never retry forever; Close stays prompt.
 func TestTransmitTimeout(t *testing.T) {
 	testutils.Leak(t)
-	ns, dst := slowNetns(t)
+	side, dst := slowPath(t)
 	for _, tr := range allTransports {
 		t.Run(tr.String(), func(t *testing.T) {
-			var c *Client
-			inNetns(t, ns, func() {
-				var err error
-				c, err = NewClient(dst, 9, false, WithTransport(tr))
-				if err != nil {
-					t.Fatal(err)
-				}
-			})
+			c := clientIn(t, side, dst, WithTransport(tr))
 			defer c.Close()
 			if _, err := c.ep.socks[0].mc.SetWriteBuffer(4096); err != nil {
 				t.Fatal(err)
@@ -169,15 +144,8 @@ func TestTransmitTimeout(t *testing.T) {
 // not send.
 func TestTxQueueCloseStuck(t *testing.T) {
 	testutils.Leak(t)
-	ns, dst := slowNetns(t)
-	var c *Client
-	inNetns(t, ns, func() {
-		var err error
-		c, err = NewClient(dst, 9, false, WithTxQueue(1024))
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
+	side, dst := slowPath(t)
+	c := clientIn(t, side, dst, WithTxQueue(1024))
 	if _, err := c.ep.socks[0].mc.SetWriteBuffer(4096); err != nil {
 		t.Fatal(err)
 	}

@@ -71,11 +71,11 @@ func New(t testing.TB, mtu int) *Pair {
 		},
 	})
 	if err != nil {
-		t.Fatalf("netnstest: %v", err)
+		t.Fatalf("testutils: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := p.Close(); err != nil {
-			t.Errorf("netnstest: %v", err)
+			t.Errorf("testutils: %v", err)
 		}
 	})
 	return p
@@ -101,7 +101,7 @@ func NewWire(t testing.TB, mtu int) *Pair {
 	for _, s := range []*Side{&p.A, &p.B} {
 		for _, o := range []Offload{TxChecksum, RxChecksum} {
 			if err := s.SetOffload(o, false); err != nil {
-				t.Fatalf("netnstest: %s: %v", s.Link, err)
+				t.Fatalf("testutils: %s: %v", s.Link, err)
 			}
 		}
 	}
