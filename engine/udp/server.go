@@ -15,8 +15,9 @@ import (
 // server releases it when SendFrame returns.
 //
 // As a Slave it transmits the frames it accepts to the peer it most
-// recently received from. Its embedded Pool (MaxPayload buffers) is the
-// allocator a Master attached to the server draws its frames from.
+// recently received from. Its transmit pool (MaxPayload buffers) serves
+// AcceptReq, so a Master attached to the server draws its frames from it,
+// and ReqFrame.
 //
 // A Server is safe for concurrent use. Close stops it.
 type Server struct {
