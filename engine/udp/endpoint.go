@@ -424,14 +424,7 @@ func (e *endpoint) rxLoop(s *udpSocket) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
-	switch {
-	case e.cfg.transport == TransportNaive:
-		e.rxNaive(s)
-	case s.mc.GROEnabled():
-		e.rxGRO(s)
-	default:
-		e.rxBatch(s)
-	}
+	e.receive(s)
 }
 
 // consume delivers the frames of a receive queue to the slaves.

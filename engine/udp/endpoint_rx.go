@@ -114,28 +114,40 @@ func (e *endpoint) accept(s *udpSocket, f engine.Frame) {
 // rxSlots is the receive memory posted to the kernel: one pooled buffer
 // per message, or a shared scratch buffer where the pool had nothing left
 // (datagrams landing there are counted as pool exhaustion and dropped). A
-// slot keeps its buffer for the next datagram when the frame made on it
-// was released during delivery, as it is when slaves do not keep frames.
+// slot keeps its buffer for the next datagram when the frames made on it
+// were released during delivery, as they are when slaves do not keep
+// frames, so the kernel copies into cache-warm memory instead of cycling
+// through the pool.
 type rxSlots struct {
+	pool    *engine.Pool
+	size    int // bytes posted per message
 	blks    []*poolx.Buffer
 	bufs    [][]byte
+	ok      []bool // per message: something in it is delivered
 	scratch []byte
 }
 
-func newRxSlots(n, size int) *rxSlots {
-	return &rxSlots{
+func newRxSlots(pool *engine.Pool, n, size int) *rxSlots {
+	r := &rxSlots{
+		pool:    pool,
+		size:    size,
 		blks:    make([]*poolx.Buffer, n),
 		bufs:    make([][]byte, n),
+		ok:      make([]bool, n),
 		scratch: make([]byte, size),
 	}
+	for i := range n {
+		r.fill(i)
+	}
+	return r
 }
 
 // fill posts memory in slot i: a buffer from the pool when it has one.
-// Exactly MaxPayload bytes are posted, so longer datagrams are truncated
+// Exactly size bytes are posted, so longer datagrams are truncated
 // (MSG_TRUNC) and dropped.
-func (r *rxSlots) fill(e *endpoint, i int) {
-	if b, err := px.AllocBuffer(e.rxPool); err == nil {
-		r.blks[i], r.bufs[i] = b, b.Memory()[:e.maxPayload:e.maxPayload]
+func (r *rxSlots) fill(i int) {
+	if b, err := px.AllocBuffer(r.pool); err == nil {
+		r.blks[i], r.bufs[i] = b, b.Memory()[:r.size:r.size]
 		return
 	}
 	r.blks[i], r.bufs[i] = nil, r.scratch
@@ -143,7 +155,7 @@ func (r *rxSlots) fill(e *endpoint, i int) {
 
 // recycle keeps slot i's buffer when no frame holds it any more, or gives
 // it back and posts a fresh one.
-func (r *rxSlots) recycle(e *endpoint, i int) {
+func (r *rxSlots) recycle(i int) {
 	b := r.blks[i]
 	if b != nil && b.SoleOwner() {
 		return
@@ -151,7 +163,7 @@ func (r *rxSlots) recycle(e *endpoint, i int) {
 	if b != nil {
 		b.Release()
 	}
-	r.fill(e, i)
+	r.fill(i)
 }
 
 // release gives every posted buffer back to the pool.
@@ -164,22 +176,32 @@ func (r *rxSlots) release() {
 	}
 }
 
-// rxBatch is the recvmmsg loop: up to a batch of datagrams per call, each
-// into its own pooled buffer, delivered as a frame over that buffer.
-func (e *endpoint) rxBatch(s *udpSocket) {
-	n := e.cfg.batch
-	slots := newRxSlots(n, e.maxPayload)
+// receive is the receive loop of every socket path. It reads messages
+// (one datagram per call for TransportNaive, a recvmmsg batch otherwise),
+// judges every datagram and publishes the counts, then, in a second pass
+// over the same messages, delivers them: a plain message is one frame over
+// its buffer, a GRO message is cut into one frame per datagram sharing the
+// buffer, without copying.
+func (e *endpoint) receive(s *udpSocket) {
+	gro := s.mc.GROEnabled()
+	n, pool, size := e.cfg.batch, e.rxPool, e.maxPayload
+	switch {
+	case e.cfg.transport == TransportNaive:
+		n = 1
+	case gro:
+		// The C reference receiver posts as many; more only adds memory.
+		n, pool, size = min(e.cfg.batch, groSlots), e.groPool, mmsg.GROBufferSize
+	}
+	slots := newRxSlots(pool, n, size)
 	defer slots.release()
 	msgs := make([]mmsg.Message, n)
-	ok := make([]bool, n)
 	for i := range msgs {
-		slots.fill(e, i)
 		msgs[i].Buffers = slots.bufs[i : i+1 : i+1]
 	}
 	var pc peerCache
 	var t rxTally
 	for {
-		got, err := s.mc.ReadBatch(msgs)
+		got, err := e.readMessages(s, msgs)
 		if err != nil {
 			if e.rxFailed(s, err) {
 				return
@@ -187,146 +209,74 @@ func (e *endpoint) rxBatch(s *udpSocket) {
 			continue
 		}
 		for i := range got {
-			m := &msgs[i]
-			v := e.verdict(slots.blks[i] != nil, m.Truncated, m.N, m.Addr)
-			t.count(v, 1, m.N)
-			ok[i] = v == rxAccepted
+			slots.ok[i] = e.judge(s, &t, &msgs[i], slots.blks[i] != nil, gro)
 		}
 		e.publish(s, &t)
 		for i := range got {
-			if ok[i] {
-				e.notePeer(&pc, msgs[i].Addr)
-				e.accept(s, px.FrameOver(e.rxPool, slots.blks[i], msgs[i].N))
+			if slots.ok[i] {
+				e.deliver(s, &pc, &msgs[i], slots.blks[i], gro)
 			}
-			slots.recycle(e, i)
+			slots.recycle(i) // msgs[i].Buffers aliases slots.bufs[i]
 		}
 	}
 }
 
-// rxNaive is the one-datagram-per-call loop on the standard library's
-// socket calls: Rogue's way, kept as the baseline.
-func (e *endpoint) rxNaive(s *udpSocket) {
-	slots := newRxSlots(1, e.maxPayload)
-	defer slots.release()
-	slots.fill(e, 0)
-	var pc peerCache
-	var t rxTally
-	for {
-		n, _, flags, addr, err := s.uc.ReadMsgUDPAddrPort(slots.bufs[0], nil)
-		if err != nil {
-			if e.rxFailed(s, err) {
-				return
-			}
-			continue
-		}
-		if addr.Addr().Is4In6() {
-			addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
-		}
-		v := e.verdict(slots.blks[0] != nil, isMsgTrunc(flags), n, addr)
-		t.count(v, 1, n)
-		e.publish(s, &t)
-		if v == rxAccepted {
-			e.notePeer(&pc, addr)
-			e.accept(s, px.FrameOver(e.rxPool, slots.blks[0], n))
-		}
-		slots.recycle(e, 0)
+// readMessages fills msgs from the socket: with TransportNaive one
+// datagram through the standard library's recvmsg (Rogue's way, kept as
+// the baseline), otherwise a recvmmsg batch.
+func (e *endpoint) readMessages(s *udpSocket, msgs []mmsg.Message) (int, error) {
+	if e.cfg.transport != TransportNaive {
+		return s.mc.ReadBatch(msgs)
 	}
+	m := &msgs[0]
+	n, _, flags, addr, err := s.uc.ReadMsgUDPAddrPort(m.Buffers[0], nil)
+	if err != nil {
+		return 0, err
+	}
+	if addr.Addr().Is4In6() {
+		addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	}
+	m.N, m.Addr, m.Truncated, m.SegmentSize = n, addr, isMsgTrunc(flags), 0
+	return 1, nil
 }
 
-// groBuffers holds the 64 KiB pooled buffers posted for GRO receives; each run
-// that arrives is cut into one frame per datagram sharing the buffer.
-type groBuffers struct {
-	blks    []*poolx.Buffer
-	bufs    [][]byte
-	scratch []byte
-}
-
-func (g *groBuffers) fill(e *endpoint, i int) {
-	b, err := px.AllocBuffer(e.groPool)
-	if err == nil {
-		g.blks[i], g.bufs[i] = b, b.Memory()[:mmsg.GROBufferSize]
-		return
+// judge counts what becomes of the datagrams of m, held in a pool buffer
+// or not, and reports whether any is to be delivered. A GRO message is
+// judged as a run first (a GRO buffer does not truncate, so each
+// datagram's size is then checked on its own).
+func (e *endpoint) judge(s *udpSocket, t *rxTally, m *mmsg.Message, held, gro bool) bool {
+	if !gro {
+		v := e.verdict(held, m.Truncated, m.N, m.Addr)
+		t.count(v, 1, m.N)
+		return v == rxAccepted
 	}
-	g.blks[i], g.bufs[i] = nil, g.scratch
-}
-
-// rxGRO is the recvmmsg loop with UDP GRO: each message may carry a run of
-// equal datagrams (the last may be shorter), split into frames with
-// frameOn, without copying.
-func (e *endpoint) rxGRO(s *udpSocket) {
-	n := min(e.cfg.batch, groSlots)
-	g := &groBuffers{blks: make([]*poolx.Buffer, n), bufs: make([][]byte, n), scratch: make([]byte, mmsg.GROBufferSize)}
-	msgs := make([]mmsg.Message, n)
-	for i := range msgs {
-		g.fill(e, i)
-		msgs[i].Buffers = g.bufs[i : i+1 : i+1]
-	}
-	defer func() {
-		for _, b := range g.blks {
-			if b != nil {
-				b.Release()
-			}
-		}
-	}()
-	var pc peerCache
-	var t rxTally
-	for {
-		got, err := s.mc.ReadBatch(msgs)
-		if err != nil {
-			if e.rxFailed(s, err) {
-				return
-			}
-			continue
-		}
-		for i := range got {
-			m := &msgs[i]
-			b := g.blks[i]
-			count := m.Datagrams()
-			// The run as a whole first (its size is checked per
-			// datagram by splitRun: a GRO buffer does not truncate).
-			if v := e.verdict(b != nil, m.Truncated, 0, m.Addr); v != rxAccepted {
-				t.count(v, count, 0)
-			} else {
-				if count > 1 {
-					s.rx.groRuns.Add(1)
-				}
-				e.splitRun(s, &pc, &t, m, b)
-			}
-			if b != nil && b.SoleOwner() {
-				// Every frame cut from b is gone already (delivered
-				// inline, or dropped): post the same, cache-warm buffer
-				// again instead of cycling the pool.
-				continue
-			}
-			if b != nil {
-				b.Release()
-			}
-			g.fill(e, i)
-		}
-		e.publish(s, &t)
-	}
-}
-
-// splitRun turns one GRO message into frames, one per datagram, each a
-// window of b. Datagrams longer than MaxPayload (possible here, since a
-// GRO buffer does not truncate them) are dropped and counted.
-func (e *endpoint) splitRun(s *udpSocket, pc *peerCache, t *rxTally, m *mmsg.Message, b *poolx.Buffer) {
 	count := m.Datagrams()
-	good := 0
+	if v := e.verdict(held, m.Truncated, 0, m.Addr); v != rxAccepted {
+		t.count(v, count, 0)
+		return false
+	}
+	if count > 1 {
+		s.rx.groRuns.Add(1)
+	}
+	good := false
 	for k := range count {
 		_, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k)
 		v := e.verdict(true, false, l, m.Addr)
 		t.count(v, 1, l)
-		if v == rxAccepted {
-			good++
-		}
+		good = good || v == rxAccepted
 	}
-	e.publish(s, t)
-	if good == 0 {
+	return good
+}
+
+// deliver hands the accepted datagrams of m, in buffer b, to the slaves,
+// noting the peer first (one sender per GRO run).
+func (e *endpoint) deliver(s *udpSocket, pc *peerCache, m *mmsg.Message, b *poolx.Buffer, gro bool) {
+	e.notePeer(pc, m.Addr)
+	if !gro {
+		e.accept(s, px.FrameOver(e.rxPool, b, m.N))
 		return
 	}
-	e.notePeer(pc, m.Addr) // one sender per GRO run
-	for k := range count {
+	for k := range m.Datagrams() {
 		off, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k)
 		if l > e.maxPayload {
 			continue

@@ -586,7 +586,8 @@ func BenchmarkRxDeliver(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				e.splitRun(s, &pc, &t, &msg, buf)
+				e.judge(s, &t, &msg, true, true)
+				e.deliver(s, &pc, &msg, buf, true)
 				buf.Release()
 			}
 			b.ReportAllocs()
@@ -597,16 +598,17 @@ func BenchmarkRxDeliver(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					e.splitRun(s, &pc, &t, &msg, buf)
+					e.judge(s, &t, &msg, true, true)
+					e.deliver(s, &pc, &msg, buf, true)
 					buf.Release()
 				}
 			} else {
-				slots := newRxSlots(1, e.maxPayload)
-				slots.fill(e, 0)
+				slots := newRxSlots(e.rxPool, 1, e.maxPayload)
+				one := mmsg.Message{N: 1472, Addr: from}
 				for range b.N {
-					e.notePeer(&pc, from)
-					e.accept(s, px.FrameOver(e.rxPool, slots.blks[0], 1472))
-					slots.recycle(e, 0)
+					e.judge(s, &t, &one, true, false)
+					e.deliver(s, &pc, &one, slots.blks[0], false)
+					slots.recycle(0)
 				}
 				slots.release()
 			}
