@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // BenchmarkRun measures the engine end to end: each iteration is one Run
@@ -16,7 +16,7 @@ import (
 // allocations per datagram over the whole run (setup included).
 func BenchmarkRun(b *testing.B) {
 	const benchDuration = time.Second
-	for _, tr := range []engine.Transport{engine.TransportNaive, engine.TransportMmsg, engine.TransportGRO} {
+	for _, tr := range []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO} {
 		for _, payload := range []int{1472, 8972} {
 			b.Run(tr.String()+"/"+strconv.Itoa(payload), func(b *testing.B) {
 				var dps, bps, loss, rxns, txns, allocs float64

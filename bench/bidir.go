@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // A --bidir test (iperf3's) runs a forward and a reverse test at once
@@ -36,7 +36,7 @@ func (cfg ClientConfig) onInterval() func(Interval) {
 
 // clientStart fills the iperf3 fields of a client's start section and,
 // for a reverse test, attaches the receiving side before the hello.
-func clientStart(rep *ClientReport, cfg ClientConfig, c Case, client *engine.Client, session uint64) (*reverseClient, error) {
+func clientStart(rep *ClientReport, cfg ClientConfig, c Case, client *udp.Client, session uint64) (*reverseClient, error) {
 	rep.Start.Cookie = SessionID(session).String()
 	rep.Start.ConnectingTo = &Endpoint{Host: cfg.Host, Port: cfg.Port}
 	iperfStart(&rep.Start, cfg.Omit, connection(client.LocalAddr(), client.Peer()))
@@ -50,7 +50,7 @@ func clientStart(rep *ClientReport, cfg ClientConfig, c Case, client *engine.Cli
 // otherModes runs, once the test is welcomed, what differs from a plain
 // forward test: the start callback, then a reverse or bidirectional test
 // (done: the test is over) or the warm-up before the forward one.
-func otherModes(ctx context.Context, cfg ClientConfig, c Case, client *engine.Client, replies *replySlave, session uint64, rev *reverseClient, rep *ClientReport) (done bool, err error) {
+func otherModes(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client, replies *replySlave, session uint64, rev *reverseClient, rep *ClientReport) (done bool, err error) {
 	if cfg.OnStart != nil {
 		cfg.OnStart(rep.Start)
 	}
@@ -68,7 +68,7 @@ func otherModes(ctx context.Context, cfg ClientConfig, c Case, client *engine.Cl
 }
 
 // runBidir runs the test once the forward session is welcomed.
-func runBidir(ctx context.Context, cfg ClientConfig, c Case, client *engine.Client, replies *replySlave, session uint64, rep *ClientReport) error {
+func runBidir(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client, replies *replySlave, session uint64, rep *ClientReport) error {
 	back := rand.Uint64()
 	rev, err := newReverseClient(client, back, c)
 	if err != nil {
@@ -80,7 +80,7 @@ func runBidir(ctx context.Context, cfg ClientConfig, c Case, client *engine.Clie
 	if err := hello(ctx, client, replies, back, rc, refused); err != nil {
 		return fmt.Errorf("opening the reverse direction: %w", err)
 	}
-	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == engine.TransportXDP)
+	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
 	if err != nil {
 		return err
 	}

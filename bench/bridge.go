@@ -7,6 +7,7 @@ import (
 
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 	"udpstream.dev/engine/zmq"
 )
 
@@ -43,9 +44,9 @@ type BridgeReport struct {
 // engine's terms: oversize, pool exhausted and malformed messages.
 type bridgeStats struct{ b *zmq.Bridge }
 
-func (s bridgeStats) Stats() engine.Stats {
+func (s bridgeStats) Stats() udp.Stats {
 	st := s.b.Stats()
-	return engine.Stats{RxOversize: st.RxOversize, RxPoolExhausted: st.RxPoolExhausted, RxMalformed: st.RxMalformed}
+	return udp.Stats{RxOversize: st.RxOversize, RxPoolExhausted: st.RxPoolExhausted, XDP: udp.XDPStats{RxMalformed: st.RxMalformed}}
 }
 
 // ServeBridge connects a bridge client and receives until ctx ends or a

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/rate"
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // Rate is a target send rate in payload bits per second or datagrams per
@@ -20,8 +20,8 @@ func ParseRate(s string) (Rate, error) { return rate.Parse(s) }
 
 // Defaults of a Case.
 const (
-	DefaultPayload  = engine.MaxPayloadStandard
-	DefaultBatch    = engine.DefaultBatch
+	DefaultPayload  = udp.MaxPayloadStandard
+	DefaultBatch    = udp.DefaultBatch
 	DefaultDuration = 2 * time.Second
 	// DefaultInterval is the time between progress reports of udpperf
 	// server and client.
@@ -41,7 +41,7 @@ const PRBSWidth = 32
 // Case describes one measurement: one sender and one receiver in this
 // process. The zero value of every field but Transport means its default.
 type Case struct {
-	Transport engine.Transport
+	Transport udp.Transport
 	// Payload is the UDP payload of each datagram in bytes (default 1472).
 	// Payloads above 1472 use jumbo endpoints (up to 8972).
 	Payload int
@@ -54,7 +54,7 @@ type Case struct {
 	Rate Rate
 	// PRBS sends Rogue PRBS frames and checks every byte on receipt.
 	PRBS bool
-	// RxQueue is the receiver's delivery queue depth (engine.WithRxQueue);
+	// RxQueue is the receiver's delivery queue depth (udp.WithRxQueue);
 	// 0 delivers on the receive goroutine.
 	RxQueue int
 	// RxBuffer is the receive socket buffer in bytes (default 64 MiB).
@@ -83,7 +83,7 @@ func (c Case) withDefaults() Case {
 	if c.Batch == 0 {
 		c.Batch = DefaultBatch
 	}
-	if c.Transport == engine.TransportNaive {
+	if c.Transport == udp.TransportNaive {
 		c.Batch = 1
 	}
 	if c.Duration == 0 {
@@ -96,7 +96,7 @@ func (c Case) withDefaults() Case {
 }
 
 // Jumbo reports whether the case needs jumbo endpoints (MTU 9000).
-func (c Case) Jumbo() bool { return c.Payload > engine.MaxPayloadStandard }
+func (c Case) Jumbo() bool { return c.Payload > udp.MaxPayloadStandard }
 
 // MTU is the link MTU the case's payload needs: 1500 or 9000.
 func (c Case) MTU() int {
@@ -109,7 +109,7 @@ func (c Case) MTU() int {
 // Validate reports every problem of a case (after defaults) in one error.
 func (c Case) Validate() error {
 	err := c.ValidateSide()
-	if c.Transport == engine.TransportXDP && c.Network == nil {
+	if c.Transport == udp.TransportXDP && c.Network == nil {
 		// Sender and receiver in one process cannot share one interface
 		// queue.
 		err = errors.Join(err, errors.New("transport xdp runs across a veth pair: use Network (--netns)"))
@@ -129,8 +129,8 @@ func (c Case) ValidateSide() error {
 	if err := checkPayload(c.Payload, c.PRBS); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Batch < 1 || c.Batch > engine.MaxBatch {
-		errs = append(errs, fmt.Errorf("batch %d outside 1..%d", c.Batch, engine.MaxBatch))
+	if c.Batch < 1 || c.Batch > udp.MaxBatch {
+		errs = append(errs, fmt.Errorf("batch %d outside 1..%d", c.Batch, udp.MaxBatch))
 	}
 	if c.Duration < 0 {
 		errs = append(errs, fmt.Errorf("duration %v is negative", c.Duration))
@@ -160,9 +160,9 @@ type XDP struct {
 }
 
 // CheckTransport reports whether udpperf can measure transport t.
-func CheckTransport(t engine.Transport) error {
+func CheckTransport(t udp.Transport) error {
 	switch t {
-	case engine.TransportNaive, engine.TransportMmsg, engine.TransportGRO, engine.TransportXDP:
+	case udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO, udp.TransportXDP:
 		return nil
 	}
 	return fmt.Errorf("unknown transport %v", t)
@@ -170,8 +170,8 @@ func CheckTransport(t engine.Transport) error {
 
 func checkPayload(n int, prbs bool) error {
 	switch {
-	case n > engine.MaxPayloadJumbo:
-		return fmt.Errorf("payload %d exceeds the %d-byte maximum of a jumbo datagram", n, engine.MaxPayloadJumbo)
+	case n > udp.MaxPayloadJumbo:
+		return fmt.Errorf("payload %d exceeds the %d-byte maximum of a jumbo datagram", n, udp.MaxPayloadJumbo)
 	case prbs && n < MinPRBSPayload:
 		return fmt.Errorf("payload %d is below the %d-byte minimum of a PRBS frame", n, MinPRBSPayload)
 	case prbs && n%(PRBSWidth/8) != 0:
@@ -201,12 +201,12 @@ func (c Case) String() string {
 // Cases returns the cross product transports x payloads x batches on top
 // of base. The naive transport, which moves one datagram per call, gets
 // one case per payload whatever the batch list.
-func Cases(base Case, transports []engine.Transport, payloads, batches []int) []Case {
+func Cases(base Case, transports []udp.Transport, payloads, batches []int) []Case {
 	var out []Case
 	for _, t := range transports {
 		for _, p := range payloads {
 			bs := batches
-			if t == engine.TransportNaive || len(bs) == 0 {
+			if t == udp.TransportNaive || len(bs) == 0 {
 				bs = []int{0}
 			}
 			for _, b := range bs {

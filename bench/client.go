@@ -14,6 +14,7 @@ import (
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // ClientConfig configures Transmit: the sending half of a test, run as its
@@ -24,7 +25,7 @@ type ClientConfig struct {
 	// Payload is the UDP payload per datagram (default 1472); above 1472
 	// the client is a jumbo endpoint.
 	Payload   int
-	Transport engine.Transport
+	Transport udp.Transport
 	Batch     int
 	Rate      Rate
 	// Duration is how long to send (default 10 s, as iperf3).
@@ -148,19 +149,19 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	if err := c.ValidateSide(); err != nil {
 		return rep, err
 	}
-	if c.Transport == engine.TransportXDP && c.XDP.Iface == "" {
+	if c.Transport == udp.TransportXDP && c.XDP.Iface == "" {
 		return rep, ErrXDPNeedsInterface
 	}
 	opts := c.endpointOptions()
 	if cfg.Bind.IsValid() {
-		opts = append(opts, engine.WithBindAddress(cfg.Bind))
+		opts = append(opts, udp.WithBindAddress(cfg.Bind))
 	}
 	if cfg.BusyPoll > 0 {
-		opts = append(opts, engine.WithBusyPoll(cfg.BusyPoll))
+		opts = append(opts, udp.WithBusyPoll(cfg.BusyPoll))
 	}
 	logger, quiet := newGate(cfg.Logger)
-	opts = append(opts, engine.WithLogger(logger))
-	client, err := engine.NewClient(cfg.Host, cfg.Port, c.Jumbo(), opts...)
+	opts = append(opts, udp.WithLogger(logger))
+	client, err := udp.NewClient(cfg.Host, cfg.Port, c.Jumbo(), opts...)
 	if err != nil {
 		return rep, err
 	}
@@ -183,7 +184,7 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	if done, err := otherModes(ctx, cfg, c, client, replies, session, rev, &rep); done || err != nil {
 		return rep, err
 	}
-	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == engine.TransportXDP)
+	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
 	if err != nil {
 		return rep, err
 	}
@@ -204,7 +205,7 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 }
 
 // connRefused reads the client's count of ICMP port-unreachable reports.
-func connRefused(client *engine.Client) func() uint64 {
+func connRefused(client *udp.Client) func() uint64 {
 	return func() uint64 { return client.Stats().ConnRefused }
 }
 
@@ -248,7 +249,7 @@ func watchPeer(refusals func() uint64, cancel context.CancelFunc) (stop func() e
 
 // openSession says hello and turns a failure into an error that says
 // what to do about it.
-func openSession(ctx context.Context, client *engine.Client, replies *replySlave, session uint64, c Case) error {
+func openSession(ctx context.Context, client *udp.Client, replies *replySlave, session uint64, c Case) error {
 	err := hello(ctx, client, replies, session, c, func() bool { return client.Stats().ConnRefused > 0 })
 	switch {
 	case err == nil || errors.Is(err, ErrPayloadTooLarge):
@@ -263,7 +264,7 @@ func openSession(ctx context.Context, client *engine.Client, replies *replySlave
 // sendPhase streams the test's data, with interval reports, until its time
 // is up, ctx ends or the peer is gone (see watchPeer), and fills in the
 // sender's figures.
-func sendPhase(ctx context.Context, cfg ClientConfig, c Case, client *engine.Client, snd *sender, rep *ClientReport) error {
+func sendPhase(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client, snd *sender, rep *ClientReport) error {
 	procStart, _ := cpu.Process()
 	stopIntervals := recordIntervals(cfg.Interval, newMeter(time.Now(), true), func() (counters, uint64) {
 		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()

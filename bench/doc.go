@@ -3,8 +3,8 @@
 // integrity, CPU cost per datagram and round-trip latency, per transport,
 // payload and batch size.
 //
-// [Run] drives one sender ([engine.Client]) and one receiver
-// ([engine.Server] with a counting slave) in this process, on loopback or
+// [Run] drives one sender ([udp.Client]) and one receiver
+// ([udp.Server] with a counting slave) in this process, on loopback or
 // across a veth pair between two network namespaces ([Namespaces]), and
 // returns a [Result]. [Sweep] runs a list of cases; [Cases] builds the
 // cross product of transports, payloads and batch sizes; [Summarize]

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 func ExampleParseRate() {
@@ -27,7 +27,7 @@ func ExampleParseRate() {
 
 func ExampleCases() {
 	base := bench.Case{Duration: time.Second}
-	for _, c := range bench.Cases(base, []engine.Transport{engine.TransportNaive, engine.TransportGRO}, []int{1472, 8972}, []int{8, 64}) {
+	for _, c := range bench.Cases(base, []udp.Transport{udp.TransportNaive, udp.TransportGRO}, []int{1472, 8972}, []int{8, 64}) {
 		fmt.Println(c)
 	}
 	// Output:
@@ -43,7 +43,7 @@ func ExampleCases() {
 // table udpperf bench prints.
 func ExampleRun() {
 	r, err := bench.Run(context.Background(), bench.Case{
-		Transport: engine.TransportGRO,
+		Transport: udp.TransportGRO,
 		Payload:   8972,
 		Duration:  2 * time.Second,
 		PRBS:      true,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // near reports whether got is within the histogram's three significant
@@ -107,7 +107,7 @@ func TestHistogramLogParsesBack(t *testing.T) {
 // messages per second, one ping in ReplyEvery, each echoed and measured.
 func TestLatencyUnderLoad(t *testing.T) {
 	const mps, every = 4000, 20
-	lc := LatencyCase{Transport: engine.TransportMmsg, Duration: 600 * time.Millisecond, Warmup: 100 * time.Millisecond,
+	lc := LatencyCase{Transport: udp.TransportMmsg, Duration: 600 * time.Millisecond, Warmup: 100 * time.Millisecond,
 		MPS: mps, ReplyEvery: every, HalfRTT: true}
 	res, err := Latency(testContext(t), lc)
 	if err != nil {
@@ -162,7 +162,7 @@ func TestLatencyAllocatesNothingPerMessage(t *testing.T) {
 	for _, mps := range []float64{0, 20000} {
 		// Ping-pong runs to a count: its pace depends on the machine.
 		measure := func(d time.Duration) (messages, mallocs uint64) {
-			lc := LatencyCase{Transport: engine.TransportMmsg, Duration: d, Warmup: 50 * time.Millisecond, MPS: mps, ReplyEvery: 2}
+			lc := LatencyCase{Transport: udp.TransportMmsg, Duration: d, Warmup: 50 * time.Millisecond, MPS: mps, ReplyEvery: 2}
 			if mps == 0 {
 				lc.Duration, lc.Count = 20*time.Second, int(d/time.Millisecond)*5
 			}

@@ -14,13 +14,14 @@ import (
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // LatencyCase describes a ping-pong measurement: the client sends one
 // ping, the server echoes it, the client records the round trip and sends
 // the next, one datagram in flight at a time.
 type LatencyCase struct {
-	Transport engine.Transport
+	Transport udp.Transport
 	// Payload is the size of each ping in bytes (default 64, at least 40).
 	Payload int
 	// Duration bounds the measurement (default 2 s); Count, if set, stops
@@ -104,7 +105,7 @@ func (lc LatencyCase) withDefaults() LatencyCase {
 	if lc.Batch == 0 {
 		lc.Batch = DefaultBatch
 	}
-	if lc.Transport == engine.TransportNaive {
+	if lc.Transport == udp.TransportNaive {
 		lc.Batch = 1
 	}
 	if lc.Timeout == 0 {
@@ -121,8 +122,8 @@ func (lc LatencyCase) validate() error {
 	if err := CheckTransport(lc.Transport); err != nil {
 		errs = append(errs, err)
 	}
-	if lc.Payload < wire.HeaderLen || lc.Payload > engine.MaxPayloadJumbo {
-		errs = append(errs, fmt.Errorf("ping size %d outside %d..%d", lc.Payload, wire.HeaderLen, engine.MaxPayloadJumbo))
+	if lc.Payload < wire.HeaderLen || lc.Payload > udp.MaxPayloadJumbo {
+		errs = append(errs, fmt.Errorf("ping size %d outside %d..%d", lc.Payload, wire.HeaderLen, udp.MaxPayloadJumbo))
 	}
 	if lc.Count < 0 || lc.Duration < 0 || lc.Timeout < 0 || lc.Warmup < 0 {
 		errs = append(errs, errors.New("count, duration, timeout and warm-up must not be negative"))
@@ -130,10 +131,10 @@ func (lc LatencyCase) validate() error {
 	if lc.MPS < 0 || math.IsNaN(lc.MPS) || math.IsInf(lc.MPS, 0) || lc.ReplyEvery < 1 {
 		errs = append(errs, fmt.Errorf("messages per second %g and reply-every %d: want MPS >= 0 and reply-every >= 1", lc.MPS, lc.ReplyEvery))
 	}
-	if lc.Batch < 1 || lc.Batch > engine.MaxBatch {
-		errs = append(errs, fmt.Errorf("batch %d outside 1..%d", lc.Batch, engine.MaxBatch))
+	if lc.Batch < 1 || lc.Batch > udp.MaxBatch {
+		errs = append(errs, fmt.Errorf("batch %d outside 1..%d", lc.Batch, udp.MaxBatch))
 	}
-	if lc.Transport == engine.TransportXDP {
+	if lc.Transport == udp.TransportXDP {
 		switch {
 		case lc.Host == "" && lc.Network == nil:
 			errs = append(errs, errors.New("transport xdp runs across a veth pair: use Network (--netns)"))
@@ -162,14 +163,14 @@ func Latency(ctx context.Context, lc LatencyCase) (LatencyResult, error) {
 	}
 	opts := c.endpointOptions()
 	if lc.BusyPoll > 0 {
-		opts = append(opts, engine.WithBusyPoll(lc.BusyPoll))
+		opts = append(opts, udp.WithBusyPoll(lc.BusyPoll))
 	}
 	txCPU, rxCPU := pinPlan(lc.NoPin)
-	var client *engine.Client
+	var client *udp.Client
 	if lc.Host != "" {
 		res.Test.Network = fmt.Sprintf("%s:%d", lc.Host, lc.Port)
 		var err error
-		if client, err = engine.NewClient(lc.Host, lc.Port, c.Jumbo(), opts...); err != nil {
+		if client, err = udp.NewClient(lc.Host, lc.Port, c.Jumbo(), opts...); err != nil {
 			return fail(err)
 		}
 	} else {
@@ -200,7 +201,7 @@ func Latency(ctx context.Context, lc LatencyCase) (LatencyResult, error) {
 
 // measure runs the ping-pong or, with MPS, the under-load measurement
 // through client and fills in res; it closes client.
-func measure(ctx context.Context, client *engine.Client, lc LatencyCase, txCPU int, res *LatencyResult) error {
+func measure(ctx context.Context, client *udp.Client, lc LatencyCase, txCPU int, res *LatencyResult) error {
 	if lc.MPS > 0 {
 		l, err := newLoader(client, lc)
 		if err != nil {
@@ -228,7 +229,7 @@ func measure(ctx context.Context, client *engine.Client, lc LatencyCase, txCPU i
 // each echo and sends the next ping at once, so a round trip costs no
 // goroutine hand-off; a watchdog replaces a ping that went unanswered.
 type pinger struct {
-	client  *engine.Client
+	client  *udp.Client
 	lc      LatencyCase
 	base    time.Time
 	session uint64
@@ -251,7 +252,7 @@ type pinger struct {
 	affinity cpu.Affinity
 }
 
-func newPinger(client *engine.Client, lc LatencyCase, pinCPU int) (*pinger, error) {
+func newPinger(client *udp.Client, lc LatencyCase, pinCPU int) (*pinger, error) {
 	f, err := client.AcceptReq(lc.Payload, true)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"udpstream.dev/bench/internal/rate"
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // loader measures latency under load, as sockperf's under-load mode: it
@@ -17,7 +18,7 @@ import (
 // echoes, the others plain data datagrams. The client's delivery
 // goroutine records the round trip of every echo.
 type loader struct {
-	client  *engine.Client
+	client  *udp.Client
 	lc      LatencyCase
 	base    time.Time
 	session uint64
@@ -35,7 +36,7 @@ type loader struct {
 }
 
 // loadFrame takes one frame of size bytes from the client's pool.
-func loadFrame(client *engine.Client, size int) (engine.Frame, []byte, error) {
+func loadFrame(client *udp.Client, size int) (engine.Frame, []byte, error) {
 	f, err := client.AcceptReq(size, true)
 	if err != nil {
 		return engine.Frame{}, nil, err
@@ -53,7 +54,7 @@ func loadFrame(client *engine.Client, size int) (engine.Frame, []byte, error) {
 	return f, buf, nil
 }
 
-func newLoader(client *engine.Client, lc LatencyCase) (*loader, error) {
+func newLoader(client *udp.Client, lc LatencyCase) (*loader, error) {
 	ping, pingBuf, err := loadFrame(client, lc.Payload)
 	if err != nil {
 		return nil, err

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // fakeLink is a receiver that keeps up with threshold datagrams/s and
@@ -160,7 +160,7 @@ func TestSpreadOf(t *testing.T) {
 func TestNDRLoopback(t *testing.T) {
 	var trials int
 	nc := NDRCase{
-		Case:   Case{Transport: engine.TransportMmsg, Payload: 1472, Duration: 150 * time.Millisecond},
+		Case:   Case{Transport: udp.TransportMmsg, Payload: 1472, Duration: 150 * time.Millisecond},
 		Search: Search{MaxSteps: 3},
 		Repeat: 2,
 		OnTrial: func(rep, step int, tr Trial) {
@@ -190,7 +190,7 @@ func TestNDRLoopback(t *testing.T) {
 	if res.NDR.Min > res.NDR.Median || res.NDR.Median > res.NDR.Max || res.NDRBits.Median != res.NDR.Median*1472*8 {
 		t.Fatalf("spread %+v bits %+v", res.NDR, res.NDRBits)
 	}
-	if _, err := NDR(testContext(t), NDRCase{Case: Case{Transport: engine.TransportMmsg}, Repeat: -1}); err == nil {
+	if _, err := NDR(testContext(t), NDRCase{Case: Case{Transport: udp.TransportMmsg}, Repeat: -1}); err == nil {
 		t.Fatal("repeat -1 accepted")
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // warmUp sends cfg.Omit of traffic before the measured test, as iperf3's
@@ -15,7 +15,7 @@ import (
 // marked omitted, so the measured test's totals start from zero. The
 // measured session, already welcomed as session, is opened again after
 // it, which costs one control round trip between the two.
-func warmUp(ctx context.Context, client *engine.Client, replies *replySlave, session uint64, c Case, cfg ClientConfig) ([]IntervalRecord, error) {
+func warmUp(ctx context.Context, client *udp.Client, replies *replySlave, session uint64, c Case, cfg ClientConfig) ([]IntervalRecord, error) {
 	w := c
 	w.Duration, w.warmup = cfg.Omit, true
 	refused := func() bool { return client.Stats().ConnRefused > 0 }
@@ -25,7 +25,7 @@ func warmUp(ctx context.Context, client *engine.Client, replies *replySlave, ses
 			return nil, fmt.Errorf("opening the warm-up: %w", err)
 		}
 	}
-	snd, err := newSender(client, w.Payload, framesPerCall(w.Transport, w.Payload, w.Batch), w.PRBS, w.Transport == engine.TransportXDP)
+	snd, err := newSender(client, w.Payload, framesPerCall(w.Transport, w.Payload, w.Batch), w.PRBS, w.Transport == udp.TransportXDP)
 	if err != nil {
 		return nil, err
 	}

@@ -15,16 +15,17 @@ import (
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
+	"udpstream.dev/engine/udp"
 )
 
 // replier sends control replies and ping echoes back to the peer: the
-// engine.Server the receiver is attached to.
+// udp.Server the receiver is attached to.
 type replier interface {
 	Send(f engine.Frame) error
 	AcceptReq(size int, zeroCopy bool) (engine.Frame, error)
 }
 
-// receiver is the counting slave of a test: attached to an engine.Server,
+// receiver is the counting slave of a test: attached to an udp.Server,
 // it counts data datagrams, follows their sequence numbers, checks PRBS
 // frames, and answers control messages. AcceptFrame runs on the server's
 // delivery goroutine; everything other goroutines read is published
@@ -109,7 +110,7 @@ type session struct {
 	startBytes   uint64
 	startNs      int64 // first data datagram of the session, 0 until then
 	openNs       int64 // when the session opened
-	startDrops   engine.Stats
+	startDrops   udp.Stats
 	startPRBS    uint64
 	startSeq     uint64 // Rogue sequence verdicts before the session
 	startInvalid uint64
@@ -160,7 +161,7 @@ type SessionSummary struct {
 }
 
 // statsSource gives the receiver the server's drop counters.
-type statsSource interface{ Stats() engine.Stats }
+type statsSource interface{ Stats() udp.Stats }
 
 func newReceiver(reply replier, stats statsSource, pinCPU int, forcePRBS bool) (*receiver, error) {
 	ck, err := prbs.NewChecker(PRBSWidth)
@@ -522,7 +523,7 @@ func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 		v.RingDrops = st.RingDrops - s.startDrops.RingDrops
 		v.PoolExhausted = st.RxPoolExhausted - s.startDrops.RxPoolExhausted
 		v.Oversize = st.RxOversize - s.startDrops.RxOversize
-		v.Invalid += st.RxMalformed - s.startDrops.RxMalformed
+		v.Invalid += st.XDP.RxMalformed - s.startDrops.XDP.RxMalformed
 		v.GRO = st.GRO
 	}
 	if s.startNs > 0 && r.lockedThread {

@@ -9,18 +9,19 @@ import (
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
+	"udpstream.dev/engine/udp"
 )
 
-// fakePeer stands in for the engine.Server a receiver replies through.
+// fakePeer stands in for the udp.Server a receiver replies through.
 type fakePeer struct {
 	pool *engine.Pool
 	mu   sync.Mutex
 	sent [][]byte
-	st   engine.Stats
+	st   udp.Stats
 }
 
 func newFakePeer(t testing.TB) *fakePeer {
-	p, err := engine.NewFixedPool(engine.MaxPayloadJumbo, 256, 0)
+	p, err := engine.NewFixedPool(udp.MaxPayloadJumbo, 256, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func (p *fakePeer) Send(f engine.Frame) error {
 func (p *fakePeer) AcceptReq(size int, zc bool) (engine.Frame, error) {
 	return p.pool.AcceptReq(size, zc)
 }
-func (p *fakePeer) Stats() engine.Stats { return p.st }
+func (p *fakePeer) Stats() udp.Stats { return p.st }
 
 func (p *fakePeer) replies(t *testing.T) []wire.Message {
 	t.Helper()

@@ -16,7 +16,7 @@ import (
 
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/wire"
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // rogueFrames reads the frames Rogue's own PRBS generator wrote (width 32,
@@ -208,7 +208,7 @@ func TestImplausibleClaim(t *testing.T) {
 // A client whose server goes away stops within moments, with its own
 // figures and a reason, instead of sending until its time is up.
 func TestTransmitStopsWhenServerGoes(t *testing.T) {
-	port, done, stop := startServeCancel(t, ServeConfig{Transport: engine.TransportMmsg})
+	port, done, stop := startServeCancel(t, ServeConfig{Transport: udp.TransportMmsg})
 	go func() {
 		time.Sleep(300 * time.Millisecond)
 		stop()

@@ -153,7 +153,7 @@ type ReceivedSummary struct {
 	// PRBS frames, payloads under 16 bytes, senders other than udpperf).
 	JitterMs float64 `json:"jitter_ms"`
 	// KernelDrops counts what the kernel dropped for lack of receive
-	// buffer room: engine.Stats.KernelDroppedBuffers, socket buffers,
+	// buffer room: udp.Stats.KernelDroppedBuffers, socket buffers,
 	// which hold one datagram each except with gro, where one holds a run
 	// of up to 128; with xdp, the AF_XDP socket's drops, in packets.
 	// RingDrops counts frames dropped by a full receive queue. Both are

@@ -10,6 +10,7 @@ import (
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // A reverse test (client -R, iperf3's --reverse) turns the roles round
@@ -72,7 +73,7 @@ type reverseRunner struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	server  *engine.Server
+	server  *udp.Server
 	replies *replySlave
 	cfg     ServeConfig
 	done    chan ReverseSummary
@@ -81,7 +82,7 @@ type reverseRunner struct {
 
 // newReverseRunner makes recv, a server's receiver, hand reverse tests
 // and the client's replies to them to the runner.
-func newReverseRunner(server *engine.Server, recv *receiver, cfg ServeConfig) *reverseRunner {
+func newReverseRunner(server *udp.Server, recv *receiver, cfg ServeConfig) *reverseRunner {
 	ctx, cancel := context.WithCancel(context.Background())
 	rr := &reverseRunner{ctx: ctx, cancel: cancel, server: server, replies: newReplySlave(), cfg: cfg,
 		done: make(chan ReverseSummary, 16), sums: []ReverseSummary{}}
@@ -141,7 +142,7 @@ func (rr *reverseRunner) run(req reverseReq) ReverseSummary {
 		out.Error = fmt.Sprintf("the client did not open the reverse test: %v", err)
 		return out
 	}
-	snd, err := newSender(rr.server, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == engine.TransportXDP)
+	snd, err := newSender(rr.server, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
 	if err != nil {
 		out.Error = err.Error()
 		return out

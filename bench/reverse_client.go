@@ -10,6 +10,7 @@ import (
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // reverseClient is the receiving side of a reverse test on the client: a
@@ -25,7 +26,7 @@ type reverseClient struct {
 // newReverseClient attaches the receiving side to client before the test
 // is opened, so that the server's hello, sent right after its welcome,
 // finds it.
-func newReverseClient(client *engine.Client, session uint64, c Case) (*reverseClient, error) {
+func newReverseClient(client *udp.Client, session uint64, c Case) (*reverseClient, error) {
 	recv, err := newReceiver(client, client, -1, c.PRBS)
 	if err != nil {
 		return nil, err
@@ -33,7 +34,7 @@ func newReverseClient(client *engine.Client, session uint64, c Case) (*reverseCl
 	// The client's own reply slave takes the server's welcomes and results.
 	recv.replies = discard{}
 	recv.maxPayload = client.MaxPayload()
-	if c.Transport != engine.TransportXDP {
+	if c.Transport != udp.TransportXDP {
 		// The receive buffer a server gets.
 		client.SetRxBufferCount(max(1, DefaultRxBuffer/(client.MaxPayload()+28)))
 	}

@@ -10,6 +10,7 @@ import (
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 	"udpstream.dev/xdp"
 )
 
@@ -34,23 +35,23 @@ func pinPlan(noPin bool) (tx, rx int) {
 }
 
 // endpointOptions are the engine options of both sides of a case.
-func (c Case) endpointOptions() []engine.Option {
-	opts := []engine.Option{
-		engine.WithTransport(c.Transport),
-		engine.WithBatch(c.Batch),
+func (c Case) endpointOptions() []udp.Option {
+	opts := []udp.Option{
+		udp.WithTransport(c.Transport),
+		udp.WithBatch(c.Batch),
 		// Pinning and per-thread CPU accounting need each side on one
 		// OS thread for the whole run.
-		engine.WithLockOSThread(),
+		udp.WithLockOSThread(),
 	}
 	if c.RxQueue > 0 {
-		opts = append(opts, engine.WithRxQueue(c.RxQueue))
+		opts = append(opts, udp.WithRxQueue(c.RxQueue))
 	}
-	if c.Transport == engine.TransportXDP {
+	if c.Transport == udp.TransportXDP {
 		x := c.XDP
 		if c.Network != nil && x.Iface == "" {
 			x.Iface = nsIfName
 		}
-		opts = append(opts, engine.WithXDP(x.Iface, x.Queue, xdp.ModeAuto))
+		opts = append(opts, udp.WithXDP(x.Iface, x.Queue, xdp.ModeAuto))
 	}
 	return opts
 }
@@ -59,13 +60,13 @@ func (c Case) endpointOptions() []engine.Option {
 // buffers of the sockets (SO_RXQ_OVFL) and, with AF_XDP, the packets the
 // socket dropped, each once (an empty fill ring is counted twice by the
 // kernel; XDPDroppedPackets counts it once).
-func kernelDrops(st engine.Stats) uint64 {
-	return st.KernelDroppedBuffers + st.XDPDroppedPackets()
+func kernelDrops(st udp.Stats) uint64 {
+	return st.KernelDroppedBuffers + st.XDP.DroppedPackets()
 }
 
 // openPair opens the receiving server and the sending client of a case,
 // on loopback or in the case's namespaces.
-func (c Case) openPair() (*engine.Server, *engine.Client, error) {
+func (c Case) openPair() (*udp.Server, *udp.Client, error) {
 	rxAddr := netip.MustParseAddr("127.0.0.1")
 	inRx, inTx := func(f func() error) error { return f() }, func(f func() error) error { return f() }
 	if n := c.Network; n != nil {
@@ -74,20 +75,20 @@ func (c Case) openPair() (*engine.Server, *engine.Client, error) {
 		}
 		rxAddr, inRx, inTx = n.RxAddr(), n.inRx, n.inTx
 	}
-	var server *engine.Server
+	var server *udp.Server
 	err := inRx(func() (err error) {
-		server, err = engine.NewServer(0, c.Jumbo(), append(c.endpointOptions(), engine.WithBindAddress(rxAddr))...)
+		server, err = udp.NewServer(0, c.Jumbo(), append(c.endpointOptions(), udp.WithBindAddress(rxAddr))...)
 		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	if c.RxBuffer > 0 && c.Transport != engine.TransportXDP {
+	if c.RxBuffer > 0 && c.Transport != udp.TransportXDP {
 		server.SetRxBufferCount(max(1, c.RxBuffer/(server.MaxPayload()+28)))
 	}
-	var client *engine.Client
+	var client *udp.Client
 	err = inTx(func() (err error) {
-		client, err = engine.NewClient(rxAddr.String(), server.Port(), c.Jumbo(), c.endpointOptions()...)
+		client, err = udp.NewClient(rxAddr.String(), server.Port(), c.Jumbo(), c.endpointOptions()...)
 		return err
 	})
 	if err != nil {
@@ -97,8 +98,8 @@ func (c Case) openPair() (*engine.Server, *engine.Client, error) {
 	return server, client, nil
 }
 
-// Run measures one case: it opens an engine.Server with a counting slave
-// and an engine.Client, sends for c.Duration, closes the test with an end
+// Run measures one case: it opens an udp.Server with a counting slave
+// and an udp.Client, sends for c.Duration, closes the test with an end
 // message carrying the sent count and returns both sides' figures. The
 // error (also in Result.Error) says why a case could not run; a run with
 // loss or PRBS errors is not an error (see Result.Failed).
@@ -134,7 +135,7 @@ func Run(ctx context.Context, c Case) (Result, error) {
 	recv.lockedThread = c.RxQueue == 0
 	recv.beginImplicit(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch})
 	engine.Connect(server, recv)
-	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == engine.TransportXDP)
+	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
 	if err != nil {
 		return fail(err)
 	}
@@ -173,7 +174,7 @@ func Run(ctx context.Context, c Case) (Result, error) {
 }
 
 // sentSummary is the sender's side of a finished test.
-func sentSummary(elapsed time.Duration, snd *sender, u cpu.Usage, st engine.Stats) SentSummary {
+func sentSummary(elapsed time.Duration, snd *sender, u cpu.Usage, st udp.Stats) SentSummary {
 	s := SentSummary{Sender: true, GSO: st.GSO, Errors: snd.errs.Load()}
 	if err := snd.firstError(); err != nil {
 		s.FirstError = err.Error()

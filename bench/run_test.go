@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // testTimeout bounds every run of these tests.
@@ -47,7 +47,7 @@ func checkConsistent(t *testing.T, r Result) {
 }
 
 func TestRunEachTransportPacedWithPRBS(t *testing.T) {
-	for _, tr := range []engine.Transport{engine.TransportNaive, engine.TransportMmsg, engine.TransportGRO} {
+	for _, tr := range []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO} {
 		t.Run(tr.String(), func(t *testing.T) {
 			var intervals atomic.Int32
 			c := Case{
@@ -86,7 +86,7 @@ func TestRunEachTransportPacedWithPRBS(t *testing.T) {
 }
 
 func TestRunFullSpeedJumbo(t *testing.T) {
-	r, err := Run(testContext(t), Case{Transport: engine.TransportMmsg, Payload: 8972, Duration: 300 * time.Millisecond})
+	r, err := Run(testContext(t), Case{Transport: udp.TransportMmsg, Payload: 8972, Duration: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestRunFullSpeedJumbo(t *testing.T) {
 }
 
 func TestRunWithRxQueue(t *testing.T) {
-	r, err := Run(testContext(t), Case{Transport: engine.TransportMmsg, Payload: 1472, Duration: 300 * time.Millisecond, RxQueue: 4096, PRBS: true})
+	r, err := Run(testContext(t), Case{Transport: udp.TransportMmsg, Payload: 1472, Duration: 300 * time.Millisecond, RxQueue: 4096, PRBS: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,18 +110,18 @@ func TestRunWithRxQueue(t *testing.T) {
 func TestRunRejectsBadCases(t *testing.T) {
 	ctx := testContext(t)
 	for _, c := range []Case{
-		{Transport: engine.TransportMmsg, Payload: 9000},
-		{Transport: engine.TransportMmsg, Payload: 4},
-		{Transport: engine.TransportMmsg, Payload: 1470, PRBS: true},
-		{Transport: engine.TransportMmsg, Batch: 5000},
-		{Transport: engine.Transport(42)},
+		{Transport: udp.TransportMmsg, Payload: 9000},
+		{Transport: udp.TransportMmsg, Payload: 4},
+		{Transport: udp.TransportMmsg, Payload: 1470, PRBS: true},
+		{Transport: udp.TransportMmsg, Batch: 5000},
+		{Transport: udp.Transport(42)},
 	} {
 		r, err := Run(ctx, c)
 		if err == nil || r.Error == "" {
 			t.Fatalf("case %+v ran", c)
 		}
 	}
-	if _, err := Run(ctx, Case{Transport: engine.TransportXDP}); err == nil || !strings.Contains(err.Error(), "veth pair") {
+	if _, err := Run(ctx, Case{Transport: udp.TransportXDP}); err == nil || !strings.Contains(err.Error(), "veth pair") {
 		t.Fatalf("xdp on loopback: %v", err)
 	}
 }
@@ -130,7 +130,7 @@ func TestRunStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var cancelled time.Time
-	r, err := Run(ctx, Case{Transport: engine.TransportMmsg, Duration: time.Minute, Rate: Rate{DatagramsPerSecond: 10000},
+	r, err := Run(ctx, Case{Transport: udp.TransportMmsg, Duration: time.Minute, Rate: Rate{DatagramsPerSecond: 10000},
 		Interval: 50 * time.Millisecond, OnInterval: func(iv Interval) {
 			if iv.Packets > 0 && cancelled.IsZero() {
 				cancelled = time.Now()
@@ -163,7 +163,7 @@ func TestRunNetns(t *testing.T) {
 			t.Errorf("namespaces %s, %s left behind", rx, tx)
 		}
 	}()
-	for _, tr := range []engine.Transport{engine.TransportGRO, engine.TransportXDP} {
+	for _, tr := range []udp.Transport{udp.TransportGRO, udp.TransportXDP} {
 		for _, payload := range []int{1472, 8972} {
 			r, err := Run(testContext(t), Case{Transport: tr, Payload: payload, Duration: 300 * time.Millisecond,
 				Rate: Rate{DatagramsPerSecond: 5000}, PRBS: true, Network: ns})
@@ -179,7 +179,7 @@ func TestRunNetns(t *testing.T) {
 			}
 		}
 	}
-	lat, err := Latency(testContext(t), LatencyCase{Transport: engine.TransportXDP, Network: ns, Count: 200, Duration: 10 * time.Second})
+	lat, err := Latency(testContext(t), LatencyCase{Transport: udp.TransportXDP, Network: ns, Count: 200, Duration: 10 * time.Second})
 	if err != nil || lat.Samples != 200 {
 		t.Fatalf("xdp latency: %v %+v", err, lat)
 	}
@@ -187,7 +187,7 @@ func TestRunNetns(t *testing.T) {
 
 func TestSweep(t *testing.T) {
 	cases := Cases(Case{Duration: 100 * time.Millisecond, Rate: Rate{DatagramsPerSecond: 5000}},
-		[]engine.Transport{engine.TransportNaive, engine.TransportMmsg}, []int{512}, []int{4, 8})
+		[]udp.Transport{udp.TransportNaive, udp.TransportMmsg}, []int{512}, []int{4, 8})
 	if len(cases) != 3 { // naive once, mmsg per batch
 		t.Fatalf("%d cases: %v", len(cases), cases)
 	}
@@ -251,11 +251,11 @@ func startServeCancel(t *testing.T, cfg ServeConfig) (port int, done chan Server
 func TestServeAndTransmit(t *testing.T) {
 	var mu sync.Mutex
 	var sessions []SessionSummary
-	port, done := startServe(t, ServeConfig{Transport: engine.TransportGRO, OneOff: true,
+	port, done := startServe(t, ServeConfig{Transport: udp.TransportGRO, OneOff: true,
 		OnSession: func(s SessionSummary) { mu.Lock(); sessions = append(sessions, s); mu.Unlock() }})
 	var sentIntervals atomic.Int32
 	rep, err := Transmit(testContext(t), ClientConfig{
-		Host: "127.0.0.1", Port: port, Payload: 1200, Transport: engine.TransportGRO, Batch: 32,
+		Host: "127.0.0.1", Port: port, Payload: 1200, Transport: udp.TransportGRO, Batch: 32,
 		Duration: 400 * time.Millisecond, Rate: Rate{BitsPerSecond: 100e6}, PRBS: true, CPU: -1,
 		Interval: 100 * time.Millisecond, OnInterval: func(Interval) { sentIntervals.Add(1) },
 	})
@@ -291,7 +291,7 @@ func TestServeAndTransmit(t *testing.T) {
 }
 
 func TestServeStopsWhenIdleAndCountsForeignTraffic(t *testing.T) {
-	port, done := startServe(t, ServeConfig{Transport: engine.TransportMmsg, IdleExit: 200 * time.Millisecond, Time: 10 * time.Second})
+	port, done := startServe(t, ServeConfig{Transport: udp.TransportMmsg, IdleExit: 200 * time.Millisecond, Time: 10 * time.Second})
 	conn, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))))
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +316,7 @@ func TestServeStopsWhenIdleAndCountsForeignTraffic(t *testing.T) {
 }
 
 func TestTransmitRefusesJumboToStandardServer(t *testing.T) {
-	port, done, stop := startServeCancel(t, ServeConfig{Transport: engine.TransportMmsg})
+	port, done, stop := startServeCancel(t, ServeConfig{Transport: udp.TransportMmsg})
 	defer func() { stop(); <-done }()
 	_, err := Transmit(testContext(t), ClientConfig{Host: "127.0.0.1", Port: port, Payload: 8972, Duration: time.Second, CPU: -1})
 	if !errors.Is(err, ErrPayloadTooLarge) || !strings.Contains(err.Error(), "--jumbo") {
@@ -375,7 +375,7 @@ func TestTransmitRaw(t *testing.T) {
 }
 
 func TestLatency(t *testing.T) {
-	for _, tr := range []engine.Transport{engine.TransportNaive, engine.TransportGRO} {
+	for _, tr := range []udp.Transport{udp.TransportNaive, udp.TransportGRO} {
 		r, err := Latency(testContext(t), LatencyCase{Transport: tr, Count: 300, Duration: 10 * time.Second})
 		if err != nil {
 			t.Fatal(err)
@@ -384,15 +384,15 @@ func TestLatency(t *testing.T) {
 			t.Fatalf("%s: %+v", tr, r)
 		}
 	}
-	if _, err := Latency(testContext(t), LatencyCase{Transport: engine.TransportMmsg, Payload: 10}); err == nil || !strings.Contains(err.Error(), "ping size") {
+	if _, err := Latency(testContext(t), LatencyCase{Transport: udp.TransportMmsg, Payload: 10}); err == nil || !strings.Contains(err.Error(), "ping size") {
 		t.Fatalf("tiny ping: %v", err)
 	}
 }
 
 func TestLatencyAgainstServe(t *testing.T) {
-	port, done, stop := startServeCancel(t, ServeConfig{Transport: engine.TransportMmsg})
+	port, done, stop := startServeCancel(t, ServeConfig{Transport: udp.TransportMmsg})
 	defer stop()
-	r, err := Latency(testContext(t), LatencyCase{Transport: engine.TransportMmsg, Host: "127.0.0.1", Port: port, Count: 200, Duration: 10 * time.Second, NoPin: true})
+	r, err := Latency(testContext(t), LatencyCase{Transport: udp.TransportMmsg, Host: "127.0.0.1", Port: port, Count: 200, Duration: 10 * time.Second, NoPin: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func TestLatencyAgainstServe(t *testing.T) {
 // longer run may allocate more for setup noise (GC refilling pools) but not
 // in proportion to the datagrams it moves.
 func TestRunAllocatesNothingPerDatagram(t *testing.T) {
-	for _, tr := range []engine.Transport{engine.TransportNaive, engine.TransportMmsg, engine.TransportGRO} {
+	for _, tr := range []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO} {
 		measure := func(d time.Duration) (datagrams, mallocs uint64) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
@@ -435,7 +435,7 @@ func TestRunAllocatesNothingPerDatagram(t *testing.T) {
 }
 
 func TestServeTimeBoundsAnIdleServer(t *testing.T) {
-	_, done := startServe(t, ServeConfig{Transport: engine.TransportMmsg, Time: 300 * time.Millisecond})
+	_, done := startServe(t, ServeConfig{Transport: udp.TransportMmsg, Time: 300 * time.Millisecond})
 	start := time.Now()
 	select {
 	case rep := <-done:

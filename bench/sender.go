@@ -12,10 +12,11 @@ import (
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
+	"udpstream.dev/engine/udp"
 	"udpstream.dev/mmsg"
 )
 
-// transmitter is what the sender needs of an engine.Client.
+// transmitter is what the sender needs of an udp.Client.
 type transmitter interface {
 	SendBatch(fs []engine.Frame) (int, error)
 	Send(f engine.Frame) error
@@ -23,7 +24,7 @@ type transmitter interface {
 }
 
 // sender streams sequence-numbered (or PRBS) datagrams through an
-// engine.Client. With the socket transports it allocates one batch of
+// udp.Client. With the socket transports it allocates one batch of
 // frames from the client's pool up front and rewrites their headers for
 // every batch, so the loop does not allocate: SendBatch sends synchronously
 // and leaves the frames to the caller. With AF_XDP the engine keeps a sent
@@ -54,9 +55,9 @@ const maxFramesPerCall = 8192
 // the engine fills a whole batch of batch messages: one datagram per
 // message, or with UDP GSO as many as one GSO message takes (44 of 1472
 // bytes, 7 of 8972), as the C reference sender does.
-func framesPerCall(t engine.Transport, payload, batch int) int {
+func framesPerCall(t udp.Transport, payload, batch int) int {
 	n := batch
-	if t == engine.TransportGRO {
+	if t == udp.TransportGRO {
 		n *= max(1, mmsg.GSOSegments(payload, mmsg.MaxPayloadIPv4, mmsg.MaxGSOSegments))
 	}
 	return min(n, maxFramesPerCall)

@@ -13,6 +13,7 @@ import (
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
+	"udpstream.dev/engine/udp"
 )
 
 // fakeTx records what a sender sends; failEvery > 0 makes every
@@ -68,7 +69,7 @@ func (f *fakeTx) SendBatch(fs []engine.Frame) (int, error) {
 }
 
 func newFakeTx(t testing.TB) *fakeTx {
-	p, err := engine.NewFixedPool(engine.MaxPayloadJumbo, 2048, 0)
+	p, err := engine.NewFixedPool(udp.MaxPayloadJumbo, 2048, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestSenderCountsErrorsAndStopsOnContext(t *testing.T) {
 		t.Fatal("first error not kept")
 	}
 	// The summary says how many failed and why.
-	sum := sentSummary(time.Second, s, cpu.Usage{}, engine.Stats{})
+	sum := sentSummary(time.Second, s, cpu.Usage{}, udp.Stats{})
 	if sum.Errors != errs || sum.FirstError != s.firstError().Error() {
 		t.Fatalf("summary errors %d (%q), want %d (%q)", sum.Errors, sum.FirstError, errs, s.firstError())
 	}
@@ -215,8 +216,8 @@ func TestSenderThroughEngineClientAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	for _, tr := range []engine.Transport{engine.TransportNaive, engine.TransportMmsg, engine.TransportGRO} {
-		c, err := engine.NewClient("127.0.0.1", l.LocalAddr().(*net.UDPAddr).Port, false, engine.WithTransport(tr), engine.WithBatch(32))
+	for _, tr := range []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO} {
+		c, err := udp.NewClient("127.0.0.1", l.LocalAddr().(*net.UDPAddr).Port, false, udp.WithTransport(tr), udp.WithBatch(32))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,15 +243,15 @@ func TestSenderThroughEngineClientAllocatesNothing(t *testing.T) {
 
 func TestFramesPerCall(t *testing.T) {
 	for _, c := range []struct {
-		t              engine.Transport
+		t              udp.Transport
 		payload, batch int
 		want           int
 	}{
-		{engine.TransportMmsg, 1472, 64, 64},
-		{engine.TransportNaive, 1472, 1, 1},
-		{engine.TransportGRO, 1472, 64, 64 * 44},
-		{engine.TransportGRO, 8972, 64, 64 * 7},
-		{engine.TransportGRO, 1472, 1024, maxFramesPerCall},
+		{udp.TransportMmsg, 1472, 64, 64},
+		{udp.TransportNaive, 1472, 1, 1},
+		{udp.TransportGRO, 1472, 64, 64 * 44},
+		{udp.TransportGRO, 8972, 64, 64 * 7},
+		{udp.TransportGRO, 1472, 1024, maxFramesPerCall},
 	} {
 		if got := framesPerCall(c.t, c.payload, c.batch); got != c.want {
 			t.Fatalf("%s %d B batch %d: %d frames per call, want %d", c.t, c.payload, c.batch, got, c.want)

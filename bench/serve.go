@@ -11,6 +11,7 @@ import (
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/seqtrack"
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 	"udpstream.dev/xdp"
 )
 
@@ -24,14 +25,14 @@ type ServeConfig struct {
 	Port int
 	// Jumbo accepts datagrams up to 8972 bytes instead of 1472.
 	Jumbo     bool
-	Transport engine.Transport
+	Transport udp.Transport
 	// Batch is messages per system call (default 64).
 	Batch int
 	// PRBS checks every data datagram as a Rogue PRBS frame, also from
 	// senders that do not open a session (a Rogue PRBS generator, say).
 	// Sessions opened by `udpperf client --prbs` are checked regardless.
 	PRBS bool
-	// RxQueue is the delivery queue depth (engine.WithRxQueue); 0 delivers
+	// RxQueue is the delivery queue depth (udp.WithRxQueue); 0 delivers
 	// on the receive goroutine.
 	RxQueue int
 	// RxBuffer is the receive socket buffer in bytes (default 64 MiB).
@@ -144,7 +145,7 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	if err := CheckTransport(cfg.Transport); err != nil {
 		return rep, err
 	}
-	if cfg.Transport == engine.TransportXDP && cfg.XDP.Iface == "" {
+	if cfg.Transport == udp.TransportXDP && cfg.XDP.Iface == "" {
 		return rep, ErrXDPNeedsInterface
 	}
 	rep.Start = cfg.start()
@@ -185,7 +186,7 @@ func (cfg ServeConfig) withDefaults() ServeConfig {
 	if cfg.Batch == 0 {
 		cfg.Batch = DefaultBatch
 	}
-	if cfg.Transport == engine.TransportNaive {
+	if cfg.Transport == udp.TransportNaive {
 		cfg.Batch = 1
 	}
 	if cfg.RxBuffer == 0 {
@@ -199,9 +200,9 @@ func (cfg ServeConfig) withDefaults() ServeConfig {
 
 // start is the report's start section for cfg.
 func (cfg ServeConfig) start() Start {
-	maxPayload := engine.MaxPayloadStandard
+	maxPayload := udp.MaxPayloadStandard
 	if cfg.Jumbo {
-		maxPayload = engine.MaxPayloadJumbo
+		maxPayload = udp.MaxPayloadJumbo
 	}
 	return Start{
 		System:    CollectSystem(),
@@ -215,40 +216,40 @@ func (cfg ServeConfig) start() Start {
 }
 
 // options are the engine options cfg asks for.
-func (cfg ServeConfig) options() []engine.Option {
-	opts := []engine.Option{
-		engine.WithTransport(cfg.Transport),
-		engine.WithBatch(cfg.Batch),
-		engine.WithLockOSThread(),
+func (cfg ServeConfig) options() []udp.Option {
+	opts := []udp.Option{
+		udp.WithTransport(cfg.Transport),
+		udp.WithBatch(cfg.Batch),
+		udp.WithLockOSThread(),
 	}
 	if cfg.RxQueue > 0 {
-		opts = append(opts, engine.WithRxQueue(cfg.RxQueue))
+		opts = append(opts, udp.WithRxQueue(cfg.RxQueue))
 	}
 	if cfg.Bind.IsValid() {
-		opts = append(opts, engine.WithBindAddress(cfg.Bind))
+		opts = append(opts, udp.WithBindAddress(cfg.Bind))
 	}
 	if cfg.BusyPoll > 0 {
-		opts = append(opts, engine.WithBusyPoll(cfg.BusyPoll))
+		opts = append(opts, udp.WithBusyPoll(cfg.BusyPoll))
 	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	opts = append(opts, engine.WithLogger(logger))
-	if cfg.Transport == engine.TransportXDP {
-		opts = append(opts, engine.WithXDP(cfg.XDP.Iface, cfg.XDP.Queue, xdp.ModeAuto))
+	opts = append(opts, udp.WithLogger(logger))
+	if cfg.Transport == udp.TransportXDP {
+		opts = append(opts, udp.WithXDP(cfg.XDP.Iface, cfg.XDP.Queue, xdp.ModeAuto))
 	}
 	return opts
 }
 
 // openServer opens the server and its measuring receiver (not yet
 // connected).
-func openServer(cfg ServeConfig) (*engine.Server, *receiver, error) {
-	server, err := engine.NewServer(cfg.Port, cfg.Jumbo, cfg.options()...)
+func openServer(cfg ServeConfig) (*udp.Server, *receiver, error) {
+	server, err := udp.NewServer(cfg.Port, cfg.Jumbo, cfg.options()...)
 	if err != nil {
 		return nil, nil, err
 	}
-	if cfg.Transport != engine.TransportXDP {
+	if cfg.Transport != udp.TransportXDP {
 		server.SetRxBufferCount(max(1, cfg.RxBuffer/(server.MaxPayload()+28)))
 	}
 	recv, err := newReceiver(server, server, -1, cfg.PRBS)
@@ -264,7 +265,7 @@ func openServer(cfg ServeConfig) (*engine.Server, *receiver, error) {
 // serveRun is one Serve call's state between opening and closing.
 type serveRun struct {
 	cfg    ServeConfig
-	server *engine.Server
+	server *udp.Server
 	recv   *receiver
 	rev    *reverseRunner
 	rep    *ServerReport
@@ -368,7 +369,7 @@ func (r *serveRun) stopIntervals() {
 }
 
 // serverEnd totals what a server received.
-func serverEnd(recv *receiver, st engine.Stats, proc cpu.Usage) ServerEnd {
+func serverEnd(recv *receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
 	end := ServerEnd{Sessions: recv.sessions(), PingsEchoed: recv.pings.Load()}
 	if end.Sessions == nil {
 		end.Sessions = []SessionSummary{}
@@ -383,7 +384,7 @@ func serverEnd(recv *receiver, st engine.Stats, proc cpu.Usage) ServerEnd {
 	v.setRates()
 	v.setCPU(proc, "process")
 	v.KernelDrops, v.RingDrops, v.PoolExhausted, v.GRO = kernelDrops(st), st.RingDrops, st.RxPoolExhausted, st.GRO
-	v.Oversize, v.Invalid = st.RxOversize, recv.invalid()+st.RxMalformed
+	v.Oversize, v.Invalid = st.RxOversize, recv.invalid()+st.XDP.RxMalformed
 	v.PRBSErrors = recv.prbsErrors()
 	if v.PRBSErrors > 0 {
 		v.PRBSFirstError = recv.firstPRBSError()

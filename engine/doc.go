@@ -1,5 +1,7 @@
 // Package engine is the stream model of udpstream: frames of pooled
-// buffers flowing from masters to slaves, and the UDP endpoints built on it.
+// buffers flowing from masters to slaves (Rogue's
+// rogue.interfaces.stream). The UDP Server and Client built on it are in
+// engine/udp; the PRBS generator and checker in engine/prbs.
 //
 // The model is that of SLAC's Rogue (rogue.interfaces.stream) with Go names:
 //

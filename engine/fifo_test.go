@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"udpstream.dev/internal/testutils"
 	"udpstream.dev/ring"
 )
 
@@ -101,7 +101,7 @@ func mustFifo(t testing.TB, opts FifoOptions) *Fifo {
 }
 
 func TestFifoDeliversInOrder(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	testutils.Leak(t)
 	pool, _ := NewFixedPool(256, 64, 0)
 	var m Master
 	m.SetPool(pool)
@@ -129,7 +129,7 @@ func TestFifoDeliversInOrder(t *testing.T) {
 // TestFifoManyProducers feeds one blocking Fifo from several masters at
 // once: nothing may be lost and each producer's frames stay in order.
 func TestFifoManyProducers(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	testutils.Leak(t)
 	const producers, each = 4, 3000
 	fifo := mustFifo(t, FifoOptions{Block: true, MaxDepth: 8})
 	sink := newFifoSink(producers * each)
@@ -165,7 +165,7 @@ func TestFifoManyProducers(t *testing.T) {
 // TestFifoDropsWhenFull holds the slave so the queue fills, and checks that
 // overflow is dropped, counted and released, and the rest delivered.
 func TestFifoDropsWhenFull(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	testutils.Leak(t)
 	pool, _ := NewFixedPool(64, 64, 0)
 	var m Master
 	m.SetPool(pool)
@@ -202,7 +202,7 @@ func TestFifoDropsWhenFull(t *testing.T) {
 // held slave: they are released and counted, later frames too, and the
 // goroutine is gone.
 func TestFifoCloseReleasesQueued(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	testutils.Leak(t)
 	pool, _ := NewFixedPool(64, 64, 0)
 	var m Master
 	m.SetPool(pool)
@@ -257,7 +257,7 @@ func TestFifoCloseReleasesQueued(t *testing.T) {
 // TestFifoCloseWakesBlockedProducer closes a full blocking Fifo while a
 // producer waits for room: the producer returns and its frame is counted.
 func TestFifoCloseWakesBlockedProducer(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	testutils.Leak(t)
 	pool, _ := NewFixedPool(64, 64, 0)
 	var m Master
 	m.SetPool(pool)
@@ -306,7 +306,7 @@ func TestFifoCloseWakesBlockedProducer(t *testing.T) {
 // TestFifoCloseRace closes Fifos while producers hammer them, for the race
 // detector and the reference accounting.
 func TestFifoCloseRace(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	testutils.Leak(t)
 	for round := range 20 {
 		pool, _ := NewFixedPool(64, 256, 0)
 		fifo := mustFifo(t, FifoOptions{MaxDepth: 4, Block: round%2 == 0})
@@ -340,7 +340,7 @@ func TestFifoCloseRace(t *testing.T) {
 }
 
 func TestFifoCopy(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	testutils.Leak(t)
 	src, _ := NewFixedPool(100, 16, 0)
 	copies, _ := NewFixedPool(48, 64, 0)
 	fifo := mustFifo(t, FifoOptions{Copy: true, TrimSize: 120, Pool: copies, Block: true})
@@ -383,7 +383,7 @@ func TestFifoCopy(t *testing.T) {
 // buffers on both sides, with the copy requested through the Fifo's
 // master from the primary slave's allocator.
 func TestFifoCopyWholeFrame(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	testutils.Leak(t)
 	src, _ := NewFixedPool(70, 16, 0)
 	dstPool, _ := NewFixedPool(33, 64, 8)
 	fifo := mustFifo(t, FifoOptions{Copy: true, Block: true})
@@ -429,7 +429,7 @@ func (s *fifoAllocSink) AcceptFrame(f Frame) {
 }
 
 func TestFifoCopyFailureCounted(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	testutils.Leak(t)
 	copies, _ := NewFixedPool(64, 4, 0)
 	copies.SetAllocLimit(1)
 	fifo := mustFifo(t, FifoOptions{Copy: true, Pool: copies})
@@ -457,7 +457,7 @@ func TestFifoCopyFailureCounted(t *testing.T) {
 }
 
 func TestFifoOptions(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	testutils.Leak(t)
 	for _, bad := range []FifoOptions{
 		{MaxDepth: -1},
 		{Copy: true, TrimSize: -5},
@@ -483,7 +483,7 @@ func TestFifoOptions(t *testing.T) {
 }
 
 func TestFifoSteadyStateAllocs(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	testutils.Leak(t)
 	pool, _ := NewFixedPool(256, 2048, 0)
 	var m Master
 	m.SetPool(pool)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+
+	"udpstream.dev/engine/internal/poolx"
 )
 
 // Frame is a handle to a stream frame: an ordered list of buffer windows and
@@ -35,10 +37,10 @@ type frameState struct {
 }
 
 // segment is one window of a buffer that belongs to a frame.
-// buf.mem[lo:hi] is the usable capacity, buf.mem[lo:lo+n] the payload, and
+// buf.Mem[lo:hi] is the usable capacity, buf.Mem[lo:lo+n] the payload, and
 // floor..lo the headroom that PushHeader may claim.
 type segment struct {
-	buf   *Buffer
+	buf   *poolx.Buffer
 	floor int
 	lo    int
 	hi    int
@@ -92,7 +94,7 @@ func (f Frame) Release() error {
 func (st *frameState) recycle() {
 	st.gen.Add(1)
 	for i := range st.segs {
-		st.segs[i].buf.release()
+		st.segs[i].buf.Release()
 		st.segs[i] = segment{}
 	}
 	st.segs = st.segs[:0]
@@ -299,7 +301,7 @@ func (f Frame) Bytes() ([]byte, error) {
 		return nil, nil
 	case 1:
 		s := &st.segs[0]
-		return s.buf.mem[s.lo : s.lo+s.n : s.lo+s.n], nil
+		return s.buf.Mem[s.lo : s.lo+s.n : s.lo+s.n], nil
 	}
 	return nil, ErrNotContiguous
 }
@@ -316,7 +318,7 @@ func (f Frame) Memory() ([]byte, error) {
 		return nil, ErrNotContiguous
 	}
 	s := &st.segs[0]
-	return s.buf.mem[s.lo:s.hi:s.hi], nil
+	return s.buf.Mem[s.lo:s.hi:s.hi], nil
 }
 
 // AppendBuffers appends the non-empty payload slice of each buffer to dst,
@@ -329,7 +331,7 @@ func (f Frame) AppendBuffers(dst [][]byte) ([][]byte, error) {
 	for i := range st.segs {
 		s := &st.segs[i]
 		if s.n > 0 {
-			dst = append(dst, s.buf.mem[s.lo:s.lo+s.n:s.lo+s.n])
+			dst = append(dst, s.buf.Mem[s.lo:s.lo+s.n:s.lo+s.n])
 		}
 	}
 	return dst, nil
@@ -355,7 +357,7 @@ func (f Frame) ReadAt(p []byte, off int64) (int, error) {
 			skip -= s.n
 			continue
 		}
-		c := copy(p[done:], s.buf.mem[s.lo+skip:s.lo+s.n])
+		c := copy(p[done:], s.buf.Mem[s.lo+skip:s.lo+s.n])
 		done += c
 		skip = 0
 		if done == len(p) {
@@ -390,7 +392,7 @@ func (f Frame) WriteAt(p []byte, off int64) (int, error) {
 			skip -= capacity
 			continue
 		}
-		done += copy(s.buf.mem[s.lo+skip:s.hi], p[done:])
+		done += copy(s.buf.Mem[s.lo+skip:s.hi], p[done:])
 		skip = 0
 		if done == len(p) {
 			break
@@ -433,7 +435,7 @@ func (f Frame) PushHeader(n int) ([]byte, error) {
 	s := &st.segs[0]
 	s.lo -= n
 	s.n += n
-	return s.buf.mem[s.lo : s.lo+n : s.lo+n], nil
+	return s.buf.Mem[s.lo : s.lo+n : s.lo+n], nil
 }
 
 // PullHeader gives n bytes at the front of the payload back to headroom,

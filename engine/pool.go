@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"udpstream.dev/engine/internal/poolx"
 	"udpstream.dev/ring"
 )
 
@@ -84,25 +85,14 @@ var defaultPoolConfig = &poolConfig{}
 type slab struct {
 	bufMem   int // bytes per buffer, headroom included
 	capacity int // buffers this slab may hold
-	free     *ring.MPMC[*Buffer]
+	free     *ring.MPMC[*poolx.Buffer]
+	pool     *Pool // the pool that counts this slab's buffers
 
 	mu     sync.Mutex
 	carved int
-	chunks [][]byte // keeps the carved memory reachable
-	region []byte   // the caller's region, for region pools
-	bufs   []Buffer // region pools: every buffer, indexed by offset/bufMem
-}
-
-// Buffer is one block of pool memory. Frames refer to windows of buffers;
-// several frames may share one buffer (a GRO receive split into datagrams),
-// and the buffer returns to its pool when the last of them is released.
-type Buffer struct {
-	mem   []byte
-	refs  atomic.Int32
-	pool  *Pool
-	home  *slab  // nil for a heap buffer that is not cached
-	index int    // position in a region pool, else -1
-	chunk []byte // the contiguous slab memory mem was carved from, nil for heap buffers
+	chunks [][]byte       // keeps the carved memory reachable
+	region []byte         // the caller's region, for region pools
+	bufs   []poolx.Buffer // region pools: every buffer, indexed by offset/bufMem
 }
 
 // NewPool returns a pool with Rogue's defaults: FixedSize 0, PoolSize 0.
@@ -140,12 +130,12 @@ func (c *poolConfig) check() error {
 	return nil
 }
 
-// NewRegionPool returns a pool whose every buffer is carved from region, a
+// newRegionPool returns a pool whose every buffer is carved from region, a
 // contiguous block the caller owns (for example memory registered with the
 // kernel as an AF_XDP UMEM). Each buffer takes bufSize bytes of the region,
 // of which the first headroom bytes are headroom. The pool never allocates
 // buffers elsewhere, so Buffer.Offset locates every buffer in the region.
-func NewRegionPool(region []byte, bufSize, headroom int) (*Pool, error) {
+func newRegionPool(region []byte, bufSize, headroom int) (*Pool, error) {
 	if bufSize <= 0 || headroom < 0 || headroom >= bufSize || len(region) < bufSize {
 		return nil, fmt.Errorf("%w: region of %d bytes, buffer size %d, headroom %d", ErrFrameSize, len(region), bufSize, headroom)
 	}
@@ -159,12 +149,11 @@ func NewRegionPool(region []byte, bufSize, headroom int) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{region: true}
-	s.region = region
-	s.bufs = make([]Buffer, count)
+	s.region, s.pool = region, p
+	s.bufs = make([]poolx.Buffer, count)
 	for i := range s.bufs {
 		b := &s.bufs[i]
-		b.mem = region[i*bufSize : (i+1)*bufSize : (i+1)*bufSize]
-		b.pool, b.home, b.index, b.chunk = p, s, i, region
+		b.Init(region[i*bufSize:(i+1)*bufSize:(i+1)*bufSize], s, i, region)
 		s.putFree(b)
 	}
 	s.carved = count
@@ -175,7 +164,7 @@ func NewRegionPool(region []byte, bufSize, headroom int) (*Pool, error) {
 }
 
 func newSlab(bufMem, capacity int) (*slab, error) {
-	free, err := ring.NewMPMC[*Buffer](ceilPow2(max(capacity, 2)))
+	free, err := ring.NewMPMC[*poolx.Buffer](ceilPow2(max(capacity, 2)))
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +196,7 @@ func (p *Pool) publish(c *poolConfig) {
 		// newSlab fails only for capacities a ring rejects, which
 		// ceilPow2(max(n,2)) never produces.
 		c.slab, _ = newSlab(bufMem, c.poolSize)
+		c.slab.pool = p
 	}
 	p.cfg.Store(c)
 }
@@ -308,7 +298,7 @@ func (p *Pool) AcceptReq(size int, zeroCopy bool) (Frame, error) {
 			b, err := p.buffer(c)
 			if err != nil {
 				for i := range st.segs {
-					st.segs[i].buf.release()
+					st.segs[i].buf.Release()
 				}
 				st.segs = st.segs[:0]
 				p.putState(st)
@@ -346,39 +336,39 @@ func (c *poolConfig) bufferCount(size int) int {
 	return max(1, n)
 }
 
-// AllocBuffer takes one buffer out of a fixed-size pool, with one reference
-// held by the caller. Transports receive into Buffer.Memory and cut frames
-// out of it with FrameOn.
-func (p *Pool) AllocBuffer() (*Buffer, error) {
+// allocBuffer takes one buffer out of a fixed-size pool, with one reference
+// held by the caller. Transports receive into Buffer.Mem and cut frames out
+// of it with frameOn.
+func (p *Pool) allocBuffer() (*poolx.Buffer, error) {
 	c := p.config()
 	if c.fixedSize == 0 {
-		return nil, fmt.Errorf("engine: AllocBuffer needs a fixed-size pool")
+		return nil, fmt.Errorf("engine: allocating a buffer needs a fixed-size pool")
 	}
 	return p.buffer(c)
 }
 
-// FrameOn makes a frame whose payload is b.Memory()[off:off+n], sharing the
+// frameOn makes a frame whose payload is b.Mem[off:off+n], sharing the
 // buffer without copying; the frame holds its own reference to b. The frame
 // has no headroom, so frames cut from one buffer never overlap.
-func (p *Pool) FrameOn(b *Buffer, off, n int) (Frame, error) {
-	if b == nil || b.refs.Load() <= 0 {
-		return Frame{}, fmt.Errorf("engine: FrameOn on a free buffer")
+func (p *Pool) frameOn(b *poolx.Buffer, off, n int) (Frame, error) {
+	if b == nil || !b.Live() {
+		return Frame{}, fmt.Errorf("engine: a frame on a free buffer")
 	}
-	if off < 0 || n < 0 || off > len(b.mem) || n > len(b.mem)-off {
-		return Frame{}, fmt.Errorf("%w: window %d+%d outside a %d-byte buffer", ErrFrameSize, off, n, len(b.mem))
+	if off < 0 || n < 0 || off > len(b.Mem) || n > len(b.Mem)-off {
+		return Frame{}, fmt.Errorf("%w: window %d+%d outside a %d-byte buffer", ErrFrameSize, off, n, len(b.Mem))
 	}
-	b.refs.Add(1)
+	b.Retain()
 	st := p.getState()
 	st.segs = append(st.segs, segment{buf: b, floor: off, lo: off, hi: off + n, n: n})
 	return p.frame(st), nil
 }
 
-// BufferAt returns the buffer of a region pool that starts at offset bytes
+// bufferAt returns the buffer of a region pool that starts at offset bytes
 // into the region (an AF_XDP descriptor address, for example).
-func (p *Pool) BufferAt(offset int) (*Buffer, error) {
+func (p *Pool) bufferAt(offset int) (*poolx.Buffer, error) {
 	s := p.config().slab
 	if !p.region || s == nil {
-		return nil, fmt.Errorf("engine: BufferAt needs a region pool")
+		return nil, fmt.Errorf("engine: a buffer at an offset needs a region pool")
 	}
 	if offset < 0 || offset/s.bufMem >= len(s.bufs) {
 		return nil, fmt.Errorf("%w: offset %d outside the region", ErrFrameSize, offset)
@@ -422,18 +412,19 @@ func (p *Pool) reserve(memBytes int) error {
 	return nil
 }
 
-func (p *Pool) heapBuffer(memBytes int) (*Buffer, error) {
+func (p *Pool) heapBuffer(memBytes int) (*poolx.Buffer, error) {
 	if err := p.reserve(memBytes); err != nil {
 		return nil, err
 	}
-	b := &Buffer{mem: make([]byte, memBytes), pool: p, index: -1}
-	b.refs.Store(1)
+	b := &poolx.Buffer{}
+	b.Init(make([]byte, memBytes), (*heapOwner)(p), -1, nil)
+	b.Reset()
 	return b, nil
 }
 
 // buffer takes a buffer for configuration c: from the slab's free list,
 // else by carving more slab, else from the heap.
-func (p *Pool) buffer(c *poolConfig) (*Buffer, error) {
+func (p *Pool) buffer(c *poolConfig) (*poolx.Buffer, error) {
 	s := c.slab
 	if s == nil {
 		return p.heapBuffer(c.headroom + c.fixedSize)
@@ -447,20 +438,21 @@ func (p *Pool) buffer(c *poolConfig) (*Buffer, error) {
 	}
 	b := s.takeFree()
 	if b == nil {
-		b = s.carve(p)
+		b = s.carve()
 	}
 	if b == nil {
 		// Every slab buffer is out: lend one from the heap, which the
 		// garbage collector takes back.
-		b = &Buffer{mem: make([]byte, s.bufMem), pool: p, index: -1}
+		b = &poolx.Buffer{}
+		b.Init(make([]byte, s.bufMem), (*heapOwner)(p), -1, nil)
 	}
-	b.refs.Store(1)
+	b.Reset()
 	return b, nil
 }
 
 // carve grows the slab by one chunk and returns one of its buffers, or nil
 // when the slab is at capacity.
-func (s *slab) carve(p *Pool) *Buffer {
+func (s *slab) carve() *poolx.Buffer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b := s.takeFree(); b != nil {
@@ -471,13 +463,12 @@ func (s *slab) carve(p *Pool) *Buffer {
 		return nil
 	}
 	mem := make([]byte, n*s.bufMem)
-	bufs := make([]Buffer, n)
+	bufs := make([]poolx.Buffer, n)
 	s.chunks = append(s.chunks, mem)
 	s.carved += n
 	for i := range bufs {
 		b := &bufs[i]
-		b.mem = mem[i*s.bufMem : (i+1)*s.bufMem : (i+1)*s.bufMem]
-		b.pool, b.home, b.index, b.chunk = p, s, -1, mem
+		b.Init(mem[i*s.bufMem:(i+1)*s.bufMem:(i+1)*s.bufMem], s, -1, mem)
 		if i > 0 {
 			s.putFree(b)
 		}
@@ -489,7 +480,7 @@ func (s *slab) carve(p *Pool) *Buffer {
 // list is empty. A pop that merely met a buffer being published must not
 // send the caller to carve or to the heap (which a region pool must never
 // do), hence PopUnlessEmpty.
-func (s *slab) takeFree() *Buffer {
+func (s *slab) takeFree() *poolx.Buffer {
 	b, _ := s.free.PopUnlessEmpty()
 	return b
 }
@@ -499,34 +490,25 @@ func (s *slab) takeFree() *Buffer {
 // full, and TryPush would then often meet a slot whose consumer is still
 // releasing it and drop the buffer from the slab for good (for an AF_XDP
 // pool, a UMEM chunk). PushUnlessFull waits for that consumer instead.
-func (s *slab) putFree(b *Buffer) {
+func (s *slab) putFree(b *poolx.Buffer) {
 	s.free.PushUnlessFull(b)
 }
 
-// Memory is the buffer's whole memory, headroom included.
-func (b *Buffer) Memory() []byte { return b.mem }
+// Free takes back a buffer of this slab whose last reference is gone.
+func (s *slab) Free(b *poolx.Buffer) { s.pool.free(b, s) }
 
-// Offset is the buffer's position in its region pool's region, or -1 for a
-// buffer that is not part of a region.
-func (b *Buffer) Offset() int {
-	if b.index < 0 {
-		return -1
-	}
-	return b.index * b.home.bufMem
-}
+// heapOwner takes back the pool's heap buffers, which are not cached.
+type heapOwner Pool
 
-// Release drops the caller's reference to the buffer.
-func (b *Buffer) Release() { b.release() }
+func (h *heapOwner) Free(b *poolx.Buffer) { (*Pool)(h).free(b, nil) }
 
-func (b *Buffer) release() {
-	if b.refs.Add(-1) != 0 {
-		return
-	}
-	p := b.pool
+// free counts b, whose last reference is gone, back in; it returns to its
+// slab home only if that is still the pool's current slab.
+func (p *Pool) free(b *poolx.Buffer, home *slab) {
 	out := p.allocCount.Add(-1)
-	p.allocBytes.Add(-int64(len(b.mem)))
-	if b.home != nil && b.home == p.config().slab {
-		b.home.putFree(b)
+	p.allocBytes.Add(-int64(len(b.Mem)))
+	if home != nil && home == p.config().slab {
+		home.putFree(b)
 	}
 	if out == 0 {
 		// The last buffer is back: a retired pool's memory may go.
@@ -536,42 +518,32 @@ func (b *Buffer) release() {
 	}
 }
 
-// Window is a byte range of a pooled buffer, Buf.Memory()[Off:Off+Len],
-// with Headroom bytes in front of it that Frame.PushHeader may claim.
-type Window struct {
-	Buf      *Buffer
-	Off, Len int
-	// Headroom counts only for the first window of a frame. Give it only
-	// when no other frame uses those bytes.
-	Headroom int
-}
-
-// FrameOnWindows makes one frame whose payload is the windows in order,
+// frameOnWindows makes one frame whose payload is the windows in order,
 // without copying: a datagram that arrived in several buffers (an AF_XDP
-// multi-buffer packet) becomes one frame of several segments. Like FrameOn,
+// multi-buffer packet) becomes one frame of several segments. Like frameOn,
 // the frame holds its own reference to every buffer, each of which must be
 // held by the caller. It does not allocate once the frame bodies of the
 // pool have grown to the number of windows used.
-func (p *Pool) FrameOnWindows(ws []Window) (Frame, error) {
+func (p *Pool) frameOnWindows(ws []poolx.Window) (Frame, error) {
 	if len(ws) == 0 {
 		return Frame{}, fmt.Errorf("%w: a frame needs at least one window", ErrFrameSize)
 	}
 	for i, w := range ws {
-		if w.Buf == nil || w.Buf.refs.Load() <= 0 {
-			return Frame{}, fmt.Errorf("engine: FrameOnWindows: window %d is on a free buffer", i)
+		if w.Buf == nil || !w.Buf.Live() {
+			return Frame{}, fmt.Errorf("engine: a frame on windows: window %d is on a free buffer", i)
 		}
 		floor := w.Off
 		if i == 0 {
 			floor -= w.Headroom
 		}
-		if w.Off < 0 || w.Len < 0 || w.Headroom < 0 || floor < 0 || w.Off > len(w.Buf.mem) || w.Len > len(w.Buf.mem)-w.Off {
+		if w.Off < 0 || w.Len < 0 || w.Headroom < 0 || floor < 0 || w.Off > len(w.Buf.Mem) || w.Len > len(w.Buf.Mem)-w.Off {
 			return Frame{}, fmt.Errorf("%w: window %d (%d+%d, headroom %d) outside a %d-byte buffer",
-				ErrFrameSize, i, w.Off, w.Len, w.Headroom, len(w.Buf.mem))
+				ErrFrameSize, i, w.Off, w.Len, w.Headroom, len(w.Buf.Mem))
 		}
 	}
 	st := p.getState()
 	for i, w := range ws {
-		w.Buf.refs.Add(1)
+		w.Buf.Retain()
 		floor := w.Off
 		if i == 0 {
 			floor -= w.Headroom

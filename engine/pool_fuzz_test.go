@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"testing"
+	"udpstream.dev/engine/internal/poolx"
 )
 
 // The fuzz test's model computes every bound with math/big, so it cannot
@@ -152,7 +153,7 @@ func checkSizeErr(t *testing.T, op string, err error, ok bool) {
 
 // checkFrameOn cuts a window out of a fresh buffer of a fixed-size pool.
 func checkFrameOn(t *testing.T, p *Pool, off, n int) {
-	b, err := p.AllocBuffer()
+	b, err := p.allocBuffer()
 	if errors.Is(err, ErrPoolExhausted) {
 		return
 	}
@@ -160,13 +161,13 @@ func checkFrameOn(t *testing.T, p *Pool, off, n int) {
 		t.Fatal(err)
 	}
 	defer b.Release()
-	mem := int64(len(b.Memory()))
-	f, err := p.FrameOn(b, off, n)
+	mem := int64(len(b.Mem))
+	f, err := p.frameOn(b, off, n)
 	checkSizeErr(t, "FrameOn", err, off >= 0 && n >= 0 && within(bigSum(int64(off), int64(n)), 0, mem))
 	if err == nil {
 		f.Release()
 	}
-	f, err = p.FrameOnWindows([]Window{{Buf: b, Off: off, Len: n}})
+	f, err = p.frameOnWindows([]poolx.Window{{Buf: b, Off: off, Len: n}})
 	checkSizeErr(t, "FrameOnWindows", err, off >= 0 && n >= 0 && within(bigSum(int64(off), int64(n)), 0, mem))
 	if err == nil {
 		f.Release()
@@ -245,7 +246,7 @@ func TestPoolSettingsBeyondBounds(t *testing.T) {
 	if err := p.SetHeadroom(128); !errors.Is(err, ErrFrameSize) {
 		t.Errorf("headroom pushing the buffer past MaxFrameSize: %v", err)
 	}
-	if _, err := NewRegionPool(make([]byte, 4096), MaxFrameSize+1, 0); !errors.Is(err, ErrFrameSize) {
-		t.Errorf("NewRegionPool with a buffer beyond MaxFrameSize: %v", err)
+	if _, err := newRegionPool(make([]byte, 4096), MaxFrameSize+1, 0); !errors.Is(err, ErrFrameSize) {
+		t.Errorf("newRegionPool with a buffer beyond MaxFrameSize: %v", err)
 	}
 }

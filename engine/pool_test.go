@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sync"
 	"testing"
+
+	"udpstream.dev/engine/internal/poolx"
 )
 
 func TestPoolExactSizeDefault(t *testing.T) {
@@ -52,9 +54,9 @@ func TestPoolFixedSizeSplitsLargeFrames(t *testing.T) {
 
 func TestPoolReusesSlabBuffers(t *testing.T) {
 	p, _ := NewFixedPool(256, 4, 0)
-	seen := map[*Buffer]bool{}
+	seen := map[*poolx.Buffer]bool{}
 	for range 100 {
-		b, err := p.AllocBuffer()
+		b, err := p.allocBuffer()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +108,7 @@ func TestPoolBadSettings(t *testing.T) {
 	if _, err := p.AcceptReq(-5, true); !errors.Is(err, ErrFrameSize) {
 		t.Errorf("negative request: %v", err)
 	}
-	if _, err := p.AllocBuffer(); err == nil {
+	if _, err := p.allocBuffer(); err == nil {
 		t.Error("AllocBuffer on an exact-size pool accepted")
 	}
 	if _, err := NewFixedPool(0, 1, 0); err == nil {
@@ -116,7 +118,7 @@ func TestPoolBadSettings(t *testing.T) {
 
 func TestFrameOnSharesBuffer(t *testing.T) {
 	p, _ := NewFixedPool(4096, 2, 0)
-	b, err := p.AllocBuffer()
+	b, err := p.allocBuffer()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func TestFrameOnSharesBuffer(t *testing.T) {
 		if n <= 0 {
 			break
 		}
-		f, err := p.FrameOn(b, off, n)
+		f, err := p.frameOn(b, off, n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,27 +160,27 @@ func TestFrameOnSharesBuffer(t *testing.T) {
 	if p.AllocCount() != 0 {
 		t.Fatalf("buffer not returned: AllocCount %d", p.AllocCount())
 	}
-	if _, err := p.FrameOn(b, 0, 10); err == nil {
+	if _, err := p.frameOn(b, 0, 10); err == nil {
 		t.Fatal("FrameOn on a free buffer accepted")
 	}
 }
 
 func TestRegionPool(t *testing.T) {
 	region := make([]byte, 8*2048)
-	p, err := NewRegionPool(region, 2048, 256)
+	p, err := newRegionPool(region, 2048, 256)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.FixedSize() != 2048-256 {
 		t.Fatalf("FixedSize = %d", p.FixedSize())
 	}
-	var bufs []*Buffer
+	var bufs []*poolx.Buffer
 	for range 8 {
-		b, err := p.AllocBuffer()
+		b, err := p.allocBuffer()
 		if err != nil {
 			t.Fatal(err)
 		}
-		at, err := p.BufferAt(b.Offset())
+		at, err := p.bufferAt(b.Offset())
 		if err != nil || at != b {
 			t.Fatalf("BufferAt(%d) = %p %v, want %p", b.Offset(), at, err, b)
 		}
@@ -187,13 +189,13 @@ func TestRegionPool(t *testing.T) {
 		}
 		bufs = append(bufs, b)
 	}
-	if _, err := p.AllocBuffer(); !errors.Is(err, ErrPoolExhausted) {
+	if _, err := p.allocBuffer(); !errors.Is(err, ErrPoolExhausted) {
 		t.Fatalf("9th buffer of 8: %v", err)
 	}
 	if err := p.SetFixedSize(100); err == nil {
 		t.Fatal("region pool accepted a new geometry")
 	}
-	if _, err := p.BufferAt(len(region)); err == nil {
+	if _, err := p.bufferAt(len(region)); err == nil {
 		t.Fatal("BufferAt past the region accepted")
 	}
 	for _, b := range bufs {
@@ -271,19 +273,19 @@ func TestPoolKeepsEveryBufferUnderConcurrentUse(t *testing.T) {
 	if n := p.AllocCount(); n != 0 {
 		t.Fatalf("%d buffers still counted out", n)
 	}
-	var held []*Buffer
+	var held []*poolx.Buffer
 	defer func() {
 		for _, b := range held {
 			b.Release()
 		}
 	}()
 	for i := range poolSize {
-		b, err := p.AllocBuffer()
+		b, err := p.allocBuffer()
 		if err != nil {
 			t.Fatal(err)
 		}
 		held = append(held, b)
-		if b.home == nil {
+		if b.Chunk == nil {
 			t.Fatalf("buffer %d of %d came from the heap: the slab lost %d buffers", i+1, poolSize, poolSize-i)
 		}
 	}

@@ -15,7 +15,7 @@ type BaseSlave struct {
 	frames atomic.Uint64
 	bytes  atomic.Uint64
 	debug  atomic.Pointer[debugSettings]
-	logger *slog.Logger // the dump's logger; nil: slog.Default()
+	logger atomic.Pointer[slog.Logger] // the dump's logger; nil: slog.Default()
 }
 
 type debugSettings struct {
@@ -44,10 +44,14 @@ func (s *BaseSlave) FrameCount() uint64 { return s.frames.Load() }
 // ByteCount is the number of payload bytes accepted.
 func (s *BaseSlave) ByteCount() uint64 { return s.bytes.Load() }
 
+// SetLogger sets the logger of the SetDebug dump; nil means
+// slog.Default(). Endpoints hand it their WithLogger logger.
+func (s *BaseSlave) SetLogger(l *slog.Logger) { s.logger.Store(l) }
+
 // SetDebug logs the first maxBytes bytes of every accepted frame under the
-// given name, at Info level, through slog.Default() (a Server or Client
-// uses its WithLogger logger when it has one). maxBytes <= 0 turns it off;
-// nothing is logged before SetDebug is called.
+// given name, at Info level, through the SetLogger logger or else
+// slog.Default() (a Server or Client uses its WithLogger logger).
+// maxBytes <= 0 turns it off; nothing is logged before SetDebug is called.
 func (s *BaseSlave) SetDebug(maxBytes int, name string) {
 	if maxBytes <= 0 {
 		s.debug.Store(nil)
@@ -60,7 +64,7 @@ func (s *BaseSlave) dump(d *debugSettings, f Frame) {
 	n := min(d.maxBytes, f.Payload())
 	head := make([]byte, n)
 	n, _ = f.ReadAt(head, 0)
-	l := s.logger
+	l := s.logger.Load()
 	if l == nil {
 		l = slog.Default()
 	}

@@ -6,13 +6,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"udpstream.dev/engine/internal/poolx"
 )
 
 // regionPool makes a region pool over a Go-allocated region of n buffers.
 func regionPool(t testing.TB, n, size, headroom int) (*Pool, []byte) {
 	t.Helper()
 	region := make([]byte, n*size)
-	p, err := NewRegionPool(region, size, headroom)
+	p, err := newRegionPool(region, size, headroom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,9 +26,9 @@ func regionPool(t testing.TB, n, size, headroom int) (*Pool, []byte) {
 // first window's, and which returns every buffer when released.
 func TestFrameOnWindows(t *testing.T) {
 	p, _ := regionPool(t, 8, 4096, 256)
-	var bufs []*Buffer
+	var bufs []*poolx.Buffer
 	for i := range 3 {
-		b, err := p.AllocBuffer()
+		b, err := p.allocBuffer()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,12 +37,12 @@ func TestFrameOnWindows(t *testing.T) {
 		}
 		bufs = append(bufs, b)
 	}
-	ws := []Window{
+	ws := []poolx.Window{
 		{Buf: bufs[0], Off: 298, Len: 4096 - 298, Headroom: 298},
 		{Buf: bufs[1], Off: 256, Len: 3840},
 		{Buf: bufs[2], Off: 256, Len: 100},
 	}
-	f, err := p.FrameOnWindows(ws)
+	f, err := p.frameOnWindows(ws)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,12 +81,12 @@ func TestFrameOnWindows(t *testing.T) {
 // TestFrameOnWindowsRejects: bad windows fail without taking references.
 func TestFrameOnWindowsRejects(t *testing.T) {
 	p, _ := regionPool(t, 4, 4096, 256)
-	b, err := p.AllocBuffer()
+	b, err := p.allocBuffer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	free, _ := p.BufferAt(4096) // never allocated
-	for name, ws := range map[string][]Window{
+	free, _ := p.bufferAt(4096) // never allocated
+	for name, ws := range map[string][]poolx.Window{
 		"none":       nil,
 		"nil buffer": {{Off: 0, Len: 1}},
 		"free":       {{Buf: free, Off: 0, Len: 10}},
@@ -93,12 +95,12 @@ func TestFrameOnWindowsRejects(t *testing.T) {
 		"headroom":   {{Buf: b, Off: 10, Len: 10, Headroom: 11}},
 		"second bad": {{Buf: b, Off: 0, Len: 10}, {Buf: b, Off: 4090, Len: 10}},
 	} {
-		if f, err := p.FrameOnWindows(ws); err == nil {
+		if f, err := p.frameOnWindows(ws); err == nil {
 			f.Release()
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if !b.soleOwner() {
+	if !b.SoleOwner() {
 		t.Fatal("a refused window kept a reference")
 	}
 	b.Release()
@@ -118,7 +120,7 @@ func TestRetire(t *testing.T) {
 	if _, err := p.AcceptReq(10, true); !errors.Is(err, ErrClosed) {
 		t.Fatalf("AcceptReq after retire: %v", err)
 	}
-	if _, err := p.AllocBuffer(); !errors.Is(err, ErrClosed) {
+	if _, err := p.allocBuffer(); !errors.Is(err, ErrClosed) {
 		t.Fatalf("AllocBuffer after retire: %v", err)
 	}
 	if calls.Load() != 0 || p.AllocCount() != 2 {
@@ -149,7 +151,7 @@ func TestRetireRace(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for range 50 {
-					b, err := p.AllocBuffer()
+					b, err := p.allocBuffer()
 					if err != nil {
 						return
 					}

@@ -9,9 +9,9 @@ import (
 )
 
 // Room for the control messages of one received datagram: the UDP_GRO
-// segment size (int), the SO_RXQ_OVFL drop counter (uint32), and one more of
-// up to 16 bytes (a timestamp, say) so that an extra option enabled on the
-// socket does not crowd out the first two.
+// segment size (int), and two more of up to 16 bytes (a drop counter or a
+// timestamp, say) so that an extra option enabled on the socket does not
+// crowd out the first.
 var recvControlSpace = cmsgSpace(4) + cmsgSpace(4) + cmsgSpace(16)
 
 // sendControlSpace is the room for one UDP_SEGMENT control message (uint16).
@@ -37,6 +37,8 @@ type ioState struct {
 	arg   uintptr // vlen for the mmsg calls, flags (0) for the msg calls
 	ret   int     // messages (mmsg) or bytes (msg) on success
 	errno unix.Errno
+	// noWait reports EAGAIN as an error instead of parking (TryWriteOne).
+	noWait bool
 
 	fn func(fd uintptr) bool
 }
@@ -55,16 +57,18 @@ func (s *ioState) init(batch, space int) {
 }
 
 // do runs the prepared syscall on fd. It reports false on EAGAIN so that the
-// netpoller parks the goroutine until the socket is ready, and true with the
-// result or the error otherwise.
+// netpoller parks the goroutine until the socket is ready (unless noWait is
+// set: then EAGAIN is the error), and true with the result or the error
+// otherwise.
 //
 // The call is a raw syscall, which does not tell the scheduler it may
 // block. The socket is non-blocking, so the call is bounded by the work of
 // one batch; announcing it (unix.Syscall6) instead lets sysmon hand the P
 // to another thread whenever a batch takes more than 20 µs, which a batch
-// of large datagrams always does: measured on a sender pinned to one CPU,
-// that cost about 49k context switches a second and a fifth of the rate.
-// The price is that a stop-the-world pause may wait for one batch.
+// of large datagrams always does (docs/measurements.md has the cost). The
+// price is that a stop-the-world pause may wait for one batch. This is the
+// package's one choice of raw over announced system calls, for every read
+// and write.
 func (s *ioState) do(fd uintptr) bool {
 	for {
 		r, _, e := unix.RawSyscall6(s.sysno, fd, uintptr(unsafe.Pointer(&s.hdrs[s.first])), s.arg, 0, 0, 0)
@@ -75,7 +79,11 @@ func (s *ioState) do(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return false
+			if !s.noWait {
+				return false
+			}
+			s.ret, s.errno = 0, e
+			return true
 		default:
 			s.ret, s.errno = 0, e
 			return true

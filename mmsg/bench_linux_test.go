@@ -85,7 +85,7 @@ func benchLoopback(b *testing.B, size int, one, gso, gro bool) {
 		b.Fatal(err)
 	}
 	if gso && !s.GSOEnabled() {
-		b.Skipf("kernel lacks UDP GSO: %v", s.GSOError())
+		b.Skipf("kernel lacks UDP GSO: %v", s.gsoError())
 	}
 	out, perMsg := sendBatch(localAddr(ruc), size, gso)
 	in := recvBuffers(batch, bufSize)
@@ -177,7 +177,7 @@ func BenchmarkSend(b *testing.B) {
 				}
 				s := wrap(b, listen(b, "udp4", "127.0.0.1:0"), batch)
 				if mode.gso && !s.GSOEnabled() {
-					b.Skipf("kernel lacks UDP GSO: %v", s.GSOError())
+					b.Skipf("kernel lacks UDP GSO: %v", s.gsoError())
 				}
 				out, perMsg := sendBatch(localAddr(ruc), size, mode.gso)
 				b.ReportAllocs()

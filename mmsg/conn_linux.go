@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,9 +27,8 @@ type Conn struct {
 	rd ioState // owned by the reading goroutine
 	wr ioState // owned by the writing goroutine
 
-	dropsSeen uint32 // last SO_RXQ_OVFL value, owned by the reader
-	drops     atomic.Uint64
-	gro       atomic.Bool
+	mem memInfo // MemInfo
+	gro atomic.Bool
 
 	gsoOff        atomic.Bool
 	gsoNoFallback atomic.Bool
@@ -74,6 +74,7 @@ func NewConn(c *net.UDPConn, batch int) (*Conn, error) {
 		return nil, fmt.Errorf("mmsg: NewConn: socket domain %d is neither AF_INET nor AF_INET6", domain)
 	}
 	conn := &Conn{uc: c, rc: rc, inet6: domain == unix.AF_INET6, batch: batch}
+	conn.mem.fn = conn.mem.read
 	conn.rd.init(batch, recvControlSpace)
 	conn.wr.init(batch, sendControlSpace)
 	if gsoErr != nil {
@@ -86,9 +87,9 @@ func NewConn(c *net.UDPConn, batch int) (*Conn, error) {
 // and socket options.
 func (c *Conn) UDPConn() *net.UDPConn { return c.uc }
 
-// BatchSize returns the most messages one ReadBatch or WriteBatch system call
+// batchSize returns the most messages one ReadBatch or WriteBatch system call
 // moves.
-func (c *Conn) BatchSize() int { return c.batch }
+func (c *Conn) batchSize() int { return c.batch }
 
 // IPv6 reports whether the socket is an AF_INET6 socket (which also reaches
 // IPv4 peers unless it is IPv6-only).
@@ -113,46 +114,87 @@ func (c *Conn) EnableGRO() error {
 // GROEnabled reports whether EnableGRO succeeded.
 func (c *Conn) GROEnabled() bool { return c.gro.Load() }
 
-// EnableDropCounter asks the kernel to report, with received datagrams, how
-// many socket buffers it dropped on this socket for lack of receive-buffer
-// room (SO_RXQ_OVFL). KernelDrops then returns the count.
-func (c *Conn) EnableDropCounter() error {
-	if err := c.setInt(unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1); err != nil {
-		return fmt.Errorf("mmsg: enable SO_RXQ_OVFL: %w", err)
-	}
-	return nil
+// KernelDrops returns how many socket buffers the kernel has dropped on
+// this socket (sk_drops: mostly for lack of receive-buffer room, the count
+// SO_RXQ_OVFL would stamp on received datagrams). A socket buffer is one
+// datagram, except with GRO on (EnableGRO), where it is one run of up to
+// MaxGSOSegmentsLimit datagrams: the kernel counts the run once. See
+// MemInfo for when it is read.
+func (c *Conn) KernelDrops() uint64 {
+	d, _ := c.MemInfo()
+	return d
 }
 
-// KernelDrops returns the number of socket buffers the kernel dropped on
-// this socket because its receive buffer was full, as of the newest datagram
-// read. A socket buffer is one datagram, except with GRO on (EnableGRO),
-// where it is one run of up to MaxGSOSegmentsLimit datagrams: the kernel
-// counts the run once.
-// The kernel stamps each queued datagram with the drop count at the time it
-// was queued, so drops show up once a datagram that arrived after them is
-// read. It stays 0 unless EnableDropCounter was called. Safe to call from any
-// goroutine.
-func (c *Conn) KernelDrops() uint64 { return c.drops.Load() }
-
-// noteDrops folds one SO_RXQ_OVFL value into the 64-bit counter. The
-// kernel's counter is 32 bits and wraps; it only grows, so a value behind the
-// last one seen (an older datagram) is ignored.
-func (c *Conn) noteDrops(v uint32) {
-	if d := v - c.dropsSeen; int32(d) > 0 {
-		c.dropsSeen = v
-		c.drops.Add(uint64(d))
+// MemInfo reads the socket's SO_MEMINFO: KernelDrops, and the receive
+// buffer in bytes as the kernel charges it (twice the payload room asked
+// for with SetReadBuffer, the rest covering its bookkeeping). It is read
+// from the kernel when called, so receiving pays nothing for it, and it
+// allocates nothing. The kernel's 32-bit drop counter is widened; after
+// Close the last values read stay. Safe to call from any goroutine.
+func (c *Conn) MemInfo() (drops uint64, rcvbuf int) {
+	c.mem.mu.Lock()
+	defer c.mem.mu.Unlock()
+	m := &c.mem
+	if !m.closed {
+		m.ok = false
+		// Through the RawConn a closed socket fails the read instead of
+		// reading a reused descriptor; its error allocates, so it is not
+		// asked again.
+		if c.rc.Control(m.fn) != nil {
+			m.closed = true
+		} else if m.ok {
+			m.note(m.info[skMeminfoDrops], m.info[skMeminfoRcvbuf])
+		}
 	}
+	return m.drops, m.rcvbuf
+}
+
+// Indices into SO_MEMINFO's array of skMeminfoVars counters
+// (linux/sock_diag.h).
+const (
+	skMeminfoRcvbuf = 1
+	skMeminfoDrops  = 8
+	skMeminfoVars   = 9
+)
+
+// memInfo is MemInfo's state. fn is its read bound once, so that handing
+// it to RawConn.Control allocates nothing.
+type memInfo struct {
+	mu        sync.Mutex
+	fn        func(fd uintptr)
+	info      [skMeminfoVars]uint32
+	ok        bool
+	closed    bool
+	dropsSeen uint32 // the kernel's last 32-bit sk_drops value
+	drops     uint64 // widened
+	rcvbuf    int
+}
+
+// note folds one reading of the kernel's 32-bit drop counter into the
+// 64-bit one (it only grows, so the difference modulo 2^32 is the drops
+// since the last reading) and keeps the receive buffer.
+func (m *memInfo) note(drops, rcvbuf uint32) {
+	m.drops += uint64(drops - m.dropsSeen)
+	m.dropsSeen = drops
+	m.rcvbuf = int(rcvbuf)
+}
+
+func (m *memInfo) read(fd uintptr) {
+	l := uint32(unsafe.Sizeof(m.info))
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+		uintptr(unsafe.Pointer(&m.info[0])), uintptr(unsafe.Pointer(&l)), 0)
+	m.ok = e == 0 && l > skMeminfoDrops*4
 }
 
 // GSOEnabled reports whether messages with a SegmentSize still go to the
 // kernel as one GSO buffer. It turns false when the kernel refuses GSO (at
-// NewConn, or on a send) or after DisableGSO; messages are then segmented in
-// software into separate datagrams.
+// NewConn, or on a send) or after DisableGSO; messages are then segmented
+// in software into separate datagrams.
 func (c *Conn) GSOEnabled() bool { return !c.gsoOff.Load() }
 
-// GSOError returns why GSO is off (wrapping ErrGSOUnsupported and, when the
+// gsoError returns why GSO is off (wrapping errGSOUnsupported and, when the
 // kernel refused it, the errno), or nil while it is on.
-func (c *Conn) GSOError() error {
+func (c *Conn) gsoError() error {
 	c.gsoMu.Lock()
 	defer c.gsoMu.Unlock()
 	return c.gsoErr
@@ -165,17 +207,17 @@ func (c *Conn) DisableGSO() {
 	c.disableGSO(errors.New("disabled by caller"))
 }
 
-// SetGSOFallback chooses what a send does when the kernel refuses GSO: with
+// setGSOFallback chooses what a send does when the kernel refuses GSO: with
 // on (the default) it turns GSO off and sends the message as separate
 // datagrams; with off it turns GSO off and returns an error wrapping
-// ErrGSOUnsupported, leaving the message unsent.
-func (c *Conn) SetGSOFallback(on bool) { c.gsoNoFallback.Store(!on) }
+// errGSOUnsupported, leaving the message unsent.
+func (c *Conn) setGSOFallback(on bool) { c.gsoNoFallback.Store(!on) }
 
 func (c *Conn) disableGSO(cause error) {
 	c.gsoMu.Lock()
 	defer c.gsoMu.Unlock()
 	if c.gsoErr == nil {
-		c.gsoErr = fmt.Errorf("%w: %w", ErrGSOUnsupported, cause)
+		c.gsoErr = fmt.Errorf("%w: %w", errGSOUnsupported, cause)
 	}
 	c.gsoOff.Store(true)
 }

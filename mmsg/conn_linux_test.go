@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"udpstream.dev/internal/testutils"
 )
 
 func TestNewConnValidates(t *testing.T) {
@@ -24,7 +26,7 @@ func TestNewConnValidates(t *testing.T) {
 	}
 	for _, b := range []int{1, MaxBatch} {
 		c, err := NewConn(uc, b)
-		if err != nil || c.BatchSize() != b {
+		if err != nil || c.batchSize() != b {
 			t.Errorf("batch %d: %v", b, err)
 		}
 	}
@@ -61,14 +63,14 @@ func TestReadBatch(t *testing.T) {
 			}
 			const count = 300
 			for i := range count {
-				if _, err := suc.WriteToUDPAddrPort(payload(uint32(i), 1+i*7%1500), dst); err != nil {
+				if _, err := suc.WriteToUDPAddrPort(testutils.Pattern(uint32(i), 1+i*7%1500), dst); err != nil {
 					t.Fatal(err)
 				}
 			}
 			got, _, maxBatch := collect(t, r, count, 2048)
 			src := localAddr(suc)
 			for i, d := range got {
-				if len(d.data) != 1+i*7%1500 || !checkPayload(d.data, uint32(i)) {
+				if len(d.data) != 1+i*7%1500 || !testutils.MatchesPattern(d.data, uint32(i)) {
 					t.Fatalf("datagram %d: %d bytes, wrong size or content", i, len(d.data))
 				}
 				if d.from != src {
@@ -96,7 +98,7 @@ func TestWriteBatch(t *testing.T) {
 			msgs := make([]Message, count)
 			for i := range msgs {
 				// Two buffers per message: gathered into one datagram.
-				p := payload(uint32(i), 100+i)
+				p := testutils.Pattern(uint32(i), 100+i)
 				msgs[i].Buffers = [][]byte{p[:30], p[30:]}
 				msgs[i].Addr = localAddr(r1)
 				if i%2 == 1 {
@@ -124,7 +126,7 @@ func TestWriteBatch(t *testing.T) {
 				if err != nil {
 					t.Fatalf("datagram %d: %v", i, err)
 				}
-				if k != 100+i || !checkPayload(buf[:k], uint32(i)) || from != localAddr(s.UDPConn()) {
+				if k != 100+i || !testutils.MatchesPattern(buf[:k], uint32(i)) || from != localAddr(s.UDPConn()) {
 					t.Fatalf("datagram %d: %d bytes from %v, wrong", i, k, from)
 				}
 			}
@@ -137,7 +139,7 @@ func TestWriteBatch(t *testing.T) {
 func TestWriteBatchDualStackToIPv4(t *testing.T) {
 	s := wrap(t, listen(t, "udp", "[::]:0"), 4)
 	r := listen(t, "udp4", "127.0.0.1:0")
-	m := []Message{{Buffers: [][]byte{payload(9, 64)}, Addr: localAddr(r)}}
+	m := []Message{{Buffers: [][]byte{testutils.Pattern(9, 64)}, Addr: localAddr(r)}}
 	setDeadline(t, s.UDPConn())
 	if n, err := s.WriteBatch(m); n != 1 || err != nil {
 		t.Fatalf("WriteBatch = %d, %v", n, err)
@@ -145,7 +147,7 @@ func TestWriteBatchDualStackToIPv4(t *testing.T) {
 	setDeadline(t, r)
 	buf := make([]byte, 128)
 	k, _, err := r.ReadFromUDPAddrPort(buf)
-	if err != nil || k != 64 || !checkPayload(buf[:k], 9) {
+	if err != nil || k != 64 || !testutils.MatchesPattern(buf[:k], 9) {
 		t.Fatalf("got %d bytes, %v", k, err)
 	}
 }
@@ -154,8 +156,8 @@ func TestWriteBatchRejectsIPv6FromIPv4Socket(t *testing.T) {
 	s := wrap(t, listen(t, "udp4", "127.0.0.1:0"), 4)
 	r := listen(t, "udp4", "127.0.0.1:0")
 	msgs := []Message{
-		{Buffers: [][]byte{payload(1, 10)}, Addr: localAddr(r)},
-		{Buffers: [][]byte{payload(2, 10)}, Addr: netip.MustParseAddrPort("[::1]:9")},
+		{Buffers: [][]byte{testutils.Pattern(1, 10)}, Addr: localAddr(r)},
+		{Buffers: [][]byte{testutils.Pattern(2, 10)}, Addr: netip.MustParseAddrPort("[::1]:9")},
 	}
 	setDeadline(t, s.UDPConn())
 	n, err := s.WriteBatch(msgs)
@@ -181,16 +183,20 @@ func TestReadOneWriteOne(t *testing.T) {
 			setDeadline(t, s.UDPConn())
 			in := Message{Buffers: [][]byte{make([]byte, 10), make([]byte, 2000)}}
 			for i := range 20 {
-				out := Message{Buffers: [][]byte{payload(uint32(i), 1000+i)}, Addr: localAddr(ruc)}
-				if err := s.WriteOne(&out); err != nil || out.N != 1000+i {
-					t.Fatalf("WriteOne %d: N %d, %v", i, out.N, err)
+				out := Message{Buffers: [][]byte{testutils.Pattern(uint32(i), 1000+i)}, Addr: localAddr(ruc)}
+				write, name := s.WriteOne, "WriteOne"
+				if i%2 == 1 { // a near-empty send buffer has room: no EAGAIN
+					write, name = s.TryWriteOne, "TryWriteOne"
+				}
+				if err := write(&out); err != nil || out.N != 1000+i {
+					t.Fatalf("%s %d: N %d, %v", name, i, out.N, err)
 				}
 				if err := r.ReadOne(&in); err != nil {
 					t.Fatalf("ReadOne %d: %v", i, err)
 				}
 				// Scatter: the first 10 bytes land in the first buffer.
 				got := append(append([]byte(nil), in.Buffers[0]...), in.Buffers[1][:in.N-10]...)
-				if in.N != 1000+i || !checkPayload(got, uint32(i)) || in.Addr != localAddr(s.UDPConn()) || in.Truncated {
+				if in.N != 1000+i || !testutils.MatchesPattern(got, uint32(i)) || in.Addr != localAddr(s.UDPConn()) || in.Truncated {
 					t.Fatalf("ReadOne %d: N %d from %v truncated %v", i, in.N, in.Addr, in.Truncated)
 				}
 			}
@@ -203,7 +209,7 @@ func TestTruncatedFlag(t *testing.T) {
 	r := wrap(t, ruc, 4)
 	suc := listen(t, "udp4", "127.0.0.1:0")
 	for _, n := range []int{1000, 50} {
-		if _, err := suc.WriteToUDPAddrPort(payload(uint32(n), n), localAddr(ruc)); err != nil {
+		if _, err := suc.WriteToUDPAddrPort(testutils.Pattern(uint32(n), n), localAddr(ruc)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -223,7 +229,7 @@ func TestTruncatedFlag(t *testing.T) {
 		}
 	}
 	// ReadOne flags truncation as well.
-	if _, err := suc.WriteToUDPAddrPort(payload(1, 500), localAddr(ruc)); err != nil {
+	if _, err := suc.WriteToUDPAddrPort(testutils.Pattern(1, 500), localAddr(ruc)); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.ReadOne(&msgs[0]); err != nil || !msgs[0].Truncated || msgs[0].N != 100 {
@@ -232,13 +238,10 @@ func TestTruncatedFlag(t *testing.T) {
 }
 
 // TestKernelDrops overflows a tiny receive buffer and checks that the
-// SO_RXQ_OVFL counter reports drops, and no more than were lost.
+// kernel's drop counter reports drops, and no more than were lost.
 func TestKernelDrops(t *testing.T) {
 	ruc := listen(t, "udp4", "127.0.0.1:0")
 	r := wrap(t, ruc, 64)
-	if err := r.EnableDropCounter(); err != nil {
-		t.Fatal(err)
-	}
 	if err := ruc.SetReadBuffer(1); err != nil { // the kernel rounds up to its minimum
 		t.Fatal(err)
 	}
@@ -246,7 +249,7 @@ func TestKernelDrops(t *testing.T) {
 	const burst = 2000
 	msgs := make([]Message, burst+1)
 	for i := range msgs {
-		msgs[i] = Message{Buffers: [][]byte{payload(uint32(i), 1000)}, Addr: localAddr(ruc)}
+		msgs[i] = Message{Buffers: [][]byte{testutils.Pattern(uint32(i), 1000)}, Addr: localAddr(ruc)}
 	}
 	setDeadline(t, s.UDPConn())
 	if n, err := s.WriteBatch(msgs[:burst]); n != burst || err != nil {
@@ -272,7 +275,7 @@ func TestKernelDrops(t *testing.T) {
 		}
 		received += n
 		for _, m := range in[:n] {
-			marker = marker || checkPayload(m.Buffers[0][:m.N], burst)
+			marker = marker || testutils.MatchesPattern(m.Buffers[0][:m.N], burst)
 		}
 	}
 	drops := r.KernelDrops()
@@ -285,13 +288,13 @@ func TestKernelDrops(t *testing.T) {
 
 func TestNoteDropsWraps(t *testing.T) {
 	var c Conn
-	for _, v := range []uint32{5, 5, 3, 0x70000000, 0xe0000000, 0xfffffff0, 4} {
-		c.noteDrops(v)
+	for _, v := range []uint32{5, 5, 0x70000000, 0xe0000000, 0xfffffff0, 4} {
+		c.mem.note(v, 0)
 	}
-	// Stale 3 ignored; steps up to 0xfffffff0, then the 32-bit counter wraps
-	// to 4, which is 0x14 more.
+	// Steps up to 0xfffffff0, then the 32-bit counter wraps to 4, which is
+	// 0x14 more.
 	want := uint64(0xfffffff0) + 0x14
-	if got := c.KernelDrops(); got != want {
+	if got := c.mem.drops; got != want {
 		t.Errorf("KernelDrops = %#x, want %#x", got, want)
 	}
 }
@@ -396,9 +399,9 @@ func TestMessageTooLong(t *testing.T) {
 	ruc := listen(t, "udp4", "127.0.0.1:0")
 	dst := localAddr(ruc)
 	msgs := []Message{
-		{Buffers: [][]byte{payload(0, 10)}, Addr: dst},
+		{Buffers: [][]byte{testutils.Pattern(0, 10)}, Addr: dst},
 		{Buffers: [][]byte{make([]byte, MaxPayloadIPv4+1)}, Addr: dst},
-		{Buffers: [][]byte{payload(2, 10)}, Addr: dst},
+		{Buffers: [][]byte{testutils.Pattern(2, 10)}, Addr: dst},
 	}
 	setDeadline(t, s.UDPConn())
 	n, err := s.WriteBatch(msgs)
@@ -409,7 +412,7 @@ func TestMessageTooLong(t *testing.T) {
 		t.Fatalf("WriteBatch of the rest = %d, %v", n, err)
 	}
 	got, _, _ := collect(t, wrap(t, ruc, 8), 2, 64)
-	if !checkPayload(got[0].data, 0) || !checkPayload(got[1].data, 2) {
+	if !testutils.MatchesPattern(got[0].data, 0) || !testutils.MatchesPattern(got[1].data, 2) {
 		t.Error("wrong datagrams arrived")
 	}
 }
@@ -425,7 +428,7 @@ func TestSteadyStateNoAlloc(t *testing.T) {
 	s := wrap(t, listen(t, "udp4", "127.0.0.1:0"), 16)
 	out := make([]Message, 16)
 	for i := range out {
-		out[i] = Message{Buffers: [][]byte{payload(uint32(i), 512)}, Addr: localAddr(ruc)}
+		out[i] = Message{Buffers: [][]byte{testutils.Pattern(uint32(i), 512)}, Addr: localAddr(ruc)}
 	}
 	in := recvBuffers(16, 1024)
 	setDeadline(t, ruc)
@@ -450,5 +453,32 @@ func TestSteadyStateNoAlloc(t *testing.T) {
 	}
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per write+read", allocs)
+	}
+}
+
+// TestMemInfo checks that MemInfo reports the granted receive buffer,
+// allocates nothing (monitoring polls it) and keeps its values after Close.
+func TestMemInfo(t *testing.T) {
+	uc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := wrap(t, uc, 8)
+	granted, err := c.SetReadBuffer(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, rcvbuf := c.MemInfo(); rcvbuf != granted {
+		t.Fatalf("MemInfo receive buffer %d, SetReadBuffer granted %d", rcvbuf, granted)
+	}
+	if n := testing.AllocsPerRun(100, func() { c.MemInfo() }); n != 0 {
+		t.Errorf("MemInfo allocates %v times per call", n)
+	}
+	c.Close()
+	if _, rcvbuf := c.MemInfo(); rcvbuf != granted {
+		t.Errorf("after Close: receive buffer %d, want the last value %d", rcvbuf, granted)
+	}
+	if n := testing.AllocsPerRun(100, func() { c.MemInfo() }); n != 0 {
+		t.Errorf("after Close, MemInfo allocates %v times per call", n)
 	}
 }

@@ -14,9 +14,6 @@ func NewConn(c *net.UDPConn, batch int) (*Conn, error) { return nil, ErrUnsuppor
 // UDPConn returns nil on this platform.
 func (c *Conn) UDPConn() *net.UDPConn { return nil }
 
-// BatchSize returns 0 on this platform.
-func (c *Conn) BatchSize() int { return 0 }
-
 // IPv6 returns false on this platform.
 func (c *Conn) IPv6() bool { return false }
 
@@ -35,29 +32,26 @@ func (c *Conn) WriteBatch(msgs []Message) (int, error) { return 0, ErrUnsupporte
 // WriteOne returns ErrUnsupported.
 func (c *Conn) WriteOne(m *Message) error { return ErrUnsupported }
 
+// TryWriteOne returns ErrUnsupported.
+func (c *Conn) TryWriteOne(m *Message) error { return ErrUnsupported }
+
 // EnableGRO returns ErrUnsupported.
 func (c *Conn) EnableGRO() error { return ErrUnsupported }
 
 // GROEnabled returns false.
 func (c *Conn) GROEnabled() bool { return false }
 
-// EnableDropCounter returns ErrUnsupported.
-func (c *Conn) EnableDropCounter() error { return ErrUnsupported }
-
 // KernelDrops returns 0.
 func (c *Conn) KernelDrops() uint64 { return 0 }
 
-// GSOEnabled returns false.
-func (c *Conn) GSOEnabled() bool { return false }
-
-// GSOError returns ErrUnsupported.
-func (c *Conn) GSOError() error { return ErrUnsupported }
+// MemInfo returns zeros.
+func (c *Conn) MemInfo() (drops uint64, rcvbuf int) { return 0, 0 }
 
 // DisableGSO does nothing on this platform.
 func (c *Conn) DisableGSO() {}
 
-// SetGSOFallback does nothing on this platform.
-func (c *Conn) SetGSOFallback(on bool) {}
+// GSOEnabled returns false.
+func (c *Conn) GSOEnabled() bool { return false }
 
 // SetReadBuffer returns ErrUnsupported.
 func (c *Conn) SetReadBuffer(bytes int) (int, error) { return 0, ErrUnsupported }

@@ -3,12 +3,13 @@ package mmsg
 import "errors"
 
 var (
-	// ErrGSOUnsupported reports that the kernel or the output device
+	// errGSOUnsupported reports that the kernel or the output device
 	// refused UDP segmentation offload (UDP_SEGMENT). It wraps the errno
-	// the kernel returned. A Conn that meets it turns GSO off and, unless
-	// its fallback was disabled with SetGSOFallback(false), sends the
-	// affected messages as separate datagrams instead of returning it.
-	ErrGSOUnsupported = errors.New("mmsg: UDP GSO not supported")
+	// the kernel returned. A Conn that meets it turns GSO off (see
+	// GSOEnabled) and sends the affected messages as separate datagrams:
+	// the fallback is decided here, once, for every caller. Only a
+	// fallback disabled by the tests returns it.
+	errGSOUnsupported = errors.New("mmsg: UDP GSO not supported")
 
 	// ErrUnsupported is returned on platforms without recvmmsg/sendmmsg.
 	ErrUnsupported = errors.New("mmsg: batched UDP I/O is only supported on Linux")

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"syscall"
 	"testing"
+
+	"udpstream.dev/internal/testutils"
 )
 
 // gsoSender returns a sending Conn, skipping the test when the kernel does
@@ -15,7 +17,7 @@ func gsoSender(t *testing.T, network, addr string) *Conn {
 	t.Helper()
 	s := wrap(t, listen(t, network, addr), 16)
 	if !s.GSOEnabled() {
-		t.Skipf("kernel lacks UDP GSO (UDP_SEGMENT): %v", s.GSOError())
+		t.Skipf("kernel lacks UDP GSO (UDP_SEGMENT): %v", s.gsoError())
 	}
 	return s
 }
@@ -31,12 +33,12 @@ func gsoMessages(dst netip.AddrPort, seg, tail int, counts ...int) ([]Message, [
 	for _, c := range counts {
 		var buf []byte
 		for range c {
-			buf = append(buf, payload(id, seg)...)
+			buf = append(buf, testutils.Pattern(id, seg)...)
 			lens = append(lens, seg)
 			id++
 		}
 		if tail > 0 {
-			buf = append(buf, payload(id, tail)...)
+			buf = append(buf, testutils.Pattern(id, tail)...)
 			lens = append(lens, tail)
 			id++
 		}
@@ -53,7 +55,7 @@ func checkDatagrams(t *testing.T, got []datagram, lens []int, from netip.AddrPor
 		t.Fatalf("received %d datagrams, want %d", len(got), len(lens))
 	}
 	for i, d := range got {
-		if len(d.data) != lens[i] || !checkPayload(d.data, uint32(i)) {
+		if len(d.data) != lens[i] || !testutils.MatchesPattern(d.data, uint32(i)) {
 			t.Fatalf("datagram %d: %d bytes (want %d) or wrong content", i, len(d.data), lens[i])
 		}
 		if d.from != from {
@@ -95,7 +97,7 @@ func TestGSOToGRO(t *testing.T) {
 				t.Error("no GRO run received: every datagram came alone")
 			}
 			if !s.GSOEnabled() {
-				t.Errorf("GSO turned off: %v", s.GSOError())
+				t.Errorf("GSO turned off: %v", s.gsoError())
 			}
 		})
 	}
@@ -136,7 +138,7 @@ func TestGSOGathersBuffers(t *testing.T) {
 		var stream []byte
 		lens := []int{1000, 1000, 1000, 1000, 700}
 		for i, l := range lens {
-			stream = append(stream, payload(uint32(i), l)...)
+			stream = append(stream, testutils.Pattern(uint32(i), l)...)
 		}
 		bufs := [][]byte{stream[:333], stream[333:1333], {}, stream[1333:1334], stream[1334:3999], stream[3999:]}
 		m := Message{Buffers: bufs, Addr: localAddr(ruc), SegmentSize: 1000}
@@ -159,8 +161,8 @@ func TestGSOSoftwareSplit(t *testing.T) {
 	}
 	s := wrap(t, listen(t, "udp4", "127.0.0.1:0"), 16)
 	s.DisableGSO()
-	if s.GSOEnabled() || !errors.Is(s.GSOError(), ErrGSOUnsupported) {
-		t.Fatalf("after DisableGSO: enabled %v, error %v", s.GSOEnabled(), s.GSOError())
+	if s.GSOEnabled() || !errors.Is(s.gsoError(), errGSOUnsupported) {
+		t.Fatalf("after DisableGSO: enabled %v, error %v", s.GSOEnabled(), s.gsoError())
 	}
 	dst := localAddr(ruc)
 	gso, glens := gsoMessages(dst, 500, 20, 40) // 41 datagrams, more than a batch
@@ -168,7 +170,7 @@ func TestGSOSoftwareSplit(t *testing.T) {
 	var lens []int
 	id := uint32(0)
 	plain := func(n int) {
-		msgs = append(msgs, Message{Buffers: [][]byte{payload(id, n)}, Addr: dst})
+		msgs = append(msgs, Message{Buffers: [][]byte{testutils.Pattern(id, n)}, Addr: dst})
 		lens = append(lens, n)
 		id++
 	}
@@ -178,14 +180,14 @@ func TestGSOSoftwareSplit(t *testing.T) {
 	gbuf := gso[0].Buffers[0]
 	off := 0
 	for _, l := range glens {
-		fillPayload(gbuf[off:off+l], id)
+		testutils.FillPattern(gbuf[off:off+l], id)
 		lens = append(lens, l)
 		off += l
 		id++
 	}
 	msgs = append(msgs, gso[0])
 	// A GSO message holding a single segment needs no split.
-	msgs = append(msgs, Message{Buffers: [][]byte{payload(id, 300)}, Addr: dst, SegmentSize: 500})
+	msgs = append(msgs, Message{Buffers: [][]byte{testutils.Pattern(id, 300)}, Addr: dst, SegmentSize: 500})
 	lens = append(lens, 300)
 	id++
 	plain(12)
@@ -218,25 +220,25 @@ func TestGSOFallbackOnKernelRefusal(t *testing.T) {
 	if s.GSOEnabled() {
 		t.Fatal("GSO still on after the kernel refused a buffer")
 	}
-	err := s.GSOError()
-	if !errors.Is(err, ErrGSOUnsupported) || !errors.Is(err, syscall.EINVAL) {
-		t.Errorf("GSOError = %v, want ErrGSOUnsupported wrapping EINVAL", err)
+	err := s.gsoError()
+	if !errors.Is(err, errGSOUnsupported) || !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("gsoError = %v, want errGSOUnsupported wrapping EINVAL", err)
 	}
 	got, _, _ := collect(t, r, len(lens), 2048)
 	checkDatagrams(t, got, lens, localAddr(s.UDPConn()))
 }
 
 // TestGSOFallbackDisabled checks that without the fallback the refusal is
-// returned as ErrGSOUnsupported and nothing is sent.
+// returned as errGSOUnsupported and nothing is sent.
 func TestGSOFallbackDisabled(t *testing.T) {
 	ruc := listen(t, "udp4", "127.0.0.1:0")
 	s := gsoSender(t, "udp4", "127.0.0.1:0")
-	s.SetGSOFallback(false)
+	s.setGSOFallback(false)
 	msgs, _ := gsoMessages(localAddr(ruc), 100, 0, MaxGSOSegmentsLimit+1)
 	setDeadline(t, s.UDPConn())
 	n, err := s.WriteBatch(msgs)
-	if n != 0 || !errors.Is(err, ErrGSOUnsupported) || !errors.Is(err, syscall.EINVAL) {
-		t.Fatalf("WriteBatch = %d, %v; want 0 and ErrGSOUnsupported (EINVAL)", n, err)
+	if n != 0 || !errors.Is(err, errGSOUnsupported) || !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("WriteBatch = %d, %v; want 0 and errGSOUnsupported (EINVAL)", n, err)
 	}
 	if s.GSOEnabled() {
 		t.Error("GSO still on")
@@ -278,9 +280,6 @@ func TestGROSteadyStateNoAlloc(t *testing.T) {
 	r := wrap(t, ruc, 8)
 	if err := r.EnableGRO(); err != nil {
 		t.Skipf("kernel refused UDP_GRO: %v", err)
-	}
-	if err := r.EnableDropCounter(); err != nil {
-		t.Fatal(err)
 	}
 	if _, err := r.SetReadBuffer(4 << 20); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@
 package mmsg
 
 import (
-	"encoding/binary"
 	"net"
 	"net/netip"
 	"testing"
@@ -51,33 +50,6 @@ func setDeadline(t testing.TB, uc *net.UDPConn) {
 	}
 }
 
-// payload returns a datagram of length n whose bytes identify it: the first
-// four hold id, the rest a pattern derived from id and position.
-func payload(id uint32, n int) []byte {
-	b := make([]byte, n)
-	fillPayload(b, id)
-	return b
-}
-
-func fillPayload(b []byte, id uint32) {
-	for i := range b {
-		b[i] = byte(int(id)*7 + i)
-	}
-	if len(b) >= 4 {
-		binary.BigEndian.PutUint32(b, id)
-	}
-}
-
-// checkPayload reports whether b is payload(id, len(b)).
-func checkPayload(b []byte, id uint32) bool {
-	for i := 4; i < len(b); i++ {
-		if b[i] != byte(int(id)*7+i) {
-			return false
-		}
-	}
-	return len(b) < 4 || binary.BigEndian.Uint32(b) == id
-}
-
 // recvBuffers returns n messages with one buffer of size bytes each.
 func recvBuffers(n, size int) []Message {
 	msgs := make([]Message, n)
@@ -99,7 +71,7 @@ type datagram struct {
 func collect(t testing.TB, c *Conn, want, bufSize int) (got []datagram, groRuns, maxBatch int) {
 	t.Helper()
 	setDeadline(t, c.UDPConn())
-	msgs := recvBuffers(c.BatchSize(), bufSize)
+	msgs := recvBuffers(c.batchSize(), bufSize)
 	for len(got) < want {
 		n, err := c.ReadBatch(msgs)
 		if err != nil {

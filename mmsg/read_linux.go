@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ReadBatch receives up to min(len(msgs), BatchSize()) datagrams with one
+// ReadBatch receives up to min(len(msgs), batchSize()) datagrams with one
 // recvmmsg call and returns how many it received. It blocks, parked in the
 // netpoller, until at least one datagram is queued, then takes whatever is
 // queued without waiting for more. For each received message it sets N,
@@ -97,8 +97,6 @@ func (c *Conn) finishRead(m *Message, i int) {
 		switch {
 		case level == unix.IPPROTO_UDP && typ == unix.UDP_GRO && len(data) >= 4:
 			m.SegmentSize = int(int32(binary.NativeEndian.Uint32(data)))
-		case level == unix.SOL_SOCKET && typ == unix.SO_RXQ_OVFL && len(data) >= 4:
-			c.noteDrops(binary.NativeEndian.Uint32(data))
 		}
 	}
 }

@@ -27,7 +27,7 @@ import (
 //
 // When the kernel refuses GSO (EIO: the device cannot checksum; EINVAL,
 // ENOPROTOOPT or EOPNOTSUPP: the kernel cannot segment this buffer), the Conn
-// turns GSO off (see GSOEnabled, GSOError) and sends that message and later
+// turns GSO off (see GSOEnabled, gsoError) and sends that message and later
 // ones as separate datagrams, cut at SegmentSize without copying.
 func (c *Conn) WriteBatch(msgs []Message) (int, error) {
 	return c.write(msgs, c.batch)
@@ -40,6 +40,20 @@ func (c *Conn) WriteOne(m *Message) error {
 		return errNilMessage
 	}
 	_, err := c.write(unsafe.Slice(m, 1), 1)
+	return err
+}
+
+// TryWriteOne is WriteOne without the wait: when the socket send buffer is
+// full it returns at once with an error matching syscall.EAGAIN. A caller
+// that sends one datagram at a time tries first and arms a write deadline
+// only when it must wait, so the common case costs one system call.
+func (c *Conn) TryWriteOne(m *Message) error {
+	if m == nil {
+		return errNilMessage
+	}
+	c.wr.noWait = true
+	_, err := c.write(unsafe.Slice(m, 1), 1)
+	c.wr.noWait = false
 	return err
 }
 
@@ -73,7 +87,7 @@ func (c *Conn) write(msgs []Message, limit int) (int, error) {
 			if gso && m.SegmentSize > 0 && isGSOErrno(s.errno) && m.Len() > m.SegmentSize {
 				c.disableGSO(s.errno)
 				if c.gsoNoFallback.Load() {
-					return sent, &opError{op: op, err: c.GSOError()}
+					return sent, &opError{op: op, err: c.gsoError()}
 				}
 				continue // the loop now splits m
 			}

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
-	"udpstream.dev/internal/netnstest"
+	"udpstream.dev/internal/testutils"
 )
 
 // BenchmarkReceiveVeth measures datagrams per second of 1472-byte payload
@@ -26,10 +26,10 @@ import (
 // frame given back to the fill ring. Drops are the kernel's counts while the
 // receiver could not keep up.
 func BenchmarkReceiveVeth(b *testing.B) {
-	netnstest.RequireRoot(b)
+	testutils.RequireRoot(b)
 	// One pair for all runs: tearing down a namespace is asynchronous work
 	// that would otherwise overlap the next run.
-	p := netnstest.New(b, 1500)
+	p := testutils.New(b, 1500)
 	for _, c := range []struct {
 		name string
 		mode Mode
@@ -43,7 +43,7 @@ func BenchmarkReceiveVeth(b *testing.B) {
 	}
 }
 
-func benchReceive(b *testing.B, p *netnstest.Pair, mode Mode, gso bool) {
+func benchReceive(b *testing.B, p *testutils.Pair, mode Mode, gso bool) {
 	const (
 		port    = 47100
 		payload = 1472
@@ -205,14 +205,14 @@ func send(conn *net.UDPConn, gso bool, size int, stop *atomic.Bool, sent *atomic
 // their chunks, then each op is one datagram queued, sent and reclaimed from
 // the completion ring, in batches of 64.
 func BenchmarkTransmitVeth(b *testing.B) {
-	netnstest.RequireRoot(b)
+	testutils.RequireRoot(b)
 	const (
 		port    = 47101
 		payload = 1472
 		chunk   = 2048
 		frames  = 1024
 	)
-	p := netnstest.New(b, 1500)
+	p := testutils.New(b, 1500)
 	umem, err := MapUMEM(frames * chunk)
 	if err != nil {
 		b.Fatal(err)

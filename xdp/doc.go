@@ -88,8 +88,8 @@
 //
 // # Network namespaces
 //
-// Open, NeighborMAC, InterfaceMAC and AttachPass act in the calling thread's
-// network namespace. To use an interface in another namespace, call them on
+// Open, NeighborMAC, ResolveNeighbor, RouteTo, InterfaceMAC and AttachPass
+// act in the calling thread's network namespace. To use an interface in another namespace, call them on
 // a goroutine locked to a thread that has entered it; the socket stays in
 // that namespace and may then be used from any goroutine.
 //
@@ -100,24 +100,19 @@
 // single-producer single-consumer; the two sides may run on different
 // goroutines. Close, Stats and the accessors may be called at any time.
 //
-// # Veth, measured on this project's test machines (Linux 6.18)
+// # Veth
 //
 // Veth pairs are what tests and benchmarks use; real NICs behave
 // differently, and zero-copy needs driver support veth does not have.
+// Rates measured over veth are in docs/measurements.md.
 //   - Binding with XDP_ZEROCOPY fails with EOPNOTSUPP (native and generic);
 //     ModeAuto therefore ends in native copy mode.
-//   - Native copy mode received about 1.15M datagrams/s of 1472 bytes from a
-//     UDP GSO sender in the other namespace on an otherwise idle machine;
-//     BenchmarkReceiveVeth measured 0.46-0.65M/s with other jobs running.
-//     The sending CPU, which also runs the veth receive path, the program
-//     and the copy into the UMEM, is the limit: the AF_XDP receiver kept up
-//     with what was sent. Attaching XDP to a veth turns off GSO on its peer,
-//     so the sender segments in software. Generic mode reached about
-//     0.34M/s (0.14-0.24M/s measured here from a sendmmsg sender), and
-//     drops GSO super-packets larger than a chunk.
-//   - Copy-mode transmit of 1472-byte datagrams reached about 0.5M/s
-//     (0.42-0.59M/s measured here), no better than sendmmsg: AF_XDP pays
-//     off with zero-copy drivers.
+//   - Attaching XDP to a veth turns off GSO on its peer, so the sender
+//     segments in software, and the sending CPU (which also runs the veth
+//     receive path, the program and the copy into the UMEM) is the limit.
+//     Generic mode drops GSO super-packets larger than a chunk. Copy-mode
+//     transmit is no faster than sendmmsg: AF_XDP pays off with zero-copy
+//     drivers.
 //   - With MTU 9000 the native attach fails with ERANGE ("Peer MTU is too
 //     large to set XDP") unless the program is frags-aware; Open handles it
 //     as described above, and an 8972-byte datagram arrives as three

@@ -13,7 +13,7 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
-	"udpstream.dev/internal/netnstest"
+	"udpstream.dev/internal/testutils"
 )
 
 // TestCloseDetaches: Close wakes a blocked ReceiveWait, removes the program
@@ -124,8 +124,8 @@ func TestModes(t *testing.T) {
 		}
 	})
 	t.Run("zerocopy", func(t *testing.T) {
-		netnstest.RequireRoot(t)
-		p := netnstest.New(t, 1500)
+		testutils.RequireRoot(t)
+		p := testutils.New(t, 1500)
 		umem, err := MapUMEM(64 * 4096)
 		if err != nil {
 			t.Fatal(err)
@@ -150,9 +150,9 @@ func TestModes(t *testing.T) {
 // TestSharedProgram: a Program attached by the caller serves a socket;
 // closing the socket leaves it attached, closing the program detaches it.
 func TestSharedProgram(t *testing.T) {
-	netnstest.RequireRoot(t)
+	testutils.RequireRoot(t)
 	const port = 47010
-	p := netnstest.New(t, 1500)
+	p := testutils.New(t, 1500)
 	umem, err := MapUMEM(64 * 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +216,7 @@ func TestSharedProgram(t *testing.T) {
 
 // TestOpenValidation: bad configurations fail before touching the kernel.
 func TestOpenValidation(t *testing.T) {
-	netnstest.RequireRoot(t)
+	testutils.RequireRoot(t)
 	umem, err := MapUMEM(16 * 4096)
 	if err != nil {
 		t.Fatal(err)

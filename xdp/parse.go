@@ -139,6 +139,14 @@ const (
 	// whose sender left checksumming to an offload that never ran, as on a
 	// veth whose peer has TX checksum offload on.
 	SkipUDPChecksum
+	// AcceptPartialUDPChecksum accepts, without verifying the payload, a
+	// UDP checksum field that holds only the folded pseudo-header sum: what
+	// a sender relying on checksum offload (the kernel's CHECKSUM_PARTIAL)
+	// leaves when no NIC completes it, as over a veth, and what a capture
+	// taken before the NIC shows. Packet.PartialChecksum reports it. The
+	// IPv4 header checksum and the link's frame check still cover such a
+	// packet; a damaged checksum field matches by chance once in 65536.
+	AcceptPartialUDPChecksum
 )
 
 // Packet holds the parsed headers of one Ethernet/IP/UDP frame. Offsets are
@@ -163,6 +171,9 @@ type Packet struct {
 	// PayloadOffset and PayloadLen locate the UDP payload. Bytes after it
 	// (Ethernet padding) are not part of the datagram.
 	PayloadOffset, PayloadLen int
+	// PartialChecksum reports a UDP checksum accepted unverified under
+	// AcceptPartialUDPChecksum.
+	PartialChecksum bool
 }
 
 // Src returns the source address and port.
@@ -307,6 +318,7 @@ func parse(first []byte, rest [][]byte, total int, p *Packet, opts ParseOptions)
 	p.PayloadOffset = udpOff + udpHeaderLen
 	p.PayloadLen = udpLen - udpHeaderLen
 
+	p.PartialChecksum = false
 	if opts&SkipUDPChecksum == 0 {
 		stored := binary.BigEndian.Uint16(udp[6:])
 		if stored == 0 {
@@ -317,6 +329,10 @@ func parse(first []byte, rest [][]byte, total int, p *Packet, opts ParseOptions)
 		}
 		pseudo.add16(protoUDP)
 		pseudo.add16(uint16(udpLen))
+		if opts&AcceptPartialUDPChecksum != 0 && stored == pseudo.fold() {
+			p.PartialChecksum = true
+			return nil
+		}
 		sumSpan(&pseudo, first[udpOff:], rest, udpLen)
 		if pseudo.fold() != 0xffff {
 			return ErrUDPChecksum

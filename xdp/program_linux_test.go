@@ -9,7 +9,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"udpstream.dev/internal/netnstest"
+	"udpstream.dev/internal/testutils"
 )
 
 // TestProgramVerdicts runs the steering program on crafted frames with
@@ -98,7 +98,7 @@ func TestProgramVerdicts(t *testing.T) {
 // TestProgramNoSocket: without a registered socket the redirect falls back
 // to XDP_PASS rather than dropping.
 func TestProgramNoSocket(t *testing.T) {
-	netnstest.RequireRoot(t)
+	testutils.RequireRoot(t)
 	p, err := NewProgram(ProgramConfig{Port: testV4B.Port()})
 	if err != nil {
 		t.Fatal(err)
@@ -113,4 +113,4 @@ func TestProgramNoSocket(t *testing.T) {
 	}
 }
 
-var _ = netnstest.New
+var _ = testutils.New

@@ -12,7 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"udpstream.dev/internal/netnstest"
+	"udpstream.dev/internal/testutils"
 )
 
 func TestMain(m *testing.M) {
@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 
 // rig is a veth pair with an AF_XDP socket on side B.
 type rig struct {
-	p     *netnstest.Pair
+	p     *testutils.Pair
 	umem  []byte
 	s     *Socket
 	free  []uint64 // chunks the test holds (not on the fill ring)
@@ -33,7 +33,7 @@ type rigOption func(*rigSetup)
 
 type rigSetup struct {
 	dynamicARP bool
-	adjust     []func(*netnstest.Pair, *Config)
+	adjust     []func(*testutils.Pair, *Config)
 }
 
 // withARP leaves IPv4 neighbours to ARP, for tests about ARP. Otherwise
@@ -43,7 +43,7 @@ type rigSetup struct {
 func withARP() rigOption { return func(s *rigSetup) { s.dynamicARP = true } }
 
 // withConfig edits the socket configuration once the pair exists.
-func withConfig(f func(*netnstest.Pair, *Config)) rigOption {
+func withConfig(f func(*testutils.Pair, *Config)) rigOption {
 	return func(s *rigSetup) { s.adjust = append(s.adjust, f) }
 }
 
@@ -51,14 +51,14 @@ func withConfig(f func(*netnstest.Pair, *Config)) rigOption {
 // chunks go to the fill ring, the rest are kept for transmit.
 func newRig(t *testing.T, mtu int, cfg Config, opts ...rigOption) *rig {
 	t.Helper()
-	netnstest.RequireRoot(t)
+	testutils.RequireRoot(t)
 	var setup rigSetup
 	for _, o := range opts {
 		o(&setup)
 	}
 	// A wire: checksums are computed by the sender's stack and verified
 	// by the receiver's.
-	p := netnstest.NewWire(t, mtu)
+	p := testutils.NewWire(t, mtu)
 	if !setup.dynamicARP {
 		if err := p.StaticARP(); err != nil {
 			t.Fatal(err)
@@ -115,7 +115,7 @@ func newRig(t *testing.T, mtu int, cfg Config, opts ...rigOption) *rig {
 }
 
 // udpIn opens a UDP socket inside a side's namespace.
-func udpIn(t *testing.T, s *netnstest.Side, laddr netip.AddrPort) *net.UDPConn {
+func udpIn(t *testing.T, s *testutils.Side, laddr netip.AddrPort) *net.UDPConn {
 	t.Helper()
 	var c *net.UDPConn
 	if err := s.Do(func() error {

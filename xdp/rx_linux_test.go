@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"udpstream.dev/internal/netnstest"
+	"udpstream.dev/internal/testutils"
 )
 
 func TestReceiveIPv4(t *testing.T) {
@@ -73,7 +73,7 @@ func TestReceiveIPv4(t *testing.T) {
 
 func TestReceiveIPv6(t *testing.T) {
 	const port = 47002
-	r := newRig(t, 1500, Config{Port: port}, withConfig(func(p *netnstest.Pair, c *Config) { c.Addr = p.B.Addr6 }))
+	r := newRig(t, 1500, Config{Port: port}, withConfig(func(p *testutils.Pair, c *Config) { c.Addr = p.B.Addr6 }))
 	src := udpIn(t, &r.p.A, netip.AddrPortFrom(r.p.A.Addr6, 0))
 	dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(r.p.B.Addr6, port))
 	const count = 50

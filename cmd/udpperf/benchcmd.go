@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 const benchAbout = `
@@ -87,7 +87,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 	base := bench.Case{Duration: *duration, Rate: *r, PRBS: *prbs, RxQueue: *rxQueue, NoPin: *noPin}
 	cases := bench.Cases(base, ts, payloads, bs)
 	for _, c := range cases {
-		if *netns && c.Transport == engine.TransportXDP {
+		if *netns && c.Transport == udp.TransportXDP {
 			continue // the namespaces come below
 		}
 		if err := c.Validate(); err != nil {

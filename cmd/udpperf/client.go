@@ -8,7 +8,7 @@ import (
 	"strconv"
 
 	"udpstream.dev/bench"
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 const clientAbout = `
@@ -93,9 +93,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 	}
 	payload := *size
 	if payload == 0 {
-		payload = engine.MaxPayloadStandard
+		payload = udp.MaxPayloadStandard
 		if *jumbo {
-			payload = engine.MaxPayloadJumbo
+			payload = udp.MaxPayloadJumbo
 		}
 	}
 	cfg := bench.ClientConfig{

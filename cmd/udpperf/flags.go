@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 // errHelp is returned after --help printed the usage: exit status 0.
@@ -178,8 +178,8 @@ func rateFlag(fs *flag.FlagSet) *bench.Rate {
 }
 
 // parseTransport parses one transport name.
-func parseTransport(s string) (engine.Transport, error) {
-	t, err := engine.ParseTransport(s)
+func parseTransport(s string) (udp.Transport, error) {
+	t, err := udp.ParseTransport(s)
 	if err != nil {
 		return 0, usageError{fmt.Sprintf("unknown transport %q (want naive, mmsg, gro, gso or xdp)", s)}
 	}
@@ -190,8 +190,8 @@ func parseTransport(s string) (engine.Transport, error) {
 }
 
 // parseTransports parses a comma-separated transport list.
-func parseTransports(s string) ([]engine.Transport, error) {
-	var out []engine.Transport
+func parseTransports(s string) ([]udp.Transport, error) {
+	var out []udp.Transport
 	for _, name := range splitList(s) {
 		t, err := parseTransport(name)
 		if err != nil {
@@ -246,8 +246,8 @@ func addXDPFlags(fs *flag.FlagSet) xdpFlags {
 }
 
 // config returns the xdp settings, requiring an interface for xdp.
-func (x xdpFlags) config(t engine.Transport) (bench.XDP, error) {
-	if t == engine.TransportXDP && *x.iface == "" {
+func (x xdpFlags) config(t udp.Transport) (bench.XDP, error) {
+	if t == udp.TransportXDP && *x.iface == "" {
 		return bench.XDP{}, usageError{"--transport xdp needs --iface (and --queue, default 0): the interface the AF_XDP socket binds to"}
 	}
 	if *x.queue < 0 {
@@ -258,7 +258,7 @@ func (x xdpFlags) config(t engine.Transport) (bench.XDP, error) {
 
 // transport parses the single transport name of client and server
 // together with its xdp settings, rejecting --iface/--queue without xdp.
-func (x xdpFlags) transport(fs *flag.FlagSet, name string) (engine.Transport, bench.XDP, error) {
+func (x xdpFlags) transport(fs *flag.FlagSet, name string) (udp.Transport, bench.XDP, error) {
 	if err := x.check(fs, name); err != nil {
 		return 0, bench.XDP{}, err
 	}
@@ -296,8 +296,8 @@ func oneLine(s string) string {
 // would silently mean the default, and above MaxBatch the kernel's limit
 // on messages per call is exceeded.
 func checkBatchFlag(n int) error {
-	if n < 1 || n > engine.MaxBatch {
-		return usageError{fmt.Sprintf("--batch %d outside 1..%d", n, engine.MaxBatch)}
+	if n < 1 || n > udp.MaxBatch {
+		return usageError{fmt.Sprintf("--batch %d outside 1..%d", n, udp.MaxBatch)}
 	}
 	return nil
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 const latencyAbout = `
@@ -90,10 +90,10 @@ func runLatency(ctx context.Context, e env, args []string) error {
 			Host: *host, Port: *port, NoPin: *noPin, Timeout: *timeout, BusyPoll: *busyPoll,
 			XDP: bench.XDP{Iface: *xdp.iface, Queue: *xdp.queue}}
 		extras.apply(&c)
-		if t == engine.TransportXDP && *host == "" && !*netns {
+		if t == udp.TransportXDP && *host == "" && !*netns {
 			return usageError{"--transport xdp runs across --netns (or towards --host with --iface)"}
 		}
-		if t == engine.TransportXDP && *host != "" && *xdp.iface == "" {
+		if t == udp.TransportXDP && *host != "" && *xdp.iface == "" {
 			return usageError{"--transport xdp towards --host needs --iface"}
 		}
 		cases = append(cases, c)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
-	"udpstream.dev/engine"
+	"udpstream.dev/engine/udp"
 )
 
 const ndrAbout = `
@@ -120,7 +120,7 @@ func (f ndrFlags) cases() ([]bench.NDRCase, bench.SweepInfo, error) {
 	base := bench.Case{Duration: *f.duration, RxQueue: *f.rxQueue, NoPin: *f.noPin}
 	var cases []bench.NDRCase
 	for _, c := range bench.Cases(base, ts, payloads, bs) {
-		if c.Transport == engine.TransportXDP && !*f.netns {
+		if c.Transport == udp.TransportXDP && !*f.netns {
 			return nil, info, usageError{"--transport xdp runs across --netns"}
 		}
 		cases = append(cases, bench.NDRCase{Case: c, Search: search, Repeat: *f.repeat})

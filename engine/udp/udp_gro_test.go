@@ -1,0 +1,272 @@
+package udp
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"testing"
+	"time"
+
+	"udpstream.dev/engine"
+	"udpstream.dev/internal/testutils"
+	"udpstream.dev/mmsg"
+)
+
+// TestGSOToGRO sends batches of equal frames with a shorter tail from a GSO
+// client to a GRO server: the client must coalesce them into GSO messages,
+// the server must receive coalesced runs and split them back into the same
+// frames, in order, with the same sizes and bytes.
+func TestGSOToGRO(t *testing.T) {
+	testutils.Leak(t)
+	for _, jumbo := range []bool{false, true} {
+		s := mustServer(t, jumbo, WithTransport(TransportGRO))
+		s.SetRxBufferCount(4000)
+		c := mustClient(t, "127.0.0.1", s.Port(), jumbo, WithTransport(TransportGRO))
+		max := c.MaxPayload()
+		// Runs of full-size frames, each closed by a short tail, plus a
+		// lone small frame and an empty one.
+		var sizes []int
+		for r := range 20 {
+			for range 30 {
+				sizes = append(sizes, max)
+			}
+			sizes = append(sizes, 100+r)
+		}
+		sizes = append(sizes, 7, 0, max)
+		col := newCollector(len(sizes), true)
+		engine.Connect(s, col)
+		fs := make([]engine.Frame, len(sizes))
+		for i, n := range sizes {
+			b := make([]byte, n)
+			testutils.FillPattern(b, uint32(i))
+			fs[i] = frameOf(t, c.ep.txPool, b)
+		}
+		n, err := c.SendBatch(fs)
+		if n != len(fs) || err != nil {
+			t.Fatalf("SendBatch = %d, %v", n, err)
+		}
+		for _, f := range fs {
+			f.Release()
+		}
+		col.wait(t, 5*time.Second)
+		got := col.got()
+		for i, b := range got {
+			if len(b) != sizes[i] {
+				t.Fatalf("jumbo=%v frame %d: %d bytes, want %d", jumbo, i, len(b), sizes[i])
+			}
+			if seq, ok := testutils.CheckPattern(b); len(b) >= 4 && (!ok || seq != uint32(i)) {
+				t.Fatalf("jumbo=%v frame %d: seq %d intact %v", jumbo, i, seq, ok)
+			}
+		}
+		cs, ss := c.Stats(), s.Stats()
+		if !cs.GSO || cs.GSOFallback || !ss.GRO {
+			t.Fatalf("offload not in use: client %+v server %+v", cs, ss)
+		}
+		if c.ep.tx.gsoMsgs.Load() == 0 {
+			t.Fatal("no GSO message was sent")
+		}
+		if s.ep.socks[0].rx.groRuns.Load() == 0 {
+			t.Fatal("no coalesced GRO run was received")
+		}
+		t.Logf("jumbo=%v: %d frames in %d GSO messages, %d GRO runs received", jumbo, len(sizes),
+			c.ep.tx.gsoMsgs.Load(), s.ep.socks[0].rx.groRuns.Load())
+		if s.ep.groPool.AllocCount() > 2*groSlots {
+			t.Fatalf("%d GRO buffers out after delivery", s.ep.groPool.AllocCount())
+		}
+		s.Close()
+		c.Close()
+	}
+}
+
+// TestGSOFallback turns GSO off on a GRO client, as when the kernel
+// refuses it: batches still go out, one datagram per frame, and Stats says so.
+func TestGSOFallback(t *testing.T) {
+	testutils.Leak(t)
+	s := mustServer(t, false, WithTransport(TransportGRO))
+	c := mustClient(t, "127.0.0.1", s.Port(), false, WithTransport(TransportGRO))
+	c.ep.socks[0].mc.DisableGSO()
+	col := newCollector(50, true)
+	engine.Connect(s, col)
+	fs := make([]engine.Frame, 50)
+	for i := range fs {
+		b := make([]byte, 1000)
+		testutils.FillPattern(b, uint32(i))
+		fs[i] = frameOf(t, c.ep.txPool, b)
+	}
+	if n, err := c.SendBatch(fs); n != 50 || err != nil {
+		t.Fatalf("SendBatch = %d, %v", n, err)
+	}
+	for _, f := range fs {
+		f.Release()
+	}
+	col.wait(t, 5*time.Second)
+	for i, b := range col.got() {
+		if seq, ok := testutils.CheckPattern(b); !ok || seq != uint32(i) {
+			t.Fatalf("frame %d: seq %d intact %v", i, seq, ok)
+		}
+	}
+	if st := c.Stats(); st.GSO || !st.GSOFallback {
+		t.Fatalf("stats %+v: want GSO off, GSOFallback on", st)
+	}
+	if c.ep.tx.gsoMsgs.Load() != 0 {
+		t.Fatal("GSO messages sent with GSO off")
+	}
+}
+
+// TestPlan checks the batching plan without a socket: which frames share a
+// GSO message, and where runs break.
+func TestPlan(t *testing.T) {
+	pool, err := engine.NewFixedPool(1000, 64, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(n int) engine.Frame {
+		f, err := pool.AcceptReq(n, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.SetPayload(n)
+		return f
+	}
+	cases := []struct {
+		lens []int
+		gso  bool
+		want []int // frames per message
+	}{
+		{[]int{500, 500, 500}, false, []int{1, 1, 1}},
+		{[]int{500, 500, 500}, true, []int{3}},
+		{[]int{500, 500, 200, 500}, true, []int{3, 1}},   // short tail closes a run
+		{[]int{500, 600, 600}, true, []int{1, 2}},        // a longer frame starts a new run
+		{[]int{0, 0, 5}, true, []int{1, 1, 1}},           // empty frames go alone
+		{[]int{1500, 1500, 1500}, true, []int{3}},        // two buffers each, still one segment each
+		{[]int{700, 700, 700, 700, 700}, true, []int{5}}, // equal sizes
+		{[]int{1000, 1000, 999, 1000, 1000}, true, []int{3, 2}},
+	}
+	for _, c := range cases {
+		e := &endpoint{maxPayload: MaxPayloadJumbo}
+		e.txs.alloc(8)
+		ts := &e.txs
+		var fs []engine.Frame
+		for _, n := range c.lens {
+			fs = append(fs, mk(n))
+		}
+		var r txResult
+		k, next := e.plan(fs, 0, netip.AddrPort{}, c.gso, mmsg.MaxPayloadIPv4, &r)
+		if r.first != nil {
+			t.Fatal(r.first)
+		}
+		if next != len(c.lens) || k != len(c.want) {
+			t.Fatalf("%v gso=%v: %d messages, next %d; want %d messages", c.lens, c.gso, k, next, len(c.want))
+		}
+		for i, w := range c.want {
+			m := ts.msgs[i]
+			if ts.count[i] != w {
+				t.Fatalf("%v gso=%v: message %d carries %d frames, want %d", c.lens, c.gso, i, ts.count[i], w)
+			}
+			total := 0
+			for _, n := range c.lens[ts.first[i] : ts.first[i]+w] {
+				total += n
+			}
+			if m.Len() != total || ts.bytes[i] != total {
+				t.Fatalf("%v: message %d holds %d bytes, want %d", c.lens, i, m.Len(), total)
+			}
+			if (w > 1) != (m.SegmentSize > 0) || (w > 1 && m.SegmentSize != c.lens[ts.first[i]]) {
+				t.Fatalf("%v: message %d segment size %d", c.lens, i, m.SegmentSize)
+			}
+		}
+		for _, f := range fs {
+			f.Release()
+		}
+	}
+	if pool.AllocCount() != 0 {
+		t.Fatalf("%d buffers leaked", pool.AllocCount())
+	}
+}
+
+// fullFrames returns n frames holding size bytes each, from a pool of its
+// own; the test's cleanup releases them.
+func fullFrames(t *testing.T, n, size int) []engine.Frame {
+	t.Helper()
+	pool, err := engine.NewFixedPool(size, n, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := make([]engine.Frame, 0, n)
+	for range n {
+		f := mustFrame(t, pool, size)
+		if err := f.SetPayload(size); err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, f)
+	}
+	t.Cleanup(func() {
+		for _, f := range fs {
+			f.Release()
+		}
+	})
+	return fs
+}
+
+// TestPlanSkipsRefusedFrames checks that a frame refused in the middle of a
+// batch is counted and marked, ends the GSO run it interrupts, and leaves
+// every message's frames contiguous in the batch.
+func TestPlanSkipsRefusedFrames(t *testing.T) {
+	fs := fullFrames(t, 6, 500)
+	fs[2].SetError(7)   // errored: refused
+	fs[0].SetPayload(0) // empty: goes alone, through checkFrame
+	e := &endpoint{maxPayload: 400, log: newRateLog(slog.New(slog.DiscardHandler))}
+	e.txs.alloc(8)
+	fs[4].SetPayload(300) // fits 400; fs[3] and fs[5] (500) are oversize
+	r := txResult{mark: true}
+	k, next := e.plan(fs, 0, netip.AddrPort{}, true, mmsg.MaxPayloadIPv4, &r)
+	if next != len(fs) {
+		t.Fatalf("plan stopped at frame %d of %d", next, len(fs))
+	}
+	// Frame 0 (empty) alone; 1..3 and 5 refused (oversize or errored); 4 alone.
+	wantFirst, wantCount := []int{0, 4}, []int{1, 1}
+	if k != len(wantFirst) {
+		t.Fatalf("%d messages, want %d", k, len(wantFirst))
+	}
+	for q := range k {
+		if e.txs.first[q] != wantFirst[q] || e.txs.count[q] != wantCount[q] {
+			t.Fatalf("message %d: frames %d+%d, want %d+%d", q, e.txs.first[q], e.txs.count[q], wantFirst[q], wantCount[q])
+		}
+	}
+	if !errors.Is(r.first, engine.ErrFrameSize) {
+		t.Fatalf("first refusal %v, want ErrFrameSize (frame 1 is oversize)", r.first)
+	}
+	if got := e.tx.oversize.Load(); got != 3 {
+		t.Fatalf("%d oversize frames counted, want 3", got)
+	}
+	if got := e.tx.errored.Load(); got != 1 {
+		t.Fatalf("%d errored frames counted, want 1", got)
+	}
+	for _, i := range []int{1, 3, 5} {
+		if fs[i].Error() != TxErrorCode {
+			t.Fatalf("refused frame %d not marked: error %#x", i, fs[i].Error())
+		}
+	}
+	if fs[2].Error() != 7 {
+		t.Fatalf("an errored frame's own code was overwritten: %#x", fs[2].Error())
+	}
+}
+
+// TestPlanRunBreaksAtRefusal checks that a refusal ends a GSO run: the
+// frames on either side of it travel in separate messages.
+func TestPlanRunBreaksAtRefusal(t *testing.T) {
+	fs := fullFrames(t, 5, 500)
+	fs[2].SetError(7)
+	e := &endpoint{maxPayload: MaxPayloadStandard, log: newRateLog(slog.New(slog.DiscardHandler))}
+	e.txs.alloc(8)
+	var r txResult
+	k, _ := e.plan(fs, 0, netip.AddrPort{}, true, mmsg.MaxPayloadIPv4, &r)
+	if k != 2 || e.txs.first[0] != 0 || e.txs.count[0] != 2 || e.txs.first[1] != 3 || e.txs.count[1] != 2 {
+		t.Fatalf("%d messages: %v+%v, want frames 0+2 and 3+2", k, e.txs.first[:k], e.txs.count[:k])
+	}
+	if e.txs.msgs[0].SegmentSize != 500 || e.txs.msgs[1].SegmentSize != 500 {
+		t.Fatal("runs of two 500-byte frames were not sent as GSO")
+	}
+	if !errors.Is(r.first, ErrFrameErrored) {
+		t.Fatalf("refusal %v, want ErrFrameErrored", r.first)
+	}
+}

@@ -1,7 +1,0 @@
-//go:build race
-
-package engine_test
-
-// raceEnabled reports a -race build, where the data-heavy stream tests
-// shorten the runs that only repeat what the full-length run proves.
-const raceEnabled = true
