@@ -54,7 +54,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 	raw := fs.Bool("raw", false, "send data only: no session with a udpperf server (receiver figures unavailable)")
 	jsonOut, jsonStream := addJSONFlags(fs)
 	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
-	affinity := fs.Int("affinity", -1, "pin the sending thread to this CPU (-1 = no pinning)")
+	var affinity cpuList
+	fs.Var(&affinity, "affinity", "pin the sending thread to this CPU; with -P a list, one CPU per stream: 0,1 (-1 = no pinning)")
+	parallel := addParallelFlags(fs, "sending")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	omit := durationFlag(fs, "omit", 0, "warm up this long first: a test of its own whose intervals are marked omitted and left out of the totals")
 	reverse := fs.Bool("reverse", false, "the server sends and this client receives (iperf3 -R)")
@@ -87,6 +89,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 	if err := checkReverse(fs, *reverse, *bidir, *raw, *omit); err != nil {
 		return err
 	}
+	if err := checkParallel(*parallel, affinity, *reverse, *bidir, *omit > 0); err != nil {
+		return err
+	}
 	t, xcfg, err := xdp.transport(fs, *transport)
 	if err != nil {
 		return err
@@ -100,7 +105,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	}
 	cfg := bench.ClientConfig{
 		Host: *host, Port: *port, Payload: payload, Transport: t, Batch: *batch, Rate: *r,
-		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: *affinity,
+		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: affinity.first(),
 		Interval: *interval, XDP: xcfg, Omit: *omit, Reverse: *reverse, Bidir: *bidir,
 	}
 	if err := (bench.Case{Transport: t, Payload: payload, Batch: *batch, PRBS: *prbs}).ValidateSide(); err != nil {
@@ -113,6 +118,10 @@ func runClient(ctx context.Context, e env, args []string) error {
 	p := out.printer()
 	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
 		netJoin(*host, *port), t, *batch, payload, r, *duration, modeNote(*prbs, *reverse, *bidir))
+	if *parallel > 1 {
+		p.printf("udpperf client: %d streams to ports %d..%d, --rate per stream\n", *parallel, *port, *port+*parallel-1)
+		return runParallelClient(ctx, out, p, cfg, *parallel, affinity)
+	}
 	cfg.OnInterval = directionLines(p, *reverse)
 	cfg.OnRecord = out.onRecord()
 	cfg.OnStart = out.onStart()
@@ -129,9 +138,16 @@ func clientResult(out *reportOut, p *printer, rep bench.ClientReport, err error)
 		out.fail(err)
 		return err
 	}
-	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatSent(rep.End.SumSent))
+	return clientResultDoc(out, p, rep, func(r bench.ClientReport) any { return r }, "", err)
+}
+
+// clientResultDoc prints the summaries of rep, each line after prefix,
+// and writes doc(rep), with rep.Error set to the reason the run failed
+// (if it did), as the JSON report.
+func clientResultDoc(out *reportOut, p *printer, rep bench.ClientReport, doc func(bench.ClientReport) any, prefix string, err error) error {
+	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s%s\n", prefix, bench.FormatSent(rep.End.SumSent))
 	if s := rep.End.SumReceived; s != nil {
-		p.printf("%s\n", bench.FormatReceived(s.ReceivedSummary))
+		p.printf("%s%s\n", prefix, bench.FormatReceived(s.ReceivedSummary))
 		if err == nil && s.Packets == 0 && rep.End.SumSent.Packets > 0 {
 			err = fmt.Errorf("the server received none of the %d datagrams sent", rep.End.SumSent.Packets)
 		}
@@ -139,7 +155,7 @@ func clientResult(out *reportOut, p *printer, rep bench.ClientReport, err error)
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	if werr := out.end(rep, rep.End); werr != nil && err == nil {
+	if werr := out.end(doc(rep), rep.End); werr != nil && err == nil {
 		return werr
 	}
 	if err != nil {

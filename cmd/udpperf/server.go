@@ -51,6 +51,9 @@ func runServer(ctx context.Context, e env, args []string) error {
 			p.printf("udpperf server: serving frames through the bridge %s (PULL port %d, PUSH port %d)\n", sf.bridge, taps.bridge.Port(), taps.bridge.Port()+1)
 		}
 	}
+	if sf.parallel > 1 {
+		return runParallelServer(ctx, out, p, cfg, sf.parallel)
+	}
 	cfg.OnInterval = out.onInterval(intervalLines(p, true))
 	cfg.OnStart = out.onStart()
 	cfg.OnReverse = reverseLines(p)
@@ -73,6 +76,7 @@ type serverFlags struct {
 	record     recordFlags
 	bridge     string
 	bridgeWait time.Duration
+	parallel   int
 }
 
 func parseServerFlags(e env, args []string) (serverFlags, error) {
@@ -96,10 +100,14 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	sf.record = addRecordFlags(fs)
 	bridge := fs.String("bridge", "", "also serve every received frame through a Rogue stream bridge server: tcp://ADDR:PORT binds PORT and PORT+1 (ADDR * = all)")
 	bridgeWait := durationFlag(fs, "bridge-wait", 0, "how long the bridge waits for a client to take a frame before dropping it (0 = drop at once)")
+	parallel := addParallelFlags(fs, "receiving")
 	acceptUDP(fs)
 	aliasAll(fs, iperfNames)
 	if err := parseNoArgs(fs, args); err != nil {
 		return sf, err
+	}
+	if sf.parallel = *parallel; sf.parallel < 1 || sf.parallel > maxParallel {
+		return sf, usageError{fmt.Sprintf("-P/--parallel %d outside 1..%d", sf.parallel, maxParallel)}
 	}
 	t, xcfg, err := xdp.transport(fs, *transport)
 	if err != nil {
@@ -117,6 +125,9 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	}
 	if *port < 0 || *port > 65535 {
 		return sf, usageError{fmt.Sprintf("--port %d outside 0..65535", *port)}
+	}
+	if err := sf.checkParallel(*port); err != nil {
+		return sf, err
 	}
 	if *interval <= 0 {
 		return sf, usageError{"--interval must be positive"}
@@ -198,4 +209,19 @@ func sessionLines(s bench.SessionSummary) string {
 		claim = " (not believed: " + s.SentRejected + "; lost counts the sequence gaps)"
 	}
 	return fmt.Sprintf("session %s ended: sent %d%s\n%s", s.ID, s.SentPackets, claim, bench.FormatReceived(s.ReceivedSummary))
+}
+
+// checkParallel rejects what a server of several streams cannot do: a
+// system-chosen port (the streams need consecutive known ones) and taps,
+// which one stream's goroutine at a time must feed.
+func (sf serverFlags) checkParallel(port int) error {
+	switch {
+	case sf.parallel == 1:
+		return nil
+	case port == 0 || port+sf.parallel-1 > 65535:
+		return usageError{fmt.Sprintf("-P/--parallel %d needs ports %d..%d within 1..65535", sf.parallel, port, port+sf.parallel-1)}
+	case *sf.record.path != "" || sf.bridge != "":
+		return usageError{"-P/--parallel above 1 does not take --record or --bridge"}
+	}
+	return nil
 }
