@@ -26,7 +26,10 @@ client stops within about 100 ms, prints what it sent and exits 1.
 
 -R (--reverse) has the server send and this client receive; --bidir runs a
 test each way at once; -O (--omit) warms up first, as a test of its own whose
-figures the totals leave out. iperf3's short flags are listed beside the long
+figures the totals leave out. -P N (--parallel) runs N streams at once to
+ports --port .. --port+N-1 (a server started with the same -P), each its
+own socket and sending thread, pinned to the CPUs of -A 0,1,...; --rate is
+per stream. iperf3's short flags are listed beside the long
 ones below; flags udpperf does not have are refused.
 
 --rate: payload bit/s with an optional k/M/G/T suffix (powers of 1000, as
@@ -37,7 +40,8 @@ examples:
   udpperf client --host 127.0.0.1
   udpperf -c 127.0.0.1 -u -b 1G -t 5 -l 1472 -J   # iperf3's spelling
   udpperf client --host 10.0.0.2 --jumbo --rate 5G --time 30 --transport gso
-  udpperf client --host 127.0.0.1 --size 1024 --rate 100kpps --prbs --json`
+  udpperf client --host 127.0.0.1 --size 1024 --rate 100kpps --prbs --json
+  udpperf -c 127.0.0.1 -P 2 -A 0,1 -t 5                # two streams, senders on CPUs 0 and 1`
 
 func runClient(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet("client", "--host HOST [flags]", clientAbout, e.stdout)

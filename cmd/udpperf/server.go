@@ -24,9 +24,14 @@ the PRBS sequence word of frames that pass the check reveals gaps, and a
 sequence starting again at 0 counts as a restart). A run that received no
 usable datagram says what arrived and exits 1.
 
+-P N (--parallel) listens on ports --port .. --port+N-1, a socket and a
+receiving goroutine each, for a client run with the same -P, and prints
+each stream's lines and their sum.
+
 examples:
   udpperf server
   udpperf -s -p 5201 -1 -J                          # iperf3's spelling
+  udpperf -s -P 2 -1                                # two streams: ports 5201 and 5202
   udpperf server --port 6000 --jumbo --transport gro --prbs
   udpperf server --time 2s --idle-exit 500ms --json   # stop like the C reference receiver
   udpperf server --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...`
