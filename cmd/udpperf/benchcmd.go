@@ -132,11 +132,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if *chart != "" && len(results) > 0 {
-		shown := make([]bench.Result, len(sums))
-		for i, s := range sums {
-			shown[i] = s.MedianRun()
-		}
-		if err := bench.WriteChart(*chart, shown); err != nil {
+		if err := bench.WriteSummaryChart(*chart, sums); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "chart: %s\n", *chart)
