@@ -64,7 +64,7 @@ func TestOtherChartsCarryContext(t *testing.T) {
 	if err := RenderNDRChart(&svg, "svg", sampleNDRResults()); err != nil {
 		t.Fatal(err)
 	}
-	checkSVG(t, svg.Bytes(), append(contextTexts(t, "", "mmsg", "gro"), "trials of")...)
+	checkSVG(t, svg.Bytes(), append(contextTexts(t, "", "mmsg", "gro"), "trials of", "offered unpaced", "received of it")...)
 }
 
 // Whiskers are drawn only where runs spread.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -188,6 +189,59 @@ func (l *summaryLayer) draw(p *plot.Plot, j, payload int, barWidth vg.Length, st
 		}
 		labels.Offset.Y = vg.Points(5)
 		p.Add(labels)
+	}
+	return nil
+}
+
+var unpacedReceivedColor = color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff}
+
+// addUnpacedMarks marks on an NDR datagram panel what the sender offered
+// unpaced (a black square: the search's upper bound) and what the
+// receiver took of it (a grey triangle), medians over the repeats, in
+// million datagrams/s, at the bars' centres.
+func addUnpacedMarks(p *plot.Plot, results []NDRResult) error {
+	tests := make([]TestInfo, len(results))
+	for i, r := range results {
+		tests[i] = r.Test
+	}
+	_, keyIndex, payloads := ndrAxes(tests)
+	step := 0.8 / float64(len(payloads))
+	var offered, received plotter.XYs
+	for _, r := range results {
+		var ceil, got []float64
+		for _, s := range r.Repeats {
+			if len(s.Trials) > 0 {
+				ceil = append(ceil, s.Ceiling)
+				got = append(got, s.Trials[0].Received)
+			}
+		}
+		if r.Error != "" || len(ceil) == 0 {
+			continue
+		}
+		j := slices.Index(payloads, r.Test.Payload)
+		x := float64(keyIndex[chartKey{r.Test.Transport, r.Test.Batch}]) + (float64(j)-float64(len(payloads)-1)/2)*step
+		offered = append(offered, plotter.XY{X: x, Y: SpreadOf(ceil).Median / 1e6})
+		received = append(received, plotter.XY{X: x, Y: SpreadOf(got).Median / 1e6})
+		p.Y.Max = max(p.Y.Max, 1.3*SpreadOf(ceil).Median/1e6)
+	}
+	if len(offered) == 0 {
+		return nil
+	}
+	for _, m := range []struct {
+		xys   plotter.XYs
+		style draw.GlyphStyle
+		name  string
+	}{
+		{offered, draw.GlyphStyle{Color: offeredColor, Radius: vg.Points(3), Shape: draw.BoxGlyph{}}, "offered unpaced"},
+		{received, draw.GlyphStyle{Color: unpacedReceivedColor, Radius: vg.Points(3.5), Shape: draw.TriangleGlyph{}}, "received of it"},
+	} {
+		sc, err := plotter.NewScatter(m.xys)
+		if err != nil {
+			return fmt.Errorf("chart: %w", err)
+		}
+		sc.GlyphStyle = m.style
+		p.Add(sc)
+		p.Legend.Add(m.name, sc)
 	}
 	return nil
 }

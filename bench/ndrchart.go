@@ -53,6 +53,11 @@ func RenderNDRChart(w io.Writer, format string, results []NDRResult) error {
 			p.Title.Text += fmt.Sprintf("; median of %d searches, whiskers the range", n)
 		}
 		p.Y.Label.Text = m.unit
+		if m.scale == 1e6 {
+			if err := addUnpacedMarks(p, results); err != nil {
+				return err
+			}
+		}
 		plots = append(plots, p)
 	}
 	tests := make([]TestInfo, len(results))
