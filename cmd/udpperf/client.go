@@ -124,7 +124,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 		netJoin(*host, *port), t, *batch, payload, r, *duration, modeNote(*prbs, *reverse, *bidir))
 	if *parallel > 1 {
 		p.printf("udpperf client: %d streams to ports %d..%d, --rate per stream\n", *parallel, *port, *port+*parallel-1)
-		return runParallelClient(ctx, out, p, cfg, *parallel, affinity)
+		return runParallelClient(ctx, e, out, p, cfg, *parallel, affinity)
 	}
 	cfg.OnInterval = directionLines(p, *reverse)
 	cfg.OnRecord = out.onRecord()

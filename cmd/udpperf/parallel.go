@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -108,9 +109,11 @@ func onceHeader(p *printer, receiver bool) func() {
 }
 
 // runParallelClient runs a client test of n streams and reports it.
-func runParallelClient(ctx context.Context, out *reportOut, p *printer, cfg bench.ClientConfig, n int, cpus cpuList) error {
+func runParallelClient(ctx context.Context, e env, out *reportOut, p *printer, cfg bench.ClientConfig, n int, cpus cpuList) error {
+	cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 	cfg.OnInterval = nil
 	cfg.OnRecord = sumLines(out, p, false)
+	cfg.OnStart = out.onStart()
 	rep, err := bench.TransmitParallel(ctx, cfg, n, cpus, streamLines(p, false))
 	if err != nil && rep.End.SumSent.Packets == 0 {
 		out.fail(err)
@@ -134,6 +137,7 @@ func runParallelClient(ctx context.Context, out *reportOut, p *printer, cfg benc
 // them summed.
 func runParallelServer(ctx context.Context, out *reportOut, p *printer, cfg bench.ServeConfig, n int) error {
 	cfg.OnInterval = nil
+	cfg.OnStart = out.onStart()
 	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
 	rep, err := bench.ServeParallel(ctx, cfg, n, streamLines(p, true), sumLines(out, p, true))
 	if err != nil {

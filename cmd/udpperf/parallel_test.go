@@ -133,3 +133,54 @@ func TestParallelRefusesWhatItCannotDo(t *testing.T) {
 		}
 	}
 }
+
+// --json-stream with -P: the start lists both streams, every interval
+// event has both and their sum, the end sums them.
+func TestParallelJSONStream(t *testing.T) {
+	srv, port := startParallelServer(t, 2, "-1", "--json-stream")
+	out, errOut, code := run(t, 30*time.Second, "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-P", "2",
+		"-t", "0.5", "-b", "10M", "-l", "1000", "-i", "0.2", "--json-stream")
+	if code != 0 {
+		t.Fatalf("client exit %d:\n%s", code, errOut)
+	}
+	if c := srv.wait(t, 10*time.Second); c != 0 {
+		t.Fatalf("server exit %d:\n%s", c, srv.stderr.String())
+	}
+	for who, doc := range map[string]string{"client": out, "server": srv.stdout.String()} {
+		start, ivs, end := parallelStream(t, who, events(t, doc))
+		if start.TestStart.NumStreams != 2 || len(start.Connected) != 2 || len(ivs) == 0 {
+			t.Fatalf("%s: start %+v, %d intervals", who, start.IperfStart, len(ivs))
+		}
+		for _, iv := range ivs {
+			if n := len(iv.Streams); n == 0 || n > 2 || (n == 2 && iv.Sum.Packets != iv.Streams[0].Packets+iv.Streams[1].Packets) {
+				t.Fatalf("%s: interval %+v", who, iv)
+			}
+		}
+		if s, ok := end["streams"].([]any); !ok || len(s) != 2 {
+			t.Fatalf("%s: end.streams %v", who, end["streams"])
+		}
+	}
+}
+
+// parallelStream checks the order start, interval..., end of a parallel
+// run's events and decodes them.
+func parallelStream(t *testing.T, who string, evs []event) (start bench.Start, ivs []bench.IntervalRecord, end map[string]any) {
+	t.Helper()
+	if len(evs) < 3 || evs[0].Event != "start" || evs[len(evs)-1].Event != "end" {
+		t.Fatalf("%s: events %+v", who, evs)
+	}
+	if err := json.Unmarshal(evs[0].Data, &start); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs[1 : len(evs)-1] {
+		var iv bench.IntervalRecord
+		if ev.Event != "interval" || json.Unmarshal(ev.Data, &iv) != nil {
+			t.Fatalf("%s: %s event %s", who, ev.Event, ev.Data)
+		}
+		ivs = append(ivs, iv)
+	}
+	if err := json.Unmarshal(evs[len(evs)-1].Data, &end); err != nil {
+		t.Fatal(err)
+	}
+	return start, ivs, end
+}
