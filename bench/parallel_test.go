@@ -1,8 +1,13 @@
 package bench
 
 import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestSumIntervalsAddsStreams(t *testing.T) {
@@ -62,5 +67,84 @@ func TestMergeIntervalsPairsByIndex(t *testing.T) {
 	m := mergeIntervals(per)
 	if len(m) != 2 || m[0].Sum.Packets != 6 || len(m[0].Streams) != 2 || m[1].Sum.Packets != 2 || m[1].Streams[0].Socket != 1 {
 		t.Fatalf("%+v", m)
+	}
+}
+
+// freePorts finds n consecutive free UDP ports on 127.0.0.1 (another
+// process may take one before the caller binds it; callers retry).
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	for range 20 {
+		l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := l.LocalAddr().(*net.UDPAddr).Port
+		l.Close()
+		ok := base+n-1 <= 65535
+		for i := 1; i < n && ok; i++ {
+			c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: base + i})
+			ok = err == nil
+			if c != nil {
+				c.Close()
+			}
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free consecutive ports")
+	return 0
+}
+
+// Two streams in one process: the servers and the senders run at once,
+// the sums are the streams', and nothing is left running (goleak).
+func TestParallelInProcess(t *testing.T) {
+	port := freePorts(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ready := make(chan int, 2)
+	type served struct {
+		rep ServerReport
+		err error
+	}
+	done := make(chan served, 1)
+	go func() {
+		cfg := ServeConfig{Port: port, Bind: netip.MustParseAddr("127.0.0.1"), OneOff: true, Ready: func(p int) { ready <- p }}
+		rep, err := ServeParallel(ctx, cfg, 2, nil, nil)
+		done <- served{rep, err}
+	}()
+	<-ready
+	<-ready
+	var streamed sync.Map
+	cfg := ClientConfig{Host: "127.0.0.1", Port: port, Payload: 1000, Batch: 8, Duration: 300 * time.Millisecond,
+		Rate: Rate{BitsPerSecond: 8e6}, Interval: 100 * time.Millisecond}
+	rep, err := TransmitParallel(ctx, cfg, 2, nil, func(s int, iv Interval) { streamed.Store(s, true) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := <-done
+	if sv.err != nil {
+		t.Fatal(sv.err)
+	}
+	if _, ok := streamed.Load(2); !ok || len(rep.Parallel) != 2 || rep.End.SumReceived == nil {
+		t.Fatalf("report %+v", rep)
+	}
+	a, b := rep.Parallel[0], rep.Parallel[1]
+	if a.SumSent.Packets == 0 || b.SumSent.Packets == 0 || a.SumSent.Packets+b.SumSent.Packets != rep.End.SumSent.Packets ||
+		a.SumReceived.Packets+b.SumReceived.Packets != rep.End.SumReceived.Packets || sv.rep.End.SumReceived.Packets != rep.End.SumReceived.Packets {
+		t.Fatalf("streams %+v %+v, sums %+v %+v, server %+v", a.SumSent, b.SumSent, rep.End.SumSent, rep.End.SumReceived, sv.rep.End.SumReceived)
+	}
+}
+
+func TestParallelRefusals(t *testing.T) {
+	ctx := context.Background()
+	for _, cfg := range []ClientConfig{{Port: 1, Reverse: true}, {Port: 1, Bidir: true}, {Port: 1, Omit: time.Second}, {Port: 65535}} {
+		if _, err := TransmitParallel(ctx, cfg, 2, nil, nil); !errors.Is(err, ErrParallelMode) {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
+	}
+	if _, err := ServeParallel(ctx, ServeConfig{Port: 0}, 2, nil, nil); !errors.Is(err, ErrParallelMode) {
+		t.Fatalf("port 0: %v", err)
 	}
 }
