@@ -59,7 +59,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	jsonOut, jsonStream := addJSONFlags(fs)
 	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
 	var affinity cpuList
-	fs.Var(&affinity, "affinity", "pin the sending thread to this CPU; with -P a list, one CPU per stream: 0,1 (-1 = no pinning)")
+	fs.Var(&affinity, "affinity", "pin the sending thread to `CPUS`: one CPU, or with -P one per stream, 0,1 (-1 = no pinning)")
 	parallel := addParallelFlags(fs, "sending")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	omit := durationFlag(fs, "omit", 0, "warm up this long first: a test of its own whose intervals are marked omitted and left out of the totals")
