@@ -54,6 +54,17 @@ func TestSummaryChartCarriesContext(t *testing.T) {
 	}
 }
 
+// A case that could not run is labelled, not left as a silent gap.
+func TestSummaryChartLabelsFailedCases(t *testing.T) {
+	sums := sampleSummaries()
+	sums[0].Failed = sums[0].Runs
+	var svg bytes.Buffer
+	if err := RenderSummaryChart(&svg, "svg", sums); err != nil {
+		t.Fatal(err)
+	}
+	checkSVG(t, svg.Bytes(), "error")
+}
+
 func TestOtherChartsCarryContext(t *testing.T) {
 	var svg bytes.Buffer
 	if err := RenderChart(&svg, "svg", sampleResults()); err != nil {

@@ -86,7 +86,7 @@ var offeredColor = color.Black
 // summaryPanel draws one panel: bars of the medians of value per
 // transport and batch, a colour per payload, whiskers of the range when
 // it is not empty, and with marks the offered rate (in the same unit)
-// and the loss.
+// and the loss. A case none of whose runs ran is labelled "error".
 func summaryPanel(sums []CaseSummary, value func(CaseSummary) Spread, scale float64, marks bool) (*plot.Plot, error) {
 	tests := make([]TestInfo, len(sums))
 	for i, s := range sums {
@@ -103,11 +103,16 @@ func summaryPanel(sums []CaseSummary, value func(CaseSummary) Spread, scale floa
 	for j, payload := range payloads {
 		layer := summaryLayer{values: make(plotter.Values, len(keys))}
 		for _, s := range sums {
-			if s.Test.Payload != payload || s.Runs == s.Failed {
+			if s.Test.Payload != payload {
 				continue
 			}
 			i := keyIndex[chartKey{s.Test.Transport, s.Test.Batch}]
 			x := float64(i) + (float64(j)-float64(len(payloads)-1)/2)*step
+			if s.Runs == s.Failed {
+				layer.lossXY = append(layer.lossXY, plotter.XY{X: x})
+				layer.lossText = append(layer.lossText, "error")
+				continue
+			}
 			peak = max(peak, layer.add(i, x, value(s), scale))
 			if marks {
 				peak = max(peak, layer.mark(s, x))
