@@ -35,7 +35,10 @@ var lossColor = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
 // WriteChart renders results to path as a bar chart of received throughput
 // (Gbit/s) and datagram rate per transport and batch size, one bar colour
 // per payload (MTU); cases with loss carry a red label with the loss
-// percentage. The format follows the extension: .svg or .png.
+// percentage. A caption above gives the machine, the date, the network
+// and the transports. The format follows the extension: .svg or .png.
+// udpperf bench draws WriteSummaryChart, which adds the CPU panels, the
+// offered rate and the spread of repeated runs.
 func WriteChart(path string, results []Result) error {
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
 	var buf bytes.Buffer
