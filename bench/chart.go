@@ -14,9 +14,6 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Chart geometry: two panels stacked, wide enough for a default sweep.
@@ -38,7 +35,10 @@ var lossColor = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
 // WriteChart renders results to path as a bar chart of received throughput
 // (Gbit/s) and datagram rate per transport and batch size, one bar colour
 // per payload (MTU); cases with loss carry a red label with the loss
-// percentage. The format follows the extension: .svg or .png.
+// percentage. A caption above gives the machine, the date, the network
+// and the transports. The format follows the extension: .svg or .png.
+// udpperf bench draws WriteSummaryChart, which adds the CPU panels, the
+// offered rate and the spread of repeated runs.
 func WriteChart(path string, results []Result) error {
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
 	var buf bytes.Buffer
@@ -60,35 +60,21 @@ func RenderChart(w io.Writer, format string, results []Result) error {
 	if err != nil {
 		return err
 	}
-	return renderPlots(w, format, plots)
+	tests := make([]TestInfo, len(results))
+	for i, r := range results {
+		tests[i] = r.Test
+	}
+	return renderPlots(w, format, plots, contextOf(tests, "").lines())
 }
 
-// renderPlots draws plots stacked, one panel each, in format "svg" or
-// "png".
-func renderPlots(w io.Writer, format string, plots []*plot.Plot) error {
-	height := chartPanelHeight * vg.Length(len(plots))
-	var canvas vg.CanvasWriterTo
-	switch format {
-	case "svg":
-		canvas = vgsvg.New(chartWidth, height)
-	case "png":
-		canvas = vgimg.PngCanvas{Canvas: vgimg.New(chartWidth, height)}
-	default:
-		return fmt.Errorf("chart: unknown format %q (want .svg or .png)", format)
-	}
-	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadTop: vg.Points(6), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(6), PadY: vg.Points(10)}
+// renderPlots draws plots stacked, one panel each, under the caption,
+// in format "svg" or "png".
+func renderPlots(w io.Writer, format string, plots []*plot.Plot, caption []string) error {
 	grid := make([][]*plot.Plot, len(plots))
 	for i, p := range plots {
 		grid[i] = []*plot.Plot{p}
 	}
-	cells := plot.Align(grid, tiles, draw.New(canvas))
-	for i := range plots {
-		plots[i].Draw(cells[i][0])
-	}
-	if _, err := canvas.WriteTo(w); err != nil {
-		return fmt.Errorf("chart: %w", err)
-	}
-	return nil
+	return renderGrid(w, format, grid, caption)
 }
 
 // chartKey is one group of bars on the x axis.

@@ -53,9 +53,19 @@ func RenderNDRChart(w io.Writer, format string, results []NDRResult) error {
 			p.Title.Text += fmt.Sprintf("; median of %d searches, whiskers the range", n)
 		}
 		p.Y.Label.Text = m.unit
+		if m.scale == 1e6 {
+			if err := addUnpacedMarks(p, results); err != nil {
+				return err
+			}
+		}
 		plots = append(plots, p)
 	}
-	return renderPlots(w, format, plots)
+	tests := make([]TestInfo, len(results))
+	for i, r := range results {
+		tests[i] = r.Test
+	}
+	extra := fmt.Sprintf("trials of %g s", results[0].Test.Duration)
+	return renderPlots(w, format, plots, contextOf(tests, extra).lines())
 }
 
 // errPoints are the centres and extents of error bars.

@@ -24,7 +24,8 @@ errors. Writes a chart (--chart) and JSON (--json, --out).
 
 --repeat N runs every case N times: the table gives the median received
 rate with its range and the loss summed over the runs, the JSON one
-summary per case with its runs, the chart the run with the median rate.
+summary per case with its runs, the chart the medians with whiskers from
+the lowest to the highest run.
 
 --netns runs the receiver and the sender in two new network namespaces
 joined by a veth pair (10.199.0.1/30 and 10.199.0.2/30, MTU 1500 or 9000 to
@@ -132,11 +133,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if *chart != "" && len(results) > 0 {
-		shown := make([]bench.Result, len(sums))
-		for i, s := range sums {
-			shown[i] = s.MedianRun()
-		}
-		if err := bench.WriteChart(*chart, shown); err != nil {
+		if err := bench.WriteSummaryChart(*chart, sums); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "chart: %s\n", *chart)

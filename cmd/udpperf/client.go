@@ -26,7 +26,10 @@ client stops within about 100 ms, prints what it sent and exits 1.
 
 -R (--reverse) has the server send and this client receive; --bidir runs a
 test each way at once; -O (--omit) warms up first, as a test of its own whose
-figures the totals leave out. iperf3's short flags are listed beside the long
+figures the totals leave out. -P N (--parallel) runs N streams at once to
+ports --port .. --port+N-1 (a server started with the same -P), each its
+own socket and sending thread, pinned to the CPUs of -A 0,1,...; --rate is
+per stream. iperf3's short flags are listed beside the long
 ones below; flags udpperf does not have are refused.
 
 --rate: payload bit/s with an optional k/M/G/T suffix (powers of 1000, as
@@ -37,7 +40,8 @@ examples:
   udpperf client --host 127.0.0.1
   udpperf -c 127.0.0.1 -u -b 1G -t 5 -l 1472 -J   # iperf3's spelling
   udpperf client --host 10.0.0.2 --jumbo --rate 5G --time 30 --transport gso
-  udpperf client --host 127.0.0.1 --size 1024 --rate 100kpps --prbs --json`
+  udpperf client --host 127.0.0.1 --size 1024 --rate 100kpps --prbs --json
+  udpperf -c 127.0.0.1 -P 2 -A 0,1 -t 5                # two streams, senders on CPUs 0 and 1`
 
 func runClient(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet("client", "--host HOST [flags]", clientAbout, e.stdout)
@@ -54,7 +58,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 	raw := fs.Bool("raw", false, "send data only: no session with a udpperf server (receiver figures unavailable)")
 	jsonOut, jsonStream := addJSONFlags(fs)
 	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
-	affinity := fs.Int("affinity", -1, "pin the sending thread to this CPU (-1 = no pinning)")
+	var affinity cpuList
+	fs.Var(&affinity, "affinity", "pin the sending thread to `CPUS`: one CPU, or with -P one per stream, 0,1 (-1 = no pinning)")
+	parallel := addParallelFlags(fs, "sending")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	omit := durationFlag(fs, "omit", 0, "warm up this long first: a test of its own whose intervals are marked omitted and left out of the totals")
 	reverse := fs.Bool("reverse", false, "the server sends and this client receives (iperf3 -R)")
@@ -87,6 +93,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 	if err := checkReverse(fs, *reverse, *bidir, *raw, *omit); err != nil {
 		return err
 	}
+	if err := checkParallel(*parallel, affinity, *reverse, *bidir, *omit > 0); err != nil {
+		return err
+	}
 	t, xcfg, err := xdp.transport(fs, *transport)
 	if err != nil {
 		return err
@@ -100,7 +109,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	}
 	cfg := bench.ClientConfig{
 		Host: *host, Port: *port, Payload: payload, Transport: t, Batch: *batch, Rate: *r,
-		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: *affinity,
+		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: affinity.first(),
 		Interval: *interval, XDP: xcfg, Omit: *omit, Reverse: *reverse, Bidir: *bidir,
 	}
 	if err := (bench.Case{Transport: t, Payload: payload, Batch: *batch, PRBS: *prbs}).ValidateSide(); err != nil {
@@ -113,6 +122,10 @@ func runClient(ctx context.Context, e env, args []string) error {
 	p := out.printer()
 	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
 		netJoin(*host, *port), t, *batch, payload, r, *duration, modeNote(*prbs, *reverse, *bidir))
+	if *parallel > 1 {
+		p.printf("udpperf client: %d streams to ports %d..%d, --rate per stream\n", *parallel, *port, *port+*parallel-1)
+		return runParallelClient(ctx, e, out, p, cfg, *parallel, affinity)
+	}
 	cfg.OnInterval = directionLines(p, *reverse)
 	cfg.OnRecord = out.onRecord()
 	cfg.OnStart = out.onStart()
@@ -129,9 +142,16 @@ func clientResult(out *reportOut, p *printer, rep bench.ClientReport, err error)
 		out.fail(err)
 		return err
 	}
-	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatSent(rep.End.SumSent))
+	return clientResultDoc(out, p, rep, func(r bench.ClientReport) any { return r }, "", err)
+}
+
+// clientResultDoc prints the summaries of rep, each line after prefix,
+// and writes doc(rep), with rep.Error set to the reason the run failed
+// (if it did), as the JSON report.
+func clientResultDoc(out *reportOut, p *printer, rep bench.ClientReport, doc func(bench.ClientReport) any, prefix string, err error) error {
+	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s%s\n", prefix, bench.FormatSent(rep.End.SumSent))
 	if s := rep.End.SumReceived; s != nil {
-		p.printf("%s\n", bench.FormatReceived(s.ReceivedSummary))
+		p.printf("%s%s\n", prefix, bench.FormatReceived(s.ReceivedSummary))
 		if err == nil && s.Packets == 0 && rep.End.SumSent.Packets > 0 {
 			err = fmt.Errorf("the server received none of the %d datagrams sent", rep.End.SumSent.Packets)
 		}
@@ -139,7 +159,7 @@ func clientResult(out *reportOut, p *printer, rep bench.ClientReport, err error)
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	if werr := out.end(rep, rep.End); werr != nil && err == nil {
+	if werr := out.end(doc(rep), rep.End); werr != nil && err == nil {
 		return werr
 	}
 	if err != nil {

@@ -54,6 +54,7 @@ var iperfNames = map[string]string{
 	"one-off":  "1",
 	"omit":     "O",
 	"reverse":  "R",
+	"parallel": "P",
 }
 
 // acceptUDP adds iperf3's -u (and --udp), which udpperf accepts and

@@ -61,7 +61,7 @@ func TestIperfFlagsUnknownAreUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-c", "127.0.0.1", "-P", "2"}, "-P"},
+		{[]string{"-c", "127.0.0.1", "-w", "1M"}, "-w"},
 		{[]string{"-c", "127.0.0.1", "-V"}, "-V"},
 		{[]string{"client", "-c"}, "flag needs an argument"},
 		{[]string{"-s", "-c", "127.0.0.1"}, "exclude each other"},

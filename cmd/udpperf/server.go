@@ -24,9 +24,14 @@ the PRBS sequence word of frames that pass the check reveals gaps, and a
 sequence starting again at 0 counts as a restart). A run that received no
 usable datagram says what arrived and exits 1.
 
+-P N (--parallel) listens on ports --port .. --port+N-1, a socket and a
+receiving goroutine each, for a client run with the same -P, and prints
+each stream's lines and their sum.
+
 examples:
   udpperf server
   udpperf -s -p 5201 -1 -J                          # iperf3's spelling
+  udpperf -s -P 2 -1                                # two streams: ports 5201 and 5202
   udpperf server --port 6000 --jumbo --transport gro --prbs
   udpperf server --time 2s --idle-exit 500ms --json   # stop like the C reference receiver
   udpperf server --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...`
@@ -51,6 +56,9 @@ func runServer(ctx context.Context, e env, args []string) error {
 			p.printf("udpperf server: serving frames through the bridge %s (PULL port %d, PUSH port %d)\n", sf.bridge, taps.bridge.Port(), taps.bridge.Port()+1)
 		}
 	}
+	if sf.parallel > 1 {
+		return runParallelServer(ctx, out, p, cfg, sf.parallel)
+	}
 	cfg.OnInterval = out.onInterval(intervalLines(p, true))
 	cfg.OnStart = out.onStart()
 	cfg.OnReverse = reverseLines(p)
@@ -73,6 +81,7 @@ type serverFlags struct {
 	record     recordFlags
 	bridge     string
 	bridgeWait time.Duration
+	parallel   int
 }
 
 func parseServerFlags(e env, args []string) (serverFlags, error) {
@@ -96,10 +105,14 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	sf.record = addRecordFlags(fs)
 	bridge := fs.String("bridge", "", "also serve every received frame through a Rogue stream bridge server: tcp://ADDR:PORT binds PORT and PORT+1 (ADDR * = all)")
 	bridgeWait := durationFlag(fs, "bridge-wait", 0, "how long the bridge waits for a client to take a frame before dropping it (0 = drop at once)")
+	parallel := addParallelFlags(fs, "receiving")
 	acceptUDP(fs)
 	aliasAll(fs, iperfNames)
 	if err := parseNoArgs(fs, args); err != nil {
 		return sf, err
+	}
+	if sf.parallel = *parallel; sf.parallel < 1 || sf.parallel > maxParallel {
+		return sf, usageError{fmt.Sprintf("-P/--parallel %d outside 1..%d", sf.parallel, maxParallel)}
 	}
 	t, xcfg, err := xdp.transport(fs, *transport)
 	if err != nil {
@@ -117,6 +130,9 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	}
 	if *port < 0 || *port > 65535 {
 		return sf, usageError{fmt.Sprintf("--port %d outside 0..65535", *port)}
+	}
+	if err := sf.checkParallel(*port); err != nil {
+		return sf, err
 	}
 	if *interval <= 0 {
 		return sf, usageError{"--interval must be positive"}
@@ -198,4 +214,19 @@ func sessionLines(s bench.SessionSummary) string {
 		claim = " (not believed: " + s.SentRejected + "; lost counts the sequence gaps)"
 	}
 	return fmt.Sprintf("session %s ended: sent %d%s\n%s", s.ID, s.SentPackets, claim, bench.FormatReceived(s.ReceivedSummary))
+}
+
+// checkParallel rejects what a server of several streams cannot do: a
+// system-chosen port (the streams need consecutive known ones) and taps,
+// which one stream's goroutine at a time must feed.
+func (sf serverFlags) checkParallel(port int) error {
+	switch {
+	case sf.parallel == 1:
+		return nil
+	case port == 0 || port+sf.parallel-1 > 65535:
+		return usageError{fmt.Sprintf("-P/--parallel %d needs ports %d..%d within 1..65535", sf.parallel, port, port+sf.parallel-1)}
+	case *sf.record.path != "" || sf.bridge != "":
+		return usageError{"-P/--parallel above 1 does not take --record or --bridge"}
+	}
+	return nil
 }
