@@ -14,7 +14,7 @@ import (
 
 // TestXDPDropsCountedOnce overloads an AF_XDP receiver (copy mode, as a
 // veth allows) whose slave blocks until everything is sent: every datagram
-// is then delivered or counted once by XDPDroppedPackets, although the
+// is then delivered or counted once by XDP.DroppedPackets, although the
 // kernel also counts each fill-ring-empty drop in XDPFillEmpty.
 func TestXDPDropsCountedOnce(t *testing.T) {
 	testutils.Leak(t)
