@@ -12,7 +12,6 @@ import (
 	"udpstream.dev/bench/internal/seqtrack"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
-	"udpstream.dev/xdp"
 )
 
 // DefaultPort is udpperf's default UDP port (iperf3's 5201, on UDP).
@@ -237,7 +236,7 @@ func (cfg ServeConfig) options() []udp.Option {
 	}
 	opts = append(opts, udp.WithLogger(logger))
 	if cfg.Transport == udp.TransportXDP {
-		opts = append(opts, udp.WithXDP(cfg.XDP.Iface, cfg.XDP.Queue, xdp.ModeAuto))
+		opts = append(opts, udp.WithXDP(cfg.XDP.Iface, cfg.XDP.Queue, cfg.XDP.Mode))
 	}
 	return opts
 }
@@ -384,6 +383,7 @@ func serverEnd(recv *receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
 	v.setRates()
 	v.setCPU(proc, "process")
 	v.KernelDrops, v.RingDrops, v.PoolExhausted, v.GRO = kernelDrops(st), st.RingDrops, st.RxPoolExhausted, st.GRO
+	v.XDPMode = st.XDP.Mode
 	v.Oversize, v.Invalid = st.RxOversize, recv.invalid()+st.XDP.RxMalformed
 	v.PRBSErrors = recv.prbsErrors()
 	if v.PRBSErrors > 0 {
