@@ -62,6 +62,10 @@ type ServeConfig struct {
 	OnStart func(Start)
 	// OnReverse is called when a reverse test (client -R) ends.
 	OnReverse func(ReverseSummary)
+	// OnServer, if set, is called with each server Serve opens, before
+	// any datagram is counted; the server is closed when Serve returns
+	// (its Stats stay readable). udpperf server --metrics exports them.
+	OnServer func(*udp.Server)
 	// Taps, if any, are attached to the server beside the receiver and get
 	// every datagram the server delivers (udpperf client's session
 	// messages included), before the receiver, on the delivering
@@ -153,6 +157,9 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 		return rep, err
 	}
 	defer server.Close()
+	if cfg.OnServer != nil {
+		cfg.OnServer(server)
+	}
 	r := &serveRun{cfg: cfg, server: server, recv: recv, rev: newReverseRunner(server, recv, cfg), rep: &rep}
 	engine.Connect(server, recv)
 	for _, t := range cfg.Taps {
