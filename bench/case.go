@@ -7,6 +7,7 @@ import (
 
 	"udpstream.dev/bench/internal/rate"
 	"udpstream.dev/engine/udp"
+	"udpstream.dev/xdp"
 )
 
 // Rate is a target send rate in payload bits per second or datagrams per
@@ -152,11 +153,13 @@ func (c Case) ValidateSide() error {
 var ErrXDPNeedsInterface = errors.New("transport xdp needs a network interface: run it across a veth pair (--netns) or name one (--iface, --queue)")
 
 // XDP names the interface and queue the AF_XDP sockets of the xdp
-// transport bind to. Across Namespaces both sides use their veth end,
-// queue 0, and the zero XDP will do.
+// transport bind to, and the mode they ask for (udp.WithXDP). Across
+// Namespaces both sides use their veth end, queue 0, and an XDP with only
+// Mode set will do.
 type XDP struct {
 	Iface string
 	Queue int
+	Mode  xdp.Mode
 }
 
 // CheckTransport reports whether udpperf can measure transport t.

@@ -33,6 +33,9 @@ func FormatSent(s SentSummary) string {
 	if s.CPUNsPerDatagram > 0 {
 		line += fmt.Sprintf("  CPU %.0f ns/datagram", s.CPUNsPerDatagram)
 	}
+	if s.XDPMode != "" {
+		line += "  xdp mode " + s.XDPMode
+	}
 	if s.Errors > 0 {
 		line += fmt.Sprintf("  send errors %d", s.Errors)
 		if s.FirstError != "" {
@@ -66,6 +69,9 @@ func FormatReceived(r ReceivedSummary) string {
 	if r.CPUNsPerDatagram > 0 {
 		line += fmt.Sprintf("  CPU %.0f ns/datagram", r.CPUNsPerDatagram)
 	}
+	if r.XDPMode != "" {
+		line += "  xdp mode " + r.XDPMode
+	}
 	return line
 }
 
@@ -85,10 +91,26 @@ func WriteTable(w io.Writer, results []Result) error {
 			prbs = strconv.FormatUint(v.PRBSErrors, 10)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.3f\t%.3f\t%d\t%d\t%s\t%s\t%s\t\n",
-			t.Transport, t.Payload, t.Batch, v.DatagramsPerSecond, v.BitsPerSecond/1e9, v.LostPercent,
+			transportCell(t.Transport, r), t.Payload, t.Batch, v.DatagramsPerSecond, v.BitsPerSecond/1e9, v.LostPercent,
 			v.KernelDrops, v.RingDrops, nsCell(v.CPUNsPerDatagram), nsCell(s.CPUNsPerDatagram), prbs)
 	}
 	return tw.Flush()
+}
+
+// transportCell names a result's transport and, for xdp, the mode the
+// kernel granted: one mode when both sides got the same, else the
+// receiver's and the sender's.
+func transportCell(transport string, r Result) string {
+	rx, tx := r.SumReceived.XDPMode, r.SumSent.XDPMode
+	switch {
+	case rx == "" && tx == "":
+		return transport
+	case rx == tx || tx == "":
+		return transport + " " + rx
+	case rx == "":
+		return transport + " " + tx
+	}
+	return transport + " " + rx + " rx, " + tx + " tx"
 }
 
 func nsCell(v float64) string {

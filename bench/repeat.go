@@ -135,6 +135,16 @@ func (s CaseSummary) MedianRun() Result {
 	return ok[(len(ok)-1)/2]
 }
 
+// grantedXDP is the first run that reports AF_XDP modes, for the table.
+func (s CaseSummary) grantedXDP() Result {
+	for _, r := range s.Results {
+		if r.SumReceived.XDPMode != "" || r.SumSent.XDPMode != "" {
+			return r
+		}
+	}
+	return Result{}
+}
+
 // WriteSummaryTable writes one row per case: runs, offered and received
 // datagram rates (median, range), Gbit/s, the loss split by cause summed
 // over the runs, CPU ns per datagram (median) and PRBS errors.
@@ -157,7 +167,7 @@ func WriteSummaryTable(w io.Writer, sums []CaseSummary) error {
 		}
 		l := s.Loss
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%.0f\t%s\t%.3f\t%.3f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n",
-			t.Transport, t.Payload, t.Batch, runs, s.Offered.Median, s.Received.Median, spreadCell(s.Received, 0),
+			transportCell(t.Transport, s.grantedXDP()), t.Payload, t.Batch, runs, s.Offered.Median, s.Received.Median, spreadCell(s.Received, 0),
 			s.ReceivedBits.Median/1e9, s.LostPercent.Median, l.Lost, l.KernelDrops, l.RingDrops, l.PoolExhausted,
 			l.Oversize, l.Other, l.SendErrors, nsCell(s.RxNsPerDatagram.Median), nsCell(s.TxNsPerDatagram.Median), prbs)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/sysinfo"
+	"udpstream.dev/engine/udp"
 )
 
 // The result types below are what udpperf prints with --json. Field names
@@ -40,6 +41,9 @@ type TestInfo struct {
 	// pinned to, -1 when not pinned.
 	TxCPU int `json:"tx_cpu"`
 	RxCPU int `json:"rx_cpu"`
+	// XDPModeRequested is the AF_XDP mode asked for (transport xdp only);
+	// the modes granted are in sum_sent and sum_received.
+	XDPModeRequested string `json:"xdp_mode_requested,omitempty"`
 }
 
 // testInfo describes a case (after defaults).
@@ -48,7 +52,7 @@ func (c Case) testInfo() TestInfo {
 	if c.Network != nil {
 		network = "netns-veth"
 	}
-	return TestInfo{
+	ti := TestInfo{
 		Transport:              c.Transport.String(),
 		Payload:                c.Payload,
 		Batch:                  c.Batch,
@@ -63,6 +67,10 @@ func (c Case) testInfo() TestInfo {
 		TxCPU:                  -1,
 		RxCPU:                  -1,
 	}
+	if c.Transport == udp.TransportXDP {
+		ti.XDPModeRequested = c.XDP.Mode.String()
+	}
+	return ti
 }
 
 // Totals are the figures common to the sending and the receiving side
@@ -128,8 +136,11 @@ type SentSummary struct {
 	LostPercent float64 `json:"lost_percent"`
 	JitterMs    float64 `json:"jitter_ms"`
 	// GSO reports whether UDP segmentation offload was in use.
-	GSO    bool `json:"gso"`
-	Sender bool `json:"sender"`
+	GSO bool `json:"gso"`
+	// XDPMode is the AF_XDP mode the kernel granted the sending socket
+	// (udp.Stats.XDP.Mode; transport xdp only).
+	XDPMode string `json:"xdp_mode,omitempty"`
+	Sender  bool   `json:"sender"`
 }
 
 // ReceivedSummary is the receiver's side of a test ("end.sum_received").
@@ -175,8 +186,11 @@ type ReceivedSummary struct {
 	PRBSErrors     uint64 `json:"prbs_errors"`
 	PRBSFirstError string `json:"prbs_first_error,omitempty"`
 	// GRO reports whether UDP receive offload was in use.
-	GRO    bool `json:"gro"`
-	Sender bool `json:"sender"`
+	GRO bool `json:"gro"`
+	// XDPMode is the AF_XDP mode the kernel granted the receiving socket
+	// (udp.Stats.XDP.Mode; transport xdp only).
+	XDPMode string `json:"xdp_mode,omitempty"`
+	Sender  bool   `json:"sender"`
 }
 
 // Interval is one progress report ("intervals[].sum"): what happened in

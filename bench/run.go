@@ -11,7 +11,6 @@ import (
 	"udpstream.dev/bench/internal/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
-	"udpstream.dev/xdp"
 )
 
 // endWait bounds how long the end of a test waits for the receiver to
@@ -51,7 +50,7 @@ func (c Case) endpointOptions() []udp.Option {
 		if c.Network != nil && x.Iface == "" {
 			x.Iface = nsIfName
 		}
-		opts = append(opts, udp.WithXDP(x.Iface, x.Queue, xdp.ModeAuto))
+		opts = append(opts, udp.WithXDP(x.Iface, x.Queue, x.Mode))
 	}
 	return opts
 }
@@ -151,7 +150,7 @@ func Run(ctx context.Context, c Case) (Result, error) {
 	sum, ended := awaitEnd(ctx, client, recv, 0, snd.sent.Load(), snd.sentBytes.Load())
 	stopIntervals()
 	procEnd, _ := cpu.Process()
-	txStats := client.Stats()
+	txStats, rxMode := client.Stats(), server.Stats().XDP.Mode
 	closeAll()
 	recv.restoreAffinity()
 
@@ -169,13 +168,14 @@ func Run(ctx context.Context, c Case) (Result, error) {
 	}
 	res.SumSent = sentSummary(elapsed, snd, usage, txStats)
 	res.SumReceived = sum.ReceivedSummary
+	res.SumReceived.XDPMode = rxMode
 	res.Process = processCPU(procEnd.Sub(procStart))
 	return res, nil
 }
 
 // sentSummary is the sender's side of a finished test.
 func sentSummary(elapsed time.Duration, snd *sender, u cpu.Usage, st udp.Stats) SentSummary {
-	s := SentSummary{Sender: true, GSO: st.GSO, Errors: snd.errs.Load()}
+	s := SentSummary{Sender: true, GSO: st.GSO, XDPMode: st.XDP.Mode, Errors: snd.errs.Load()}
 	if err := snd.firstError(); err != nil {
 		s.FirstError = err.Error()
 	}

@@ -12,7 +12,6 @@ import (
 	"udpstream.dev/bench/internal/seqtrack"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
-	"udpstream.dev/xdp"
 )
 
 // DefaultPort is udpperf's default UDP port (iperf3's 5201, on UDP).
@@ -63,6 +62,10 @@ type ServeConfig struct {
 	OnStart func(Start)
 	// OnReverse is called when a reverse test (client -R) ends.
 	OnReverse func(ReverseSummary)
+	// OnServer, if set, is called with each server Serve opens, before
+	// any datagram is counted; the server is closed when Serve returns
+	// (its Stats stay readable). udpperf server --metrics exports them.
+	OnServer func(*udp.Server)
 	// Taps, if any, are attached to the server beside the receiver and get
 	// every datagram the server delivers (udpperf client's session
 	// messages included), before the receiver, on the delivering
@@ -154,6 +157,9 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 		return rep, err
 	}
 	defer server.Close()
+	if cfg.OnServer != nil {
+		cfg.OnServer(server)
+	}
 	r := &serveRun{cfg: cfg, server: server, recv: recv, rev: newReverseRunner(server, recv, cfg), rep: &rep}
 	engine.Connect(server, recv)
 	for _, t := range cfg.Taps {
@@ -237,7 +243,7 @@ func (cfg ServeConfig) options() []udp.Option {
 	}
 	opts = append(opts, udp.WithLogger(logger))
 	if cfg.Transport == udp.TransportXDP {
-		opts = append(opts, udp.WithXDP(cfg.XDP.Iface, cfg.XDP.Queue, xdp.ModeAuto))
+		opts = append(opts, udp.WithXDP(cfg.XDP.Iface, cfg.XDP.Queue, cfg.XDP.Mode))
 	}
 	return opts
 }
@@ -384,6 +390,7 @@ func serverEnd(recv *receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
 	v.setRates()
 	v.setCPU(proc, "process")
 	v.KernelDrops, v.RingDrops, v.PoolExhausted, v.GRO = kernelDrops(st), st.RingDrops, st.RxPoolExhausted, st.GRO
+	v.XDPMode = st.XDP.Mode
 	v.Oversize, v.Invalid = st.RxOversize, recv.invalid()+st.XDP.RxMalformed
 	v.PRBSErrors = recv.prbsErrors()
 	if v.PRBSErrors > 0 {

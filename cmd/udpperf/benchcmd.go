@@ -55,11 +55,16 @@ func runBench(ctx context.Context, e env, args []string) error {
 	rxQueue := fs.Int("rx-queue", 0, "receiver delivery queue depth (0 = deliver on the receive thread)")
 	noPin := fs.Bool("no-pin", false, "do not pin the sender and receiver threads to CPUs")
 	repeat := fs.Int("repeat", 1, "run each case this many times; report the median and range")
+	xdpMode := addXDPModeFlags(fs)
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *netns && !isSet(fs, "transport") {
 		*transports += ",xdp"
+	}
+	mode, err := xdpMode.resolve(fs, *transports)
+	if err != nil {
+		return err
 	}
 	ts, err := parseTransports(*transports)
 	if err != nil {
@@ -85,7 +90,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 	if err := prepareOutput("out", *out); err != nil {
 		return err
 	}
-	base := bench.Case{Duration: *duration, Rate: *r, PRBS: *prbs, RxQueue: *rxQueue, NoPin: *noPin}
+	base := bench.Case{Duration: *duration, Rate: *r, PRBS: *prbs, RxQueue: *rxQueue, NoPin: *noPin, XDP: bench.XDP{Mode: mode}}
 	cases := bench.Cases(base, ts, payloads, bs)
 	for _, c := range cases {
 		if *netns && c.Transport == udp.TransportXDP {

@@ -232,28 +232,34 @@ func splitList(s string) []string {
 }
 
 // xdpFlags are accepted for the xdp transport: the interface and queue to
-// attach to.
+// attach to, and the mode.
 type xdpFlags struct {
 	iface *string
 	queue *int
+	mode  xdpModeFlags
 }
 
 func addXDPFlags(fs *flag.FlagSet) xdpFlags {
 	return xdpFlags{
 		iface: fs.String("iface", "", "network interface the AF_XDP socket binds to, for --transport xdp"),
 		queue: fs.Int("queue", 0, "queue of --iface the AF_XDP socket binds to, for --transport xdp"),
+		mode:  addXDPModeFlags(fs),
 	}
 }
 
 // config returns the xdp settings, requiring an interface for xdp.
-func (x xdpFlags) config(t udp.Transport) (bench.XDP, error) {
+func (x xdpFlags) config(fs *flag.FlagSet, t udp.Transport) (bench.XDP, error) {
 	if t == udp.TransportXDP && *x.iface == "" {
 		return bench.XDP{}, usageError{"--transport xdp needs --iface (and --queue, default 0): the interface the AF_XDP socket binds to"}
 	}
 	if *x.queue < 0 {
 		return bench.XDP{}, usageError{fmt.Sprintf("--queue %d is negative", *x.queue)}
 	}
-	return bench.XDP{Iface: *x.iface, Queue: *x.queue}, nil
+	mode, err := x.mode.resolve(fs, t.String())
+	if err != nil {
+		return bench.XDP{}, err
+	}
+	return bench.XDP{Iface: *x.iface, Queue: *x.queue, Mode: mode}, nil
 }
 
 // transport parses the single transport name of client and server
@@ -266,7 +272,7 @@ func (x xdpFlags) transport(fs *flag.FlagSet, name string) (udp.Transport, bench
 	if err != nil {
 		return 0, bench.XDP{}, err
 	}
-	xcfg, err := x.config(t)
+	xcfg, err := x.config(fs, t)
 	if err != nil {
 		return 0, bench.XDP{}, err
 	}

@@ -62,6 +62,10 @@ func runLatency(ctx context.Context, e env, args []string) error {
 	if err := xdp.check(fs, *transports); err != nil {
 		return err
 	}
+	xdpMode, err := xdp.mode.resolve(fs, *transports)
+	if err != nil {
+		return err
+	}
 	if *host == "" && isSet(fs, "iface") {
 		return usageError{"--iface applies with --host; in-process xdp runs across --netns"}
 	}
@@ -88,7 +92,7 @@ func runLatency(ctx context.Context, e env, args []string) error {
 	for _, t := range ts {
 		c := bench.LatencyCase{Transport: t, Payload: *size, Duration: *duration, Count: *count,
 			Host: *host, Port: *port, NoPin: *noPin, Timeout: *timeout, BusyPoll: *busyPoll,
-			XDP: bench.XDP{Iface: *xdp.iface, Queue: *xdp.queue}}
+			XDP: bench.XDP{Iface: *xdp.iface, Queue: *xdp.queue, Mode: xdpMode}}
 		extras.apply(&c)
 		if t == udp.TransportXDP && *host == "" && !*netns {
 			return usageError{"--transport xdp runs across --netns (or towards --host with --iface)"}

@@ -48,6 +48,11 @@ func runServer(ctx context.Context, e env, args []string) error {
 	defer func() { taps.close() }()
 	cfg := sf.cfg
 	cfg.Taps = taps.slaves()
+	stopMetrics, err := sf.metrics.start(e, &cfg)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	out := newReportOut(e, sf.json, sf.jsonStream)
 	p := out.printer()
 	cfg.Ready = func(port int) {
@@ -82,6 +87,7 @@ type serverFlags struct {
 	bridge     string
 	bridgeWait time.Duration
 	parallel   int
+	metrics    metricsFlag
 }
 
 func parseServerFlags(e env, args []string) (serverFlags, error) {
@@ -103,6 +109,7 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	xdp := addXDPFlags(fs)
 	sf.record = addRecordFlags(fs)
+	sf.metrics = addMetricsFlag(fs)
 	bridge := fs.String("bridge", "", "also serve every received frame through a Rogue stream bridge server: tcp://ADDR:PORT binds PORT and PORT+1 (ADDR * = all)")
 	bridgeWait := durationFlag(fs, "bridge-wait", 0, "how long the bridge waits for a client to take a frame before dropping it (0 = drop at once)")
 	parallel := addParallelFlags(fs, "receiving")
