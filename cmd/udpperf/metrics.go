@@ -69,7 +69,7 @@ func (m metricsFlag) start(e env, cfg *bench.ServeConfig) (stop func(), err erro
 		if prev != nil {
 			prev(s)
 		}
-		if err := ms.add(net.JoinHostPort(bind, strconv.Itoa(s.Port())), s); err != nil {
+		if err := ms.add(net.JoinHostPort(bind, strconv.Itoa(s.Port())), s, cfg.Port); err != nil {
 			fmt.Fprintf(e.stderr, "udpperf server: warning: metrics of port %d not exported: %v\n", s.Port(), err)
 		}
 	}
@@ -77,12 +77,17 @@ func (m metricsFlag) start(e env, cfg *bench.ServeConfig) (stop func(), err erro
 }
 
 // add exports one server's counters, labelled with its address and its
-// stream number (the order in which the servers opened, from 0).
-func (ms *metricsServer) add(endpoint string, s *udp.Server) error {
+// stream number as the server's lines give it: 1 for --port, 2 for the
+// next port (-P), or, when the system chose the port, the order in which
+// the servers opened, from 1.
+func (ms *metricsServer) add(endpoint string, s *udp.Server, basePort int) error {
 	ms.mu.Lock()
-	stream := ms.streams
 	ms.streams++
+	stream := ms.streams
 	ms.mu.Unlock()
+	if basePort > 0 {
+		stream = s.Port() - basePort + 1
+	}
 	return ms.reg.Register(udpmetrics.NewCollector(endpoint, s,
 		udpmetrics.WithLabels(prometheus.Labels{"stream": strconv.Itoa(stream)})))
 }

@@ -66,7 +66,7 @@ func TestServerMetricsEndpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	labels := fmt.Sprintf(`{endpoint="127.0.0.1:%d",stream="0",transport="mmsg"}`, port)
+	labels := fmt.Sprintf(`{endpoint="127.0.0.1:%d",stream="1",transport="mmsg"}`, port)
 	var s map[string]float64
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		s = scrape(t, url)
