@@ -33,7 +33,7 @@ const resolveTimeout = 10 * time.Second
 // instead of 1472.
 func NewClient(host string, port int, jumbo bool, opts ...Option) (*Client, error) {
 	if port < 1 || port > 65535 {
-		return nil, fmt.Errorf("engine: client port %d outside 1..65535", port)
+		return nil, fmt.Errorf("udp: client port %d outside 1..65535", port)
 	}
 	c := &Client{}
 	ep, err := newEndpoint(&c.Master, jumbo, true, opts)
@@ -60,7 +60,7 @@ func resolveHost(host string) (netip.Addr, error) {
 		h = h[1 : len(h)-1]
 	}
 	if h == "" {
-		return netip.Addr{}, fmt.Errorf("engine: empty host name")
+		return netip.Addr{}, fmt.Errorf("udp: empty host name")
 	}
 	if a, err := netip.ParseAddr(h); err == nil {
 		return a.Unmap(), nil
@@ -69,10 +69,10 @@ func resolveHost(host string) (netip.Addr, error) {
 	defer cancel()
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", h)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("engine: cannot resolve host %q: %w", host, err)
+		return netip.Addr{}, fmt.Errorf("udp: cannot resolve host %q: %w", host, err)
 	}
 	if len(addrs) == 0 {
-		return netip.Addr{}, fmt.Errorf("engine: host %q has no IP address", host)
+		return netip.Addr{}, fmt.Errorf("udp: host %q has no IP address", host)
 	}
 	return addrs[0].Unmap(), nil
 }

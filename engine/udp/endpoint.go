@@ -78,7 +78,7 @@ const groSlots = 64
 // the sockets and calls start.
 func newEndpoint(m *engine.Master, jumbo, client bool, opts []Option) (*endpoint, error) {
 	if !udpSupported {
-		return nil, fmt.Errorf("engine: the UDP server and client need Linux")
+		return nil, fmt.Errorf("udp: the UDP server and client need Linux")
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -156,7 +156,7 @@ func (e *endpoint) open(port int, remote netip.AddrPort) error {
 func (e *endpoint) addSocket(uc *net.UDPConn) error {
 	mc, err := mmsg.NewConn(uc, e.cfg.batch)
 	if err != nil {
-		return fmt.Errorf("engine: socket: %w", err)
+		return fmt.Errorf("udp: socket: %w", err)
 	}
 	s := &udpSocket{uc: uc, mc: mc}
 	// A batch (64 GSO messages of 64 KiB) must fit the send buffer, or
@@ -175,7 +175,7 @@ func (e *endpoint) addSocket(uc *net.UDPConn) error {
 	if e.cfg.rxQueue > 0 {
 		q, err := ring.NewSPSC[engine.Frame](ceilPow2(max(e.cfg.rxQueue, 2)))
 		if err != nil {
-			return fmt.Errorf("engine: receive queue: %w", err)
+			return fmt.Errorf("udp: receive queue: %w", err)
 		}
 		s.rxq = q
 	}
@@ -209,7 +209,7 @@ func (e *endpoint) startTxQueue() error {
 	}
 	q, err := ring.NewMPMC[engine.Frame](ceilPow2(max(e.cfg.txQueue, 2)))
 	if err != nil {
-		return fmt.Errorf("engine: transmit queue: %w", err)
+		return fmt.Errorf("udp: transmit queue: %w", err)
 	}
 	e.txq = q
 	e.txWG.Add(1)
@@ -229,7 +229,7 @@ func (e *endpoint) closeSockets() {
 // join the port the first one got.
 func (e *endpoint) listen(port int) error {
 	if port < 0 || port > math.MaxUint16 {
-		return fmt.Errorf("engine: port %d outside 0..65535", port)
+		return fmt.Errorf("udp: port %d outside 0..65535", port)
 	}
 	reuse := e.cfg.queues > 1
 	for i := range e.cfg.queues {
@@ -291,13 +291,13 @@ func bindError(bind netip.Addr, port int, err error) error {
 	}
 	switch {
 	case errors.Is(err, syscall.EADDRINUSE):
-		return fmt.Errorf("engine: %s is already in use (another socket is bound to it; pick another port, or 0 to let the system choose): %w", where, err)
+		return fmt.Errorf("udp: %s is already in use (another socket is bound to it; pick another port, or 0 to let the system choose): %w", where, err)
 	case errors.Is(err, syscall.EACCES):
-		return fmt.Errorf("engine: no permission to bind %s (ports below 1024 need privileges): %w", where, err)
+		return fmt.Errorf("udp: no permission to bind %s (ports below 1024 need privileges): %w", where, err)
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
-		return fmt.Errorf("engine: cannot bind %s: the address is not one of this host's: %w", where, err)
+		return fmt.Errorf("udp: cannot bind %s: the address is not one of this host's: %w", where, err)
 	}
-	return fmt.Errorf("engine: cannot bind %s: %w", where, err)
+	return fmt.Errorf("udp: cannot bind %s: %w", where, err)
 }
 
 // dial opens the client's socket, connected to the server so the kernel
@@ -314,7 +314,7 @@ func (e *endpoint) dial(remote netip.AddrPort) error {
 	}
 	c, err := d.DialContext(context.Background(), network, remote.String())
 	if err != nil {
-		return fmt.Errorf("engine: cannot open a UDP socket to %v: %w", remote, err)
+		return fmt.Errorf("udp: cannot open a UDP socket to %v: %w", remote, err)
 	}
 	uc := c.(*net.UDPConn)
 	if err := e.addSocket(uc); err != nil {

@@ -64,7 +64,7 @@ func markFailed(f engine.Frame) {
 func (e *endpoint) checkFrame(f engine.Frame) (int, error) {
 	if !f.Valid() {
 		e.tx.errors.Add(1)
-		return 0, fmt.Errorf("engine: transmit: %w", engine.ErrReleased)
+		return 0, fmt.Errorf("udp: transmit: %w", engine.ErrReleased)
 	}
 	if code := f.Error(); code != 0 {
 		e.tx.errored.Add(1)
@@ -125,9 +125,9 @@ func (e *endpoint) txFailed(err error, frames int) error {
 		e.log.l.Warn("udp: transmit failed", "err", err, "frames", frames, "suppressed", e.log.takeSuppressed(logTxError))
 	}
 	if errors.Is(err, errnoMsgSize) {
-		return fmt.Errorf("engine: transmit: the kernel refused the datagram as too large: %w: %w", engine.ErrFrameSize, err)
+		return fmt.Errorf("udp: transmit: the kernel refused the datagram as too large: %w: %w", engine.ErrFrameSize, err)
 	}
-	return fmt.Errorf("engine: transmit: %w", err)
+	return fmt.Errorf("udp: transmit: %w", err)
 }
 
 // send transmits one frame as one datagram, synchronously.

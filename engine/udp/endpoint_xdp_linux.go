@@ -121,21 +121,21 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err
 // what the interface's MTU carries.
 func newXDPPath(e *endpoint, port int) (*xdpPath, error) {
 	if port < 0 || port > math.MaxUint16 {
-		return nil, fmt.Errorf("engine: port %d outside 0..65535", port)
+		return nil, fmt.Errorf("udp: port %d outside 0..65535", port)
 	}
 	set := e.cfg.xdp
 	ifi, err := net.InterfaceByName(set.iface)
 	if err != nil {
-		return nil, fmt.Errorf("engine: xdp interface %q: %w", set.iface, err)
+		return nil, fmt.Errorf("udp: xdp interface %q: %w", set.iface, err)
 	}
 	x := &xdpPath{e: e, ifindex: ifi.Index, mtu: ifi.MTU, rings: xdpRingSizes(e.cfg.poolSize)}
 	var ok bool
 	if x.mac, ok = xdp.MAC(ifi.HardwareAddr); !ok {
-		return nil, fmt.Errorf("engine: xdp interface %q has no Ethernet address", set.iface)
+		return nil, fmt.Errorf("udp: xdp interface %q has no Ethernet address", set.iface)
 	}
 	if limit := ifi.MTU - udpIPOverhead; limit < e.maxPayload {
 		if limit <= 0 {
-			return nil, fmt.Errorf("engine: xdp interface %q has an MTU of %d", set.iface, ifi.MTU)
+			return nil, fmt.Errorf("udp: xdp interface %q has an MTU of %d", set.iface, ifi.MTU)
 		}
 		e.log.l.Warn("xdp: interface MTU limits the payload", "interface", set.iface, "mtu", ifi.MTU, "maxPayload", limit)
 		e.maxPayload = limit
@@ -157,7 +157,7 @@ func (x *xdpPath) routeTo(remote netip.AddrPort, bind netip.Addr, hdr *xdp.Heade
 	}
 	var ok bool
 	if hdr.DstMAC, ok = xdp.MAC(mac); !ok {
-		return bind, fmt.Errorf("engine: xdp: next hop %v has the non-Ethernet address %v", hop, mac)
+		return bind, fmt.Errorf("udp: xdp: next hop %v has the non-Ethernet address %v", hop, mac)
 	}
 	hdr.Dst = remote
 	return src, nil
@@ -174,7 +174,7 @@ func (x *xdpPath) holdPort(bind netip.Addr, port int, hdr *xdp.Header, undo *[]f
 	*undo = append(*undo, func() { hold.Close() })
 	mc, err := mmsg.NewConn(hold, 1) // for its kernel drop counter
 	if err != nil {
-		return fmt.Errorf("engine: socket: %w", err)
+		return fmt.Errorf("udp: socket: %w", err)
 	}
 	x.rxs = &udpSocket{uc: hold, mc: mc}
 	la := hold.LocalAddr().(*net.UDPAddr).AddrPort()
@@ -193,7 +193,7 @@ func (x *xdpPath) holdPort(bind netip.Addr, port int, hdr *xdp.Header, undo *[]f
 func (x *xdpPath) mapUMEM(undo *[]func()) ([]uint64, error) {
 	var err error
 	if x.umem, err = xdp.MapUMEM(x.e.cfg.poolSize * xdpChunk); err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+		return nil, fmt.Errorf("udp: %w", err)
 	}
 	*undo = append(*undo, func() { xdp.UnmapUMEM(x.umem) })
 	if x.pool, err = px.NewRegionPool(x.umem, xdpChunk, xdpTxHeadroom); err != nil {
@@ -206,7 +206,7 @@ func (x *xdpPath) mapUMEM(undo *[]func()) ([]uint64, error) {
 	for range x.rings.posted {
 		b, err := px.AllocBuffer(x.pool)
 		if err != nil {
-			return nil, fmt.Errorf("engine: stocking the fill ring: %w", err)
+			return nil, fmt.Errorf("udp: stocking the fill ring: %w", err)
 		}
 		x.held[b.Index] = true
 		fill = append(fill, uint64(b.Offset()))
@@ -237,7 +237,7 @@ func (x *xdpPath) open(bind netip.Addr, fill []uint64, undo *[]func()) error {
 		Fill:           fill,
 	})
 	if err != nil {
-		return fmt.Errorf("engine: %w", err)
+		return fmt.Errorf("udp: %w", err)
 	}
 	*undo = append(*undo, func() { x.sock.Close() })
 	return nil
@@ -250,7 +250,7 @@ func (x *xdpPath) start(remote netip.AddrPort) error {
 	if e.cfg.rxQueue > 0 {
 		var err error
 		if x.rxs.rxq, err = ring.NewSPSC[engine.Frame](ceilPow2(max(e.cfg.rxQueue, 2))); err != nil {
-			return fmt.Errorf("engine: receive queue: %w", err)
+			return fmt.Errorf("udp: receive queue: %w", err)
 		}
 	}
 	e.remote = remote
@@ -273,17 +273,17 @@ func (x *xdpPath) start(remote netip.AddrPort) error {
 func routeVia(ifindex int, iface string, dst, bind netip.Addr) (src, hop netip.Addr, err error) {
 	link, pref, hop, err := xdp.RouteTo(dst)
 	if err != nil {
-		return src, hop, fmt.Errorf("engine: xdp: %w", err)
+		return src, hop, fmt.Errorf("udp: xdp: %w", err)
 	}
 	if link != ifindex {
-		return src, hop, fmt.Errorf("engine: xdp: the route to %v leaves through interface %d, not %s (%d)", dst, link, iface, ifindex)
+		return src, hop, fmt.Errorf("udp: xdp: the route to %v leaves through interface %d, not %s (%d)", dst, link, iface, ifindex)
 	}
 	src = bind
 	if !src.IsValid() || src.IsUnspecified() {
 		src = pref
 	}
 	if !src.IsValid() || src.IsUnspecified() || src.Is4() != dst.Is4() {
-		return src, hop, fmt.Errorf("engine: xdp: no %v source address for %v on %s (use WithBindAddress)", familyName(dst), dst, iface)
+		return src, hop, fmt.Errorf("udp: xdp: no %v source address for %v on %s (use WithBindAddress)", familyName(dst), dst, iface)
 	}
 	return src, hop, nil
 }

@@ -13,7 +13,7 @@ import (
 // constructors refuse TransportXDP and none of these methods is reached.
 type xdpPath struct{}
 
-var errNoXDP = errors.New("engine: transport xdp needs Linux")
+var errNoXDP = errors.New("udp: transport xdp needs Linux")
 
 func (e *endpoint) openXDP(port int, remote netip.AddrPort) (*engine.Pool, error) {
 	return nil, errNoXDP

@@ -146,7 +146,7 @@ func (x *xdpPath) stage(f engine.Frame, n int, h *xdp.Header, hl int) error {
 	}
 	defer f.PullHeader(hl)
 	if _, err := xdp.BuildUDPHeadersFrags(hb, &hdr, t.payload); err != nil {
-		return fmt.Errorf("engine: xdp: building headers: %w", err)
+		return fmt.Errorf("udp: xdp: building headers: %w", err)
 	}
 	t.id++
 	// The descriptors cover the headers too: look again after PushHeader.
@@ -236,7 +236,7 @@ func (x *xdpPath) stageCopy(f engine.Frame, n int, hdr *xdp.Header, hl int) erro
 		}
 		if err != nil {
 			x.unstage(start)
-			return fmt.Errorf("engine: xdp: copying a frame to send: %w", err)
+			return fmt.Errorf("udp: xdp: copying a frame to send: %w", err)
 		}
 		off, room := 0, xdpChunk
 		if i == 0 {
@@ -263,7 +263,7 @@ func (x *xdpPath) stageCopy(f engine.Frame, n int, hdr *xdp.Header, hl int) erro
 	b0 := x.umem[t.descs[start].Addr&^(xdpChunk-1):]
 	if _, err := xdp.BuildUDPHeadersFrags(b0[:xdpTxHeadroom], hdr, t.payload); err != nil {
 		x.unstage(start)
-		return fmt.Errorf("engine: xdp: building headers: %w", err)
+		return fmt.Errorf("udp: xdp: building headers: %w", err)
 	}
 	x.txCopies.Add(1)
 	t.add(f, len(t.descs)-start, n)
@@ -351,7 +351,7 @@ func (x *xdpPath) flush(r *txResult) error {
 			// TxFree promised room for cnt: only a closed socket says less.
 			err = terr
 			if err == nil {
-				err = fmt.Errorf("engine: xdp: the TX ring took %d of %d descriptors", q, cnt)
+				err = fmt.Errorf("udp: xdp: the TX ring took %d of %d descriptors", q, cnt)
 			}
 		} else {
 			x.reap()

@@ -61,7 +61,7 @@ func ParseTransport(s string) (Transport, error) {
 			return Transport(t), nil
 		}
 	}
-	return 0, fmt.Errorf("engine: unknown transport %q (want mmsg, naive, gro, gso or xdp)", s)
+	return 0, fmt.Errorf("udp: unknown transport %q (want mmsg, naive, gro, gso or xdp)", s)
 }
 
 // Payload limits of one UDP datagram, as in Rogue: an Ethernet MTU minus 20
@@ -108,16 +108,16 @@ const TxErrorCode uint8 = 0x01
 var (
 	// ErrNoPeer is returned when a Server is asked to transmit before it
 	// has received a datagram, so it has nobody to reply to.
-	ErrNoPeer = errors.New("engine: no peer to send to yet (a server replies to the last address it received from)")
+	ErrNoPeer = errors.New("udp: no peer to send to yet (a server replies to the last address it received from)")
 
 	// ErrTxTimeout is returned when the socket send buffer stayed full for
 	// the whole transmit timeout (SetTimeout). It wraps
 	// os.ErrDeadlineExceeded.
-	ErrTxTimeout = errors.New("engine: transmit timed out waiting for socket buffer space")
+	ErrTxTimeout = errors.New("udp: transmit timed out waiting for socket buffer space")
 
 	// ErrFrameErrored is returned for a frame whose Error() is non-zero:
 	// damaged frames are not transmitted.
-	ErrFrameErrored = errors.New("engine: frame has its error field set")
+	ErrFrameErrored = errors.New("udp: frame has its error field set")
 )
 
 // px is how the transports reach the buffers behind frames and pools.

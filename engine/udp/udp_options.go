@@ -174,7 +174,7 @@ func (c *endpointConfig) validate(client bool) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("engine: invalid options: %w", errors.Join(errs...))
+	return fmt.Errorf("udp: invalid options: %w", errors.Join(errs...))
 }
 
 // normalizePeer strips what must not distinguish two peers: IPv4 seen as

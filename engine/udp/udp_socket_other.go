@@ -12,7 +12,7 @@ import (
 
 const udpSupported = false
 
-var errNoUDP = errors.New("engine: the UDP server and client need Linux")
+var errNoUDP = errors.New("udp: the UDP server and client need Linux")
 
 func socketControl(reuse bool, busyPoll int) func(network, address string, c syscall.RawConn) error {
 	return func(string, string, syscall.RawConn) error { return errNoUDP }

@@ -143,5 +143,5 @@ func ParseXDPMode(s string) (xdp.Mode, error) {
 			return m, nil
 		}
 	}
-	return 0, fmt.Errorf("engine: unknown xdp mode %q (want auto, native-zerocopy, native-copy or generic-copy)", s)
+	return 0, fmt.Errorf("udp: unknown xdp mode %q (want auto, native-zerocopy, native-copy or generic-copy)", s)
 }
