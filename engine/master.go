@@ -15,6 +15,13 @@ type Slave interface {
 	AcceptFrame(f Frame)
 }
 
+// SlaveFunc lets a plain function be a Slave: AcceptFrame calls it. The
+// frame is lent for the call only, as to any slave.
+type SlaveFunc func(f Frame)
+
+// AcceptFrame calls fn with f.
+func (fn SlaveFunc) AcceptFrame(f Frame) { fn(f) }
+
 // Allocator is implemented by slaves that also serve frame requests, so a
 // master allocates frames from the pool of the slave that will consume them
 // (Rogue's Slave::acceptReq). *Pool implements it.

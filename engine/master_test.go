@@ -142,3 +142,24 @@ func TestChain(t *testing.T) {
 		t.Fatal("failed chain connected something")
 	}
 }
+
+// TestSlaveFunc checks that a function connected as a slave gets every
+// frame the master sends.
+func TestSlaveFunc(t *testing.T) {
+	var m Master
+	var got []int
+	Connect(&m, SlaveFunc(func(f Frame) { got = append(got, f.Payload()) }))
+	p := NewPool()
+	for _, n := range []int{3, 7} {
+		f, err := p.AcceptReq(n, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.SetPayload(n)
+		m.SendFrame(f)
+		f.Release()
+	}
+	if len(got) != 2 || got[0] != 3 || got[1] != 7 {
+		t.Fatalf("the function saw payloads %v, want [3 7]", got)
+	}
+}
