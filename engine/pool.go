@@ -43,8 +43,9 @@ const bufferAlign = 64
 // With FixedSize 0 (the default, as in Rogue) every frame gets one buffer of
 // exactly the requested size from the Go heap. With FixedSize N a frame gets
 // ceil(size/N) buffers of N usable bytes; up to PoolSize buffers live in the
-// pool's slab and are reused through a lock-free free list, and buffers
-// beyond that come from the heap and are dropped when freed.
+// pool's slab and are reused through a small cache per P in front of a
+// lock-free free list, and buffers beyond that come from the heap and are
+// dropped when freed.
 //
 // The zero Pool is ready to use with the default settings. A Pool must not
 // be copied after first use.
@@ -442,8 +443,9 @@ func (p *Pool) heapBuffer(memBytes int) (*poolx.Buffer, error) {
 	return b, nil
 }
 
-// buffer takes a buffer for configuration c: from the slab's free list,
-// else by carving more slab, else from the heap.
+// buffer takes a buffer for configuration c: from the caller's cache or the
+// slab's free list, else by carving more slab, else from another P's
+// cache, else from the heap.
 func (p *Pool) buffer(c *poolConfig) (*poolx.Buffer, error) {
 	s := c.slab
 	if s == nil {
