@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"udpstream.dev/engine/internal/poolx"
@@ -159,5 +161,59 @@ func TestRegionPoolFindsBuffersCachedOnOtherPs(t *testing.T) {
 		if p.AllocCount() != 0 || p.AllocBytes() != 0 {
 			t.Fatalf("round %d: %d buffers, %d bytes counted out", round, p.AllocCount(), p.AllocBytes())
 		}
+	}
+}
+
+// TestPoolLimitHoldsAcrossPs: goroutines on every P allocate against a
+// limit, each counted on its own P's shard; the buffers held at once never
+// exceed the limit, and the counts return to zero.
+func TestPoolLimitHoldsAcrossPs(t *testing.T) {
+	const limit = 6
+	p, err := NewFixedPool(256, 64, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetAllocLimit(limit); err != nil {
+		t.Fatal(err)
+	}
+	var held, peak atomic.Int32
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []Frame
+			for i := range 5000 {
+				if f, err := p.AcceptReq(100, true); err == nil {
+					n := held.Add(1)
+					for {
+						old := peak.Load()
+						if n <= old || peak.CompareAndSwap(old, n) {
+							break
+						}
+					}
+					mine = append(mine, f)
+				} else if !errors.Is(err, ErrPoolExhausted) {
+					t.Error(err)
+					return
+				}
+				if len(mine) > 0 && (i+g)%3 != 0 {
+					held.Add(-1)
+					mine[0].Release()
+					mine = mine[1:]
+				}
+			}
+			for _, f := range mine {
+				held.Add(-1)
+				f.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	if got := peak.Load(); got > limit {
+		t.Fatalf("%d buffers held at once with a limit of %d", got, limit)
+	}
+	if p.AllocCount() != 0 || p.AllocBytes() != 0 {
+		t.Fatalf("%d buffers, %d bytes counted out after every release", p.AllocCount(), p.AllocBytes())
 	}
 }
