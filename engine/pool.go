@@ -43,8 +43,9 @@ const bufferAlign = 64
 // With FixedSize 0 (the default, as in Rogue) every frame gets one buffer of
 // exactly the requested size from the Go heap. With FixedSize N a frame gets
 // ceil(size/N) buffers of N usable bytes; up to PoolSize buffers live in the
-// pool's slab and are reused through a lock-free free list, and buffers
-// beyond that come from the heap and are dropped when freed.
+// pool's slab and are reused through a small cache per P in front of a
+// lock-free free list, and buffers beyond that come from the heap and are
+// dropped when freed.
 //
 // The zero Pool is ready to use with the default settings. A Pool must not
 // be copied after first use.
@@ -53,21 +54,20 @@ type Pool struct {
 	cfg    atomic.Pointer[poolConfig]
 	region bool // the slab is a caller's region: its geometry is fixed
 
-	allocCount atomic.Int64
-	allocBytes atomic.Int64
-	limit      atomic.Int64 // maximum buffers out at once; 0 = unlimited
+	counts allocCounter
+	limit  atomic.Int64 // maximum buffers out at once; 0 = unlimited
 
 	statesOnce sync.Once
-	states     *ring.MPMC[*frameState] // recycled frame bodies
+	states     *localCache[*frameState] // recycled frame bodies
 
 	retired atomic.Pointer[retirement] // set by retire: allocations fail
 }
 
-// frameStateCache is how many released frame bodies a pool keeps. A frame
-// is often allocated on one goroutine and released on another (a receive
-// loop and its consumer); a shared lock-free ring recycles the bodies across
-// them, where a per-P cache such as sync.Pool would keep allocating on the
-// producer's side.
+// frameStateCache is how many released frame bodies a pool keeps in its
+// shared ring, besides a few per P. A frame is often allocated on one
+// goroutine and released on another (a receive loop and its consumer); the
+// shared lock-free ring recycles the bodies across them, where sync.Pool
+// would keep allocating on the producer's side.
 const frameStateCache = 4096
 
 // poolConfig is immutable once published; changing a setting publishes a
@@ -85,7 +85,7 @@ var defaultPoolConfig = &poolConfig{}
 type slab struct {
 	bufMem   int // bytes per buffer, headroom included
 	capacity int // buffers this slab may hold
-	free     *ring.MPMC[*poolx.Buffer]
+	free     *localCache[*poolx.Buffer]
 	pool     *Pool // the pool that counts this slab's buffers
 
 	mu     sync.Mutex
@@ -154,7 +154,7 @@ func newRegionPool(region []byte, bufSize, headroom int) (*Pool, error) {
 	for i := range s.bufs {
 		b := &s.bufs[i]
 		b.Init(region[i*bufSize:(i+1)*bufSize:(i+1)*bufSize], s, i, region)
-		s.putFree(b)
+		s.free.shared.PushUnlessFull(b)
 	}
 	s.carved = count
 	p.limit.Store(int64(count))
@@ -168,7 +168,7 @@ func newSlab(bufMem, capacity int) (*slab, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &slab{bufMem: bufMem, capacity: capacity, free: free}, nil
+	return &slab{bufMem: bufMem, capacity: capacity, free: newLocalCache(free)}, nil
 }
 
 // ceilPow2 is the least power of two >= n, for n up to 2^62 (callers
@@ -266,11 +266,14 @@ func (p *Pool) SetAllocLimit(n int) error {
 	return nil
 }
 
-// AllocCount is the number of buffers currently out of the pool.
-func (p *Pool) AllocCount() int { return int(p.allocCount.Load()) }
+// AllocCount is the number of buffers currently out of the pool. It is
+// exact while no goroutine takes or returns a buffer of the pool; during
+// such calls it may count a buffer on its way in or out.
+func (p *Pool) AllocCount() int { return int(p.counts.count()) }
 
-// AllocBytes is the memory, in bytes, of the buffers currently out.
-func (p *Pool) AllocBytes() int { return int(p.allocBytes.Load()) }
+// AllocBytes is the memory, in bytes, of the buffers currently out, exact
+// under the same condition as AllocCount.
+func (p *Pool) AllocBytes() int { return int(p.counts.bytes()) }
 
 // AcceptReq allocates a frame with room for at least size bytes. zeroCopy is
 // accepted for Rogue compatibility; every frame of this pool is zero-copy.
@@ -382,16 +385,17 @@ func (p *Pool) frame(st *frameState) Frame {
 	return Frame{st: st, gen: st.gen.Load()}
 }
 
-func (p *Pool) stateRing() *ring.MPMC[*frameState] {
+func (p *Pool) stateRing() *localCache[*frameState] {
 	p.statesOnce.Do(func() {
 		// A power-of-two capacity cannot fail.
-		p.states, _ = ring.NewMPMC[*frameState](frameStateCache)
+		shared, _ := ring.NewMPMC[*frameState](frameStateCache)
+		p.states = newLocalCache(shared)
 	})
 	return p.states
 }
 
 func (p *Pool) getState() *frameState {
-	if st, ok := p.stateRing().PopUnlessEmpty(); ok {
+	if st, ok := p.stateRing().get(); ok {
 		return st
 	}
 	return &frameState{segs: make([]segment, 0, 1)}
@@ -399,41 +403,60 @@ func (p *Pool) getState() *frameState {
 
 // putState keeps st for reuse; when the cache is full it is left to the
 // garbage collector.
-func (p *Pool) putState(st *frameState) { p.stateRing().PushUnlessFull(st) }
+func (p *Pool) putState(st *frameState) { p.stateRing().put(st) }
 
-// reserve counts one buffer of memBytes out, honouring the limit.
-func (p *Pool) reserve(memBytes int) error {
-	n := p.allocCount.Add(1)
-	if limit := p.limit.Load(); limit > 0 && n > limit {
-		p.allocCount.Add(-1)
-		return fmt.Errorf("%w: %d buffers out", ErrPoolExhausted, limit)
+// reserve counts one buffer of memBytes out, honouring the limit, and
+// returns the count shard that the buffer's release must count it back in
+// on. An allocation counts itself before it reads the total, so of two
+// racing for the last buffer below the limit at least one sees the other:
+// the limit is never exceeded (both may be refused).
+func (p *Pool) reserve(memBytes int) (int, error) {
+	shard := p.counts.add()
+	if limit := p.limit.Load(); limit > 0 && p.counts.count() > limit {
+		p.uncount(shard, 0)
+		return 0, fmt.Errorf("%w: %d buffers out", ErrPoolExhausted, limit)
 	}
-	p.allocBytes.Add(int64(memBytes))
-	return nil
+	p.counts.shards[shard].bytes.Add(int64(memBytes))
+	return shard, nil
+}
+
+// uncount counts one buffer of memBytes back in on shard. If the pool is
+// retired and no buffer is out any more, its memory may go.
+func (p *Pool) uncount(shard, memBytes int) {
+	s := &p.counts.shards[shard]
+	s.bytes.Add(-int64(memBytes))
+	s.count.Add(-1)
+	if r := p.retired.Load(); r != nil && p.counts.count() == 0 {
+		r.fire()
+	}
 }
 
 func (p *Pool) heapBuffer(memBytes int) (*poolx.Buffer, error) {
-	if err := p.reserve(memBytes); err != nil {
+	shard, err := p.reserve(memBytes)
+	if err != nil {
 		return nil, err
 	}
 	b := &poolx.Buffer{}
 	b.Init(make([]byte, memBytes), (*heapOwner)(p), -1, nil)
+	b.Counter = shard
 	b.Reset()
 	return b, nil
 }
 
-// buffer takes a buffer for configuration c: from the slab's free list,
-// else by carving more slab, else from the heap.
+// buffer takes a buffer for configuration c: from the caller's cache or the
+// slab's free list, else by carving more slab, else from another P's
+// cache, else from the heap.
 func (p *Pool) buffer(c *poolConfig) (*poolx.Buffer, error) {
 	s := c.slab
 	if s == nil {
 		return p.heapBuffer(c.headroom + c.fixedSize)
 	}
-	if err := p.reserve(s.bufMem); err != nil {
+	shard, err := p.reserve(s.bufMem)
+	if err != nil {
 		return nil, err
 	}
-	if r := p.retired.Load(); r != nil {
-		p.unreserve(r, s.bufMem)
+	if p.retired.Load() != nil {
+		p.uncount(shard, s.bufMem)
 		return nil, fmt.Errorf("engine: pool of a closed endpoint: %w", ErrClosed)
 	}
 	b := s.takeFree()
@@ -441,11 +464,17 @@ func (p *Pool) buffer(c *poolConfig) (*poolx.Buffer, error) {
 		b = s.carve()
 	}
 	if b == nil {
+		// Nothing left to carve: the free buffers, if any, sit in the
+		// caches of other Ps.
+		b, _ = s.free.steal()
+	}
+	if b == nil {
 		// Every slab buffer is out: lend one from the heap, which the
 		// garbage collector takes back.
 		b = &poolx.Buffer{}
 		b.Init(make([]byte, s.bufMem), (*heapOwner)(p), -1, nil)
 	}
+	b.Counter = shard
 	b.Reset()
 	return b, nil
 }
@@ -470,28 +499,28 @@ func (s *slab) carve() *poolx.Buffer {
 		b := &bufs[i]
 		b.Init(mem[i*s.bufMem:(i+1)*s.bufMem:(i+1)*s.bufMem], s, -1, mem)
 		if i > 0 {
-			s.putFree(b)
+			s.free.shared.PushUnlessFull(b)
 		}
 	}
 	return &bufs[0]
 }
 
-// takeFree pops a buffer from the slab's free list, or returns nil when the
-// list is empty. A pop that merely met a buffer being published must not
-// send the caller to carve or to the heap (which a region pool must never
-// do), hence PopUnlessEmpty.
+// takeFree takes a buffer from the caller's per-P cache or the slab's
+// shared free list, or returns nil when both are empty. A pop that merely
+// met a buffer being published must not send the caller to carve or to the
+// heap (which a region pool must never do), so the cache waits for it.
 func (s *slab) takeFree() *poolx.Buffer {
-	b, _ := s.free.PopUnlessEmpty()
+	b, _ := s.free.get()
 	return b
 }
 
-// putFree returns b to the slab's free list. The list has a slot for every
-// buffer the slab carves, so it is never full; but it is usually almost
-// full, and TryPush would then often meet a slot whose consumer is still
-// releasing it and drop the buffer from the slab for good (for an AF_XDP
-// pool, a UMEM chunk). PushUnlessFull waits for that consumer instead.
+// putFree returns b to the caller's per-P cache, which flushes to the
+// shared free list. That list has a slot for every buffer the slab
+// carves, so a put is never refused and no buffer leaves the slab for
+// good (for an AF_XDP pool, a UMEM chunk): the cache pushes what a batch
+// push left behind one by one, waiting out slots still being released.
 func (s *slab) putFree(b *poolx.Buffer) {
-	s.free.PushUnlessFull(b)
+	s.free.put(b)
 }
 
 // Free takes back a buffer of this slab whose last reference is gone.
@@ -505,17 +534,11 @@ func (h *heapOwner) Free(b *poolx.Buffer) { (*Pool)(h).free(b, nil) }
 // free counts b, whose last reference is gone, back in; it returns to its
 // slab home only if that is still the pool's current slab.
 func (p *Pool) free(b *poolx.Buffer, home *slab) {
-	out := p.allocCount.Add(-1)
-	p.allocBytes.Add(-int64(len(b.Mem)))
+	shard := b.Counter
 	if home != nil && home == p.config().slab {
 		home.putFree(b)
 	}
-	if out == 0 {
-		// The last buffer is back: a retired pool's memory may go.
-		if r := p.retired.Load(); r != nil {
-			r.fire()
-		}
-	}
+	p.uncount(shard, len(b.Mem))
 }
 
 // frameOnWindows makes one frame whose payload is the windows in order,
@@ -579,16 +602,7 @@ func (p *Pool) retire(fn func()) {
 	if !p.retired.CompareAndSwap(nil, r) {
 		return
 	}
-	if p.allocCount.Load() == 0 {
-		r.fire()
-	}
-}
-
-// unreserve undoes reserve for an allocation that retirement refused; it
-// may be the one whose count retire saw.
-func (p *Pool) unreserve(r *retirement, memBytes int) {
-	p.allocBytes.Add(-int64(memBytes))
-	if p.allocCount.Add(-1) == 0 {
+	if p.counts.count() == 0 {
 		r.fire()
 	}
 }

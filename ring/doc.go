@@ -30,8 +30,10 @@
 // SPSC ring each side keeps a private copy of the other's index and reloads
 // it only when the ring looks full or empty. Blocking support costs the
 // non-blocking paths one atomic load per call (is anyone asleep on the
-// other side?) and nothing else. Popped slots are zeroed, so a ring of
-// pointers does not keep popped objects alive for the garbage collector.
+// other side?) and nothing else. Popped slots of items that hold pointers
+// are zeroed, so a ring of pointers does not keep popped objects alive for
+// the garbage collector; an SPSC ring of pointer-free items skips that
+// write, and its consumer only reads the lines its producer fills.
 // Steady-state operations do not allocate.
 //
 // Close does not stop the non-blocking operations: it tells waiters that

@@ -25,6 +25,7 @@ type SPSC[T any] struct {
 	buf      []T
 	mask     uint64
 	spin     int
+	clear    bool // T holds pointers: popped slots are zeroed
 	popWait  waitQueue
 	pushWait waitQueue
 	closed   atomic.Bool
@@ -48,6 +49,7 @@ func newSPSC[T any](capacity int, start uint64) (*SPSC[T], error) {
 		buf:      make([]T, capacity),
 		mask:     uint64(capacity - 1),
 		spin:     defaultSpin,
+		clear:    hasPointers[T](),
 		popWait:  newWaitQueue(),
 		pushWait: newWaitQueue(),
 		done:     make(chan struct{}),
@@ -134,7 +136,9 @@ func (r *SPSC[T]) TryPop() (T, bool) {
 	}
 	i := h & r.mask
 	v := r.buf[i]
-	r.buf[i] = zero // do not keep what v points to alive
+	if r.clear {
+		r.buf[i] = zero // do not keep what v points to alive
+	}
 	r.head.Store(h + 1)
 	r.pushWait.notify()
 	return v, true
@@ -160,8 +164,10 @@ func (r *SPSC[T]) PopBatch(dst []T) int {
 	i := int(h & r.mask)
 	first := copy(dst[:n], r.buf[i:])
 	copy(dst[first:n], r.buf)
-	clear(r.buf[i : i+first])
-	clear(r.buf[:n-first])
+	if r.clear {
+		clear(r.buf[i : i+first])
+		clear(r.buf[:n-first])
+	}
 	r.head.Store(h + uint64(n))
 	r.pushWait.notify()
 	return n

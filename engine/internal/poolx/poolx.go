@@ -29,6 +29,9 @@ type Buffer struct {
 	// Chunk is the contiguous slab memory Mem was carved from, nil for
 	// a heap buffer.
 	Chunk []byte
+	// Counter is the shard of its pool's allocation count that counted
+	// the buffer out, and counts it back in.
+	Counter int
 
 	refs  atomic.Int32
 	owner Owner
