@@ -91,90 +91,131 @@ func (k chartKey) String() string {
 	return fmt.Sprintf("%s b%d", k.transport, k.batch)
 }
 
-func chartPlots(results []Result) ([]*plot.Plot, error) {
-	var keys []chartKey
-	var payloads []int
-	keyIndex := map[chartKey]int{}
+// chartMetric is the figure of one panel of WriteChart.
+type chartMetric struct {
+	title, unit string
+	value       func(Result) float64
+}
+
+var chartMetrics = []chartMetric{
+	{"Received throughput", "Gbit/s", func(r Result) float64 { return r.SumReceived.BitsPerSecond / 1e9 }},
+	{"Received datagram rate", "million datagrams/s", func(r Result) float64 { return r.SumReceived.DatagramsPerSecond / 1e6 }},
+}
+
+// chartGroups lay out the bars of WriteChart: a group per transport and
+// batch (keys), a bar per payload in each, both in the order the results
+// first show them.
+type chartGroups struct {
+	keys     []chartKey
+	keyIndex map[chartKey]int
+	payloads []int
+	barWidth vg.Length
+}
+
+func newChartGroups(results []Result) chartGroups {
+	g := chartGroups{keyIndex: map[chartKey]int{}}
 	payloadIndex := map[int]int{}
 	for _, r := range results {
 		k := chartKey{r.Test.Transport, r.Test.Batch}
-		if _, ok := keyIndex[k]; !ok {
-			keyIndex[k] = len(keys)
-			keys = append(keys, k)
+		if _, ok := g.keyIndex[k]; !ok {
+			g.keyIndex[k] = len(g.keys)
+			g.keys = append(g.keys, k)
 		}
 		if _, ok := payloadIndex[r.Test.Payload]; !ok {
-			payloadIndex[r.Test.Payload] = len(payloads)
-			payloads = append(payloads, r.Test.Payload)
+			payloadIndex[r.Test.Payload] = len(g.payloads)
+			g.payloads = append(g.payloads, r.Test.Payload)
 		}
 	}
-	names := make([]string, len(keys))
-	for i, k := range keys {
-		names[i] = k.String()
-	}
-	metrics := []struct {
-		title, unit string
-		value       func(Result) float64
-	}{
-		{"Received throughput", "Gbit/s", func(r Result) float64 { return r.SumReceived.BitsPerSecond / 1e9 }},
-		{"Received datagram rate", "million datagrams/s", func(r Result) float64 { return r.SumReceived.DatagramsPerSecond / 1e6 }},
-	}
-	barWidth := vg.Points(min(28, 520/float64(len(keys)*len(payloads))))
+	g.barWidth = vg.Points(min(28, 520/float64(len(g.keys)*len(g.payloads))))
+	return g
+}
+
+// chartPlots draws a panel of results per chartMetric.
+func chartPlots(results []Result) ([]*plot.Plot, error) {
+	g := newChartGroups(results)
 	var plots []*plot.Plot
-	for _, m := range metrics {
-		p := plot.New()
-		p.Title.Text = m.title + " per transport and payload (loss in red)"
-		p.Y.Label.Text = m.unit
-		p.Y.Min = 0
-		p.Legend.Top = true
-		p.Legend.Left = true
-		p.Legend.TextStyle.Font.Size = vg.Points(9)
-		peak := 0.0
-		for j, payload := range payloads {
-			values := make(plotter.Values, len(keys))
-			var lossXY plotter.XYs
-			var lossText []string
-			for _, r := range results {
-				if r.Test.Payload != payload {
-					continue
-				}
-				i := keyIndex[chartKey{r.Test.Transport, r.Test.Batch}]
-				values[i] = m.value(r)
-				peak = max(peak, values[i])
-				switch {
-				case r.Error != "":
-					lossXY = append(lossXY, plotter.XY{X: float64(i), Y: values[i]})
-					lossText = append(lossText, "error")
-				case r.SumReceived.LostPackets > 0:
-					lossXY = append(lossXY, plotter.XY{X: float64(i), Y: values[i]})
-					lossText = append(lossText, fmt.Sprintf("%.2g%%", r.SumReceived.LostPercent))
-				}
-			}
-			bars, err := plotter.NewBarChart(values, barWidth)
-			if err != nil {
-				return nil, fmt.Errorf("chart: %w", err)
-			}
-			bars.Color = payloadColors[j%len(payloadColors)]
-			bars.LineStyle.Width = 0
-			offset := (vg.Length(j) - vg.Length(len(payloads)-1)/2) * barWidth
-			bars.Offset = offset
-			p.Add(bars)
-			p.Legend.Add(fmt.Sprintf("%d B payload (MTU %d)", payload, mtuFor(payload)), bars)
-			if len(lossXY) > 0 {
-				labels, err := lossLabels(lossXY, lossText, offset)
-				if err != nil {
-					return nil, err
-				}
-				p.Add(labels)
-			}
+	for _, m := range chartMetrics {
+		p, err := g.plot(results, m)
+		if err != nil {
+			return nil, err
 		}
-		p.NominalX(names...)
-		// Room above the tallest bar for the legend and the loss labels,
-		// and half a group of margin at each end of the axis.
-		p.Y.Max = max(peak*1.3, 1e-3)
-		p.X.Min, p.X.Max = -0.6, float64(len(keys))-0.4
 		plots = append(plots, p)
 	}
 	return plots, nil
+}
+
+// plot draws the panel of metric m: the bars of every payload, and the
+// axes sized to them.
+func (g chartGroups) plot(results []Result, m chartMetric) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = m.title + " per transport and payload (loss in red)"
+	p.Y.Label.Text = m.unit
+	p.Y.Min = 0
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
+	peak := 0.0
+	for j := range g.payloads {
+		top, err := g.addBars(p, results, m, j)
+		if err != nil {
+			return nil, err
+		}
+		peak = max(peak, top)
+	}
+	names := make([]string, len(g.keys))
+	for i, k := range g.keys {
+		names[i] = k.String()
+	}
+	p.NominalX(names...)
+	// Room above the tallest bar for the legend and the loss labels,
+	// and half a group of margin at each end of the axis.
+	p.Y.Max = max(peak*1.3, 1e-3)
+	p.X.Min, p.X.Max = -0.6, float64(len(g.keys))-0.4
+	return p, nil
+}
+
+// addBars adds to p the bars of the j-th payload, one per group, with a
+// red label on those with loss or an error, and returns the tallest.
+func (g chartGroups) addBars(p *plot.Plot, results []Result, m chartMetric, j int) (float64, error) {
+	payload := g.payloads[j]
+	values := make(plotter.Values, len(g.keys))
+	var lossXY plotter.XYs
+	var lossText []string
+	peak := 0.0
+	for _, r := range results {
+		if r.Test.Payload != payload {
+			continue
+		}
+		i := g.keyIndex[chartKey{r.Test.Transport, r.Test.Batch}]
+		values[i] = m.value(r)
+		peak = max(peak, values[i])
+		switch {
+		case r.Error != "":
+			lossXY = append(lossXY, plotter.XY{X: float64(i), Y: values[i]})
+			lossText = append(lossText, "error")
+		case r.SumReceived.LostPackets > 0:
+			lossXY = append(lossXY, plotter.XY{X: float64(i), Y: values[i]})
+			lossText = append(lossText, fmt.Sprintf("%.2g%%", r.SumReceived.LostPercent))
+		}
+	}
+	bars, err := plotter.NewBarChart(values, g.barWidth)
+	if err != nil {
+		return 0, fmt.Errorf("chart: %w", err)
+	}
+	bars.Color = payloadColors[j%len(payloadColors)]
+	bars.LineStyle.Width = 0
+	offset := (vg.Length(j) - vg.Length(len(g.payloads)-1)/2) * g.barWidth
+	bars.Offset = offset
+	p.Add(bars)
+	p.Legend.Add(fmt.Sprintf("%d B payload (MTU %d)", payload, mtuFor(payload)), bars)
+	if len(lossXY) > 0 {
+		labels, err := lossLabels(lossXY, lossText, offset)
+		if err != nil {
+			return 0, err
+		}
+		p.Add(labels)
+	}
+	return peak, nil
 }
 
 func lossLabels(xys plotter.XYs, texts []string, offset vg.Length) (*plotter.Labels, error) {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
@@ -135,33 +136,15 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	return rep, err
 }
 
+// transmit is Transmit without the report's iperf3 sections: it opens the
+// client, starts the test (hello, or a reverse or bidirectional test) and
+// sends (see sendTest).
 func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
-	c := Case{Transport: cfg.Transport, Payload: cfg.Payload, Batch: cfg.Batch, Duration: cfg.Duration, Rate: cfg.Rate, PRBS: cfg.PRBS}
-	if c.Duration == 0 {
-		c.Duration = DefaultClientDuration
-	}
-	c = c.withDefaults()
-	c.XDP = cfg.XDP
-	c.reverse = cfg.Reverse
+	c := cfg.testCase()
 	var rep ClientReport
 	rep.Start = Start{System: CollectSystem(), Timestamp: timestamp(time.Now()), Test: c.testInfo()}
 	rep.Start.Test.Network = fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
-	if err := c.ValidateSide(); err != nil {
-		return rep, err
-	}
-	if c.Transport == udp.TransportXDP && c.XDP.Iface == "" {
-		return rep, ErrXDPNeedsInterface
-	}
-	opts := c.endpointOptions()
-	if cfg.Bind.IsValid() {
-		opts = append(opts, udp.WithBindAddress(cfg.Bind))
-	}
-	if cfg.BusyPoll > 0 {
-		opts = append(opts, udp.WithBusyPoll(cfg.BusyPoll))
-	}
-	logger, quiet := newGate(cfg.Logger)
-	opts = append(opts, udp.WithLogger(logger))
-	client, err := udp.NewClient(cfg.Host, cfg.Port, c.Jumbo(), opts...)
+	client, quiet, err := openClient(cfg, c)
 	if err != nil {
 		return rep, err
 	}
@@ -184,24 +167,65 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	if done, err := otherModes(ctx, cfg, c, client, replies, session, rev, &rep); done || err != nil {
 		return rep, err
 	}
+	err = sendTest(ctx, cfg, c, client, replies, session, &rep)
+	return rep, err
+}
+
+// testCase is the test cfg asks for, with the defaults filled in.
+func (cfg ClientConfig) testCase() Case {
+	c := Case{Transport: cfg.Transport, Payload: cfg.Payload, Batch: cfg.Batch, Duration: cfg.Duration, Rate: cfg.Rate, PRBS: cfg.PRBS}
+	if c.Duration == 0 {
+		c.Duration = DefaultClientDuration
+	}
+	c = c.withDefaults()
+	c.XDP = cfg.XDP
+	c.reverse = cfg.Reverse
+	return c
+}
+
+// openClient checks c and opens the client of its test with cfg's
+// options. The client logs its warnings until quiet is set.
+func openClient(cfg ClientConfig, c Case) (client *udp.Client, quiet *atomic.Bool, err error) {
+	if err := c.ValidateSide(); err != nil {
+		return nil, nil, err
+	}
+	if c.Transport == udp.TransportXDP && c.XDP.Iface == "" {
+		return nil, nil, ErrXDPNeedsInterface
+	}
+	opts := c.endpointOptions()
+	if cfg.Bind.IsValid() {
+		opts = append(opts, udp.WithBindAddress(cfg.Bind))
+	}
+	if cfg.BusyPoll > 0 {
+		opts = append(opts, udp.WithBusyPoll(cfg.BusyPoll))
+	}
+	logger, quiet := newGate(cfg.Logger)
+	opts = append(opts, udp.WithLogger(logger))
+	client, err = udp.NewClient(cfg.Host, cfg.Port, c.Jumbo(), opts...)
+	return client, quiet, err
+}
+
+// sendTest sends the data of a test started on client and, unless
+// cfg.Raw, ends its session and puts the server's figures in rep.
+func sendTest(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client, replies *replySlave, session uint64, rep *ClientReport) error {
 	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	defer snd.release()
 	snd.stamp = stampable(c)
-	if err := sendPhase(ctx, cfg, c, client, snd, &rep); err != nil {
-		return rep, err
+	if err := sendPhase(ctx, cfg, c, client, snd, rep); err != nil {
+		return err
 	}
 	if cfg.Raw {
-		return rep, nil
+		return nil
 	}
 	sum, err := finish(client, replies, session, snd.sent.Load(), snd.sentBytes.Load(), connRefused(client))
 	if err != nil {
-		return rep, err
+		return err
 	}
 	rep.End.SumReceived = &sum
-	return rep, nil
+	return nil
 }
 
 // connRefused reads the client's count of ICMP port-unreachable reports.

@@ -105,72 +105,97 @@ func (c Case) openPair() (*udp.Server, *udp.Client, error) {
 func Run(ctx context.Context, c Case) (Result, error) {
 	c = c.withDefaults()
 	res := Result{Test: c.testInfo()}
-	fail := func(err error) (Result, error) {
+	if err := runCase(ctx, c, &res); err != nil {
 		res.Error = err.Error()
 		return res, err
 	}
+	return res, nil
+}
+
+// caseRun is one case of Run under way: its endpoints, its receiver and
+// sender, and the CPUs they are pinned to (-1: none).
+type caseRun struct {
+	c            Case
+	server       *udp.Server
+	client       *udp.Client
+	serverClosed bool
+	recv         *receiver
+	snd          *sender
+	txCPU, rxCPU int
+}
+
+// runCase checks c, opens its endpoints, receiver and sender, and runs
+// it (see measure); what it measured goes in res, also on failure.
+func runCase(ctx context.Context, c Case, res *Result) error {
 	if err := c.Validate(); err != nil {
-		return fail(err)
+		return err
 	}
-	txCPU, rxCPU := pinPlan(c.NoPin)
-	server, client, err := c.openPair()
-	if err != nil {
-		return fail(err)
+	r := &caseRun{c: c}
+	r.txCPU, r.rxCPU = pinPlan(c.NoPin)
+	var err error
+	if r.server, r.client, err = c.openPair(); err != nil {
+		return err
 	}
-	serverClosed := false
-	closeAll := func() {
-		client.Close()
-		if !serverClosed {
-			server.Close()
-			serverClosed = true
-		}
-	}
-	defer closeAll()
+	defer r.close()
 
-	recv, err := newReceiver(nil, server, rxCPU, false)
-	if err != nil {
-		return fail(err)
+	if r.recv, err = newReceiver(nil, r.server, r.rxCPU, false); err != nil {
+		return err
 	}
-	recv.lockedThread = c.RxQueue == 0
-	recv.beginImplicit(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch})
-	engine.Connect(server, recv)
-	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
-	if err != nil {
-		return fail(err)
+	r.recv.lockedThread = c.RxQueue == 0
+	r.recv.beginImplicit(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch})
+	engine.Connect(r.server, r.recv)
+	if r.snd, err = newSender(r.client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP); err != nil {
+		return err
 	}
-	defer snd.release()
+	defer r.snd.release()
+	return r.measure(ctx, res)
+}
 
+// close closes both endpoints, the server once only.
+func (r *caseRun) close() {
+	r.client.Close()
+	if !r.serverClosed {
+		r.server.Close()
+		r.serverClosed = true
+	}
+}
+
+// measure sends for the case's duration, ends the test, closes both
+// endpoints and puts both sides' figures in res (the interval records as
+// they come). The error says why the test yielded no figures.
+func (r *caseRun) measure(ctx context.Context, res *Result) error {
+	c, recv, snd := r.c, r.recv, r.snd
 	procStart, _ := cpu.Process()
 	stopIntervals := recordIntervals(c.Interval, newMeter(time.Now(), false), func() (counters, uint64) {
 		return recv.snapshot(), snd.sent.Load()
 	}, &res.Intervals, c.OnInterval)
 
-	elapsed, usage, pinned, sendErr := sendPinned(ctx, snd, c, txCPU)
+	elapsed, usage, pinned, sendErr := sendPinned(ctx, snd, c, r.txCPU)
 
-	sum, ended := awaitEnd(ctx, client, recv, 0, snd.sent.Load(), snd.sentBytes.Load())
+	sum, ended := awaitEnd(ctx, r.client, recv, 0, snd.sent.Load(), snd.sentBytes.Load())
 	stopIntervals()
 	procEnd, _ := cpu.Process()
-	txStats, rxMode := client.Stats(), server.Stats().XDP.Mode
-	closeAll()
+	txStats, rxMode := r.client.Stats(), r.server.Stats().XDP.Mode
+	r.close()
 	recv.restoreAffinity()
 
 	if sendErr != nil {
-		return fail(fmt.Errorf("sending: %w", sendErr))
+		return fmt.Errorf("sending: %w", sendErr)
 	}
 	if !ended {
-		return fail(errors.New("the receiver did not acknowledge the end of the test"))
+		return errors.New("the receiver did not acknowledge the end of the test")
 	}
 	if pinned {
-		res.Test.TxCPU = txCPU
+		res.Test.TxCPU = r.txCPU
 	}
 	if recv.pinned && recv.pinErr == nil {
-		res.Test.RxCPU = rxCPU
+		res.Test.RxCPU = r.rxCPU
 	}
 	res.SumSent = sentSummary(elapsed, snd, usage, txStats)
 	res.SumReceived = sum.ReceivedSummary
 	res.SumReceived.XDPMode = rxMode
 	res.Process = processCPU(procEnd.Sub(procStart))
-	return res, nil
+	return nil
 }
 
 // sentSummary is the sender's side of a finished test.

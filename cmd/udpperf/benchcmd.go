@@ -39,7 +39,44 @@ examples:
   udpperf bench --netns --prbs --json --out bench.json --chart bench.png
   udpperf bench --transport gro --size 1472 --repeat 5`
 
+// runBench runs udpperf bench: it parses the flags, opens the namespaces
+// of --netns, runs the sweep and reports it (see reportBench).
 func runBench(ctx context.Context, e env, args []string) error {
+	bf, err := parseBenchFlags(e, args)
+	if err != nil {
+		return err
+	}
+	if bf.netns {
+		ns, err := openNamespaces()
+		if err != nil {
+			return err
+		}
+		defer ns.Close()
+		bf.useNamespaces(e, ns)
+	}
+	if bf.interval > 0 {
+		bf.printIntervals(e)
+	}
+	start := time.Now()
+	results, sweepErr := bench.Sweep(ctx, repeatCases(bf.cases, bf.repeat), benchProgress(e, bf.repeat))
+	return reportBench(e, bf, start, results, sweepErr)
+}
+
+// benchFlags is udpperf bench's command line, checked: the cases to run
+// (each once; repeat says how often) and what the report says of them.
+type benchFlags struct {
+	cases    []bench.Case
+	info     bench.SweepInfo
+	repeat   int
+	netns    bool
+	interval time.Duration
+	jsonOut  bool
+	out      string // JSON file, "" for none
+	chart    string // chart file, "" for none
+}
+
+func parseBenchFlags(e env, args []string) (benchFlags, error) {
+	var bf benchFlags
 	fs := newFlagSet("bench", "[flags]", benchAbout, e.stdout)
 	transports := fs.String("transport", "naive,mmsg,gro", "comma-separated transports: naive, mmsg, gro (gso), xdp (needs --netns; with --netns the default adds it)")
 	sizes := fs.String("size", "1472,8972", "comma-separated UDP payload sizes in bytes")
@@ -57,74 +94,97 @@ func runBench(ctx context.Context, e env, args []string) error {
 	repeat := fs.Int("repeat", 1, "run each case this many times; report the median and range")
 	xdpMode := addXDPModeFlags(fs)
 	if err := parseNoArgs(fs, args); err != nil {
-		return err
+		return bf, err
 	}
 	if *netns && !isSet(fs, "transport") {
 		*transports += ",xdp"
 	}
 	mode, err := xdpMode.resolve(fs, *transports)
 	if err != nil {
-		return err
+		return bf, err
 	}
-	ts, err := parseTransports(*transports)
+	ts, payloads, bs, err := parseSweepLists(*transports, *sizes, *batches)
 	if err != nil {
-		return err
-	}
-	payloads, err := parseInts("size", *sizes)
-	if err != nil {
-		return err
-	}
-	bs, err := parseInts("batch", *batches)
-	if err != nil {
-		return err
+		return bf, err
 	}
 	if *duration <= 0 {
-		return usageError{"--time must be positive"}
+		return bf, usageError{"--time must be positive"}
 	}
 	if *repeat < 1 {
-		return usageError{fmt.Sprintf("--repeat %d: want at least 1", *repeat)}
+		return bf, usageError{fmt.Sprintf("--repeat %d: want at least 1", *repeat)}
 	}
-	if *chart, err = chartPath(*chart); err != nil {
-		return err
+	if bf.chart, err = chartPath(*chart); err != nil {
+		return bf, err
 	}
 	if err := prepareOutput("out", *out); err != nil {
-		return err
+		return bf, err
 	}
 	base := bench.Case{Duration: *duration, Rate: *r, PRBS: *prbs, RxQueue: *rxQueue, NoPin: *noPin, XDP: bench.XDP{Mode: mode}}
-	cases := bench.Cases(base, ts, payloads, bs)
+	if bf.cases, err = benchCases(base, ts, payloads, bs, *netns); err != nil {
+		return bf, err
+	}
+	bf.info = bench.SweepInfo{Transports: names(ts), Payloads: payloads, Batches: bs, Duration: duration.Seconds(),
+		Rate: r.String(), PRBS: *prbs, Network: "loopback", Cases: len(bf.cases)}
+	bf.repeat, bf.netns, bf.interval, bf.jsonOut, bf.out = *repeat, *netns, *interval, *jsonOut, *out
+	return bf, nil
+}
+
+// parseSweepLists parses the comma-separated lists of --transport, --size
+// and --batch.
+func parseSweepLists(transports, sizes, batches string) (ts []udp.Transport, payloads, bs []int, err error) {
+	if ts, err = parseTransports(transports); err != nil {
+		return nil, nil, nil, err
+	}
+	if payloads, err = parseInts("size", sizes); err != nil {
+		return nil, nil, nil, err
+	}
+	if bs, err = parseInts("batch", batches); err != nil {
+		return nil, nil, nil, err
+	}
+	return ts, payloads, bs, nil
+}
+
+// benchCases is every combination of ts, payloads and batches on base,
+// each checked, except the xdp cases of --netns: only the namespaces,
+// opened later, can tell whether those run.
+func benchCases(base bench.Case, ts []udp.Transport, payloads, batches []int, netns bool) ([]bench.Case, error) {
+	cases := bench.Cases(base, ts, payloads, batches)
 	for _, c := range cases {
-		if *netns && c.Transport == udp.TransportXDP {
-			continue // the namespaces come below
+		if netns && c.Transport == udp.TransportXDP {
+			continue
 		}
 		if err := c.Validate(); err != nil {
-			return usageError{fmt.Sprintf("case %s: %v", c, err)}
+			return nil, usageError{fmt.Sprintf("case %s: %v", c, err)}
 		}
 	}
-	p := newPrinter(e, *jsonOut)
-	network := "loopback"
-	if *netns {
-		ns, err := openNamespaces()
-		if err != nil {
-			return err
-		}
-		defer ns.Close()
-		rx, tx := ns.Names()
-		fmt.Fprintf(e.stderr, "netns: receiver in %s (%v), sender in %s (%v), veth pair\n", rx, ns.RxAddr(), tx, ns.TxAddr())
-		network = "netns-veth"
-		for i := range cases {
-			cases[i].Network = ns
+	return cases, nil
+}
+
+// useNamespaces runs every case across the veth pair of ns.
+func (bf *benchFlags) useNamespaces(e env, ns *bench.Namespaces) {
+	rx, tx := ns.Names()
+	fmt.Fprintf(e.stderr, "netns: receiver in %s (%v), sender in %s (%v), veth pair\n", rx, ns.RxAddr(), tx, ns.TxAddr())
+	bf.info.Network = "netns-veth"
+	for i := range bf.cases {
+		bf.cases[i].Network = ns
+	}
+}
+
+// printIntervals has every case print its interval lines on stderr.
+func (bf *benchFlags) printIntervals(e env) {
+	for i := range bf.cases {
+		bf.cases[i].Interval = bf.interval
+		bf.cases[i].OnInterval = func(iv bench.Interval) {
+			fmt.Fprintf(e.stderr, "  %s\n", bench.FormatInterval(iv, true))
 		}
 	}
-	if *interval > 0 {
-		for i := range cases {
-			cases[i].Interval = *interval
-			cases[i].OnInterval = func(iv bench.Interval) {
-				fmt.Fprintf(e.stderr, "  %s\n", bench.FormatInterval(iv, true))
-			}
-		}
-	}
-	start := time.Now()
-	results, sweepErr := bench.Sweep(ctx, repeatCases(cases, *repeat), benchProgress(e, *repeat))
+}
+
+// reportBench prints the table of a finished (or interrupted) sweep,
+// writes its JSON document and chart, and returns the error that decides
+// the exit status.
+func reportBench(e env, bf benchFlags, start time.Time, results []bench.Result, sweepErr error) error {
+	p := newPrinter(e, bf.jsonOut)
 	sums := bench.Summarize(results)
 	if len(results) > 0 {
 		p.printf("\n")
@@ -132,19 +192,17 @@ func runBench(ctx context.Context, e env, args []string) error {
 		bench.WriteSummaryTable(&tbl, sums)
 		p.printf("%s", tbl.String())
 	}
-	info := bench.SweepInfo{Transports: names(ts), Payloads: payloads, Batches: bs, Duration: duration.Seconds(),
-		Rate: r.String(), PRBS: *prbs, Network: network, Cases: len(cases)}
-	if err := emitBench(e, info, start, results, sums, *repeat, sweepErr, *jsonOut, *out); err != nil {
+	if err := emitBench(e, bf.info, start, results, sums, bf.repeat, sweepErr, bf.jsonOut, bf.out); err != nil {
 		return err
 	}
-	if *chart != "" && len(results) > 0 {
-		if err := bench.WriteSummaryChart(*chart, sums); err != nil {
+	if bf.chart != "" && len(results) > 0 {
+		if err := bench.WriteSummaryChart(bf.chart, sums); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "chart: %s\n", *chart)
+		fmt.Fprintf(e.stderr, "chart: %s\n", bf.chart)
 	}
 	if sweepErr != nil {
-		return fmt.Errorf("interrupted after %d of %d runs", len(results), len(cases)**repeat)
+		return fmt.Errorf("interrupted after %d of %d runs", len(results), len(bf.cases)*bf.repeat)
 	}
 	return failure(results)
 }

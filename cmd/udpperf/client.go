@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -43,7 +44,41 @@ examples:
   udpperf client --host 127.0.0.1 --size 1024 --rate 100kpps --prbs --json
   udpperf -c 127.0.0.1 -P 2 -A 0,1 -t 5                # two streams, senders on CPUs 0 and 1`
 
+// runClient runs udpperf client: it parses the flags, runs one test (or
+// -P parallel ones) and reports it (see clientResult).
 func runClient(ctx context.Context, e env, args []string) error {
+	cf, err := parseClientFlags(e, args)
+	if err != nil {
+		return err
+	}
+	out := newReportOut(e, cf.json, cf.jsonStream)
+	p := out.printer()
+	cfg := cf.cfg
+	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
+		netJoin(cfg.Host, cfg.Port), cfg.Transport, cfg.Batch, cfg.Payload, cfg.Rate, cfg.Duration, modeNote(cfg.PRBS, cfg.Reverse, cfg.Bidir))
+	if cf.parallel > 1 {
+		p.printf("udpperf client: %d streams to ports %d..%d, --rate per stream\n", cf.parallel, cfg.Port, cfg.Port+cf.parallel-1)
+		return runParallelClient(ctx, e, out, p, cfg, cf.parallel, cf.affinity)
+	}
+	cfg.OnInterval = directionLines(p, cfg.Reverse)
+	cfg.OnRecord = out.onRecord()
+	cfg.OnStart = out.onStart()
+	cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	rep, err := bench.Transmit(ctx, cfg)
+	return clientResult(out, p, rep, err)
+}
+
+// clientFlags is udpperf client's command line, checked.
+type clientFlags struct {
+	cfg        bench.ClientConfig // without its callbacks and logger
+	json       bool
+	jsonStream bool
+	parallel   int
+	affinity   cpuList
+}
+
+func parseClientFlags(e env, args []string) (clientFlags, error) {
+	var cf clientFlags
 	fs := newFlagSet("client", "--host HOST [flags]", clientAbout, e.stdout)
 	host := fs.String("host", "", "server host name or address (or give it as the only argument)")
 	port := fs.Int("port", bench.DefaultPort, "server UDP port")
@@ -58,8 +93,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 	raw := fs.Bool("raw", false, "send data only: no session with a udpperf server (receiver figures unavailable)")
 	jsonOut, jsonStream := addJSONFlags(fs)
 	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
-	var affinity cpuList
-	fs.Var(&affinity, "affinity", "pin the sending thread to `CPUS`: one CPU, or with -P one per stream, 0,1 (-1 = no pinning)")
+	fs.Var(&cf.affinity, "affinity", "pin the sending thread to `CPUS`: one CPU, or with -P one per stream, 0,1 (-1 = no pinning)")
 	parallel := addParallelFlags(fs, "sending")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	omit := durationFlag(fs, "omit", 0, "warm up this long first: a test of its own whose intervals are marked omitted and left out of the totals")
@@ -70,68 +104,75 @@ func runClient(ctx context.Context, e env, args []string) error {
 	aliasAll(fs, iperfNames)
 	pos, err := parse(fs, args)
 	if err != nil {
-		return err
+		return cf, err
 	}
+	if *host, err = clientHost(pos, *host); err != nil {
+		return cf, err
+	}
+	cf.cfg = bench.ClientConfig{
+		Host: *host, Port: *port, Payload: clientPayload(*size, *jumbo), Batch: *batch, Rate: *r,
+		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: cf.affinity.first(),
+		Interval: *interval, Omit: *omit, Reverse: *reverse, Bidir: *bidir,
+	}
+	cf.json, cf.jsonStream, cf.parallel = *jsonOut, *jsonStream, *parallel
+	if err := cf.check(fs); err != nil {
+		return cf, err
+	}
+	if cf.cfg.Transport, cf.cfg.XDP, err = xdp.transport(fs, *transport); err != nil {
+		return cf, err
+	}
+	c := cf.cfg
+	if err := (bench.Case{Transport: c.Transport, Payload: c.Payload, Batch: c.Batch, PRBS: c.PRBS}).ValidateSide(); err != nil {
+		return cf, usageError{err.Error()}
+	}
+	cf.cfg.Bind, err = parseBind(*bind)
+	return cf, err
+}
+
+// clientHost is the server's host: --host, or the only positional
+// argument when --host is not given.
+func clientHost(pos []string, host string) (string, error) {
 	switch {
-	case len(pos) == 1 && *host == "":
-		*host = pos[0]
+	case len(pos) == 1 && host == "":
+		host = pos[0]
 	case len(pos) > 0:
-		return usageError{fmt.Sprintf("unexpected argument %q (see udpperf client --help)", pos[0])}
+		return "", usageError{fmt.Sprintf("unexpected argument %q (see udpperf client --help)", pos[0])}
 	}
-	if *host == "" {
-		return usageError{"--host is required (see udpperf client --help)"}
+	if host == "" {
+		return "", usageError{"--host is required (see udpperf client --help)"}
 	}
-	if *port < 1 || *port > 65535 {
-		return usageError{fmt.Sprintf("--port %d outside 1..65535", *port)}
+	return host, nil
+}
+
+// clientPayload is the datagram payload: --size, or by default the
+// largest that fits a standard (or with --jumbo a jumbo) frame.
+func clientPayload(size int, jumbo bool) int {
+	switch {
+	case size != 0:
+		return size
+	case jumbo:
+		return udp.MaxPayloadJumbo
 	}
-	if *interval <= 0 {
+	return udp.MaxPayloadStandard
+}
+
+// check rejects flags out of range, and combinations of the test modes
+// (reverse, bidir, raw, omit, parallel) that do not go together.
+func (cf clientFlags) check(fs *flag.FlagSet) error {
+	c := cf.cfg
+	if c.Port < 1 || c.Port > 65535 {
+		return usageError{fmt.Sprintf("--port %d outside 1..65535", c.Port)}
+	}
+	if c.Interval <= 0 {
 		return usageError{"--interval must be positive"}
 	}
-	if err := checkBatchFlag(*batch); err != nil {
+	if err := checkBatchFlag(c.Batch); err != nil {
 		return err
 	}
-	if err := checkReverse(fs, *reverse, *bidir, *raw, *omit); err != nil {
+	if err := checkReverse(fs, c.Reverse, c.Bidir, c.Raw, c.Omit); err != nil {
 		return err
 	}
-	if err := checkParallel(*parallel, affinity, *reverse, *bidir, *omit > 0); err != nil {
-		return err
-	}
-	t, xcfg, err := xdp.transport(fs, *transport)
-	if err != nil {
-		return err
-	}
-	payload := *size
-	if payload == 0 {
-		payload = udp.MaxPayloadStandard
-		if *jumbo {
-			payload = udp.MaxPayloadJumbo
-		}
-	}
-	cfg := bench.ClientConfig{
-		Host: *host, Port: *port, Payload: payload, Transport: t, Batch: *batch, Rate: *r,
-		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: affinity.first(),
-		Interval: *interval, XDP: xcfg, Omit: *omit, Reverse: *reverse, Bidir: *bidir,
-	}
-	if err := (bench.Case{Transport: t, Payload: payload, Batch: *batch, PRBS: *prbs}).ValidateSide(); err != nil {
-		return usageError{err.Error()}
-	}
-	if cfg.Bind, err = parseBind(*bind); err != nil {
-		return err
-	}
-	out := newReportOut(e, *jsonOut, *jsonStream)
-	p := out.printer()
-	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
-		netJoin(*host, *port), t, *batch, payload, r, *duration, modeNote(*prbs, *reverse, *bidir))
-	if *parallel > 1 {
-		p.printf("udpperf client: %d streams to ports %d..%d, --rate per stream\n", *parallel, *port, *port+*parallel-1)
-		return runParallelClient(ctx, e, out, p, cfg, *parallel, affinity)
-	}
-	cfg.OnInterval = directionLines(p, *reverse)
-	cfg.OnRecord = out.onRecord()
-	cfg.OnStart = out.onStart()
-	cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
-	rep, err := bench.Transmit(ctx, cfg)
-	return clientResult(out, p, rep, err)
+	return checkParallel(cf.parallel, cf.affinity, c.Reverse, c.Bidir, c.Omit > 0)
 }
 
 // clientResult prints what a client run has to show: the error alone when
