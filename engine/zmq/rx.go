@@ -139,13 +139,17 @@ func (b *Bridge) rxDone(m *message) {
 	f.SetFlags(uint16(m.meta[0]) | uint16(m.meta[1])<<8)
 	f.SetChannel(m.meta[2])
 	f.SetError(m.meta[3])
-	size := f.Payload()
+	size := uint64(f.Payload())
+	// Counted before the slaves see the frame, so that a slave reading
+	// Stats finds it counted; taken back if it is not delivered (Close).
+	b.st.rxFrames.Add(1)
+	b.st.rxBytes.Add(size)
 	b.rxMu.Lock()
 	err := b.SendFrame(f)
 	b.rxMu.Unlock()
-	if err == nil {
-		b.st.rxFrames.Add(1)
-		b.st.rxBytes.Add(uint64(size))
+	if err != nil {
+		b.st.rxFrames.Add(^uint64(0))
+		b.st.rxBytes.Add(-size)
 	}
 }
 
