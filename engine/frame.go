@@ -31,6 +31,7 @@ type frameState struct {
 	pool *Pool
 
 	segs    []segment
+	carved  bool // one of the bodies that travel with a buffer (carvedBodies)
 	flags   uint16
 	channel uint8
 	err     uint8
@@ -90,9 +91,20 @@ func (f Frame) Release() error {
 	return nil
 }
 
-// recycle returns the buffers and the frame body to their pools.
+// recycle returns the buffers and the frame body to their pools. A
+// carved body stays with its buffer: it is cleared before the buffer's
+// reference goes, so that whoever next holds the buffer alone finds every
+// body of it free.
 func (st *frameState) recycle() {
 	st.gen.Add(1)
+	if st.carved {
+		b := st.segs[0].buf
+		st.segs[0] = segment{}
+		st.segs = st.segs[:0]
+		st.flags, st.channel, st.err = 0, 0, 0
+		b.Release()
+		return
+	}
 	for i := range st.segs {
 		st.segs[i].buf.Release()
 		st.segs[i] = segment{}

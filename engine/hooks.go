@@ -16,6 +16,7 @@ func init() {
 		AllocBuffer:    (*Pool).allocBuffer,
 		BufferAt:       (*Pool).bufferAt,
 		FrameOn:        (*Pool).frameOn,
+		FrameCarved:    (*Pool).frameCarved,
 		FrameOnWindows: (*Pool).frameOnWindows,
 		FrameOver:      (*Pool).frameOver,
 		Retire:         (*Pool).retire,

@@ -363,6 +363,59 @@ func (p *Pool) frameOn(b *poolx.Buffer, off, n int) (Frame, error) {
 	return p.frame(st), nil
 }
 
+// maxCarved bounds the frames cut out of one buffer by frameCarved: a
+// 64 KiB GRO receive of 1-byte datagrams.
+const maxCarved = 1 << 16
+
+// carvedBodies are the frame bodies that travel with a buffer, one per
+// frame cut out of it. A receive loop that holds the buffer alone knows
+// every one of them is free, so cutting a frame needs no shared free list.
+type carvedBodies struct {
+	st []frameState
+}
+
+// frameCarved makes frame k of those cut out of b: like frameOn, but its
+// body is the k-th of b's carved bodies, and it takes over a reference to
+// b that the caller added for it (Buffer.RetainN), one atomic step for all
+// the frames of a receive instead of one per frame. It fails, leaving the
+// reference with the caller, when body k is still in use (the caller did
+// not hold b alone).
+func (p *Pool) frameCarved(b *poolx.Buffer, k, off, n int) (Frame, error) {
+	if b == nil || !b.Live() {
+		return Frame{}, fmt.Errorf("engine: a frame on a free buffer")
+	}
+	if off < 0 || n < 0 || off > len(b.Mem) || n > len(b.Mem)-off {
+		return Frame{}, fmt.Errorf("%w: window %d+%d outside a %d-byte buffer", ErrFrameSize, off, n, len(b.Mem))
+	}
+	if k < 0 || k >= maxCarved {
+		return Frame{}, fmt.Errorf("%w: frame %d of a buffer (at most %d)", ErrFrameSize, k, maxCarved)
+	}
+	bodies, _ := b.Carved.(*carvedBodies)
+	if bodies == nil || k >= len(bodies.st) {
+		bodies = growCarved(b, k+1)
+	}
+	st := &bodies.st[k]
+	if st.refs.Load() != 0 {
+		return Frame{}, fmt.Errorf("engine: frame %d cut out of a buffer is still in use", k)
+	}
+	st.segs = append(st.segs, segment{buf: b, floor: off, lo: off, hi: off + n, n: n})
+	return p.frame(st), nil
+}
+
+// growCarved gives b room for at least n carved bodies. Bodies of the
+// old set still in use stay valid; they are simply not reused.
+func growCarved(b *poolx.Buffer, n int) *carvedBodies {
+	n = ceilPow2(max(n, 16))
+	bodies := &carvedBodies{st: make([]frameState, n)}
+	segs := make([]segment, n)
+	for i := range bodies.st {
+		bodies.st[i].carved = true
+		bodies.st[i].segs = segs[i : i : i+1]
+	}
+	b.Carved = bodies
+	return bodies
+}
+
 // bufferAt returns the buffer of a region pool that starts at offset bytes
 // into the region (an AF_XDP descriptor address, for example).
 func (p *Pool) bufferAt(offset int) (*poolx.Buffer, error) {

@@ -290,3 +290,107 @@ func TestPoolKeepsEveryBufferUnderConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// cutCarved cuts n frames of size bytes out of b, one reference to b added
+// for them all, as a GRO receive loop does.
+func cutCarved(t testing.TB, p *Pool, b *poolx.Buffer, n, size int) []Frame {
+	t.Helper()
+	b.RetainN(n)
+	frames := make([]Frame, n)
+	for k := range frames {
+		f, err := p.frameCarved(b, k, k*size, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames[k] = f
+	}
+	return frames
+}
+
+func TestFrameCarved(t *testing.T) {
+	p, _ := NewFixedPool(8192, 2, 0)
+	b, err := p.allocBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := b.Memory()
+	for i := range mem {
+		mem[i] = byte(i / 1000)
+	}
+	first := cutCarved(t, p, b, 5, 1000)
+	for k, f := range first {
+		data, err := f.Bytes()
+		if err != nil || len(data) != 1000 || data[0] != byte(k) || f.Headroom() != 0 {
+			t.Fatalf("frame %d: %d bytes starting %v, headroom %d, err %v", k, len(data), data[:1], f.Headroom(), err)
+		}
+	}
+	// A body still in use is not cut again.
+	b.RetainN(1)
+	if _, err := p.frameCarved(b, 2, 0, 10); err == nil {
+		t.Fatal("a carved body in use was cut again")
+	}
+	b.Release()
+	// A retained frame keeps the buffer after the others and the
+	// loop's own reference are gone.
+	if err := first[3].Retain(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range first {
+		if err := f.Release(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.SoleOwner() {
+		t.Fatal("the buffer looks free while a retained frame uses it")
+	}
+	if !first[3].Valid() || first[0].Valid() {
+		t.Fatal("released and retained frames mixed up")
+	}
+	if err := first[0].Release(); !errors.Is(err, ErrReleased) {
+		t.Fatalf("stale carved handle: %v", err)
+	}
+	first[3].Release()
+	if !b.SoleOwner() {
+		t.Fatal("the buffer is not back with its holder after every frame went")
+	}
+	// The second cut reuses the bodies: stale handles stay stale, and
+	// nothing is allocated.
+	second := cutCarved(t, p, b, 5, 1000)
+	if first[1].Valid() || first[1].Payload() != 0 || !second[1].Valid() || second[1].Payload() != 1000 {
+		t.Fatal("a stale handle reaches the body's next frame")
+	}
+	for _, f := range second {
+		f.Release()
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		b.RetainN(5)
+		for k := range 5 {
+			f, _ := p.frameCarved(b, k, k*1000, 1000)
+			f.Release()
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per cut of reused bodies", allocs)
+	}
+	b.Release()
+	if p.AllocCount() != 0 {
+		t.Fatalf("buffer not returned: AllocCount %d", p.AllocCount())
+	}
+}
+
+func TestFrameCarvedBadInput(t *testing.T) {
+	p, _ := NewFixedPool(4096, 2, 0)
+	b, err := p.allocBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ k, off, n int }{{-1, 0, 1}, {maxCarved, 0, 1}, {0, -1, 1}, {0, 0, 5000}, {0, 4000, 200}} {
+		if _, err := p.frameCarved(b, c.k, c.off, c.n); !errors.Is(err, ErrFrameSize) {
+			t.Fatalf("frame %d at %d+%d: %v", c.k, c.off, c.n, err)
+		}
+	}
+	b.Release()
+	if _, err := p.frameCarved(b, 0, 0, 10); err == nil {
+		t.Fatal("a frame carved out of a free buffer")
+	}
+}

@@ -272,22 +272,32 @@ func (e *endpoint) judge(s *udpSocket, t *rxTally, m *mmsg.Message, held, gro bo
 }
 
 // deliver hands the accepted datagrams of m, in buffer b, to the slaves,
-// noting the peer first (one sender per GRO run).
+// noting the peer first (one sender per GRO run). The frames of a GRO
+// message are cut out of b with the bodies that travel with it, one
+// reference to b added for all of them at once.
 func (e *endpoint) deliver(s *udpSocket, pc *peerCache, m *mmsg.Message, b *poolx.Buffer, gro bool) {
 	e.notePeer(pc, m.Addr)
 	if !gro {
 		e.accept(s, px.FrameOver(e.rxPool, b, m.N))
 		return
 	}
-	for k := range m.Datagrams() {
+	count, accepted := m.Datagrams(), 0
+	for k := range count {
+		if _, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k); l <= e.maxPayload {
+			accepted++
+		}
+	}
+	b.RetainN(accepted)
+	for k := range count {
 		off, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k)
 		if l > e.maxPayload {
 			continue
 		}
-		f, err := px.FrameOn(e.groPool, b, off, l)
+		f, err := px.FrameCarved(e.groPool, b, k, off, l)
 		if err != nil {
-			// Cannot happen for a window of a held buffer; count it
-			// rather than lose it silently.
+			// Cannot happen for a buffer the loop holds alone;
+			// count it rather than lose it silently.
+			b.Release()
 			s.rx.errors.Add(1)
 			continue
 		}

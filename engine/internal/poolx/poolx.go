@@ -30,6 +30,11 @@ type Buffer struct {
 	// a heap buffer.
 	Chunk []byte
 
+	// Carved is the engine's frame bodies for the frames cut out of
+	// this buffer (see Hooks.FrameCarved): they travel with it, so a
+	// receive loop cuts frames without taking bodies from a shared list.
+	Carved any
+
 	refs  atomic.Int32
 	owner Owner
 }
@@ -58,6 +63,10 @@ func (b *Buffer) Owner() Owner { return b.owner }
 
 // Retain adds a reference.
 func (b *Buffer) Retain() { b.refs.Add(1) }
+
+// RetainN adds n references at once, one for each of n frames about to be
+// cut from b.
+func (b *Buffer) RetainN(n int) { b.refs.Add(int32(n)) }
 
 // Reset makes a buffer taken from its owner held by the caller alone.
 func (b *Buffer) Reset() { b.refs.Store(1) }
@@ -118,6 +127,11 @@ type Hooks[F, P any] struct {
 	// FrameOn makes a frame whose payload is b.Mem[off:off+n], holding
 	// its own reference to b, with no headroom.
 	FrameOn func(p P, b *Buffer, off, n int) (F, error)
+	// FrameCarved makes frame k of those cut out of b: payload
+	// b.Mem[off:off+n], no headroom, its body the k-th of the bodies
+	// that travel with b. It takes over a reference to b the caller
+	// added for it (RetainN), and fails when body k is still in use.
+	FrameCarved func(p P, b *Buffer, k, off, n int) (F, error)
 	// FrameOnWindows makes one frame of the windows in order, holding
 	// its own reference to each buffer.
 	FrameOnWindows func(p P, ws []Window) (F, error)
