@@ -395,7 +395,7 @@ func (p *Pool) frameCarved(b *poolx.Buffer, k, off, n int) (Frame, error) {
 		bodies = growCarved(b, k+1)
 	}
 	st := &bodies.st[k]
-	if st.refs.Load() != 0 {
+	if st.life.Load()&refMask != 0 {
 		return Frame{}, fmt.Errorf("engine: frame %d cut out of a buffer is still in use", k)
 	}
 	st.segs = append(st.segs, segment{buf: b, floor: off, lo: off, hi: off + n, n: n})
@@ -431,8 +431,9 @@ func (p *Pool) bufferAt(offset int) (*poolx.Buffer, error) {
 
 func (p *Pool) frame(st *frameState) Frame {
 	st.pool = p
-	st.refs.Store(1)
-	return Frame{st: st, gen: st.gen.Load()}
+	gen := (st.life.Load()>>32 + 1) & refMask
+	st.life.Store(gen<<32 | 1)
+	return Frame{st: st, gen: gen}
 }
 
 func (p *Pool) stateRing() *ring.MPMC[*frameState] {
