@@ -26,9 +26,10 @@ type Frame struct {
 // release; its generation distinguishes its successive lives so that stale
 // handles are detected instead of reading another frame's data.
 type frameState struct {
-	// life is the body's generation (high 32 bits) and reference count
-	// (low 32 bits) in one word, so that making, retaining and releasing
-	// a frame each take one atomic step. A handle is live while its
+	// life is the body's generation (high 32 bits), a carved body's
+	// hold bit (holdBit) and its reference count (the low 31 bits) in
+	// one word, so that making, retaining and releasing a frame each
+	// take one atomic step. A handle is live while its
 	// generation is the body's and the count is not zero; the body's
 	// next life starts at the next generation. A stale handle would look
 	// live again only if kept over 2^32 lives of its body that end on
@@ -43,8 +44,14 @@ type frameState struct {
 	err     uint8
 }
 
-// refMask is the reference count's part of frameState.life.
-const refMask = 1<<32 - 1
+// refMask is the reference count's part of frameState.life, genMask the
+// generation's once shifted down. holdBit marks a carved frame that holds a
+// reference to its buffer (see settleCarved).
+const (
+	refMask = 1<<31 - 1
+	holdBit = 1 << 31
+	genMask = 1<<32 - 1
+)
 
 // live reports whether life word w belongs to a live frame of generation gen.
 func live(w, gen uint64) bool { return w>>32 == gen && w&refMask != 0 }
@@ -76,7 +83,7 @@ func (f Frame) Valid() bool {
 
 // Retain adds a reference. A slave that keeps a frame after its AcceptFrame
 // returns must retain it and release it later. It fails with ErrReleased
-// on a stale handle, and with ErrFrameSize past 2^32-1 references.
+// on a stale handle, and with ErrFrameSize past 2^31-1 references.
 func (f Frame) Retain() error {
 	if f.st == nil {
 		return ErrReleased
@@ -110,7 +117,7 @@ func (f Frame) Release() error {
 		}
 		if f.st.life.CompareAndSwap(w, w-1) {
 			if w&refMask == 1 {
-				f.st.recycle()
+				f.st.recycle(w&holdBit != 0)
 			}
 			return nil
 		}
@@ -119,15 +126,16 @@ func (f Frame) Release() error {
 
 // recycle returns the buffers and the frame body to their pools; the count
 // is already zero, so every handle of this life is stale. A carved body
-// stays with its buffer: it is cleared before the buffer's reference goes,
-// so that whoever next holds the buffer alone finds every body of it free.
-func (st *frameState) recycle() {
+// stays with its buffer and is cleared by its next cut: once its count is
+// zero the loop holding the buffer may cut it again, so recycle touches it
+// no more, and gives the buffer's reference back only if the frame held
+// one (held: its life word had holdBit), which keeps the loop from
+// cutting it again until then.
+func (st *frameState) recycle(held bool) {
 	if st.carved {
-		b := st.segs[0].buf
-		st.segs[0] = segment{}
-		st.segs = st.segs[:0]
-		st.flags, st.channel, st.err = 0, 0, 0
-		b.Release()
+		if held {
+			st.segs[0].buf.Release()
+		}
 		return
 	}
 	for i := range st.segs {

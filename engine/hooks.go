@@ -17,6 +17,7 @@ func init() {
 		BufferAt:       (*Pool).bufferAt,
 		FrameOn:        (*Pool).frameOn,
 		FrameCarved:    (*Pool).frameCarved,
+		SettleCarved:   settleCarved,
 		FrameOnWindows: (*Pool).frameOnWindows,
 		FrameOver:      (*Pool).frameOver,
 		Retire:         (*Pool).retire,

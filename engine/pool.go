@@ -372,14 +372,19 @@ const maxCarved = 1 << 16
 // every one of them is free, so cutting a frame needs no shared free list.
 type carvedBodies struct {
 	st []frameState
+	// prev is the smaller set this one replaced while cutting: frames
+	// cut from it before the growth are settled with the rest.
+	prev *carvedBodies
 }
 
 // frameCarved makes frame k of those cut out of b: like frameOn, but its
-// body is the k-th of b's carved bodies, and it takes over a reference to
-// b that the caller added for it (Buffer.RetainN), one atomic step for all
-// the frames of a receive instead of one per frame. It fails, leaving the
-// reference with the caller, when body k is still in use (the caller did
-// not hold b alone).
+// body is the k-th of b's carved bodies, and it takes no reference to b.
+// The caller holds b alone when it cuts (so that every body is free), keeps
+// its reference while it delivers the frames, and then calls settleCarved,
+// which gives a buffer reference to each frame still live: frames released
+// before then, as those a receive loop delivers inline are, cost no atomic
+// step on the buffer at all. It fails when body k is still in use (the
+// caller did not hold b alone).
 func (p *Pool) frameCarved(b *poolx.Buffer, k, off, n int) (Frame, error) {
 	if b == nil || !b.Live() {
 		return Frame{}, fmt.Errorf("engine: a frame on a free buffer")
@@ -398,15 +403,67 @@ func (p *Pool) frameCarved(b *poolx.Buffer, k, off, n int) (Frame, error) {
 	if st.life.Load()&refMask != 0 {
 		return Frame{}, fmt.Errorf("engine: frame %d cut out of a buffer is still in use", k)
 	}
-	st.segs = append(st.segs, segment{buf: b, floor: off, lo: off, hi: off + n, n: n})
+	st.flags, st.channel, st.err = 0, 0, 0
+	st.segs = append(st.segs[:0], segment{buf: b, floor: off, lo: off, hi: off + n, n: n})
 	return p.frame(st), nil
 }
 
+// settleCarved ends the cutting of the first count frames of b: each one
+// still live gets a reference to b, marked in its life word by holdBit so
+// that its last release gives it back. The references are added before the
+// marks, and those not needed (a frame released meanwhile) taken back, so
+// b never looks free while a frame may use it. The caller still holds its
+// own reference; when nothing is live it costs no atomic step.
+func settleCarved(b *poolx.Buffer, count int) {
+	bodies, _ := b.Carved.(*carvedBodies)
+	for c := bodies; c != nil; c = c.prev {
+		settleBodies(b, c.st[:min(count, len(c.st))])
+	}
+	if bodies != nil {
+		bodies.prev = nil // settled frames give back their references themselves
+	}
+}
+
+func settleBodies(b *poolx.Buffer, bodies []frameState) {
+	live := 0
+	for k := range bodies {
+		if bodies[k].life.Load()&refMask != 0 {
+			live++
+		}
+	}
+	if live == 0 {
+		return
+	}
+	b.RetainN(len(bodies))
+	marked := 0
+	for k := range bodies {
+		if hold(&bodies[k]) {
+			marked++
+		}
+	}
+	b.RetainN(marked - len(bodies)) // never the caller's own reference
+}
+
+// hold sets holdBit on a live carved body that lacks it, and reports
+// whether it did.
+func hold(st *frameState) bool {
+	for {
+		w := st.life.Load()
+		if w&refMask == 0 || w&holdBit != 0 {
+			return false
+		}
+		if st.life.CompareAndSwap(w, w|holdBit) {
+			return true
+		}
+	}
+}
+
 // growCarved gives b room for at least n carved bodies. Bodies of the
-// old set still in use stay valid; they are simply not reused.
+// old set still in use stay valid, and are settled with the new set.
 func growCarved(b *poolx.Buffer, n int) *carvedBodies {
 	n = ceilPow2(max(n, 16))
-	bodies := &carvedBodies{st: make([]frameState, n)}
+	prev, _ := b.Carved.(*carvedBodies)
+	bodies := &carvedBodies{st: make([]frameState, n), prev: prev}
 	segs := make([]segment, n)
 	for i := range bodies.st {
 		bodies.st[i].carved = true
@@ -431,7 +488,7 @@ func (p *Pool) bufferAt(offset int) (*poolx.Buffer, error) {
 
 func (p *Pool) frame(st *frameState) Frame {
 	st.pool = p
-	gen := (st.life.Load()>>32 + 1) & refMask
+	gen := (st.life.Load()>>32 + 1) & genMask
 	st.life.Store(gen<<32 | 1)
 	return Frame{st: st, gen: gen}
 }

@@ -291,11 +291,10 @@ func TestPoolKeepsEveryBufferUnderConcurrentUse(t *testing.T) {
 	}
 }
 
-// cutCarved cuts n frames of size bytes out of b, one reference to b added
-// for them all, as a GRO receive loop does.
+// cutCarved cuts n frames of size bytes out of b, as a GRO receive loop
+// does.
 func cutCarved(t testing.TB, p *Pool, b *poolx.Buffer, n, size int) []Frame {
 	t.Helper()
-	b.RetainN(n)
 	frames := make([]Frame, n)
 	for k := range frames {
 		f, err := p.frameCarved(b, k, k*size, size)
@@ -321,29 +320,31 @@ func TestFrameCarved(t *testing.T) {
 	for k, f := range first {
 		data, err := f.Bytes()
 		if err != nil || len(data) != 1000 || data[0] != byte(k) || f.Headroom() != 0 {
-			t.Fatalf("frame %d: %d bytes starting %v, headroom %d, err %v", k, len(data), data[:1], f.Headroom(), err)
+			t.Fatalf("frame %d: %d bytes, headroom %d, err %v", k, len(data), f.Headroom(), err)
 		}
 	}
 	// A body still in use is not cut again.
-	b.RetainN(1)
 	if _, err := p.frameCarved(b, 2, 0, 10); err == nil {
 		t.Fatal("a carved body in use was cut again")
 	}
-	b.Release()
-	// A retained frame keeps the buffer after the others and the
-	// loop's own reference are gone.
+	// Frames released before the settling take no buffer reference;
+	// the others get one each, and a retained frame keeps the buffer
+	// after the loop lets it go.
+	first[0].Release()
+	first[1].Release()
 	if err := first[3].Retain(); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range first {
+	settleCarved(b, 5)
+	if b.SoleOwner() {
+		t.Fatal("the buffer looks free while frames use it")
+	}
+	for _, f := range first[2:] {
 		if err := f.Release(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if b.SoleOwner() {
-		t.Fatal("the buffer looks free while a retained frame uses it")
-	}
-	if !first[3].Valid() || first[0].Valid() {
+	if b.SoleOwner() || !first[3].Valid() || first[2].Valid() {
 		t.Fatal("released and retained frames mixed up")
 	}
 	if err := first[0].Release(); !errors.Is(err, ErrReleased) {
@@ -362,12 +363,13 @@ func TestFrameCarved(t *testing.T) {
 	for _, f := range second {
 		f.Release()
 	}
+	settleCarved(b, 5)
 	allocs := testing.AllocsPerRun(100, func() {
-		b.RetainN(5)
 		for k := range 5 {
 			f, _ := p.frameCarved(b, k, k*1000, 1000)
 			f.Release()
 		}
+		settleCarved(b, 5)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per cut of reused bodies", allocs)
@@ -375,6 +377,59 @@ func TestFrameCarved(t *testing.T) {
 	b.Release()
 	if p.AllocCount() != 0 {
 		t.Fatalf("buffer not returned: AllocCount %d", p.AllocCount())
+	}
+}
+
+// A frame cut before the bodies grew is settled with those cut after.
+func TestFrameCarvedGrowth(t *testing.T) {
+	p, _ := NewFixedPool(65536, 2, 0)
+	b, err := p.allocBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := cutCarved(t, p, b, 40, 100) // 16 bodies, then 32, then 64
+	settleCarved(b, 40)
+	b.Release()
+	for _, f := range frames[16:] {
+		f.Release()
+	}
+	if p.AllocCount() != 1 {
+		t.Fatalf("the buffer went back with frames live: AllocCount %d", p.AllocCount())
+	}
+	for _, f := range frames[:16] {
+		f.Release()
+	}
+	if p.AllocCount() != 0 {
+		t.Fatalf("buffer not returned: AllocCount %d", p.AllocCount())
+	}
+}
+
+// Frames released on other goroutines while the loop settles them give
+// the buffer back exactly once.
+func TestFrameCarvedSettleRace(t *testing.T) {
+	p, _ := NewFixedPool(65536, 2, 0)
+	for range 200 {
+		b, err := p.allocBuffer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames := cutCarved(t, p, b, 44, 1472)
+		var wg sync.WaitGroup
+		for _, half := range [][]Frame{frames[:22], frames[22:]} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, f := range half {
+					f.Release()
+				}
+			}()
+		}
+		settleCarved(b, 44)
+		b.Release()
+		wg.Wait()
+		if p.AllocCount() != 0 {
+			t.Fatalf("AllocCount %d after every frame and the loop let go", p.AllocCount())
+		}
 	}
 }
 

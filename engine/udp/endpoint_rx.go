@@ -273,21 +273,15 @@ func (e *endpoint) judge(s *udpSocket, t *rxTally, m *mmsg.Message, held, gro bo
 
 // deliver hands the accepted datagrams of m, in buffer b, to the slaves,
 // noting the peer first (one sender per GRO run). The frames of a GRO
-// message are cut out of b with the bodies that travel with it, one
-// reference to b added for all of them at once.
+// message are cut out of b with the bodies that travel with it; those
+// still live after delivery then get their references to b.
 func (e *endpoint) deliver(s *udpSocket, pc *peerCache, m *mmsg.Message, b *poolx.Buffer, gro bool) {
 	e.notePeer(pc, m.Addr)
 	if !gro {
 		e.accept(s, px.FrameOver(e.rxPool, b, m.N))
 		return
 	}
-	count, accepted := m.Datagrams(), 0
-	for k := range count {
-		if _, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k); l <= e.maxPayload {
-			accepted++
-		}
-	}
-	b.RetainN(accepted)
+	count := m.Datagrams()
 	for k := range count {
 		off, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k)
 		if l > e.maxPayload {
@@ -297,10 +291,10 @@ func (e *endpoint) deliver(s *udpSocket, pc *peerCache, m *mmsg.Message, b *pool
 		if err != nil {
 			// Cannot happen for a buffer the loop holds alone;
 			// count it rather than lose it silently.
-			b.Release()
 			s.rx.errors.Add(1)
 			continue
 		}
 		e.accept(s, f)
 	}
+	px.SettleCarved(b, count)
 }

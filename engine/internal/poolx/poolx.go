@@ -64,8 +64,8 @@ func (b *Buffer) Owner() Owner { return b.owner }
 // Retain adds a reference.
 func (b *Buffer) Retain() { b.refs.Add(1) }
 
-// RetainN adds n references at once, one for each of n frames about to be
-// cut from b.
+// RetainN adds n references at once; a negative n takes back references
+// added ahead, never the caller's last one.
 func (b *Buffer) RetainN(n int) { b.refs.Add(int32(n)) }
 
 // Reset makes a buffer taken from its owner held by the caller alone.
@@ -129,9 +129,13 @@ type Hooks[F, P any] struct {
 	FrameOn func(p P, b *Buffer, off, n int) (F, error)
 	// FrameCarved makes frame k of those cut out of b: payload
 	// b.Mem[off:off+n], no headroom, its body the k-th of the bodies
-	// that travel with b. It takes over a reference to b the caller
-	// added for it (RetainN), and fails when body k is still in use.
+	// that travel with b. The caller holds b alone, keeps its reference
+	// until SettleCarved, and gets an error when body k is in use.
 	FrameCarved func(p P, b *Buffer, k, off, n int) (F, error)
+	// SettleCarved gives each of the first count frames cut out of b
+	// that is still live its own reference to b; call it after
+	// delivering them and before giving up b.
+	SettleCarved func(b *Buffer, count int)
 	// FrameOnWindows makes one frame of the windows in order, holding
 	// its own reference to each buffer.
 	FrameOnWindows func(p P, ws []Window) (F, error)
