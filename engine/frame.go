@@ -38,7 +38,7 @@ type frameState struct {
 	pool *Pool
 
 	segs    []segment
-	carved  bool // one of the bodies that travel with a buffer (carvedBodies)
+	carved  bool // cut by a receive loop (carvedBodies): recycled by it
 	flags   uint16
 	channel uint8
 	err     uint8
@@ -126,16 +126,13 @@ func (f Frame) Release() error {
 
 // recycle returns the buffers and the frame body to their pools; the count
 // is already zero, so every handle of this life is stale. A carved body
-// stays with its buffer and is cleared by its next cut: once its count is
-// zero the loop holding the buffer may cut it again, so recycle touches it
-// no more, and gives the buffer's reference back only if the frame held
-// one (held: its life word had holdBit), which keeps the loop from
-// cutting it again until then.
+// released before its loop settled it (held false) is the loop's again
+// the moment its count is zero: the loop clears it at its next cut, so
+// recycle touches it no more. One released after (held: its life word had
+// holdBit) holds a buffer reference, and the loop has let go of it: it
+// goes back to the pool like any other.
 func (st *frameState) recycle(held bool) {
-	if st.carved {
-		if held {
-			st.segs[0].buf.Release()
-		}
+	if st.carved && !held {
 		return
 	}
 	for i := range st.segs {

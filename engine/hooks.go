@@ -17,7 +17,7 @@ func init() {
 		BufferAt:       (*Pool).bufferAt,
 		FrameOn:        (*Pool).frameOn,
 		FrameCarved:    (*Pool).frameCarved,
-		SettleCarved:   settleCarved,
+		SettleCarved:   (*Pool).settleCarved,
 		FrameOnWindows: (*Pool).frameOnWindows,
 		FrameOver:      (*Pool).frameOver,
 		Retire:         (*Pool).retire,

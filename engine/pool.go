@@ -367,25 +367,22 @@ func (p *Pool) frameOn(b *poolx.Buffer, off, n int) (Frame, error) {
 // 64 KiB GRO receive of 1-byte datagrams.
 const maxCarved = 1 << 16
 
-// carvedBodies are the frame bodies that travel with a buffer, one per
-// frame cut out of it. A receive loop that holds the buffer alone knows
-// every one of them is free, so cutting a frame needs no shared free list.
+// carvedBodies are a receive loop's frame bodies (poolx.Carver.Bodies),
+// one per frame it cuts out of a buffer, reused for every buffer: a frame
+// released during delivery leaves its body to the loop, cache-warm, with
+// no shared free list on the way.
 type carvedBodies struct {
-	st []frameState
-	// prev is the smaller set this one replaced while cutting: frames
-	// cut from it before the growth are settled with the rest.
-	prev *carvedBodies
+	st []*frameState
 }
 
 // frameCarved makes frame k of those cut out of b: like frameOn, but its
-// body is the k-th of b's carved bodies, and it takes no reference to b.
-// The caller holds b alone when it cuts (so that every body is free), keeps
-// its reference while it delivers the frames, and then calls settleCarved,
-// which gives a buffer reference to each frame still live: frames released
-// before then, as those a receive loop delivers inline are, cost no atomic
-// step on the buffer at all. It fails when body k is still in use (the
-// caller did not hold b alone).
-func (p *Pool) frameCarved(b *poolx.Buffer, k, off, n int) (Frame, error) {
+// body is the k-th of the loop's bodies c, and it takes no reference to b.
+// The caller keeps its own reference while it delivers the frames, and
+// then calls settleCarved, which gives a buffer reference to each frame
+// still live: frames released before then, as those a receive loop
+// delivers inline are, cost no atomic step on the buffer at all. It fails
+// when body k is still in use.
+func (p *Pool) frameCarved(c *poolx.Carver, b *poolx.Buffer, k, off, n int) (Frame, error) {
 	if b == nil || !b.Live() {
 		return Frame{}, fmt.Errorf("engine: a frame on a free buffer")
 	}
@@ -395,11 +392,15 @@ func (p *Pool) frameCarved(b *poolx.Buffer, k, off, n int) (Frame, error) {
 	if k < 0 || k >= maxCarved {
 		return Frame{}, fmt.Errorf("%w: frame %d of a buffer (at most %d)", ErrFrameSize, k, maxCarved)
 	}
-	bodies, _ := b.Carved.(*carvedBodies)
-	if bodies == nil || k >= len(bodies.st) {
-		bodies = growCarved(b, k+1)
+	bodies, _ := c.Bodies.(*carvedBodies)
+	if bodies == nil {
+		bodies = &carvedBodies{}
+		c.Bodies = bodies
 	}
-	st := &bodies.st[k]
+	for len(bodies.st) <= k {
+		bodies.st = append(bodies.st, p.carvedBody())
+	}
+	st := bodies.st[k]
 	if st.life.Load()&refMask != 0 {
 		return Frame{}, fmt.Errorf("engine: frame %d cut out of a buffer is still in use", k)
 	}
@@ -408,40 +409,46 @@ func (p *Pool) frameCarved(b *poolx.Buffer, k, off, n int) (Frame, error) {
 	return p.frame(st), nil
 }
 
+// carvedBody takes a body from the pool for a loop's carved set.
+func (p *Pool) carvedBody() *frameState {
+	st := p.getState()
+	st.carved = true
+	return st
+}
+
 // settleCarved ends the cutting of the first count frames of b: each one
 // still live gets a reference to b, marked in its life word by holdBit so
-// that its last release gives it back. The references are added before the
+// that its last release gives it back (and its body to the pool), and the
+// loop a fresh body in its place. The references are added before the
 // marks, and those not needed (a frame released meanwhile) taken back, so
 // b never looks free while a frame may use it. The caller still holds its
 // own reference; when nothing is live it costs no atomic step.
-func settleCarved(b *poolx.Buffer, count int) {
-	bodies, _ := b.Carved.(*carvedBodies)
-	for c := bodies; c != nil; c = c.prev {
-		settleBodies(b, c.st[:min(count, len(c.st))])
+func (p *Pool) settleCarved(c *poolx.Carver, b *poolx.Buffer, count int) {
+	bodies, _ := c.Bodies.(*carvedBodies)
+	if bodies == nil {
+		return
 	}
-	if bodies != nil {
-		bodies.prev = nil // settled frames give back their references themselves
-	}
-}
-
-func settleBodies(b *poolx.Buffer, bodies []frameState) {
+	set := bodies.st[:min(count, len(bodies.st))]
 	live := 0
-	for k := range bodies {
-		if bodies[k].life.Load()&refMask != 0 {
+	for _, st := range set {
+		if st.life.Load()&refMask != 0 {
 			live++
 		}
 	}
 	if live == 0 {
 		return
 	}
-	b.RetainN(len(bodies))
+	b.RetainN(len(set))
 	marked := 0
-	for k := range bodies {
-		if hold(&bodies[k]) {
+	for k, st := range set {
+		if hold(st) {
+			// The frame's last release may recycle st at any moment
+			// now: the loop lets go of it.
+			set[k] = p.carvedBody()
 			marked++
 		}
 	}
-	b.RetainN(marked - len(bodies)) // never the caller's own reference
+	b.RetainN(marked - len(set)) // never the caller's own reference
 }
 
 // hold sets holdBit on a live carved body that lacks it, and reports
@@ -456,21 +463,6 @@ func hold(st *frameState) bool {
 			return true
 		}
 	}
-}
-
-// growCarved gives b room for at least n carved bodies. Bodies of the
-// old set still in use stay valid, and are settled with the new set.
-func growCarved(b *poolx.Buffer, n int) *carvedBodies {
-	n = ceilPow2(max(n, 16))
-	prev, _ := b.Carved.(*carvedBodies)
-	bodies := &carvedBodies{st: make([]frameState, n), prev: prev}
-	segs := make([]segment, n)
-	for i := range bodies.st {
-		bodies.st[i].carved = true
-		bodies.st[i].segs = segs[i : i : i+1]
-	}
-	b.Carved = bodies
-	return bodies
 }
 
 // bufferAt returns the buffer of a region pool that starts at offset bytes
@@ -503,6 +495,7 @@ func (p *Pool) stateRing() *ring.MPMC[*frameState] {
 
 func (p *Pool) getState() *frameState {
 	if st, ok := p.stateRing().PopUnlessEmpty(); ok {
+		st.carved = false
 		return st
 	}
 	return &frameState{segs: make([]segment, 0, 1)}

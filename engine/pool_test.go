@@ -293,11 +293,11 @@ func TestPoolKeepsEveryBufferUnderConcurrentUse(t *testing.T) {
 
 // cutCarved cuts n frames of size bytes out of b, as a GRO receive loop
 // does.
-func cutCarved(t testing.TB, p *Pool, b *poolx.Buffer, n, size int) []Frame {
+func cutCarved(t testing.TB, p *Pool, c *poolx.Carver, b *poolx.Buffer, n, size int) []Frame {
 	t.Helper()
 	frames := make([]Frame, n)
 	for k := range frames {
-		f, err := p.frameCarved(b, k, k*size, size)
+		f, err := p.frameCarved(c, b, k, k*size, size)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,6 +308,7 @@ func cutCarved(t testing.TB, p *Pool, b *poolx.Buffer, n, size int) []Frame {
 
 func TestFrameCarved(t *testing.T) {
 	p, _ := NewFixedPool(8192, 2, 0)
+	var c poolx.Carver
 	b, err := p.allocBuffer()
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +317,7 @@ func TestFrameCarved(t *testing.T) {
 	for i := range mem {
 		mem[i] = byte(i / 1000)
 	}
-	first := cutCarved(t, p, b, 5, 1000)
+	first := cutCarved(t, p, &c, b, 5, 1000)
 	for k, f := range first {
 		data, err := f.Bytes()
 		if err != nil || len(data) != 1000 || data[0] != byte(k) || f.Headroom() != 0 {
@@ -324,7 +325,7 @@ func TestFrameCarved(t *testing.T) {
 		}
 	}
 	// A body still in use is not cut again.
-	if _, err := p.frameCarved(b, 2, 0, 10); err == nil {
+	if _, err := p.frameCarved(&c, b, 2, 0, 10); err == nil {
 		t.Fatal("a carved body in use was cut again")
 	}
 	// Frames released before the settling take no buffer reference;
@@ -335,7 +336,7 @@ func TestFrameCarved(t *testing.T) {
 	if err := first[3].Retain(); err != nil {
 		t.Fatal(err)
 	}
-	settleCarved(b, 5)
+	p.settleCarved(&c, b, 5)
 	if b.SoleOwner() {
 		t.Fatal("the buffer looks free while frames use it")
 	}
@@ -356,20 +357,20 @@ func TestFrameCarved(t *testing.T) {
 	}
 	// The second cut reuses the bodies: stale handles stay stale, and
 	// nothing is allocated.
-	second := cutCarved(t, p, b, 5, 1000)
+	second := cutCarved(t, p, &c, b, 5, 1000)
 	if first[1].Valid() || first[1].Payload() != 0 || !second[1].Valid() || second[1].Payload() != 1000 {
 		t.Fatal("a stale handle reaches the body's next frame")
 	}
 	for _, f := range second {
 		f.Release()
 	}
-	settleCarved(b, 5)
+	p.settleCarved(&c, b, 5)
 	allocs := testing.AllocsPerRun(100, func() {
 		for k := range 5 {
-			f, _ := p.frameCarved(b, k, k*1000, 1000)
+			f, _ := p.frameCarved(&c, b, k, k*1000, 1000)
 			f.Release()
 		}
-		settleCarved(b, 5)
+		p.settleCarved(&c, b, 5)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per cut of reused bodies", allocs)
@@ -380,15 +381,17 @@ func TestFrameCarved(t *testing.T) {
 	}
 }
 
-// A frame cut before the bodies grew is settled with those cut after.
+// Every live frame of a cut gets its buffer reference, however many
+// bodies the loop had to add for it.
 func TestFrameCarvedGrowth(t *testing.T) {
 	p, _ := NewFixedPool(65536, 2, 0)
+	var c poolx.Carver
 	b, err := p.allocBuffer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	frames := cutCarved(t, p, b, 40, 100) // 16 bodies, then 32, then 64
-	settleCarved(b, 40)
+	frames := cutCarved(t, p, &c, b, 40, 100)
+	p.settleCarved(&c, b, 40)
 	b.Release()
 	for _, f := range frames[16:] {
 		f.Release()
@@ -408,12 +411,13 @@ func TestFrameCarvedGrowth(t *testing.T) {
 // the buffer back exactly once.
 func TestFrameCarvedSettleRace(t *testing.T) {
 	p, _ := NewFixedPool(65536, 2, 0)
+	var c poolx.Carver
 	for range 200 {
 		b, err := p.allocBuffer()
 		if err != nil {
 			t.Fatal(err)
 		}
-		frames := cutCarved(t, p, b, 44, 1472)
+		frames := cutCarved(t, p, &c, b, 44, 1472)
 		var wg sync.WaitGroup
 		for _, half := range [][]Frame{frames[:22], frames[22:]} {
 			wg.Add(1)
@@ -424,7 +428,7 @@ func TestFrameCarvedSettleRace(t *testing.T) {
 				}
 			}()
 		}
-		settleCarved(b, 44)
+		p.settleCarved(&c, b, 44)
 		b.Release()
 		wg.Wait()
 		if p.AllocCount() != 0 {
@@ -435,17 +439,18 @@ func TestFrameCarvedSettleRace(t *testing.T) {
 
 func TestFrameCarvedBadInput(t *testing.T) {
 	p, _ := NewFixedPool(4096, 2, 0)
+	var c poolx.Carver
 	b, err := p.allocBuffer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ k, off, n int }{{-1, 0, 1}, {maxCarved, 0, 1}, {0, -1, 1}, {0, 0, 5000}, {0, 4000, 200}} {
-		if _, err := p.frameCarved(b, c.k, c.off, c.n); !errors.Is(err, ErrFrameSize) {
-			t.Fatalf("frame %d at %d+%d: %v", c.k, c.off, c.n, err)
+	for _, w := range []struct{ k, off, n int }{{-1, 0, 1}, {maxCarved, 0, 1}, {0, -1, 1}, {0, 0, 5000}, {0, 4000, 200}} {
+		if _, err := p.frameCarved(&c, b, w.k, w.off, w.n); !errors.Is(err, ErrFrameSize) {
+			t.Fatalf("frame %d at %d+%d: %v", w.k, w.off, w.n, err)
 		}
 	}
 	b.Release()
-	if _, err := p.frameCarved(b, 0, 0, 10); err == nil {
+	if _, err := p.frameCarved(&c, b, 0, 0, 10); err == nil {
 		t.Fatal("a frame carved out of a free buffer")
 	}
 }

@@ -200,6 +200,7 @@ func (e *endpoint) receive(s *udpSocket) {
 	}
 	var pc peerCache
 	var t rxTally
+	var carver poolx.Carver
 	for {
 		got, err := e.readMessages(s, msgs)
 		if err != nil {
@@ -214,7 +215,7 @@ func (e *endpoint) receive(s *udpSocket) {
 		e.publish(s, &t)
 		for i := range got {
 			if slots.ok[i] {
-				e.deliver(s, &pc, &msgs[i], slots.blks[i], gro)
+				e.deliver(s, &pc, &carver, &msgs[i], slots.blks[i], gro)
 			}
 			slots.recycle(i) // msgs[i].Buffers aliases slots.bufs[i]
 		}
@@ -273,9 +274,9 @@ func (e *endpoint) judge(s *udpSocket, t *rxTally, m *mmsg.Message, held, gro bo
 
 // deliver hands the accepted datagrams of m, in buffer b, to the slaves,
 // noting the peer first (one sender per GRO run). The frames of a GRO
-// message are cut out of b with the bodies that travel with it; those
+// message are cut out of b with the loop's own frame bodies (c); those
 // still live after delivery then get their references to b.
-func (e *endpoint) deliver(s *udpSocket, pc *peerCache, m *mmsg.Message, b *poolx.Buffer, gro bool) {
+func (e *endpoint) deliver(s *udpSocket, pc *peerCache, c *poolx.Carver, m *mmsg.Message, b *poolx.Buffer, gro bool) {
 	e.notePeer(pc, m.Addr)
 	if !gro {
 		e.accept(s, px.FrameOver(e.rxPool, b, m.N))
@@ -287,14 +288,14 @@ func (e *endpoint) deliver(s *udpSocket, pc *peerCache, m *mmsg.Message, b *pool
 		if l > e.maxPayload {
 			continue
 		}
-		f, err := px.FrameCarved(e.groPool, b, k, off, l)
+		f, err := px.FrameCarved(e.groPool, c, b, k, off, l)
 		if err != nil {
-			// Cannot happen for a buffer the loop holds alone;
+			// Cannot happen for a window of a held buffer;
 			// count it rather than lose it silently.
 			s.rx.errors.Add(1)
 			continue
 		}
 		e.accept(s, f)
 	}
-	px.SettleCarved(b, count)
+	px.SettleCarved(e.groPool, c, b, count)
 }

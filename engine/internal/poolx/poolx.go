@@ -30,11 +30,6 @@ type Buffer struct {
 	// a heap buffer.
 	Chunk []byte
 
-	// Carved is the engine's frame bodies for the frames cut out of
-	// this buffer (see Hooks.FrameCarved): they travel with it, so a
-	// receive loop cuts frames without taking bodies from a shared list.
-	Carved any
-
 	refs  atomic.Int32
 	owner Owner
 }
@@ -85,6 +80,13 @@ func (b *Buffer) Release() {
 	}
 }
 
+// Carver is a receive loop's set of frame bodies for the frames it cuts out
+// of its receive buffers (Hooks.FrameCarved). One goroutine uses it.
+type Carver struct {
+	// Bodies is engine's; poolx does not look inside.
+	Bodies any
+}
+
 // Window is a byte range of a pooled buffer, Buf.Mem[Off:Off+Len], with
 // Headroom bytes in front of it that Frame.PushHeader may claim.
 type Window struct {
@@ -127,15 +129,15 @@ type Hooks[F, P any] struct {
 	// FrameOn makes a frame whose payload is b.Mem[off:off+n], holding
 	// its own reference to b, with no headroom.
 	FrameOn func(p P, b *Buffer, off, n int) (F, error)
-	// FrameCarved makes frame k of those cut out of b: payload
-	// b.Mem[off:off+n], no headroom, its body the k-th of the bodies
-	// that travel with b. The caller holds b alone, keeps its reference
-	// until SettleCarved, and gets an error when body k is in use.
-	FrameCarved func(p P, b *Buffer, k, off, n int) (F, error)
+	// FrameCarved makes frame k of those a receive loop cuts out of b:
+	// payload b.Mem[off:off+n], no headroom, its body the k-th of the
+	// loop's Carver. The caller keeps its reference to b until
+	// SettleCarved, and gets an error when body k is in use.
+	FrameCarved func(p P, c *Carver, b *Buffer, k, off, n int) (F, error)
 	// SettleCarved gives each of the first count frames cut out of b
-	// that is still live its own reference to b; call it after
-	// delivering them and before giving up b.
-	SettleCarved func(b *Buffer, count int)
+	// that is still live its own reference to b, and c fresh bodies in
+	// their place; call it after delivering them, before giving up b.
+	SettleCarved func(p P, c *Carver, b *Buffer, count int)
 	// FrameOnWindows makes one frame of the windows in order, holding
 	// its own reference to each buffer.
 	FrameOnWindows func(p P, ws []Window) (F, error)
