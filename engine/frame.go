@@ -115,9 +115,16 @@ func (f Frame) Release() error {
 		if !live(w, f.gen) {
 			return ErrReleased
 		}
-		if f.st.life.CompareAndSwap(w, w-1) {
-			if w&refMask == 1 {
-				f.st.recycle(w&holdBit != 0)
+		last := w&refMask == 1
+		next := w - 1
+		if last && f.st.carved && w&holdBit == 0 {
+			// Back to the loop that cut it, armed for its next cut
+			// (see carvedBodies).
+			next = armedLife(w >> 32)
+		}
+		if f.st.life.CompareAndSwap(w, next) {
+			if last && next&refMask == 0 {
+				f.st.recycle()
 			}
 			return nil
 		}
@@ -126,15 +133,9 @@ func (f Frame) Release() error {
 
 // recycle returns the buffers and the frame body to their pools; the count
 // is already zero, so every handle of this life is stale. A carved body
-// released before its loop settled it (held false) is the loop's again
-// the moment its count is zero: the loop clears it at its next cut, so
-// recycle touches it no more. One released after (held: its life word had
-// holdBit) holds a buffer reference, and the loop has let go of it: it
-// goes back to the pool like any other.
-func (st *frameState) recycle(held bool) {
-	if st.carved && !held {
-		return
-	}
+// gets here only when its frame outlived the loop's settling: the loop let
+// go of it then, and its buffer reference is the one its frame holds.
+func (st *frameState) recycle() {
 	for i := range st.segs {
 		st.segs[i].buf.Release()
 		st.segs[i] = segment{}

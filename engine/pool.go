@@ -371,8 +371,33 @@ const maxCarved = 1 << 16
 // one per frame it cuts out of a buffer, reused for every buffer: a frame
 // released during delivery leaves its body to the loop, cache-warm, with
 // no shared free list on the way.
+//
+// The last release of a carved frame does not zero its count: it arms the
+// body for the next cut, moving its life word to the next generation with
+// a count of one in the same atomic step. No handle of that generation
+// exists until the loop cuts the body again, so it is not live to anyone,
+// and the cut then hands it out without an atomic write. gen is the
+// generation the loop last handed out for each body; a body whose word is
+// armedLife(gen) is free.
 type carvedBodies struct {
-	st []*frameState
+	b []carvedBody
+}
+
+type carvedBody struct {
+	st  *frameState
+	gen uint64
+}
+
+// armedLife is the life word of a body armed for the generation after gen.
+func armedLife(gen uint64) uint64 { return (gen+1)&genMask<<32 | 1 }
+
+// newCarvedBody takes a body from the pool for a loop's set and arms it.
+func (p *Pool) newCarvedBody() carvedBody {
+	st := p.getState()
+	st.carved, st.pool = true, p
+	gen := st.life.Load() >> 32
+	st.life.Store(armedLife(gen))
+	return carvedBody{st: st, gen: gen}
 }
 
 // frameCarved makes frame k of those cut out of b: like frameOn, but its
@@ -397,23 +422,18 @@ func (p *Pool) frameCarved(c *poolx.Carver, b *poolx.Buffer, k, off, n int) (Fra
 		bodies = &carvedBodies{}
 		c.Bodies = bodies
 	}
-	for len(bodies.st) <= k {
-		bodies.st = append(bodies.st, p.carvedBody())
+	for len(bodies.b) <= k {
+		bodies.b = append(bodies.b, p.newCarvedBody())
 	}
-	st := bodies.st[k]
-	if st.life.Load()&refMask != 0 {
+	cb := &bodies.b[k]
+	st := cb.st
+	if st.life.Load() != armedLife(cb.gen) {
 		return Frame{}, fmt.Errorf("engine: frame %d cut out of a buffer is still in use", k)
 	}
+	cb.gen = (cb.gen + 1) & genMask
 	st.flags, st.channel, st.err = 0, 0, 0
 	st.segs = append(st.segs[:0], segment{buf: b, floor: off, lo: off, hi: off + n, n: n})
-	return p.frame(st), nil
-}
-
-// carvedBody takes a body from the pool for a loop's carved set.
-func (p *Pool) carvedBody() *frameState {
-	st := p.getState()
-	st.carved = true
-	return st
+	return Frame{st: st, gen: cb.gen}, nil
 }
 
 // settleCarved ends the cutting of the first count frames of b: each one
@@ -428,10 +448,10 @@ func (p *Pool) settleCarved(c *poolx.Carver, b *poolx.Buffer, count int) {
 	if bodies == nil {
 		return
 	}
-	set := bodies.st[:min(count, len(bodies.st))]
+	set := bodies.b[:min(count, len(bodies.b))]
 	live := 0
-	for _, st := range set {
-		if st.life.Load()&refMask != 0 {
+	for _, cb := range set {
+		if cb.st.life.Load() != armedLife(cb.gen) {
 			live++
 		}
 	}
@@ -440,23 +460,23 @@ func (p *Pool) settleCarved(c *poolx.Carver, b *poolx.Buffer, count int) {
 	}
 	b.RetainN(len(set))
 	marked := 0
-	for k, st := range set {
-		if hold(st) {
-			// The frame's last release may recycle st at any moment
-			// now: the loop lets go of it.
-			set[k] = p.carvedBody()
+	for k := range set {
+		if hold(set[k].st, set[k].gen) {
+			// The frame's last release may recycle the body at any
+			// moment now: the loop lets go of it.
+			set[k] = p.newCarvedBody()
 			marked++
 		}
 	}
 	b.RetainN(marked - len(set)) // never the caller's own reference
 }
 
-// hold sets holdBit on a live carved body that lacks it, and reports
-// whether it did.
-func hold(st *frameState) bool {
+// hold sets holdBit on a live carved body of generation gen that lacks it,
+// and reports whether it did.
+func hold(st *frameState, gen uint64) bool {
 	for {
 		w := st.life.Load()
-		if w&refMask == 0 || w&holdBit != 0 {
+		if !live(w, gen) || w&holdBit != 0 {
 			return false
 		}
 		if st.life.CompareAndSwap(w, w|holdBit) {
