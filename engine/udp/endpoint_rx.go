@@ -243,8 +243,8 @@ func (e *endpoint) readMessages(s *udpSocket, msgs []mmsg.Message) (int, error) 
 
 // judge counts what becomes of the datagrams of m, held in a pool buffer
 // or not, and reports whether any is to be delivered. A GRO message is
-// judged as a run first (a GRO buffer does not truncate, so each
-// datagram's size is then checked on its own).
+// judged as a run first (one sender, and a GRO buffer does not truncate),
+// then by size: every datagram but the last is SegmentSize bytes.
 func (e *endpoint) judge(s *udpSocket, t *rxTally, m *mmsg.Message, held, gro bool) bool {
 	if !gro {
 		v := e.verdict(held, m.Truncated, m.N, m.Addr)
@@ -262,14 +262,26 @@ func (e *endpoint) judge(s *udpSocket, t *rxTally, m *mmsg.Message, held, gro bo
 	if count > 1 {
 		s.rx.groRuns.Add(1)
 	}
-	good := false
-	for k := range count {
-		_, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k)
-		v := e.verdict(true, false, l, m.Addr)
-		t.count(v, 1, l)
-		good = good || v == rxAccepted
+	if count == 0 {
+		return false
 	}
-	return good
+	_, last, _ := mmsg.SegmentAt(m.N, m.SegmentSize, count-1)
+	e.judgeSize(t, count-1, (count-1)*m.SegmentSize)
+	e.judgeSize(t, 1, last)
+	return last <= e.maxPayload || (count > 1 && m.SegmentSize <= e.maxPayload)
+}
+
+// judgeSize counts n datagrams of bytes/n bytes each as accepted or
+// oversize.
+func (e *endpoint) judgeSize(t *rxTally, n, bytes int) {
+	if n == 0 {
+		return
+	}
+	if bytes/n > e.maxPayload {
+		t.count(rxOversize, n, bytes)
+		return
+	}
+	t.count(rxAccepted, n, bytes)
 }
 
 // deliver hands the accepted datagrams of m, in buffer b, to the slaves,

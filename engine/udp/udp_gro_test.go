@@ -270,3 +270,33 @@ func TestPlanRunBreaksAtRefusal(t *testing.T) {
 		t.Fatalf("refusal %v, want ErrFrameErrored", r.first)
 	}
 }
+
+// A GRO run is judged by its sender once and by size per datagram: every
+// datagram but the last has the segment size.
+func TestJudgeGRORun(t *testing.T) {
+	var m engine.Master
+	e, err := newEndpoint(&m, false, false, []Option{WithTransport(TransportGRO)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := netip.MustParseAddrPort("127.0.0.1:9")
+	for _, c := range []struct {
+		n, seg                  int
+		frames, bytes, oversize uint64
+		deliver                 bool
+	}{
+		{3*1472 + 100, 1472, 4, 3*1472 + 100, 0, true},
+		{3*2000 + 500, 2000, 1, 500, 3, true},
+		{3*2000 + 1900, 2000, 0, 0, 4, false},
+		{1000, 0, 1, 1000, 0, true},
+		{2000, 2000, 0, 0, 1, false},
+	} {
+		var tally rxTally
+		msg := mmsg.Message{N: c.n, SegmentSize: c.seg, Addr: from}
+		got := e.judge(&udpSocket{}, &tally, &msg, true, true)
+		if got != c.deliver || tally.frames != c.frames || tally.bytes != c.bytes || tally.oversize != c.oversize {
+			t.Errorf("%d bytes in segments of %d: deliver %v, %d frames of %d bytes, %d oversize; want %v, %d, %d, %d",
+				c.n, c.seg, got, tally.frames, tally.bytes, tally.oversize, c.deliver, c.frames, c.bytes, c.oversize)
+		}
+	}
+}
