@@ -432,7 +432,11 @@ func (p *Pool) frameCarved(c *poolx.Carver, b *poolx.Buffer, k, off, n int) (Fra
 	}
 	cb.gen = (cb.gen + 1) & genMask
 	st.flags, st.channel, st.err = 0, 0, 0
-	st.segs = append(st.segs[:0], segment{buf: b, floor: off, lo: off, hi: off + n, n: n})
+	// Field by field: a segment built aside and copied in is read back
+	// wider than it was written, which stalls the store.
+	st.segs = st.segs[:1]
+	sg := &st.segs[0]
+	sg.buf, sg.floor, sg.lo, sg.hi, sg.n = b, off, off, off+n, n
 	return Frame{st: st, gen: cb.gen}, nil
 }
 
