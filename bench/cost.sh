@@ -161,10 +161,16 @@ col() {
 	v=$(cut -d' ' -f"$1" "$2")
 	printf '%s (%s-%s)' "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
 }
-# ratio N CFILE UFILE: per-pair ratios of column N, "median (lo-hi)".
+# ratio N CFILE UFILE: per-pair ratios of column N, "median (lo-hi)" over
+# the pairs whose C figure is not 0 (the C receiver's user CPU is often
+# below the kernel's accounting resolution), or "n/a" when none is.
 ratio() {
 	local v
-	v=$(paste -d' ' "$2" "$3" | awk -v n="$1" -v w="$(head -n1 "$2" | wc -w)" '{ c = $n; u = $(w + n); printf "%.3f\n", (c > 0 ? u / c : 0) }')
+	v=$(paste -d' ' "$2" "$3" | awk -v n="$1" -v w="$(head -n1 "$2" | wc -w)" '{ c = $n; u = $(w + n); if (c > 0) printf "%.3f\n", u / c }')
+	if [ -z "$v" ]; then
+		printf 'n/a'
+		return
+	fi
 	printf '%.2f (%.2f-%.2f)' "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
 }
 
