@@ -81,6 +81,7 @@ func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
 	waitBridge(ctx, cfg, recv)
 	procEnd, _ := cpu.Process()
 	client.Close()
+	recv.publishCounts() // the delivery goroutine has ended: the last interval is exact
 	stopIntervals()
 	for drained := false; !drained; {
 		select {

@@ -66,23 +66,28 @@ type receiver struct {
 	controlErrors  atomic.Uint64 // malformed or unanswerable control messages
 
 	// Delivery goroutine state.
-	sinceStamp int
-	stride     int   // datagrams between clock reads, 1..maxStride
-	last       int64 // latest stamp
-	fresh      bool  // the next data datagram is the first of a session
-	track      seqtrack.Tracker
-	tracking   bool // sequence numbers mean something (session or PRBS)
-	checking   bool // check PRBS
-	lostBase   uint64
-	firstErr   error
-	pinned     bool
-	pinErr     error
-	affinity   cpu.Affinity
-	threadCPU  cpu.Usage // at the first data datagram of the session
-	scratch    []byte
-	head       [wire.StampedLen]byte // the header of a split datagram
-	stamped    bool                  // the session's datagrams carry send times
-	jit        jitter
+	// pendPackets and pendBytes are data datagrams counted but not yet
+	// added to packets and bytes: an atomic add costs as much as the
+	// rest of AcceptFrame, so they are published with each stamp, at
+	// each control message, and at the end (publishCounts).
+	pendPackets, pendBytes uint64
+	sinceStamp             int
+	stride                 int   // datagrams between clock reads, 1..maxStride
+	last                   int64 // latest stamp
+	fresh                  bool  // the next data datagram is the first of a session
+	track                  seqtrack.Tracker
+	tracking               bool // sequence numbers mean something (session or PRBS)
+	checking               bool // check PRBS
+	lostBase               uint64
+	firstErr               error
+	pinned                 bool
+	pinErr                 error
+	affinity               cpu.Affinity
+	threadCPU              cpu.Usage // at the first data datagram of the session
+	scratch                []byte
+	head                   [wire.StampedLen]byte // the header of a split datagram
+	stamped                bool                  // the session's datagrams carry send times
+	jit                    jitter
 
 	// reverse takes a server's reverse tests to Serve (nil: not a
 	// server); replies takes the welcome and result messages a peer sends
@@ -229,8 +234,8 @@ func (r *receiver) AcceptFrame(f engine.Frame) {
 			r.sampleJitter(head)
 		}
 	}
-	r.packets.Add(1)
-	r.bytes.Add(uint64(size))
+	r.pendPackets++
+	r.pendBytes += uint64(size)
 	if r.checking {
 		r.checkPRBS(f, data, head)
 	} else if r.tracking {
@@ -312,6 +317,7 @@ const maxStride = 16
 // 50 us apart and falls back to 1 when they are over 1 ms apart, so the
 // time of the latest datagram is always known to within about 1 ms.
 func (r *receiver) stamp() {
+	r.publishCounts()
 	now := r.now()
 	if r.fresh {
 		r.fresh = false
@@ -327,6 +333,17 @@ func (r *receiver) stamp() {
 	r.sinceStamp = 0
 	r.last = now
 	r.lastNs.Store(now)
+}
+
+// publishCounts adds the pending datagram counts to the published ones. It
+// runs on the delivery goroutine, or once that has ended (the server is
+// closed).
+func (r *receiver) publishCounts() {
+	if r.pendPackets != 0 {
+		r.packets.Add(r.pendPackets)
+		r.bytes.Add(r.pendBytes)
+		r.pendPackets, r.pendBytes = 0, 0
+	}
 }
 
 // checkAfterGap verifies the payload of a frame that Rogue's checker
@@ -374,6 +391,7 @@ func (r *receiver) startSession(now int64) {
 
 // control handles one control message on the delivery goroutine.
 func (r *receiver) control(f engine.Frame, data []byte) {
+	r.publishCounts() // sessions start and end on exact counts
 	m, err := wire.Decode(data)
 	if err != nil {
 		r.controlErrors.Add(1)

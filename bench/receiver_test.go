@@ -107,6 +107,7 @@ func TestReceiverSessionCountsLossAndReorder(t *testing.T) {
 	for _, s := range []uint64{0, 1, 2, 5, 3, 6, 7} { // 4 lost, 3 late
 		deliver(t, peer.pool, r, seqDatagram(s, 100))
 	}
+	r.publishCounts() // as the server's end does
 	if got := r.snapshot(); got.packets != 8 || got.missing != 1 || got.late != 1 {
 		t.Fatalf("running counters %+v", got)
 	}
@@ -192,6 +193,7 @@ func TestReceiverPRBSFindsCorruptionEvenAfterGaps(t *testing.T) {
 	if got := r.missing.Load(); got != 1 {
 		t.Fatalf("missing %d, want 1 (frame 10)", got)
 	}
+	r.publishCounts()
 	if r.packets.Load() != 13 {
 		t.Fatalf("packets %d", r.packets.Load())
 	}
@@ -233,6 +235,7 @@ func TestReceiverSplitFrames(t *testing.T) {
 		}
 		deliver(t, small, r, d)
 	}
+	r.publishCounts()
 	if r.packets.Load() != 5 || r.bytes.Load() != 15000 || r.missing.Load() != 1 || r.prbsErrors() != 1 || r.bad.Load() != 0 {
 		t.Fatalf("packets %d bytes %d missing %d prbs errors %d bad %d", r.packets.Load(), r.bytes.Load(), r.missing.Load(), r.prbsErrors(), r.bad.Load())
 	}
@@ -308,5 +311,25 @@ func BenchmarkReceiverAcceptFrame(b *testing.B) {
 				f.Release()
 			}
 		})
+	}
+}
+
+// Data counts are published with the stamps and before every control
+// message, so a session starts and ends on exact counts.
+func TestReceiverPublishesCountsAtControl(t *testing.T) {
+	peer := newFakePeer(t)
+	r, err := newReceiver(peer, peer, -1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range uint64(3 * maxStride) {
+		deliver(t, peer.pool, r, seqDatagram(s, 100))
+	}
+	if got := r.packets.Load(); got > 3*maxStride || got < 2*maxStride {
+		t.Fatalf("%d of %d datagrams published before a control message", got, 3*maxStride)
+	}
+	deliver(t, peer.pool, r, helloMsg(t, 7, sessionParams{Payload: 100}))
+	if got := r.packets.Load(); got != 3*maxStride || r.bytes.Load() != 300*maxStride {
+		t.Fatalf("%d datagrams, %d bytes published at a control message, want %d", got, r.bytes.Load(), 3*maxStride)
 	}
 }

@@ -179,6 +179,7 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	procEnd, _ := cpu.Process()
 	wall := time.Since(wallStart)
 	server.Close()
+	recv.publishCounts() // the delivery goroutine has ended: the last interval is exact
 	r.stopIntervals()
 	r.drainSessions()
 	rep.End = serverEnd(recv, server.Stats(), procEnd.Sub(procStart))
@@ -374,8 +375,10 @@ func (r *serveRun) stopIntervals() {
 	}
 }
 
-// serverEnd totals what a server received.
+// serverEnd totals what a server received, once the server is closed and
+// its delivery goroutine has ended.
 func serverEnd(recv *receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
+	recv.publishCounts()
 	end := ServerEnd{Sessions: recv.sessions(), PingsEchoed: recv.pings.Load()}
 	if end.Sessions == nil {
 		end.Sessions = []SessionSummary{}

@@ -23,18 +23,38 @@ type Frame struct {
 }
 
 // frameState is the pooled body of a frame. It is recycled after the last
-// release; gen distinguishes its successive lives so that stale handles are
-// detected instead of reading another frame's data.
+// release; its generation distinguishes its successive lives so that stale
+// handles are detected instead of reading another frame's data.
 type frameState struct {
-	gen  atomic.Uint64
-	refs atomic.Int32
+	// life is the body's generation (high 32 bits), a carved body's
+	// hold bit (holdBit) and its reference count (the low 31 bits) in
+	// one word, so that making, retaining and releasing a frame each
+	// take one atomic step. A handle is live while its
+	// generation is the body's and the count is not zero; the body's
+	// next life starts at the next generation. A stale handle would look
+	// live again only if kept over 2^32 lives of its body that end on
+	// a live one.
+	life atomic.Uint64
 	pool *Pool
 
 	segs    []segment
+	carved  bool // cut by a receive loop (carvedBodies): recycled by it
 	flags   uint16
 	channel uint8
 	err     uint8
 }
+
+// refMask is the reference count's part of frameState.life, genMask the
+// generation's once shifted down. holdBit marks a carved frame that holds a
+// reference to its buffer (see settleCarved).
+const (
+	refMask = 1<<31 - 1
+	holdBit = 1 << 31
+	genMask = 1<<32 - 1
+)
+
+// live reports whether life word w belongs to a live frame of generation gen.
+func live(w, gen uint64) bool { return w>>32 == gen && w&refMask != 0 }
 
 // segment is one window of a buffer that belongs to a frame.
 // buf.Mem[lo:hi] is the usable capacity, buf.Mem[lo:lo+n] the payload, and
@@ -49,7 +69,7 @@ type segment struct {
 
 // state returns the frame's body if the handle is still live.
 func (f Frame) state() (*frameState, error) {
-	if f.st == nil || f.st.gen.Load() != f.gen {
+	if f.st == nil || !live(f.st.life.Load(), f.gen) {
 		return nil, ErrReleased
 	}
 	return f.st, nil
@@ -62,37 +82,60 @@ func (f Frame) Valid() bool {
 }
 
 // Retain adds a reference. A slave that keeps a frame after its AcceptFrame
-// returns must retain it and release it later.
+// returns must retain it and release it later. It fails with ErrReleased
+// on a stale handle, and with ErrFrameSize past 2^31-1 references.
 func (f Frame) Retain() error {
-	st, err := f.state()
-	if err != nil {
-		return err
+	if f.st == nil {
+		return ErrReleased
 	}
-	st.refs.Add(1)
-	return nil
+	for {
+		w := f.st.life.Load()
+		switch {
+		case !live(w, f.gen):
+			return ErrReleased
+		case w&refMask == refMask:
+			return fmt.Errorf("%w: a frame retained %d times", ErrFrameSize, uint64(refMask))
+		}
+		if f.st.life.CompareAndSwap(w, w+1) {
+			return nil
+		}
+	}
 }
 
 // Release drops one reference. When the last reference goes, the buffers
 // return to their pools and every copy of this handle becomes invalid.
+// Two holders racing to release the last reference cannot both succeed:
+// the loser gets ErrReleased and the frame is freed once.
 func (f Frame) Release() error {
-	st, err := f.state()
-	if err != nil {
-		return err
-	}
-	switch n := st.refs.Add(-1); {
-	case n == 0:
-		st.recycle()
-	case n < 0:
-		// Only reachable when two holders race to release the last
-		// reference; the loser must not free the frame twice.
+	if f.st == nil {
 		return ErrReleased
 	}
-	return nil
+	for {
+		w := f.st.life.Load()
+		if !live(w, f.gen) {
+			return ErrReleased
+		}
+		last := w&refMask == 1
+		next := w - 1
+		if last && f.st.carved && w&holdBit == 0 {
+			// Back to the loop that cut it, armed for its next cut
+			// (see carvedBodies).
+			next = armedLife(w >> 32)
+		}
+		if f.st.life.CompareAndSwap(w, next) {
+			if last && next&refMask == 0 {
+				f.st.recycle()
+			}
+			return nil
+		}
+	}
 }
 
-// recycle returns the buffers and the frame body to their pools.
+// recycle returns the buffers and the frame body to their pools; the count
+// is already zero, so every handle of this life is stale. A carved body
+// gets here only when its frame outlived the loop's settling: the loop let
+// go of it then, and its buffer reference is the one its frame holds.
 func (st *frameState) recycle() {
-	st.gen.Add(1)
 	for i := range st.segs {
 		st.segs[i].buf.Release()
 		st.segs[i] = segment{}

@@ -16,6 +16,8 @@ func init() {
 		AllocBuffer:    (*Pool).allocBuffer,
 		BufferAt:       (*Pool).bufferAt,
 		FrameOn:        (*Pool).frameOn,
+		FrameCarved:    (*Pool).frameCarved,
+		SettleCarved:   (*Pool).settleCarved,
 		FrameOnWindows: (*Pool).frameOnWindows,
 		FrameOver:      (*Pool).frameOver,
 		Retire:         (*Pool).retire,
@@ -49,7 +51,7 @@ func segments(f Frame, dst []poolx.Segment) ([]poolx.Segment, error) {
 // and logs.
 func txWindow(f Frame, maxPayload int) (n int, win []byte, ok bool) {
 	st := f.st
-	if st == nil || st.gen.Load() != f.gen || st.err != 0 || len(st.segs) != 1 {
+	if st == nil || !live(st.life.Load(), f.gen) || st.err != 0 || len(st.segs) != 1 {
 		return 0, nil, false
 	}
 	s := &st.segs[0]

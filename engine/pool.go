@@ -366,6 +366,132 @@ func (p *Pool) frameOn(b *poolx.Buffer, off, n int) (Frame, error) {
 	return p.frame(st), nil
 }
 
+// maxCarved bounds the frames cut out of one buffer by frameCarved: a
+// 64 KiB GRO receive of 1-byte datagrams.
+const maxCarved = 1 << 16
+
+// carvedBodies are a receive loop's frame bodies (poolx.Carver.Bodies),
+// one per frame it cuts out of a buffer, reused for every buffer: a frame
+// released during delivery leaves its body to the loop, cache-warm, with
+// no shared free list on the way.
+//
+// The last release of a carved frame does not zero its count: it arms the
+// body for the next cut, moving its life word to the next generation with
+// a count of one in the same atomic step. No handle of that generation
+// exists until the loop cuts the body again, so it is not live to anyone,
+// and the cut then hands it out without an atomic write. gen is the
+// generation the loop last handed out for each body; a body whose word is
+// armedLife(gen) is free.
+type carvedBodies struct {
+	b []carvedBody
+}
+
+type carvedBody struct {
+	st  *frameState
+	gen uint64
+}
+
+// armedLife is the life word of a body armed for the generation after gen.
+func armedLife(gen uint64) uint64 { return (gen+1)&genMask<<32 | 1 }
+
+// newCarvedBody takes a body from the pool for a loop's set and arms it.
+func (p *Pool) newCarvedBody() carvedBody {
+	st := p.getState()
+	st.carved, st.pool = true, p
+	gen := st.life.Load() >> 32
+	st.life.Store(armedLife(gen))
+	return carvedBody{st: st, gen: gen}
+}
+
+// frameCarved makes frame k of those cut out of b: like frameOn, but its
+// body is the k-th of the loop's bodies c, and it takes no reference to b.
+// The caller keeps its own reference while it delivers the frames, and
+// then calls settleCarved, which gives a buffer reference to each frame
+// still live: frames released before then, as those a receive loop
+// delivers inline are, cost no atomic step on the buffer at all. It fails
+// when body k is still in use.
+func (p *Pool) frameCarved(c *poolx.Carver, b *poolx.Buffer, k, off, n int) (Frame, error) {
+	if b == nil || !b.Live() {
+		return Frame{}, fmt.Errorf("engine: a frame on a free buffer")
+	}
+	if off < 0 || n < 0 || off > len(b.Mem) || n > len(b.Mem)-off {
+		return Frame{}, fmt.Errorf("%w: window %d+%d outside a %d-byte buffer", ErrFrameSize, off, n, len(b.Mem))
+	}
+	if k < 0 || k >= maxCarved {
+		return Frame{}, fmt.Errorf("%w: frame %d of a buffer (at most %d)", ErrFrameSize, k, maxCarved)
+	}
+	bodies, _ := c.Bodies.(*carvedBodies)
+	if bodies == nil {
+		bodies = &carvedBodies{}
+		c.Bodies = bodies
+	}
+	for len(bodies.b) <= k {
+		bodies.b = append(bodies.b, p.newCarvedBody())
+	}
+	cb := &bodies.b[k]
+	st := cb.st
+	if st.life.Load() != armedLife(cb.gen) {
+		return Frame{}, fmt.Errorf("engine: frame %d cut out of a buffer is still in use", k)
+	}
+	cb.gen = (cb.gen + 1) & genMask
+	st.flags, st.channel, st.err = 0, 0, 0
+	// Field by field: a segment built aside and copied in is read back
+	// wider than it was written, which stalls the store.
+	st.segs = st.segs[:1]
+	sg := &st.segs[0]
+	sg.buf, sg.floor, sg.lo, sg.hi, sg.n = b, off, off, off+n, n
+	return Frame{st: st, gen: cb.gen}, nil
+}
+
+// settleCarved ends the cutting of the first count frames of b: each one
+// still live gets a reference to b, marked in its life word by holdBit so
+// that its last release gives it back (and its body to the pool), and the
+// loop a fresh body in its place. The references are added before the
+// marks, and those not needed (a frame released meanwhile) taken back, so
+// b never looks free while a frame may use it. The caller still holds its
+// own reference; when nothing is live it costs no atomic step.
+func (p *Pool) settleCarved(c *poolx.Carver, b *poolx.Buffer, count int) {
+	bodies, _ := c.Bodies.(*carvedBodies)
+	if bodies == nil {
+		return
+	}
+	set := bodies.b[:min(count, len(bodies.b))]
+	live := 0
+	for _, cb := range set {
+		if cb.st.life.Load() != armedLife(cb.gen) {
+			live++
+		}
+	}
+	if live == 0 {
+		return
+	}
+	b.RetainN(len(set))
+	marked := 0
+	for k := range set {
+		if hold(set[k].st, set[k].gen) {
+			// The frame's last release may recycle the body at any
+			// moment now: the loop lets go of it.
+			set[k] = p.newCarvedBody()
+			marked++
+		}
+	}
+	b.RetainN(marked - len(set)) // never the caller's own reference
+}
+
+// hold sets holdBit on a live carved body of generation gen that lacks it,
+// and reports whether it did.
+func hold(st *frameState, gen uint64) bool {
+	for {
+		w := st.life.Load()
+		if !live(w, gen) || w&holdBit != 0 {
+			return false
+		}
+		if st.life.CompareAndSwap(w, w|holdBit) {
+			return true
+		}
+	}
+}
+
 // bufferAt returns the buffer of a region pool that starts at offset bytes
 // into the region (an AF_XDP descriptor address, for example).
 func (p *Pool) bufferAt(offset int) (*poolx.Buffer, error) {
@@ -381,8 +507,9 @@ func (p *Pool) bufferAt(offset int) (*poolx.Buffer, error) {
 
 func (p *Pool) frame(st *frameState) Frame {
 	st.pool = p
-	st.refs.Store(1)
-	return Frame{st: st, gen: st.gen.Load()}
+	gen := (st.life.Load()>>32 + 1) & genMask
+	st.life.Store(gen<<32 | 1)
+	return Frame{st: st, gen: gen}
 }
 
 func (p *Pool) stateRing() *localCache[*frameState] {
@@ -396,6 +523,7 @@ func (p *Pool) stateRing() *localCache[*frameState] {
 
 func (p *Pool) getState() *frameState {
 	if st, ok := p.stateRing().get(); ok {
+		st.carved = false
 		return st
 	}
 	return &frameState{segs: make([]segment, 0, 1)}

@@ -290,3 +290,167 @@ func TestPoolKeepsEveryBufferUnderConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// cutCarved cuts n frames of size bytes out of b, as a GRO receive loop
+// does.
+func cutCarved(t testing.TB, p *Pool, c *poolx.Carver, b *poolx.Buffer, n, size int) []Frame {
+	t.Helper()
+	frames := make([]Frame, n)
+	for k := range frames {
+		f, err := p.frameCarved(c, b, k, k*size, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames[k] = f
+	}
+	return frames
+}
+
+func TestFrameCarved(t *testing.T) {
+	p, _ := NewFixedPool(8192, 2, 0)
+	var c poolx.Carver
+	b, err := p.allocBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := b.Memory()
+	for i := range mem {
+		mem[i] = byte(i / 1000)
+	}
+	first := cutCarved(t, p, &c, b, 5, 1000)
+	for k, f := range first {
+		data, err := f.Bytes()
+		if err != nil || len(data) != 1000 || data[0] != byte(k) || f.Headroom() != 0 {
+			t.Fatalf("frame %d: %d bytes, headroom %d, err %v", k, len(data), f.Headroom(), err)
+		}
+	}
+	// A body still in use is not cut again.
+	if _, err := p.frameCarved(&c, b, 2, 0, 10); err == nil {
+		t.Fatal("a carved body in use was cut again")
+	}
+	// Frames released before the settling take no buffer reference;
+	// the others get one each, and a retained frame keeps the buffer
+	// after the loop lets it go.
+	first[0].Release()
+	first[1].Release()
+	if err := first[3].Retain(); err != nil {
+		t.Fatal(err)
+	}
+	p.settleCarved(&c, b, 5)
+	if b.SoleOwner() {
+		t.Fatal("the buffer looks free while frames use it")
+	}
+	for _, f := range first[2:] {
+		if err := f.Release(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.SoleOwner() || !first[3].Valid() || first[2].Valid() {
+		t.Fatal("released and retained frames mixed up")
+	}
+	if err := first[0].Release(); !errors.Is(err, ErrReleased) {
+		t.Fatalf("stale carved handle: %v", err)
+	}
+	first[3].Release()
+	if !b.SoleOwner() {
+		t.Fatal("the buffer is not back with its holder after every frame went")
+	}
+	// The second cut reuses the bodies: stale handles stay stale, and
+	// nothing is allocated.
+	second := cutCarved(t, p, &c, b, 5, 1000)
+	if first[1].Valid() || first[1].Payload() != 0 || !second[1].Valid() || second[1].Payload() != 1000 {
+		t.Fatal("a stale handle reaches the body's next frame")
+	}
+	for _, f := range second {
+		f.Release()
+	}
+	p.settleCarved(&c, b, 5)
+	allocs := testing.AllocsPerRun(100, func() {
+		for k := range 5 {
+			f, _ := p.frameCarved(&c, b, k, k*1000, 1000)
+			f.Release()
+		}
+		p.settleCarved(&c, b, 5)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per cut of reused bodies", allocs)
+	}
+	b.Release()
+	if p.AllocCount() != 0 {
+		t.Fatalf("buffer not returned: AllocCount %d", p.AllocCount())
+	}
+}
+
+// Every live frame of a cut gets its buffer reference, however many
+// bodies the loop had to add for it.
+func TestFrameCarvedGrowth(t *testing.T) {
+	p, _ := NewFixedPool(65536, 2, 0)
+	var c poolx.Carver
+	b, err := p.allocBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := cutCarved(t, p, &c, b, 40, 100)
+	p.settleCarved(&c, b, 40)
+	b.Release()
+	for _, f := range frames[16:] {
+		f.Release()
+	}
+	if p.AllocCount() != 1 {
+		t.Fatalf("the buffer went back with frames live: AllocCount %d", p.AllocCount())
+	}
+	for _, f := range frames[:16] {
+		f.Release()
+	}
+	if p.AllocCount() != 0 {
+		t.Fatalf("buffer not returned: AllocCount %d", p.AllocCount())
+	}
+}
+
+// Frames released on other goroutines while the loop settles them give
+// the buffer back exactly once.
+func TestFrameCarvedSettleRace(t *testing.T) {
+	p, _ := NewFixedPool(65536, 2, 0)
+	var c poolx.Carver
+	for range 200 {
+		b, err := p.allocBuffer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames := cutCarved(t, p, &c, b, 44, 1472)
+		var wg sync.WaitGroup
+		for _, half := range [][]Frame{frames[:22], frames[22:]} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, f := range half {
+					f.Release()
+				}
+			}()
+		}
+		p.settleCarved(&c, b, 44)
+		b.Release()
+		wg.Wait()
+		if p.AllocCount() != 0 {
+			t.Fatalf("AllocCount %d after every frame and the loop let go", p.AllocCount())
+		}
+	}
+}
+
+func TestFrameCarvedBadInput(t *testing.T) {
+	p, _ := NewFixedPool(4096, 2, 0)
+	var c poolx.Carver
+	b, err := p.allocBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct{ k, off, n int }{{-1, 0, 1}, {maxCarved, 0, 1}, {0, -1, 1}, {0, 0, 5000}, {0, 4000, 200}} {
+		if _, err := p.frameCarved(&c, b, w.k, w.off, w.n); !errors.Is(err, ErrFrameSize) {
+			t.Fatalf("frame %d at %d+%d: %v", w.k, w.off, w.n, err)
+		}
+	}
+	b.Release()
+	if _, err := p.frameCarved(&c, b, 0, 0, 10); err == nil {
+		t.Fatal("a frame carved out of a free buffer")
+	}
+}

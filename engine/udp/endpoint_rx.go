@@ -200,6 +200,7 @@ func (e *endpoint) receive(s *udpSocket) {
 	}
 	var pc peerCache
 	var t rxTally
+	var carver poolx.Carver
 	for {
 		got, err := e.readMessages(s, msgs)
 		if err != nil {
@@ -214,7 +215,7 @@ func (e *endpoint) receive(s *udpSocket) {
 		e.publish(s, &t)
 		for i := range got {
 			if slots.ok[i] {
-				e.deliver(s, &pc, &msgs[i], slots.blks[i], gro)
+				e.deliver(s, &pc, &carver, &msgs[i], slots.blks[i], gro)
 			}
 			slots.recycle(i) // msgs[i].Buffers aliases slots.bufs[i]
 		}
@@ -242,8 +243,8 @@ func (e *endpoint) readMessages(s *udpSocket, msgs []mmsg.Message) (int, error) 
 
 // judge counts what becomes of the datagrams of m, held in a pool buffer
 // or not, and reports whether any is to be delivered. A GRO message is
-// judged as a run first (a GRO buffer does not truncate, so each
-// datagram's size is then checked on its own).
+// judged as a run first (one sender, and a GRO buffer does not truncate),
+// then by size: every datagram but the last is SegmentSize bytes.
 func (e *endpoint) judge(s *udpSocket, t *rxTally, m *mmsg.Message, held, gro bool) bool {
 	if !gro {
 		v := e.verdict(held, m.Truncated, m.N, m.Addr)
@@ -261,36 +262,52 @@ func (e *endpoint) judge(s *udpSocket, t *rxTally, m *mmsg.Message, held, gro bo
 	if count > 1 {
 		s.rx.groRuns.Add(1)
 	}
-	good := false
-	for k := range count {
-		_, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k)
-		v := e.verdict(true, false, l, m.Addr)
-		t.count(v, 1, l)
-		good = good || v == rxAccepted
+	if count == 0 {
+		return false
 	}
-	return good
+	_, last, _ := mmsg.SegmentAt(m.N, m.SegmentSize, count-1)
+	e.judgeSize(t, count-1, (count-1)*m.SegmentSize)
+	e.judgeSize(t, 1, last)
+	return last <= e.maxPayload || (count > 1 && m.SegmentSize <= e.maxPayload)
+}
+
+// judgeSize counts n datagrams of bytes/n bytes each as accepted or
+// oversize.
+func (e *endpoint) judgeSize(t *rxTally, n, bytes int) {
+	if n == 0 {
+		return
+	}
+	if bytes/n > e.maxPayload {
+		t.count(rxOversize, n, bytes)
+		return
+	}
+	t.count(rxAccepted, n, bytes)
 }
 
 // deliver hands the accepted datagrams of m, in buffer b, to the slaves,
-// noting the peer first (one sender per GRO run).
-func (e *endpoint) deliver(s *udpSocket, pc *peerCache, m *mmsg.Message, b *poolx.Buffer, gro bool) {
+// noting the peer first (one sender per GRO run). The frames of a GRO
+// message are cut out of b with the loop's own frame bodies (c); those
+// still live after delivery then get their references to b.
+func (e *endpoint) deliver(s *udpSocket, pc *peerCache, c *poolx.Carver, m *mmsg.Message, b *poolx.Buffer, gro bool) {
 	e.notePeer(pc, m.Addr)
 	if !gro {
 		e.accept(s, px.FrameOver(e.rxPool, b, m.N))
 		return
 	}
-	for k := range m.Datagrams() {
+	count := m.Datagrams()
+	for k := range count {
 		off, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k)
 		if l > e.maxPayload {
 			continue
 		}
-		f, err := px.FrameOn(e.groPool, b, off, l)
+		f, err := px.FrameCarved(e.groPool, c, b, k, off, l)
 		if err != nil {
-			// Cannot happen for a window of a held buffer; count it
-			// rather than lose it silently.
+			// Cannot happen for a window of a held buffer;
+			// count it rather than lose it silently.
 			s.rx.errors.Add(1)
 			continue
 		}
 		e.accept(s, f)
 	}
+	px.SettleCarved(e.groPool, c, b, count)
 }

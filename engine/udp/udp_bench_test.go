@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/internal/poolx"
 	"udpstream.dev/mmsg"
 )
 
@@ -575,6 +576,7 @@ func BenchmarkRxDeliver(b *testing.B) {
 			s := &udpSocket{}
 			var pc peerCache
 			var t rxTally
+			var c poolx.Carver
 			from := netip.MustParseAddrPort("127.0.0.1:9")
 			msg := mmsg.Message{N: 44 * 1472, SegmentSize: 1472, Addr: from}
 			// Carve the pools' first slab chunks before timing.
@@ -587,7 +589,7 @@ func BenchmarkRxDeliver(b *testing.B) {
 					b.Fatal(err)
 				}
 				e.judge(s, &t, &msg, true, true)
-				e.deliver(s, &pc, &msg, buf, true)
+				e.deliver(s, &pc, &c, &msg, buf, true)
 				buf.Release()
 			}
 			b.ReportAllocs()
@@ -599,7 +601,7 @@ func BenchmarkRxDeliver(b *testing.B) {
 						b.Fatal(err)
 					}
 					e.judge(s, &t, &msg, true, true)
-					e.deliver(s, &pc, &msg, buf, true)
+					e.deliver(s, &pc, &c, &msg, buf, true)
 					buf.Release()
 				}
 			} else {
@@ -607,7 +609,7 @@ func BenchmarkRxDeliver(b *testing.B) {
 				one := mmsg.Message{N: 1472, Addr: from}
 				for range b.N {
 					e.judge(s, &t, &one, true, false)
-					e.deliver(s, &pc, &one, slots.blks[0], false)
+					e.deliver(s, &pc, &c, &one, slots.blks[0], false)
 					slots.recycle(0)
 				}
 				slots.release()

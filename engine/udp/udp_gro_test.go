@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -268,5 +269,101 @@ func TestPlanRunBreaksAtRefusal(t *testing.T) {
 	}
 	if !errors.Is(r.first, ErrFrameErrored) {
 		t.Fatalf("refusal %v, want ErrFrameErrored", r.first)
+	}
+}
+
+// A GRO run is judged by its sender once and by size per datagram: every
+// datagram but the last has the segment size.
+func TestJudgeGRORun(t *testing.T) {
+	var m engine.Master
+	e, err := newEndpoint(&m, false, false, []Option{WithTransport(TransportGRO)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := netip.MustParseAddrPort("127.0.0.1:9")
+	for _, c := range []struct {
+		n, seg                  int
+		frames, bytes, oversize uint64
+		deliver                 bool
+	}{
+		{3*1472 + 100, 1472, 4, 3*1472 + 100, 0, true},
+		{3*2000 + 500, 2000, 1, 500, 3, true},
+		{3*2000 + 1900, 2000, 0, 0, 4, false},
+		{1000, 0, 1, 1000, 0, true},
+		{2000, 2000, 0, 0, 1, false},
+	} {
+		var tally rxTally
+		msg := mmsg.Message{N: c.n, SegmentSize: c.seg, Addr: from}
+		got := e.judge(&udpSocket{}, &tally, &msg, true, true)
+		if got != c.deliver || tally.frames != c.frames || tally.bytes != c.bytes || tally.oversize != c.oversize {
+			t.Errorf("%d bytes in segments of %d: deliver %v, %d frames of %d bytes, %d oversize; want %v, %d, %d, %d",
+				c.n, c.seg, got, tally.frames, tally.bytes, tally.oversize, c.deliver, c.frames, c.bytes, c.oversize)
+		}
+	}
+}
+
+// TestGROFramesKept has a slave keep every GRO frame, some handed over a
+// receive queue, and check them all once every datagram has arrived: a
+// frame still held after its receive loop moved on keeps its buffer, so
+// its bytes are intact, and once the frames are released every buffer is
+// back in the pool and every handle is stale.
+func TestGROFramesKept(t *testing.T) {
+	testutils.Leak(t)
+	for _, q := range []Option{WithRxQueue(0), WithRxQueue(4096)} {
+		s := mustServer(t, false, WithTransport(TransportGRO), q)
+		s.SetRxBufferCount(4000)
+		c := mustClient(t, "127.0.0.1", s.Port(), false, WithTransport(TransportGRO))
+		const total = 600
+		var mu sync.Mutex
+		var kept []engine.Frame
+		col := newCollector(total, false)
+		col.each = func(f engine.Frame) {
+			if err := f.Retain(); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			kept = append(kept, f)
+			mu.Unlock()
+		}
+		engine.Connect(s, col)
+		for batch := range total / 100 {
+			fs := make([]engine.Frame, 100)
+			for i := range fs {
+				b := make([]byte, 1000)
+				testutils.FillPattern(b, uint32(batch*100+i))
+				fs[i] = frameOf(t, c.ep.txPool, b)
+			}
+			if n, err := c.SendBatch(fs); n != len(fs) || err != nil {
+				t.Fatalf("SendBatch = %d, %v", n, err)
+			}
+			for _, f := range fs {
+				f.Release()
+			}
+		}
+		col.wait(t, 5*time.Second)
+		mu.Lock()
+		for i, f := range kept {
+			b, err := f.Bytes()
+			if seq, ok := testutils.CheckPattern(b); err != nil || !ok || seq != uint32(i) {
+				t.Fatalf("kept frame %d: seq %d intact %v err %v", i, seq, ok, err)
+			}
+		}
+		for _, f := range kept {
+			if err := f.Release(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, f := range kept {
+			if f.Valid() {
+				t.Fatal("a released GRO frame is still valid")
+			}
+		}
+		mu.Unlock()
+		if out := s.ep.groPool.AllocCount(); out > groSlots {
+			t.Fatalf("%d GRO buffers out after every frame was released (at most %d posted)", out, groSlots)
+		}
+		s.Close()
+		c.Close()
 	}
 }

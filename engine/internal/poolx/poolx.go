@@ -62,6 +62,10 @@ func (b *Buffer) Owner() Owner { return b.owner }
 // Retain adds a reference.
 func (b *Buffer) Retain() { b.refs.Add(1) }
 
+// RetainN adds n references at once; a negative n takes back references
+// added ahead, never the caller's last one.
+func (b *Buffer) RetainN(n int) { b.refs.Add(int32(n)) }
+
 // Reset makes a buffer taken from its owner held by the caller alone.
 func (b *Buffer) Reset() { b.refs.Store(1) }
 
@@ -77,6 +81,13 @@ func (b *Buffer) Release() {
 	if b.refs.Add(-1) == 0 {
 		b.owner.Free(b)
 	}
+}
+
+// Carver is a receive loop's set of frame bodies for the frames it cuts out
+// of its receive buffers (Hooks.FrameCarved). One goroutine uses it.
+type Carver struct {
+	// Bodies is engine's; poolx does not look inside.
+	Bodies any
 }
 
 // Window is a byte range of a pooled buffer, Buf.Mem[Off:Off+Len], with
@@ -121,6 +132,15 @@ type Hooks[F, P any] struct {
 	// FrameOn makes a frame whose payload is b.Mem[off:off+n], holding
 	// its own reference to b, with no headroom.
 	FrameOn func(p P, b *Buffer, off, n int) (F, error)
+	// FrameCarved makes frame k of those a receive loop cuts out of b:
+	// payload b.Mem[off:off+n], no headroom, its body the k-th of the
+	// loop's Carver. The caller keeps its reference to b until
+	// SettleCarved, and gets an error when body k is in use.
+	FrameCarved func(p P, c *Carver, b *Buffer, k, off, n int) (F, error)
+	// SettleCarved gives each of the first count frames cut out of b
+	// that is still live its own reference to b, and c fresh bodies in
+	// their place; call it after delivering them, before giving up b.
+	SettleCarved func(p P, c *Carver, b *Buffer, count int)
 	// FrameOnWindows makes one frame of the windows in order, holding
 	// its own reference to each buffer.
 	FrameOnWindows func(p P, ws []Window) (F, error)
