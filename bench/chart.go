@@ -40,9 +40,16 @@ var lossColor = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
 // udpperf bench draws WriteSummaryChart, which adds the CPU panels, the
 // offered rate and the spread of repeated runs.
 func WriteChart(path string, results []Result) error {
+	return writeChartFile(path, func(w io.Writer, format string) error { return RenderChart(w, format, results) })
+}
+
+// writeChartFile renders a chart in the format path's extension names
+// (svg or png) and writes it to path; nothing is written if rendering
+// fails.
+func writeChartFile(path string, render func(w io.Writer, format string) error) error {
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
 	var buf bytes.Buffer
-	if err := RenderChart(&buf, format, results); err != nil {
+	if err := render(&buf, format); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {

@@ -1,14 +1,10 @@
 package bench
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -24,15 +20,7 @@ import (
 // several (--repeat); bars of cases that lost carry the median loss in
 // red. A caption gives the machine, date, network and transports.
 func WriteSummaryChart(path string, sums []CaseSummary) error {
-	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	var buf bytes.Buffer
-	if err := RenderSummaryChart(&buf, format, sums); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("chart: %w", err)
-	}
-	return nil
+	return writeChartFile(path, func(w io.Writer, format string) error { return RenderSummaryChart(w, format, sums) })
 }
 
 // RenderSummaryChart writes the chart of WriteSummaryChart in format

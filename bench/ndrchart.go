@@ -1,12 +1,8 @@
 package bench
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -18,15 +14,7 @@ import (
 // Gbit/s and in datagrams/s, with error bars from the lowest to the
 // highest rate found when the search was repeated.
 func WriteNDRChart(path string, results []NDRResult) error {
-	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	var buf bytes.Buffer
-	if err := RenderNDRChart(&buf, format, results); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("chart: %w", err)
-	}
-	return nil
+	return writeChartFile(path, func(w io.Writer, format string) error { return RenderNDRChart(w, format, results) })
 }
 
 // RenderNDRChart writes the chart of WriteNDRChart in format "svg" or
