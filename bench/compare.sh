@@ -19,52 +19,14 @@
 # (default 5301), BAR (default 0.90).
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/.." && pwd))
-tools="$top/../shared/tools"
-if [ ! -f "$tools/udpsink.c" ] || [ ! -f "$tools/udpblast.c" ]; then
-	echo "compare.sh: the C reference tools are not at $tools (expected udpsink.c and udpblast.c next to the repository); nothing to compare"
-	exit 0
-fi
-export PATH="$PATH:/usr/local/go/bin"
+name=compare.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 secs=${SECONDS_PER_RUN:-2}
 runs=${RUNS:-5}
 port=${PORT:-5301}
 bar=${BAR:-0.90}
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-echo "building: udpsink, udpblast (gcc -O2), udpperf (go build)" >&2
-gcc -O2 -o "$work/udpsink" "$tools/udpsink.c"
-gcc -O2 -o "$work/udpblast" "$tools/udpblast.c"
-(cd "$top" && go build -o "$work/udpperf" ./cmd/udpperf)
-
-# Sender on the first allowed CPU, receiver on the second, when there are two.
-cpus=$(taskset -pc $$ | sed 's/.*: //')
-# Expand a list such as "0-1,4" into "0 1 4".
-allowed=$(echo "$cpus" | awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-"); if (n == 2) { for (c = r[1]; c <= r[2]; c++) printf "%d ", c } else printf "%d ", r[1] } }')
-read -r -a allowed_cpus <<<"$allowed"
-if [ "${#allowed_cpus[@]}" -ge 2 ]; then
-	txcpu=${allowed_cpus[0]}
-	rxcpu=${allowed_cpus[1]}
-	tx=(taskset -c "$txcpu")
-	rx=(taskset -c "$rxcpu")
-	echo "pinning: senders on CPU $txcpu, receivers on CPU $rxcpu (allowed: $cpus)" >&2
-else
-	tx=()
-	rx=()
-	echo "pinning: only one CPU, not pinned" >&2
-fi
-
-# field NAME FILE: a number from udpsink's one-line JSON.
-field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$2" | head -n1; }
 
 # server_figures FILE: "datagrams seconds" from udpperf server --json
 # (the "packets" and "seconds" of end.sum_received: datagrams received;

@@ -20,45 +20,13 @@
 # (default 5311), SIZES (default "1472 8972").
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/.." && pwd))
-tools="$top/../shared/tools"
-if [ ! -f "$tools/udpsink.c" ] || [ ! -f "$tools/udpblast.c" ]; then
-	echo "cost.sh: the C reference tools are not at $tools (expected udpsink.c and udpblast.c next to the repository); nothing to compare"
-	exit 0
-fi
-export PATH="$PATH:/usr/local/go/bin"
+name=cost.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 secs=${SECONDS_PER_RUN:-2}
 runs=${RUNS:-5}
 port=${PORT:-5311}
 sizes=${SIZES:-"1472 8972"}
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-echo "building: udpsink, udpblast (gcc -O2), udpperf (go build)" >&2
-gcc -O2 -o "$work/udpsink" "$tools/udpsink.c"
-gcc -O2 -o "$work/udpblast" "$tools/udpblast.c"
-(cd "$top" && go build -o "$work/udpperf" ./cmd/udpperf)
-
-cpus=$(taskset -pc $$ | sed 's/.*: //')
-allowed=$(echo "$cpus" | awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-"); if (n == 2) { for (c = r[1]; c <= r[2]; c++) printf "%d ", c } else printf "%d ", r[1] } }')
-read -r -a allowed_cpus <<<"$allowed"
-if [ "${#allowed_cpus[@]}" -ge 2 ]; then
-	tx=(taskset -c "${allowed_cpus[0]}")
-	rx=(taskset -c "${allowed_cpus[1]}")
-	echo "pinning: senders on CPU ${allowed_cpus[0]}, receivers on CPU ${allowed_cpus[1]} (allowed: $cpus)" >&2
-else
-	tx=()
-	rx=()
-	echo "pinning: only one CPU, not pinned" >&2
-fi
 # timed CMD...: runs CMD and writes its user and system CPU seconds, to the
 # microsecond, as "TIME user system" on stderr (/usr/bin/time rounds to
 # 10 ms, more than the C receiver spends in user space in a run).
@@ -70,8 +38,6 @@ _, status, ru = os.wait4(pid, 0)
 print("TIME %.6f %.6f" % (ru.ru_utime, ru.ru_stime), file=sys.stderr)
 sys.exit(os.waitstatus_to_exitcode(status))')
 
-# field NAME FILE: a number from a C tool's one-line JSON.
-field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$2" | head -n1; }
 # cputime FILE: "user system" seconds from /usr/bin/time's line.
 cputime() { sed -n 's/^TIME \([0-9.]*\) \([0-9.]*\)$/\1 \2/p' "$1" | tail -n1; }
 

@@ -1,0 +1,46 @@
+# Shared by the comparison scripts of bench/ (sourced, not run): finds the
+# C reference tools beside the repository, makes a work folder that is
+# removed on exit with every process listed in pids, builds udpsink,
+# udpblast and udpperf into it, and sets tx and rx to the taskset prefixes
+# that pin senders to the first allowed CPU and receivers to the second.
+# The caller sets name (for messages) before sourcing it.
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/.." && pwd))
+tools="$top/../shared/tools"
+if [ ! -f "$tools/udpsink.c" ] || [ ! -f "$tools/udpblast.c" ]; then
+	echo "$name: the C reference tools are not at $tools (expected udpsink.c and udpblast.c next to the repository); nothing to compare"
+	exit 0
+fi
+export PATH="$PATH:/usr/local/go/bin"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "building: udpsink, udpblast (gcc -O2), udpperf (go build)" >&2
+gcc -O2 -o "$work/udpsink" "$tools/udpsink.c"
+gcc -O2 -o "$work/udpblast" "$tools/udpblast.c"
+(cd "$top" && go build -o "$work/udpperf" ./cmd/udpperf)
+
+# Expand the allowed CPU list (such as "0-1,4") into "0 1 4".
+cpus=$(taskset -pc $$ | sed 's/.*: //')
+allowed=$(echo "$cpus" | awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-"); if (n == 2) { for (c = r[1]; c <= r[2]; c++) printf "%d ", c } else printf "%d ", r[1] } }')
+read -r -a allowed_cpus <<<"$allowed"
+if [ "${#allowed_cpus[@]}" -ge 2 ]; then
+	tx=(taskset -c "${allowed_cpus[0]}")
+	rx=(taskset -c "${allowed_cpus[1]}")
+	echo "pinning: senders on CPU ${allowed_cpus[0]}, receivers on CPU ${allowed_cpus[1]} (allowed: $cpus)" >&2
+else
+	tx=()
+	rx=()
+	echo "pinning: only one CPU, not pinned" >&2
+fi
+
+# field NAME FILE: a number from a C tool's one-line JSON.
+field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$2" | head -n1; }
