@@ -102,18 +102,9 @@ func TestHelpShowsIperfNames(t *testing.T) {
 // startIperfServer starts `udpperf -s` (iperf3's form) on a free port.
 func startIperfServer(t *testing.T, args ...string) (*proc, int) {
 	t.Helper()
-	for range 5 {
-		port := freePort(t)
-		p := start(t, append([]string{"-s", "-p", fmt.Sprint(port), "-B", "127.0.0.1"}, args...)...)
-		if p.waitFor(t, "listening on UDP port", 10*time.Second) {
-			return p, port
-		}
-		if !strings.Contains(p.stderr.String(), "already in use") {
-			t.Fatalf("server did not start:\n%s", p.stderr.String())
-		}
-	}
-	t.Fatal("no free port found")
-	return nil, 0
+	return startOnFreePorts(t, 1, func(port int) []string {
+		return append([]string{"-s", "-p", fmt.Sprint(port), "-B", "127.0.0.1"}, args...)
+	})
 }
 
 func TestIperfShortFlagsEndToEnd(t *testing.T) {

@@ -178,17 +178,34 @@ func (p *proc) wait(t *testing.T, timeout time.Duration) int {
 // port was taken in the meantime.
 func startServer(t *testing.T, args ...string) (*proc, int) {
 	t.Helper()
-	for range 5 {
+	return startOnFreePorts(t, 1, func(port int) []string {
+		return append([]string{"server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1"}, args...)
+	})
+}
+
+// startOnFreePorts starts udpperf with the arguments argv gives for a
+// free base port, and waits until it listens on n consecutive ports from
+// there; it tries other ports while the one it picked was taken meanwhile.
+func startOnFreePorts(t *testing.T, n int, argv func(port int) []string) (*proc, int) {
+	t.Helper()
+	for range 10 {
 		port := freePort(t)
-		p := start(t, append([]string{"server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1"}, args...)...)
-		if p.waitFor(t, "listening on UDP port", 10*time.Second) {
+		if port+n-1 > 65535 {
+			continue
+		}
+		p := start(t, argv(port)...)
+		ok := true
+		for i := range n {
+			ok = ok && p.waitFor(t, fmt.Sprintf("listening on UDP port %d ", port+i), 10*time.Second)
+		}
+		if ok {
 			return p, port
 		}
 		if !strings.Contains(p.stderr.String(), "already in use") {
 			t.Fatalf("server did not start:\n%s", p.stderr.String())
 		}
 	}
-	t.Fatal("no free port found")
+	t.Fatal("no free ports found")
 	return nil, 0
 }
 

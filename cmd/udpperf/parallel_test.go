@@ -16,25 +16,9 @@ import (
 // ports, retrying when one was taken.
 func startParallelServer(t *testing.T, n int, args ...string) (*proc, int) {
 	t.Helper()
-	for range 10 {
-		port := freePort(t)
-		if port+n-1 > 65535 {
-			continue
-		}
-		p := start(t, append([]string{"server", "-P", fmt.Sprint(n), "--port", fmt.Sprint(port), "--bind", "127.0.0.1"}, args...)...)
-		ok := true
-		for i := range n {
-			ok = ok && p.waitFor(t, fmt.Sprintf("listening on UDP port %d ", port+i), 10*time.Second)
-		}
-		if ok {
-			return p, port
-		}
-		if !strings.Contains(p.stderr.String(), "already in use") {
-			t.Fatalf("server did not start:\n%s", p.stderr.String())
-		}
-	}
-	t.Fatal("no free ports found")
-	return nil, 0
+	return startOnFreePorts(t, n, func(port int) []string {
+		return append([]string{"server", "-P", fmt.Sprint(n), "--port", fmt.Sprint(port), "--bind", "127.0.0.1"}, args...)
+	})
 }
 
 // Two streams as separate processes: each stream has its figures in every
