@@ -56,13 +56,22 @@ func TestSummaryChartCarriesContext(t *testing.T) {
 
 // A case that could not run is labelled, not left as a silent gap.
 func TestSummaryChartLabelsFailedCases(t *testing.T) {
-	sums := sampleSummaries()
-	sums[0].Failed = sums[0].Runs
-	var svg bytes.Buffer
-	if err := RenderSummaryChart(&svg, "svg", sums); err != nil {
-		t.Fatal(err)
+	labels := func(sums []CaseSummary) int {
+		var svg bytes.Buffer
+		if err := RenderSummaryChart(&svg, "svg", sums); err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Count(svg.Bytes(), []byte(">error<"))
 	}
-	checkSVG(t, svg.Bytes(), "error")
+	sums := sampleSummaries()
+	for i := range sums {
+		sums[i].Failed = 0
+	}
+	before := labels(sums)
+	sums[0].Failed = sums[0].Runs
+	if after := labels(sums); after <= before {
+		t.Fatalf("a case whose every run failed adds no error label: %d labels, %d without it", after, before)
+	}
 }
 
 func TestOtherChartsCarryContext(t *testing.T) {
