@@ -300,7 +300,8 @@ func (e *endpoint) transmitSockets(fs []engine.Frame, dest netip.AddrPort, mark 
 // plan fills up to a batch of messages from fs[i:] and returns how many,
 // and the index of the first frame left for the next round. With gso each
 // message carries a run of equal-size frames (the last may be shorter; see
-// mmsg.GSOSend) as one buffer list the kernel cuts at the frame size; otherwise a message is one frame. A frame of several buffers is one
+// mmsg.GSOSend) as one buffer list the kernel cuts at the frame size;
+// otherwise a message is one frame. A frame of several buffers is one
 // datagram either way, and frames that lie back to back in a slab share
 // one iovec (joinWindow).
 //
@@ -357,17 +358,23 @@ func (e *endpoint) plan(fs []engine.Frame, i int, dest netip.AddrPort, gso bool,
 		if run == 0 {
 			continue // every frame left was refused
 		}
-		m := &t.msgs[k]
-		m.Buffers = t.flat[start:len(t.flat):len(t.flat)]
-		m.Addr = dest
-		m.SegmentSize = 0
-		if run > 1 {
-			m.SegmentSize = seg
-		}
-		t.first[k], t.count[k], t.bytes[k] = from, run, bytes
+		t.fillMessage(k, start, dest, from, run, seg, bytes)
 		k++
 	}
 	return k, i
+}
+
+// fillMessage makes message k of the run of frames planned from fs[from]:
+// its buffers are t.flat[start:], cut at seg bytes when it holds several.
+func (t *txState) fillMessage(k, start int, dest netip.AddrPort, from, run, seg, bytes int) {
+	m := &t.msgs[k]
+	m.Buffers = t.flat[start:len(t.flat):len(t.flat)]
+	m.Addr = dest
+	m.SegmentSize = 0
+	if run > 1 {
+		m.SegmentSize = seg
+	}
+	t.first[k], t.count[k], t.bytes[k] = from, run, bytes
 }
 
 // writePlanned sends the k planned messages, recording in r the frames
