@@ -227,15 +227,11 @@ func (c *Checker) AcceptFrame(f engine.Frame) {
 		return
 	}
 
-	// Words 0 and 1: straight from memory, or copied out of a split frame.
 	var hdr [2 * MaxWidth / 8]byte
-	head := data
-	if !contiguous {
-		head = hdr[:2*wb]
-		if _, err := f.ReadAt(head, 0); err != nil {
-			c.fail(&c.frameErrors, func() error { return fmt.Errorf("prbs: reading the header: %w", err) })
-			return
-		}
+	head, err := frameHead(f, data, contiguous, hdr[:2*wb])
+	if err != nil {
+		c.fail(&c.frameErrors, func() error { return fmt.Errorf("prbs: reading the header: %w", err) })
+		return
 	}
 	seq := binary.LittleEndian.Uint32(head)
 	exp := c.expect.Swap(seq + 1)
@@ -262,6 +258,16 @@ func (c *Checker) AcceptFrame(f engine.Frame) {
 	}
 	c.frames.Add(1)
 	c.bytes.Add(uint64(size))
+}
+
+// frameHead returns words 0 and 1 of f: straight from data when the frame
+// is contiguous, else copied into buf, which holds exactly the two words.
+func frameHead(f engine.Frame, data []byte, contiguous bool, buf []byte) ([]byte, error) {
+	if contiguous {
+		return data, nil
+	}
+	_, err := f.ReadAt(buf, 0)
+	return buf, err
 }
 
 // failPayload counts a frame whose words after the header, or their
