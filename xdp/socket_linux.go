@@ -123,9 +123,22 @@ func Open(cfg Config) (s *Socket, err error) {
 		return nil, errors.New("xdp: multi-buffer socket needs a program loaded with ProgramConfig.MultiBuffer")
 	}
 
-	// Try each mode in turn. The hook a mode needs is set up first: a
-	// program of our own is moved between the driver and generic hooks as
-	// needed; a shared one stays where its owner put it.
+	if s, err = openInModes(&cfg, prog, own, ifindex, sg); err != nil {
+		return nil, err
+	}
+	s.prog, s.ownProg = prog, own
+	if err = prog.register(cfg.QueueID, s.fd); err != nil {
+		s.closeSocket()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openInModes tries each mode cfg.Mode allows in turn and returns the
+// first socket bound. The hook a mode needs is set up first: a program of
+// our own (own) is moved between the driver and generic hooks as needed; a
+// shared one stays where its owner put it.
+func openInModes(cfg *Config, prog *Program, own bool, ifindex int, sg bool) (*Socket, error) {
 	var errs []error
 	for _, m := range modePlan(cfg.Mode) {
 		if own {
@@ -136,24 +149,16 @@ func Open(cfg Config) (s *Socket, err error) {
 		} else if prog.Native() != m.Native() {
 			continue
 		}
-		s, err = openBound(&cfg, ifindex, m, sg)
+		s, err := openBound(cfg, ifindex, m, sg)
 		if err == nil {
-			break
+			return s, nil
 		}
 		errs = append(errs, fmt.Errorf("%v: %w", m, err))
 	}
-	if s == nil {
-		if len(errs) == 0 {
-			errs = append(errs, fmt.Errorf("mode %v does not fit the shared program's hook", cfg.Mode))
-		}
-		return nil, fmt.Errorf("xdp: open interface %d queue %d: %w", ifindex, cfg.QueueID, errors.Join(errs...))
+	if len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("mode %v does not fit the shared program's hook", cfg.Mode))
 	}
-	s.prog, s.ownProg = prog, own
-	if err = prog.register(cfg.QueueID, s.fd); err != nil {
-		s.closeSocket()
-		return nil, err
-	}
-	return s, nil
+	return nil, fmt.Errorf("xdp: open interface %d queue %d: %w", ifindex, cfg.QueueID, errors.Join(errs...))
 }
 
 // openBound creates a socket with its UMEM and rings and binds it in mode m.
@@ -181,29 +186,9 @@ func openBound(cfg *Config, ifindex int, m Mode, sg bool) (*Socket, error) {
 		s.closeSocket()
 		return nil, fmt.Errorf("initial fill placed %d of %d: %v", n, len(cfg.Fill), err)
 	}
-	flags := uint16(unix.XDP_USE_NEED_WAKEUP)
-	if m == ModeNativeZeroCopy {
-		flags |= unix.XDP_ZEROCOPY
-	} else {
-		flags |= unix.XDP_COPY
-	}
-	if sg {
-		flags |= unix.XDP_USE_SG
-	}
-	sa := &unix.SockaddrXDP{Flags: flags, Ifindex: uint32(ifindex), QueueID: uint32(cfg.QueueID)}
-	if err := bindRetry(fd, sa); err != nil {
+	if err := s.bind(cfg); err != nil {
 		s.closeSocket()
-		return nil, fmt.Errorf("bind: %w", err)
-	}
-	var opts uint32
-	if _, err := getsockopt(fd, unix.XDP_OPTIONS, unsafe.Pointer(&opts), unsafe.Sizeof(opts)); err != nil {
-		s.closeSocket()
-		return nil, fmt.Errorf("getsockopt XDP_OPTIONS: %w", err)
-	}
-	s.zc = opts&unix.XDP_OPTIONS_ZEROCOPY != 0
-	if s.zc != m.ZeroCopy() {
-		s.closeSocket()
-		return nil, fmt.Errorf("kernel reports zero-copy=%v for %v", s.zc, m)
+		return nil, err
 	}
 	// Let one wake-up drain the whole TX ring in copy mode instead of the
 	// default budget of 32 frames; older kernels lack the option.
@@ -224,6 +209,34 @@ func openBound(cfg *Config, ifindex int, m Mode, sg bool) (*Socket, error) {
 	s.txs.compFn = s.compCB
 	s.sts.fn = s.statsCB
 	return s, nil
+}
+
+// bind binds the socket to its interface and queue in its mode, and
+// checks that the kernel granted zero-copy exactly when the mode asks for
+// it.
+func (s *Socket) bind(cfg *Config) error {
+	flags := uint16(unix.XDP_USE_NEED_WAKEUP)
+	if s.mode == ModeNativeZeroCopy {
+		flags |= unix.XDP_ZEROCOPY
+	} else {
+		flags |= unix.XDP_COPY
+	}
+	if s.sg {
+		flags |= unix.XDP_USE_SG
+	}
+	sa := &unix.SockaddrXDP{Flags: flags, Ifindex: uint32(s.ifindex), QueueID: uint32(cfg.QueueID)}
+	if err := bindRetry(s.fd, sa); err != nil {
+		return fmt.Errorf("bind: %w", err)
+	}
+	var opts uint32
+	if _, err := getsockopt(s.fd, unix.XDP_OPTIONS, unsafe.Pointer(&opts), unsafe.Sizeof(opts)); err != nil {
+		return fmt.Errorf("getsockopt XDP_OPTIONS: %w", err)
+	}
+	s.zc = opts&unix.XDP_OPTIONS_ZEROCOPY != 0
+	if s.zc != s.mode.ZeroCopy() {
+		return fmt.Errorf("kernel reports zero-copy=%v for %v", s.zc, s.mode)
+	}
+	return nil
 }
 
 // bindBusyWait bounds how long bind keeps retrying a queue that is busy.
@@ -276,6 +289,26 @@ func (s *Socket) setup(cfg *Config) error {
 	if _, err := getsockopt(s.fd, unix.XDP_MMAP_OFFSETS, unsafe.Pointer(&off), unsafe.Sizeof(off)); err != nil {
 		return fmt.Errorf("XDP_MMAP_OFFSETS: %w", err)
 	}
+	if err := s.mapRings(cfg, &off); err != nil {
+		return err
+	}
+	fr, cr, rx, tx := s.maps[0], s.maps[1], s.maps[2], s.maps[3]
+	s.fill.setup(wordAt(fr, off.Fr.Producer), wordAt(fr, off.Fr.Consumer), wordAt(fr, off.Fr.Flags),
+		entriesAt[uint64](fr, off.Fr.Desc, uint32(cfg.FillSize)), true)
+	s.comp.setup(wordAt(cr, off.Cr.Producer), wordAt(cr, off.Cr.Consumer), wordAt(cr, off.Cr.Flags),
+		entriesAt[uint64](cr, off.Cr.Desc, uint32(cfg.CompletionSize)), false)
+	s.rx.setup(wordAt(rx, off.Rx.Producer), wordAt(rx, off.Rx.Consumer), wordAt(rx, off.Rx.Flags),
+		entriesAt[Desc](rx, off.Rx.Desc, uint32(cfg.RxSize)), false)
+	if tx != nil {
+		s.tx.setup(wordAt(tx, off.Tx.Producer), wordAt(tx, off.Tx.Consumer), wordAt(tx, off.Tx.Flags),
+			entriesAt[Desc](tx, off.Tx.Desc, uint32(cfg.TxSize)), true)
+	}
+	return nil
+}
+
+// mapRings maps the four rings (the TX ring only when cfg has one) into
+// s.maps, at the offsets the kernel reported.
+func (s *Socket) mapRings(cfg *Config, off *unix.XDPMmapOffsets) error {
 	descSize, addrSize := uint64(unsafe.Sizeof(Desc{})), uint64(8)
 	type mapping struct {
 		o     unix.XDPRingOffset
@@ -299,17 +332,6 @@ func (s *Socket) setup(cfg *Config) error {
 			return fmt.Errorf("mmap ring %d: %w", i, err)
 		}
 		s.maps[i] = b
-	}
-	fr, cr, rx, tx := s.maps[0], s.maps[1], s.maps[2], s.maps[3]
-	s.fill.setup(wordAt(fr, off.Fr.Producer), wordAt(fr, off.Fr.Consumer), wordAt(fr, off.Fr.Flags),
-		entriesAt[uint64](fr, off.Fr.Desc, uint32(cfg.FillSize)), true)
-	s.comp.setup(wordAt(cr, off.Cr.Producer), wordAt(cr, off.Cr.Consumer), wordAt(cr, off.Cr.Flags),
-		entriesAt[uint64](cr, off.Cr.Desc, uint32(cfg.CompletionSize)), false)
-	s.rx.setup(wordAt(rx, off.Rx.Producer), wordAt(rx, off.Rx.Consumer), wordAt(rx, off.Rx.Flags),
-		entriesAt[Desc](rx, off.Rx.Desc, uint32(cfg.RxSize)), false)
-	if tx != nil {
-		s.tx.setup(wordAt(tx, off.Tx.Producer), wordAt(tx, off.Tx.Consumer), wordAt(tx, off.Tx.Flags),
-			entriesAt[Desc](tx, off.Tx.Desc, uint32(cfg.TxSize)), true)
 	}
 	return nil
 }
