@@ -25,9 +25,9 @@
 // and late arrivals while the test runs. At the end the sender reports how
 // many datagrams it sent (an in-band "end" control message, repeated until
 // answered), so loss = sent - received covers the tail too. Datagrams the
-// kernel dropped for lack of socket-buffer room (SO_RXQ_OVFL) and frames
-// dropped by a full receive queue are shown separately; they are part of
-// the loss, not added to it. A client's plain datagrams also carry their
+// kernel dropped for lack of socket-buffer room (sk_drops, read through
+// SO_MEMINFO) and frames dropped by a full receive queue are shown
+// separately; they are part of the loss, not added to it. A client's plain datagrams also carry their
 // send time after the sequence number, from which the receiver computes
 // RFC 3550 jitter, as iperf3 does.
 //

@@ -56,9 +56,9 @@ func (c Case) endpointOptions() []udp.Option {
 }
 
 // kernelDrops is what the kernel dropped before the engine saw it: socket
-// buffers of the sockets (SO_RXQ_OVFL) and, with AF_XDP, the packets the
-// socket dropped, each once (an empty fill ring is counted twice by the
-// kernel; XDP.DroppedPackets counts it once).
+// buffers of the sockets (sk_drops, read through SO_MEMINFO) and, with
+// AF_XDP, the packets the socket dropped, each once (an empty fill ring is
+// counted twice by the kernel; XDP.DroppedPackets counts it once).
 func kernelDrops(st udp.Stats) uint64 {
 	return st.KernelDroppedBuffers + st.XDP.DroppedPackets()
 }

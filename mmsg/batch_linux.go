@@ -32,10 +32,10 @@ type ioState struct {
 	ctrl  []byte // ctrlSpace bytes per header, word aligned
 	space int    // control bytes per header
 
-	sysno uintptr // SYS_RECVMMSG, SYS_SENDMMSG, SYS_RECVMSG or SYS_SENDMSG
+	sysno uintptr // SYS_RECVMMSG, SYS_SENDMMSG or SYS_SENDMSG
 	first int     // index of the first header to pass
-	arg   uintptr // vlen for the mmsg calls, flags (0) for the msg calls
-	ret   int     // messages (mmsg) or bytes (msg) on success
+	arg   uintptr // vlen for the mmsg calls, flags (0) for sendmsg
+	ret   int     // messages (mmsg) or bytes (sendmsg) on success
 	errno unix.Errno
 	// noWait reports EAGAIN as an error instead of parking (TryWriteOne).
 	noWait bool

@@ -83,17 +83,9 @@ func NewConn(c *net.UDPConn, batch int) (*Conn, error) {
 	return conn, nil
 }
 
-// UDPConn returns the connection the Conn works on, for deadlines, addresses
-// and socket options.
-func (c *Conn) UDPConn() *net.UDPConn { return c.uc }
-
 // batchSize returns the most messages one ReadBatch or WriteBatch system call
 // moves.
 func (c *Conn) batchSize() int { return c.batch }
-
-// IPv6 reports whether the socket is an AF_INET6 socket (which also reaches
-// IPv4 peers unless it is IPv6-only).
-func (c *Conn) IPv6() bool { return c.inet6 }
 
 // Close closes the underlying *net.UDPConn. A ReadBatch or WriteBatch blocked
 // in another goroutine returns an error matching net.ErrClosed.
@@ -102,7 +94,8 @@ func (c *Conn) Close() error { return c.uc.Close() }
 // EnableGRO asks the kernel to coalesce runs of equal datagrams from one
 // sender into one receive (UDP_GRO, Linux 5.0+). Receive buffers should then
 // hold GROBufferSize bytes per message, and readers must split messages whose
-// SegmentSize is set (see Segments). Call it before reading.
+// SegmentSize is set (see Message.Datagrams and SegmentAt). Call it before
+// reading.
 func (c *Conn) EnableGRO() error {
 	if err := c.setInt(unix.IPPROTO_UDP, unix.UDP_GRO, 1); err != nil {
 		return fmt.Errorf("mmsg: enable UDP_GRO: %w", err)

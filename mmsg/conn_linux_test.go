@@ -50,8 +50,8 @@ func TestReadBatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ruc := listen(t, tc.rnet, tc.raddr)
 			r := wrap(t, ruc, 32)
-			if r.IPv6() != tc.wantRecvIPv6 {
-				t.Fatalf("IPv6() = %v, want %v", r.IPv6(), tc.wantRecvIPv6)
+			if r.inet6 != tc.wantRecvIPv6 {
+				t.Fatalf("inet6 = %v, want %v", r.inet6, tc.wantRecvIPv6)
 			}
 			if _, err := r.SetReadBuffer(4 << 20); err != nil {
 				t.Fatal(err)
@@ -105,7 +105,7 @@ func TestWriteBatch(t *testing.T) {
 					msgs[i].Addr = localAddr(r2)
 				}
 			}
-			setDeadline(t, s.UDPConn())
+			setDeadline(t, s.uc)
 			n, err := s.WriteBatch(msgs)
 			if err != nil || n != count {
 				t.Fatalf("WriteBatch = %d, %v; want %d", n, err, count)
@@ -126,7 +126,7 @@ func TestWriteBatch(t *testing.T) {
 				if err != nil {
 					t.Fatalf("datagram %d: %v", i, err)
 				}
-				if k != 100+i || !testutils.MatchesPattern(buf[:k], uint32(i)) || from != localAddr(s.UDPConn()) {
+				if k != 100+i || !testutils.MatchesPattern(buf[:k], uint32(i)) || from != localAddr(s.uc) {
 					t.Fatalf("datagram %d: %d bytes from %v, wrong", i, k, from)
 				}
 			}
@@ -140,7 +140,7 @@ func TestWriteBatchDualStackToIPv4(t *testing.T) {
 	s := wrap(t, listen(t, "udp", "[::]:0"), 4)
 	r := listen(t, "udp4", "127.0.0.1:0")
 	m := []Message{{Buffers: [][]byte{testutils.Pattern(9, 64)}, Addr: localAddr(r)}}
-	setDeadline(t, s.UDPConn())
+	setDeadline(t, s.uc)
 	if n, err := s.WriteBatch(m); n != 1 || err != nil {
 		t.Fatalf("WriteBatch = %d, %v", n, err)
 	}
@@ -159,7 +159,7 @@ func TestWriteBatchRejectsIPv6FromIPv4Socket(t *testing.T) {
 		{Buffers: [][]byte{testutils.Pattern(1, 10)}, Addr: localAddr(r)},
 		{Buffers: [][]byte{testutils.Pattern(2, 10)}, Addr: netip.MustParseAddrPort("[::1]:9")},
 	}
-	setDeadline(t, s.UDPConn())
+	setDeadline(t, s.uc)
 	n, err := s.WriteBatch(msgs)
 	if n != 1 || err == nil {
 		t.Fatalf("WriteBatch = %d, %v; want 1 and an address error", n, err)
@@ -170,7 +170,9 @@ func TestWriteBatchRejectsIPv6FromIPv4Socket(t *testing.T) {
 	}
 }
 
-func TestReadOneWriteOne(t *testing.T) {
+// TestWriteOne sends single datagrams with WriteOne and TryWriteOne and reads
+// each, scattered over two buffers, with a one-message ReadBatch.
+func TestWriteOne(t *testing.T) {
 	for _, tc := range []struct{ name, net, addr string }{
 		{"ipv4", "udp4", "127.0.0.1:0"},
 		{"ipv6", "udp6", "[::1]:0"},
@@ -180,8 +182,9 @@ func TestReadOneWriteOne(t *testing.T) {
 			r := wrap(t, ruc, 1)
 			s := wrap(t, listen(t, tc.net, tc.addr), 1)
 			setDeadline(t, ruc)
-			setDeadline(t, s.UDPConn())
-			in := Message{Buffers: [][]byte{make([]byte, 10), make([]byte, 2000)}}
+			setDeadline(t, s.uc)
+			ins := []Message{{Buffers: [][]byte{make([]byte, 10), make([]byte, 2000)}}}
+			in := &ins[0]
 			for i := range 20 {
 				out := Message{Buffers: [][]byte{testutils.Pattern(uint32(i), 1000+i)}, Addr: localAddr(ruc)}
 				write, name := s.WriteOne, "WriteOne"
@@ -191,13 +194,13 @@ func TestReadOneWriteOne(t *testing.T) {
 				if err := write(&out); err != nil || out.N != 1000+i {
 					t.Fatalf("%s %d: N %d, %v", name, i, out.N, err)
 				}
-				if err := r.ReadOne(&in); err != nil {
-					t.Fatalf("ReadOne %d: %v", i, err)
+				if n, err := r.ReadBatch(ins); n != 1 || err != nil {
+					t.Fatalf("ReadBatch %d: %d, %v", i, n, err)
 				}
 				// Scatter: the first 10 bytes land in the first buffer.
 				got := append(append([]byte(nil), in.Buffers[0]...), in.Buffers[1][:in.N-10]...)
-				if in.N != 1000+i || !testutils.MatchesPattern(got, uint32(i)) || in.Addr != localAddr(s.UDPConn()) || in.Truncated {
-					t.Fatalf("ReadOne %d: N %d from %v truncated %v", i, in.N, in.Addr, in.Truncated)
+				if in.N != 1000+i || !testutils.MatchesPattern(got, uint32(i)) || in.Addr != localAddr(s.uc) || in.Truncated {
+					t.Fatalf("read %d: N %d from %v truncated %v", i, in.N, in.Addr, in.Truncated)
 				}
 			}
 		})
@@ -228,13 +231,6 @@ func TestTruncatedFlag(t *testing.T) {
 			t.Errorf("read %d: N %d truncated %v, want %d %v", i, msgs[0].N, msgs[0].Truncated, w.n, w.trunc)
 		}
 	}
-	// ReadOne flags truncation as well.
-	if _, err := suc.WriteToUDPAddrPort(testutils.Pattern(1, 500), localAddr(ruc)); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.ReadOne(&msgs[0]); err != nil || !msgs[0].Truncated || msgs[0].N != 100 {
-		t.Errorf("ReadOne: N %d truncated %v, %v", msgs[0].N, msgs[0].Truncated, err)
-	}
 }
 
 // TestKernelDrops overflows a tiny receive buffer and checks that the
@@ -251,7 +247,7 @@ func TestKernelDrops(t *testing.T) {
 	for i := range msgs {
 		msgs[i] = Message{Buffers: [][]byte{testutils.Pattern(uint32(i), 1000)}, Addr: localAddr(ruc)}
 	}
-	setDeadline(t, s.UDPConn())
+	setDeadline(t, s.uc)
 	if n, err := s.WriteBatch(msgs[:burst]); n != burst || err != nil {
 		t.Fatalf("WriteBatch = %d, %v", n, err)
 	}
@@ -403,7 +399,7 @@ func TestMessageTooLong(t *testing.T) {
 		{Buffers: [][]byte{make([]byte, MaxPayloadIPv4+1)}, Addr: dst},
 		{Buffers: [][]byte{testutils.Pattern(2, 10)}, Addr: dst},
 	}
-	setDeadline(t, s.UDPConn())
+	setDeadline(t, s.uc)
 	n, err := s.WriteBatch(msgs)
 	if n != 1 || !errors.Is(err, syscall.EMSGSIZE) {
 		t.Fatalf("WriteBatch = %d, %v; want 1, EMSGSIZE", n, err)
@@ -432,7 +428,7 @@ func TestSteadyStateNoAlloc(t *testing.T) {
 	}
 	in := recvBuffers(16, 1024)
 	setDeadline(t, ruc)
-	setDeadline(t, s.UDPConn())
+	setDeadline(t, s.uc)
 	var werr, rerr error
 	allocs := testing.AllocsPerRun(200, func() {
 		if _, err := s.WriteBatch(out); err != nil {
@@ -444,7 +440,7 @@ func TestSteadyStateNoAlloc(t *testing.T) {
 		if err := s.WriteOne(&out[0]); err != nil {
 			werr = err
 		}
-		if err := r.ReadOne(&in[0]); err != nil {
+		if _, err := r.ReadBatch(in[:1]); err != nil {
 			rerr = err
 		}
 	})

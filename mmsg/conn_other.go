@@ -11,20 +11,11 @@ type Conn struct{}
 // NewConn returns ErrUnsupported: recvmmsg and sendmmsg are Linux-only.
 func NewConn(c *net.UDPConn, batch int) (*Conn, error) { return nil, ErrUnsupported }
 
-// UDPConn returns nil on this platform.
-func (c *Conn) UDPConn() *net.UDPConn { return nil }
-
-// IPv6 returns false on this platform.
-func (c *Conn) IPv6() bool { return false }
-
 // Close returns ErrUnsupported.
 func (c *Conn) Close() error { return ErrUnsupported }
 
 // ReadBatch returns ErrUnsupported.
 func (c *Conn) ReadBatch(msgs []Message) (int, error) { return 0, ErrUnsupported }
-
-// ReadOne returns ErrUnsupported.
-func (c *Conn) ReadOne(m *Message) error { return ErrUnsupported }
 
 // WriteBatch returns ErrUnsupported.
 func (c *Conn) WriteBatch(msgs []Message) (int, error) { return 0, ErrUnsupported }

@@ -1,30 +1,29 @@
 // Package mmsg moves UDP datagrams between the Linux kernel and buffers the
 // caller owns, many datagrams per system call.
 //
-// It is the batch layer under the UDP server and client of package engine and
-// knows nothing of frames: it fills and drains caller-owned byte slices and
-// reports sizes, addresses and flags.
+// It is the batch layer under the UDP server and client of package
+// engine/udp and knows nothing of frames: it fills and drains caller-owned
+// byte slices and reports sizes, addresses and flags.
 //
 // # Paths
 //
 // A [Conn] wraps a *net.UDPConn (IPv4 or IPv6) and offers three ways to move
 // datagrams, from slowest to fastest:
 //
-//   - [Conn.ReadOne] / [Conn.WriteOne]: one datagram per recvmsg/sendmsg call,
-//     the baseline every batched path is measured against.
+//   - [Conn.WriteOne] and [Conn.TryWriteOne]: one datagram per sendmsg
+//     call, for a sender that has one datagram at a time.
 //   - [Conn.ReadBatch] / [Conn.WriteBatch]: up to the batch size given to
 //     [NewConn] datagrams per recvmmsg/sendmmsg call.
 //   - UDP segmentation offload: a [Message] whose SegmentSize is set is sent
 //     as one buffer that the kernel cuts into equal datagrams (GSO, Linux
 //     4.18+), and a reader that called [Conn.EnableGRO] receives runs of
 //     equal datagrams from one sender as one buffer plus the segment size
-//     (GRO, Linux 5.0+). [Segments], [SegmentAt] and [AppendSegments] split
-//     such a buffer back into datagrams; [GSOSegments], [GSORun] and
-//     [GSOSend] plan how many datagrams one GSO send may carry.
+//     (GRO, Linux 5.0+). [Message.Datagrams] and [SegmentAt] split such a
+//     buffer back into datagrams; [GSOSegments] and [GSOSend] plan how many
+//     datagrams one GSO send may carry.
 //
-// The kernel's one-syscall cost is what these paths amortise: on a small
-// virtual machine one syscall costs about a microsecond, so the one-per-call
-// path tops out near 200k datagrams/s while GSO/GRO moves millions.
+// The fixed cost of each system call is what these paths amortise;
+// BenchmarkLoopback compares them on loopback.
 //
 // # Blocking and closing
 //
@@ -51,7 +50,7 @@
 // # Concurrency
 //
 // A Conn serves one reader goroutine and one writer goroutine at the same
-// time: ReadBatch and ReadOne share receive state, WriteBatch and WriteOne
-// share send state. The counters and state queries ([Conn.KernelDrops],
-// [Conn.GSOEnabled]) may be called from any goroutine.
+// time: ReadBatch owns the receive state; WriteBatch, WriteOne and
+// TryWriteOne share the send state. The counters and state queries
+// ([Conn.KernelDrops], [Conn.GSOEnabled]) may be called from any goroutine.
 package mmsg

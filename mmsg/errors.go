@@ -15,5 +15,6 @@ var (
 	ErrUnsupported = errors.New("mmsg: batched UDP I/O is only supported on Linux")
 )
 
-// errNilMessage is returned by ReadOne and WriteOne when given no message.
+// errNilMessage is returned by WriteOne and TryWriteOne when given no
+// message.
 var errNilMessage = errors.New("mmsg: nil *Message")

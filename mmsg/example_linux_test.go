@@ -89,16 +89,17 @@ func ExampleConn_EnableGRO() {
 		log.Fatal(err)
 	}
 
-	in := mmsg.Message{Buffers: [][]byte{make([]byte, mmsg.GROBufferSize)}}
+	in := []mmsg.Message{{Buffers: [][]byte{make([]byte, mmsg.GROBufferSize)}}}
 	rx.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var datagrams [][]byte
-	for total := 0; total < 11; total += len(datagrams) {
-		if err := reader.ReadOne(&in); err != nil {
+	for total := 0; total < 11; {
+		if _, err := reader.ReadBatch(in); err != nil {
 			log.Fatal(err)
 		}
-		datagrams = mmsg.AppendSegments(datagrams[:0], in.Buffers[0][:in.N], in.SegmentSize)
-		fmt.Printf("received %d bytes as %d datagrams, the last of %d bytes\n",
-			in.N, len(datagrams), len(datagrams[len(datagrams)-1]))
+		m := &in[0]
+		count := m.Datagrams()
+		_, last, _ := mmsg.SegmentAt(m.N, m.SegmentSize, count-1)
+		fmt.Printf("received %d bytes as %d datagrams, the last of %d bytes\n", m.N, count, last)
+		total += count
 	}
 	// Output:
 	// received 10200 bytes as 11 datagrams, the last of 200 bytes

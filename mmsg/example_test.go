@@ -8,25 +8,30 @@ import (
 
 // A GRO receive of 2500 bytes with segment size 1000 holds three datagrams,
 // the last one short.
-func ExampleAppendSegments() {
-	buf := make([]byte, 2500)
-	var datagrams [][]byte // reuse across receives to avoid allocating
-	datagrams = mmsg.AppendSegments(datagrams[:0], buf, 1000)
-	for _, d := range datagrams {
-		fmt.Println(len(d))
+func ExampleSegmentAt() {
+	m := mmsg.Message{N: 2500, SegmentSize: 1000}
+	for i := range m.Datagrams() {
+		off, length, _ := mmsg.SegmentAt(m.N, m.SegmentSize, i)
+		fmt.Println(off, length)
 	}
 	// Output:
-	// 1000
-	// 1000
-	// 500
+	// 0 1000
+	// 1000 1000
+	// 2000 500
 }
 
-// Plan how many queued datagrams one GSO send carries: equal sizes, then at
+// Plan how many queued datagrams each GSO send carries: equal sizes, then at
 // most one shorter tail, within the kernel's limits.
-func ExampleGSORun() {
+func ExampleGSOSend() {
 	queued := []int{1472, 1472, 1472, 900, 1472, 1472}
+	var g mmsg.GSOSend
 	for len(queued) > 0 {
-		n := mmsg.GSORun(queued, mmsg.MaxPayloadIPv4, mmsg.MaxGSOSegments)
+		n := 1
+		if g.Start(queued[0], mmsg.MaxPayloadIPv4, mmsg.MaxGSOSegments) {
+			for n < len(queued) && g.Add(queued[n]) {
+				n++
+			}
+		}
 		fmt.Printf("one send of %d datagrams, SegmentSize %d\n", n, queued[0])
 		queued = queued[n:]
 	}

@@ -38,10 +38,6 @@ const (
 	// 16-bit payload length covers the 8-byte UDP header and the data.
 	MaxPayloadIPv6 = 65527
 
-	// MaxSegmentSize is the largest SegmentSize a GSO send can carry: the
-	// kernel takes it as a 16-bit value.
-	MaxSegmentSize = 65535
-
 	// GROBufferSize is the receive buffer a GRO reader should give each
 	// Message: the kernel coalesces at most 64 KiB into one receive, and a
 	// smaller buffer truncates the run (Message.Truncated).
@@ -52,52 +48,27 @@ const (
 // carry when its buffer may hold at most maxBytes bytes (MaxPayloadIPv4 or
 // MaxPayloadIPv6, or less to bound latency) and the kernel accepts at most
 // maxSegments segments (MaxGSOSegments unless the kernel is known to accept
-// more). It returns 0 when segSize is not positive, exceeds MaxSegmentSize or
-// maxBytes, or maxSegments is not positive: such datagrams cannot go by GSO.
+// more). It returns 0 when segSize is not positive, exceeds 65535 (the
+// kernel takes it as 16 bits) or maxBytes, or maxSegments is not positive:
+// such datagrams cannot go by GSO.
 //
 // For example GSOSegments(1472, MaxPayloadIPv4, MaxGSOSegments) is 44 and
 // GSOSegments(8972, MaxPayloadIPv4, MaxGSOSegments) is 7.
 func GSOSegments(segSize, maxBytes, maxSegments int) int {
-	if segSize <= 0 || segSize > MaxSegmentSize || segSize > maxBytes || maxSegments <= 0 {
+	if segSize <= 0 || segSize > maxSegmentSize || segSize > maxBytes || maxSegments <= 0 {
 		return 0
 	}
 	return min(maxBytes/segSize, maxSegments)
 }
 
-// GSORun plans the coalescing of queued datagrams into one GSO send. Given the
-// lengths of the datagrams waiting to go to one destination, in order, it
-// returns how many of the leading ones one GSO send carries: all of length
-// lens[0] except the last, which may be shorter, with at most maxSegments of
-// them and at most maxBytes in total. The run stops before the first datagram
-// longer than lens[0] and right after the first shorter one, because the
-// kernel can only cut a buffer into equal pieces followed by a short tail. An
-// empty datagram never joins a run: it would vanish in the concatenation.
-//
-// A result of 1 means the first datagram goes alone (send it without
-// SegmentSize, or with it: the kernel treats a single segment as a plain
-// datagram). It returns 0 when lens is empty or its first datagram cannot be
-// sent by GSO (see GSOSegments), an empty datagram included: send that one as
-// a plain datagram.
-func GSORun(lens []int, maxBytes, maxSegments int) int {
-	if len(lens) == 0 || GSOSegments(lens[0], maxBytes, maxSegments) == 0 {
-		return 0
-	}
-	var g GSOSend
-	g.Start(lens[0], maxBytes, maxSegments)
-	n := 1
-	for _, l := range lens[1:] {
-		if !g.Add(l) {
-			break
-		}
-		n++
-	}
-	return n
-}
-
-// GSOSend assembles one GSO send a datagram at a time, by the rule GSORun
-// applies to a whole queue. It serves a sender that checks each datagram
-// as it goes and would rather not list their lengths first. Start begins
-// a send; the zero value accepts nothing.
+// GSOSend plans one GSO send a datagram at a time: which of the datagrams
+// queued for one destination, taken in order, share one buffer. They must
+// all have the length of the first except the last, which may be shorter,
+// because the kernel can only cut a buffer into equal pieces followed by a
+// short tail; so a run stops before a datagram longer than the first and
+// right after a shorter one, and within the limits given to Start. An empty
+// datagram never joins a run: it would vanish in the concatenation. Start
+// begins a send; the zero value accepts nothing.
 type GSOSend struct {
 	seg, limit, count, total, maxBytes int
 	closed                             bool
@@ -123,3 +94,7 @@ func (g *GSOSend) Add(l int) bool {
 	g.closed = l < g.seg
 	return true
 }
+
+// maxSegmentSize is the largest SegmentSize a GSO send can carry: the kernel
+// takes it as a 16-bit value.
+const maxSegmentSize = 65535

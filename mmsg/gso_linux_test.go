@@ -82,7 +82,7 @@ func TestGSOToGRO(t *testing.T) {
 			}
 			s := gsoSender(t, tc.net, tc.addr)
 			msgs, lens := gsoMessages(localAddr(ruc), 1000, 300, 10, 20, 40)
-			setDeadline(t, s.UDPConn())
+			setDeadline(t, s.uc)
 			if n, err := s.WriteBatch(msgs); n != len(msgs) || err != nil {
 				t.Fatalf("WriteBatch = %d, %v", n, err)
 			}
@@ -92,7 +92,7 @@ func TestGSOToGRO(t *testing.T) {
 				}
 			}
 			got, runs, _ := collect(t, r, len(lens), GROBufferSize)
-			checkDatagrams(t, got, lens, localAddr(s.UDPConn()))
+			checkDatagrams(t, got, lens, localAddr(s.uc))
 			if runs == 0 {
 				t.Error("no GRO run received: every datagram came alone")
 			}
@@ -113,12 +113,12 @@ func TestGSOToPlainReader(t *testing.T) {
 	}
 	s := gsoSender(t, "udp4", "127.0.0.1:0")
 	msgs, lens := gsoMessages(localAddr(ruc), 1472, 100, 43, 5)
-	setDeadline(t, s.UDPConn())
+	setDeadline(t, s.uc)
 	if n, err := s.WriteBatch(msgs); n != len(msgs) || err != nil {
 		t.Fatalf("WriteBatch = %d, %v", n, err)
 	}
 	got, runs, _ := collect(t, r, len(lens), 2048)
-	checkDatagrams(t, got, lens, localAddr(s.UDPConn()))
+	checkDatagrams(t, got, lens, localAddr(s.uc))
 	if runs != 0 {
 		t.Errorf("%d GRO runs on a socket without GRO", runs)
 	}
@@ -142,12 +142,12 @@ func TestGSOGathersBuffers(t *testing.T) {
 		}
 		bufs := [][]byte{stream[:333], stream[333:1333], {}, stream[1333:1334], stream[1334:3999], stream[3999:]}
 		m := Message{Buffers: bufs, Addr: localAddr(ruc), SegmentSize: 1000}
-		setDeadline(t, s.UDPConn())
+		setDeadline(t, s.uc)
 		if err := s.WriteOne(&m); err != nil || m.N != len(stream) {
 			t.Fatalf("software split %v: WriteOne N %d, %v", soft, m.N, err)
 		}
 		got, _, _ := collect(t, r, len(lens), 2048)
-		checkDatagrams(t, got, lens, localAddr(s.UDPConn()))
+		checkDatagrams(t, got, lens, localAddr(s.uc))
 	}
 }
 
@@ -191,7 +191,7 @@ func TestGSOSoftwareSplit(t *testing.T) {
 	lens = append(lens, 300)
 	id++
 	plain(12)
-	setDeadline(t, s.UDPConn())
+	setDeadline(t, s.uc)
 	if n, err := s.WriteBatch(msgs); n != len(msgs) || err != nil {
 		t.Fatalf("WriteBatch = %d, %v", n, err)
 	}
@@ -199,7 +199,7 @@ func TestGSOSoftwareSplit(t *testing.T) {
 		t.Errorf("split message N %d, want %d", msgs[2].N, msgs[2].Len())
 	}
 	got, _, _ := collect(t, r, len(lens), 2048)
-	checkDatagrams(t, got, lens, localAddr(s.UDPConn()))
+	checkDatagrams(t, got, lens, localAddr(s.uc))
 }
 
 // TestGSOFallbackOnKernelRefusal asks the kernel to cut a buffer into more
@@ -213,7 +213,7 @@ func TestGSOFallbackOnKernelRefusal(t *testing.T) {
 	}
 	s := gsoSender(t, "udp4", "127.0.0.1:0")
 	msgs, lens := gsoMessages(localAddr(ruc), 100, 0, MaxGSOSegmentsLimit+72)
-	setDeadline(t, s.UDPConn())
+	setDeadline(t, s.uc)
 	if n, err := s.WriteBatch(msgs); n != 1 || err != nil {
 		t.Fatalf("WriteBatch = %d, %v", n, err)
 	}
@@ -225,7 +225,7 @@ func TestGSOFallbackOnKernelRefusal(t *testing.T) {
 		t.Errorf("gsoError = %v, want errGSOUnsupported wrapping EINVAL", err)
 	}
 	got, _, _ := collect(t, r, len(lens), 2048)
-	checkDatagrams(t, got, lens, localAddr(s.UDPConn()))
+	checkDatagrams(t, got, lens, localAddr(s.uc))
 }
 
 // TestGSOFallbackDisabled checks that without the fallback the refusal is
@@ -235,7 +235,7 @@ func TestGSOFallbackDisabled(t *testing.T) {
 	s := gsoSender(t, "udp4", "127.0.0.1:0")
 	s.setGSOFallback(false)
 	msgs, _ := gsoMessages(localAddr(ruc), 100, 0, MaxGSOSegmentsLimit+1)
-	setDeadline(t, s.UDPConn())
+	setDeadline(t, s.uc)
 	n, err := s.WriteBatch(msgs)
 	if n != 0 || !errors.Is(err, errGSOUnsupported) || !errors.Is(err, syscall.EINVAL) {
 		t.Fatalf("WriteBatch = %d, %v; want 0 and errGSOUnsupported (EINVAL)", n, err)
@@ -243,34 +243,6 @@ func TestGSOFallbackDisabled(t *testing.T) {
 	if s.GSOEnabled() {
 		t.Error("GSO still on")
 	}
-}
-
-// TestGROReadOne checks that the one-per-syscall reader also reports a GRO
-// run with its segment size.
-func TestGROReadOne(t *testing.T) {
-	ruc := listen(t, "udp4", "127.0.0.1:0")
-	r := wrap(t, ruc, 1)
-	if err := r.EnableGRO(); err != nil {
-		t.Skipf("kernel refused UDP_GRO: %v", err)
-	}
-	s := gsoSender(t, "udp4", "127.0.0.1:0")
-	msgs, lens := gsoMessages(localAddr(ruc), 1472, 1, 7)
-	setDeadline(t, s.UDPConn())
-	if err := s.WriteOne(&msgs[0]); err != nil {
-		t.Fatal(err)
-	}
-	setDeadline(t, ruc)
-	in := Message{Buffers: [][]byte{make([]byte, GROBufferSize)}}
-	var got []datagram
-	for len(got) < len(lens) {
-		if err := r.ReadOne(&in); err != nil {
-			t.Fatal(err)
-		}
-		for _, seg := range AppendSegments(nil, in.Buffers[0][:in.N], in.SegmentSize) {
-			got = append(got, datagram{from: in.Addr, data: append([]byte(nil), seg...)})
-		}
-	}
-	checkDatagrams(t, got, lens, localAddr(s.UDPConn()))
 }
 
 // TestGROSteadyStateNoAlloc proves the GSO send and GRO receive paths
@@ -288,7 +260,7 @@ func TestGROSteadyStateNoAlloc(t *testing.T) {
 	out, _ := gsoMessages(localAddr(ruc), 1472, 0, 44)
 	in := recvBuffers(8, GROBufferSize)
 	setDeadline(t, ruc)
-	setDeadline(t, s.UDPConn())
+	setDeadline(t, s.uc)
 	var segs [][]byte
 	var err error
 	allocs := testing.AllocsPerRun(100, func() {
@@ -300,7 +272,7 @@ func TestGROSteadyStateNoAlloc(t *testing.T) {
 			err = e
 		}
 		for _, m := range in[:n] {
-			segs = AppendSegments(segs[:0], m.Buffers[0][:m.N], m.SegmentSize)
+			segs = appendSegments(segs[:0], m.Buffers[0][:m.N], m.SegmentSize)
 		}
 	})
 	if err != nil {

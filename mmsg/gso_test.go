@@ -18,7 +18,7 @@ func TestGSOSegments(t *testing.T) {
 		{seg: 0, max: MaxPayloadIPv4, segs: MaxGSOSegments, want: 0},
 		{seg: -1, max: MaxPayloadIPv4, segs: MaxGSOSegments, want: 0},
 		{seg: 1472, max: MaxPayloadIPv4, segs: 0, want: 0},
-		{seg: MaxSegmentSize + 1, max: 1 << 20, segs: 1, want: 0},
+		{seg: maxSegmentSize + 1, max: 1 << 20, segs: 1, want: 0},
 	}
 	for _, c := range cases {
 		if got := GSOSegments(c.seg, c.max, c.segs); got != c.want {
@@ -27,7 +27,27 @@ func TestGSOSegments(t *testing.T) {
 	}
 }
 
-func TestGSORun(t *testing.T) {
+// gsoRun returns how many of the leading datagrams of lens one GSO send
+// carries when a sender offers them to a GSOSend in order, or 0 when the
+// first cannot go by GSO.
+func gsoRun(lens []int, maxBytes, maxSegments int) int {
+	if len(lens) == 0 || GSOSegments(lens[0], maxBytes, maxSegments) == 0 {
+		return 0
+	}
+	var g GSOSend
+	g.Start(lens[0], maxBytes, maxSegments)
+	n := 1
+	for _, l := range lens[1:] {
+		if !g.Add(l) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// TestGSOSendRuns checks the runs GSOSend forms over whole queues.
+func TestGSOSendRuns(t *testing.T) {
 	rep := func(v, n int) []int {
 		s := make([]int, n)
 		for i := range s {
@@ -56,18 +76,18 @@ func TestGSORun(t *testing.T) {
 		{name: "too big", lens: []int{70000}, max: MaxPayloadIPv4, segs: 64, want: 0},
 	}
 	for _, c := range cases {
-		if got := GSORun(c.lens, c.max, c.segs); got != c.want {
-			t.Errorf("%s: GSORun = %d, want %d", c.name, got, c.want)
+		if got := gsoRun(c.lens, c.max, c.segs); got != c.want {
+			t.Errorf("%s: run of %d datagrams, want %d", c.name, got, c.want)
 		}
 	}
 }
 
-// TestGSORunMatchesSegments checks that a planned run, concatenated, splits
+// TestGSOSendMatchesSegments checks that a planned run, concatenated, splits
 // back into exactly the planned datagrams.
-func TestGSORunMatchesSegments(t *testing.T) {
+func TestGSOSendMatchesSegments(t *testing.T) {
 	lens := []int{1200, 1200, 1200, 1200, 700, 1200, 1200, 1300, 5}
 	for start := 0; start < len(lens); {
-		n := GSORun(lens[start:], MaxPayloadIPv4, MaxGSOSegments)
+		n := gsoRun(lens[start:], MaxPayloadIPv4, MaxGSOSegments)
 		if n == 0 {
 			t.Fatalf("no run at %d", start)
 		}
@@ -76,8 +96,8 @@ func TestGSORunMatchesSegments(t *testing.T) {
 			total += l
 		}
 		seg := lens[start]
-		if Segments(total, seg) != n {
-			t.Fatalf("run at %d of %d datagrams splits into %d", start, n, Segments(total, seg))
+		if segments(total, seg) != n {
+			t.Fatalf("run at %d of %d datagrams splits into %d", start, n, segments(total, seg))
 		}
 		for i := range n {
 			_, l, _ := SegmentAt(total, seg, i)

@@ -70,7 +70,7 @@ type datagram struct {
 // GRO runs and the largest batch one ReadBatch returned.
 func collect(t testing.TB, c *Conn, want, bufSize int) (got []datagram, groRuns, maxBatch int) {
 	t.Helper()
-	setDeadline(t, c.UDPConn())
+	setDeadline(t, c.uc)
 	msgs := recvBuffers(c.batchSize(), bufSize)
 	for len(got) < want {
 		n, err := c.ReadBatch(msgs)
@@ -85,7 +85,7 @@ func collect(t testing.TB, c *Conn, want, bufSize int) (got []datagram, groRuns,
 			if m.SegmentSize > 0 {
 				groRuns++
 			}
-			for _, seg := range AppendSegments(nil, m.Buffers[0][:m.N], m.SegmentSize) {
+			for _, seg := range appendSegments(nil, m.Buffers[0][:m.N], m.SegmentSize) {
 				got = append(got, datagram{from: m.Addr, data: append([]byte(nil), seg...)})
 			}
 		}

@@ -29,9 +29,9 @@ type Message struct {
 
 	// SegmentSize on receive is the size of each datagram in a GRO run
 	// (every one but the last, which may be shorter), or 0 when Buffers
-	// hold a single datagram; see Segments and AppendSegments. On send a
-	// positive value asks the kernel to cut the buffer into datagrams of
-	// this size (GSO); 0 sends one datagram.
+	// hold a single datagram; see Datagrams and SegmentAt. On send a
+	// positive value, at most 65535, asks the kernel to cut the buffer into
+	// datagrams of this size (GSO); 0 sends one datagram.
 	SegmentSize int
 
 	// Truncated reports on receive that the datagram did not fit into
@@ -44,7 +44,7 @@ type Message struct {
 // Datagrams returns how many datagrams a received message carries: 1 for a
 // plain datagram, more for a GRO run.
 func (m *Message) Datagrams() int {
-	return Segments(m.N, m.SegmentSize)
+	return segments(m.N, m.SegmentSize)
 }
 
 // Len returns the total length of Buffers: the capacity of a receive, or the

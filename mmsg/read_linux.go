@@ -4,7 +4,6 @@ package mmsg
 
 import (
 	"encoding/binary"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,21 +27,10 @@ func (c *Conn) ReadBatch(msgs []Message) (int, error) {
 	if len(msgs) > c.batch {
 		msgs = msgs[:c.batch]
 	}
-	return c.read(msgs, unix.SYS_RECVMMSG, "recvmmsg")
+	return c.read(msgs)
 }
 
-// ReadOne receives one datagram into m with one recvmsg call, blocking like
-// ReadBatch. It is the one-datagram-per-syscall baseline; with GRO enabled it
-// still returns a whole GRO run.
-func (c *Conn) ReadOne(m *Message) error {
-	if m == nil {
-		return errNilMessage
-	}
-	_, err := c.read(unsafe.Slice(m, 1), unix.SYS_RECVMSG, "recvmsg")
-	return err
-}
-
-func (c *Conn) read(msgs []Message, sysno uintptr, op string) (int, error) {
+func (c *Conn) read(msgs []Message) (int, error) {
 	s := &c.rd
 	s.ensureIovs(countBuffers(msgs))
 	k := 0
@@ -57,23 +45,14 @@ func (c *Conn) read(msgs []Message, sysno uintptr, op string) (int, error) {
 		h.Hdr.Flags = 0
 		h.Len = 0
 	}
-	s.sysno, s.first = sysno, 0
-	if sysno == unix.SYS_RECVMMSG {
-		s.arg = uintptr(len(msgs))
-	} else {
-		s.arg = 0
-	}
+	s.sysno, s.first, s.arg = unix.SYS_RECVMMSG, 0, uintptr(len(msgs))
 	if err := c.rc.Read(s.fn); err != nil {
-		return 0, &opError{op: op, err: err}
+		return 0, &opError{op: "recvmmsg", err: err}
 	}
 	if s.errno != 0 {
-		return 0, &opError{op: op, err: s.errno}
+		return 0, &opError{op: "recvmmsg", err: s.errno}
 	}
 	n := s.ret
-	if sysno != unix.SYS_RECVMMSG {
-		s.hdrs[0].Len = uint32(n)
-		n = 1
-	}
 	for i := range n {
 		c.finishRead(&msgs[i], i)
 	}

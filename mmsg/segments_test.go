@@ -1,7 +1,7 @@
 package mmsg
 
 import (
-	"bytes"
+	"slices"
 	"testing"
 )
 
@@ -24,8 +24,8 @@ func TestSegments(t *testing.T) {
 		{n: 128, seg: 1, want: 128},
 	}
 	for _, c := range cases {
-		if got := Segments(c.n, c.seg); got != c.want {
-			t.Errorf("Segments(%d, %d) = %d, want %d", c.n, c.seg, got, c.want)
+		if got := segments(c.n, c.seg); got != c.want {
+			t.Errorf("segments(%d, %d) = %d, want %d", c.n, c.seg, got, c.want)
 		}
 	}
 }
@@ -36,7 +36,7 @@ func TestSegments(t *testing.T) {
 func TestSegmentAtCoversBuffer(t *testing.T) {
 	for _, seg := range []int{0, 1, 7, 1000, 1472} {
 		for _, n := range []int{0, 1, 6, 7, 8, 999, 1000, 1001, 2999, 3000, 64768, 65507} {
-			count := Segments(n, seg)
+			count := segments(n, seg)
 			next := 0
 			for i := range count {
 				off, l, ok := SegmentAt(n, seg, i)
@@ -66,59 +66,46 @@ func TestSegmentAtCoversBuffer(t *testing.T) {
 	}
 }
 
-func TestAppendSegmentsShortTail(t *testing.T) {
-	b := make([]byte, 2500)
-	for i := range b {
-		b[i] = byte(i / 1000) // segment number
+// TestSegmentAt checks offsets and lengths of a short tail, of buffers that
+// hold one datagram, and of an empty datagram.
+func TestSegmentAt(t *testing.T) {
+	type seg struct{ off, l int }
+	cases := []struct {
+		n, seg int
+		want   []seg
+	}{
+		{n: 2500, seg: 1000, want: []seg{{0, 1000}, {1000, 1000}, {2000, 500}}},
+		{n: 3000, seg: 1000, want: []seg{{0, 1000}, {1000, 1000}, {2000, 1000}}},
+		{n: 5, seg: 0, want: []seg{{0, 5}}},
+		{n: 5, seg: 5, want: []seg{{0, 5}}},
+		{n: 5, seg: 100, want: []seg{{0, 5}}},
+		{n: 0, seg: 10, want: []seg{{0, 0}}},
+		{n: -1, seg: 10},
 	}
-	got := AppendSegments(nil, b, 1000)
-	if len(got) != 3 {
-		t.Fatalf("got %d segments, want 3", len(got))
-	}
-	for i, want := range []int{1000, 1000, 500} {
-		if len(got[i]) != want || cap(got[i]) != want {
-			t.Errorf("segment %d: len %d cap %d, want %d", i, len(got[i]), cap(got[i]), want)
+	for _, c := range cases {
+		var got []seg
+		for i := 0; ; i++ {
+			off, l, ok := SegmentAt(c.n, c.seg, i)
+			if !ok {
+				break
+			}
+			got = append(got, seg{off, l})
 		}
-		if !bytes.Equal(got[i], bytes.Repeat([]byte{byte(i)}, want)) {
-			t.Errorf("segment %d holds the wrong bytes", i)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("SegmentAt(%d, %d, i) gives %v, want %v", c.n, c.seg, got, c.want)
 		}
-	}
-	// The segments alias b: no copy.
-	got[1][0] = 0xee
-	if b[1000] != 0xee {
-		t.Error("segment does not share the buffer's memory")
-	}
-	// Appending to a segment must not overwrite the next one.
-	_ = append(got[0], 0x55)
-	if b[1000] != 0xee {
-		t.Error("append to a segment overwrote the next segment")
 	}
 }
 
-func TestAppendSegmentsSingle(t *testing.T) {
-	b := []byte("hello")
-	for _, seg := range []int{0, 5, 100} {
-		got := AppendSegments(nil, b, seg)
-		if len(got) != 1 || string(got[0]) != "hello" {
-			t.Errorf("seg %d: got %q, want one segment \"hello\"", seg, got)
+// appendSegments appends to dst one sub-slice of b per datagram, with b cut
+// into segSize pieces as a GRO receive is, clipping each to its length.
+func appendSegments(dst [][]byte, b []byte, segSize int) [][]byte {
+	for i := 0; ; i++ {
+		off, l, ok := SegmentAt(len(b), segSize, i)
+		if !ok {
+			return dst
 		}
-	}
-	if got := AppendSegments(nil, nil, 10); len(got) != 1 || len(got[0]) != 0 {
-		t.Errorf("empty buffer: got %d segments, want one empty", len(got))
-	}
-}
-
-func TestAppendSegmentsNoAlloc(t *testing.T) {
-	b := make([]byte, 64768)
-	dst := make([][]byte, 0, 64)
-	allocs := testing.AllocsPerRun(100, func() {
-		dst = AppendSegments(dst[:0], b, 1472)
-	})
-	if allocs != 0 {
-		t.Errorf("AppendSegments allocated %.1f times per call", allocs)
-	}
-	if len(dst) != 44 {
-		t.Errorf("got %d segments, want 44", len(dst))
+		dst = append(dst, b[off:off+l:off+l])
 	}
 }
 

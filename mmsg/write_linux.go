@@ -143,9 +143,9 @@ func (c *Conn) prepareWrite(msgs []Message, limit int, gso bool) (int, error) {
 	for i := range k {
 		m := &msgs[i]
 		h := &s.hdrs[i]
-		if m.SegmentSize < 0 || m.SegmentSize > MaxSegmentSize {
+		if m.SegmentSize < 0 || m.SegmentSize > maxSegmentSize {
 			if i == 0 {
-				return 0, fmt.Errorf("mmsg: segment size %d outside 0..%d", m.SegmentSize, MaxSegmentSize)
+				return 0, fmt.Errorf("mmsg: segment size %d outside 0..%d", m.SegmentSize, maxSegmentSize)
 			}
 			return i, nil
 		}
@@ -193,7 +193,7 @@ func (c *Conn) setDestination(h *unix.Msghdr, i int, m *Message) error {
 func (c *Conn) writeSplit(m *Message) error {
 	s := &c.wr
 	total, seg := m.Len(), m.SegmentSize
-	nseg := Segments(total, seg)
+	nseg := segments(total, seg)
 	m.N = 0
 	var dst unix.Msghdr
 	if err := c.setDestination(&dst, 0, m); err != nil {

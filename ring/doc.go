@@ -2,7 +2,7 @@
 // item type: SPSC for one producer and one consumer, and MPMC for any
 // number of each.
 //
-// Both have the same method set:
+// Both offer these methods, except the two marked MPMC only:
 //
 //   - TryPush, TryPop: never block; report whether they succeeded. On an
 //     MPMC ring they can also fail, within a few items of full or empty,

@@ -105,6 +105,8 @@ func BuildUDPHeadersFrags(dst []byte, h *Header, payload [][]byte) (int, error) 
 	return buildHeaders(dst, h, payload[0], payload[1:])
 }
 
+// buildHeaders writes the headers layer by layer, outermost first, into the
+// tail of dst; the UDP checksum runs over first and then the frames in rest.
 func buildHeaders(dst []byte, h *Header, first []byte, rest [][]byte) (int, error) {
 	is4, err := h.v4()
 	if err != nil {
@@ -123,7 +125,23 @@ func buildHeaders(dst []byte, h *Header, first []byte, rest [][]byte) (int, erro
 		return 0, ErrNoRoom
 	}
 	b := dst[len(dst)-n:]
+	off := h.putEthernet(b, is4)
+	var sum csum // the pseudo-header's addresses, added by the IP layer
+	var udp []byte
+	if is4 {
+		h.putIPv4(b[off:off+ipv4HeaderLen], udpLen, &sum)
+		udp = b[off+ipv4HeaderLen:]
+	} else {
+		h.putIPv6(b[off:off+ipv6HeaderLen], udpLen, &sum)
+		udp = b[off+ipv6HeaderLen:]
+	}
+	h.putUDP(udp, udpLen, is4, first, rest, sum)
+	return n, nil
+}
 
+// putEthernet writes the MACs, the VLAN tag if any and the EtherType of the
+// IP version, and returns the offset of the IP header.
+func (h *Header) putEthernet(b []byte, is4 bool) int {
 	copy(b[0:6], h.DstMAC[:])
 	copy(b[6:12], h.SrcMAC[:])
 	off := 12
@@ -132,61 +150,74 @@ func buildHeaders(dst []byte, h *Header, first []byte, rest [][]byte) (int, erro
 		binary.BigEndian.PutUint16(b[off+2:], h.VLAN)
 		off += vlanTagLen
 	}
-	ttl := h.TTL
-	if ttl == 0 {
-		ttl = defaultTTL
-	}
-	src, dstIP := h.Src.Addr().Unmap(), h.Dst.Addr().Unmap()
-
-	var sum csum
-	var udp []byte
+	etype := uint16(etherTypeIPv6)
 	if is4 {
-		binary.BigEndian.PutUint16(b[off:], etherTypeIPv4)
-		ip := b[off+2 : off+2+ipv4HeaderLen]
-		ip[0] = 0x45
-		ip[1] = h.TOS
-		binary.BigEndian.PutUint16(ip[2:], uint16(ipv4HeaderLen+udpLen))
-		binary.BigEndian.PutUint16(ip[4:], h.ID)
-		binary.BigEndian.PutUint16(ip[6:], ipv4FlagDF)
-		ip[8] = ttl
-		ip[9] = protoUDP
-		ip[10], ip[11] = 0, 0
-		s4, d4 := src.As4(), dstIP.As4()
-		copy(ip[12:16], s4[:])
-		copy(ip[16:20], d4[:])
-		binary.BigEndian.PutUint16(ip[10:], Checksum(ip))
-		sum.add(ip[12:20])
-		udp = b[off+2+ipv4HeaderLen:]
-	} else {
-		binary.BigEndian.PutUint16(b[off:], etherTypeIPv6)
-		ip := b[off+2 : off+2+ipv6HeaderLen]
-		binary.BigEndian.PutUint32(ip[0:], 6<<28|uint32(h.TOS)<<20)
-		binary.BigEndian.PutUint16(ip[4:], uint16(udpLen))
-		ip[6] = protoUDP
-		ip[7] = ttl
-		s16, d16 := src.As16(), dstIP.As16()
-		copy(ip[8:24], s16[:])
-		copy(ip[24:40], d16[:])
-		sum.add(ip[8:40])
-		udp = b[off+2+ipv6HeaderLen:]
+		etype = etherTypeIPv4
 	}
+	binary.BigEndian.PutUint16(b[off:], etype)
+	return off + 2
+}
+
+// ttl returns the time to live or hop limit to send with.
+func (h *Header) ttl() uint8 {
+	if h.TTL == 0 {
+		return defaultTTL
+	}
+	return h.TTL
+}
+
+// putIPv4 writes the IPv4 header, with Don't Fragment and its checksum, into
+// ip, for a UDP datagram of udpLen bytes, and adds the addresses to the
+// pseudo-header sum.
+func (h *Header) putIPv4(ip []byte, udpLen int, sum *csum) {
+	ip[0] = 0x45
+	ip[1] = h.TOS
+	binary.BigEndian.PutUint16(ip[2:], uint16(ipv4HeaderLen+udpLen))
+	binary.BigEndian.PutUint16(ip[4:], h.ID)
+	binary.BigEndian.PutUint16(ip[6:], ipv4FlagDF)
+	ip[8] = h.ttl()
+	ip[9] = protoUDP
+	ip[10], ip[11] = 0, 0
+	s4, d4 := h.Src.Addr().Unmap().As4(), h.Dst.Addr().Unmap().As4()
+	copy(ip[12:16], s4[:])
+	copy(ip[16:20], d4[:])
+	binary.BigEndian.PutUint16(ip[10:], Checksum(ip))
+	sum.add(ip[12:20])
+}
+
+// putIPv6 is putIPv4 for the IPv6 header, which has no checksum.
+func (h *Header) putIPv6(ip []byte, udpLen int, sum *csum) {
+	binary.BigEndian.PutUint32(ip[0:], 6<<28|uint32(h.TOS)<<20)
+	binary.BigEndian.PutUint16(ip[4:], uint16(udpLen))
+	ip[6] = protoUDP
+	ip[7] = h.ttl()
+	s16, d16 := h.Src.Addr().As16(), h.Dst.Addr().As16()
+	copy(ip[8:24], s16[:])
+	copy(ip[24:40], d16[:])
+	sum.add(ip[8:40])
+}
+
+// putUDP writes the UDP header and, unless IPv4 goes without one
+// (NoUDPChecksum), its checksum over the pseudo-header sum so far, the header
+// and the payload in first and rest.
+func (h *Header) putUDP(udp []byte, udpLen int, is4 bool, first []byte, rest [][]byte, sum csum) {
 	binary.BigEndian.PutUint16(udp[0:], h.Src.Port())
 	binary.BigEndian.PutUint16(udp[2:], h.Dst.Port())
 	binary.BigEndian.PutUint16(udp[4:], uint16(udpLen))
 	udp[6], udp[7] = 0, 0
-	if !is4 || !h.NoUDPChecksum {
-		sum.add16(protoUDP)
-		sum.add16(uint16(udpLen))
-		sum.add(udp[:udpHeaderLen])
-		sum.add(first)
-		for _, f := range rest {
-			sum.add(f)
-		}
-		c := ^sum.fold()
-		if c == 0 {
-			c = 0xffff // 0 would mean "no checksum"
-		}
-		binary.BigEndian.PutUint16(udp[6:], c)
+	if is4 && h.NoUDPChecksum {
+		return
 	}
-	return n, nil
+	sum.add16(protoUDP)
+	sum.add16(uint16(udpLen))
+	sum.add(udp[:udpHeaderLen])
+	sum.add(first)
+	for _, f := range rest {
+		sum.add(f)
+	}
+	c := ^sum.fold()
+	if c == 0 {
+		c = 0xffff // 0 would mean "no checksum"
+	}
+	binary.BigEndian.PutUint16(udp[6:], c)
 }

@@ -213,130 +213,171 @@ func ParseFrags(frags [][]byte, p *Packet, opts ParseOptions) error {
 	return parse(frags[0], frags[1:], total, p, opts)
 }
 
+// parse checks the frame's layers in order: Ethernet, IP, UDP, then the UDP
+// checksum, whose bytes may run on into the frames in rest. total is the
+// packet's size over all frames.
 func parse(first []byte, rest [][]byte, total int, p *Packet, opts ParseOptions) error {
-	b := first
-	if len(b) < ethHeaderLen {
-		return ErrTruncated
+	off, etype, err := p.parseEthernet(first)
+	if err != nil {
+		return err
 	}
-	copy(p.DstMAC[:], b[0:6])
-	copy(p.SrcMAC[:], b[6:12])
-	off := 12
-	etype := binary.BigEndian.Uint16(b[off:])
-	p.Tagged, p.VLAN = false, 0
-	if etype == etherTypeVLAN || etype == etherTypeQinQ {
-		if len(b) < ethHeaderLen+vlanTagLen {
-			return ErrTruncated
-		}
-		p.Tagged = true
-		p.VLAN = binary.BigEndian.Uint16(b[off+2:])
-		off += vlanTagLen
-		etype = binary.BigEndian.Uint16(b[off:])
-	}
-	off += 2 // past the EtherType: start of the IP header
-
-	var udpOff, udpAvail int // UDP header offset, bytes the IP layer says it carries
-	var pseudo csum
+	var pseudo csum // the pseudo-header's addresses, summed by the IP layer
+	var udpOff, udpAvail int
 	switch etype {
 	case etherTypeIPv4:
-		if len(b) < off+ipv4HeaderLen {
-			return ErrTruncated
-		}
-		ip := b[off:]
-		if ip[0]>>4 != 4 {
-			return ErrIPVersion
-		}
-		ihl := int(ip[0]&0x0f) * 4
-		if ihl < ipv4HeaderLen {
-			return ErrIPHeaderLen
-		}
-		if len(b) < off+ihl {
-			return ErrTruncated
-		}
-		totalLen := int(binary.BigEndian.Uint16(ip[2:]))
-		if totalLen < ihl {
-			return ErrIPHeaderLen
-		}
-		if off+totalLen > total {
-			return ErrTruncated
-		}
-		if opts&SkipIPChecksum == 0 {
-			var c csum
-			c.add(ip[:ihl])
-			if c.fold() != 0xffff {
-				return ErrIPChecksum
-			}
-		}
-		if binary.BigEndian.Uint16(ip[6:])&ipv4FragMask != 0 {
-			return ErrFragment
-		}
-		if ip[9] != protoUDP {
-			return ErrNotUDP
-		}
-		p.TTL = ip[8]
-		p.SrcIP = netip.AddrFrom4([4]byte(ip[12:16]))
-		p.DstIP = netip.AddrFrom4([4]byte(ip[16:20]))
-		pseudo.add(ip[12:20])
-		udpOff, udpAvail = off+ihl, totalLen-ihl
+		udpOff, udpAvail, err = p.parseIPv4(first, off, total, opts, &pseudo)
 	case etherTypeIPv6:
-		if len(b) < off+ipv6HeaderLen {
-			return ErrTruncated
-		}
-		ip := b[off:]
-		if ip[0]>>4 != 6 {
-			return ErrIPVersion
-		}
-		payLen := int(binary.BigEndian.Uint16(ip[4:]))
-		if off+ipv6HeaderLen+payLen > total {
-			return ErrTruncated
-		}
-		if ip[6] != protoUDP {
-			return ErrNotUDP
-		}
-		p.TTL = ip[7]
-		p.SrcIP = netip.AddrFrom16([16]byte(ip[8:24]))
-		p.DstIP = netip.AddrFrom16([16]byte(ip[24:40]))
-		pseudo.add(ip[8:40])
-		udpOff, udpAvail = off+ipv6HeaderLen, payLen
+		udpOff, udpAvail, err = p.parseIPv6(first, off, total, &pseudo)
 	default:
 		return ErrNotIP
 	}
+	if err != nil {
+		return err
+	}
+	udpLen, err := p.parseUDP(first, udpOff, udpAvail)
+	if err != nil {
+		return err
+	}
+	p.PartialChecksum = false
+	if opts&SkipUDPChecksum != 0 {
+		return nil
+	}
+	return p.checkUDPChecksum(first, rest, udpOff, udpLen, etype == etherTypeIPv6, opts, pseudo)
+}
 
+// parseEthernet reads the MACs and at most one VLAN tag, and returns the
+// offset of the IP header and the EtherType that announces it.
+func (p *Packet) parseEthernet(b []byte) (off int, etype uint16, err error) {
+	if len(b) < ethHeaderLen {
+		return 0, 0, ErrTruncated
+	}
+	p.DstMAC, p.SrcMAC = [6]byte(b[0:6]), [6]byte(b[6:12])
+	etype = binary.BigEndian.Uint16(b[12:])
+	p.Tagged = etype == etherTypeVLAN || etype == etherTypeQinQ
+	p.VLAN = 0
+	if !p.Tagged {
+		return ethHeaderLen, etype, nil
+	}
+	if len(b) < ethHeaderLen+vlanTagLen {
+		return 0, 0, ErrTruncated
+	}
+	p.VLAN = binary.BigEndian.Uint16(b[14:])
+	return ethHeaderLen + vlanTagLen, binary.BigEndian.Uint16(b[16:]), nil
+}
+
+// parseIPv4 checks the IPv4 header at off against the packet's total size,
+// reads its addresses into p and pseudo, and returns the offset of the UDP
+// header and the bytes the IP layer says it carries.
+func (p *Packet) parseIPv4(b []byte, off, total int, opts ParseOptions, pseudo *csum) (udpOff, udpAvail int, err error) {
+	if len(b) < off+ipv4HeaderLen {
+		return 0, 0, ErrTruncated
+	}
+	ip := b[off:]
+	if ip[0]>>4 != 4 {
+		return 0, 0, ErrIPVersion
+	}
+	ihl := int(ip[0]&0x0f) * 4
+	if ihl < ipv4HeaderLen {
+		return 0, 0, ErrIPHeaderLen
+	}
+	if len(b) < off+ihl {
+		return 0, 0, ErrTruncated
+	}
+	totalLen := int(binary.BigEndian.Uint16(ip[2:]))
+	if totalLen < ihl {
+		return 0, 0, ErrIPHeaderLen
+	}
+	if off+totalLen > total {
+		return 0, 0, ErrTruncated
+	}
+	if opts&SkipIPChecksum == 0 {
+		var c csum
+		c.add(ip[:ihl])
+		if c.fold() != 0xffff {
+			return 0, 0, ErrIPChecksum
+		}
+	}
+	if binary.BigEndian.Uint16(ip[6:])&ipv4FragMask != 0 {
+		return 0, 0, ErrFragment
+	}
+	if ip[9] != protoUDP {
+		return 0, 0, ErrNotUDP
+	}
+	p.TTL = ip[8]
+	p.SrcIP = netip.AddrFrom4([4]byte(ip[12:16]))
+	p.DstIP = netip.AddrFrom4([4]byte(ip[16:20]))
+	pseudo.add(ip[12:20])
+	return off + ihl, totalLen - ihl, nil
+}
+
+// parseIPv6 is parseIPv4 for a fixed IPv6 header without extension headers.
+func (p *Packet) parseIPv6(b []byte, off, total int, pseudo *csum) (udpOff, udpAvail int, err error) {
+	if len(b) < off+ipv6HeaderLen {
+		return 0, 0, ErrTruncated
+	}
+	ip := b[off:]
+	if ip[0]>>4 != 6 {
+		return 0, 0, ErrIPVersion
+	}
+	payLen := int(binary.BigEndian.Uint16(ip[4:]))
+	if off+ipv6HeaderLen+payLen > total {
+		return 0, 0, ErrTruncated
+	}
+	if ip[6] != protoUDP {
+		return 0, 0, ErrNotUDP
+	}
+	p.TTL = ip[7]
+	p.SrcIP = netip.AddrFrom16([16]byte(ip[8:24]))
+	p.DstIP = netip.AddrFrom16([16]byte(ip[24:40]))
+	pseudo.add(ip[8:40])
+	return off + ipv6HeaderLen, payLen, nil
+}
+
+// parseUDP checks the UDP header at udpOff against the udpAvail bytes the IP
+// layer carries, fills in the ports and the payload's place, and returns the
+// UDP length.
+func (p *Packet) parseUDP(b []byte, udpOff, udpAvail int) (udpLen int, err error) {
 	if udpAvail < udpHeaderLen {
-		return ErrUDPLength
+		return 0, ErrUDPLength
 	}
 	if len(b) < udpOff+udpHeaderLen {
-		return ErrTruncated
+		return 0, ErrTruncated
 	}
 	udp := b[udpOff:]
-	udpLen := int(binary.BigEndian.Uint16(udp[4:]))
+	udpLen = int(binary.BigEndian.Uint16(udp[4:]))
 	if udpLen < udpHeaderLen || udpLen > udpAvail {
-		return ErrUDPLength
+		return 0, ErrUDPLength
 	}
 	p.SrcPort = binary.BigEndian.Uint16(udp[0:])
 	p.DstPort = binary.BigEndian.Uint16(udp[2:])
 	p.UDPOffset = udpOff
 	p.PayloadOffset = udpOff + udpHeaderLen
 	p.PayloadLen = udpLen - udpHeaderLen
+	return udpLen, nil
+}
 
-	p.PartialChecksum = false
-	if opts&SkipUDPChecksum == 0 {
-		stored := binary.BigEndian.Uint16(udp[6:])
-		if stored == 0 {
-			if etype == etherTypeIPv6 {
-				return ErrUDPChecksum
-			}
-			return nil // IPv4 sender chose not to checksum
-		}
-		pseudo.add16(protoUDP)
-		pseudo.add16(uint16(udpLen))
-		if opts&AcceptPartialUDPChecksum != 0 && stored == pseudo.fold() {
-			p.PartialChecksum = true
-			return nil
-		}
-		sumSpan(&pseudo, first[udpOff:], rest, udpLen)
-		if pseudo.fold() != 0xffff {
+// checkUDPChecksum verifies the UDP checksum over the pseudo-header (whose
+// addresses pseudo already holds), the UDP header and the payload, which
+// starts in first and may continue in rest. A zero checksum means "none" on
+// IPv4 and is an error on IPv6; under AcceptPartialUDPChecksum a field
+// holding just the pseudo-header sum is accepted and flagged.
+func (p *Packet) checkUDPChecksum(first []byte, rest [][]byte, udpOff, udpLen int, ipv6 bool, opts ParseOptions, pseudo csum) error {
+	stored := binary.BigEndian.Uint16(first[udpOff+6:])
+	if stored == 0 {
+		if ipv6 {
 			return ErrUDPChecksum
 		}
+		return nil // IPv4 sender chose not to checksum
+	}
+	pseudo.add16(protoUDP)
+	pseudo.add16(uint16(udpLen))
+	if opts&AcceptPartialUDPChecksum != 0 && stored == pseudo.fold() {
+		p.PartialChecksum = true
+		return nil
+	}
+	sumSpan(&pseudo, first[udpOff:], rest, udpLen)
+	if pseudo.fold() != 0xffff {
+		return ErrUDPChecksum
 	}
 	return nil
 }

@@ -49,8 +49,9 @@ type Program struct {
 	closed   bool
 }
 
-// NewProgram builds and loads the steering program (see doc.go for what it
-// matches). It is not attached until Attach.
+// NewProgram builds and loads the steering program (the package
+// documentation, under "The steering program", says what it matches). It is
+// not attached until Attach.
 func NewProgram(cfg ProgramConfig) (*Program, error) {
 	if cfg.Port == 0 {
 		return nil, errors.New("xdp: program needs a nonzero UDP port")

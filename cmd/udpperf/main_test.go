@@ -470,11 +470,15 @@ func netnsUsable(t *testing.T) {
 	if err := bench.CheckNamespaces(); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
-	probe := fmt.Sprintf("udpperf-probe-%d", os.Getpid())
-	if out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
-		t.Skipf("skipping: `ip netns add` does not work here: %v %s", err, out)
+	// The probe builds what --netns builds: two named namespaces and
+	// their veth pair.
+	ns, err := bench.NewNamespaces()
+	if err != nil {
+		t.Skipf("skipping: named namespaces with a veth pair cannot be made here: %v", err)
 	}
-	exec.Command("ip", "netns", "del", probe).Run()
+	if err := ns.Close(); err != nil {
+		t.Fatalf("removing the probe namespaces: %v", err)
+	}
 }
 
 // namespacesOf lists the namespaces udpperf process pid created that

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -264,26 +264,43 @@ func TestNamedNamespacesAreRemovedByClose(t *testing.T) {
 	}
 }
 
-func TestNamedNamespacesWorkWithIPNetns(t *testing.T) {
+// TestNamedNamespacesFollowNetnsConvention checks that named namespaces are
+// where other tools look for them: the netns library, which follows the
+// convention of `ip netns`, opens each by name as the Side's namespace and
+// finds the veth end in it, and deleting one by name as `ip netns del` does
+// (unmount, remove) leaves Close working.
+func TestNamedNamespacesFollowNetnsConvention(t *testing.T) {
 	needRoot(t)
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("skipping: no `ip` command (iproute2) to cross-check with")
-	}
 	na, nb := testNames()
 	p := newPair(t, Config{A: SideConfig{Namespace: na}, B: SideConfig{Namespace: nb}})
-	out, err := exec.Command("ip", "netns", "list").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), na) || !strings.Contains(string(out), nb) {
-		t.Fatalf("ip netns list: %v\n%s", err, out)
+	for _, side := range []*Side{&p.A, &p.B} {
+		byName, err := netns.GetFromName(side.Name)
+		if err != nil {
+			t.Fatalf("open namespace %s by name: %v", side.Name, err)
+		}
+		same := byName.Equal(side.NS)
+		var mtu int
+		h, err := netlink.NewHandleAt(byName)
+		if err == nil {
+			var l netlink.Link
+			if l, err = h.LinkByName(side.Link); err == nil {
+				mtu = l.Attrs().MTU
+			}
+			h.Close()
+		}
+		byName.Close()
+		if !same {
+			t.Fatalf("namespace %s by name is not the Side's namespace", side.Name)
+		}
+		if err != nil || mtu != DefaultMTU {
+			t.Fatalf("link %s in namespace %s: MTU %d, %v; want %d", side.Link, side.Name, mtu, err, DefaultMTU)
+		}
 	}
-	out, err = exec.Command("ip", "-n", nb, "-o", "link", "show", p.B.Link).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "mtu 1500") {
-		t.Fatalf("ip -n %s link show: %v\n%s", nb, err, out)
-	}
-	if out, err := exec.Command("ip", "netns", "del", na).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns del: %v\n%s", err, out)
+	if err := netns.DeleteNamed(na); err != nil {
+		t.Fatalf("delete namespace %s by name: %v", na, err)
 	}
 	if err := p.Close(); err != nil {
-		t.Fatalf("Close after ip netns del of one side: %v", err)
+		t.Fatalf("Close after one side was deleted by name: %v", err)
 	}
 	if NamespaceExists(na) || NamespaceExists(nb) {
 		t.Fatal("namespaces left behind")
