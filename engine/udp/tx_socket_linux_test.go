@@ -3,6 +3,7 @@
 package udp
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -78,4 +79,44 @@ func TestWriteSplitUnderDeadline(t *testing.T) {
 		t.Fatalf("%d write deadlines armed for a message cut in software, want 1", arms)
 	}
 	col.wait(t, 5*time.Second)
+}
+
+// TestZeroTimeoutBatch: with a zero transmit timeout a batch, like a
+// single frame, is tried once: into a full socket it fails with
+// ErrTxTimeout without waiting, and counts every frame it did not send.
+func TestZeroTimeoutBatch(t *testing.T) {
+	testutils.Leak(t)
+	side, dst := slowPath(t)
+	for _, tr := range []Transport{TransportMmsg, TransportGRO} {
+		t.Run(tr.String(), func(t *testing.T) {
+			c := clientIn(t, side, dst, WithTransport(tr))
+			defer c.Close()
+			if _, err := socketsOf(c.ep).socks[0].mc.SetWriteBuffer(4096); err != nil {
+				t.Fatal(err)
+			}
+			c.SetTimeout(0)
+			fs := make([]engine.Frame, 4)
+			for i := range fs {
+				fs[i] = frameOf(t, c.ep.txPool, make([]byte, 1000))
+				defer fs[i].Release()
+			}
+			var sent int
+			var err error
+			for i := 0; err == nil; i++ {
+				if i > 1000 {
+					t.Fatal("1000 batches into a full queue never failed")
+				}
+				var n int
+				n, err = c.SendBatch(fs)
+				sent += n
+			}
+			if !errors.Is(err, ErrTxTimeout) {
+				t.Fatalf("SendBatch into a full buffer: %v, want ErrTxTimeout", err)
+			}
+			st := c.Stats()
+			if st.TxFrames != uint64(sent) || st.TxFrames+st.TxTimeouts == 0 || (st.TxFrames+st.TxTimeouts)%uint64(len(fs)) != 0 {
+				t.Fatalf("stats %+v after %d frames sent: every frame is sent or timed out", st, sent)
+			}
+		})
+	}
 }
