@@ -9,11 +9,12 @@ import (
 	"udpstream.dev/engine"
 )
 
-// The receive loops post pooled memory to the kernel and turn what arrives
-// into frames without copying: a frame's payload is the memory the kernel
-// wrote the datagram into. Each loop first classifies a batch and publishes
-// its counters, then delivers the accepted frames, so that a slave that has
-// seen a frame also sees it in Stats.
+// The rules every transport's receive side applies (rxRules). Each receive
+// loop first judges a batch with verdict and publishes its counters, then
+// delivers the accepted frames with accept, so that a slave that has seen
+// a frame also sees it in Stats. The counters and receive queue they take
+// are a udpSocket's: each socket's on the socket path, the port-holding
+// socket's on the AF_XDP path.
 
 // rxFailed handles a receive error and reports whether the loop must end.
 func (r *rxRules) rxFailed(s *udpSocket, err error) bool {

@@ -20,9 +20,8 @@ import (
 
 // xdpPath is the AF_XDP data path of an endpoint (TransportXDP).
 //
-// Memory: the UMEM is the endpoint's pool (a region pool, one buffer per
-// 4 KiB chunk), which is also the transmit pool the Server or Client embeds.
-// The receive goroutine keeps a share of the buffers on the fill ring; a
+// Memory: the UMEM is the path's pool (a region pool, one buffer per 4 KiB
+// chunk), which is also the endpoint's transmit pool. The receive goroutine keeps a share of the buffers on the fill ring; a
 // received datagram becomes a frame over the chunk the kernel wrote it into
 // (several chunks for a multi-buffer packet), with the bytes in front of the
 // payload as headroom. Transmitted frames get their headers written into
@@ -36,8 +35,8 @@ import (
 // kept after Close therefore stays readable until it is released.
 type xdpPath struct {
 	cfg     endpointConfig
-	rx      *rxRules
-	txr     *txRules
+	rx      *rxRules // the endpoint's receive rules
+	txr     *txRules // the endpoint's transmit rules
 	sock    *xdp.Socket
 	umem    []byte
 	pool    *engine.Pool

@@ -32,11 +32,11 @@ type udpSocket struct {
 // batch of GRO buffers; transmits go out through the first socket.
 type socketPath struct {
 	cfg   endpointConfig
-	rx    *rxRules
-	txr   *txRules
-	mtu   int
-	naive bool // TransportNaive: one datagram per system call
-	gro   bool // TransportGRO: GRO receive, GSO transmit
+	rx    *rxRules // the endpoint's receive rules
+	txr   *txRules // the endpoint's transmit rules
+	mtu   int      // MaxPayload plus the IP and UDP headers
+	naive bool     // TransportNaive: one datagram per system call
+	gro   bool     // TransportGRO: GRO receive, GSO transmit
 
 	socks   []*udpSocket
 	rxPool  *engine.Pool // MaxPayload buffers for the batch and one-per-call reads
