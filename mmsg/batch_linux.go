@@ -37,7 +37,8 @@ type ioState struct {
 	arg   uintptr // vlen for the mmsg calls, flags (0) for sendmsg
 	ret   int     // messages (mmsg) or bytes (sendmsg) on success
 	errno unix.Errno
-	// noWait reports EAGAIN as an error instead of parking (TryWriteOne).
+	// noWait reports EAGAIN as an error instead of parking (TryWriteOne,
+	// TryWriteBatch).
 	noWait bool
 
 	fn func(fd uintptr) bool

@@ -23,6 +23,9 @@ func (c *Conn) WriteBatch(msgs []Message) (int, error) { return 0, ErrUnsupporte
 // WriteOne returns ErrUnsupported.
 func (c *Conn) WriteOne(m *Message) error { return ErrUnsupported }
 
+// TryWriteBatch returns ErrUnsupported.
+func (c *Conn) TryWriteBatch(msgs []Message) (int, error) { return 0, ErrUnsupported }
+
 // TryWriteOne returns ErrUnsupported.
 func (c *Conn) TryWriteOne(m *Message) error { return ErrUnsupported }
 

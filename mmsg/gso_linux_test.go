@@ -282,3 +282,39 @@ func TestGROSteadyStateNoAlloc(t *testing.T) {
 		t.Errorf("%.1f allocations per GSO write + GRO read", allocs)
 	}
 }
+
+// TestTryWriteBatch: with room, TryWriteBatch sends like WriteBatch; a
+// message that must be cut in software is not started (EAGAIN, nothing of
+// it sent), and WriteBatch then sends it whole.
+func TestTryWriteBatch(t *testing.T) {
+	ruc := listen(t, "udp4", "127.0.0.1:0")
+	r := wrap(t, ruc, 64)
+	s := wrap(t, listen(t, "udp4", "127.0.0.1:0"), 16)
+	dst := localAddr(ruc)
+	setDeadline(t, ruc)
+	plain := []Message{
+		{Buffers: [][]byte{testutils.Pattern(0, 100)}, Addr: dst},
+		{Buffers: [][]byte{testutils.Pattern(1, 200)}, Addr: dst},
+	}
+	if n, err := s.TryWriteBatch(plain); n != 2 || err != nil || plain[1].N != 200 {
+		t.Fatalf("TryWriteBatch = %d, %v", n, err)
+	}
+	s.DisableGSO()
+	gso, lens := gsoMessages(dst, 500, 20, 3)
+	msgs := append([]Message{{Buffers: [][]byte{testutils.Pattern(2, 300)}, Addr: dst}}, gso...)
+	n, err := s.TryWriteBatch(msgs)
+	if n != 1 || !errors.Is(err, syscall.EAGAIN) || msgs[1].N != 0 {
+		t.Fatalf("TryWriteBatch of a message to split = %d, %v (N %d); want 1, EAGAIN, 0", n, err, msgs[1].N)
+	}
+	setDeadline(t, s.UDPConn())
+	if n, err := s.WriteBatch(msgs[1:]); n != 1 || err != nil || msgs[1].N != msgs[1].Len() {
+		t.Fatalf("WriteBatch = %d, %v", n, err)
+	}
+	want := append([]int{100, 200, 300}, lens...)
+	in := Message{Buffers: [][]byte{make([]byte, 2000)}}
+	for i, l := range want {
+		if err := r.ReadOne(&in); err != nil || in.N != l {
+			t.Fatalf("datagram %d: %d bytes, %v; want %d", i, in.N, err, l)
+		}
+	}
+}

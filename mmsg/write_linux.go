@@ -57,6 +57,19 @@ func (c *Conn) TryWriteOne(m *Message) error {
 	return err
 }
 
+// TryWriteBatch is WriteBatch without the wait: when the socket send
+// buffer fills it returns at once, with the count of messages sent and an
+// error matching syscall.EAGAIN. A message that must be cut into datagrams
+// in software is not started either (a part of it could not be taken
+// back): it reports EAGAIN too, so that the caller sends it with
+// WriteBatch under its deadline.
+func (c *Conn) TryWriteBatch(msgs []Message) (int, error) {
+	c.wr.noWait = true
+	n, err := c.write(msgs, c.batch)
+	c.wr.noWait = false
+	return n, err
+}
+
 func (c *Conn) write(msgs []Message, limit int) (int, error) {
 	s := &c.wr
 	sent := 0
@@ -64,6 +77,9 @@ func (c *Conn) write(msgs []Message, limit int) (int, error) {
 		gso := !c.gsoOff.Load()
 		m := &msgs[sent]
 		if needsSplit(m, gso) {
+			if s.noWait {
+				return sent, &opError{op: "sendmmsg", err: unix.EAGAIN}
+			}
 			if err := c.writeSplit(m); err != nil {
 				return sent, err
 			}

@@ -4,51 +4,51 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync"
 
 	"udpstream.dev/engine"
-	"udpstream.dev/engine/internal/poolx"
-	"udpstream.dev/mmsg"
 )
 
-// The receive loops post pooled memory to the kernel and turn what arrives
-// into frames without copying: a frame's payload is the memory the kernel
-// wrote the datagram into. Each loop first classifies a batch and publishes
-// its counters, then delivers the accepted frames, so that a slave that has
-// seen a frame also sees it in Stats.
+// The rules every transport's receive side applies (rxRules). Each receive
+// loop first judges a batch with verdict and publishes its counters, then
+// delivers the accepted frames with accept, so that a slave that has seen
+// a frame also sees it in Stats. The counters and receive queue they take
+// are a udpSocket's: each socket's on the socket path, the port-holding
+// socket's on the AF_XDP path.
 
 // rxFailed handles a receive error and reports whether the loop must end.
-func (e *endpoint) rxFailed(s *udpSocket, err error) bool {
-	if e.closed.Load() || errors.Is(err, net.ErrClosed) {
+func (r *rxRules) rxFailed(s *udpSocket, err error) bool {
+	if r.closed.Load() || errors.Is(err, net.ErrClosed) {
 		return true
 	}
 	if errors.Is(err, errnoConnRefused) {
 		s.rx.refused.Add(1)
-		if e.log.allow(logConnRefused) {
-			e.log.l.Warn("udp: peer port unreachable (ICMP), continuing", "peer", e.remote,
-				"suppressed", e.log.takeSuppressed(logConnRefused))
+		if r.log.allow(logConnRefused) {
+			r.log.l.Warn("udp: peer port unreachable (ICMP), continuing", "peer", r.remote,
+				"suppressed", r.log.takeSuppressed(logConnRefused))
 		}
 		return false
 	}
 	s.rx.errors.Add(1)
-	if e.log.allow(logRxError) {
-		e.log.l.Warn("udp: receive failed, continuing", "err", err, "suppressed", e.log.takeSuppressed(logRxError))
+	if r.log.allow(logRxError) {
+		r.log.l.Warn("udp: receive failed, continuing", "err", err, "suppressed", r.log.takeSuppressed(logRxError))
 	}
 	return false
 }
 
 // report logs, rate-limited, what a batch dropped.
-func (e *endpoint) report(t *rxTally) {
-	if t.oversize != 0 && e.log.allow(logRxOversize) {
-		e.log.l.Warn("udp: dropped datagrams larger than MaxPayload", "count", t.oversize,
-			"maxPayload", e.maxPayload, "suppressed", e.log.takeSuppressed(logRxOversize))
+func (r *rxRules) report(t *rxTally) {
+	if t.oversize != 0 && r.log.allow(logRxOversize) {
+		r.log.l.Warn("udp: dropped datagrams larger than MaxPayload", "count", t.oversize,
+			"maxPayload", r.maxPayload, "suppressed", r.log.takeSuppressed(logRxOversize))
 	}
-	if t.rejected != 0 && e.log.allow(logRxRejected) {
-		e.log.l.Warn("udp: dropped datagrams from peers not allowed", "count", t.rejected,
-			"suppressed", e.log.takeSuppressed(logRxRejected))
+	if t.rejected != 0 && r.log.allow(logRxRejected) {
+		r.log.l.Warn("udp: dropped datagrams from peers not allowed", "count", t.rejected,
+			"suppressed", r.log.takeSuppressed(logRxRejected))
 	}
-	if t.exhausted != 0 && e.log.allow(logRxExhausted) {
-		e.log.l.Warn("udp: receive pool exhausted (slaves hold every buffer), dropped datagrams", "count", t.exhausted,
-			"suppressed", e.log.takeSuppressed(logRxExhausted))
+	if t.exhausted != 0 && r.log.allow(logRxExhausted) {
+		r.log.l.Warn("udp: receive pool exhausted (slaves hold every buffer), dropped datagrams", "count", t.exhausted,
+			"suppressed", r.log.takeSuppressed(logRxExhausted))
 	}
 }
 
@@ -65,22 +65,22 @@ const (
 // verdict judges a datagram of n bytes from from, received into a pool
 // buffer (held) or into scratch memory, truncated or not. Every receive
 // path asks it, so every path drops and counts alike.
-func (e *endpoint) verdict(held, truncated bool, n int, from netip.AddrPort) rxVerdict {
+func (r *rxRules) verdict(held, truncated bool, n int, from netip.AddrPort) rxVerdict {
 	switch {
 	case !held:
 		return rxExhausted
-	case truncated || n > e.maxPayload:
+	case truncated || n > r.maxPayload:
 		return rxOversize
-	case !e.allow.admits(from):
+	case !r.allow.admits(from):
 		return rxRejected
 	}
 	return rxAccepted
 }
 
 // publish flushes a tally into the socket's counters, logging drops.
-func (e *endpoint) publish(s *udpSocket, t *rxTally) {
+func (r *rxRules) publish(s *udpSocket, t *rxTally) {
 	if t.oversize|t.rejected|t.exhausted != 0 {
-		e.report(t)
+		r.report(t)
 	}
 	t.flush(&s.rx)
 }
@@ -88,226 +88,43 @@ func (e *endpoint) publish(s *udpSocket, t *rxTally) {
 // notePeer records a as the reply address of a server. It runs before
 // the datagram's frame is delivered, so a slave that answers at once
 // answers the right peer.
-func (e *endpoint) notePeer(pc *peerCache, a netip.AddrPort) {
-	if !e.client {
-		e.peer.note(pc, a)
+func (r *rxRules) notePeer(pc *peerCache, a netip.AddrPort) {
+	if !r.client {
+		r.peer.note(pc, a)
 	}
 }
 
 // accept hands f to the slaves, inline or through the receive queue. The
 // loop's reference to f ends here.
-func (e *endpoint) accept(s *udpSocket, f engine.Frame) {
+func (r *rxRules) accept(s *udpSocket, f engine.Frame) {
 	if s.rxq != nil {
 		if !s.rxq.TryPush(f) {
 			f.Release()
 			s.rx.ringDrops.Add(1)
-			if e.log.allow(logRingDrop) {
-				e.log.l.Warn("udp: receive queue full, dropping frames", "suppressed", e.log.takeSuppressed(logRingDrop))
+			if r.log.allow(logRingDrop) {
+				r.log.l.Warn("udp: receive queue full, dropping frames", "suppressed", r.log.takeSuppressed(logRingDrop))
 			}
 		}
 		return
 	}
-	e.master.SendFrame(f)
+	r.master.SendFrame(f)
 	f.Release()
 }
 
-// rxSlots is the receive memory posted to the kernel: one pooled buffer
-// per message, or a shared scratch buffer where the pool had nothing left
-// (datagrams landing there are counted as pool exhaustion and dropped). A
-// slot keeps its buffer for the next datagram when the frames made on it
-// were released during delivery, as they are when slaves do not keep
-// frames, so the kernel copies into cache-warm memory instead of cycling
-// through the pool.
-type rxSlots struct {
-	pool    *engine.Pool
-	size    int // bytes posted per message
-	blks    []*poolx.Buffer
-	bufs    [][]byte
-	ok      []bool // per message: something in it is delivered
-	scratch []byte
-}
-
-func newRxSlots(pool *engine.Pool, n, size int) *rxSlots {
-	r := &rxSlots{
-		pool:    pool,
-		size:    size,
-		blks:    make([]*poolx.Buffer, n),
-		bufs:    make([][]byte, n),
-		ok:      make([]bool, n),
-		scratch: make([]byte, size),
-	}
-	for i := range n {
-		r.fill(i)
-	}
-	return r
-}
-
-// fill posts memory in slot i: a buffer from the pool when it has one.
-// Exactly size bytes are posted, so longer datagrams are truncated
-// (MSG_TRUNC) and dropped.
-func (r *rxSlots) fill(i int) {
-	if b, err := px.AllocBuffer(r.pool); err == nil {
-		r.blks[i], r.bufs[i] = b, b.Memory()[:r.size:r.size]
-		return
-	}
-	r.blks[i], r.bufs[i] = nil, r.scratch
-}
-
-// recycle keeps slot i's buffer when no frame holds it any more, or gives
-// it back and posts a fresh one.
-func (r *rxSlots) recycle(i int) {
-	b := r.blks[i]
-	if b != nil && b.SoleOwner() {
-		return
-	}
-	if b != nil {
-		b.Release()
-	}
-	r.fill(i)
-}
-
-// release gives every posted buffer back to the pool.
-func (r *rxSlots) release() {
-	for i, b := range r.blks {
-		if b != nil {
-			b.Release()
-			r.blks[i] = nil
-		}
-	}
-}
-
-// receive is the receive loop of every socket path. It reads messages
-// (one datagram per call for TransportNaive, a recvmmsg batch otherwise),
-// judges every datagram and publishes the counts, then, in a second pass
-// over the same messages, delivers them: a plain message is one frame over
-// its buffer, a GRO message is cut into one frame per datagram sharing the
-// buffer, without copying.
-func (e *endpoint) receive(s *udpSocket) {
-	gro := s.mc.GROEnabled()
-	n, pool, size := e.cfg.batch, e.rxPool, e.maxPayload
-	switch {
-	case e.cfg.transport == TransportNaive:
-		n = 1
-	case gro:
-		// The C reference receiver posts as many; more only adds memory.
-		n, pool, size = min(e.cfg.batch, groSlots), e.groPool, mmsg.GROBufferSize
-	}
-	slots := newRxSlots(pool, n, size)
-	defer slots.release()
-	msgs := make([]mmsg.Message, n)
-	for i := range msgs {
-		msgs[i].Buffers = slots.bufs[i : i+1 : i+1]
-	}
-	var pc peerCache
-	var t rxTally
-	var carver poolx.Carver
+// consume delivers the frames of a receive queue to the slaves until the
+// receive goroutine closes the queue.
+func (r *rxRules) consume(s *udpSocket, wg *sync.WaitGroup) {
+	defer wg.Done()
+	buf := make([]engine.Frame, 64)
 	for {
-		got, err := e.readMessages(s, msgs)
+		n, err := s.rxq.PopWait(buf)
+		for i := range n {
+			r.master.SendFrame(buf[i])
+			buf[i].Release()
+			buf[i] = engine.Frame{}
+		}
 		if err != nil {
-			if e.rxFailed(s, err) {
-				return
-			}
-			continue
-		}
-		for i := range got {
-			slots.ok[i] = e.judge(s, &t, &msgs[i], slots.blks[i] != nil, gro)
-		}
-		e.publish(s, &t)
-		for i := range got {
-			if slots.ok[i] {
-				e.deliver(s, &pc, &carver, &msgs[i], slots.blks[i], gro)
-			}
-			slots.recycle(i) // msgs[i].Buffers aliases slots.bufs[i]
+			return
 		}
 	}
-}
-
-// readMessages fills msgs from the socket: with TransportNaive one
-// datagram through the standard library's recvmsg (Rogue's way, kept as
-// the baseline), otherwise a recvmmsg batch.
-func (e *endpoint) readMessages(s *udpSocket, msgs []mmsg.Message) (int, error) {
-	if e.cfg.transport != TransportNaive {
-		return s.mc.ReadBatch(msgs)
-	}
-	m := &msgs[0]
-	n, _, flags, addr, err := s.uc.ReadMsgUDPAddrPort(m.Buffers[0], nil)
-	if err != nil {
-		return 0, err
-	}
-	if addr.Addr().Is4In6() {
-		addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
-	}
-	m.N, m.Addr, m.Truncated, m.SegmentSize = n, addr, isMsgTrunc(flags), 0
-	return 1, nil
-}
-
-// judge counts what becomes of the datagrams of m, held in a pool buffer
-// or not, and reports whether any is to be delivered. A GRO message is
-// judged as a run first (one sender, and a GRO buffer does not truncate),
-// then by size: every datagram but the last is SegmentSize bytes.
-func (e *endpoint) judge(s *udpSocket, t *rxTally, m *mmsg.Message, held, gro bool) bool {
-	if !gro {
-		v := e.verdict(held, m.Truncated, m.N, m.Addr)
-		t.count(v, 1, m.N)
-		return v == rxAccepted
-	}
-	count := m.Datagrams()
-	t.groBuffers++
-	t.groDatagrams += uint64(count)
-	t.groMax = max(t.groMax, uint64(count))
-	if v := e.verdict(held, m.Truncated, 0, m.Addr); v != rxAccepted {
-		t.count(v, count, 0)
-		return false
-	}
-	if count > 1 {
-		s.rx.groRuns.Add(1)
-	}
-	if count == 0 {
-		return false
-	}
-	_, last, _ := mmsg.SegmentAt(m.N, m.SegmentSize, count-1)
-	e.judgeSize(t, count-1, (count-1)*m.SegmentSize)
-	e.judgeSize(t, 1, last)
-	return last <= e.maxPayload || (count > 1 && m.SegmentSize <= e.maxPayload)
-}
-
-// judgeSize counts n datagrams of bytes/n bytes each as accepted or
-// oversize.
-func (e *endpoint) judgeSize(t *rxTally, n, bytes int) {
-	if n == 0 {
-		return
-	}
-	if bytes/n > e.maxPayload {
-		t.count(rxOversize, n, bytes)
-		return
-	}
-	t.count(rxAccepted, n, bytes)
-}
-
-// deliver hands the accepted datagrams of m, in buffer b, to the slaves,
-// noting the peer first (one sender per GRO run). The frames of a GRO
-// message are cut out of b with the loop's own frame bodies (c); those
-// still live after delivery then get their references to b.
-func (e *endpoint) deliver(s *udpSocket, pc *peerCache, c *poolx.Carver, m *mmsg.Message, b *poolx.Buffer, gro bool) {
-	e.notePeer(pc, m.Addr)
-	if !gro {
-		e.accept(s, px.FrameOver(e.rxPool, b, m.N))
-		return
-	}
-	count := m.Datagrams()
-	for k := range count {
-		off, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k)
-		if l > e.maxPayload {
-			continue
-		}
-		f, err := px.FrameCarved(e.groPool, c, b, k, off, l)
-		if err != nil {
-			// Cannot happen for a window of a held buffer;
-			// count it rather than lose it silently.
-			s.rx.errors.Add(1)
-			continue
-		}
-		e.accept(s, f)
-	}
-	px.SettleCarved(e.groPool, c, b, count)
 }

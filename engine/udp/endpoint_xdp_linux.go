@@ -20,9 +20,8 @@ import (
 
 // xdpPath is the AF_XDP data path of an endpoint (TransportXDP).
 //
-// Memory: the UMEM is the endpoint's pool (a region pool, one buffer per
-// 4 KiB chunk), which is also the transmit pool the Server or Client embeds.
-// The receive goroutine keeps a share of the buffers on the fill ring; a
+// Memory: the UMEM is the path's pool (a region pool, one buffer per 4 KiB
+// chunk), which is also the endpoint's transmit pool. The receive goroutine keeps a share of the buffers on the fill ring; a
 // received datagram becomes a frame over the chunk the kernel wrote it into
 // (several chunks for a multi-buffer packet), with the bytes in front of the
 // payload as headroom. Transmitted frames get their headers written into
@@ -35,7 +34,9 @@ import (
 // buffer still held by a slave comes back — at once if none is held. A frame
 // kept after Close therefore stays readable until it is released.
 type xdpPath struct {
-	e       *endpoint
+	cfg     endpointConfig
+	rx      *rxRules // the endpoint's receive rules
+	txr     *txRules // the endpoint's transmit rules
 	sock    *xdp.Socket
 	umem    []byte
 	pool    *engine.Pool
@@ -46,8 +47,8 @@ type xdpPath struct {
 	port    uint16
 	local   netip.AddrPort
 
-	// rxs carries the receive counters and queue shared with the socket
-	// transports' code (accept, consume), and the socket that holds the
+	// rxs carries the receive counters and queue that rxRules.accept and
+	// rxRules.consume take, and the socket that holds the
 	// UDP port in the kernel so no other program binds it; datagrams the
 	// steering program leaves to the kernel (IPv4 fragments) land there
 	// unread, and its drops count as KernelDroppedBuffers.
@@ -56,7 +57,7 @@ type xdpPath struct {
 	route xdpRoute
 	held  []bool // receive goroutine: chunks it keeps for the kernel
 
-	tx       xdpTx        // guarded by e.txMu
+	tx       xdpTx        // guarded by txr.txMu
 	txOut    atomic.Int64 // descriptors queued and not completed
 	txCopies atomic.Uint64
 
@@ -76,15 +77,25 @@ type xdpRxCounters struct {
 const neighborWait = 3 * time.Second
 
 // openXDP builds the AF_XDP data path: the port-holding socket, the UMEM
-// and its pool, the socket and program, and the goroutines. remote is the
-// server for a client, zero for a server. It returns the transmit pool.
-// Each phase that succeeds adds its undo step; a later failure runs them
-// in reverse.
-func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err error) {
-	x, err := newXDPPath(e, port)
+// and its pool, the socket and program, and the receive queue; start
+// launches its goroutines. It returns the path and its pool, which is the
+// transmit pool. The interface's MTU may lower MaxPayload first.
+func (e *endpoint) openXDP(port int) (transport, *engine.Pool, error) {
+	x, limit, err := newXDPPath(e.cfg, e.log, port, e.maxPayload)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	e.setMaxPayload(limit)
+	x.rx, x.txr = &e.rxRules, &e.txRules
+	if err := x.open(port); err != nil {
+		return nil, nil, err
+	}
+	return x, x.pool, nil
+}
+
+// open runs the phases of opening. Each phase that succeeds adds its undo
+// step; a later failure runs them in reverse.
+func (x *xdpPath) open(port int) (err error) {
 	var undo []func()
 	defer func() {
 		if err != nil {
@@ -94,60 +105,61 @@ func (e *endpoint) openXDP(port int, remote netip.AddrPort) (_ *engine.Pool, err
 		}
 	}()
 	var hdr xdp.Header
-	bind := e.cfg.bind.Unmap()
-	if e.client {
-		remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
-		if bind, err = x.routeTo(remote, bind, &hdr); err != nil {
-			return nil, err
+	bind := x.cfg.bind.Unmap()
+	if x.rx.client {
+		if bind, err = x.routeTo(x.rx.remote, bind, &hdr); err != nil {
+			return err
 		}
 	}
 	if err = x.holdPort(bind, port, &hdr, &undo); err != nil {
-		return nil, err
+		return err
 	}
 	fill, err := x.mapUMEM(&undo)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err = x.open(bind, fill, &undo); err != nil {
-		return nil, err
+	if err = x.openSocket(bind, fill, &undo); err != nil {
+		return err
 	}
-	if err = x.start(remote); err != nil {
-		return nil, err
+	if x.cfg.rxQueue > 0 {
+		if x.rxs.rxq, err = ring.NewSPSC[engine.Frame](ceilPow2(max(x.cfg.rxQueue, 2))); err != nil {
+			return fmt.Errorf("udp: receive queue: %w", err)
+		}
 	}
-	return x.pool, nil
+	return nil
 }
 
-// newXDPPath checks the port and the interface, and lowers MaxPayload to
-// what the interface's MTU carries.
-func newXDPPath(e *endpoint, port int) (*xdpPath, error) {
+// newXDPPath checks the port and the interface, and returns with the path
+// the MaxPayload the interface's MTU carries (maxPayload or less).
+func newXDPPath(cfg endpointConfig, log *rateLog, port, maxPayload int) (*xdpPath, int, error) {
 	if port < 0 || port > math.MaxUint16 {
-		return nil, fmt.Errorf("udp: port %d outside 0..65535", port)
+		return nil, 0, fmt.Errorf("udp: port %d outside 0..65535", port)
 	}
-	set := e.cfg.xdp
+	set := cfg.xdp
 	ifi, err := net.InterfaceByName(set.iface)
 	if err != nil {
-		return nil, fmt.Errorf("udp: xdp interface %q: %w", set.iface, err)
+		return nil, 0, fmt.Errorf("udp: xdp interface %q: %w", set.iface, err)
 	}
-	x := &xdpPath{e: e, ifindex: ifi.Index, mtu: ifi.MTU, rings: xdpRingSizes(e.cfg.poolSize)}
+	x := &xdpPath{cfg: cfg, ifindex: ifi.Index, mtu: ifi.MTU, rings: xdpRingSizes(cfg.poolSize)}
 	var ok bool
 	if x.mac, ok = xdp.MAC(ifi.HardwareAddr); !ok {
-		return nil, fmt.Errorf("udp: xdp interface %q has no Ethernet address", set.iface)
+		return nil, 0, fmt.Errorf("udp: xdp interface %q has no Ethernet address", set.iface)
 	}
-	if limit := ifi.MTU - udpIPOverhead; limit < e.maxPayload {
+	if limit := ifi.MTU - udpIPOverhead; limit < maxPayload {
 		if limit <= 0 {
-			return nil, fmt.Errorf("udp: xdp interface %q has an MTU of %d", set.iface, ifi.MTU)
+			return nil, 0, fmt.Errorf("udp: xdp interface %q has an MTU of %d", set.iface, ifi.MTU)
 		}
-		e.log.l.Warn("xdp: interface MTU limits the payload", "interface", set.iface, "mtu", ifi.MTU, "maxPayload", limit)
-		e.maxPayload = limit
+		log.l.Warn("xdp: interface MTU limits the payload", "interface", set.iface, "mtu", ifi.MTU, "maxPayload", limit)
+		maxPayload = limit
 	}
-	return x, nil
+	return x, maxPayload, nil
 }
 
 // routeTo is a client's way to its server: the source address it sends
 // from (bind, or the route's) and, in hdr, the next hop's MAC and the
 // server's address.
 func (x *xdpPath) routeTo(remote netip.AddrPort, bind netip.Addr, hdr *xdp.Header) (netip.Addr, error) {
-	src, hop, err := routeVia(x.ifindex, x.e.cfg.xdp.iface, remote.Addr(), bind)
+	src, hop, err := routeVia(x.ifindex, x.cfg.xdp.iface, remote.Addr(), bind)
 	if err != nil {
 		return bind, err
 	}
@@ -180,7 +192,7 @@ func (x *xdpPath) holdPort(bind netip.Addr, port int, hdr *xdp.Header, undo *[]f
 	la := hold.LocalAddr().(*net.UDPAddr).AddrPort()
 	x.local = netip.AddrPortFrom(la.Addr().Unmap(), la.Port())
 	x.port = x.local.Port()
-	if x.e.client {
+	if x.rx.client {
 		hdr.SrcMAC = x.mac
 		hdr.Src = netip.AddrPortFrom(bind, x.port)
 		x.route.set(hdr)
@@ -192,7 +204,7 @@ func (x *xdpPath) holdPort(bind netip.Addr, port int, hdr *xdp.Header, undo *[]f
 // ring starts with, whose addresses it returns.
 func (x *xdpPath) mapUMEM(undo *[]func()) ([]uint64, error) {
 	var err error
-	if x.umem, err = xdp.MapUMEM(x.e.cfg.poolSize * xdpChunk); err != nil {
+	if x.umem, err = xdp.MapUMEM(x.cfg.poolSize * xdpChunk); err != nil {
 		return nil, fmt.Errorf("udp: %w", err)
 	}
 	*undo = append(*undo, func() { xdp.UnmapUMEM(x.umem) })
@@ -214,13 +226,13 @@ func (x *xdpPath) mapUMEM(undo *[]func()) ([]uint64, error) {
 	return fill, nil
 }
 
-// open binds the AF_XDP socket and attaches the redirect program for the
-// held port (and bind address, unless it is the wildcard).
-func (x *xdpPath) open(bind netip.Addr, fill []uint64, undo *[]func()) error {
+// openSocket binds the AF_XDP socket and attaches the redirect program for
+// the held port (and bind address, unless it is the wildcard).
+func (x *xdpPath) openSocket(bind netip.Addr, fill []uint64, undo *[]func()) error {
 	if bind.IsUnspecified() {
 		bind = netip.Addr{}
 	}
-	set := x.e.cfg.xdp
+	set := x.cfg.xdp
 	var err error
 	x.sock, err = xdp.Open(xdp.Config{
 		IfIndex:        x.ifindex,
@@ -243,28 +255,15 @@ func (x *xdpPath) open(bind netip.Addr, fill []uint64, undo *[]func()) error {
 	return nil
 }
 
-// start makes the queues and launches the goroutines; from here on the
-// endpoint's transport is x.
-func (x *xdpPath) start(remote netip.AddrPort) error {
-	e := x.e
-	if e.cfg.rxQueue > 0 {
-		var err error
-		if x.rxs.rxq, err = ring.NewSPSC[engine.Frame](ceilPow2(max(e.cfg.rxQueue, 2))); err != nil {
-			return fmt.Errorf("udp: receive queue: %w", err)
-		}
-	}
-	e.remote = remote
-	e.tp = x
-	if err := e.startTxQueue(); err != nil {
-		return err
-	}
-	e.rxWG.Add(1)
-	go x.rxLoop()
+// start launches the receive goroutine, and the consumer of the receive
+// queue of WithRxQueue.
+func (x *xdpPath) start(wg *sync.WaitGroup) {
+	wg.Add(1)
+	go x.rxLoop(wg)
 	if x.rxs.rxq != nil {
-		e.consWG.Add(1)
-		go e.consume(x.rxs)
+		wg.Add(1)
+		go x.rx.consume(x.rxs, wg)
 	}
-	return nil
 }
 
 // routeVia finds how a client reaches dst: the source address (bind if
@@ -305,7 +304,7 @@ func (x *xdpPath) setRxBufferCount(count int) bool {
 	if count > 0 && count <= x.rings.posted {
 		return true
 	}
-	x.e.log.l.Warn("xdp: the fill ring holds fewer buffers than requested (raise WithPoolSize: a quarter of the pool, at most 2048, is posted)",
+	x.rx.log.l.Warn("xdp: the fill ring holds fewer buffers than requested (raise WithPoolSize: a quarter of the pool, at most 2048, is posted)",
 		"requested", count, "posted", x.rings.posted)
 	return false
 }
@@ -323,10 +322,9 @@ func (x *xdpPath) kernelStats() xdp.Stats {
 
 // addStats returns st with the AF_XDP counters and state added.
 func (x *xdpPath) addStats(st Stats) Stats {
-	e := x.e
-	if x.txOut.Load() > 0 && e.txMu.TryLock() {
+	if x.txOut.Load() > 0 && x.txr.txMu.TryLock() {
 		x.reap() // so buffers sent are back before anyone looks
-		e.txMu.Unlock()
+		x.txr.txMu.Unlock()
 	}
 	st.addRx(&x.rxs.rx)
 	st.KernelDroppedBuffers += x.rxs.mc.KernelDrops()
@@ -351,12 +349,13 @@ func (x *xdpPath) shutdown() error {
 	return x.sock.Close()
 }
 
-// finish runs once the goroutines are gone: it drops the buffers the
-// transmit path still held for the kernel, closes the port-holding socket
-// and retires the pool, which unmaps the UMEM when no frame holds it.
+// finish runs once the goroutines are gone (or never started): it drops
+// the buffers the receive and transmit paths still held for the kernel,
+// closes the port-holding socket and retires the pool, which unmaps the
+// UMEM when no frame holds it.
 func (x *xdpPath) finish() error {
-	e := x.e
-	e.txMu.Lock()
+	x.releaseHeld() // the receive goroutine did it unless it never ran
+	x.txr.txMu.Lock()
 	x.tx.closed = true
 	for i, n := range x.tx.inflight {
 		if n > 0 {
@@ -368,11 +367,11 @@ func (x *xdpPath) finish() error {
 		}
 	}
 	x.txOut.Store(0)
-	e.txMu.Unlock()
+	x.txr.txMu.Unlock()
 	err := x.rxs.uc.Close()
 	px.Retire(x.pool, func() {
 		if uerr := xdp.UnmapUMEM(x.umem); uerr != nil {
-			e.log.l.Warn("xdp: unmapping the UMEM failed", "err", uerr)
+			x.rx.log.l.Warn("xdp: unmapping the UMEM failed", "err", uerr)
 		}
 		x.unmapped.Store(true)
 	})
@@ -381,7 +380,7 @@ func (x *xdpPath) finish() error {
 
 // lockThread pins the receive goroutine to its thread if asked to.
 func (x *xdpPath) lockThread() func() {
-	if !x.e.cfg.lockThread {
+	if !x.rx.lockThread {
 		return func() {}
 	}
 	runtime.LockOSThread()

@@ -5,6 +5,7 @@ package udp
 import (
 	"errors"
 	"os"
+	"sync"
 	"time"
 
 	"udpstream.dev/engine/internal/poolx"
@@ -43,14 +44,13 @@ type xdpRx struct {
 // rxLoop is the receive goroutine: receive a batch of descriptors, turn
 // the packets into frames over their chunks, deliver them, give the chunks
 // (or fresh buffers, for chunks a slave kept) back to the fill ring.
-func (x *xdpPath) rxLoop() {
-	e := x.e
-	defer e.rxWG.Done()
+func (x *xdpPath) rxLoop(wg *sync.WaitGroup) {
+	defer wg.Done()
 	if x.rxs.rxq != nil {
 		defer x.rxs.rxq.Close()
 	}
 	defer x.lockThread()()
-	n := max(e.cfg.batch, xdpMaxRxDescs)
+	n := max(x.cfg.batch, xdpMaxRxDescs)
 	r := &xdpRx{
 		descs:  make([]xdp.Desc, n),
 		bufs:   make([]*poolx.Buffer, n),
@@ -73,8 +73,8 @@ func (x *xdpPath) rxLoop() {
 			}
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
 				x.rxs.rx.errors.Add(1)
-				if e.log.allow(logRxError) {
-					e.log.l.Warn("xdp: receive failed, continuing", "err", err, "suppressed", e.log.takeSuppressed(logRxError))
+				if log := x.rx.log; log.allow(logRxError) {
+					log.l.Warn("xdp: receive failed, continuing", "err", err, "suppressed", log.takeSuppressed(logRxError))
 				}
 			}
 			continue
@@ -84,9 +84,9 @@ func (x *xdpPath) rxLoop() {
 		x.publish(r)
 		x.deliver(r)
 		x.recycle(r, got)
-		if x.txOut.Load() > 0 && e.txMu.TryLock() {
+		if x.txOut.Load() > 0 && x.txr.txMu.TryLock() {
 			x.reap()
-			e.txMu.Unlock()
+			x.txr.txMu.Unlock()
 		}
 	}
 }
@@ -162,14 +162,14 @@ func (x *xdpPath) classify(r *xdpRx, got int) {
 
 // judge parses one packet and applies the endpoint's rules to it.
 func (x *xdpPath) judge(r *xdpRx, p *xdpRxPkt) {
-	e := x.e
+	rules := x.rx
 	if !x.parse(r, p) {
 		r.bad++
 		return
 	}
 	n := p.pk.PayloadLen
-	v := e.verdict(true, false, n, p.pk.Src())
-	if v == rxAccepted && e.client && p.pk.Src() != e.remote {
+	v := rules.verdict(true, false, n, p.pk.Src())
+	if v == rxAccepted && rules.client && p.pk.Src() != rules.remote {
 		v = rxRejected // as a connected socket would not see it
 	}
 	r.t.count(v, 1, n)
@@ -204,9 +204,9 @@ func (x *xdpPath) parse(r *xdpRx, p *xdpRxPkt) bool {
 func (x *xdpPath) publish(r *xdpRx) {
 	if r.bad != 0 {
 		x.rxc.malformed.Add(r.bad)
-		if x.e.log.allow(logRxMalformed) {
-			x.e.log.l.Warn("xdp: dropped malformed packets", "count", r.bad,
-				"suppressed", x.e.log.takeSuppressed(logRxMalformed))
+		if log := x.rx.log; log.allow(logRxMalformed) {
+			log.l.Warn("xdp: dropped malformed packets", "count", r.bad,
+				"suppressed", log.takeSuppressed(logRxMalformed))
 		}
 		r.bad = 0
 	}
@@ -214,7 +214,7 @@ func (x *xdpPath) publish(r *xdpRx) {
 		x.rxc.offloaded.Add(r.offl)
 		r.offl = 0
 	}
-	x.e.publish(x.rxs, &r.t)
+	x.rx.publish(x.rxs, &r.t)
 }
 
 // deliver turns the accepted packets into frames over their chunks and
@@ -231,7 +231,7 @@ func (x *xdpPath) deliver(r *xdpRx) {
 			x.rxs.rx.errors.Add(1) // cannot happen for held chunks
 			continue
 		}
-		x.e.accept(x.rxs, f)
+		x.rx.accept(x.rxs, f)
 	}
 }
 
@@ -239,7 +239,7 @@ func (x *xdpPath) deliver(r *xdpRx) {
 // source through the MAC it came from; a client follows the MAC the
 // server's datagrams come from.
 func (x *xdpPath) notePeer(r *xdpRx, pk *xdp.Packet) {
-	if x.e.client {
+	if x.rx.client {
 		if cur := x.route.load(); cur.DstMAC != pk.SrcMAC {
 			h := *cur
 			h.DstMAC = pk.SrcMAC
@@ -249,7 +249,7 @@ func (x *xdpPath) notePeer(r *xdpRx, pk *xdp.Packet) {
 	}
 	h := replyHeader(pk, x.mac, x.port)
 	x.route.set(&h)
-	x.e.notePeer(&r.pc, pk.Src())
+	x.rx.notePeer(&r.pc, pk.Src())
 }
 
 // windows lists the payload's byte ranges in the packet's chunks. The

@@ -16,7 +16,7 @@ import (
 )
 
 // xdpTx is the transmit scratch space and bookkeeping, guarded by the
-// endpoint's txMu.
+// txRules' txMu.
 type xdpTx struct {
 	closed   bool
 	inflight []int32 // per chunk: descriptors queued and not completed
@@ -31,7 +31,7 @@ type xdpTx struct {
 }
 
 func (t *xdpTx) init(x *xdpPath, chunks int) {
-	b := x.e.cfg.batch
+	b := x.cfg.batch
 	t.inflight = make([]int32, chunks)
 	t.descs = make([]xdp.Desc, 0, b*xdpMaxTxDescs)
 	t.frames = make([]engine.Frame, 0, b)
@@ -57,35 +57,35 @@ func (x *xdpPath) send(f engine.Frame, _ netip.AddrPort) error {
 // until the kernel reports them completed, so releasing a sent frame is
 // safe, but writing into it before then would change what is sent.
 func (x *xdpPath) transmit(fs []engine.Frame, _ netip.AddrPort, mark bool) txResult {
-	e := x.e
+	tr := x.txr
 	r := txResult{mark: mark}
-	e.txMu.Lock()
-	defer e.txMu.Unlock()
+	tr.txMu.Lock()
+	defer tr.txMu.Unlock()
 	t := &x.tx
 	if t.closed {
-		e.tx.errors.Add(uint64(len(fs)))
+		tr.tx.errors.Add(uint64(len(fs)))
 		r.fail(engine.ErrClosed, fs...)
 		return r
 	}
 	x.reap()
 	h := x.route.load()
 	if h == nil { // a server that has heard from nobody yet
-		e.tx.noPeer.Add(uint64(len(fs)))
+		tr.tx.noPeer.Add(uint64(len(fs)))
 		r.fail(ErrNoPeer, fs...)
 		return r
 	}
 	hl := h.Len()
 	limit := x.mtu - (hl - ethLen(h)) // payload that fits the link MTU
 	for i, f := range fs {
-		n, err := e.checkFrame(f)
+		n, err := tr.checkFrame(f)
 		if err == nil && n > limit {
-			e.tx.oversize.Add(1)
+			tr.tx.oversize.Add(1)
 			err = fmt.Errorf("%w: payload of %d bytes exceeds the %d an MTU of %d carries to %v", engine.ErrFrameSize, n, limit, x.mtu, h.Dst)
 		}
 		if err == nil {
 			err = x.stage(f, n, h, hl)
 			if err != nil {
-				e.tx.errors.Add(1)
+				tr.tx.errors.Add(1)
 			}
 		}
 		if err != nil {
@@ -95,7 +95,7 @@ func (x *xdpPath) transmit(fs []engine.Frame, _ netip.AddrPort, mark bool) txRes
 		if len(t.frames) == cap(t.frames) || i == len(fs)-1 {
 			if err := x.flush(&r); errors.Is(err, engine.ErrClosed) || errors.Is(err, ErrTxTimeout) {
 				rest := fs[i+1:]
-				e.txFailed(err, len(rest))
+				tr.txFailed(err, len(rest))
 				r.fail(err, rest...)
 				break
 			}
@@ -284,7 +284,7 @@ func (x *xdpPath) unstage(start int) {
 func (x *xdpPath) done(addr uint64) {
 	b, err := px.BufferAt(x.pool, int(addr&^(xdpChunk-1)))
 	if err != nil || x.tx.inflight[b.Index] <= 0 {
-		x.e.tx.errors.Add(1) // the kernel returned an address never sent
+		x.txr.tx.errors.Add(1) // the kernel returned an address never sent
 		return
 	}
 	x.tx.inflight[b.Index]--
@@ -314,7 +314,7 @@ func (x *xdpPath) reap() {
 // its peer is busy) it reaps completions and waits, up to the transmit
 // timeout; frames still staged then fail.
 func (x *xdpPath) flush(r *txResult) error {
-	e := x.e
+	tr := x.txr
 	t := &x.tx
 	defer func() {
 		clear(t.frames)
@@ -336,15 +336,15 @@ func (x *xdpPath) flush(r *txResult) error {
 			for adv := 0; done < len(t.frames) && adv+t.nd[done] <= q; done++ {
 				adv += t.nd[done]
 				r.sent++
-				e.tx.frames.Add(1)
-				e.tx.bytes.Add(uint64(t.sizes[done]))
+				tr.tx.frames.Add(1)
+				tr.tx.bytes.Add(uint64(t.sizes[done]))
 			}
 			di += q
 			if q == cnt {
 				w = txWait{}
-				if terr != nil && e.log.allow(logXDP) {
+				if terr != nil && tr.log.allow(logXDP) {
 					// The descriptors are queued; the next wake-up sends them.
-					e.log.l.Warn("xdp: transmit wake-up failed", "err", terr, "suppressed", e.log.takeSuppressed(logXDP))
+					tr.log.l.Warn("xdp: transmit wake-up failed", "err", terr, "suppressed", tr.log.takeSuppressed(logXDP))
 				}
 				continue
 			}
@@ -359,7 +359,7 @@ func (x *xdpPath) flush(r *txResult) error {
 		}
 		if errors.Is(err, xdp.ErrClosed) {
 			err = engine.ErrClosed
-		} else if err == nil && !w.wait(e) {
+		} else if err == nil && !w.wait(x.txr) {
 			err = os.ErrDeadlineExceeded
 		}
 		if err != nil {
@@ -375,10 +375,14 @@ func (x *xdpPath) failStaged(from, di int, err error, r *txResult) error {
 	t := &x.tx
 	x.unstage(di)
 	rest := t.frames[from:]
-	ferr := x.e.txFailed(err, len(rest))
+	ferr := x.txr.txFailed(err, len(rest))
 	r.fail(ferr, rest...)
 	return ferr
 }
+
+// xdpMinWait is the least a transmitter waits for TX ring room, so that
+// a zero timeout still gives the kernel a moment to complete what it holds.
+const xdpMinWait = time.Millisecond
 
 // txWait paces a transmitter waiting for TX ring room: it yields the
 // processor a few times (the kernel usually frees room within
@@ -390,14 +394,11 @@ type txWait struct {
 	rounds   int
 }
 
-func (w *txWait) wait(e *endpoint) bool {
-	now := time.Now()
+func (w *txWait) wait(r *txRules) bool {
 	if w.deadline.IsZero() {
-		w.deadline = now.Add(max(time.Duration(e.timeout.Load()), minBatchWait))
-		if by := e.closeBy.Load(); by != 0 && by < w.deadline.UnixNano() {
-			w.deadline = time.Unix(0, by)
-		}
+		w.deadline = r.deadline(xdpMinWait)
 	}
+	now := time.Now()
 	if now.After(w.deadline) {
 		return false
 	}

@@ -67,10 +67,13 @@ func (s *Server) MaxPayload() int { return s.ep.maxPayload }
 func (s *Server) SetRxBufferCount(count int) bool { return s.ep.setRxBufferCount(count) }
 
 // SetTimeout sets how long, in microseconds, a transmission waits for room
-// when the socket send buffer is full (default one second). When it
-// expires the frame is counted in Stats.TxTimeouts and the send fails with
-// ErrTxTimeout; nothing is retried forever. 0 means no wait for a single
-// frame; a batch waits at least a millisecond.
+// when the socket send buffer is full (default one second). Single frames
+// and batches are tried at once and wait only when the buffer is full.
+// When the wait expires the frames not sent are counted in
+// Stats.TxTimeouts and the send fails with ErrTxTimeout; nothing is
+// retried forever. 0 means no wait: what does not fit the buffer fails at
+// once (TransportXDP still gives the kernel a millisecond to free TX ring
+// room).
 func (s *Server) SetTimeout(usec uint32) { s.ep.setTimeout(usec) }
 
 // AcceptFrame transmits f to the peer as one datagram (Rogue's Slave

@@ -1,9 +1,9 @@
 package udp
 
 import (
-	"errors"
-	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 
 	"udpstream.dev/engine"
 )
@@ -12,10 +12,15 @@ import (
 // gro; socketPath) or an AF_XDP socket (xdpPath). The endpoint keeps what
 // every path shares: the master, the peer and allow-list, the options, the
 // transmit checks and counters, the transmit queue and the shutdown order.
-// A transport's receive goroutines are running once it is opened; they
-// judge each datagram with the endpoint's rules and hand the frames to
-// endpoint.accept.
+// A transport never sees the endpoint: it is opened with the endpoint's
+// rxRules and txRules, the two narrow values it judges, delivers and counts
+// with. The endpoint opens it, starts it, and stops it in Close: shutdown,
+// then (once the receive goroutines are gone) finish.
 type transport interface {
+	// start launches the receive goroutines (and the receive queue
+	// consumers of WithRxQueue), each counted in wg; they judge every
+	// datagram with rxRules and hand the frames to rxRules.accept.
+	start(wg *sync.WaitGroup)
 	// localAddr is the bound address, IPv4-mapped addresses unmapped.
 	localAddr() netip.AddrPort
 	// setRxBufferCount sizes the receive buffering for n MTUs.
@@ -30,64 +35,39 @@ type transport interface {
 	// passed by value so that Stats does not escape to the heap).
 	addStats(st Stats) Stats
 	// shutdown wakes and ends the receive goroutines; finish runs once
-	// they have returned, and frees what they used.
+	// they have returned (or when they never started), and frees what
+	// they used.
 	shutdown() error
 	finish() error
 }
 
-// socketPath is the transport over UDP sockets; its state is the
-// endpoint's socket list and transmit scratch space.
-type socketPath struct{ e *endpoint }
-
-func (p socketPath) localAddr() netip.AddrPort {
-	e := p.e
-	if len(e.socks) == 0 {
-		return netip.AddrPort{}
-	}
-	a, ok := e.socks[0].uc.LocalAddr().(*net.UDPAddr)
-	if !ok {
-		return netip.AddrPort{}
-	}
-	ap := a.AddrPort()
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+// rxRules is what a transport's receive side gets from its endpoint: the
+// judgement of a datagram (verdict), the peer it notes (notePeer), the
+// delivery of a frame (accept), the publishing and logging of a batch's
+// counts (publish), the handling of receive errors (rxFailed), and the
+// closed flag. The endpoint fills it before it opens the transport and
+// does not change it afterwards, except for the peer and closed flag.
+type rxRules struct {
+	master     *engine.Master
+	log        *rateLog
+	allow      *allowList
+	peer       peerTracker
+	closed     atomic.Bool // Close has begun
+	client     bool
+	remote     netip.AddrPort // client: the server
+	maxPayload int
+	lockThread bool // WithLockOSThread: pin receive goroutines
 }
 
-func (p socketPath) setRxBufferCount(n int) bool { return p.e.setSocketRxBuffer(n) }
-
-func (p socketPath) send(f engine.Frame, dest netip.AddrPort) error {
-	return p.e.sendChecked(f, dest)
+// txRules is what a transport's transmit side shares with its endpoint:
+// the lock that admits one transmitter at a time, the transmit counters,
+// the checks every frame passes (checkFrame), the accounting of failures
+// (txFailed) and the transmit wait with Close's limit on it (deadline).
+type txRules struct {
+	txMu       sync.Mutex // one transmitter at a time
+	tx         txCounters
+	timeout    atomic.Int64 // transmit wait in nanoseconds
+	closeBy    atomic.Int64 // unix ns: waits end by then once Close started
+	log        *rateLog
+	maxPayload int
 }
-
-func (p socketPath) transmit(fs []engine.Frame, dest netip.AddrPort, mark bool) txResult {
-	return p.e.transmitSockets(fs, dest, mark)
-}
-
-func (p socketPath) addStats(st Stats) Stats {
-	e := p.e
-	for _, s := range e.socks {
-		st.addRx(&s.rx)
-		drops, rcvbuf := s.mc.MemInfo()
-		st.KernelDroppedBuffers += drops
-		st.RxBufferBytes += uint64(rcvbuf)
-		st.GRO = st.GRO || s.mc.GROEnabled()
-	}
-	if e.cfg.transport == TransportGRO && len(e.socks) > 0 {
-		st.GSO = e.socks[0].mc.GSOEnabled()
-		st.GSOFallback = !st.GSO
-	}
-	return st
-}
-
-// shutdown closes the sockets, which wakes their receive goroutines at
-// once.
-func (p socketPath) shutdown() error {
-	var errs []error
-	for _, s := range p.e.socks {
-		if err := s.uc.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (p socketPath) finish() error { return nil }

@@ -13,14 +13,19 @@ import (
 )
 
 // memTransport is a transport without sockets: received datagrams are
-// injected by the test and judged by the endpoint's own rules, sent frames
-// are copied into a list. It records the calls the endpoint makes, so the
-// endpoint's logic (peer tracking, allow-list, accounting, Close order) is
-// tested without the network or root.
+// injected by the test and judged by the endpoint's rules, sent frames are
+// copied into a list. Like the real paths it sees only the rxRules and
+// txRules the endpoint gives it, and it has a receive goroutine that start
+// launches and shutdown ends. It records the calls the endpoint makes, so
+// the endpoint's logic (peer tracking, allow-list, accounting, Close
+// order) is tested without the network or root.
 type memTransport struct {
-	e   *endpoint
-	rxs udpSocket // receive counters, as the real paths keep them
-	pc  peerCache
+	rx   *rxRules
+	txr  *txRules
+	pool *engine.Pool // receive buffers
+	rxs  udpSocket    // receive counters, as the real paths keep them
+	pc   peerCache
+	stop chan struct{} // closed by shutdown: the receive goroutine ends
 
 	mu      sync.Mutex
 	sent    []memDatagram
@@ -33,8 +38,8 @@ type memDatagram struct {
 	dest    netip.AddrPort
 }
 
-// newMemEndpoint is an endpoint over a memTransport; client endpoints talk
-// to remote.
+// newMemEndpoint is an endpoint running over a memTransport; client
+// endpoints talk to remote.
 func newMemEndpoint(t *testing.T, client bool, remote netip.AddrPort, opts ...Option) (*endpoint, *memTransport, *engine.Master) {
 	t.Helper()
 	m := &engine.Master{}
@@ -42,9 +47,16 @@ func newMemEndpoint(t *testing.T, client bool, remote netip.AddrPort, opts ...Op
 	if err != nil {
 		t.Fatal(err)
 	}
-	mt := &memTransport{e: e}
-	e.tp, e.remote = mt, remote
-	if e.txPool, err = engine.NewFixedPool(e.maxPayload, e.cfg.poolSize, 0); err != nil {
+	e.remote = remote
+	mt := &memTransport{rx: &e.rxRules, txr: &e.txRules, stop: make(chan struct{})}
+	if mt.pool, err = engine.NewFixedPool(e.maxPayload, e.cfg.poolSize, 0); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := engine.NewFixedPool(e.maxPayload, e.cfg.poolSize, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.run(mt, pool); err != nil {
 		t.Fatal(err)
 	}
 	m.SetPool(e.txPool)
@@ -58,23 +70,35 @@ func (m *memTransport) note(call string) {
 	m.mu.Unlock()
 }
 
+// start launches a receive goroutine that waits for shutdown, as a real
+// one waits in the kernel.
+func (m *memTransport) start(wg *sync.WaitGroup) {
+	m.note("start")
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-m.stop
+		m.note("receiver ended")
+	}()
+}
+
 // inject receives payload from from as the socket path does: into a buffer
-// of the receive pool, judged by endpoint.verdict, counted, then delivered.
+// of the receive pool, judged by rxRules.verdict, counted, then delivered.
 func (m *memTransport) inject(payload []byte, from netip.AddrPort) rxVerdict {
-	e := m.e
-	b, err := px.AllocBuffer(e.rxPool)
+	r := m.rx
+	b, err := px.AllocBuffer(m.pool)
 	held := err == nil
 	n := len(payload)
 	if held {
-		n = copy(b.Mem[:e.maxPayload], payload)
+		n = copy(b.Mem[:r.maxPayload], payload)
 	}
-	v := e.verdict(held, n < len(payload), n, from)
+	v := r.verdict(held, n < len(payload), n, from)
 	var t rxTally
 	t.count(v, 1, n)
-	e.publish(&m.rxs, &t)
+	r.publish(&m.rxs, &t)
 	if v == rxAccepted {
-		e.notePeer(&m.pc, from)
-		e.accept(&m.rxs, px.FrameOver(e.rxPool, b, n))
+		r.notePeer(&m.pc, from)
+		r.accept(&m.rxs, px.FrameOver(m.pool, b, n))
 	}
 	if held {
 		b.Release()
@@ -89,7 +113,7 @@ func (m *memTransport) localAddr() netip.AddrPort {
 func (m *memTransport) setRxBufferCount(n int) bool { return n > 0 }
 
 func (m *memTransport) send(f engine.Frame, dest netip.AddrPort) error {
-	n, err := m.e.checkFrame(f)
+	n, err := m.txr.checkFrame(f)
 	if err != nil {
 		return err
 	}
@@ -97,7 +121,7 @@ func (m *memTransport) send(f engine.Frame, dest netip.AddrPort) error {
 	failing := m.failing
 	m.mu.Unlock()
 	if failing != nil {
-		return m.e.txFailed(failing, 1)
+		return m.txr.txFailed(failing, 1)
 	}
 	p := make([]byte, n)
 	f.ReadAt(p, 0)
@@ -105,8 +129,8 @@ func (m *memTransport) send(f engine.Frame, dest netip.AddrPort) error {
 	m.sent = append(m.sent, memDatagram{p, dest})
 	m.calls = append(m.calls, "send")
 	m.mu.Unlock()
-	m.e.tx.frames.Add(1)
-	m.e.tx.bytes.Add(uint64(n))
+	m.txr.tx.frames.Add(1)
+	m.txr.tx.bytes.Add(uint64(n))
 	return nil
 }
 
@@ -126,8 +150,14 @@ func (m *memTransport) addStats(st Stats) Stats {
 	st.addRx(&m.rxs.rx)
 	return st
 }
-func (m *memTransport) shutdown() error { m.note("shutdown"); return nil }
-func (m *memTransport) finish() error   { m.note("finish"); return nil }
+
+func (m *memTransport) shutdown() error {
+	m.note("shutdown")
+	close(m.stop)
+	return nil
+}
+
+func (m *memTransport) finish() error { m.note("finish"); return nil }
 
 // payloadFrame is a frame of the endpoint's transmit pool holding p.
 func payloadFrame(t *testing.T, e *endpoint, p []byte) engine.Frame {
@@ -238,15 +268,13 @@ func TestMemTransmitAccounting(t *testing.T) {
 	}
 }
 
-// TestMemCloseOrder: Close flushes the transmit queue before it stops the
-// transport, finishes the transport after its receivers, closes the master
-// last, and refuses everything afterwards.
+// TestMemCloseOrder: the endpoint starts its transport once, Close flushes
+// the transmit queue before it stops the transport, finishes the transport
+// after its receive goroutines have ended, closes the master last, and
+// refuses everything afterwards.
 func TestMemCloseOrder(t *testing.T) {
 	testutils.Leak(t)
 	e, mt, m := newMemEndpoint(t, true, netip.MustParseAddrPort("203.0.113.5:8192"), WithTxQueue(16))
-	if err := e.startTxQueue(); err != nil {
-		t.Fatal(err)
-	}
 	for i := range 8 {
 		f := payloadFrame(t, e, []byte{byte(i)})
 		e.acceptFrame(f)
@@ -258,7 +286,8 @@ func TestMemCloseOrder(t *testing.T) {
 	mt.mu.Lock()
 	calls := slices.Clone(mt.calls)
 	mt.mu.Unlock()
-	want := append(slices.Repeat([]string{"send"}, 8), "shutdown", "finish")
+	want := append([]string{"start"}, slices.Repeat([]string{"send"}, 8)...)
+	want = append(want, "shutdown", "receiver ended", "finish")
 	if !slices.Equal(calls, want) {
 		t.Fatalf("calls %v, want %v", calls, want)
 	}

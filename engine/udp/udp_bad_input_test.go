@@ -270,7 +270,7 @@ func TestPoolExhausted(t *testing.T) {
 			}
 			limit := 2 * batch
 			if tr == TransportGRO {
-				limit = s.ep.groPool.AllocLimit()
+				limit = socketsOf(s.ep).groPool.AllocLimit()
 			}
 			sendSome(limit + 40)
 			testutils.Eventually(t, 5*time.Second, "exhaustion counted", func() bool {

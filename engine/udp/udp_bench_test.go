@@ -571,6 +571,7 @@ func BenchmarkRxDeliver(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			p := unopenedPath(b, e)
 			cs := newCountSlave(-1)
 			engine.Connect(&m, cs)
 			s := &udpSocket{}
@@ -580,36 +581,36 @@ func BenchmarkRxDeliver(b *testing.B) {
 			from := netip.MustParseAddrPort("127.0.0.1:9")
 			msg := mmsg.Message{N: 44 * 1472, SegmentSize: 1472, Addr: from}
 			// Carve the pools' first slab chunks before timing.
-			if buf, err := px.AllocBuffer(e.rxPool); err == nil {
+			if buf, err := px.AllocBuffer(p.rxPool); err == nil {
 				buf.Release()
 			}
 			if tr == TransportGRO {
-				buf, err := px.AllocBuffer(e.groPool)
+				buf, err := px.AllocBuffer(p.groPool)
 				if err != nil {
 					b.Fatal(err)
 				}
-				e.judge(s, &t, &msg, true, true)
-				e.deliver(s, &pc, &c, &msg, buf, true)
+				p.judge(s, &t, &msg, true, true)
+				p.deliver(s, &pc, &c, &msg, buf, true)
 				buf.Release()
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			if tr == TransportGRO {
 				for i := 0; i < b.N; i += 44 {
-					buf, err := px.AllocBuffer(e.groPool)
+					buf, err := px.AllocBuffer(p.groPool)
 					if err != nil {
 						b.Fatal(err)
 					}
-					e.judge(s, &t, &msg, true, true)
-					e.deliver(s, &pc, &c, &msg, buf, true)
+					p.judge(s, &t, &msg, true, true)
+					p.deliver(s, &pc, &c, &msg, buf, true)
 					buf.Release()
 				}
 			} else {
-				slots := newRxSlots(e.rxPool, 1, e.maxPayload)
+				slots := newRxSlots(p.rxPool, 1, e.maxPayload)
 				one := mmsg.Message{N: 1472, Addr: from}
 				for range b.N {
-					e.judge(s, &t, &one, true, false)
-					e.deliver(s, &pc, &c, &one, slots.blks[0], false)
+					p.judge(s, &t, &one, true, false)
+					p.deliver(s, &pc, &c, &one, slots.blks[0], false)
 					slots.recycle(0)
 				}
 				slots.release()

@@ -2,7 +2,6 @@ package udp
 
 import (
 	"errors"
-	"log/slog"
 	"net/netip"
 	"sync"
 	"testing"
@@ -66,13 +65,13 @@ func TestGSOToGRO(t *testing.T) {
 		if c.ep.tx.gsoMsgs.Load() == 0 {
 			t.Fatal("no GSO message was sent")
 		}
-		if s.ep.socks[0].rx.groRuns.Load() == 0 {
+		if socketsOf(s.ep).socks[0].rx.groRuns.Load() == 0 {
 			t.Fatal("no coalesced GRO run was received")
 		}
 		t.Logf("jumbo=%v: %d frames in %d GSO messages, %d GRO runs received", jumbo, len(sizes),
-			c.ep.tx.gsoMsgs.Load(), s.ep.socks[0].rx.groRuns.Load())
-		if s.ep.groPool.AllocCount() > 2*groSlots {
-			t.Fatalf("%d GRO buffers out after delivery", s.ep.groPool.AllocCount())
+			c.ep.tx.gsoMsgs.Load(), socketsOf(s.ep).socks[0].rx.groRuns.Load())
+		if socketsOf(s.ep).groPool.AllocCount() > 2*groSlots {
+			t.Fatalf("%d GRO buffers out after delivery", socketsOf(s.ep).groPool.AllocCount())
 		}
 		s.Close()
 		c.Close()
@@ -85,7 +84,7 @@ func TestGSOFallback(t *testing.T) {
 	testutils.Leak(t)
 	s := mustServer(t, false, WithTransport(TransportGRO))
 	c := mustClient(t, "127.0.0.1", s.Port(), false, WithTransport(TransportGRO))
-	c.ep.socks[0].mc.DisableGSO()
+	socketsOf(c.ep).socks[0].mc.DisableGSO()
 	col := newCollector(50, true)
 	engine.Connect(s, col)
 	fs := make([]engine.Frame, 50)
@@ -144,15 +143,14 @@ func TestPlan(t *testing.T) {
 		{[]int{1000, 1000, 999, 1000, 1000}, true, []int{3, 2}},
 	}
 	for _, c := range cases {
-		e := &endpoint{maxPayload: MaxPayloadJumbo}
-		e.txs.alloc(8)
-		ts := &e.txs
+		p := planPath(MaxPayloadJumbo)
+		ts := &p.txs
 		var fs []engine.Frame
 		for _, n := range c.lens {
 			fs = append(fs, mk(n))
 		}
 		var r txResult
-		k, next := e.plan(fs, 0, netip.AddrPort{}, c.gso, mmsg.MaxPayloadIPv4, &r)
+		k, next := p.plan(fs, 0, netip.AddrPort{}, c.gso, mmsg.MaxPayloadIPv4, &r)
 		if r.first != nil {
 			t.Fatal(r.first)
 		}
@@ -215,11 +213,10 @@ func TestPlanSkipsRefusedFrames(t *testing.T) {
 	fs := fullFrames(t, 6, 500)
 	fs[2].SetError(7)   // errored: refused
 	fs[0].SetPayload(0) // empty: goes alone, through checkFrame
-	e := &endpoint{maxPayload: 400, log: newRateLog(slog.New(slog.DiscardHandler))}
-	e.txs.alloc(8)
+	p := planPath(400)
 	fs[4].SetPayload(300) // fits 400; fs[3] and fs[5] (500) are oversize
 	r := txResult{mark: true}
-	k, next := e.plan(fs, 0, netip.AddrPort{}, true, mmsg.MaxPayloadIPv4, &r)
+	k, next := p.plan(fs, 0, netip.AddrPort{}, true, mmsg.MaxPayloadIPv4, &r)
 	if next != len(fs) {
 		t.Fatalf("plan stopped at frame %d of %d", next, len(fs))
 	}
@@ -229,17 +226,17 @@ func TestPlanSkipsRefusedFrames(t *testing.T) {
 		t.Fatalf("%d messages, want %d", k, len(wantFirst))
 	}
 	for q := range k {
-		if e.txs.first[q] != wantFirst[q] || e.txs.count[q] != wantCount[q] {
-			t.Fatalf("message %d: frames %d+%d, want %d+%d", q, e.txs.first[q], e.txs.count[q], wantFirst[q], wantCount[q])
+		if p.txs.first[q] != wantFirst[q] || p.txs.count[q] != wantCount[q] {
+			t.Fatalf("message %d: frames %d+%d, want %d+%d", q, p.txs.first[q], p.txs.count[q], wantFirst[q], wantCount[q])
 		}
 	}
 	if !errors.Is(r.first, engine.ErrFrameSize) {
 		t.Fatalf("first refusal %v, want ErrFrameSize (frame 1 is oversize)", r.first)
 	}
-	if got := e.tx.oversize.Load(); got != 3 {
+	if got := p.txr.tx.oversize.Load(); got != 3 {
 		t.Fatalf("%d oversize frames counted, want 3", got)
 	}
-	if got := e.tx.errored.Load(); got != 1 {
+	if got := p.txr.tx.errored.Load(); got != 1 {
 		t.Fatalf("%d errored frames counted, want 1", got)
 	}
 	for _, i := range []int{1, 3, 5} {
@@ -257,14 +254,13 @@ func TestPlanSkipsRefusedFrames(t *testing.T) {
 func TestPlanRunBreaksAtRefusal(t *testing.T) {
 	fs := fullFrames(t, 5, 500)
 	fs[2].SetError(7)
-	e := &endpoint{maxPayload: MaxPayloadStandard, log: newRateLog(slog.New(slog.DiscardHandler))}
-	e.txs.alloc(8)
+	p := planPath(MaxPayloadStandard)
 	var r txResult
-	k, _ := e.plan(fs, 0, netip.AddrPort{}, true, mmsg.MaxPayloadIPv4, &r)
-	if k != 2 || e.txs.first[0] != 0 || e.txs.count[0] != 2 || e.txs.first[1] != 3 || e.txs.count[1] != 2 {
-		t.Fatalf("%d messages: %v+%v, want frames 0+2 and 3+2", k, e.txs.first[:k], e.txs.count[:k])
+	k, _ := p.plan(fs, 0, netip.AddrPort{}, true, mmsg.MaxPayloadIPv4, &r)
+	if k != 2 || p.txs.first[0] != 0 || p.txs.count[0] != 2 || p.txs.first[1] != 3 || p.txs.count[1] != 2 {
+		t.Fatalf("%d messages: %v+%v, want frames 0+2 and 3+2", k, p.txs.first[:k], p.txs.count[:k])
 	}
-	if e.txs.msgs[0].SegmentSize != 500 || e.txs.msgs[1].SegmentSize != 500 {
+	if p.txs.msgs[0].SegmentSize != 500 || p.txs.msgs[1].SegmentSize != 500 {
 		t.Fatal("runs of two 500-byte frames were not sent as GSO")
 	}
 	if !errors.Is(r.first, ErrFrameErrored) {
@@ -280,6 +276,7 @@ func TestJudgeGRORun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := unopenedPath(t, e)
 	from := netip.MustParseAddrPort("127.0.0.1:9")
 	for _, c := range []struct {
 		n, seg                  int
@@ -294,7 +291,7 @@ func TestJudgeGRORun(t *testing.T) {
 	} {
 		var tally rxTally
 		msg := mmsg.Message{N: c.n, SegmentSize: c.seg, Addr: from}
-		got := e.judge(&udpSocket{}, &tally, &msg, true, true)
+		got := p.judge(&udpSocket{}, &tally, &msg, true, true)
 		if got != c.deliver || tally.frames != c.frames || tally.bytes != c.bytes || tally.oversize != c.oversize {
 			t.Errorf("%d bytes in segments of %d: deliver %v, %d frames of %d bytes, %d oversize; want %v, %d, %d, %d",
 				c.n, c.seg, got, tally.frames, tally.bytes, tally.oversize, c.deliver, c.frames, c.bytes, c.oversize)
@@ -360,7 +357,7 @@ func TestGROFramesKept(t *testing.T) {
 			}
 		}
 		mu.Unlock()
-		if out := s.ep.groPool.AllocCount(); out > groSlots {
+		if out := socketsOf(s.ep).groPool.AllocCount(); out > groSlots {
 			t.Fatalf("%d GRO buffers out after every frame was released (at most %d posted)", out, groSlots)
 		}
 		s.Close()

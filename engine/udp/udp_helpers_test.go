@@ -2,6 +2,7 @@ package udp
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -123,4 +124,26 @@ func mustFrame(t *testing.T, p *engine.Pool, size int) engine.Frame {
 		t.Fatalf("AcceptReq(%d): %v", size, err)
 	}
 	return f
+}
+
+// socketsOf is the transport of an endpoint running over sockets.
+func socketsOf(e *endpoint) *socketPath { return e.tp.(*socketPath) }
+
+// planPath is a socket path without sockets or pools, for testing how it
+// plans batches of datagrams of up to maxPayload bytes.
+func planPath(maxPayload int) *socketPath {
+	p := &socketPath{txr: &txRules{maxPayload: maxPayload, log: newRateLog(slog.New(slog.DiscardHandler))}}
+	p.txs.alloc(8)
+	return p
+}
+
+// unopenedPath is the socket path e would open, with its pools but
+// without sockets, for testing its receive code directly.
+func unopenedPath(tb testing.TB, e *endpoint) *socketPath {
+	tb.Helper()
+	p, err := newSocketPath(e.cfg, &e.rxRules, &e.txRules, e.mtu)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }

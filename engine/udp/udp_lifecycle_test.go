@@ -273,8 +273,8 @@ func TestReusePort(t *testing.T) {
 	testutils.Leak(t)
 	for _, tr := range allTransports {
 		s := mustServer(t, false, WithTransport(tr), WithReusePort(3), WithLockOSThread())
-		if len(s.ep.socks) != 3 {
-			t.Fatalf("%d sockets", len(s.ep.socks))
+		if len(socketsOf(s.ep).socks) != 3 {
+			t.Fatalf("%d sockets", len(socketsOf(s.ep).socks))
 		}
 		s.SetRxBufferCount(1000)
 		const per = 50
@@ -295,7 +295,7 @@ func TestReusePort(t *testing.T) {
 		}
 		col.wait(t, 5*time.Second)
 		busy := 0
-		for _, sk := range s.ep.socks {
+		for _, sk := range socketsOf(s.ep).socks {
 			if sk.rx.frames.Load() > 0 {
 				busy++
 			}

@@ -76,7 +76,7 @@ func TestTransmitTimeout(t *testing.T) {
 		t.Run(tr.String(), func(t *testing.T) {
 			c := clientIn(t, side, dst, WithTransport(tr))
 			defer c.Close()
-			if _, err := c.ep.socks[0].mc.SetWriteBuffer(4096); err != nil {
+			if _, err := socketsOf(c.ep).socks[0].mc.SetWriteBuffer(4096); err != nil {
 				t.Fatal(err)
 			}
 			const timeout = 50 * time.Millisecond
@@ -107,6 +107,9 @@ func TestTransmitTimeout(t *testing.T) {
 			}
 			if st := c.Stats(); st.TxTimeouts != 1 {
 				t.Fatalf("stats %+v: want one timeout", st)
+			}
+			if deadlineArms(c.ep) == 0 {
+				t.Fatal("a send into a full socket timed out without arming a deadline")
 			}
 			// A batch fails the same way, counting every frame.
 			if n, err := c.SendBatch([]engine.Frame{f, f, f}); n != 0 || !errors.Is(err, ErrTxTimeout) {
@@ -146,7 +149,7 @@ func TestTxQueueCloseStuck(t *testing.T) {
 	testutils.Leak(t)
 	side, dst := slowPath(t)
 	c := clientIn(t, side, dst, WithTxQueue(1024))
-	if _, err := c.ep.socks[0].mc.SetWriteBuffer(4096); err != nil {
+	if _, err := socketsOf(c.ep).socks[0].mc.SetWriteBuffer(4096); err != nil {
 		t.Fatal(err)
 	}
 	const timeout = 200 * time.Millisecond
@@ -183,7 +186,7 @@ func TestBusyPollOption(t *testing.T) {
 	}
 	defer s.Close()
 	got := -1
-	rc, err := s.ep.socks[0].uc.SyscallConn()
+	rc, err := socketsOf(s.ep).socks[0].uc.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,214 @@
+package udp
+
+import (
+	"net/netip"
+
+	"udpstream.dev/engine"
+	"udpstream.dev/engine/internal/poolx"
+	"udpstream.dev/mmsg"
+)
+
+// The socket path's receive loop posts pooled memory to the kernel and
+// turns what arrives into frames without copying: a frame's payload is the
+// memory the kernel wrote the datagram into.
+
+// rxSlots is the receive memory posted to the kernel: one pooled buffer
+// per message, or a shared scratch buffer where the pool had nothing left
+// (datagrams landing there are counted as pool exhaustion and dropped). A
+// slot keeps its buffer for the next datagram when the frames made on it
+// were released during delivery, as they are when slaves do not keep
+// frames, so the kernel copies into cache-warm memory instead of cycling
+// through the pool.
+type rxSlots struct {
+	pool    *engine.Pool
+	size    int // bytes posted per message
+	blks    []*poolx.Buffer
+	bufs    [][]byte
+	ok      []bool // per message: something in it is delivered
+	scratch []byte
+}
+
+func newRxSlots(pool *engine.Pool, n, size int) *rxSlots {
+	r := &rxSlots{
+		pool:    pool,
+		size:    size,
+		blks:    make([]*poolx.Buffer, n),
+		bufs:    make([][]byte, n),
+		ok:      make([]bool, n),
+		scratch: make([]byte, size),
+	}
+	for i := range n {
+		r.fill(i)
+	}
+	return r
+}
+
+// fill posts memory in slot i: a buffer from the pool when it has one.
+// Exactly size bytes are posted, so longer datagrams are truncated
+// (MSG_TRUNC) and dropped.
+func (r *rxSlots) fill(i int) {
+	if b, err := px.AllocBuffer(r.pool); err == nil {
+		r.blks[i], r.bufs[i] = b, b.Memory()[:r.size:r.size]
+		return
+	}
+	r.blks[i], r.bufs[i] = nil, r.scratch
+}
+
+// recycle keeps slot i's buffer when no frame holds it any more, or gives
+// it back and posts a fresh one.
+func (r *rxSlots) recycle(i int) {
+	b := r.blks[i]
+	if b != nil && b.SoleOwner() {
+		return
+	}
+	if b != nil {
+		b.Release()
+	}
+	r.fill(i)
+}
+
+// release gives every posted buffer back to the pool.
+func (r *rxSlots) release() {
+	for i, b := range r.blks {
+		if b != nil {
+			b.Release()
+			r.blks[i] = nil
+		}
+	}
+}
+
+// receive is the receive loop of every socket path. It reads messages
+// (one datagram per call for TransportNaive, a recvmmsg batch otherwise),
+// judges every datagram and publishes the counts, then, in a second pass
+// over the same messages, delivers them: a plain message is one frame over
+// its buffer, a GRO message is cut into one frame per datagram sharing the
+// buffer, without copying.
+func (p *socketPath) receive(s *udpSocket) {
+	gro := s.mc.GROEnabled()
+	n, pool, size := p.cfg.batch, p.rxPool, p.rx.maxPayload
+	switch {
+	case p.naive:
+		n = 1
+	case gro:
+		// The C reference receiver posts as many; more only adds memory.
+		n, pool, size = min(p.cfg.batch, groSlots), p.groPool, mmsg.GROBufferSize
+	}
+	slots := newRxSlots(pool, n, size)
+	defer slots.release()
+	msgs := make([]mmsg.Message, n)
+	for i := range msgs {
+		msgs[i].Buffers = slots.bufs[i : i+1 : i+1]
+	}
+	var pc peerCache
+	var t rxTally
+	var carver poolx.Carver
+	for {
+		got, err := p.readMessages(s, msgs)
+		if err != nil {
+			if p.rx.rxFailed(s, err) {
+				return
+			}
+			continue
+		}
+		for i := range got {
+			slots.ok[i] = p.judge(s, &t, &msgs[i], slots.blks[i] != nil, gro)
+		}
+		p.rx.publish(s, &t)
+		for i := range got {
+			if slots.ok[i] {
+				p.deliver(s, &pc, &carver, &msgs[i], slots.blks[i], gro)
+			}
+			slots.recycle(i) // msgs[i].Buffers aliases slots.bufs[i]
+		}
+	}
+}
+
+// readMessages fills msgs from the socket: with TransportNaive one
+// datagram through the standard library's recvmsg (Rogue's way, kept as
+// the baseline), otherwise a recvmmsg batch.
+func (p *socketPath) readMessages(s *udpSocket, msgs []mmsg.Message) (int, error) {
+	if !p.naive {
+		return s.mc.ReadBatch(msgs)
+	}
+	m := &msgs[0]
+	n, _, flags, addr, err := s.uc.ReadMsgUDPAddrPort(m.Buffers[0], nil)
+	if err != nil {
+		return 0, err
+	}
+	if addr.Addr().Is4In6() {
+		addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	}
+	m.N, m.Addr, m.Truncated, m.SegmentSize = n, addr, isMsgTrunc(flags), 0
+	return 1, nil
+}
+
+// judge counts what becomes of the datagrams of m, held in a pool buffer
+// or not, and reports whether any is to be delivered. A GRO message is
+// judged as a run first (one sender, and a GRO buffer does not truncate),
+// then by size: every datagram but the last is SegmentSize bytes.
+func (p *socketPath) judge(s *udpSocket, t *rxTally, m *mmsg.Message, held, gro bool) bool {
+	if !gro {
+		v := p.rx.verdict(held, m.Truncated, m.N, m.Addr)
+		t.count(v, 1, m.N)
+		return v == rxAccepted
+	}
+	count := m.Datagrams()
+	t.groBuffers++
+	t.groDatagrams += uint64(count)
+	t.groMax = max(t.groMax, uint64(count))
+	if v := p.rx.verdict(held, m.Truncated, 0, m.Addr); v != rxAccepted {
+		t.count(v, count, 0)
+		return false
+	}
+	if count > 1 {
+		s.rx.groRuns.Add(1)
+	}
+	if count == 0 {
+		return false
+	}
+	_, last, _ := mmsg.SegmentAt(m.N, m.SegmentSize, count-1)
+	p.judgeSize(t, count-1, (count-1)*m.SegmentSize)
+	p.judgeSize(t, 1, last)
+	return last <= p.rx.maxPayload || (count > 1 && m.SegmentSize <= p.rx.maxPayload)
+}
+
+// judgeSize counts n datagrams of bytes/n bytes each as accepted or
+// oversize.
+func (p *socketPath) judgeSize(t *rxTally, n, bytes int) {
+	if n == 0 {
+		return
+	}
+	if bytes/n > p.rx.maxPayload {
+		t.count(rxOversize, n, bytes)
+		return
+	}
+	t.count(rxAccepted, n, bytes)
+}
+
+// deliver hands the accepted datagrams of m, in buffer b, to the slaves,
+// noting the peer first (one sender per GRO run). The frames of a GRO
+// message are cut out of b with the loop's own frame bodies (c); those
+// still live after delivery then get their references to b.
+func (p *socketPath) deliver(s *udpSocket, pc *peerCache, c *poolx.Carver, m *mmsg.Message, b *poolx.Buffer, gro bool) {
+	p.rx.notePeer(pc, m.Addr)
+	if !gro {
+		p.rx.accept(s, px.FrameOver(p.rxPool, b, m.N))
+		return
+	}
+	count := m.Datagrams()
+	for k := range count {
+		off, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k)
+		if l > p.rx.maxPayload {
+			continue
+		}
+		f, err := px.FrameCarved(p.groPool, c, b, k, off, l)
+		if err != nil {
+			// Cannot happen for a window of a held buffer;
+			// count it rather than lose it silently.
+			s.rx.errors.Add(1)
+			continue
+		}
+		p.rx.accept(s, f)
+	}
+	px.SettleCarved(p.groPool, c, b, count)
+}
