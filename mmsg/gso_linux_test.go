@@ -289,7 +289,8 @@ func TestGROSteadyStateNoAlloc(t *testing.T) {
 func TestTryWriteBatch(t *testing.T) {
 	ruc := listen(t, "udp4", "127.0.0.1:0")
 	r := wrap(t, ruc, 64)
-	s := wrap(t, listen(t, "udp4", "127.0.0.1:0"), 16)
+	suc := listen(t, "udp4", "127.0.0.1:0")
+	s := wrap(t, suc, 16)
 	dst := localAddr(ruc)
 	setDeadline(t, ruc)
 	plain := []Message{
@@ -306,15 +307,15 @@ func TestTryWriteBatch(t *testing.T) {
 	if n != 1 || !errors.Is(err, syscall.EAGAIN) || msgs[1].N != 0 {
 		t.Fatalf("TryWriteBatch of a message to split = %d, %v (N %d); want 1, EAGAIN, 0", n, err, msgs[1].N)
 	}
-	setDeadline(t, s.UDPConn())
+	setDeadline(t, suc)
 	if n, err := s.WriteBatch(msgs[1:]); n != 1 || err != nil || msgs[1].N != msgs[1].Len() {
 		t.Fatalf("WriteBatch = %d, %v", n, err)
 	}
 	want := append([]int{100, 200, 300}, lens...)
-	in := Message{Buffers: [][]byte{make([]byte, 2000)}}
+	in := []Message{{Buffers: [][]byte{make([]byte, 2000)}}}
 	for i, l := range want {
-		if err := r.ReadOne(&in); err != nil || in.N != l {
-			t.Fatalf("datagram %d: %d bytes, %v; want %d", i, in.N, err, l)
+		if n, err := r.ReadBatch(in); n != 1 || err != nil || in[0].N != l {
+			t.Fatalf("datagram %d: %d bytes, %v; want %d", i, in[0].N, err, l)
 		}
 	}
 }
