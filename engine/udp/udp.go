@@ -8,6 +8,7 @@ import (
 
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/internal/poolx"
+	"udpstream.dev/mmsg"
 )
 
 // Transport selects how a Server or Client moves datagrams between the
@@ -97,7 +98,7 @@ const (
 	// much as rmem_max allows; Stats().RxBufferBytes reports the grant.
 	DefaultRxBurst = 1000
 	// MaxBatch is the largest batch the kernel takes in one call.
-	MaxBatch = 1024
+	MaxBatch = mmsg.MaxBatch
 )
 
 // TxErrorCode is the value AcceptFrame stores with Frame.SetError when a

@@ -42,7 +42,7 @@ udpstream_rx_frames_total{endpoint="0.0.0.0:5201",stream="0",transport="gro"} 10
 # HELP udpstream_rx_bytes_total Payload bytes of the datagrams counted in rx_frames_total.
 # TYPE udpstream_rx_bytes_total counter
 udpstream_rx_bytes_total{endpoint="0.0.0.0:5201",stream="0",transport="gro"} 14720
-# HELP udpstream_kernel_dropped_buffers_total Socket buffers (skbs) the kernel dropped on the sockets, mostly for lack of receive-buffer room (SO_RXQ_OVFL). Not datagrams: without GRO a buffer held one datagram, with GRO one to 128.
+# HELP udpstream_kernel_dropped_buffers_total Socket buffers (skbs) the kernel dropped on the sockets, mostly for lack of receive-buffer room (sk_drops, read through SO_MEMINFO). Not datagrams: without GRO a buffer held one datagram, with GRO one to 128.
 # TYPE udpstream_kernel_dropped_buffers_total counter
 udpstream_kernel_dropped_buffers_total{endpoint="0.0.0.0:5201",stream="0",transport="gro"} 2
 # HELP udpstream_rx_buffer_bytes Receive buffer the kernel granted, in bytes, summed over the sockets, as the kernel charges it (twice the payload room).

@@ -33,7 +33,7 @@ var commonDefs = []def{
 	{"rx_bytes_total", "Payload bytes of the datagrams counted in rx_frames_total.", counter, func(s udp.Stats) float64 { return float64(s.RxBytes) }},
 	{"tx_frames_total", "Datagrams the kernel accepted for transmission.", counter, func(s udp.Stats) float64 { return float64(s.TxFrames) }},
 	{"tx_bytes_total", "Payload bytes of the datagrams counted in tx_frames_total.", counter, func(s udp.Stats) float64 { return float64(s.TxBytes) }},
-	{"kernel_dropped_buffers_total", "Socket buffers (skbs) the kernel dropped on the sockets, mostly for lack of receive-buffer room (SO_RXQ_OVFL). Not datagrams: without GRO a buffer held one datagram, with GRO one to 128.", counter, func(s udp.Stats) float64 { return float64(s.KernelDroppedBuffers) }},
+	{"kernel_dropped_buffers_total", "Socket buffers (skbs) the kernel dropped on the sockets, mostly for lack of receive-buffer room (sk_drops, read through SO_MEMINFO). Not datagrams: without GRO a buffer held one datagram, with GRO one to 128.", counter, func(s udp.Stats) float64 { return float64(s.KernelDroppedBuffers) }},
 	{"rx_buffer_bytes", "Receive buffer the kernel granted, in bytes, summed over the sockets, as the kernel charges it (twice the payload room).", gauge, func(s udp.Stats) float64 { return float64(s.RxBufferBytes) }},
 	{"rx_gro_buffers_total", "Socket buffers received on the GRO path (one receive each).", counter, func(s udp.Stats) float64 { return float64(s.RxGROBuffers) }},
 	{"rx_gro_datagrams_total", "Datagrams the GRO socket buffers held.", counter, func(s udp.Stats) float64 { return float64(s.RxGRODatagrams) }},
