@@ -144,7 +144,7 @@ func recordBidir(cfg ClientConfig, snd *sender, recv *receiver, out *[]IntervalR
 	tx, rx := newMeter(now, true), newMeter(now, false)
 	stopCh := make(chan struct{})
 	done := make(chan struct{})
-	go reportIntervals(cfg.Interval, stopCh, done, func(bool) {
+	go reportIntervals(cfg.Interval, stopCh, done, func() {
 		t := time.Now()
 		f := tx.next(t, counters{bytes: snd.sentBytes.Load()}, snd.sent.Load())
 		r := rx.next(t, recv.snapshot(), 0)

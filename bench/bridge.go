@@ -142,7 +142,7 @@ func waitBridge(ctx context.Context, cfg BridgeConfig, recv *receiver) {
 func bridgeIntervals(cfg BridgeConfig, recv *receiver, out *[]IntervalRecord) (stop func()) {
 	stopCh, done := make(chan struct{}), make(chan struct{})
 	m := newMeter(time.Now(), false)
-	go reportIntervals(cfg.Interval, stopCh, done, func(bool) {
+	go reportIntervals(cfg.Interval, stopCh, done, func() {
 		iv := m.next(time.Now(), recv.snapshot(), 0)
 		if iv.Packets == 0 && iv.LostPackets == 0 {
 			return

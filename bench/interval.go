@@ -70,7 +70,7 @@ func recordIntervals(every time.Duration, m *meter, read func() (counters, uint6
 	}
 	stopCh := make(chan struct{})
 	done := make(chan struct{})
-	go reportIntervals(every, stopCh, done, func(bool) {
+	go reportIntervals(every, stopCh, done, func() {
 		now := time.Now()
 		c, sent := read()
 		iv := m.next(now, c, sent)
@@ -86,22 +86,19 @@ func recordIntervals(every time.Duration, m *meter, read func() (counters, uint6
 }
 
 // reportIntervals calls sample every `every` until stop is closed, then
-// once more for the last partial interval if it is long enough to mean
-// something. It runs on its own goroutine; done is closed when it returns.
-func reportIntervals(every time.Duration, stop <-chan struct{}, done chan<- struct{}, sample func(final bool)) {
+// once more for the last partial interval, however short, so that the
+// intervals add up to the totals. It runs on its own goroutine; done is
+// closed when it returns.
+func reportIntervals(every time.Duration, stop <-chan struct{}, done chan<- struct{}, sample func()) {
 	defer close(done)
 	t := time.NewTicker(every)
 	defer t.Stop()
-	last := time.Now()
 	for {
 		select {
 		case <-t.C:
-			last = time.Now()
-			sample(false)
+			sample()
 		case <-stop:
-			if time.Since(last) >= every/10 {
-				sample(true)
-			}
+			sample()
 			return
 		}
 	}

@@ -354,7 +354,7 @@ func (r *serveRun) drainSessions() {
 func (r *serveRun) startIntervals() {
 	r.intervalsStop, r.intervalsDone = make(chan struct{}), make(chan struct{})
 	m := newMeter(time.Now(), false)
-	go reportIntervals(r.cfg.Interval, r.intervalsStop, r.intervalsDone, func(bool) {
+	go reportIntervals(r.cfg.Interval, r.intervalsStop, r.intervalsDone, func() {
 		iv := m.next(time.Now(), r.recv.snapshot(), 0)
 		if iv.Packets == 0 && iv.KernelDrops == 0 && iv.RingDrops == 0 && iv.LostPackets == 0 {
 			return // idle: nothing to say
