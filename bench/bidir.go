@@ -132,6 +132,11 @@ func wrap(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// bidirRecord is one interval of both directions.
+func bidirRecord(f, r Interval) IntervalRecord {
+	return IntervalRecord{Streams: []StreamInterval{{Socket: 1, Interval: f}, {Socket: 2, Interval: r}}, Sum: f, SumBidirReverse: &r}
+}
+
 // recordBidir samples both directions every cfg.Interval into one record
 // each (stream 1 sending, stream 2 receiving), calling OnInterval with
 // each sum and OnRecord with the record. The returned stop ends it after
@@ -144,11 +149,16 @@ func recordBidir(cfg ClientConfig, snd *sender, recv *receiver, out *[]IntervalR
 	tx, rx := newMeter(now, true), newMeter(now, false)
 	stopCh := make(chan struct{})
 	done := make(chan struct{})
-	go reportIntervals(cfg.Interval, stopCh, done, func() {
+	go reportIntervals(cfg.Interval, stopCh, done, func(short bool) {
 		t := time.Now()
-		f := tx.next(t, counters{bytes: snd.sentBytes.Load()}, snd.sent.Load())
-		r := rx.next(t, recv.snapshot(), 0)
-		rec := IntervalRecord{Streams: []StreamInterval{{Socket: 1, Interval: f}, {Socket: 2, Interval: r}}, Sum: f, SumBidirReverse: &r}
+		sent, got := counters{bytes: snd.sentBytes.Load()}, recv.snapshot()
+		if short && len(*out) > 0 {
+			f, r := tx.extend(t, sent, snd.sent.Load()), rx.extend(t, got, 0)
+			(*out)[len(*out)-1] = bidirRecord(f, r)
+			return
+		}
+		f, r := tx.next(t, sent, snd.sent.Load()), rx.next(t, got, 0)
+		rec := bidirRecord(f, r)
 		*out = append(*out, rec)
 		if cfg.OnInterval != nil {
 			cfg.OnInterval(f)

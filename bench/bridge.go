@@ -139,10 +139,12 @@ func waitBridge(ctx context.Context, cfg BridgeConfig, recv *receiver) {
 
 // bridgeIntervals reports an interval every cfg.Interval in which frames
 // arrived; the returned stop ends it after a last partial interval.
+// Idle intervals are skipped, so a short last interval is reported on
+// its own rather than folded into a record that may not precede it.
 func bridgeIntervals(cfg BridgeConfig, recv *receiver, out *[]IntervalRecord) (stop func()) {
 	stopCh, done := make(chan struct{}), make(chan struct{})
 	m := newMeter(time.Now(), false)
-	go reportIntervals(cfg.Interval, stopCh, done, func() {
+	go reportIntervals(cfg.Interval, stopCh, done, func(bool) {
 		iv := m.next(time.Now(), recv.snapshot(), 0)
 		if iv.Packets == 0 && iv.LostPackets == 0 {
 			return

@@ -8,12 +8,18 @@ import (
 
 // meter turns cumulative counters into Interval records.
 type meter struct {
-	start    time.Time
+	start   time.Time
+	mark         // where the next interval starts
+	before  mark // where the last interval started, for extend
+	sender  bool // the interval describes the sending side
+	omitted bool // the intervals are the warm-up's (client -O)
+}
+
+// mark is the counters at an interval boundary.
+type mark struct {
 	prevT    time.Duration
 	prev     counters
 	prevSent uint64
-	sender   bool // the interval describes the sending side
-	omitted  bool // the intervals are the warm-up's (client -O)
 }
 
 func newMeter(start time.Time, sender bool) *meter {
@@ -47,8 +53,15 @@ func (m *meter) next(now time.Time, c counters, sent uint64) Interval {
 		iv.Omitted = iv.Omitted || c.warmup
 	}
 	iv.BitsPerSecond, iv.DatagramsPerSecond = rates(iv.Bytes, iv.Packets, secs)
-	m.prevT, m.prev, m.prevSent = t, c, sent
+	m.before, m.mark = m.mark, mark{t, c, sent}
 	return iv
+}
+
+// extend returns the last interval stretched to now, for a partial
+// interval too short to stand on its own.
+func (m *meter) extend(now time.Time, c counters, sent uint64) Interval {
+	m.mark = m.before
+	return m.next(now, c, sent)
 }
 
 // sub is a - b, or 0 when a counter went backwards (a session restarted
@@ -70,9 +83,14 @@ func recordIntervals(every time.Duration, m *meter, read func() (counters, uint6
 	}
 	stopCh := make(chan struct{})
 	done := make(chan struct{})
-	go reportIntervals(every, stopCh, done, func() {
+	go reportIntervals(every, stopCh, done, func(short bool) {
 		now := time.Now()
 		c, sent := read()
+		if short && len(*out) > 0 {
+			// Already printed through on; the record takes the tail.
+			(*out)[len(*out)-1] = NewIntervalRecord(m.extend(now, c, sent))
+			return
+		}
 		iv := m.next(now, c, sent)
 		*out = append(*out, NewIntervalRecord(iv))
 		if on != nil {
@@ -86,19 +104,23 @@ func recordIntervals(every time.Duration, m *meter, read func() (counters, uint6
 }
 
 // reportIntervals calls sample every `every` until stop is closed, then
-// once more for the last partial interval, however short, so that the
-// intervals add up to the totals. It runs on its own goroutine; done is
-// closed when it returns.
-func reportIntervals(every time.Duration, stop <-chan struct{}, done chan<- struct{}, sample func()) {
+// once more for the last partial interval. That one is short when it
+// lasted under a tenth of `every` (a run that ends just after a tick): a
+// sampler with earlier intervals folds it into the last of them, so the
+// intervals still add up to the totals without a sliver of an interval.
+// It runs on its own goroutine; done is closed when it returns.
+func reportIntervals(every time.Duration, stop <-chan struct{}, done chan<- struct{}, sample func(short bool)) {
 	defer close(done)
 	t := time.NewTicker(every)
 	defer t.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-t.C:
-			sample()
+			last = time.Now()
+			sample(false)
 		case <-stop:
-			sample()
+			sample(time.Since(last) < every/10)
 			return
 		}
 	}

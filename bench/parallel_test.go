@@ -59,17 +59,6 @@ func TestAlignerWaitsForEveryRunningStream(t *testing.T) {
 	}
 }
 
-func TestMergeIntervalsPairsByIndex(t *testing.T) {
-	per := [][]IntervalRecord{
-		{NewIntervalRecord(Interval{Packets: 1}), NewIntervalRecord(Interval{Packets: 2})},
-		{NewIntervalRecord(Interval{Packets: 5})},
-	}
-	m := mergeIntervals(per)
-	if len(m) != 2 || m[0].Sum.Packets != 6 || len(m[0].Streams) != 2 || m[1].Sum.Packets != 2 || m[1].Streams[0].Socket != 1 {
-		t.Fatalf("%+v", m)
-	}
-}
-
 // freePorts finds n consecutive free UDP ports on 127.0.0.1 (another
 // process may take one before the caller binds it; callers retry).
 func freePorts(t *testing.T, n int) int {

@@ -83,20 +83,54 @@ func SumReceived(rs []ReceivedSummary) ReceivedSummary {
 }
 
 // mergeIntervals pairs the streams' k-th intervals into one record each.
+// The streams run in separate processes, and each one's last tick may fall
+// either side of its end, so a stream may have an interval more than
+// another: what a stream has beyond the fewest any stream has is joined
+// into its last common interval, so every record holds every stream and
+// no datagram is left out.
 func mergeIntervals(per [][]IntervalRecord) []IntervalRecord {
+	n := 0
+	for _, recs := range per {
+		if len(recs) > 0 && (n == 0 || len(recs) < n) {
+			n = len(recs)
+		}
+	}
 	var out []IntervalRecord
-	for k := 0; ; k++ {
+	for k := range n {
 		var ivs []StreamInterval
 		for i, recs := range per {
-			if k < len(recs) {
-				ivs = append(ivs, StreamInterval{Socket: i + 1, Interval: recs[k].Sum})
+			if len(recs) == 0 {
+				continue
 			}
-		}
-		if len(ivs) == 0 {
-			return out
+			iv := recs[k].Sum
+			if k == n-1 {
+				for _, r := range recs[n:] {
+					iv = joinIntervals(iv, r.Sum)
+				}
+			}
+			ivs = append(ivs, StreamInterval{Socket: i + 1, Interval: iv})
 		}
 		out = append(out, streamRecord(ivs))
 	}
+	return out
+}
+
+// joinIntervals is one stream's consecutive intervals a and b as one.
+func joinIntervals(a, b Interval) Interval {
+	j := a
+	j.End, j.Seconds = b.End, a.Seconds+b.Seconds
+	j.Bytes += b.Bytes
+	j.Packets += b.Packets
+	j.LostPackets += b.LostPackets
+	j.KernelDrops += b.KernelDrops
+	j.RingDrops += b.RingDrops
+	j.PRBSErrors += b.PRBSErrors
+	j.SentPackets += b.SentPackets
+	j.JitterMs = b.JitterMs
+	j.Omitted = a.Omitted || b.Omitted
+	j.LostPercent = seqtrack.Percent(j.LostPackets, j.LostPackets+j.Packets)
+	j.BitsPerSecond, j.DatagramsPerSecond = rates(j.Bytes, j.Packets, j.Seconds)
+	return j
 }
 
 // mergeClientReports sums the streams' reports of a parallel test.

@@ -351,10 +351,12 @@ func (r *serveRun) drainSessions() {
 }
 
 // startIntervals starts the interval reports, at the first datagram.
+// Idle intervals are skipped, so a short last interval is reported on
+// its own rather than folded into a record that may not precede it.
 func (r *serveRun) startIntervals() {
 	r.intervalsStop, r.intervalsDone = make(chan struct{}), make(chan struct{})
 	m := newMeter(time.Now(), false)
-	go reportIntervals(r.cfg.Interval, r.intervalsStop, r.intervalsDone, func() {
+	go reportIntervals(r.cfg.Interval, r.intervalsStop, r.intervalsDone, func(bool) {
 		iv := m.next(time.Now(), r.recv.snapshot(), 0)
 		if iv.Packets == 0 && iv.KernelDrops == 0 && iv.RingDrops == 0 && iv.LostPackets == 0 {
 			return // idle: nothing to say
