@@ -47,6 +47,10 @@ type LatencyCase struct {
 	Warmup time.Duration
 	// HalfRTT reports half the round trip, as sockperf does.
 	HalfRTT bool
+	// LowLatency opens the client (and the in-process echo server) with
+	// udp.WithLowLatency.
+	LowLatency bool
+	Spin       time.Duration
 	// MPS, when set, measures under load (sockperf's under-load mode):
 	// the client streams MPS messages per second without waiting for
 	// answers, and every ReplyEvery-th of them (default 100) is a ping
@@ -148,7 +152,8 @@ func (lc LatencyCase) validate() error {
 // Latency measures round trips for one case.
 func Latency(ctx context.Context, lc LatencyCase) (LatencyResult, error) {
 	lc = lc.withDefaults()
-	c := Case{Transport: lc.Transport, Payload: lc.Payload, Batch: lc.Batch, Duration: lc.Duration, Network: lc.Network, XDP: lc.XDP}.withDefaults()
+	c := Case{Transport: lc.Transport, Payload: lc.Payload, Batch: lc.Batch, Duration: lc.Duration, Network: lc.Network, XDP: lc.XDP,
+		LowLatency: lc.LowLatency, Spin: lc.Spin}.withDefaults()
 	res := LatencyResult{Test: c.testInfo(), HalfRTT: lc.HalfRTT, Figures: Figures(lc.HalfRTT), WarmupSeconds: lc.Warmup.Seconds()}
 	if lc.MPS > 0 {
 		res.MPS, res.ReplyEvery = lc.MPS, lc.ReplyEvery
