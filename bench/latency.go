@@ -48,7 +48,8 @@ type LatencyCase struct {
 	// HalfRTT reports half the round trip, as sockperf does.
 	HalfRTT bool
 	// LowLatency opens the client (and the in-process echo server) with
-	// udp.WithLowLatency.
+	// udp.WithLowLatencySpin(Spin), and keeps GOMAXPROCS one above their
+	// receive threads for the run.
 	LowLatency bool
 	Spin       time.Duration
 	// MPS, when set, measures under load (sockperf's under-load mode):
@@ -171,6 +172,13 @@ func Latency(ctx context.Context, lc LatencyCase) (LatencyResult, error) {
 		opts = append(opts, udp.WithBusyPoll(lc.BusyPoll))
 	}
 	txCPU, rxCPU := pinPlan(lc.NoPin)
+	if lc.LowLatency {
+		sockets := 2 // the client's and the echo server's
+		if lc.Host != "" {
+			sockets = 1
+		}
+		defer reserveProcs(sockets)()
+	}
 	var client *udp.Client
 	if lc.Host != "" {
 		res.Test.Network = fmt.Sprintf("%s:%d", lc.Host, lc.Port)

@@ -34,8 +34,10 @@ type ServeConfig struct {
 	// RxQueue is the delivery queue depth (udp.WithRxQueue); 0 delivers
 	// on the receive goroutine.
 	RxQueue int
-	// LowLatency receives with udp.WithLowLatency (a thread that sleeps
-	// in the kernel and answers pings inline).
+	// LowLatency receives with udp.WithLowLatencySpin(Spin) (a thread
+	// that sleeps in the kernel and answers pings inline), and keeps
+	// GOMAXPROCS one above the process's low-latency sockets while it
+	// serves.
 	LowLatency bool
 	Spin       time.Duration
 	// RxBuffer is the receive socket buffer in bytes (default 64 MiB).
@@ -156,6 +158,9 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 		return rep, ErrXDPNeedsInterface
 	}
 	rep.Start = cfg.start()
+	if cfg.LowLatency {
+		defer reserveProcs(1)()
+	}
 	server, recv, err := openServer(cfg)
 	if err != nil {
 		return rep, err
