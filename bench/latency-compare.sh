@@ -2,21 +2,23 @@
 # Round trips of small datagrams, one in flight: udpperf against sockperf,
 # in one run, on the same CPUs.
 #
-#   sockperf   sockperf server             <- sockperf ping-pong --full-rtt -m SIZE
+#   sockperf   sockperf server               <- sockperf ping-pong --full-rtt -m SIZE
 #   in-process udpperf latency (client and echo server in one process)
-#   host       udpperf server              <- udpperf latency --host 127.0.0.1
+#   host       udpperf server --low-latency  <- udpperf latency --host 127.0.0.1
+#   host-np    udpperf server (netpoller)    <- udpperf latency --host 127.0.0.1
 #
-# Servers run on the second allowed CPU and clients on the first
-# (taskset); the in-process run gets both CPUs and pins its two threads the
-# same way. Each pair runs the three back to back, the order reversed
-# every other pair. For each side the table gives p50 and p99 of the round
+# udpperf latency runs in its default mode (low latency) unless OURS_FLAGS
+# says otherwise. Servers run on the second allowed CPU and clients on the
+# first (taskset); the in-process run gets both CPUs and pins its two
+# threads the same way. Each pair runs the four back to back, the order
+# reversed every other pair. For each side the table gives p50 and p99 of the round
 # trip in microseconds, median (lowest-highest) over the pairs, and the
 # ratio ours/sockperf as the median of the per-pair ratios with their
 # range. sockperf discards its first 400 ms, and so does udpperf latency.
 #
 # Environment: SECONDS_PER_RUN (default 5), RUNS (default 5), PORT (default
 # 5321), SIZE (default 64), TRANSPORT (default mmsg), OURS_FLAGS (extra
-# flags for udpperf latency and udpperf server, such as --no-low-latency).
+# flags for udpperf latency, such as --no-low-latency or --spin 50us).
 set -euo pipefail
 
 name=latency-compare.sh
@@ -91,10 +93,11 @@ inproc_run() {
 	latency_json "$work/lat.json"
 }
 
-# host_run: prints "p50 p99" of udpperf latency --host against udpperf server.
+# host_run [SERVER FLAGS]: prints "p50 p99" of udpperf latency --host
+# against udpperf server.
 host_run() {
 	: >"$work/srv.err"
-	"${rx[@]}" "$work/udpperf" server --port "$port" --transport "$transport" "${ours_flags[@]}" \
+	"${rx[@]}" "$work/udpperf" server --port "$port" --transport "$transport" "$@" \
 		--interval 1h >"$work/srv.err" 2>&1 &
 	local srv=$!
 	pids+=("$srv")
@@ -112,18 +115,20 @@ host_run() {
 }
 
 echo "$size B round trips, $transport, $runs alternating pairs of ${secs}s runs" >&2
-: >"$work/sp" && : >"$work/in" && : >"$work/ho"
+: >"$work/sp" && : >"$work/in" && : >"$work/ho" && : >"$work/hn"
 for r in $(seq "$runs"); do
 	if [ $((r % 2)) -eq 1 ]; then
 		sockperf_run >>"$work/sp"
 		inproc_run >>"$work/in"
-		host_run >>"$work/ho"
+		host_run --low-latency >>"$work/ho"
+		host_run >>"$work/hn"
 	else
-		host_run >>"$work/ho"
+		host_run >>"$work/hn"
+		host_run --low-latency >>"$work/ho"
 		inproc_run >>"$work/in"
 		sockperf_run >>"$work/sp"
 	fi
-	echo "pair $r: sockperf $(tail -n1 "$work/sp"), in-process $(tail -n1 "$work/in"), host $(tail -n1 "$work/ho")" >&2
+	echo "pair $r: sockperf $(tail -n1 "$work/sp"), in-process $(tail -n1 "$work/in"), host $(tail -n1 "$work/ho"), host-np $(tail -n1 "$work/hn")" >&2
 done
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
@@ -147,3 +152,4 @@ printf '%-12s %-22s %-22s %-18s %-18s\n' side "p50 us" "p99 us" "p50 ours/sockpe
 printf '%-12s %-22s %-22s %-18s %-18s\n' sockperf "$(col 1 "$work/sp")" "$(col 2 "$work/sp")" - -
 printf '%-12s %-22s %-22s %-18s %-18s\n' in-process "$(col 1 "$work/in")" "$(col 2 "$work/in")" "$(ratio 1 "$work/in")" "$(ratio 2 "$work/in")"
 printf '%-12s %-22s %-22s %-18s %-18s\n' host "$(col 1 "$work/ho")" "$(col 2 "$work/ho")" "$(ratio 1 "$work/ho")" "$(ratio 2 "$work/ho")"
+printf '%-12s %-22s %-22s %-18s %-18s\n' host-np "$(col 1 "$work/hn")" "$(col 2 "$work/hn")" "$(ratio 1 "$work/hn")" "$(ratio 2 "$work/hn")"
