@@ -19,8 +19,9 @@ import (
 // two context switches to every wake-up (docs/latency.md has the figures).
 //
 // Choose it when replies wait for single datagrams: ping-pong, request and
-// reply, control loops. It does not raise throughput, and a loaded
-// receiver rarely sleeps, so it gains nothing there. What it costs:
+// reply, control loops. Leave it off for streams: a loaded receiver took
+// fewer datagrams in this mode than through the netpoller, whose idle
+// threads look for work a while before they sleep. What it costs:
 //
 //   - one OS thread per socket (WithReusePort queues), for the life of the
 //     endpoint;
@@ -28,15 +29,20 @@ import (
 //     sleeping goroutine keeps one of the GOMAXPROCS slots; other
 //     goroutines get it back only when the runtime preempts the receive
 //     goroutine (every 10 ms, and at once for a garbage collection) or
-//     when the socket stays quiet for the wake period (5 ms). Give the
-//     process a CPU more than it has low-latency sockets, or expect other
-//     goroutines to wait up to that long for it;
+//     when the socket stays quiet for the wake period (5 ms). Raise
+//     GOMAXPROCS to one more than the low-latency sockets (a P costs
+//     nothing idle, and the threads sleep in the kernel, not on a CPU),
+//     or expect other goroutines to wait that long;
 //   - no CPU while idle: nothing spins.
 //
 // Frames are delivered inline on the receive goroutine, so WithRxQueue
 // cannot be combined with it, nor can TransportXDP (whose receive path
 // polls its rings). Everything else is as without it: the same frames, the
 // same counters, and Close ends the receive goroutines at once.
+// TransportNaive still takes one datagram per call (a recvmmsg of one
+// message instead of the standard library's recvmsg). Sends are as
+// without it: one try in the calling goroutine, no netpoller unless the
+// socket buffer is full.
 func WithLowLatency() Option {
 	return func(c *endpointConfig) {
 		c.lowLatency = true
@@ -47,8 +53,8 @@ func WithLowLatency() Option {
 // WithLowLatencySpin is WithLowLatency whose receive threads, after each
 // batch, keep trying the socket without sleeping for up to d (at most
 // mmsg.MaxReadSpin, 10 ms) before they sleep in the kernel. A reply that
-// comes back within d then costs no wake-up at all: on loopback it cut the
-// median round trip by about a third more (docs/latency.md). The price is
+// comes back within d then costs no wake-up at all (docs/latency.md has
+// what it gained on loopback). The price is
 // a CPU kept fully busy for d after every datagram, so on a shared or
 // small machine the spinning threads take time from everything else, the
 // other end of the exchange included; d near the expected reply time is
