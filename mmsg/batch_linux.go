@@ -84,13 +84,14 @@ func (s *ioState) call(fd uintptr) (uintptr, unix.Errno) {
 // otherwise.
 //
 // The call is a raw syscall, which does not tell the scheduler it may
-// block. The socket is non-blocking, so the call is bounded by the work of
+// block. It never waits (MSG_DONTWAIT), so it is bounded by the work of
 // one batch; announcing it (unix.Syscall6) instead lets sysmon hand the P
 // to another thread whenever a batch takes more than 20 µs, which a batch
 // of large datagrams always does (docs/measurements.md has the cost). The
 // price is that a stop-the-world pause may wait for one batch. This is the
-// package's one choice of raw over announced system calls, for every read
-// and write.
+// package's choice of raw over announced system calls for every read and
+// write; the blocking reads (blocking_linux.go) are raw too, and bounded
+// in other ways.
 func (s *ioState) do(fd uintptr) bool {
 	for {
 		r, e := s.call(fd)

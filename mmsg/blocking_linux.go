@@ -35,9 +35,10 @@ import (
 // errNotBlocking is returned by the blocking reads before SetBlockingReads.
 var errNotBlocking = errors.New("mmsg: blocking read on a Conn without SetBlockingReads")
 
-// SetBlockingReads prepares the socket for ReadBatchBlocking: it clears O_NONBLOCK and sets SO_RCVTIMEO to wake (at
-// least a microsecond; DefaultWakePeriod is a good choice), the longest one
-// blocking read sleeps. Every other call of the Conn still passes
+// SetBlockingReads prepares the socket for ReadBatchBlocking: it clears
+// O_NONBLOCK and sets SO_RCVTIMEO to wake (at least a microsecond;
+// DefaultWakePeriod is a good choice), the longest one blocking read
+// sleeps. Every other call of the Conn still passes
 // MSG_DONTWAIT, so sends and ReadBatch behave as before; only the standard
 // library's own reads on the *net.UDPConn would now block their thread,
 // and its read deadlines no longer apply. Close the Conn with Conn.Close,
