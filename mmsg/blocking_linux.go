@@ -15,8 +15,9 @@ import (
 // the receive system call itself, so the kernel wakes that thread directly
 // when a datagram arrives. ReadBatch instead parks the goroutine in the
 // netpoller, and a wake-up then passes through another thread (the one
-// polling) before it reaches a goroutine locked to its own: two context
-// switches more per datagram that a reply waits for.
+// polling) before it reaches a goroutine locked to its own: a second
+// thread woken, and put back to sleep, for every datagram a reply waits
+// for.
 //
 // The call is a raw system call: the runtime does not know the thread is
 // blocked, and the goroutine keeps its P (one of GOMAXPROCS) while it

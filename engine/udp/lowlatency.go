@@ -15,8 +15,9 @@ import (
 // to the slaves at once. A slave that answers (an echo, a request-reply
 // protocol) sends on the same thread, so a round trip involves no other
 // thread and no goroutine hand-off. Without it a receive goroutine parks in
-// Go's netpoller and is woken through the thread that polls, which adds
-// two context switches to every wake-up (docs/latency.md has the figures).
+// Go's netpoller and is woken through the thread that polls: a second
+// thread woken for every datagram a reply waits for (docs/latency.md has
+// the figures).
 //
 // Choose it when replies wait for single datagrams: ping-pong, request and
 // reply, control loops. Leave it off for streams: a loaded receiver took
