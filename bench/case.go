@@ -58,6 +58,12 @@ type Case struct {
 	// RxQueue is the receiver's delivery queue depth (udp.WithRxQueue);
 	// 0 delivers on the receive goroutine.
 	RxQueue int
+	// LowLatency opens both ends with udp.WithLowLatency: receive threads
+	// that sleep in the kernel and deliver inline.
+	LowLatency bool
+	// Spin is the low-latency receive threads' spin before they sleep
+	// (udp.WithLowLatencySpin).
+	Spin time.Duration
 	// RxBuffer is the receive socket buffer in bytes (default 64 MiB).
 	RxBuffer int
 	// NoPin leaves sender and receiver threads unpinned.

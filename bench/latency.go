@@ -47,6 +47,11 @@ type LatencyCase struct {
 	Warmup time.Duration
 	// HalfRTT reports half the round trip, as sockperf does.
 	HalfRTT bool
+	// LowLatency opens the client (and the in-process echo server) with
+	// udp.WithLowLatencySpin(Spin), and keeps GOMAXPROCS one above their
+	// receive threads for the run.
+	LowLatency bool
+	Spin       time.Duration
 	// MPS, when set, measures under load (sockperf's under-load mode):
 	// the client streams MPS messages per second without waiting for
 	// answers, and every ReplyEvery-th of them (default 100) is a ping
@@ -148,7 +153,8 @@ func (lc LatencyCase) validate() error {
 // Latency measures round trips for one case.
 func Latency(ctx context.Context, lc LatencyCase) (LatencyResult, error) {
 	lc = lc.withDefaults()
-	c := Case{Transport: lc.Transport, Payload: lc.Payload, Batch: lc.Batch, Duration: lc.Duration, Network: lc.Network, XDP: lc.XDP}.withDefaults()
+	c := Case{Transport: lc.Transport, Payload: lc.Payload, Batch: lc.Batch, Duration: lc.Duration, Network: lc.Network, XDP: lc.XDP,
+		LowLatency: lc.LowLatency, Spin: lc.Spin}.withDefaults()
 	res := LatencyResult{Test: c.testInfo(), HalfRTT: lc.HalfRTT, Figures: Figures(lc.HalfRTT), WarmupSeconds: lc.Warmup.Seconds()}
 	if lc.MPS > 0 {
 		res.MPS, res.ReplyEvery = lc.MPS, lc.ReplyEvery
@@ -166,6 +172,13 @@ func Latency(ctx context.Context, lc LatencyCase) (LatencyResult, error) {
 		opts = append(opts, udp.WithBusyPoll(lc.BusyPoll))
 	}
 	txCPU, rxCPU := pinPlan(lc.NoPin)
+	if lc.LowLatency {
+		sockets := 2 // the client's and the echo server's
+		if lc.Host != "" {
+			sockets = 1
+		}
+		defer reserveProcs(sockets)()
+	}
 	var client *udp.Client
 	if lc.Host != "" {
 		res.Test.Network = fmt.Sprintf("%s:%d", lc.Host, lc.Port)

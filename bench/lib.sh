@@ -3,12 +3,15 @@
 # removed on exit with every process listed in pids, builds udpsink,
 # udpblast and udpperf into it, and sets tx and rx to the taskset prefixes
 # that pin senders to the first allowed CPU and receivers to the second.
-# The caller sets name (for messages) before sourcing it.
+# The caller sets name (for messages) before sourcing it, and c_tools=no
+# when it does not compare against the C tools (then they are neither
+# needed nor built).
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/.." && pwd))
 tools="$top/../shared/tools"
-if [ ! -f "$tools/udpsink.c" ] || [ ! -f "$tools/udpblast.c" ]; then
+c_tools=${c_tools:-yes}
+if [ "$c_tools" = yes ] && { [ ! -f "$tools/udpsink.c" ] || [ ! -f "$tools/udpblast.c" ]; }; then
 	echo "$name: the C reference tools are not at $tools (expected udpsink.c and udpblast.c next to the repository); nothing to compare"
 	exit 0
 fi
@@ -23,9 +26,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "building: udpsink, udpblast (gcc -O2), udpperf (go build)" >&2
-gcc -O2 -o "$work/udpsink" "$tools/udpsink.c"
-gcc -O2 -o "$work/udpblast" "$tools/udpblast.c"
+if [ "$c_tools" = yes ]; then
+	echo "building: udpsink, udpblast (gcc -O2), udpperf (go build)" >&2
+	gcc -O2 -o "$work/udpsink" "$tools/udpsink.c"
+	gcc -O2 -o "$work/udpblast" "$tools/udpblast.c"
+else
+	echo "building: udpperf (go build)" >&2
+fi
 (cd "$top" && go build -o "$work/udpperf" ./cmd/udpperf)
 
 # Expand the allowed CPU list (such as "0-1,4") into "0 1 4".

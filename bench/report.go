@@ -37,6 +37,11 @@ type TestInfo struct {
 	// Network is "loopback", "netns-veth" or the peer's address.
 	Network string `json:"network"`
 	RxQueue int    `json:"rx_queue,omitempty"`
+	// LowLatency says the endpoints of this process received in the
+	// engine's low-latency mode (udp.WithLowLatency).
+	LowLatency bool `json:"low_latency,omitempty"`
+	// SpinUs is the low-latency spin in microseconds (0: none).
+	SpinUs float64 `json:"spin_us,omitempty"`
 	// TxCPU and RxCPU are the CPUs the sender and receiver threads were
 	// pinned to, -1 when not pinned.
 	TxCPU int `json:"tx_cpu"`
@@ -62,6 +67,8 @@ func (c Case) testInfo() TestInfo {
 		RateDatagramsPerSecond: c.Rate.DatagramsPerSecond,
 		Duration:               c.Duration.Seconds(),
 		PRBS:                   c.PRBS,
+		LowLatency:             c.LowLatency,
+		SpinUs:                 float64(c.Spin) / float64(time.Microsecond),
 		Network:                network,
 		RxQueue:                c.RxQueue,
 		TxCPU:                  -1,

@@ -45,6 +45,9 @@ func (c Case) endpointOptions() []udp.Option {
 	if c.RxQueue > 0 {
 		opts = append(opts, udp.WithRxQueue(c.RxQueue))
 	}
+	if c.LowLatency {
+		opts = append(opts, udp.WithLowLatencySpin(c.Spin))
+	}
 	if c.Transport == udp.TransportXDP {
 		x := c.XDP
 		if c.Network != nil && x.Iface == "" {

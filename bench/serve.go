@@ -34,6 +34,12 @@ type ServeConfig struct {
 	// RxQueue is the delivery queue depth (udp.WithRxQueue); 0 delivers
 	// on the receive goroutine.
 	RxQueue int
+	// LowLatency receives with udp.WithLowLatencySpin(Spin) (a thread
+	// that sleeps in the kernel and answers pings inline), and keeps
+	// GOMAXPROCS one above the process's low-latency sockets while it
+	// serves.
+	LowLatency bool
+	Spin       time.Duration
 	// RxBuffer is the receive socket buffer in bytes (default 64 MiB).
 	RxBuffer int
 	// Bind is the local address (default: every address).
@@ -152,6 +158,9 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 		return rep, ErrXDPNeedsInterface
 	}
 	rep.Start = cfg.start()
+	if cfg.LowLatency {
+		defer reserveProcs(1)()
+	}
 	server, recv, err := openServer(cfg)
 	if err != nil {
 		return rep, err
@@ -217,7 +226,7 @@ func (cfg ServeConfig) start() Start {
 		Test: TestInfo{
 			Transport: cfg.Transport.String(), Batch: cfg.Batch, Payload: maxPayload,
 			MTU: maxPayload + 28, Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
-			Network: "udp", RxQueue: cfg.RxQueue, TxCPU: -1, RxCPU: -1,
+			Network: "udp", RxQueue: cfg.RxQueue, LowLatency: cfg.LowLatency, SpinUs: float64(cfg.Spin) / float64(time.Microsecond), TxCPU: -1, RxCPU: -1,
 		},
 	}
 }
@@ -231,6 +240,9 @@ func (cfg ServeConfig) options() []udp.Option {
 	}
 	if cfg.RxQueue > 0 {
 		opts = append(opts, udp.WithRxQueue(cfg.RxQueue))
+	}
+	if cfg.LowLatency {
+		opts = append(opts, udp.WithLowLatencySpin(cfg.Spin))
 	}
 	if cfg.Bind.IsValid() {
 		opts = append(opts, udp.WithBindAddress(cfg.Bind))
@@ -420,5 +432,12 @@ func serverEnd(recv *receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
 
 // String describes the listening configuration for the startup line.
 func (cfg ServeConfig) String() string {
-	return fmt.Sprintf("transport %s, batch %d, jumbo %v, prbs %v", cfg.Transport, cfg.Batch, cfg.Jumbo, cfg.PRBS)
+	s := fmt.Sprintf("transport %s, batch %d, jumbo %v, prbs %v", cfg.Transport, cfg.Batch, cfg.Jumbo, cfg.PRBS)
+	if cfg.LowLatency {
+		s += ", low latency"
+		if cfg.Spin > 0 {
+			s += fmt.Sprintf(" (spin %v)", cfg.Spin)
+		}
+	}
+	return s
 }

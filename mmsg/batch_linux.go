@@ -3,6 +3,7 @@
 package mmsg
 
 import (
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -34,14 +35,21 @@ type ioState struct {
 
 	sysno uintptr // SYS_RECVMMSG, SYS_SENDMMSG or SYS_SENDMSG
 	first int     // index of the first header to pass
-	arg   uintptr // vlen for the mmsg calls, flags (0) for sendmsg
-	ret   int     // messages (mmsg) or bytes (sendmsg) on success
+	arg   uintptr // vlen for the mmsg calls, unused for sendmsg
+	// flags are the call's MSG_ flags: MSG_DONTWAIT, so that a call never
+	// blocks in the kernel even on a socket made blocking for
+	// ReadBatchBlocking, except in that call itself.
+	flags uintptr
+	ret   int // messages (mmsg) or bytes (sendmsg) on success
 	errno unix.Errno
 	// noWait reports EAGAIN as an error instead of parking (TryWriteOne,
 	// TryWriteBatch).
 	noWait bool
 
-	fn func(fd uintptr) bool
+	fn      func(fd uintptr) bool
+	blockFn func(fd uintptr) // doOnce, for RawConn.Control
+	spinFn  func(fd uintptr) // doSpin, for RawConn.Control
+	spin    time.Duration    // doSpin's bound
 }
 
 // init sizes the state for batch headers with space control bytes each.
@@ -54,7 +62,20 @@ func (s *ioState) init(batch, space int) {
 	words := make([]uint64, (batch*space+7)/8)
 	s.ctrl = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), batch*space)
 	s.space = space
+	s.flags = unix.MSG_DONTWAIT
 	s.fn = s.do
+	s.blockFn = s.doOnce
+	s.spinFn = s.doSpin
+}
+
+// call makes the prepared system call once on fd.
+func (s *ioState) call(fd uintptr) (uintptr, unix.Errno) {
+	a3, a4 := s.arg, s.flags
+	if s.sysno == unix.SYS_SENDMSG {
+		a3, a4 = s.flags, 0
+	}
+	r, _, e := unix.RawSyscall6(s.sysno, fd, uintptr(unsafe.Pointer(&s.hdrs[s.first])), a3, a4, 0, 0)
+	return r, e
 }
 
 // do runs the prepared syscall on fd. It reports false on EAGAIN so that the
@@ -63,16 +84,17 @@ func (s *ioState) init(batch, space int) {
 // otherwise.
 //
 // The call is a raw syscall, which does not tell the scheduler it may
-// block. The socket is non-blocking, so the call is bounded by the work of
+// block. It never waits (MSG_DONTWAIT), so it is bounded by the work of
 // one batch; announcing it (unix.Syscall6) instead lets sysmon hand the P
 // to another thread whenever a batch takes more than 20 µs, which a batch
 // of large datagrams always does (docs/measurements.md has the cost). The
 // price is that a stop-the-world pause may wait for one batch. This is the
-// package's one choice of raw over announced system calls, for every read
-// and write.
+// package's choice of raw over announced system calls for every read and
+// write; the blocking reads (blocking_linux.go) are raw too, and bounded
+// in other ways.
 func (s *ioState) do(fd uintptr) bool {
 	for {
-		r, _, e := unix.RawSyscall6(s.sysno, fd, uintptr(unsafe.Pointer(&s.hdrs[s.first])), s.arg, 0, 0, 0)
+		r, e := s.call(fd)
 		switch e {
 		case 0:
 			s.ret, s.errno = int(r), 0

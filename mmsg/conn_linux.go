@@ -27,8 +27,10 @@ type Conn struct {
 	rd ioState // owned by the reading goroutine
 	wr ioState // owned by the writing goroutine
 
-	mem memInfo // MemInfo
-	gro atomic.Bool
+	mem      memInfo // MemInfo
+	gro      atomic.Bool
+	blocking atomic.Bool  // SetBlockingReads succeeded
+	spin     atomic.Int64 // SetReadSpin, ns
 
 	gsoOff        atomic.Bool
 	gsoNoFallback atomic.Bool
@@ -88,8 +90,15 @@ func NewConn(c *net.UDPConn, batch int) (*Conn, error) {
 func (c *Conn) batchSize() int { return c.batch }
 
 // Close closes the underlying *net.UDPConn. A ReadBatch or WriteBatch blocked
-// in another goroutine returns an error matching net.ErrClosed.
-func (c *Conn) Close() error { return c.uc.Close() }
+// in another goroutine returns an error matching net.ErrClosed; so does a
+// blocking read (SetBlockingReads), which Close first wakes by shutting the
+// socket down for reading.
+func (c *Conn) Close() error {
+	if c.blocking.Load() {
+		c.wakeReader()
+	}
+	return c.uc.Close()
+}
 
 // EnableGRO asks the kernel to coalesce runs of equal datagrams from one
 // sender into one receive (UDP_GRO, Linux 5.0+). Receive buffers should then

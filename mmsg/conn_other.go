@@ -2,7 +2,10 @@
 
 package mmsg
 
-import "net"
+import (
+	"net"
+	"time"
+)
 
 // Conn moves batches of UDP datagrams; on this platform every operation
 // returns ErrUnsupported.
@@ -52,3 +55,12 @@ func (c *Conn) SetReadBuffer(bytes int) (int, error) { return 0, ErrUnsupported 
 
 // SetWriteBuffer returns ErrUnsupported.
 func (c *Conn) SetWriteBuffer(bytes int) (int, error) { return 0, ErrUnsupported }
+
+// SetBlockingReads returns ErrUnsupported.
+func (c *Conn) SetBlockingReads(wake time.Duration) error { return ErrUnsupported }
+
+// ReadBatchBlocking returns ErrUnsupported.
+func (c *Conn) ReadBatchBlocking(msgs []Message) (int, error) { return 0, ErrUnsupported }
+
+// SetReadSpin returns ErrUnsupported.
+func (c *Conn) SetReadSpin(d time.Duration) error { return ErrUnsupported }

@@ -32,6 +32,15 @@
 // write deadlines set on the *net.UDPConn apply, and closing the connection
 // wakes a blocked call, which then returns an error matching net.ErrClosed.
 //
+// A goroutine locked to its OS thread may instead sleep in the receive
+// system call itself ([Conn.SetBlockingReads], [Conn.ReadBatchBlocking]):
+// the kernel then wakes that thread directly instead of the thread that
+// polls, one thread wake-up less per datagram, which matters when a reply
+// waits for each datagram. The thread keeps its P while it sleeps; the
+// socket's receive timeout lets the runtime's preemption signal and the
+// wake period end the sleep, and [Conn.Close] ends it at once.
+// [Conn.SetReadSpin] adds a bounded spin before each sleep.
+//
 // # Allocation
 //
 // Message headers, iovecs, address storage and control-message buffers are

@@ -32,6 +32,19 @@ func (c *Conn) ReadBatch(msgs []Message) (int, error) {
 
 func (c *Conn) read(msgs []Message) (int, error) {
 	s := &c.rd
+	c.prepareRead(msgs)
+	if err := c.rc.Read(s.fn); err != nil {
+		return 0, &opError{op: "recvmmsg", err: err}
+	}
+	if s.errno != 0 {
+		return 0, &opError{op: "recvmmsg", err: s.errno}
+	}
+	return c.finishReads(msgs, s.ret), nil
+}
+
+// prepareRead points the receive headers at msgs for one recvmmsg.
+func (c *Conn) prepareRead(msgs []Message) {
+	s := &c.rd
 	s.ensureIovs(countBuffers(msgs))
 	k := 0
 	for i := range msgs {
@@ -46,17 +59,14 @@ func (c *Conn) read(msgs []Message) (int, error) {
 		h.Len = 0
 	}
 	s.sysno, s.first, s.arg = unix.SYS_RECVMMSG, 0, uintptr(len(msgs))
-	if err := c.rc.Read(s.fn); err != nil {
-		return 0, &opError{op: "recvmmsg", err: err}
-	}
-	if s.errno != 0 {
-		return 0, &opError{op: "recvmmsg", err: s.errno}
-	}
-	n := s.ret
+}
+
+// finishReads fills msgs from the n messages a recvmmsg returned.
+func (c *Conn) finishReads(msgs []Message, n int) int {
 	for i := range n {
 		c.finishRead(&msgs[i], i)
 	}
-	return n, nil
+	return n
 }
 
 // finishRead copies the kernel's results for header i into m.

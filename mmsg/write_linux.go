@@ -94,7 +94,7 @@ func (c *Conn) write(msgs []Message, limit int) (int, error) {
 		s.sysno, s.first, s.arg = unix.SYS_SENDMMSG, 0, uintptr(k)
 		if limit == 1 {
 			op = "sendmsg"
-			s.sysno, s.arg = unix.SYS_SENDMSG, 0
+			s.sysno = unix.SYS_SENDMSG
 		}
 		if err := c.rc.Write(s.fn); err != nil {
 			return sent, &opError{op: op, err: err}

@@ -3,7 +3,8 @@
 # machine: a C compiler (cgo, the race detector and the C reference tools),
 # iproute2 (the `ip` and `tc` commands some root-only tests run),
 # python3-zmq (pyzmq over libzmq: the peer of the engine/zmq interop tests),
-# iperf3 (a test compares udpperf's JSON with iperf3's) and the Go modules.
+# iperf3 (a test compares udpperf's JSON with iperf3's), sockperf (the
+# reference of bench/latency-compare.sh) and the Go modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 /usr/bin/python3 -c 'import zmq' >/dev/null 2>&1 || need+=(python3-zmq)
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
+command -v sockperf >/dev/null 2>&1 || need+=(sockperf)
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" -eq 0 ]; then
 		echo "setup: installing ${need[*]}"

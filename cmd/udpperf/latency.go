@@ -87,6 +87,7 @@ func parseLatencyFlags(e env, args []string) (latencyFlags, error) {
 	out := fs.String("out", "", "also write the JSON document to this file")
 	noPin := fs.Bool("no-pin", false, "do not pin the two threads to CPUs")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
+	lowLat := addLowLatencyFlags(fs, true, "send the next ping")
 	xdp := addXDPFlags(fs)
 	lf.extras = addLatencyExtras(fs)
 	if err := parseNoArgs(fs, args); err != nil {
@@ -116,7 +117,7 @@ func parseLatencyFlags(e env, args []string) (latencyFlags, error) {
 		Host: *host, Port: *port, NoPin: *noPin, Timeout: *timeout, BusyPoll: *busyPoll,
 		XDP: bench.XDP{Iface: *xdp.iface, Queue: *xdp.queue, Mode: xdpMode}}
 	lf.extras.apply(&base)
-	if lf.cases, err = latencyCases(base, ts, *netns); err != nil {
+	if lf.cases, err = latencyCases(base, ts, *netns, lowLat); err != nil {
 		return lf, err
 	}
 	lf.info = latencyInfo(base, ts)
@@ -148,7 +149,7 @@ func checkLatencyTarget(fs *flag.FlagSet, transports, host string, port int, net
 
 // latencyCases is base once for each transport of ts. xdp runs in this
 // process only across --netns, and towards a --host only from an --iface.
-func latencyCases(base bench.LatencyCase, ts []udp.Transport, netns bool) ([]bench.LatencyCase, error) {
+func latencyCases(base bench.LatencyCase, ts []udp.Transport, netns bool, lowLat lowLatencyFlag) ([]bench.LatencyCase, error) {
 	var cases []bench.LatencyCase
 	for _, t := range ts {
 		if t == udp.TransportXDP && base.Host == "" && !netns {
@@ -159,6 +160,11 @@ func latencyCases(base bench.LatencyCase, ts []udp.Transport, netns bool) ([]ben
 		}
 		c := base
 		c.Transport = t
+		ll, err := lowLat.resolve(t != udp.TransportXDP, "do not apply to --transport xdp")
+		if err != nil {
+			return nil, err
+		}
+		c.LowLatency, c.Spin = ll.on, ll.spin
 		cases = append(cases, c)
 	}
 	return cases, nil

@@ -9,6 +9,7 @@ import (
 	"udpstream.dev/bench"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/fileio"
+	"udpstream.dev/engine/udp"
 	"udpstream.dev/engine/zmq"
 )
 
@@ -107,6 +108,7 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	rxQueue := fs.Int("rx-queue", 0, "decouple delivery through a queue of this depth (0 = deliver on the receive thread)")
 	rxBuffer := fs.Int("rx-buffer", bench.DefaultRxBuffer, "receive socket buffer in bytes")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
+	lowLat := addLowLatencyFlags(fs, false, "answer pings")
 	xdp := addXDPFlags(fs)
 	sf.record = addRecordFlags(fs)
 	sf.metrics = addMetricsFlag(fs)
@@ -131,6 +133,11 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 		RxQueue: *rxQueue, RxBuffer: *rxBuffer, BusyPoll: *busyPoll,
 		Interval: *interval, Time: *limit, IdleExit: *idle, OneOff: *oneOff,
 	}
+	ll, err := lowLat.resolve(t != udp.TransportXDP && *rxQueue == 0, "apply to the socket transports without --rx-queue")
+	if err != nil {
+		return sf, err
+	}
+	sf.cfg.LowLatency, sf.cfg.Spin = ll.on, ll.spin
 	sf.json, sf.jsonStream, sf.bridge, sf.bridgeWait = *jsonOut, *jsonStream, *bridge, *bridgeWait
 	if sf.cfg.Bind, err = parseBind(*bind); err != nil {
 		return sf, err

@@ -127,6 +127,9 @@ func (p *socketPath) receive(s *udpSocket) {
 // datagram through the standard library's recvmsg (Rogue's way, kept as
 // the baseline), otherwise a recvmmsg batch.
 func (p *socketPath) readMessages(s *udpSocket, msgs []mmsg.Message) (int, error) {
+	if p.cfg.lowLatency {
+		return p.readBlocking(s, msgs)
+	}
 	if !p.naive {
 		return s.mc.ReadBatch(msgs)
 	}

@@ -101,6 +101,9 @@ func (p *socketPath) addSocket(uc *net.UDPConn) error {
 		log.Warn("udp: could not enlarge the send buffer", "bytes", txBufferBytes, "err", err)
 	}
 	p.setDefaultRxBuffer(s, len(p.socks))
+	if err := p.prepareLowLatency(s); err != nil {
+		return fmt.Errorf("udp: low-latency receive: %w", err)
+	}
 	if p.gro {
 		if err := mc.EnableGRO(); err != nil {
 			log.Warn("udp: kernel refused UDP GRO; receiving datagram by datagram", "err", err)
@@ -323,11 +326,11 @@ func (p *socketPath) addStats(st Stats) Stats {
 }
 
 // shutdown closes the sockets, which wakes their receive goroutines at
-// once.
+// once (mmsg.Conn.Close also wakes one sleeping in the kernel).
 func (p *socketPath) shutdown() error {
 	var errs []error
 	for _, s := range p.socks {
-		if err := s.uc.Close(); err != nil {
+		if err := s.mc.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

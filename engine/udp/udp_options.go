@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"time"
 )
 
 // Option configures a Server or Client at construction.
@@ -18,6 +19,8 @@ type endpointConfig struct {
 	bind       netip.Addr
 	queues     int
 	lockThread bool
+	lowLatency bool          // WithLowLatency (lowlatency.go)
+	spin       time.Duration // WithLowLatencySpin
 	busyPoll   int
 	rxQueue    int
 	txQueue    int
@@ -138,6 +141,7 @@ func (c *endpointConfig) validate(client bool) error {
 		errs = append(errs, fmt.Errorf("unknown transport %v", c.transport))
 	}
 	errs = append(errs, c.xdpErrors()...)
+	errs = append(errs, c.lowLatencyErrors()...)
 	if c.batch < 1 || c.batch > MaxBatch {
 		errs = append(errs, fmt.Errorf("batch size %d outside 1..%d", c.batch, MaxBatch))
 	}
