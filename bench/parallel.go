@@ -228,18 +228,24 @@ func SumIntervals(ivs []Interval) Interval {
 	for _, iv := range ivs {
 		s.Start, s.End = min(s.Start, iv.Start), max(s.End, iv.End)
 		s.Seconds = max(s.Seconds, iv.Seconds)
-		s.Bytes += iv.Bytes
-		s.Packets += iv.Packets
+		s.addCounts(iv)
 		s.BitsPerSecond += iv.BitsPerSecond
 		s.DatagramsPerSecond += iv.DatagramsPerSecond
-		s.LostPackets += iv.LostPackets
-		s.KernelDrops += iv.KernelDrops
-		s.RingDrops += iv.RingDrops
-		s.PRBSErrors += iv.PRBSErrors
-		s.SentPackets += iv.SentPackets
 		s.JitterMs += iv.JitterMs / float64(len(ivs))
-		s.Omitted = s.Omitted || iv.Omitted
 	}
 	s.LostPercent = seqtrack.Percent(s.LostPackets, s.LostPackets+s.Packets)
 	return s
+}
+
+// addCounts adds iv's counts to s; spans, rates and jitter are the
+// caller's.
+func (s *Interval) addCounts(iv Interval) {
+	s.Bytes += iv.Bytes
+	s.Packets += iv.Packets
+	s.LostPackets += iv.LostPackets
+	s.KernelDrops += iv.KernelDrops
+	s.RingDrops += iv.RingDrops
+	s.PRBSErrors += iv.PRBSErrors
+	s.SentPackets += iv.SentPackets
+	s.Omitted = s.Omitted || iv.Omitted
 }

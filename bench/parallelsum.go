@@ -119,15 +119,8 @@ func mergeIntervals(per [][]IntervalRecord) []IntervalRecord {
 func joinIntervals(a, b Interval) Interval {
 	j := a
 	j.End, j.Seconds = b.End, a.Seconds+b.Seconds
-	j.Bytes += b.Bytes
-	j.Packets += b.Packets
-	j.LostPackets += b.LostPackets
-	j.KernelDrops += b.KernelDrops
-	j.RingDrops += b.RingDrops
-	j.PRBSErrors += b.PRBSErrors
-	j.SentPackets += b.SentPackets
+	j.addCounts(b)
 	j.JitterMs = b.JitterMs
-	j.Omitted = a.Omitted || b.Omitted
 	j.LostPercent = seqtrack.Percent(j.LostPackets, j.LostPackets+j.Packets)
 	j.BitsPerSecond, j.DatagramsPerSecond = rates(j.Bytes, j.Packets, j.Seconds)
 	return j
