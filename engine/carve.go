@@ -43,7 +43,9 @@ const maxCarved = 1 << 16
 // body's whole existence.
 //
 // Handles stay exact as long as a stale one is not kept over 2^32 groups
-// that end with its body retained.
+// that end with its body retained. As with any frame, a handle used
+// without a reference of its own while its group ends may find it either
+// live or stale; every use after the end finds it stale.
 type carvedGroup struct {
 	pool  *Pool
 	epoch atomic.Uint64 // the current group; written by the loop only
