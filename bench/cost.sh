@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# What a received datagram costs: udpperf's GRO receiver and its own pair
-# side by side with the plain C tools of ../shared/tools, in one run.
+# What a received datagram costs: udpperf's receivers and its own pair side
+# by side with the plain C tools of ../shared/tools, in one run.
 #
-#   (a) receiver: udpblast gso -> udpsink gro      vs  udpblast gso -> udpperf server --transport gro
-#       rate, and user and system CPU per received datagram of each receiver
-#   (b) pair:     udpblast gso -> udpsink gro      vs  udpperf client --transport gso -> udpperf server --transport gro
-#       rate received, and loss (sent minus received, of sent)
+#   gro  receiver: udpblast gso -> udpsink gro   vs  udpblast gso -> udpperf server --transport gro
+#   mmsg receiver: udpblast gso -> udpsink mmsg  vs  udpblast gso -> udpperf server --transport mmsg
+#   pair:          udpblast gso -> udpsink gro   vs  udpperf client --transport gso -> udpperf server --transport gro
 #
-# at 1472 and 8972 bytes, senders pinned to the first allowed CPU and
-# receivers to the second (taskset). Each comparison runs RUNS pairs back
-# to back, the order swapped every pair; a ratio is the median of the
-# per-pair ratios (ours / C), its range the lowest and highest pair ratio.
-# CPU is the receiving process's whole user and system time (wait4's rusage,
-# start-up and idle wait included, so slightly above the steady state), and
-# for udpperf also cpu_user of its JSON (the session only), divided by the
-# datagrams it received.
+# each at 1472 and 8972 bytes, senders pinned to the first allowed CPU and
+# receivers to the second (taskset). Each comparison runs RUNS rounds back
+# to back, the order rotated every round; a ratio is the median of the
+# per-round ratios (ours / C), its range the lowest and highest. A receiver's
+# CPU is its process's whole user and system time (wait4's rusage, start-up
+# and idle wait included, so slightly above the steady state) divided by
+# the datagrams it received; for udpperf also cpu_user of its JSON (the
+# session only). Loss is sent minus received, of sent.
+#
+# With OLD set to another udpperf binary (an older build), every round also
+# runs it in the same place, and the table adds its rows and the ratios
+# new / old: before and after from one run.
 #
 # Environment: SECONDS_PER_RUN (default 2), RUNS (default 5), PORT
-# (default 5311), SIZES (default "1472 8972").
+# (default 5311), SIZES (default "1472 8972"), KINDS (default
+# "gro mmsg pair"), OLD (default none).
 set -euo pipefail
 
 name=cost.sh
@@ -27,6 +31,12 @@ secs=${SECONDS_PER_RUN:-2}
 runs=${RUNS:-5}
 port=${PORT:-5311}
 sizes=${SIZES:-"1472 8972"}
+kinds=${KINDS:-"gro mmsg pair"}
+old=${OLD:-}
+if [ -n "$old" ] && [ ! -x "$old" ]; then
+	echo "cost.sh: OLD=$old is not an executable udpperf" >&2
+	exit 2
+fi
 # timed CMD...: runs CMD and writes its user and system CPU seconds, to the
 # microsecond, as "TIME user system" on stderr (/usr/bin/time rounds to
 # 10 ms, more than the C receiver spends in user space in a run).
@@ -38,7 +48,7 @@ _, status, ru = os.wait4(pid, 0)
 print("TIME %.6f %.6f" % (ru.ru_utime, ru.ru_stime), file=sys.stderr)
 sys.exit(os.waitstatus_to_exitcode(status))')
 
-# cputime FILE: "user system" seconds from /usr/bin/time's line.
+# cputime FILE: "user system" seconds from the TIME line.
 cputime() { sed -n 's/^TIME \([0-9.]*\) \([0-9.]*\)$/\1 \2/p' "$1" | tail -n1; }
 
 wait_listening() {
@@ -51,20 +61,25 @@ wait_listening() {
 	return 1
 }
 
-# c_run PAYLOAD: udpblast gso -> udpsink gro. Prints
-# "received dgram/s user_ns system_ns loss%".
+# per_dgram RECEIVED SECONDS SENT USER SYS [JSON_USER]: the line every run
+# prints, "received dgram/s user_ns system_ns loss% json_user_ns".
+per_dgram() {
+	awk -v d="$1" -v t="$2" -v sent="$3" -v u="$4" -v s="$5" -v ju="${6:-0}" \
+		'BEGIN { printf "%d %.0f %.2f %.2f %.3f %.2f\n", d, (t > 0 ? d / t : 0), (d > 0 ? u * 1e9 / d : 0), (d > 0 ? s * 1e9 / d : 0), (sent > 0 ? 100 * (sent - d) / sent : 0), (d > 0 ? ju * 1e9 / d : 0) }'
+}
+
+# c_run PAYLOAD SINKMODE: udpblast gso -> udpsink SINKMODE.
 c_run() {
-	local payload=$1
-	"${rx[@]}" "${timed[@]}" "$work/udpsink" "$port" $((secs + 5)) gro 64 >"$work/sink.json" 2>"$work/sink.err" &
+	"${rx[@]}" "${timed[@]}" "$work/udpsink" "$port" $((secs + 5)) "$2" 64 >"$work/sink.json" 2>"$work/sink.err" &
 	local sink=$!
 	pids+=("$sink")
 	sleep 0.3
-	"${tx[@]}" "$work/udpblast" "$port" "$payload" "$secs" gso 64 >"$work/blast.json"
+	"${tx[@]}" "$work/udpblast" "$port" "$1" "$secs" gso 64 >"$work/blast.json"
 	wait "$sink"
+	local u s
 	read -r u s < <(cputime "$work/sink.err")
-	awk -v d="$(field datagrams "$work/sink.json")" -v p="$(field pps "$work/sink.json")" \
-		-v sent="$(field datagrams "$work/blast.json")" -v u="$u" -v s="$s" \
-		'BEGIN { printf "%d %.0f %.2f %.2f %.3f\n", d, p, (d > 0 ? u * 1e9 / d : 0), (d > 0 ? s * 1e9 / d : 0), (sent > 0 ? 100 * (sent - d) / sent : 0) }'
+	per_dgram "$(field datagrams "$work/sink.json")" "$(field seconds "$work/sink.json")" \
+		"$(field datagrams "$work/blast.json")" "$u" "$s"
 }
 
 # server_json FILE: "packets seconds cpu_user" of end.sum_received.
@@ -76,48 +91,44 @@ print(r["packets"], r["seconds"], r["cpu_user"])
 PY
 }
 
-# start_server PAYLOAD: udpperf server --transport gro, timed, in the background.
+# start_server BIN PAYLOAD TRANSPORT: BIN's server, timed, in the background.
 start_server() {
 	local jumbo=()
-	[ "$1" -gt 1472 ] && jumbo=(--jumbo)
+	[ "$2" -gt 1472 ] && jumbo=(--jumbo)
 	: >"$work/server.err"
-	"${rx[@]}" "${timed[@]}" "$work/udpperf" server --port "$port" --transport gro --batch 64 "${jumbo[@]}" \
+	"${rx[@]}" "${timed[@]}" "$1" server --port "$port" --transport "$3" --batch 64 "${jumbo[@]}" \
 		--time $((secs + 5)) --idle-exit 500ms --one-off --json >"$work/server.json" 2>"$work/server.err" &
 	server=$!
 	pids+=("$server")
 	wait_listening "$work/server.err"
 }
 
-# ours_blast PAYLOAD: udpblast gso -> udpperf server. Prints
-# "received dgram/s user_ns system_ns loss% json_user_ns".
-ours_blast() {
-	local payload=$1
-	start_server "$payload"
-	"${tx[@]}" "$work/udpblast" "$port" "$payload" "$secs" gso 64 >"$work/blast.json"
-	wait "$server" || true
+# server_line SENT: the per_dgram line of the server that just ended.
+server_line() {
+	local n sec ju u s
 	read -r n sec ju < <(server_json "$work/server.json")
 	read -r u s < <(cputime "$work/server.err")
-	awk -v d="$n" -v t="$sec" -v sent="$(field datagrams "$work/blast.json")" -v u="$u" -v s="$s" -v ju="$ju" \
-		'BEGIN { printf "%d %.0f %.2f %.2f %.3f %.2f\n", d, (t > 0 ? d / t : 0), (d > 0 ? u * 1e9 / d : 0), (d > 0 ? s * 1e9 / d : 0), (sent > 0 ? 100 * (sent - d) / sent : 0), (d > 0 ? ju * 1e9 / d : 0) }'
+	per_dgram "$n" "$sec" "$1" "$u" "$s" "$ju"
 }
 
-# ours_pair PAYLOAD: udpperf client gso -> udpperf server gro. Prints
-# "received dgram/s user_ns system_ns loss% json_user_ns".
+# ours_recv BIN PAYLOAD TRANSPORT: udpblast gso -> BIN's server.
+ours_recv() {
+	start_server "$1" "$2" "$3"
+	"${tx[@]}" "$work/udpblast" "$port" "$2" "$secs" gso 64 >"$work/blast.json"
+	wait "$server" || true
+	server_line "$(field datagrams "$work/blast.json")"
+}
+
+# ours_pair BIN PAYLOAD: BIN's client gso -> BIN's server gro.
 ours_pair() {
-	local payload=$1
-	start_server "$payload"
-	"${tx[@]}" "$work/udpperf" client --host 127.0.0.1 --port "$port" --size "$payload" --time "$secs" \
+	start_server "$1" "$2" gro
+	"${tx[@]}" "$1" client --host 127.0.0.1 --port "$port" --size "$2" --time "$secs" \
 		--transport gso --batch 64 --interval 1h --json >"$work/client.json" 2>"$work/client.err" || {
 		echo "cost.sh: udpperf client failed:" >&2
 		cat "$work/client.err" >&2
 	}
 	wait "$server" || true
-	read -r n sec ju < <(server_json "$work/server.json")
-	read -r u s < <(cputime "$work/server.err")
-	local sent
-	sent=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["end"]["sum_sent"]["packets"])' "$work/client.json")
-	awk -v d="$n" -v t="$sec" -v sent="$sent" -v u="$u" -v s="$s" -v ju="$ju" \
-		'BEGIN { printf "%d %.0f %.2f %.2f %.3f %.2f\n", d, (t > 0 ? d / t : 0), (d > 0 ? u * 1e9 / d : 0), (d > 0 ? s * 1e9 / d : 0), (sent > 0 ? 100 * (sent - d) / sent : 0), (d > 0 ? ju * 1e9 / d : 0) }'
+	server_line "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["end"]["sum_sent"]["packets"])' "$work/client.json")"
 }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
@@ -127,12 +138,18 @@ col() {
 	v=$(cut -d' ' -f"$1" "$2")
 	printf '%s (%s-%s)' "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
 }
-# ratio N CFILE UFILE: per-pair ratios of column N, "median (lo-hi)" over
-# the pairs whose C figure is not 0 (the C receiver's user CPU is often
-# below the kernel's accounting resolution), or "n/a" when none is.
+# colm N FILE: col in millions.
+colm() {
+	local v
+	v=$(cut -d' ' -f"$1" "$2" | awk '{ printf "%.2f\n", $1 / 1e6 }')
+	printf '%sM (%s-%s)' "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
+}
+# ratio N AFILE BFILE: per-round ratios B/A of column N, "median (lo-hi)"
+# over the rounds whose A figure is not 0 (the C receiver's user CPU is
+# often below the kernel's accounting resolution), or "n/a" when none is.
 ratio() {
 	local v
-	v=$(paste -d' ' "$2" "$3" | awk -v n="$1" -v w="$(head -n1 "$2" | wc -w)" '{ c = $n; u = $(w + n); if (c > 0) printf "%.3f\n", u / c }')
+	v=$(paste -d' ' "$2" "$3" | awk -v n="$1" -v w="$(head -n1 "$2" | wc -w)" '{ a = $n; b = $(w + n); if (a > 0) printf "%.3f\n", b / a }')
 	if [ -z "$v" ]; then
 		printf 'n/a'
 		return
@@ -140,30 +157,72 @@ ratio() {
 	printf '%.2f (%.2f-%.2f)' "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
 }
 
+# one KIND BIN PAYLOAD: one run of udpperf build BIN for comparison KIND.
+one() {
+	case $1 in
+	pair) ours_pair "$2" "$3" ;;
+	*) ours_recv "$2" "$3" "$1" ;;
+	esac
+}
+
+# round KIND PAYLOAD R: round R, the C run and each build in rotated order.
+round() {
+	local sink=gro
+	[ "$1" = mmsg ] && sink=mmsg
+	local steps=(c new)
+	[ -n "$old" ] && steps+=(old)
+	local n=${#steps[@]}
+	for i in $(seq 0 $((n - 1))); do
+		case ${steps[$(((i + $3) % n))]} in
+		c) c_run "$2" "$sink" >>"$work/c" ;;
+		new) one "$1" "$work/udpperf" "$2" >>"$work/u" ;;
+		old) one "$1" "$old" "$2" >>"$work/o" ;;
+		esac
+	done
+}
+
+# row LABEL FILE [CFILE]: a table row for one receiver, with its ratios to
+# the C receiver's runs in CFILE.
+row() {
+	if [ $# -eq 2 ]; then
+		echo "| $1 | $(colm 2 "$2") | | $(col 3 "$2") | | | $(col 4 "$2") | | $(col 5 "$2") |"
+		return
+	fi
+	echo "| $1 | $(colm 2 "$2") | $(ratio 2 "$3" "$2") | $(col 3 "$2") | $(col 6 "$2") | $(ratio 3 "$3" "$2") | $(col 4 "$2") | $(ratio 4 "$3" "$2") | $(col 5 "$2") |"
+}
+
 rows=()
 for payload in $sizes; do
-	for kind in blast pair; do
-		what="udpblast gso -> udpperf server gro"
-		[ "$kind" = pair ] && what="udpperf client gso -> udpperf server gro"
-		echo "$payload B: udpblast gso -> udpsink gro vs $what ($runs x ${secs}s each)" >&2
-		: >"$work/c" && : >"$work/u"
+	for kind in $kinds; do
+		case $kind in
+		gro) what="udpblast gso -> receiver gro (C: udpsink gro)" ;;
+		mmsg) what="udpblast gso -> receiver mmsg (C: udpsink mmsg)" ;;
+		pair) what="pair, client gso -> server gro (C: udpblast gso -> udpsink gro)" ;;
+		*)
+			echo "cost.sh: unknown kind $kind (gro, mmsg or pair)" >&2
+			exit 2
+			;;
+		esac
+		echo "$payload B, $what: $runs rounds of ${secs}s runs" >&2
+		: >"$work/c" && : >"$work/u" && : >"$work/o"
 		for r in $(seq "$runs"); do
-			if [ $((r % 2)) -eq 1 ]; then
-				c_run "$payload" >>"$work/c"
-				"ours_$kind" "$payload" >>"$work/u"
-			else
-				"ours_$kind" "$payload" >>"$work/u"
-				c_run "$payload" >>"$work/c"
-			fi
+			round "$kind" "$payload" "$r"
 		done
-		rows+=("$payload B, $what")
-		rows+=("  C   dgram/s $(col 2 "$work/c")  user ns/dgram $(col 3 "$work/c")  sys ns/dgram $(col 4 "$work/c")  lost % $(col 5 "$work/c")")
-		rows+=("  ours dgram/s $(col 2 "$work/u")  user ns/dgram $(col 3 "$work/u") (json $(col 6 "$work/u"))  sys ns/dgram $(col 4 "$work/u")  lost % $(col 5 "$work/u")")
-		rows+=("  ratio ours/C: dgram/s $(ratio 2 "$work/c" "$work/u")  user CPU $(ratio 3 "$work/c" "$work/u")  sys CPU $(ratio 4 "$work/c" "$work/u")")
+		rows+=("| **$payload B, $what** | | | | | | | | |")
+		rows+=("$(row C "$work/c")")
+		rows+=("$(row "udpperf" "$work/u" "$work/c")")
+		if [ -n "$old" ]; then
+			rows+=("$(row "udpperf OLD" "$work/o" "$work/c")")
+			rows+=("| new / OLD | | $(ratio 2 "$work/o" "$work/u") | | | $(ratio 3 "$work/o" "$work/u") | | $(ratio 4 "$work/o" "$work/u") | |")
+		fi
 	done
 done
 
 echo
-echo "GRO receive cost, $runs alternating pairs of ${secs}s runs; median (lowest-highest); CPU per received datagram"
+echo "Receive cost, $runs rounds of ${secs}s runs, order rotated each round; median (lowest-highest); CPU per received datagram; ratios to the C receiver of the same round"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) on $(nproc) CPUs"
+[ -n "$old" ] && echo "OLD: $old"
+echo
+echo "| receiver | dgram/s | ratio dgram/s | user ns | user ns (JSON) | ratio user | sys ns | ratio sys | lost % |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for r in "${rows[@]}"; do echo "$r"; done

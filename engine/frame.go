@@ -26,35 +26,53 @@ type Frame struct {
 // release; its generation distinguishes its successive lives so that stale
 // handles are detected instead of reading another frame's data.
 type frameState struct {
-	// life is the body's generation (high 32 bits), a carved body's
-	// hold bit (holdBit) and its reference count (the low 31 bits) in
-	// one word, so that making, retaining and releasing a frame each
-	// take one atomic step. A handle is live while its
-	// generation is the body's and the count is not zero; the body's
-	// next life starts at the next generation. A stale handle would look
-	// live again only if kept over 2^32 lives of its body that end on
-	// a live one.
+	// life is the body's generation (high 32 bits), two marks of a
+	// carved body (holdBit, dropBit) and its reference count (the low
+	// 30 bits) in one word, so that making, retaining and releasing a
+	// frame each take one atomic step. A handle of a pool's body is
+	// live while its generation is the body's and the count is not
+	// zero; the body's next life starts at the next generation. A
+	// stale handle would look live again only if kept over 2^32 lives
+	// of its body that end on a live one. A carved body (group not nil)
+	// reads the word differently: see carvedGroup.
 	life atomic.Uint64
 	pool *Pool
 
+	// group is the receive loop's set that a carved body belongs to for
+	// its whole existence, nil for a pool's body; next links it into
+	// the set's stack of bodies given back.
+	group *carvedGroup
+	next  *frameState
+
 	segs    []segment
-	carved  bool // cut by a receive loop (carvedBodies): recycled by it
 	flags   uint16
 	channel uint8
 	err     uint8
 }
 
 // refMask is the reference count's part of frameState.life, genMask the
-// generation's once shifted down. holdBit marks a carved frame that holds a
-// reference to its buffer (see settleCarved).
+// generation's once shifted down. holdBit and dropBit are used by carved
+// bodies only (see carvedGroup).
 const (
-	refMask = 1<<31 - 1
+	refMask = 1<<30 - 1
+	dropBit = 1 << 30
 	holdBit = 1 << 31
 	genMask = 1<<32 - 1
 )
 
-// live reports whether life word w belongs to a live frame of generation gen.
+// live reports whether life word w belongs to a live frame of generation
+// gen of a pool's body.
 func live(w, gen uint64) bool { return w>>32 == gen && w&refMask != 0 }
+
+// holds reports whether the handle of generation gen (for a carved body,
+// its group's epoch) is live.
+func (st *frameState) holds(gen uint64) bool {
+	w := st.life.Load()
+	if st.group != nil {
+		return st.group.holds(w, gen)
+	}
+	return live(w, gen)
+}
 
 // segment is one window of a buffer that belongs to a frame.
 // buf.Mem[lo:hi] is the usable capacity, buf.Mem[lo:lo+n] the payload, and
@@ -69,7 +87,7 @@ type segment struct {
 
 // state returns the frame's body if the handle is still live.
 func (f Frame) state() (*frameState, error) {
-	if f.st == nil || !live(f.st.life.Load(), f.gen) {
+	if f.st == nil || !f.st.holds(f.gen) {
 		return nil, ErrReleased
 	}
 	return f.st, nil
@@ -83,10 +101,13 @@ func (f Frame) Valid() bool {
 
 // Retain adds a reference. A slave that keeps a frame after its AcceptFrame
 // returns must retain it and release it later. It fails with ErrReleased
-// on a stale handle, and with ErrFrameSize past 2^31-1 references.
+// on a stale handle, and with ErrFrameSize past 2^30-1 references.
 func (f Frame) Retain() error {
 	if f.st == nil {
 		return ErrReleased
+	}
+	if f.st.group != nil {
+		return f.st.group.retain(f.st, f.gen)
 	}
 	for {
 		w := f.st.life.Load()
@@ -110,20 +131,16 @@ func (f Frame) Release() error {
 	if f.st == nil {
 		return ErrReleased
 	}
+	if f.st.group != nil {
+		return f.st.group.release(f.st, f.gen)
+	}
 	for {
 		w := f.st.life.Load()
 		if !live(w, f.gen) {
 			return ErrReleased
 		}
-		last := w&refMask == 1
-		next := w - 1
-		if last && f.st.carved && w&holdBit == 0 {
-			// Back to the loop that cut it, armed for its next cut
-			// (see carvedBodies).
-			next = armedLife(w >> 32)
-		}
-		if f.st.life.CompareAndSwap(w, next) {
-			if last && next&refMask == 0 {
+		if f.st.life.CompareAndSwap(w, w-1) {
+			if w&refMask == 1 {
 				f.st.recycle()
 			}
 			return nil
@@ -132,9 +149,7 @@ func (f Frame) Release() error {
 }
 
 // recycle returns the buffers and the frame body to their pools; the count
-// is already zero, so every handle of this life is stale. A carved body
-// gets here only when its frame outlived the loop's settling: the loop let
-// go of it then, and its buffer reference is the one its frame holds.
+// is already zero, so every handle of this life is stale.
 func (st *frameState) recycle() {
 	for i := range st.segs {
 		st.segs[i].buf.Release()

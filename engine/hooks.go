@@ -10,19 +10,20 @@ import (
 // poolx; these are the operations they get.
 func init() {
 	poolx.Register(&poolx.Hooks[Frame, *Pool]{
-		NewRegionPool:  newRegionPool,
-		RegionBuffers:  func(p *Pool) []poolx.Buffer { return p.config().slab.bufs },
-		Owns:           func(p *Pool, b *poolx.Buffer) bool { return b.Owner() == poolx.Owner(p.config().slab) },
-		AllocBuffer:    (*Pool).allocBuffer,
-		BufferAt:       (*Pool).bufferAt,
-		FrameOn:        (*Pool).frameOn,
-		FrameCarved:    (*Pool).frameCarved,
-		SettleCarved:   (*Pool).settleCarved,
-		FrameOnWindows: (*Pool).frameOnWindows,
-		FrameOver:      (*Pool).frameOver,
-		Retire:         (*Pool).retire,
-		TxWindow:       txWindow,
-		Segments:       segments,
+		NewRegionPool:   newRegionPool,
+		RegionBuffers:   func(p *Pool) []poolx.Buffer { return p.config().slab.bufs },
+		Owns:            func(p *Pool, b *poolx.Buffer) bool { return b.Owner() == poolx.Owner(p.config().slab) },
+		AllocBuffer:     (*Pool).allocBuffer,
+		BufferAt:        (*Pool).bufferAt,
+		FrameOn:         (*Pool).frameOn,
+		FrameCarvedOver: (*Pool).frameCarvedOver,
+		FramesCarved:    (*Pool).framesCarved,
+		SettleCarved:    (*Pool).settleCarved,
+		FrameOnWindows:  (*Pool).frameOnWindows,
+		FrameOver:       (*Pool).frameOver,
+		Retire:          (*Pool).retire,
+		TxWindow:        txWindow,
+		Segments:        segments,
 	})
 }
 
@@ -51,7 +52,7 @@ func segments(f Frame, dst []poolx.Segment) ([]poolx.Segment, error) {
 // and logs.
 func txWindow(f Frame, maxPayload int) (n int, win []byte, ok bool) {
 	st := f.st
-	if st == nil || !live(st.life.Load(), f.gen) || st.err != 0 || len(st.segs) != 1 {
+	if st == nil || !st.holds(f.gen) || st.err != 0 || len(st.segs) != 1 {
 		return 0, nil, false
 	}
 	s := &st.segs[0]

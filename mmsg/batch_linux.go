@@ -50,6 +50,10 @@ type ioState struct {
 	blockFn func(fd uintptr) // doOnce, for RawConn.Control
 	spinFn  func(fd uintptr) // doSpin, for RawConn.Control
 	spin    time.Duration    // doSpin's bound
+
+	// Reads only: headers 0..ready-1 have been prepared once, and the
+	// kernel may have written to headers 0..filled-1 since.
+	ready, filled int
 }
 
 // init sizes the state for batch headers with space control bytes each.
@@ -136,6 +140,24 @@ func (s *ioState) setBuffers(h *unix.Msghdr, k int, bufs [][]byte) {
 	}
 	h.Iov = &s.iovs[k]
 	h.SetIovlen(len(bufs))
+}
+
+// sameBuffers reports whether h already points at iovecs k, k+1, ...
+// describing bufs.
+func (s *ioState) sameBuffers(h *unix.Msghdr, k int, bufs [][]byte) bool {
+	if len(bufs) == 0 {
+		return h.Iov == nil && h.Iovlen == 0
+	}
+	if h.Iov != &s.iovs[k] || uint64(h.Iovlen) != uint64(len(bufs)) {
+		return false
+	}
+	for j, b := range bufs {
+		v := &s.iovs[k+j]
+		if v.Base != unsafe.SliceData(b) || uint64(v.Len) != uint64(len(b)) {
+			return false
+		}
+	}
+	return true
 }
 
 // control returns the control buffer of header i.

@@ -3,6 +3,7 @@
 package mmsg
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"net/netip"
@@ -82,6 +83,57 @@ func TestReadBatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadBatchNewBuffers reads with the same messages call after call,
+// as a receive loop does, changing some of their buffers in between: a new
+// buffer, and a message spread over two buffers, which moves the iovecs of
+// the messages after it. Every datagram must land in the buffers its
+// message holds at the time of the call.
+func TestReadBatchNewBuffers(t *testing.T) {
+	ruc := listen(t, "udp4", "127.0.0.1:0")
+	r := wrap(t, ruc, 4)
+	suc := listen(t, "udp4", "127.0.0.1:0")
+	setDeadline(t, ruc)
+	msgs := recvBuffers(4, 100)
+	old := msgs[1].Buffers[0]
+	seq := uint32(0)
+	readFour := func(step string) {
+		t.Helper()
+		for i := range 4 {
+			if _, err := suc.WriteToUDPAddrPort(testutils.Pattern(seq+uint32(i), 60), localAddr(ruc)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for got := 0; got < 4; {
+			n, err := r.ReadBatch(msgs[got:])
+			if err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+			for i := got; i < got+n; i++ {
+				var data []byte
+				for _, b := range msgs[i].Buffers {
+					data = append(data, b...)
+				}
+				if msgs[i].N != 60 || !testutils.MatchesPattern(data[:60], seq+uint32(i)) {
+					t.Fatalf("%s: message %d: %d bytes, wrong content", step, i, msgs[i].N)
+				}
+			}
+			got += n
+		}
+		seq += 4
+	}
+	readFour("first read")
+	msgs[1].Buffers = [][]byte{make([]byte, 100)}
+	clear(old)
+	readFour("a new buffer")
+	if !bytes.Equal(old, make([]byte, 100)) {
+		t.Fatal("a datagram landed in a buffer its message no longer holds")
+	}
+	msgs[0].Buffers = [][]byte{make([]byte, 30), make([]byte, 70)}
+	readFour("a message over two buffers")
+	msgs[0].Buffers = [][]byte{make([]byte, 100)}
+	readFour("back to one buffer")
 }
 
 // TestWriteBatch sends more messages than the batch size to two

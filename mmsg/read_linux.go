@@ -42,31 +42,50 @@ func (c *Conn) read(msgs []Message) (int, error) {
 	return c.finishReads(msgs, s.ret), nil
 }
 
-// prepareRead points the receive headers at msgs for one recvmmsg.
+// prepareRead points the receive headers at msgs for one recvmmsg (see
+// ioState.prepareRead). Until finishReads says how many the kernel filled,
+// any of them may have been written.
 func (c *Conn) prepareRead(msgs []Message) {
 	s := &c.rd
-	s.ensureIovs(countBuffers(msgs))
-	k := 0
-	for i := range msgs {
-		h := &s.hdrs[i]
-		s.setBuffers(&h.Hdr, k, msgs[i].Buffers)
-		k += len(msgs[i].Buffers)
-		h.Hdr.Name = &s.names[i][0]
-		h.Hdr.Namelen = sizeofSockaddrInet6
-		h.Hdr.Control = &s.ctrl[i*s.space]
-		h.Hdr.SetControllen(s.space)
-		h.Hdr.Flags = 0
-		h.Len = 0
-	}
+	s.prepareRead(msgs)
+	s.filled = len(msgs)
 	s.sysno, s.first, s.arg = unix.SYS_RECVMMSG, 0, uintptr(len(msgs))
 }
 
 // finishReads fills msgs from the n messages a recvmmsg returned.
 func (c *Conn) finishReads(msgs []Message, n int) int {
+	c.rd.filled = min(n, len(msgs))
 	for i := range n {
 		c.finishRead(&msgs[i], i)
 	}
 	return n
+}
+
+// prepareRead points the first len(msgs) headers at the buffers of msgs.
+// A receive loop posts the same buffers call after call, so only what has
+// changed since the last call is written: the buffers of a message that
+// got new ones, and the lengths and flags of the headers the kernel filled.
+// The address and control pointers of a header never change.
+func (s *ioState) prepareRead(msgs []Message) {
+	s.ensureIovs(countBuffers(msgs))
+	k := 0
+	for i := range msgs {
+		h := &s.hdrs[i]
+		bufs := msgs[i].Buffers
+		if i >= s.ready || !s.sameBuffers(&h.Hdr, k, bufs) {
+			s.setBuffers(&h.Hdr, k, bufs)
+		}
+		k += len(bufs)
+		if i >= s.ready || i < s.filled {
+			h.Hdr.Name = &s.names[i][0]
+			h.Hdr.Namelen = sizeofSockaddrInet6
+			h.Hdr.Control = &s.ctrl[i*s.space]
+			h.Hdr.SetControllen(s.space)
+			h.Hdr.Flags = 0
+			h.Len = 0
+		}
+	}
+	s.ready = max(s.ready, len(msgs))
 }
 
 // finishRead copies the kernel's results for header i into m.

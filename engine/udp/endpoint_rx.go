@@ -111,6 +111,22 @@ func (r *rxRules) accept(s *udpSocket, f engine.Frame) {
 	f.Release()
 }
 
+// acceptCarved hands a carved frame to the slaves. The loop holds it until
+// it settles its group and never releases it itself, so a frame for the
+// receive queue first gets a reference of its own, which the queue's
+// consumer releases.
+func (r *rxRules) acceptCarved(s *udpSocket, f engine.Frame) {
+	if s.rxq == nil {
+		r.master.SendFrame(f)
+		return
+	}
+	if f.Retain() != nil {
+		s.rx.errors.Add(1) // cannot happen to a frame just cut
+		return
+	}
+	r.accept(s, f)
+}
+
 // consume delivers the frames of a receive queue to the slaves until the
 // receive goroutine closes the queue.
 func (r *rxRules) consume(s *udpSocket, wg *sync.WaitGroup) {

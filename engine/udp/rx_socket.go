@@ -101,7 +101,7 @@ func (p *socketPath) receive(s *udpSocket) {
 	}
 	var pc peerCache
 	var t rxTally
-	var carver poolx.Carver
+	var cut rxCut
 	for {
 		got, err := p.readMessages(s, msgs)
 		if err != nil {
@@ -116,8 +116,13 @@ func (p *socketPath) receive(s *udpSocket) {
 		p.rx.publish(s, &t)
 		for i := range got {
 			if slots.ok[i] {
-				p.deliver(s, &pc, &carver, &msgs[i], slots.blks[i], gro)
+				p.deliver(s, &pc, &cut, &msgs[i], i, slots.blks[i], gro)
 			}
+		}
+		if !gro {
+			px.SettleCarved(pool, &cut.carver)
+		}
+		for i := range got {
 			slots.recycle(i) // msgs[i].Buffers aliases slots.bufs[i]
 		}
 	}
@@ -188,30 +193,50 @@ func (p *socketPath) judgeSize(t *rxTally, n, bytes int) {
 	t.count(rxAccepted, n, bytes)
 }
 
-// deliver hands the accepted datagrams of m, in buffer b, to the slaves,
-// noting the peer first (one sender per GRO run). The frames of a GRO
-// message are cut out of b with the loop's own frame bodies (c); those
-// still live after delivery then get their references to b.
-func (p *socketPath) deliver(s *udpSocket, pc *peerCache, c *poolx.Carver, m *mmsg.Message, b *poolx.Buffer, gro bool) {
+// rxCut is what a receive loop cuts its frames with: its own frame bodies
+// (see engine's carvedGroup) and room for the frames of one GRO buffer.
+type rxCut struct {
+	carver poolx.Carver
+	frames []engine.Frame
+}
+
+// deliver hands the accepted datagrams of m, message i of its batch, in
+// buffer b, to the slaves, noting the peer first (one sender per GRO run).
+// Their frames are cut out of b with the loop's own frame bodies: a GRO
+// message's frames make one group, settled here; a plain message's frame
+// is frame i of its batch's group, which the caller settles once the whole
+// batch is delivered.
+func (p *socketPath) deliver(s *udpSocket, pc *peerCache, c *rxCut, m *mmsg.Message, i int, b *poolx.Buffer, gro bool) {
 	p.rx.notePeer(pc, m.Addr)
 	if !gro {
-		p.rx.accept(s, px.FrameOver(p.rxPool, b, m.N))
+		f, err := px.FrameCarvedOver(p.rxPool, &c.carver, b, i, m.N)
+		if err != nil {
+			// Cannot happen for a judged datagram in a held
+			// buffer; count it rather than lose it silently.
+			s.rx.errors.Add(1)
+			return
+		}
+		p.rx.acceptCarved(s, f)
 		return
 	}
-	count := m.Datagrams()
-	for k := range count {
-		off, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, k)
-		if l > p.rx.maxPayload {
-			continue
-		}
-		f, err := px.FrameCarved(p.groPool, c, b, k, off, l)
-		if err != nil {
-			// Cannot happen for a window of a held buffer;
-			// count it rather than lose it silently.
-			s.rx.errors.Add(1)
-			continue
-		}
-		p.rx.accept(s, f)
+	// The datagrams lie end to end, every one but the last seg bytes
+	// long. judge let the message through, so either every datagram fits
+	// or only the last, shorter one does.
+	count, seg := m.Datagrams(), m.SegmentSize
+	if count == 1 {
+		seg = max(m.N, 1)
 	}
-	px.SettleCarved(p.groPool, c, b, count)
+	k0 := 0
+	if seg > p.rx.maxPayload {
+		k0 = count - 1
+	}
+	frames, err := px.FramesCarved(p.groPool, &c.carver, b, m.N, seg, k0, count, c.frames[:0])
+	if err != nil {
+		s.rx.errors.Add(uint64(count - k0))
+	}
+	for _, f := range frames {
+		p.rx.acceptCarved(s, f)
+	}
+	c.frames = frames
+	px.SettleCarved(p.groPool, &c.carver)
 }

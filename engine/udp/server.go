@@ -12,7 +12,9 @@ import (
 // As a Master it emits every received datagram as a frame whose payload is
 // the datagram itself, received straight into pool memory. Slaves borrow
 // the frame for the duration of AcceptFrame (Retain it to keep it); the
-// server releases it when SendFrame returns.
+// server lets go of it once it has delivered every datagram of the same
+// receive call (a GRO buffer, or a recvmmsg batch), and the handle of a
+// frame not retained is stale from then on.
 //
 // As a Slave it transmits the frames it accepts to the peer it most
 // recently received from. Its transmit pool (MaxPayload buffers) serves

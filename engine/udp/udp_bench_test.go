@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"udpstream.dev/engine"
-	"udpstream.dev/engine/internal/poolx"
 	"udpstream.dev/mmsg"
 )
 
@@ -560,9 +559,9 @@ func BenchmarkUDPvsC(b *testing.B) {
 }
 
 // BenchmarkRxDeliver is the engine's own cost per received datagram, with
-// the kernel taken out: cutting frames out of a GRO buffer (or taking one
-// frame per datagram from the receive pool), delivering each to a slave
-// and releasing it. One op is one datagram.
+// the kernel taken out: cutting frames out of a GRO buffer (or one frame
+// per message of a 64-message batch), delivering each to a slave and
+// letting go of them. One op is one datagram.
 func BenchmarkRxDeliver(b *testing.B) {
 	for _, tr := range []Transport{TransportMmsg, TransportGRO} {
 		b.Run(tr.String(), func(b *testing.B) {
@@ -577,7 +576,7 @@ func BenchmarkRxDeliver(b *testing.B) {
 			s := &udpSocket{}
 			var pc peerCache
 			var t rxTally
-			var c poolx.Carver
+			var c rxCut
 			from := netip.MustParseAddrPort("127.0.0.1:9")
 			msg := mmsg.Message{N: 44 * 1472, SegmentSize: 1472, Addr: from}
 			// Carve the pools' first slab chunks before timing.
@@ -590,7 +589,7 @@ func BenchmarkRxDeliver(b *testing.B) {
 					b.Fatal(err)
 				}
 				p.judge(s, &t, &msg, true, true)
-				p.deliver(s, &pc, &c, &msg, buf, true)
+				p.deliver(s, &pc, &c, &msg, 0, buf, true)
 				buf.Release()
 			}
 			b.ReportAllocs()
@@ -602,16 +601,22 @@ func BenchmarkRxDeliver(b *testing.B) {
 						b.Fatal(err)
 					}
 					p.judge(s, &t, &msg, true, true)
-					p.deliver(s, &pc, &c, &msg, buf, true)
+					p.deliver(s, &pc, &c, &msg, 0, buf, true)
 					buf.Release()
 				}
 			} else {
-				slots := newRxSlots(p.rxPool, 1, e.maxPayload)
+				const batch = 64
+				slots := newRxSlots(p.rxPool, batch, e.maxPayload)
 				one := mmsg.Message{N: 1472, Addr: from}
-				for range b.N {
-					p.judge(s, &t, &one, true, false)
-					p.deliver(s, &pc, &c, &one, slots.blks[0], false)
-					slots.recycle(0)
+				for i := 0; i < b.N; i += batch {
+					for k := range batch {
+						p.judge(s, &t, &one, true, false)
+						p.deliver(s, &pc, &c, &one, k, slots.blks[k], false)
+					}
+					px.SettleCarved(p.rxPool, &c.carver)
+					for k := range batch {
+						slots.recycle(k)
+					}
 				}
 				slots.release()
 			}

@@ -2,6 +2,7 @@ package udp
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
@@ -269,7 +270,8 @@ func TestPlanRunBreaksAtRefusal(t *testing.T) {
 }
 
 // A GRO run is judged by its sender once and by size per datagram: every
-// datagram but the last has the segment size.
+// datagram but the last has the segment size. The frames delivered are the
+// datagrams judged accepted, with their sizes.
 func TestJudgeGRORun(t *testing.T) {
 	var m engine.Master
 	e, err := newEndpoint(&m, false, false, []Option{WithTransport(TransportGRO)})
@@ -277,6 +279,10 @@ func TestJudgeGRORun(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := unopenedPath(t, e)
+	var got []int
+	engine.Connect(&m, engine.SlaveFunc(func(f engine.Frame) { got = append(got, f.Payload()) }))
+	var cut rxCut
+	var pc peerCache
 	from := netip.MustParseAddrPort("127.0.0.1:9")
 	for _, c := range []struct {
 		n, seg                  int
@@ -288,79 +294,177 @@ func TestJudgeGRORun(t *testing.T) {
 		{3*2000 + 1900, 2000, 0, 0, 4, false},
 		{1000, 0, 1, 1000, 0, true},
 		{2000, 2000, 0, 0, 1, false},
+		{0, 1472, 1, 0, 0, true},
 	} {
 		var tally rxTally
 		msg := mmsg.Message{N: c.n, SegmentSize: c.seg, Addr: from}
-		got := p.judge(&udpSocket{}, &tally, &msg, true, true)
-		if got != c.deliver || tally.frames != c.frames || tally.bytes != c.bytes || tally.oversize != c.oversize {
+		s := &udpSocket{}
+		ok := p.judge(s, &tally, &msg, true, true)
+		if ok != c.deliver || tally.frames != c.frames || tally.bytes != c.bytes || tally.oversize != c.oversize {
 			t.Errorf("%d bytes in segments of %d: deliver %v, %d frames of %d bytes, %d oversize; want %v, %d, %d, %d",
-				c.n, c.seg, got, tally.frames, tally.bytes, tally.oversize, c.deliver, c.frames, c.bytes, c.oversize)
+				c.n, c.seg, ok, tally.frames, tally.bytes, tally.oversize, c.deliver, c.frames, c.bytes, c.oversize)
+		}
+		if !ok {
+			continue
+		}
+		b, err := px.AllocBuffer(p.groPool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = got[:0]
+		p.deliver(s, &pc, &cut, &msg, 0, b, true)
+		b.Release()
+		bytes := 0
+		for _, n := range got {
+			bytes += n
+		}
+		if uint64(len(got)) != c.frames || uint64(bytes) != c.bytes || s.rx.errors.Load() != 0 {
+			t.Errorf("%d bytes in segments of %d: delivered %v, %d errors; want %d frames of %d bytes",
+				c.n, c.seg, got, s.rx.errors.Load(), c.frames, c.bytes)
+		}
+	}
+	if n := p.groPool.AllocCount(); n != 0 {
+		t.Fatalf("%d GRO buffers out after delivery", n)
+	}
+}
+
+// TestFramesKept has a slave keep every received frame, some handed over
+// a receive queue, and check them all once every datagram has arrived: a
+// frame still held after its receive loop moved on keeps its buffer, so
+// its bytes are intact, and once the frames are released every buffer is
+// back in the pool and every handle is stale. Every transport cuts its
+// frames out of its receive buffers with the loop's own bodies.
+func TestFramesKept(t *testing.T) {
+	testutils.Leak(t)
+	for _, tr := range allTransports {
+		for _, depth := range []int{0, 4096} {
+			t.Run(fmt.Sprintf("%v/queue%d", tr, depth), func(t *testing.T) { framesKept(t, tr, depth) })
 		}
 	}
 }
 
-// TestGROFramesKept has a slave keep every GRO frame, some handed over a
-// receive queue, and check them all once every datagram has arrived: a
-// frame still held after its receive loop moved on keeps its buffer, so
-// its bytes are intact, and once the frames are released every buffer is
-// back in the pool and every handle is stale.
-func TestGROFramesKept(t *testing.T) {
-	testutils.Leak(t)
-	for _, q := range []Option{WithRxQueue(0), WithRxQueue(4096)} {
-		s := mustServer(t, false, WithTransport(TransportGRO), q)
-		s.SetRxBufferCount(4000)
-		c := mustClient(t, "127.0.0.1", s.Port(), false, WithTransport(TransportGRO))
-		const total = 600
-		var mu sync.Mutex
-		var kept []engine.Frame
-		col := newCollector(total, false)
-		col.each = func(f engine.Frame) {
-			if err := f.Retain(); err != nil {
-				t.Error(err)
-				return
-			}
-			mu.Lock()
-			kept = append(kept, f)
-			mu.Unlock()
+func framesKept(t *testing.T, tr Transport, depth int) {
+	s := mustServer(t, false, WithTransport(tr), WithRxQueue(depth), WithPoolSize(1000))
+	defer s.Close()
+	s.SetRxBufferCount(4000)
+	c := mustClient(t, "127.0.0.1", s.Port(), false, WithTransport(TransportGRO))
+	defer c.Close()
+	const total = 600
+	var mu sync.Mutex
+	var kept []engine.Frame
+	col := newCollector(total, false)
+	col.each = func(f engine.Frame) {
+		if err := f.Retain(); err != nil {
+			t.Error(err)
+			return
 		}
-		engine.Connect(s, col)
-		for batch := range total / 100 {
-			fs := make([]engine.Frame, 100)
-			for i := range fs {
-				b := make([]byte, 1000)
-				testutils.FillPattern(b, uint32(batch*100+i))
-				fs[i] = frameOf(t, c.ep.txPool, b)
-			}
-			if n, err := c.SendBatch(fs); n != len(fs) || err != nil {
-				t.Fatalf("SendBatch = %d, %v", n, err)
-			}
-			for _, f := range fs {
-				f.Release()
-			}
-		}
-		col.wait(t, 5*time.Second)
 		mu.Lock()
-		for i, f := range kept {
-			b, err := f.Bytes()
-			if seq, ok := testutils.CheckPattern(b); err != nil || !ok || seq != uint32(i) {
-				t.Fatalf("kept frame %d: seq %d intact %v err %v", i, seq, ok, err)
-			}
-		}
-		for _, f := range kept {
-			if err := f.Release(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, f := range kept {
-			if f.Valid() {
-				t.Fatal("a released GRO frame is still valid")
-			}
-		}
+		kept = append(kept, f)
 		mu.Unlock()
-		if out := socketsOf(s.ep).groPool.AllocCount(); out > groSlots {
-			t.Fatalf("%d GRO buffers out after every frame was released (at most %d posted)", out, groSlots)
+	}
+	engine.Connect(s, col)
+	for batch := range total / 100 {
+		fs := make([]engine.Frame, 100)
+		for i := range fs {
+			b := make([]byte, 1000)
+			testutils.FillPattern(b, uint32(batch*100+i))
+			fs[i] = frameOf(t, c.ep.txPool, b)
 		}
-		s.Close()
-		c.Close()
+		if n, err := c.SendBatch(fs); n != len(fs) || err != nil {
+			t.Fatalf("SendBatch = %d, %v", n, err)
+		}
+		for _, f := range fs {
+			f.Release()
+		}
+		// The naive receiver takes a datagram per call: keep the
+		// socket's queue short enough for it.
+		time.Sleep(5 * time.Millisecond)
+	}
+	col.wait(t, 5*time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	for i, f := range kept {
+		b, err := f.Bytes()
+		if seq, ok := testutils.CheckPattern(b); err != nil || !ok || seq != uint32(i) {
+			t.Fatalf("kept frame %d: seq %d intact %v err %v", i, seq, ok, err)
+		}
+	}
+	for _, f := range kept {
+		if err := f.Release(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range kept {
+		if f.Valid() {
+			t.Fatal("a released frame is still valid")
+		}
+	}
+	sp := socketsOf(s.ep)
+	pool, posted := sp.rxPool, sp.cfg.batch
+	if tr == TransportGRO {
+		pool, posted = sp.groPool, groSlots
+	}
+	if out := pool.AllocCount(); out > posted {
+		t.Fatalf("%d buffers out after every frame was released (at most %d posted)", out, posted)
+	}
+}
+
+// TestLentFrames has slaves that misuse the frames they are lent: one
+// keeps every handle without retaining it, one releases every other frame
+// it did not retain. Reception goes on undisturbed, and once the receive
+// loop has moved on every kept handle is stale: a lent frame lives only
+// while the loop delivers its batch.
+func TestLentFrames(t *testing.T) {
+	testutils.Leak(t)
+	for _, tr := range allTransports {
+		t.Run(tr.String(), func(t *testing.T) {
+			s := mustServer(t, false, WithTransport(tr))
+			defer s.Close()
+			var mu sync.Mutex
+			var kept []engine.Frame
+			var n int
+			engine.Connect(s, engine.SlaveFunc(func(f engine.Frame) {
+				mu.Lock()
+				defer mu.Unlock()
+				kept = append(kept, f)
+				if n++; n%2 == 0 {
+					f.Release()
+				}
+			}))
+			col := newCollector(200, false)
+			engine.Connect(s, col)
+			raw := rawUDP(t)
+			payload := make([]byte, 1000)
+			for range 200 {
+				if _, err := raw.WriteToUDP(payload, loopback(s.Port())); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(50 * time.Microsecond)
+			}
+			col.wait(t, 5*time.Second)
+			// One more datagram: the loop has settled every frame
+			// before it delivers it.
+			last := newCollector(1, false)
+			engine.Connect(s, last)
+			testutils.Eventually(t, 5*time.Second, "a last datagram", func() bool {
+				raw.WriteToUDP(payload, loopback(s.Port()))
+				select {
+				case <-last.done:
+					return true
+				case <-time.After(20 * time.Millisecond):
+					return false
+				}
+			}, func() string { return fmt.Sprintf("stats %+v", s.Stats()) })
+			mu.Lock()
+			defer mu.Unlock()
+			for i, f := range kept[:200] {
+				if f.Valid() || !errors.Is(f.Retain(), engine.ErrReleased) {
+					t.Fatalf("lent frame %d is still live after the loop moved on", i)
+				}
+			}
+			if st := s.Stats(); st.RxErrors != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
 	}
 }

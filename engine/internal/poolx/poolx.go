@@ -84,7 +84,8 @@ func (b *Buffer) Release() {
 }
 
 // Carver is a receive loop's set of frame bodies for the frames it cuts out
-// of its receive buffers (Hooks.FrameCarved). One goroutine uses it.
+// of its receive buffers (Hooks.FramesCarved). One goroutine uses it; the
+// frames it cuts may be retained and released on any.
 type Carver struct {
 	// Bodies is engine's; poolx does not look inside.
 	Bodies any
@@ -132,15 +133,22 @@ type Hooks[F, P any] struct {
 	// FrameOn makes a frame whose payload is b.Mem[off:off+n], holding
 	// its own reference to b, with no headroom.
 	FrameOn func(p P, b *Buffer, off, n int) (F, error)
-	// FrameCarved makes frame k of those a receive loop cuts out of b:
-	// payload b.Mem[off:off+n], no headroom, its body the k-th of the
-	// loop's Carver. The caller keeps its reference to b until
-	// SettleCarved, and gets an error when body k is in use.
-	FrameCarved func(p P, c *Carver, b *Buffer, k, off, n int) (F, error)
-	// SettleCarved gives each of the first count frames cut out of b
-	// that is still live its own reference to b, and c fresh bodies in
-	// their place; call it after delivering them, before giving up b.
-	SettleCarved func(p P, c *Carver, b *Buffer, count int)
+	// FramesCarved appends to dst frames k0..k1-1 of the current group
+	// of the loop's Carver, cut out of the datagrams laid end to end in
+	// b.Mem[:n], each seg bytes long but the last, with no headroom. The
+	// loop holds the frames until SettleCarved and never releases them
+	// itself (a slave that keeps one retains it); it keeps its own
+	// reference to b until then. k0 may not go back within a group; on
+	// an error (a body still in use) nothing is appended.
+	FramesCarved func(p P, c *Carver, b *Buffer, n, seg, k0, k1 int, dst []F) ([]F, error)
+	// FrameCarvedOver makes frame k of the current group, for a buffer
+	// of p holding one datagram of n bytes: the frame spans b's usable
+	// space and headroom, as FrameOver's does.
+	FrameCarvedOver func(p P, c *Carver, b *Buffer, k, n int) (F, error)
+	// SettleCarved ends the group: the loop lets go of every frame cut
+	// in it, and each frame still retained gets its own reference to its
+	// buffer. Call it after delivering them, before giving up a buffer.
+	SettleCarved func(p P, c *Carver)
 	// FrameOnWindows makes one frame of the windows in order, holding
 	// its own reference to each buffer.
 	FrameOnWindows func(p P, ws []Window) (F, error)
