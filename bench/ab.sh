@@ -43,10 +43,7 @@ serve() {
 		--time $((secs + 5)) --idle-exit 500ms --json >"$work/server.json" 2>"$work/server.err" &
 	local srv=$!
 	pids+=("$srv")
-	for _ in $(seq 100); do
-		grep -q "listening on UDP port" "$work/server.err" 2>/dev/null && break
-		sleep 0.05
-	done
+	wait_listening "$work/server.err"
 	"${tx[@]}" "$work/udpblast" "$port" "$3" "$secs" "$4" 64 >/dev/null
 	wait "$srv" || true
 	received "$work/server.json"
@@ -64,7 +61,6 @@ send() {
 	field datagrams "$work/sink.json"
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 
 # pairs FUNC TRANSPORT PAYLOAD MODE: runs old and new alternately, then
 # prints the row.

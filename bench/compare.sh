@@ -39,16 +39,6 @@ server_figures() {
 		END { gsub(",", "", s); gsub(",", "", p); print p, s }' "$1"
 }
 
-# wait_listening FILE: until udpperf server reports it listens.
-wait_listening() {
-	for _ in $(seq 100); do
-		grep -q "listening on UDP port" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "compare.sh: udpperf server did not start:" >&2
-	cat "$1" >&2
-	return 1
-}
 
 # run_sink MODE SENDER...: udpblast or udpperf client into udpsink;
 # prints "datagrams pps".
@@ -83,7 +73,6 @@ run_server() {
 	awk -v n="$n" -v s="$s" 'BEGIN { printf "%d %.0f\n", n, (s > 0 ? n / s : 0) }'
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 
 rows=()
 fails=0

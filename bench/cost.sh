@@ -51,15 +51,6 @@ sys.exit(os.waitstatus_to_exitcode(status))')
 # cputime FILE: "user system" seconds from the TIME line.
 cputime() { sed -n 's/^TIME \([0-9.]*\) \([0-9.]*\)$/\1 \2/p' "$1" | tail -n1; }
 
-wait_listening() {
-	for _ in $(seq 100); do
-		grep -q "listening on UDP port" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "cost.sh: udpperf server did not start:" >&2
-	cat "$1" >&2
-	return 1
-}
 
 # per_dgram RECEIVED SECONDS SENT USER SYS [JSON_USER]: the line every run
 # prints, "received dgram/s user_ns system_ns loss% json_user_ns".
@@ -131,7 +122,6 @@ ours_pair() {
 	server_line "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["end"]["sum_sent"]["packets"])' "$work/client.json")"
 }
 
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 # col N FILE: column N of every run, "median (lo-hi)".
 col() {
 	local v

@@ -101,10 +101,7 @@ host_run() {
 		--interval 1h >"$work/srv.err" 2>&1 &
 	local srv=$!
 	pids+=("$srv")
-	for _ in $(seq 100); do
-		grep -q "listening on UDP port" "$work/srv.err" 2>/dev/null && break
-		sleep 0.05
-	done
+	wait_listening "$work/srv.err"
 	"${tx[@]}" "$work/udpperf" latency --host 127.0.0.1 --port "$port" --transport "$transport" \
 		--size "$size" --time "$secs" "${ours_flags[@]}" --json >"$work/lat.json" 2>"$work/lat.err" || {
 		echo "$name: udpperf latency --host failed:" >&2
@@ -131,7 +128,6 @@ for r in $(seq "$runs"); do
 	echo "pair $r: sockperf $(tail -n1 "$work/sp"), in-process $(tail -n1 "$work/in"), host $(tail -n1 "$work/ho"), host-np $(tail -n1 "$work/hn")" >&2
 done
 
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 # col N FILE: column N over the pairs, "median (lo-hi)".
 col() {
 	local v

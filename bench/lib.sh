@@ -51,3 +51,18 @@ fi
 
 # field NAME FILE: a number from a C tool's one-line JSON.
 field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$2" | head -n1; }
+
+# median: the median of the numbers on standard input, one per line.
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+
+# wait_listening FILE: waits (up to 5 s) until the udpperf server logging
+# to FILE says it listens; otherwise shows that log and fails.
+wait_listening() {
+	for _ in $(seq 100); do
+		grep -q "listening on UDP port" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "$name: udpperf server did not start:" >&2
+	cat "$1" >&2
+	return 1
+}
