@@ -120,9 +120,7 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	if err := parseNoArgs(fs, args); err != nil {
 		return sf, err
 	}
-	if sf.parallel = *parallel; sf.parallel < 1 || sf.parallel > maxParallel {
-		return sf, usageError{fmt.Sprintf("-P/--parallel %d outside 1..%d", sf.parallel, maxParallel)}
-	}
+	sf.parallel = *parallel
 	t, xcfg, err := xdp.transport(fs, *transport)
 	if err != nil {
 		return sf, err
@@ -142,16 +140,27 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	if sf.cfg.Bind, err = parseBind(*bind); err != nil {
 		return sf, err
 	}
-	if *port < 0 || *port > 65535 {
-		return sf, usageError{fmt.Sprintf("--port %d outside 0..65535", *port)}
-	}
-	if err := sf.checkParallel(*port); err != nil {
+	if err := sf.checkPorts(*port, *interval); err != nil {
 		return sf, err
 	}
-	if *interval <= 0 {
-		return sf, usageError{"--interval must be positive"}
-	}
 	return sf, checkBatchFlag(*batch)
+}
+
+// checkPorts checks -P, --port and --interval.
+func (sf *serverFlags) checkPorts(port int, interval time.Duration) error {
+	if sf.parallel < 1 || sf.parallel > maxParallel {
+		return usageError{fmt.Sprintf("-P/--parallel %d outside 1..%d", sf.parallel, maxParallel)}
+	}
+	if port < 0 || port > 65535 {
+		return usageError{fmt.Sprintf("--port %d outside 0..65535", port)}
+	}
+	if err := sf.checkParallel(port); err != nil {
+		return err
+	}
+	if interval <= 0 {
+		return usageError{"--interval must be positive"}
+	}
+	return nil
 }
 
 // serverTaps are what udpperf server hands every received frame besides
