@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,7 +62,9 @@ func (e *pollerEntry) setReads(fd int, on bool) {
 	if !on {
 		ev.Events &^= pollerReadEvents
 	}
-	ev.Fd, ev.Pad = int32(uint32(e.data)), int32(uint32(e.data>>32))
+	// Fd and Pad are the kernel's 64-bit data word; written whole, so the
+	// runtime's word comes back in its byte order on every architecture.
+	*(*uint64)(unsafe.Pointer(&ev.Fd)) = e.data
 	if unix.EpollCtl(e.epfd, unix.EPOLL_CTL_MOD, fd, &ev) != nil {
 		return // unchanged; the state still says what is in place
 	}
