@@ -21,7 +21,8 @@
 #
 # Environment: SECONDS_PER_RUN (default 2), RUNS (default 5), PORT
 # (default 5311), SIZES (default "1472 8972"), KINDS (default
-# "gro mmsg pair"), OLD (default none).
+# "gro mmsg pair"), OLD (default none), SERVER_FLAGS (default none: more
+# flags for every udpperf server of both builds, such as --low-latency).
 set -euo pipefail
 
 name=cost.sh
@@ -33,6 +34,7 @@ port=${PORT:-5311}
 sizes=${SIZES:-"1472 8972"}
 kinds=${KINDS:-"gro mmsg pair"}
 old=${OLD:-}
+read -r -a server_flags <<<"${SERVER_FLAGS:-}"
 if [ -n "$old" ] && [ ! -x "$old" ]; then
 	echo "cost.sh: OLD=$old is not an executable udpperf" >&2
 	exit 2
@@ -88,7 +90,7 @@ start_server() {
 	[ "$2" -gt 1472 ] && jumbo=(--jumbo)
 	: >"$work/server.err"
 	"${rx[@]}" "${timed[@]}" "$1" server --port "$port" --transport "$3" --batch 64 "${jumbo[@]}" \
-		--time $((secs + 5)) --idle-exit 500ms --one-off --json >"$work/server.json" 2>"$work/server.err" &
+		--time $((secs + 5)) --idle-exit 500ms --one-off --json "${server_flags[@]}" >"$work/server.json" 2>"$work/server.err" &
 	server=$!
 	pids+=("$server")
 	wait_listening "$work/server.err"
@@ -212,6 +214,7 @@ echo
 echo "Receive cost, $runs rounds of ${secs}s runs, order rotated each round; median (lowest-highest); CPU per received datagram; ratios to the C receiver of the same round"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) on $(nproc) CPUs"
 [ -n "$old" ] && echo "OLD: $old"
+[ ${#server_flags[@]} -gt 0 ] && echo "udpperf server flags: ${server_flags[*]}"
 echo
 echo "| receiver | dgram/s | ratio dgram/s | user ns | user ns (JSON) | ratio user | sys ns | ratio sys | lost % |"
 echo "|---|---|---|---|---|---|---|---|---|"

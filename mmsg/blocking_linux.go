@@ -32,6 +32,10 @@ import (
 //   - Close shuts the socket down for reading first, which wakes the
 //     sleeping call at once; the kernel then reports a message without a
 //     source address, which no datagram has.
+//
+// The socket stays in the runtime's epoll set for its writes, but not for
+// its reads while they block (see pollerEntry): otherwise every datagram
+// would also wake the runtime thread that waits in epoll_wait.
 
 // errNotBlocking is returned by the blocking reads before SetBlockingReads.
 var errNotBlocking = errors.New("mmsg: blocking read on a Conn without SetBlockingReads")
@@ -110,6 +114,9 @@ func (c *Conn) readBlocking(msgs []Message) (int, error) {
 	if !c.blocking.Load() {
 		return 0, &opError{op: op, err: errNotBlocking}
 	}
+	if st := c.poller.state; st == pollerUnknown || st == pollerReads {
+		c.setPollerReads(false)
+	}
 	s := &c.rd
 	c.prepareRead(msgs)
 	var err error
@@ -143,6 +150,13 @@ func (c *Conn) readBlocking(msgs []Message) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// setPollerReads puts the socket's read events into the runtime's epoll
+// set or takes them out (see pollerEntry); only when the kind of read
+// changes, so the closure is made rarely.
+func (c *Conn) setPollerReads(on bool) {
+	c.rc.Control(func(fd uintptr) { c.poller.setReads(int(fd), on) })
 }
 
 // doOnce makes the prepared call once, keeping its result and errno.

@@ -24,8 +24,9 @@ type Conn struct {
 	inet6 bool
 	batch int
 
-	rd ioState // owned by the reading goroutine
-	wr ioState // owned by the writing goroutine
+	rd     ioState     // owned by the reading goroutine
+	poller pollerEntry // owned by the reading goroutine
+	wr     ioState     // owned by the writing goroutine
 
 	mem      memInfo // MemInfo
 	gro      atomic.Bool

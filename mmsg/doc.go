@@ -39,7 +39,10 @@
 // waits for each datagram. The thread keeps its P while it sleeps; the
 // socket's receive timeout lets the runtime's preemption signal and the
 // wake period end the sleep, and [Conn.Close] ends it at once.
-// [Conn.SetReadSpin] adds a bounded spin before each sleep.
+// [Conn.SetReadSpin] adds a bounded spin before each sleep. While the reads
+// sleep in the kernel, the socket's read events are taken out of the
+// runtime's epoll set, so arriving datagrams do not also wake a runtime
+// thread waiting in epoll_wait; [Conn.ReadBatch] puts them back.
 //
 // # Allocation
 //

@@ -31,6 +31,9 @@ func (c *Conn) ReadBatch(msgs []Message) (int, error) {
 }
 
 func (c *Conn) read(msgs []Message) (int, error) {
+	if c.poller.state == pollerNoReads {
+		c.setPollerReads(true) // after blocking reads: wait in the netpoller again
+	}
 	s := &c.rd
 	c.prepareRead(msgs)
 	if err := c.rc.Read(s.fn); err != nil {

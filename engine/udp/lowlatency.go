@@ -20,9 +20,9 @@ import (
 // the figures).
 //
 // Choose it when replies wait for single datagrams: ping-pong, request and
-// reply, control loops. Leave it off for streams: a loaded receiver took
-// fewer datagrams in this mode than through the netpoller, whose idle
-// threads look for work a while before they sleep. What it costs:
+// reply, control loops. For streams it spends less CPU per datagram than
+// the netpoller, but on loopback its sender ran somewhat slower
+// (docs/cost.md), so the netpoller stays the default there. What it costs:
 //
 //   - one OS thread per socket (WithReusePort queues), for the life of the
 //     endpoint;
