@@ -120,10 +120,7 @@ func TestFrameCarved(t *testing.T) {
 	for _, f := range second {
 		f.Release()
 	}
-	b.Release()
-	if p.AllocCount() != 0 {
-		t.Fatalf("buffer not returned: AllocCount %d", p.AllocCount())
-	}
+	releaseAll(t, p, b)
 }
 
 // Cutting and settling allocates nothing once the set has grown, whether
@@ -159,10 +156,7 @@ func TestFrameCarvedNoAllocs(t *testing.T) {
 			t.Fatalf("retain %v: %v allocations per group", retain, allocs)
 		}
 	}
-	b.Release()
-	if p.AllocCount() != 0 {
-		t.Fatalf("buffer not returned: AllocCount %d", p.AllocCount())
-	}
+	releaseAll(t, p, b)
 }
 
 // Every retained frame of a group gets its buffer reference, however many
@@ -352,5 +346,14 @@ func TestFramesCarvedBadInput(t *testing.T) {
 	b.Release()
 	if _, err := p.framesCarved(&c, b, 1000, 100, 0, 3, nil); err == nil {
 		t.Fatal("frames carved out of a free buffer")
+	}
+}
+
+// releaseAll gives b back and checks the pool has nothing left out.
+func releaseAll(t *testing.T, p *Pool, b *poolx.Buffer) {
+	t.Helper()
+	b.Release()
+	if p.AllocCount() != 0 {
+		t.Fatalf("buffer not returned: AllocCount %d", p.AllocCount())
 	}
 }
