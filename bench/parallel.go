@@ -55,25 +55,18 @@ func TransmitParallel(ctx context.Context, cfg ClientConfig, n int, cpus []int, 
 	if cfg.Port+n-1 > 65535 {
 		return ParallelReport{}, fmt.Errorf("%w: ports %d..%d beyond 65535", ErrParallelMode, cfg.Port, cfg.Port+n-1)
 	}
-	al := newAligner(n, cfg.OnRecord)
-	starts := newStartGate(n, cfg.OnStart)
+	fan := newFanIn(n, cfg.OnRecord, cfg.OnStart, onStream)
 	reps := make([]ClientReport, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		sc := streamConfig(cfg, i, cpus)
-		sc.OnInterval = func(iv Interval) {
-			if onStream != nil {
-				onStream(i+1, iv)
-			}
-			al.add(i, iv)
-		}
-		sc.OnStart = func(st Start) { starts.add(i, st) }
+		sc.OnInterval, sc.OnStart = fan.hooks(i)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			reps[i], errs[i] = Transmit(ctx, sc)
-			al.done(i)
+			fan.done(i)
 		}()
 	}
 	wg.Wait()
@@ -102,6 +95,33 @@ func streamErrors(errs []error) []error {
 	}
 	return out
 }
+
+// fanIn gathers what the streams of a parallel test report as they go:
+// each stream's intervals to onStream, and once every running stream has
+// reported, the summed record (aligner) and start section (startGate).
+type fanIn struct {
+	al       *aligner
+	starts   *startGate
+	onStream func(socket int, iv Interval)
+}
+
+func newFanIn(n int, onRecord func(IntervalRecord), onStart func(Start), onStream func(int, Interval)) *fanIn {
+	return &fanIn{al: newAligner(n, onRecord), starts: newStartGate(n, onStart), onStream: onStream}
+}
+
+// hooks are stream i's OnInterval and OnStart.
+func (f *fanIn) hooks(i int) (func(Interval), func(Start)) {
+	onInterval := func(iv Interval) {
+		if f.onStream != nil {
+			f.onStream(i+1, iv)
+		}
+		f.al.add(i, iv)
+	}
+	return onInterval, func(st Start) { f.starts.add(i, st) }
+}
+
+// done marks stream i ended, so records no longer wait for it.
+func (f *fanIn) done(i int) { f.al.done(i) }
 
 // startGate calls on with the summed start sections once all n streams
 // have started.

@@ -24,8 +24,7 @@ func ServeParallel(ctx context.Context, cfg ServeConfig, n int, onStream func(so
 	case len(cfg.Taps) > 0:
 		return ServerReport{}, fmt.Errorf("%w: taps (--record, --bridge)", ErrParallelMode)
 	}
-	al := newAligner(n, onRecord)
-	starts := newStartGate(n, cfg.OnStart)
+	fan := newFanIn(n, onRecord, cfg.OnStart, onStream)
 	reps := make([]ServerReport, n)
 	errs := make([]error, n)
 	ctx, cancel := context.WithCancel(ctx)
@@ -34,18 +33,12 @@ func ServeParallel(ctx context.Context, cfg ServeConfig, n int, onStream func(so
 	for i := range n {
 		sc := cfg
 		sc.Port = cfg.Port + i
-		sc.OnInterval = func(iv Interval) {
-			if onStream != nil {
-				onStream(i+1, iv)
-			}
-			al.add(i, iv)
-		}
-		sc.OnStart = func(st Start) { starts.add(i, st) }
+		sc.OnInterval, sc.OnStart = fan.hooks(i)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			reps[i], errs[i] = Serve(ctx, sc)
-			al.done(i)
+			fan.done(i)
 			if errs[i] != nil {
 				cancel() // one port failed to open: stop the others
 			}
