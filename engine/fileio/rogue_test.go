@@ -14,17 +14,25 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // TestReadRogueFile reads a.dat, written by Rogue's StreamWriter, and
 // compares every frame with what Rogue's own reader delivered.
 func TestReadRogueFile(t *testing.T) {
+	compareWithRogue(t, "a.dat", 0)
+}
+
+// compareWithRogue reads the Rogue-written file name (frames of size
+// bytes when size is not 0) and compares every frame with what Rogue's
+// own reader delivered.
+func compareWithRogue(t *testing.T, name string, size int) {
+	t.Helper()
 	want := loadExpected(t)
-	frames, err := readFrames(t, vectorPath(t, "a.dat"), 0)
+	frames, err := readFrames(t, vectorPath(t, name), size)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(frames) != len(want) {
-		t.Fatalf("%d frames, want %d", len(frames), len(want))
+		t.Fatalf("%s: %d frames, want %d", name, len(frames), len(want))
 	}
 	for i, g := range frames {
 		if rec := g.record(i); rec != want[i] {
-			t.Errorf("record %d: got %+v, want %+v", i, rec, want[i])
+			t.Errorf("%s: frame %d: got %+v, want %+v", name, i, rec, want[i])
 		}
 	}
 }
@@ -32,21 +40,9 @@ func TestReadRogueFile(t *testing.T) {
 // TestReadRogueRawFile reads c.dat, written by Rogue in raw mode, as
 // 1472-byte frames: the payloads of a.dat, with no metadata.
 func TestReadRogueRawFile(t *testing.T) {
-	want := loadExpected(t)
-	frames, err := readFrames(t, vectorPath(t, "c.dat"), 1472)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(frames) != len(want) {
-		t.Fatalf("%d frames, want %d", len(frames), len(want))
-	}
-	for i, g := range frames {
-		if rec := g.record(i); rec != want[i] {
-			t.Errorf("frame %d: got %+v, want %+v", i, rec, want[i])
-		}
-	}
+	compareWithRogue(t, "c.dat", 1472)
 	// A frame size that does not divide the file leaves a short last frame.
-	frames, err = readFrames(t, vectorPath(t, "c.dat"), 1000)
+	frames, err := readFrames(t, vectorPath(t, "c.dat"), 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
