@@ -107,6 +107,31 @@ func startIperfServer(t *testing.T, args ...string) (*proc, int) {
 	})
 }
 
+// iperfTest runs `udpperf -c` with args and -J against a one-off server
+// (-1 -J); both must exit 0. It returns both JSON reports and the
+// server's log.
+func iperfTest(t *testing.T, args ...string) (bench.ClientReport, bench.ServerReport, string) {
+	t.Helper()
+	srv, port := startIperfServer(t, "-1", "-J")
+	args = append([]string{"-c", "127.0.0.1", "-p", fmt.Sprint(port)}, append(args, "-J")...)
+	out, errOut, code := run(t, 30*time.Second, args...)
+	if code != 0 {
+		t.Fatalf("client exit %d:\n%s", code, errOut)
+	}
+	if c := srv.wait(t, 10*time.Second); c != 0 {
+		t.Fatalf("server exit %d:\n%s", c, srv.stderr.String())
+	}
+	var cl bench.ClientReport
+	if err := json.Unmarshal([]byte(out), &cl); err != nil {
+		t.Fatalf("client JSON: %v\n%s", err, out)
+	}
+	var sv bench.ServerReport
+	if err := json.Unmarshal([]byte(srv.stdout.String()), &sv); err != nil {
+		t.Fatalf("server JSON: %v\n%s", err, srv.stdout.String())
+	}
+	return cl, sv, srv.stderr.String()
+}
+
 func TestIperfShortFlagsEndToEnd(t *testing.T) {
 	srv, port := startIperfServer(t, "-1", "-J", "-i", "0.1")
 	// `udpperf client -c HOST` as well as `udpperf -c HOST`.
@@ -389,23 +414,7 @@ func TestJSONStreamReportsErrors(t *testing.T) {
 }
 
 func TestReverseEndToEnd(t *testing.T) {
-	srv, port := startIperfServer(t, "-1", "-J")
-	out, errOut, code := run(t, 30*time.Second, "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-R",
-		"-t", "0.5", "-b", "20M", "-l", "1000", "-i", "0.1", "-J")
-	if code != 0 {
-		t.Fatalf("client exit %d:\n%s", code, errOut)
-	}
-	if c := srv.wait(t, 10*time.Second); c != 0 {
-		t.Fatalf("server exit %d:\n%s", c, srv.stderr.String())
-	}
-	var cl bench.ClientReport
-	if err := json.Unmarshal([]byte(out), &cl); err != nil {
-		t.Fatalf("client JSON: %v\n%s", err, out)
-	}
-	var sv bench.ServerReport
-	if err := json.Unmarshal([]byte(srv.stdout.String()), &sv); err != nil {
-		t.Fatalf("server JSON: %v\n%s", err, srv.stdout.String())
-	}
+	cl, sv, srvLog := iperfTest(t, "-R", "-t", "0.5", "-b", "20M", "-l", "1000", "-i", "0.1")
 	sent, got := cl.End.SumSent, cl.End.SumReceived
 	if cl.Start.TestStart.Reverse != 1 || got == nil || sent.Packets == 0 || got.SentPackets != sent.Packets || got.Packets+got.LostPackets != sent.Packets {
 		t.Fatalf("sum_sent %+v, sum_received %+v", sent, got)
@@ -423,8 +432,8 @@ func TestReverseEndToEnd(t *testing.T) {
 	if len(rev) != 1 || rev[0].Error != "" || rev[0].Sent.Packets != sent.Packets || rev[0].Received == nil || rev[0].Received.Packets != got.Packets || sv.End.SumSent.Packets != sent.Packets {
 		t.Fatalf("server reverse sessions %+v", rev)
 	}
-	if !strings.Contains(srv.stderr.String(), "reverse session") {
-		t.Fatalf("server log:\n%s", srv.stderr.String())
+	if !strings.Contains(srvLog, "reverse session") {
+		t.Fatalf("server log:\n%s", srvLog)
 	}
 }
 
@@ -445,23 +454,7 @@ func TestReverseRefusesWhatItCannotDo(t *testing.T) {
 }
 
 func TestBidirEndToEnd(t *testing.T) {
-	srv, port := startIperfServer(t, "-1", "-J")
-	out, errOut, code := run(t, 30*time.Second, "client", "-c", "127.0.0.1", "-p", fmt.Sprint(port), "--bidir",
-		"-t", "0.5", "-b", "10M", "-l", "1000", "-i", "0.1", "-J")
-	if code != 0 {
-		t.Fatalf("client exit %d:\n%s", code, errOut)
-	}
-	if c := srv.wait(t, 10*time.Second); c != 0 {
-		t.Fatalf("server exit %d:\n%s", c, srv.stderr.String())
-	}
-	var cl bench.ClientReport
-	if err := json.Unmarshal([]byte(out), &cl); err != nil {
-		t.Fatalf("client JSON: %v\n%s", err, out)
-	}
-	var sv bench.ServerReport
-	if err := json.Unmarshal([]byte(srv.stdout.String()), &sv); err != nil {
-		t.Fatalf("server JSON: %v\n%s", err, srv.stdout.String())
-	}
+	cl, sv, _ := iperfTest(t, "--bidir", "-t", "0.5", "-b", "10M", "-l", "1000", "-i", "0.1")
 	e := cl.End
 	fwdSent, fwdGot, backSent, backGot := e.SumSent, e.SumReceived, e.SumSentBidirReverse, e.SumReceivedBidirReverse
 	if fwdGot == nil || backSent == nil || backGot == nil {
