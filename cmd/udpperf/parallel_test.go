@@ -131,7 +131,7 @@ func TestParallelJSONStream(t *testing.T) {
 		t.Fatalf("server exit %d:\n%s", c, srv.stderr.String())
 	}
 	for who, doc := range map[string]string{"client": out, "server": srv.stdout.String()} {
-		start, ivs, end := parallelStream(t, who, events(t, doc))
+		start, ivs, end := checkStream(t, who, events(t, doc), 2)
 		if start.TestStart.NumStreams != 2 || len(start.Connected) != 2 || len(ivs) == 0 {
 			t.Fatalf("%s: start %+v, %d intervals", who, start.IperfStart, len(ivs))
 		}
@@ -144,27 +144,4 @@ func TestParallelJSONStream(t *testing.T) {
 			t.Fatalf("%s: end.streams %v", who, end["streams"])
 		}
 	}
-}
-
-// parallelStream checks the order start, interval..., end of a parallel
-// run's events and decodes them.
-func parallelStream(t *testing.T, who string, evs []event) (start bench.Start, ivs []bench.IntervalRecord, end map[string]any) {
-	t.Helper()
-	if len(evs) < 3 || evs[0].Event != "start" || evs[len(evs)-1].Event != "end" {
-		t.Fatalf("%s: events %+v", who, evs)
-	}
-	if err := json.Unmarshal(evs[0].Data, &start); err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range evs[1 : len(evs)-1] {
-		var iv bench.IntervalRecord
-		if ev.Event != "interval" || json.Unmarshal(ev.Data, &iv) != nil {
-			t.Fatalf("%s: %s event %s", who, ev.Event, ev.Data)
-		}
-		ivs = append(ivs, iv)
-	}
-	if err := json.Unmarshal(evs[len(evs)-1].Data, &end); err != nil {
-		t.Fatal(err)
-	}
-	return start, ivs, end
 }
