@@ -383,7 +383,7 @@ func (r *MPMC[T]) PushWait(v T) error {
 			return nil
 		}
 		if i < r.spin {
-			pause(i)
+			pauseFull(i)
 			continue
 		}
 		r.pushWait.prepare()

@@ -163,3 +163,53 @@ func BenchmarkUncontended(b *testing.B) {
 		reportPerItem(b)
 	})
 }
+
+// BenchmarkPingPong bounces one item between two goroutines through a pair
+// of rings (or channels), one item in flight: the cost of a single hand-off
+// when nothing accumulates, which is where spinning and parking show.
+func BenchmarkPingPong(b *testing.B) {
+	b.Run("chan", func(b *testing.B) {
+		b.ReportAllocs()
+		ping, pong := make(chan uint64, benchCap), make(chan uint64, benchCap)
+		go func() {
+			for v := range ping {
+				pong <- v
+			}
+		}()
+		for i := range uint64(b.N) {
+			ping <- i
+			if <-pong != i {
+				b.Fatal("wrong item")
+			}
+		}
+		close(ping)
+		reportPerItem(b)
+	})
+	b.Run("SPSC", func(b *testing.B) {
+		b.ReportAllocs()
+		ping, _ := NewSPSC[uint64](benchCap)
+		pong, _ := NewSPSC[uint64](benchCap)
+		go func() {
+			dst := make([]uint64, 1)
+			for {
+				if _, err := ping.PopWait(dst); err != nil {
+					return
+				}
+				if pong.PushWait(dst[0]) != nil {
+					return
+				}
+			}
+		}()
+		dst := make([]uint64, 1)
+		for i := range uint64(b.N) {
+			if ping.PushWait(i) != nil {
+				b.Fatal("closed")
+			}
+			if _, err := pong.PopWait(dst); err != nil || dst[0] != i {
+				b.Fatal("wrong item")
+			}
+		}
+		ping.Close()
+		reportPerItem(b)
+	})
+}

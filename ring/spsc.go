@@ -218,7 +218,7 @@ func (r *SPSC[T]) PushWait(v T) error {
 			return nil
 		}
 		if i < r.spin {
-			pause(i)
+			pauseFull(i)
 			continue
 		}
 		r.pushWait.prepare()

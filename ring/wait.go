@@ -22,6 +22,38 @@ func pause(i int) {
 	}
 }
 
+// A producer that finds the ring full waits about a quarter of a
+// microsecond (on current x86 cores) before looking again, for the first
+// fullSpins attempts. A full ring is a long queue of work for the consumer,
+// so no slot is needed sooner, while re-reading the consumer's index at
+// once keeps taking away the cache line the consumer is writing and slows
+// it down. An empty ring gets no such wait: there the next item is wanted
+// as soon as it exists.
+const (
+	fullSpins = 8
+	fullDelay = 1000
+)
+
+// pauseFull is pause for a producer facing a full ring.
+func pauseFull(i int) {
+	if i < fullSpins {
+		spinDelay(fullDelay)
+		return
+	}
+	pause(i + activeSpins)
+}
+
+// spinDelay busy-waits for n trips of a loop that touches no shared memory.
+//
+//go:noinline
+func spinDelay(n int) int {
+	x := 0
+	for j := range n {
+		x += j
+	}
+	return x
+}
+
 // waitQueue lets goroutines of one side (all consumers, or all producers)
 // sleep until the other side has made progress.
 //
