@@ -9,7 +9,7 @@ import (
 // The transports in engine/udp reach the buffers behind frames through
 // poolx; these are the operations they get.
 func init() {
-	poolx.Register(&poolx.Hooks[Frame, *Pool]{
+	poolx.Register(&poolx.Hooks[Frame, *Pool, *Master]{
 		NewRegionPool:   newRegionPool,
 		RegionBuffers:   func(p *Pool) []poolx.Buffer { return p.config().slab.bufs },
 		Owns:            func(p *Pool, b *poolx.Buffer) bool { return b.Owner() == poolx.Owner(p.config().slab) },
@@ -19,6 +19,7 @@ func init() {
 		FrameCarvedOver: (*Pool).frameCarvedOver,
 		FramesCarved:    (*Pool).framesCarved,
 		SettleCarved:    (*Pool).settleCarved,
+		SendHeld:        (*Master).sendHeld,
 		FrameOnWindows:  (*Pool).frameOnWindows,
 		FrameOver:       (*Pool).frameOver,
 		Retire:          (*Pool).retire,

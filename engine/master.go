@@ -126,6 +126,38 @@ func (m *Master) SendFrame(f Frame) error {
 	return nil
 }
 
+// sendHeld is SendFrame for a run of frames a receive loop has just cut and
+// holds until it settles their group (see carvedGroup): they are live, so
+// the per-frame check is skipped, and the slaves are looked up once for the
+// run. Each frame goes to every slave, in SendFrame's order, before the
+// next.
+func (m *Master) sendHeld(fs []Frame) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	cur := m.slaves.Load()
+	if cur == nil {
+		return nil
+	}
+	slaves := *cur
+	if len(slaves) == 1 {
+		s := slaves[0]
+		for _, f := range fs {
+			s.AcceptFrame(f)
+		}
+		return nil
+	}
+	for _, f := range fs {
+		for i := 1; i < len(slaves); i++ {
+			slaves[i].AcceptFrame(f)
+		}
+		if len(slaves) > 0 {
+			slaves[0].AcceptFrame(f)
+		}
+	}
+	return nil
+}
+
 // Close stops the master: later ReqFrame and SendFrame calls fail with
 // ErrClosed. It is safe to call more than once.
 func (m *Master) Close() error {

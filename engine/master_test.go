@@ -163,3 +163,39 @@ func TestSlaveFunc(t *testing.T) {
 		t.Fatalf("the function saw payloads %v, want [3 7]", got)
 	}
 }
+
+// sendHeld delivers a run frame by frame, each to every slave in
+// SendFrame's order, and nothing once the master is closed.
+func TestSendHeld(t *testing.T) {
+	var m Master
+	var order []string
+	var frames []Frame
+	for range 2 {
+		f, err := m.ReqFrame(4, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Release()
+		frames = append(frames, f)
+	}
+	if err := m.sendHeld(frames); err != nil {
+		t.Fatalf("sendHeld without slaves: %v", err)
+	}
+	Connect(&m, recorder{"primary", &order})
+	if err := m.sendHeld(frames); err != nil {
+		t.Fatal(err)
+	}
+	Connect(&m, recorder{"second", &order})
+	if err := m.sendHeld(frames); err != nil {
+		t.Fatal(err)
+	}
+	want := "primary,primary,second,primary,second,primary"
+	if got := strings.Join(order, ","); got != want {
+		t.Fatalf("delivery order %s, want %s", got, want)
+	}
+	m.Close()
+	order = nil
+	if err := m.sendHeld(frames); !errors.Is(err, ErrClosed) || len(order) != 0 {
+		t.Fatalf("sendHeld after Close: %v, delivered %v", err, order)
+	}
+}

@@ -111,20 +111,23 @@ func (r *rxRules) accept(s *udpSocket, f engine.Frame) {
 	f.Release()
 }
 
-// acceptCarved hands a carved frame to the slaves. The loop holds it until
-// it settles its group and never releases it itself, so a frame for the
-// receive queue first gets a reference of its own, which the queue's
-// consumer releases.
-func (r *rxRules) acceptCarved(s *udpSocket, f engine.Frame) {
+// acceptCarved hands carved frames of one group to the slaves. The loop
+// holds them until it settles their group and never releases them itself,
+// so they go to the slaves unchecked (see engine's Master.sendHeld), and a
+// frame for the receive queue first gets a reference of its own, which the
+// queue's consumer releases.
+func (r *rxRules) acceptCarved(s *udpSocket, fs []engine.Frame) {
 	if s.rxq == nil {
-		r.master.SendFrame(f)
+		px.SendHeld(r.master, fs)
 		return
 	}
-	if f.Retain() != nil {
-		s.rx.errors.Add(1) // cannot happen to a frame just cut
-		return
+	for _, f := range fs {
+		if f.Retain() != nil {
+			s.rx.errors.Add(1) // cannot happen to a frame just cut
+			continue
+		}
+		r.accept(s, f)
 	}
-	r.accept(s, f)
 }
 
 // consume delivers the frames of a receive queue to the slaves until the

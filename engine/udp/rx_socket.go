@@ -216,7 +216,8 @@ func (p *socketPath) deliver(s *udpSocket, pc *peerCache, c *rxCut, m *mmsg.Mess
 			s.rx.errors.Add(1)
 			return
 		}
-		p.rx.acceptCarved(s, f)
+		c.frames = append(c.frames[:0], f)
+		p.rx.acceptCarved(s, c.frames)
 		return
 	}
 	// The datagrams lie end to end, every one but the last seg bytes
@@ -234,9 +235,7 @@ func (p *socketPath) deliver(s *udpSocket, pc *peerCache, c *rxCut, m *mmsg.Mess
 	if err != nil {
 		s.rx.errors.Add(uint64(count - k0))
 	}
-	for _, f := range frames {
-		p.rx.acceptCarved(s, f)
-	}
+	p.rx.acceptCarved(s, frames)
 	c.frames = frames
 	px.SettleCarved(p.groPool, &c.carver)
 }

@@ -122,7 +122,7 @@ var (
 )
 
 // px is how the transports reach the buffers behind frames and pools.
-var px = poolx.Get[engine.Frame, *engine.Pool]()
+var px = poolx.Get[engine.Frame, *engine.Pool, *engine.Master]()
 
 func ceilPow2(n int) int {
 	p := 1

@@ -112,10 +112,10 @@ type Segment struct {
 	N     int
 }
 
-// Hooks are the transport-only operations on engine's frames (F) and pools
-// (P). engine fills them in; see the engine functions they name for the
-// contracts.
-type Hooks[F, P any] struct {
+// Hooks are the transport-only operations on engine's frames (F), pools
+// (P) and masters (M). engine fills them in; see the engine functions they
+// name for the contracts.
+type Hooks[F, P, M any] struct {
 	// NewRegionPool makes a pool whose every buffer is carved from region
 	// (an AF_XDP UMEM): bufSize bytes each, the first headroom of them
 	// headroom. Buffer.Offset locates each buffer in the region.
@@ -149,6 +149,10 @@ type Hooks[F, P any] struct {
 	// in it, and each frame still retained gets its own reference to its
 	// buffer. Call it after delivering them, before giving up a buffer.
 	SettleCarved func(p P, c *Carver)
+	// SendHeld hands frames of the current group, before SettleCarved,
+	// to m's slaves, in order; it fails with engine.ErrClosed once m is
+	// closed, delivering none.
+	SendHeld func(m M, fs []F) error
 	// FrameOnWindows makes one frame of the windows in order, holding
 	// its own reference to each buffer.
 	FrameOnWindows func(p P, ws []Window) (F, error)
@@ -169,11 +173,11 @@ type Hooks[F, P any] struct {
 var registered any
 
 // Register installs the hooks; engine calls it once, at init.
-func Register[F, P any](h *Hooks[F, P]) { registered = h }
+func Register[F, P, M any](h *Hooks[F, P, M]) { registered = h }
 
-// Get returns the hooks registered for F and P, or nil if engine has not
+// Get returns the hooks registered for F, P and M, or nil if engine has not
 // registered them (it always has once a package importing engine runs).
-func Get[F, P any]() *Hooks[F, P] {
-	h, _ := registered.(*Hooks[F, P])
+func Get[F, P, M any]() *Hooks[F, P, M] {
+	h, _ := registered.(*Hooks[F, P, M])
 	return h
 }
