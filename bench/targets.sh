@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The per-datagram cost targets in one run: receive cost and our own pair
+# against the C tools (cost.sh), round trips against sockperf
+# (latency-compare.sh), the pool on one and two CPUs and the rings against
+# the channel (go test -bench), each with its figures and ranges, then one
+# table that says which target is met.
+#
+#   1  gro and mmsg receivers, 1472 and 8972 B: rate >= 0.95x the C
+#      receiver and user CPU <= 25 ns per datagram (cpu_user/packets)
+#   2  our pair (client gso -> server gro): lost <= 0.5%, rate >= 0.9x the
+#      C pair
+#   3  udpperf latency, in-process and --host: p50 and p99 <= 1.2x sockperf
+#   4  PoolParallel: -cpu 2 ns/op <= 1.5x -cpu 1
+#   5  Pipe: SPSC single item no slower than the channel; SPSC batch-32 at
+#      least 10x cheaper than the channel
+#
+# Every figure is a median over RUNS rounds or pairs run back to back, the
+# two sides alternating. The go benchmarks run their test binary RUNS
+# times; each run measures both sides of a comparison, one after the
+# other, which makes one pair.
+#
+# Environment: RUNS (default 5), passed on to both scripts with the rest of
+# their environment (SECONDS_PER_RUN, SERVER_FLAGS, OLD, ...).
+set -euo pipefail
+
+name=targets.sh
+c_tools=no
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+runs=${RUNS:-5}
+export RUNS=$runs
+
+echo "targets 1-2: bench/cost.sh" >&2
+bash "$here/cost.sh" | tee "$work/cost.md"
+echo "target 3: bench/latency-compare.sh" >&2
+bash "$here/latency-compare.sh" | tee "$work/latency.txt"
+
+echo "targets 4-5: building the engine and ring test binaries" >&2
+(cd "$top" && go test -c -o "$work/engine.test" ./engine/ && go test -c -o "$work/ring.test" ./ring/)
+: >"$work/pool" && : >"$work/pipe"
+for r in $(seq "$runs"); do
+	echo "targets 4-5: benchmark pair $r of $runs" >&2
+	"$work/engine.test" -test.run X -test.bench PoolParallel -test.cpu 1,2 -test.benchmem >>"$work/pool"
+	"$work/ring.test" -test.run X -test.bench 'Pipe/(chan|SPSC)' -test.benchmem >>"$work/pipe"
+done
+
+# Benchmark names, with or without the GOMAXPROCS suffix.
+chan='Pipe/chan(-[0-9]+)?$'
+spsc='Pipe/SPSC(-[0-9]+)?$'
+batch32='Pipe/SPSC-batch32(-[0-9]+)?$'
+
+# bench_col FILE PATTERN: ns/op of the benchmark lines matching PATTERN.
+bench_col() { awk -v p="$2" '$1 ~ p { print $3 }' "$1"; }
+# allocs FILE: the largest allocs/op of FILE's benchmark lines.
+allocs() { awk '/allocs\/op/ { if ($(NF - 1) > m) m = $(NF - 1) } END { print m + 0 }' "$1"; }
+# spread: "median (lo-hi)" of the numbers on standard input.
+spread() {
+	local v
+	v=$(cat)
+	printf '%s (%s-%s)' "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
+}
+# pair_ratio FILE A B: per-pair ratios A/B of two benchmarks' ns/op.
+pair_ratio() { paste -d' ' <(bench_col "$1" "$2") <(bench_col "$1" "$3") | awk '$2 > 0 { printf "%.3f\n", $1 / $2 }'; }
+
+# cost_rows: "size kind ratio user lost" for every udpperf row of cost.sh's
+# table, medians only.
+cost_rows() {
+	awk -F'|' '
+		/^\| \*\*/ { split($2, h, " "); size = h[1]; gsub(/\*/, "", size); kind = ($0 ~ /pair/) ? "pair" : ($0 ~ /receiver gro/) ? "gro" : "mmsg" }
+		$2 == " udpperf " { split($4, r, " "); split($6, u, " "); split($10, l, " "); print size, kind, r[1], u[1], l[1] }
+	' "$work/cost.md"
+}
+
+# verdict OK: "met" or "NOT met".
+verdict() { if [ "$1" = 1 ]; then echo met; else echo "NOT met"; fi; }
+
+echo
+echo "Targets, $runs rounds or pairs each; load $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo
+echo "| target | measure | figure | bar | verdict |"
+echo "|---|---|---|---|---|"
+while read -r size kind ratio user lost; do
+	if [ "$kind" = pair ]; then
+		ok=$(awk -v r="$ratio" -v l="$lost" 'BEGIN { print (r >= 0.9 && l <= 0.5) ? 1 : 0 }')
+		echo "| 2 | pair $size B: rate vs C pair, lost % | $ratio, $lost% | >= 0.9, <= 0.5% | $(verdict "$ok") |"
+		continue
+	fi
+	ok=$(awk -v r="$ratio" -v u="$user" 'BEGIN { print (r >= 0.95 && u <= 25) ? 1 : 0 }')
+	echo "| 1 | $kind $size B: rate vs C, user ns/dgram | $ratio, $user ns | >= 0.95, <= 25 ns | $(verdict "$ok") |"
+done < <(cost_rows)
+for side in in-process host host-np; do
+	read -r p50 p99 < <(awk -v s="$side" '$1 == s { print $6, $8 }' "$work/latency.txt")
+	ok=$(awk -v a="$p50" -v b="$p99" 'BEGIN { print (a <= 1.2 && b <= 1.2) ? 1 : 0 }')
+	echo "| 3 | round trip, $side: p50, p99 vs sockperf | $p50, $p99 | <= 1.2 | $(verdict "$ok") |"
+done
+pool=$(awk '$1 ~ /PoolParallel-2$/ { two[++n] = $3 } $1 ~ /PoolParallel$/ { one[++m] = $3 } END { for (i = 1; i <= n && i <= m; i++) printf "%.3f\n", two[i] / one[i] }' "$work/pool")
+echo "| 4 | PoolParallel -cpu 2 / -cpu 1 | $(echo "$pool" | spread) | <= 1.5 | $(verdict "$(echo "$pool" | median | awk '{ print ($1 <= 1.5) }')") |"
+single=$(pair_ratio "$work/pipe" "$spsc" "$chan")
+echo "| 5 | Pipe SPSC single / chan | $(echo "$single" | spread) | <= 1.0 | $(verdict "$(echo "$single" | median | awk '{ print ($1 <= 1.0) }')") |"
+batch=$(pair_ratio "$work/pipe" "$chan" "$batch32")
+echo "| 5 | Pipe chan / SPSC batch-32 | $(echo "$batch" | spread) | >= 10 | $(verdict "$(echo "$batch" | median | awk '{ print ($1 >= 10) }')") |"
+echo
+echo "ns/op: PoolParallel -cpu 1 $(bench_col "$work/pool" 'PoolParallel$' | spread), -cpu 2 $(bench_col "$work/pool" 'PoolParallel-2$' | spread); Pipe chan $(bench_col "$work/pipe" "$chan" | spread), SPSC $(bench_col "$work/pipe" "$spsc" | spread), SPSC batch-32 $(bench_col "$work/pipe" "$batch32" | spread)"
+echo "allocs/op, largest: PoolParallel $(allocs "$work/pool"), Pipe $(allocs "$work/pipe")"
