@@ -114,13 +114,14 @@ func (p *socketPath) receive(s *udpSocket) {
 			slots.ok[i] = p.judge(s, &t, &msgs[i], slots.blks[i] != nil, gro)
 		}
 		p.rx.publish(s, &t)
-		for i := range got {
-			if slots.ok[i] {
-				p.deliver(s, &pc, &cut, &msgs[i], i, slots.blks[i], gro)
+		if gro {
+			for i := range got {
+				if slots.ok[i] {
+					p.deliverGRO(s, &pc, &cut, &msgs[i], slots.blks[i])
+				}
 			}
-		}
-		if !gro {
-			px.SettleCarved(pool, &cut.carver)
+		} else {
+			p.deliverPlain(s, &pc, &cut, msgs[:got], slots)
 		}
 		for i := range got {
 			slots.recycle(i) // msgs[i].Buffers aliases slots.bufs[i]
@@ -200,26 +201,12 @@ type rxCut struct {
 	frames []engine.Frame
 }
 
-// deliver hands the accepted datagrams of m, message i of its batch, in
-// buffer b, to the slaves, noting the peer first (one sender per GRO run).
-// Their frames are cut out of b with the loop's own frame bodies: a GRO
-// message's frames make one group, settled here; a plain message's frame
-// is frame i of its batch's group, which the caller settles once the whole
-// batch is delivered.
-func (p *socketPath) deliver(s *udpSocket, pc *peerCache, c *rxCut, m *mmsg.Message, i int, b *poolx.Buffer, gro bool) {
+// deliverGRO hands the accepted datagrams of GRO message m, in buffer b,
+// to the slaves, noting the peer first (one sender per GRO run). Their
+// frames are cut out of b with the loop's own frame bodies and make one
+// group, settled here.
+func (p *socketPath) deliverGRO(s *udpSocket, pc *peerCache, c *rxCut, m *mmsg.Message, b *poolx.Buffer) {
 	p.rx.notePeer(pc, m.Addr)
-	if !gro {
-		f, err := px.FrameCarvedOver(p.rxPool, &c.carver, b, i, m.N)
-		if err != nil {
-			// Cannot happen for a judged datagram in a held
-			// buffer; count it rather than lose it silently.
-			s.rx.errors.Add(1)
-			return
-		}
-		c.frames = append(c.frames[:0], f)
-		p.rx.acceptCarved(s, c.frames)
-		return
-	}
 	// The datagrams lie end to end, every one but the last seg bytes
 	// long. judge let the message through, so either every datagram fits
 	// or only the last, shorter one does.
@@ -238,4 +225,42 @@ func (p *socketPath) deliver(s *udpSocket, pc *peerCache, c *rxCut, m *mmsg.Mess
 	p.rx.acceptCarved(s, frames)
 	c.frames = frames
 	px.SettleCarved(p.groPool, &c.carver)
+}
+
+// deliverPlain hands the accepted datagrams of a batch of plain messages
+// (slots.ok) to the slaves, message i's frame being frame i of the batch's
+// group, cut over slot i's buffer. Consecutive messages from one sender go
+// to the slaves in one call, after that sender is noted as the peer, so a
+// slave that answers at once answers the right one. The group is settled
+// once the whole batch is delivered.
+func (p *socketPath) deliverPlain(s *udpSocket, pc *peerCache, c *rxCut, msgs []mmsg.Message, slots *rxSlots) {
+	run := c.frames[:0]
+	var from netip.AddrPort
+	for i := range msgs {
+		if !slots.ok[i] {
+			continue
+		}
+		m := &msgs[i]
+		if len(run) > 0 && m.Addr != from {
+			p.rx.acceptCarved(s, run)
+			run = run[:0]
+		}
+		if len(run) == 0 {
+			p.rx.notePeer(pc, m.Addr)
+			from = m.Addr
+		}
+		f, err := px.FrameCarvedOver(p.rxPool, &c.carver, slots.blks[i], i, m.N)
+		if err != nil {
+			// Cannot happen for a judged datagram in a held
+			// buffer; count it rather than lose it silently.
+			s.rx.errors.Add(1)
+			continue
+		}
+		run = append(run, f)
+	}
+	if len(run) > 0 {
+		p.rx.acceptCarved(s, run)
+	}
+	c.frames = run[:0]
+	px.SettleCarved(p.rxPool, &c.carver)
 }

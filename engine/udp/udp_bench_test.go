@@ -589,7 +589,7 @@ func BenchmarkRxDeliver(b *testing.B) {
 					b.Fatal(err)
 				}
 				p.judge(s, &t, &msg, true, true)
-				p.deliver(s, &pc, &c, &msg, 0, buf, true)
+				p.deliverGRO(s, &pc, &c, &msg, buf)
 				buf.Release()
 			}
 			b.ReportAllocs()
@@ -601,19 +601,21 @@ func BenchmarkRxDeliver(b *testing.B) {
 						b.Fatal(err)
 					}
 					p.judge(s, &t, &msg, true, true)
-					p.deliver(s, &pc, &c, &msg, 0, buf, true)
+					p.deliverGRO(s, &pc, &c, &msg, buf)
 					buf.Release()
 				}
 			} else {
 				const batch = 64
 				slots := newRxSlots(p.rxPool, batch, e.maxPayload)
-				one := mmsg.Message{N: 1472, Addr: from}
+				msgs := make([]mmsg.Message, batch)
+				for k := range msgs {
+					msgs[k] = mmsg.Message{Buffers: slots.bufs[k : k+1 : k+1], N: 1472, Addr: from}
+				}
 				for i := 0; i < b.N; i += batch {
 					for k := range batch {
-						p.judge(s, &t, &one, true, false)
-						p.deliver(s, &pc, &c, &one, k, slots.blks[k], false)
+						slots.ok[k] = p.judge(s, &t, &msgs[k], true, false)
 					}
-					px.SettleCarved(p.rxPool, &c.carver)
+					p.deliverPlain(s, &pc, &c, msgs, slots)
 					for k := range batch {
 						slots.recycle(k)
 					}

@@ -312,7 +312,7 @@ func TestJudgeGRORun(t *testing.T) {
 			t.Fatal(err)
 		}
 		got = got[:0]
-		p.deliver(s, &pc, &cut, &msg, 0, b, true)
+		p.deliverGRO(s, &pc, &cut, &msg, b)
 		b.Release()
 		bytes := 0
 		for _, n := range got {
@@ -466,5 +466,54 @@ func TestLentFrames(t *testing.T) {
 				t.Fatalf("stats %+v", st)
 			}
 		})
+	}
+}
+
+// deliverPlain delivers a batch's accepted messages in order, each frame
+// over its own slot, and a slave that looks at the peer while handling a
+// frame sees that frame's sender, however the senders alternate.
+func TestDeliverPlainNotesEachSender(t *testing.T) {
+	var m engine.Master
+	e, err := newEndpoint(&m, false, false, []Option{WithTransport(TransportMmsg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := unopenedPath(t, e)
+	a := netip.MustParseAddrPort("127.0.0.1:9")
+	b := netip.MustParseAddrPort("[::1]:10")
+	senders := []netip.AddrPort{a, a, b, a, b, b, a}
+	skip := 3 // judged not to be delivered
+	slots := newRxSlots(p.rxPool, len(senders), e.maxPayload)
+	defer slots.release()
+	msgs := make([]mmsg.Message, len(senders))
+	for i, from := range senders {
+		msgs[i] = mmsg.Message{Buffers: slots.bufs[i : i+1 : i+1], N: 10 + i, Addr: from}
+		slots.ok[i] = i != skip
+	}
+	type seen struct { // exported fields, so that %v prints the address
+		N    int
+		Peer netip.AddrPort
+	}
+	var got []seen
+	engine.Connect(&m, engine.SlaveFunc(func(f engine.Frame) {
+		got = append(got, seen{f.Payload(), e.peer.load()})
+	}))
+	var cut rxCut
+	var pc peerCache
+	s := &udpSocket{}
+	p.deliverPlain(s, &pc, &cut, msgs, slots)
+	var want []seen
+	for i, from := range senders {
+		if i != skip {
+			want = append(want, seen{10 + i, from})
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || s.rx.errors.Load() != 0 {
+		t.Fatalf("delivered %v (%d errors), want %v", got, s.rx.errors.Load(), want)
+	}
+	for i := range senders {
+		if !slots.blks[i].SoleOwner() {
+			t.Fatalf("slot %d: the batch's group was not settled", i)
+		}
 	}
 }
