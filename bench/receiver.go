@@ -465,7 +465,10 @@ func (r *receiver) hello(m wire.Message) {
 }
 
 // end closes the session the message names and answers with its result;
-// a repeated end gets the same answer.
+// a repeated end gets the same answer. The result goes out before the
+// session's end is published on events: whoever reads events may close
+// the socket at once (a reverse client exits once its receiver has
+// summarized the test), and a result sent after that would be lost.
 func (r *receiver) end(m wire.Message) {
 	r.mu.Lock()
 	s := r.session
@@ -474,28 +477,39 @@ func (r *receiver) end(m wire.Message) {
 		r.controlErrors.Add(1)
 		return
 	}
-	if !s.ended {
-		sum := r.summarize(s, m.A, m.B)
-		s.ended = true
-		s.result, _ = json.Marshal(sum)
-		r.done = append(r.done, sum)
-		// The session's loss is now known exactly; the running gap count
-		// restarts for whatever comes next.
-		r.lostAtEnds += r.track.Missing()
-		r.lostBase += r.track.Missing()
-		r.track.Reset()
-		r.stamped = false
-		r.warmup.Store(false)
-		r.tracking = r.forcePRBS
-		r.checking = r.forcePRBS
+	var sum SessionSummary
+	first := !s.ended
+	if first {
+		sum = r.closeSession(s, m.A, m.B)
+	}
+	result := s.result
+	r.mu.Unlock()
+	r.send(wire.Message{Type: wire.TypeResult, Session: m.Session}, result)
+	if first {
 		select {
 		case r.events <- sum:
 		default:
 		}
 	}
-	result := s.result
-	r.mu.Unlock()
-	r.send(wire.Message{Type: wire.TypeResult, Session: m.Session}, result)
+}
+
+// closeSession summarizes s, whose end message claims sent datagrams of
+// sentBytes in all, and resets the per-session state; r.mu is held.
+func (r *receiver) closeSession(s *session, sent, sentBytes uint64) SessionSummary {
+	sum := r.summarize(s, sent, sentBytes)
+	s.ended = true
+	s.result, _ = json.Marshal(sum)
+	r.done = append(r.done, sum)
+	// The session's loss is now known exactly; the running gap count
+	// restarts for whatever comes next.
+	r.lostAtEnds += r.track.Missing()
+	r.lostBase += r.track.Missing()
+	r.track.Reset()
+	r.stamped = false
+	r.warmup.Store(false)
+	r.tracking = r.forcePRBS
+	r.checking = r.forcePRBS
+	return sum
 }
 
 // summarize computes a session's result on the delivery goroutine; r.mu

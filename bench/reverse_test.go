@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/engine"
 )
 
 func TestReverseHelloIsHandedOnOnce(t *testing.T) {
@@ -60,5 +61,47 @@ func TestRepliesGoToTheReplySlave(t *testing.T) {
 	}
 	if r.invalid() != 1 {
 		t.Fatalf("invalid %d", r.invalid())
+	}
+}
+
+// closingPeer is a fakePeer whose owner closes it as soon as the
+// receiver publishes a session's end, as a reverse client does.
+type closingPeer struct {
+	*fakePeer
+	events chan SessionSummary
+}
+
+func (p closingPeer) Send(f engine.Frame) error {
+	if len(p.events) > 0 {
+		return engine.ErrClosed
+	}
+	return p.fakePeer.Send(f)
+}
+
+func TestResultGoesOutBeforeTheEndIsPublished(t *testing.T) {
+	fake := newFakePeer(t)
+	peer := closingPeer{fakePeer: fake}
+	r, _ := newReceiver(peer, fake, -1, false)
+	peer.events = r.events
+	r.reply = peer
+	deliver(t, fake.pool, r, helloMsg(t, 9, sessionParams{Payload: 64}))
+	deliver(t, fake.pool, r, seqDatagram(0, 64))
+	deliver(t, fake.pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 9, A: 1, B: 64}))
+	select {
+	case sum := <-r.events:
+		if sum.ID != 9 || sum.Packets != 1 {
+			t.Fatalf("summary %+v", sum)
+		}
+	default:
+		t.Fatal("the session's end was not published")
+	}
+	var results int
+	for _, m := range fake.replies(t) {
+		if m.Type == wire.TypeResult && m.Session == 9 {
+			results++
+		}
+	}
+	if results != 1 || r.controlErrors.Load() != 0 {
+		t.Fatalf("%d results sent before the owner closed the socket (control errors %d)", results, r.controlErrors.Load())
 	}
 }
