@@ -102,8 +102,10 @@ func (p *socketPath) receive(s *udpSocket) {
 	var pc peerCache
 	var t rxTally
 	var cut rxCut
+	offer := len(msgs)
 	for {
-		got, err := p.readMessages(s, msgs)
+		got, err := p.readMessages(s, msgs[:offer])
+		offer = nextOffer(offer, got, len(msgs))
 		if err != nil {
 			if p.rx.rxFailed(s, err) {
 				return
@@ -127,6 +129,22 @@ func (p *socketPath) receive(s *udpSocket) {
 			slots.recycle(i) // msgs[i].Buffers aliases slots.bufs[i]
 		}
 	}
+}
+
+// minOffer is the fewest messages a read offers the kernel.
+const minOffer = 8
+
+// nextOffer is how many of its n messages the receive loop offers to the
+// next read, after a read offered offer and got got: twice as many as the
+// last read filled, at least minOffer, and double when it filled them all.
+// Each message offered costs the read a header check, whether or not the
+// kernel fills it, so a loop that keeps up with its sender reads a few at a
+// time; one that falls behind is back at n within a few reads.
+func nextOffer(offer, got, n int) int {
+	if got >= offer {
+		return min(n, 2*offer)
+	}
+	return min(n, max(minOffer, 2*got))
 }
 
 // readMessages fills msgs from the socket: with TransportNaive one

@@ -517,3 +517,21 @@ func TestDeliverPlainNotesEachSender(t *testing.T) {
 		}
 	}
 }
+
+func TestNextOffer(t *testing.T) {
+	for _, c := range []struct{ offer, got, n, want int }{
+		{64, 64, 64, 64}, // behind: stays at the whole batch
+		{64, 3, 64, 8},   // keeping up: a few at a time, at least minOffer
+		{64, 20, 64, 40}, // twice what the last read filled
+		{8, 8, 64, 16},   // filled them all: doubles
+		{32, 32, 64, 64},
+		{40, 40, 64, 64}, // never past the batch
+		{8, 0, 64, 8},    // woken empty-handed
+		{4, 4, 4, 4},     // a batch below minOffer
+		{4, 1, 4, 4},
+	} {
+		if got := nextOffer(c.offer, c.got, c.n); got != c.want {
+			t.Errorf("nextOffer(%d, %d, %d) = %d, want %d", c.offer, c.got, c.n, got, c.want)
+		}
+	}
+}
