@@ -67,25 +67,27 @@ func (c *Conn) finishReads(msgs []Message, n int) int {
 // prepareRead points the first len(msgs) headers at the buffers of msgs.
 // A receive loop posts the same buffers call after call, so only what has
 // changed since the last call is written: the buffers of a message that
-// got new ones, and the lengths and flags of the headers the kernel filled.
-// The address and control pointers of a header never change.
+// got new ones, and the address and control lengths of the headers the
+// kernel filled. The address and control pointers of a header never change,
+// and its flags and length are the kernel's output only.
 func (s *ioState) prepareRead(msgs []Message) {
 	s.ensureIovs(countBuffers(msgs))
 	k := 0
 	for i := range msgs {
 		h := &s.hdrs[i]
 		bufs := msgs[i].Buffers
-		if i >= s.ready || !s.sameBuffers(&h.Hdr, k, bufs) {
+		switch {
+		case i >= s.ready:
+			s.setBuffers(&h.Hdr, k, bufs)
+			h.Hdr.Name = &s.names[i][0]
+			h.Hdr.Control = &s.ctrl[i*s.space]
+		case !s.sameBuffers(&h.Hdr, k, bufs):
 			s.setBuffers(&h.Hdr, k, bufs)
 		}
 		k += len(bufs)
 		if i >= s.ready || i < s.filled {
-			h.Hdr.Name = &s.names[i][0]
 			h.Hdr.Namelen = sizeofSockaddrInet6
-			h.Hdr.Control = &s.ctrl[i*s.space]
 			h.Hdr.SetControllen(s.space)
-			h.Hdr.Flags = 0
-			h.Len = 0
 		}
 	}
 	s.ready = max(s.ready, len(msgs))
