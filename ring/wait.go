@@ -40,7 +40,7 @@ func pauseFull(i int) {
 		spinDelay(fullDelay)
 		return
 	}
-	pause(i + activeSpins)
+	runtime.Gosched()
 }
 
 // spinDelay busy-waits for n trips of a loop that touches no shared memory.
