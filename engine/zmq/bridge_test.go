@@ -341,6 +341,11 @@ func TestServerAcceptsNewClient(t *testing.T) {
 			t.Fatal(err)
 		}
 		sendPRBS(t, cli, rec, 5, 1472)
+		// The frames came over one of the client's two connections; the
+		// server may still be finishing the other's handshake, and a
+		// connection closed during it counts as a handshake error, not
+		// a disconnect.
+		waitUntil(t, 5*time.Second, "both connections", func() bool { return srv.Stats().Connects == uint64(2*(round+1)) })
 		mustClose(t, cli)
 		waitUntil(t, 5*time.Second, "disconnect", func() bool { return srv.Stats().Disconnects == uint64(2*(round+1)) })
 	}
