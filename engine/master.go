@@ -51,21 +51,12 @@ type Master struct {
 func (m *Master) AddSlave(s Slave) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var next []Slave
-	if cur := m.slaves.Load(); cur != nil {
-		next = append(next, (*cur)...)
-	}
-	next = append(next, s)
+	next := append(append([]Slave(nil), m.slaveList()...), s)
 	m.slaves.Store(&next)
 }
 
 // SlaveCount is the number of attached slaves.
-func (m *Master) SlaveCount() int {
-	if cur := m.slaves.Load(); cur != nil {
-		return len(*cur)
-	}
-	return 0
-}
+func (m *Master) SlaveCount() int { return len(m.slaveList()) }
 
 // SetPool sets the pool ReqFrame uses when the primary slave is not an
 // Allocator. Without one, a default pool (exact-size buffers) is created.
@@ -80,8 +71,8 @@ func (m *Master) ReqFrame(size int, zeroCopy bool) (Frame, error) {
 	if m.closed.Load() {
 		return Frame{}, ErrClosed
 	}
-	if cur := m.slaves.Load(); cur != nil && len(*cur) > 0 {
-		if a, ok := (*cur)[0].(Allocator); ok {
+	if slaves := m.slaveList(); len(slaves) > 0 {
+		if a, ok := slaves[0].(Allocator); ok {
 			return a.AcceptReq(size, zeroCopy)
 		}
 	}
@@ -112,35 +103,20 @@ func (m *Master) SendFrame(f Frame) error {
 	if !f.Valid() {
 		return ErrReleased
 	}
-	cur := m.slaves.Load()
-	if cur == nil {
-		return nil
-	}
-	slaves := *cur
-	for i := 1; i < len(slaves); i++ {
-		slaves[i].AcceptFrame(f)
-	}
-	if len(slaves) > 0 {
-		slaves[0].AcceptFrame(f)
-	}
+	fanOut(m.slaveList(), f)
 	return nil
 }
 
 // sendHeld is SendFrame for a run of frames a receive loop has just cut and
 // holds until it settles their group (see carvedGroup): they are live, so
 // the per-frame check is skipped, and the slaves are looked up once for the
-// run. Each frame goes to every slave, in SendFrame's order, before the
-// next.
+// run. Each frame goes to every slave before the next.
 func (m *Master) sendHeld(fs []Frame) error {
 	if m.closed.Load() {
 		return ErrClosed
 	}
-	cur := m.slaves.Load()
-	if cur == nil {
-		return nil
-	}
-	slaves := *cur
-	if len(slaves) == 1 {
+	slaves := m.slaveList()
+	if len(slaves) == 1 { // the usual case, without a call per frame
 		s := slaves[0]
 		for _, f := range fs {
 			s.AcceptFrame(f)
@@ -148,14 +124,29 @@ func (m *Master) sendHeld(fs []Frame) error {
 		return nil
 	}
 	for _, f := range fs {
-		for i := 1; i < len(slaves); i++ {
-			slaves[i].AcceptFrame(f)
-		}
-		if len(slaves) > 0 {
-			slaves[0].AcceptFrame(f)
-		}
+		fanOut(slaves, f)
 	}
 	return nil
+}
+
+// slaveList is the attached slaves, primary first; nil when there are none.
+func (m *Master) slaveList() []Slave {
+	if cur := m.slaves.Load(); cur != nil {
+		return *cur
+	}
+	return nil
+}
+
+// fanOut hands f to slaves in SendFrame's order: the secondaries in order
+// of attachment, then the primary.
+func fanOut(slaves []Slave, f Frame) {
+	if len(slaves) == 0 {
+		return
+	}
+	for _, s := range slaves[1:] {
+		s.AcceptFrame(f)
+	}
+	slaves[0].AcceptFrame(f)
 }
 
 // Close stops the master: later ReqFrame and SendFrame calls fail with
