@@ -125,17 +125,9 @@ ours_pair() {
 }
 
 # col N FILE: column N of every run, "median (lo-hi)".
-col() {
-	local v
-	v=$(cut -d' ' -f"$1" "$2")
-	printf '%s (%s-%s)' "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
-}
+col() { cut -d' ' -f"$1" "$2" | spread; }
 # colm N FILE: col in millions.
-colm() {
-	local v
-	v=$(cut -d' ' -f"$1" "$2" | awk '{ printf "%.2f\n", $1 / 1e6 }')
-	printf '%sM (%s-%s)' "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
-}
+colm() { cut -d' ' -f"$1" "$2" | awk '{ printf "%.2f\n", $1 / 1e6 }' | spread %s M; }
 # ratio N AFILE BFILE: per-round ratios B/A of column N, "median (lo-hi)"
 # over the rounds whose A figure is not 0 (the C receiver's user CPU is
 # often below the kernel's accounting resolution), or "n/a" when none is.
@@ -146,7 +138,7 @@ ratio() {
 		printf 'n/a'
 		return
 	fi
-	printf '%.2f (%.2f-%.2f)' "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
+	echo "$v" | spread %.2f
 }
 
 # one KIND BIN PAYLOAD: one run of udpperf build BIN for comparison KIND.

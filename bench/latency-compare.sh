@@ -129,17 +129,9 @@ for r in $(seq "$runs"); do
 done
 
 # col N FILE: column N over the pairs, "median (lo-hi)".
-col() {
-	local v
-	v=$(cut -d' ' -f"$1" "$2")
-	printf '%.1f (%.1f-%.1f)' "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
-}
+col() { cut -d' ' -f"$1" "$2" | spread %.1f; }
 # ratio N FILE: per-pair ratios of column N, FILE over sockperf, "median (lo-hi)".
-ratio() {
-	local v
-	v=$(paste -d' ' "$work/sp" "$2" | awk -v n="$1" '{ if ($n > 0) printf "%.3f\n", $(2 + n) / $n }')
-	printf '%.2f (%.2f-%.2f)' "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
-}
+ratio() { paste -d' ' "$work/sp" "$2" | awk -v n="$1" '{ if ($n > 0) printf "%.3f\n", $(2 + n) / $n }' | spread %.2f; }
 
 echo
 echo "Round trip, $size B, one in flight, $transport${OURS_FLAGS:+ ($OURS_FLAGS)}: $runs alternating pairs of ${secs}s; us, median (lowest-highest)"

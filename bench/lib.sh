@@ -55,6 +55,16 @@ field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$2" | head -n1; }
 # median: the median of the numbers on standard input, one per line.
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 
+# spread [FORMAT [UNIT]]: "median (lowest-highest)" of the numbers on
+# standard input, each printed with the printf FORMAT (default %s), UNIT
+# after the median.
+spread() {
+	local v f=${1:-%s}
+	v=$(cat)
+	# shellcheck disable=SC2059 # the format is the caller's
+	printf "$f${2:-} ($f-$f)" "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
+}
+
 # wait_listening FILE: waits (up to 5 s) until the udpperf server logging
 # to FILE says it listens; otherwise shows that log and fails.
 wait_listening() {

@@ -53,12 +53,6 @@ batch32='Pipe/SPSC-batch32(-[0-9]+)?$'
 bench_col() { awk -v p="$2" '$1 ~ p { print $3 }' "$1"; }
 # allocs FILE: the largest allocs/op of FILE's benchmark lines.
 allocs() { awk '/allocs\/op/ { if ($(NF - 1) > m) m = $(NF - 1) } END { print m + 0 }' "$1"; }
-# spread: "median (lo-hi)" of the numbers on standard input.
-spread() {
-	local v
-	v=$(cat)
-	printf '%s (%s-%s)' "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
-}
 # pair_ratio FILE A B: per-pair ratios A/B of two benchmarks' ns/op.
 pair_ratio() { paste -d' ' <(bench_col "$1" "$2") <(bench_col "$1" "$3") | awk '$2 > 0 { printf "%.3f\n", $1 / $2 }'; }
 
