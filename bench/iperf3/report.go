@@ -1,0 +1,72 @@
+package iperf3
+
+import (
+	"net/netip"
+	"time"
+)
+
+// SessionReport is what a server saw of one client's test.
+type SessionReport struct {
+	ID     uint64
+	Client netip.AddrPort // the control connection's source
+	Params Params
+	Start  time.Time
+	// Duration of the test from TEST_RUNNING to the client's end.
+	Duration time.Duration
+	Streams  []StreamReport
+	// End says how the session ended (EndDone, EndClientClosed, ...);
+	// Err is the error behind any end but EndDone.
+	End string
+	Err error
+	// Peer is the client's results message (nil if none came).
+	Peer *Results
+	CPU  CPU
+}
+
+// StreamReport is one stream of a session, from the server's side.
+type StreamReport struct {
+	ID     int
+	Sender bool           // the server sent on this stream (-R, --bidir)
+	Client netip.AddrPort // the stream's client address
+	Rx     RxCounts       // for a receiving stream
+	// Sent is the client's own sent count for a receiving stream, from its
+	// results (Vouched false when it sent none); Rx.Lost is then
+	// Sent - Rx.Received.
+	Sent    uint64
+	Vouched bool
+	Tx      TxCounts // for a sending stream
+}
+
+// Interval is one interval's figures of a running session, seconds from
+// the test's start.
+type Interval struct {
+	Start, End float64
+	Streams    []IntervalStream
+}
+
+// IntervalStream is one stream's share of an interval.
+type IntervalStream struct {
+	ID      int
+	Sender  bool
+	Bytes   uint64
+	Packets uint64 // sent, or counters advanced (highest seen) for a receiver
+	Lost    uint64
+	Jitter  float64 // seconds, at the interval's end
+}
+
+func (ss *session) streamReports() []StreamReport {
+	var out []StreamReport
+	for i, r := range ss.rx {
+		c, sent, ok := ss.rxFinal(r)
+		sr := StreamReport{ID: StreamID(i), Rx: c, Sent: sent, Vouched: ok}
+		if i < len(ss.addrs) {
+			sr.Client = ss.addrs[i]
+		}
+		out = append(out, sr)
+	}
+	for j, s := range ss.tx {
+		k := len(ss.rx) + j
+		out = append(out, StreamReport{ID: StreamID(k), Sender: true, Client: ss.addrs[k], Tx: s.tx.counts()})
+	}
+	return out
+}

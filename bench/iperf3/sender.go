@@ -1,0 +1,135 @@
+package iperf3
+
+import (
+	"crypto/rand"
+	"errors"
+	"net"
+	"net/netip"
+	"syscall"
+	"time"
+
+	"udpstream.dev/mmsg"
+)
+
+// sendBatch is how many datagrams a sender hands the kernel per call.
+const sendBatch = 64
+
+// sender writes one stream's datagrams, paced to a rate or as fast as the
+// socket takes them, until stop is closed or the socket fails.
+type sender struct {
+	sock *dataSock
+	dst  netip.AddrPort // zero on a connected socket
+	size int
+	wide bool
+	rate float64 // bit/s, 0 unlimited
+	gso  bool
+	tx   txCounters
+
+	buf  []byte
+	msgs []mmsg.Message
+	segs int // datagrams per message
+}
+
+func newSender(sock *dataSock, dst netip.AddrPort, size int, wide bool, rate float64, gso bool) *sender {
+	s := &sender{sock: sock, dst: dst, size: size, wide: wide, rate: rate, segs: 1}
+	if gso && sock.gsoOK() {
+		if n := mmsg.GSOSegments(size, mmsg.MaxPayloadIPv4, mmsg.MaxGSOSegments); n > 1 {
+			s.gso, s.segs = true, n
+		}
+	}
+	per := sendBatch
+	if !sock.batched() {
+		per = 1
+	}
+	total := per * s.segs
+	s.buf = make([]byte, total*size)
+	_, _ = rand.Read(s.buf[:size]) // one random payload, as iperf3 sends
+	for i := 1; i < total; i++ {
+		copy(s.buf[i*size:(i+1)*size], s.buf[:size])
+	}
+	s.msgs = make([]mmsg.Message, per)
+	for i := range s.msgs {
+		s.msgs[i].Buffers = make([][]byte, 1)
+	}
+	return s
+}
+
+// capacity is the most datagrams one write call carries.
+func (s *sender) capacity() int { return len(s.msgs) * s.segs }
+
+// run sends until stop closes. Send errors other than a closed socket are
+// counted and sending goes on, as iperf3 does.
+func (s *sender) run(stop <-chan struct{}) {
+	start := time.Now()
+	var sent uint64
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		n := s.capacity()
+		if s.rate > 0 {
+			due := uint64(s.rate*time.Since(start).Seconds()/float64(8*s.size)) + 1
+			if due <= sent {
+				wait := time.Duration(float64(8*s.size) / s.rate * float64(time.Second))
+				if !sleep(stop, min(wait, 10*time.Millisecond)) {
+					return
+				}
+				continue
+			}
+			n = int(min(uint64(n), due-sent))
+		}
+		k, err := s.send(sent, n)
+		sent += uint64(k)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.tx.errors.Add(1)
+			if !errors.Is(err, syscall.ECONNREFUSED) && !sleep(stop, time.Millisecond) {
+				return
+			}
+		}
+	}
+}
+
+// send writes n datagrams numbered from base+1 and returns how many went.
+func (s *sender) send(base uint64, n int) (int, error) {
+	sec, usec := stamp(time.Now())
+	for i := 0; i < n; i++ {
+		PutHeader(s.buf[i*s.size:], sec, usec, base+uint64(i)+1, s.wide)
+	}
+	nm := 0
+	for off := 0; off < n; off += s.segs {
+		k := min(s.segs, n-off)
+		m := &s.msgs[nm]
+		m.Buffers[0] = s.buf[off*s.size : (off+k)*s.size]
+		m.Addr = s.dst
+		m.SegmentSize = 0
+		if s.gso && k > 1 {
+			m.SegmentSize = s.size
+		}
+		nm++
+	}
+	w, err := s.sock.write(s.msgs[:nm])
+	done := 0
+	for i := 0; i < w; i++ {
+		done += len(s.msgs[i].Buffers[0]) / s.size
+	}
+	s.tx.packets.Add(uint64(done))
+	s.tx.bytes.Add(uint64(done * s.size))
+	return done, err
+}
+
+// sleep waits d or until stop closes; it reports false when stopped.
+func sleep(stop <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-stop:
+		return false
+	case <-t.C:
+		return true
+	}
+}
