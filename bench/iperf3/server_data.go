@@ -76,7 +76,8 @@ func (d *demux) readLoop() {
 			if isClosed(err) {
 				return
 			}
-			continue // a queued ICMP error on the socket: nothing to count
+			time.Sleep(time.Millisecond) // a queued ICMP error: nothing to count, no spin on a lasting one
+			continue
 		}
 		arrival := since(time.Now())
 		for i := 0; i < n; i++ {

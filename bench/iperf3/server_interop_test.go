@@ -15,7 +15,7 @@ type reports struct {
 }
 
 func (r *reports) add(s *SessionReport) { r.mu.Lock(); r.all = append(r.all, s); r.mu.Unlock() }
-func (r *reports) n() int              { r.mu.Lock(); defer r.mu.Unlock(); return len(r.all) }
+func (r *reports) n() int               { r.mu.Lock(); defer r.mu.Unlock(); return len(r.all) }
 func (r *reports) get(i int) *SessionReport {
 	r.mu.Lock()
 	defer r.mu.Unlock()
