@@ -10,6 +10,14 @@ var (
 	ConnectReplyLegacy = [4]byte{0xb1, 0x68, 0xde, 0x3a} // 987654321, older servers
 )
 
+// IsConnectMsg reports whether b is a client's connect datagram: "9876"
+// as little-endian hosts send it, or "6789" from a big-endian 3.12 client.
+// (iperf3 takes any 4 bytes; a server serving several clients at once
+// checks them, so that stray datagrams cannot take a stream's place.)
+func IsConnectMsg(b []byte) bool {
+	return len(b) == 4 && ([4]byte(b) == ConnectMsg || [4]byte(b) == ConnectReply)
+}
+
 // IsConnectReply reports whether b is a reply a client accepts.
 func IsConnectReply(b []byte) bool {
 	return len(b) == 4 && ([4]byte(b) == ConnectReply || [4]byte(b) == ConnectReplyLegacy)

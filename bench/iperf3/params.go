@@ -29,7 +29,7 @@ func (n *Num) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<63 {
+	if err != nil || f != math.Trunc(f) || f < -(1<<63) || f >= 1<<64 {
 		return protoErr("not an integer: %.40q", s)
 	}
 	if f >= 1<<63 { // an unsigned value printed as a float
@@ -51,17 +51,17 @@ type Params struct {
 	Num             Num    `json:"num"`
 	Blockcount      Num    `json:"blockcount"`
 	Parallel        Num    `json:"parallel"`
+	Reverse         bool   `json:"reverse,omitempty"`
+	Bidirectional   bool   `json:"bidirectional,omitempty"`
 	Len             Num    `json:"len,omitempty"`
 	Bandwidth       Num    `json:"bandwidth,omitempty"`
 	PacingTimer     Num    `json:"pacing_timer,omitempty"`
-	Reverse         bool   `json:"reverse,omitempty"`
-	Bidirectional   bool   `json:"bidirectional,omitempty"`
 	Window          Num    `json:"window,omitempty"`
-	GetServerOutput Num    `json:"get_server_output,omitempty"`
-	Counters64      Num    `json:"udp_counters_64bit,omitempty"`
-	RepeatPayload   Num    `json:"repeating_payload,omitempty"`
 	Title           string `json:"title,omitempty"`
 	ExtraData       string `json:"extra_data,omitempty"`
+	Counters64      Num    `json:"udp_counters_64bit,omitempty"`
+	GetServerOutput Num    `json:"get_server_output,omitempty"`
+	RepeatPayload   Num    `json:"repeating_payload,omitempty"`
 	ClientVersion   string `json:"client_version,omitempty"`
 	// Udpperf carries udpperf's extras; iperf3 ignores the key.
 	Udpperf *Extras `json:"udpperf,omitempty"`
@@ -100,7 +100,7 @@ func ParseParams(b []byte) (*Params, error) {
 // parallel is left to the caller's defaults.
 func (p *Params) Check() error {
 	switch {
-	case p.Len != 0 && (p.Len < MinLen || p.Len > MaxLen):
+	case p.UDP && p.Len != 0 && (p.Len < MinLen || p.Len > MaxLen): // TCP tests are refused later
 		return protoErr("len %d outside %d..%d", p.Len, MinLen, MaxLen)
 	case p.Parallel < 0 || p.Parallel > MaxParallel:
 		return protoErr("parallel %d outside 1..%d", p.Parallel, MaxParallel)
