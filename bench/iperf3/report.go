@@ -32,8 +32,12 @@ type StreamReport struct {
 	// Sent is the client's own sent count for a receiving stream, from its
 	// results (Vouched false when it sent none); Rx.Lost is then
 	// Sent - Rx.Received.
+	// Without it Rx.Lost is 0 and Gaps holds what iperf3's rule would
+	// have called lost (counter gaps less late arrivals), which forged or
+	// stray counters can make any size.
 	Sent    uint64
 	Vouched bool
+	Gaps    uint64
 	Tx      TxCounts // for a sending stream
 }
 
@@ -59,6 +63,9 @@ func (ss *session) streamReports() []StreamReport {
 	for i, r := range ss.rx {
 		c, sent, ok := ss.rxFinal(r)
 		sr := StreamReport{ID: StreamID(i), Rx: c, Sent: sent, Vouched: ok}
+		if !ok {
+			sr.Gaps, sr.Rx.Lost = c.Lost, 0
+		}
 		if i < len(ss.addrs) {
 			sr.Client = ss.addrs[i]
 		}
