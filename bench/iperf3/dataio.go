@@ -3,6 +3,7 @@ package iperf3
 import (
 	"net"
 	"sync"
+	"time"
 
 	"udpstream.dev/mmsg"
 )
@@ -52,9 +53,12 @@ func (d *dataSock) read(msgs []mmsg.Message) (int, error) {
 
 // write sends msgs (to their Addr, or to the connected peer when Addr is
 // zero) and returns how many went.
+// A write waits at most writeWait for room in the socket buffer, so that
+// a stopped sender never waits on a full socket for long.
 func (d *dataSock) write(msgs []mmsg.Message) (int, error) {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
+	_ = d.uc.SetWriteDeadline(time.Now().Add(writeWait))
 	if d.mc != nil {
 		return d.mc.WriteBatch(msgs)
 	}
@@ -72,6 +76,9 @@ func (d *dataSock) write(msgs []mmsg.Message) (int, error) {
 	}
 	return len(msgs), nil
 }
+
+// writeWait bounds one write call's wait for socket buffer room.
+const writeWait = 50 * time.Millisecond
 
 // kernelDrops is the socket's kernel drop counter (0 where unknown).
 func (d *dataSock) kernelDrops() uint64 {

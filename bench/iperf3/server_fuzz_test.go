@@ -26,7 +26,7 @@ import (
 func TestServerPortFuzz(t *testing.T) {
 	testutils.Leak(t)
 	const timeout = 300 * time.Millisecond
-	s, rep := startServer(t, ServerConfig{ControlTimeout: timeout})
+	s, rep := startServer(t, ServerConfig{ControlTimeout: timeout, MaxClients: 32})
 	addr := "127.0.0.1:" + strconv.Itoa(s.Port())
 	datagrams := 20000
 	if testing.Short() {

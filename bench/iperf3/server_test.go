@@ -111,6 +111,7 @@ func TestServerServesOurClients(t *testing.T) {
 				}
 				continue
 			}
+			t.Logf("client %d stream %d: received %d + lost %d (outside %d), server sent %d; client %v server %v", i, cs.ID, cs.Rx.Received, cs.Rx.Lost, cs.Rx.Outside, cs.Peer.Packets, res.Duration, cs.Peer.EndTime)
 			if cs.Rx.Received == 0 || cs.Rx.Received+cs.Rx.Lost > uint64(cs.Peer.Packets) {
 				t.Errorf("client %d stream %d: received %d + lost %d, server sent %d", i, cs.ID, cs.Rx.Received, cs.Rx.Lost, cs.Peer.Packets)
 			}
