@@ -41,6 +41,9 @@ type ClientConfig struct {
 	// ControlTimeout bounds connecting and every control read outside the
 	// test (default 10 s).
 	ControlTimeout time.Duration
+	// OnStart, if set, receives the streams (ids, sockets, directions)
+	// when the test starts.
+	OnStart func([]ClientStream)
 	// Interval and OnInterval report figures while the test runs.
 	Interval   time.Duration
 	OnInterval func(Interval)

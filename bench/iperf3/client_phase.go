@@ -14,6 +14,9 @@ func (c *client) runTest(ctx context.Context) error {
 	if c.started.IsZero() {
 		c.started, c.cpu = time.Now(), markCPU()
 	}
+	if c.cfg.OnStart != nil {
+		c.cfg.OnStart(c.streamResults(&Results{}))
+	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, s := range c.streams {
@@ -49,6 +52,12 @@ func (c *client) runTest(ctx context.Context) error {
 	wg.Wait()
 	c.res.Duration = time.Since(c.started)
 	c.res.CPU = c.cpu.since()
+	c.res.Transport = c.cfg.transport()
+	for _, s := range c.streams {
+		if s.rx != nil {
+			c.res.KernelDrops += s.sock.kernelDrops()
+		}
+	}
 	for _, s := range c.streams {
 		if s.rx != nil {
 			s.rx.setRunning(false)

@@ -14,6 +14,10 @@ type ClientResult struct {
 	// Server is the server's results message.
 	Server    *Results
 	Intervals []Interval
+	// Transport the client sent with; KernelDrops what the kernel dropped
+	// on its receiving sockets.
+	Transport   string
+	KernelDrops uint64
 }
 
 // ClientStream is one stream: the local figures and the server's.

@@ -45,20 +45,28 @@ const (
 	Separator      = "- - - - - - - - - - - - - - - - - - - - - - - - -"
 )
 
+// Tag is a line's first column: "[  5]" for a stream, "[SUM]" for a sum.
+func Tag(id int) string {
+	if id < 0 {
+		return "[SUM]"
+	}
+	return fmt.Sprintf("[%3d]", id)
+}
+
 // LineReceiver is a receiver's line: transfer, rate, jitter, lost/total.
-// tag is "", "receiver" or "sender"; label is "" or "[RX-C]"-style.
-func LineReceiver(id int, label string, start, end float64, bytes, lost, total uint64, jitter float64, tag string) string {
+// tag is "", "receiver" or "sender"; role is "" or "[RX-C]"-style.
+func LineReceiver(id int, role string, start, end float64, bytes, lost, total uint64, jitter float64, tag string) string {
 	pct := 0.0
 	if total > 0 {
 		pct = 100 * float64(lost) / float64(total)
 	}
-	return fmt.Sprintf("[%3d]%s %6.2f-%-6.2f sec  %s  %s  %5.3f ms  %d/%d (%.2g%%)  %s", id, label, start, end,
+	return fmt.Sprintf("%s%s %6.2f-%-6.2f sec  %s  %s  %5.3f ms  %d/%d (%.2g%%)  %s", Tag(id), role, start, end,
 		FormatBytes(float64(bytes)), FormatBits(rate(bytes, end-start)), jitter*1000, lost, total, pct, tag)
 }
 
 // LineSender is a sender's interval line: transfer, rate, datagrams.
-func LineSender(id int, label string, start, end float64, bytes, packets uint64, tag string) string {
-	return fmt.Sprintf("[%3d]%s %6.2f-%-6.2f sec  %s  %s  %d  %s", id, label, start, end,
+func LineSender(id int, role string, start, end float64, bytes, packets uint64, tag string) string {
+	return fmt.Sprintf("%s%s %6.2f-%-6.2f sec  %s  %s  %d  %s", Tag(id), role, start, end,
 		FormatBytes(float64(bytes)), FormatBits(rate(bytes, end-start)), packets, tag)
 }
 
