@@ -3,9 +3,12 @@ package iperf3
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,20 +19,48 @@ import (
 func freePort(t *testing.T) int {
 	t.Helper()
 	for i := 0; i < 20; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := ln.Addr().(*net.TCPAddr).Port
-		pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p))
-		ln.Close()
-		if err == nil {
-			pc.Close()
+		if p := probePort(); p != 0 {
 			return p
 		}
 	}
 	t.Fatal("no free port")
 	return 0
+}
+
+// probePort returns an OS-chosen TCP port that is free for UDP too, or 0.
+func probePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	p := ln.Addr().(*net.TCPAddr).Port
+	pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p))
+	ln.Close()
+	if err != nil {
+		return 0
+	}
+	pc.Close()
+	return p
+}
+
+// listening reports whether a TCP socket listens on the port, from
+// /proc/net/tcp{,6} (binding the port to find out would race with the
+// server's own bind).
+func listening(port int) bool {
+	want := fmt.Sprintf(":%04X ", port)
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			fs := strings.Fields(line)
+			if len(fs) > 3 && strings.HasSuffix(fs[1]+" ", want) && fs[3] == "0A" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // startIperf3Server runs `iperf3 -s -1 -J` on a free port and waits until
@@ -46,13 +77,7 @@ func startIperf3Server(t *testing.T, bin string) int {
 	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
 	// A probe connection would be iperf3's one test (-1), so wait until
 	// the port can no longer be bound instead.
-	testutils.Eventually(t, 10*time.Second, "iperf3 -s listening", func() bool {
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			ln.Close()
-		}
-		return err != nil
-	})
+	testutils.Eventually(t, 10*time.Second, "iperf3 -s listening", func() bool { return listening(port) })
 	return port
 }
 

@@ -81,7 +81,11 @@ func (c *client) createStreams() error {
 		if err != nil {
 			return fmt.Errorf("iperf3: stream socket: %w", err)
 		}
-		s := &clientStream{id: StreamID(i), sock: newDataSock(uc, sendBatch, c.cfg.GRO && i >= recv),
+		rxBuf := 0
+		if i >= recv {
+			rxBuf = DefaultRxBuffer
+		}
+		s := &clientStream{id: StreamID(i), sock: newDataSock(uc, sendBatch, c.cfg.GRO && i >= recv, rxBuf),
 			local: uc.LocalAddr().(*net.UDPAddr).AddrPort(), remote: dst}
 		c.streams = append(c.streams, s)
 		if err := c.connectStream(uc); err != nil {

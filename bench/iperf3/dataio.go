@@ -18,16 +18,27 @@ type dataSock struct {
 	wmu sync.Mutex
 }
 
-func newDataSock(uc *net.UDPConn, batch int, gro bool) *dataSock {
+// newDataSock wraps uc; rxBuffer > 0 asks for that receive buffer (beyond
+// the system's limit where the process may), which a receiver of bursts
+// needs: the default holds about a hundred 1472-byte datagrams.
+func newDataSock(uc *net.UDPConn, batch int, gro bool, rxBuffer int) *dataSock {
 	d := &dataSock{uc: uc}
 	if mc, err := mmsg.NewConn(uc, batch); err == nil {
 		d.mc = mc
 		if gro {
 			_ = mc.EnableGRO() // without GRO the reads still work, one datagram each
 		}
+		if rxBuffer > 0 {
+			_, _ = mc.SetReadBuffer(rxBuffer) // a smaller buffer still works
+		}
+	} else if rxBuffer > 0 {
+		_ = uc.SetReadBuffer(rxBuffer)
 	}
 	return d
 }
+
+// DefaultRxBuffer is the receive buffer asked for on data sockets.
+const DefaultRxBuffer = 16 << 20
 
 // batched reports whether reads and writes move many datagrams per call.
 func (d *dataSock) batched() bool { return d.mc != nil }

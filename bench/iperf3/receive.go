@@ -37,10 +37,12 @@ func receive(sock *dataSock, rx *rxStream) {
 				rx.mu.Unlock()
 				continue
 			}
+			rx.mu.Lock()
 			for j, k := 0, m.Datagrams(); j < k; j++ {
 				off, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, j)
-				rx.add(m.Buffers[0][off:off+l], arrival)
+				rx.addLocked(m.Buffers[0][off:off+l], arrival)
 			}
+			rx.mu.Unlock()
 		}
 	}
 }

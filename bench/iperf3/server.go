@@ -30,8 +30,12 @@ type ServerConfig struct {
 	// (cookie, parameters, results, the final IPERF_DONE) and the stream
 	// handshakes (default 10 s).
 	ControlTimeout time.Duration
-	// GRO asks for UDP GRO on the data socket.
-	GRO bool
+	// NoGRO turns UDP GRO off on the data socket (on by default where the
+	// kernel has it: one receive then holds a run of datagrams).
+	NoGRO bool
+	// RxBuffer is the data socket's receive buffer in bytes (default
+	// DefaultRxBuffer; the kernel may grant less).
+	RxBuffer int
 	// OnReport, if set, receives each session's report when it ends. It is
 	// called from the session's goroutine.
 	OnReport func(*SessionReport)
@@ -50,7 +54,7 @@ func (c *ServerConfig) check() error {
 		return fmt.Errorf("%w: port %d outside 0..65535", ErrConfig, c.Port)
 	case c.MaxClients < 0:
 		return fmt.Errorf("%w: max clients %d is negative", ErrConfig, c.MaxClients)
-	case c.ControlTimeout < 0 || c.Interval < 0:
+	case c.ControlTimeout < 0 || c.Interval < 0 || c.RxBuffer < 0:
 		return fmt.Errorf("%w: negative timeout or interval", ErrConfig)
 	}
 	if c.MaxClients == 0 {
@@ -61,6 +65,9 @@ func (c *ServerConfig) check() error {
 	}
 	if c.Interval == 0 {
 		c.Interval = time.Second
+	}
+	if c.RxBuffer == 0 {
+		c.RxBuffer = DefaultRxBuffer
 	}
 	return nil
 }
@@ -94,7 +101,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, ln: ln, sessions: make(map[*session]struct{}), accept: make(chan struct{}, 1)}
-	s.sock = newDataSock(uc, sendBatch, cfg.GRO)
+	s.sock = newDataSock(uc, sendBatch, !cfg.NoGRO, cfg.RxBuffer)
 	s.dm = newDemux(s.sock)
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.dm.readLoop() }()

@@ -93,38 +93,50 @@ func (d *demux) readLoop() {
 	}
 }
 
-// message accounts one received message (a GRO run holds several datagrams).
+// message accounts one received message (a GRO run holds several
+// datagrams from one sender): one route lookup and, for a stream, one
+// lock for the whole run.
 func (d *demux) message(m *mmsg.Message, arrival float64) {
+	k := m.Datagrams()
+	d.tally.datagrams.Add(uint64(k))
 	if m.Truncated {
-		d.tally.datagrams.Add(1)
-		d.tally.truncated.Add(1)
+		d.tally.truncated.Add(uint64(k))
 		return
 	}
 	addr := netip.AddrPortFrom(m.Addr.Addr().Unmap(), m.Addr.Port())
-	k := m.Datagrams()
-	for j := 0; j < k; j++ {
-		off, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, j)
-		d.datagram(addr, m.Buffers[0][off:off+l], arrival)
-	}
-}
-
-func (d *demux) datagram(addr netip.AddrPort, b []byte, arrival float64) {
-	d.tally.datagrams.Add(1)
 	d.mu.RLock()
 	r, known := d.routes[addr]
 	w := d.window
 	d.mu.RUnlock()
 	if known && r.rx != nil {
-		switch r.rx.add(b, arrival) {
-		case rxData:
-			d.tally.data.Add(1)
-		case rxMalformed:
-			d.tally.malformed.Add(1)
-		default:
-			d.tally.outside.Add(1)
+		var v [3]uint64
+		r.rx.mu.Lock()
+		for j := 0; j < k; j++ {
+			off, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, j)
+			v[r.rx.addLocked(m.Buffers[0][off:off+l], arrival)]++
 		}
+		r.rx.mu.Unlock()
+		d.tally.data.Add(v[rxData])
+		d.tally.malformed.Add(v[rxMalformed])
+		d.tally.outside.Add(v[rxOutside])
 		return
 	}
+	for j := 0; j < k; j++ {
+		off, l, _ := mmsg.SegmentAt(m.N, m.SegmentSize, j)
+		d.unrouted(addr, m.Buffers[0][off:off+l], known, w)
+	}
+}
+
+// datagram accounts one datagram (tests and benchmarks).
+func (d *demux) datagram(addr netip.AddrPort, b []byte, arrival float64) {
+	m := mmsg.Message{Buffers: [][]byte{b}, N: len(b), Addr: addr}
+	d.message(&m, arrival)
+}
+
+// unrouted accounts a datagram from an address with no receiving stream:
+// a connect datagram (taken by an open accept window if the address is
+// new), or foreign.
+func (d *demux) unrouted(addr netip.AddrPort, b []byte, known bool, w *acceptWindow) {
 	if !IsConnectMsg(b) {
 		d.tally.foreign.Add(1) // includes anything a sending stream's client sends
 		return
@@ -132,6 +144,7 @@ func (d *demux) datagram(addr netip.AddrPort, b []byte, arrival float64) {
 	d.tally.control.Add(1)
 	if !known && w != nil {
 		d.accept(w, addr)
+		return
 	}
 }
 
@@ -139,7 +152,7 @@ func (d *demux) datagram(addr netip.AddrPort, b []byte, arrival float64) {
 // server port.
 func (d *demux) accept(w *acceptWindow, addr netip.AddrPort) {
 	d.mu.Lock()
-	if d.window != w || len(w.addrs) >= w.want {
+	if _, dup := d.routes[addr]; dup || d.window != w || len(w.addrs) >= w.want {
 		d.mu.Unlock()
 		return
 	}

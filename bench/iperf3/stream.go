@@ -60,6 +60,11 @@ const (
 func (s *rxStream) add(b []byte, arrival float64) rxVerdict {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.addLocked(b, arrival)
+}
+
+// addLocked is add with s.mu held.
+func (s *rxStream) addLocked(b []byte, arrival float64) rxVerdict {
 	sec, usec, count, ok := ParseHeader(b, s.wide)
 	switch {
 	case !ok:
