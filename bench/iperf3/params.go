@@ -71,11 +71,8 @@ type Params struct {
 type Extras struct {
 	// Version of the extras; 1 today.
 	Version int `json:"version"`
-	// Transport the client sends with ("mmsg", "gso", "naive").
+	// Transport the client sends with ("mmsg" or "gso").
 	Transport string `json:"transport,omitempty"`
-	// PRBS asks for PRBS payloads after the header (checked by a udpperf
-	// receiver).
-	PRBS bool `json:"prbs,omitempty"`
 }
 
 // Limits a server applies to parameters (iperf3's client-side limits).

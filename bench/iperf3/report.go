@@ -21,6 +21,54 @@ type SessionReport struct {
 	// Peer is the client's results message (nil if none came).
 	Peer *Results
 	CPU  CPU
+	// Text is the server's iperf3-style text output of this test (what
+	// --get-server-output returns), intervals and final lines included.
+	Text string
+	// Port is the server's data socket counters when the session ended
+	// (shared by every session on the port).
+	Port PortCounters
+}
+
+// Bidir reports whether the server both received and sent.
+func (r *SessionReport) Bidir() bool { return r.Params.Bidirectional }
+
+// SummaryLines are the server's final lines for the session: per stream
+// the received figures (with the client's sent count applied when it
+// vouched for it) or the sent ones.
+func (r *SessionReport) SummaryLines() []string {
+	secs := r.Duration.Seconds()
+	out := []string{Separator, HeaderReceiver}
+	for _, s := range r.Streams {
+		role := ""
+		if r.Bidir() {
+			role = "[RX-S]"
+			if s.Sender {
+				role = "[TX-S]"
+			}
+		}
+		if s.Sender {
+			out = append(out, LineReceiver(s.ID, role, 0, secs, s.Tx.Bytes, 0, s.Tx.Packets, 0, "sender"))
+			continue
+		}
+		out = append(out, LineReceiver(s.ID, role, 0, secs, s.Rx.Bytes, s.Rx.Lost, s.Rx.Packets, s.Rx.Jitter, "receiver"))
+	}
+	return out
+}
+
+// ServerIntervalLines renders one interval of a server's session.
+func ServerIntervalLines(iv Interval, bidir bool) []string {
+	var out []string
+	for _, s := range iv.Streams {
+		role := ""
+		if bidir {
+			role = "[RX-S]"
+			if s.Sender {
+				role = "[TX-S]"
+			}
+		}
+		out = append(out, intervalLine(s.ID, role, iv, s))
+	}
+	return out
 }
 
 // StreamReport is one stream of a session, from the server's side.

@@ -1,6 +1,7 @@
 package iperf3
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestIperf3ClientToServer(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"b0", []string{"-b", "0", "-l", "1472"}},
+		{"b0", []string{"-b", "0", "-l", "1472", "--get-server-output"}},
 		{"P4", []string{"-b", "0", "-l", "1472", "-P", "4"}},
 		{"R", []string{"-b", "0", "-l", "1472", "-R"}},
 		{"bidir", []string{"-b", "0", "-l", "1472", "--bidir"}},
@@ -66,6 +67,10 @@ func TestIperf3ClientToServer(t *testing.T) {
 				t.Fatalf("session ended %q: %v", r.End, r.Err)
 			}
 			checkCounts(t, out, r)
+			if c.name == "b0" && (!strings.Contains(out.ServerOutputText, "Accepted connection from 127.0.0.1") ||
+				!strings.Contains(out.ServerOutputText, "receiver") || out.ServerOutputText != r.Text) {
+				t.Errorf("server output %q, report text %q", out.ServerOutputText, r.Text)
+			}
 			s.Close()
 		})
 	}

@@ -114,6 +114,8 @@ func (ss *session) finish(err error) {
 	ss.report.Duration = ss.elapsed
 	ss.report.Streams = ss.streamReports()
 	ss.report.CPU = ss.cpuUsed
+	ss.report.Text = ss.text.String()
+	ss.report.Port = ss.srv.dm.counters()
 	if f := ss.srv.cfg.OnReport; f != nil {
 		f(&ss.report)
 	}

@@ -133,19 +133,8 @@ func (ss *session) intervalText(iv Interval, first bool) {
 			fmt.Fprintln(&ss.text, HeaderSender)
 		}
 	}
-	for _, s := range iv.Streams {
-		label := ""
-		if bidir {
-			label = "[RX-S]"
-			if s.Sender {
-				label = "[TX-S]"
-			}
-		}
-		if s.Sender {
-			fmt.Fprintln(&ss.text, LineSender(s.ID, label, iv.Start, iv.End, s.Bytes, s.Packets, ""))
-		} else {
-			fmt.Fprintln(&ss.text, LineReceiver(s.ID, label, iv.Start, iv.End, s.Bytes, s.Lost, s.Packets, s.Jitter, ""))
-		}
+	for _, l := range ServerIntervalLines(iv, bidir) {
+		fmt.Fprintln(&ss.text, l)
 	}
 }
 
