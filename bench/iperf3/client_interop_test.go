@@ -117,7 +117,7 @@ func TestClientToIperf3Server(t *testing.T) {
 			testutils.Leak(t)
 			cfg := c.cfg
 			cfg.Host, cfg.Port, cfg.Len, cfg.Time, cfg.GetServerOutput, cfg.GSO = "127.0.0.1", port, 1472, time.Second, true, true
-			cfg.ControlTimeout = 10 * time.Second
+			cfg.ControlTimeout, cfg.Udpperf = 10*time.Second, true // iperf3 must ignore the extras
 			res, err := Run(context.Background(), cfg)
 			if err != nil {
 				t.Fatalf("run: %v", err)
