@@ -19,18 +19,7 @@ func (c *client) runTest(ctx context.Context) error {
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for _, s := range c.streams {
-		if s.rx != nil {
-			s.rx.setRunning(true)
-			c.wg.Add(1)
-			go func() { defer c.wg.Done(); receive(s.sock, s.rx) }()
-		} else {
-			wg.Add(1)
-			go func() { defer wg.Done(); s.tx.run(stop) }()
-		}
-	}
-	wg.Add(1)
-	go func() { defer wg.Done(); c.intervals(stop) }()
+	c.startStreams(stop, &wg)
 	_ = c.conn.SetReadDeadline(time.Time{})
 	c.wg.Add(1)
 	go func() { defer c.wg.Done(); st, err := ReadState(c.conn); c.ctrl <- stateOrErr{st, err} }()
@@ -50,19 +39,7 @@ func (c *client) runTest(ctx context.Context) error {
 	}
 	close(stop)
 	wg.Wait()
-	c.res.Duration = time.Since(c.started)
-	c.res.CPU = c.cpu.since()
-	c.res.Transport = c.cfg.transport()
-	for _, s := range c.streams {
-		if s.rx != nil {
-			c.res.KernelDrops += s.sock.kernelDrops()
-		}
-	}
-	for _, s := range c.streams {
-		if s.rx != nil {
-			s.rx.setRunning(false)
-		}
-	}
+	c.stopCounting()
 	if early != nil {
 		c.pending = false
 		if early.err != nil {
@@ -71,6 +48,37 @@ func (c *client) runTest(ctx context.Context) error {
 		return c.abnormal(early.st)
 	}
 	return WriteState(c.conn, TestEnd)
+}
+
+// startStreams starts the receivers (they run until their sockets
+// close), the senders and the interval reports (until stop closes).
+func (c *client) startStreams(stop chan struct{}, wg *sync.WaitGroup) {
+	for _, s := range c.streams {
+		if s.rx != nil {
+			s.rx.setRunning(true)
+			c.wg.Add(1)
+			go func() { defer c.wg.Done(); receive(s.sock, s.rx) }()
+		} else {
+			wg.Add(1)
+			go func() { defer wg.Done(); s.tx.run(stop) }()
+		}
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); c.intervals(stop) }()
+}
+
+// stopCounting takes the test's length and CPU, and ends the receivers'
+// counting: what arrives later is counted as outside the test.
+func (c *client) stopCounting() {
+	c.res.Duration = time.Since(c.started)
+	c.res.CPU = c.cpu.since()
+	c.res.Transport = c.cfg.transport()
+	for _, s := range c.streams {
+		if s.rx != nil {
+			s.rx.setRunning(false)
+			c.res.KernelDrops += s.sock.kernelDrops()
+		}
+	}
 }
 
 // exchangeResults writes the client's results and reads the server's.
