@@ -20,6 +20,8 @@ type ServeOptions struct {
 	// JSON writes one JSON document per test instead of text.
 	JSON bool
 	Out  io.Writer
+	// Ready, if set, is called with the port once the server listens.
+	Ready func(port int)
 }
 
 // Serve serves until ctx ends (or, with OneOff, the first test ends) and
@@ -52,6 +54,9 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		return err
 	}
 	defer s.Close()
+	if o.Ready != nil {
+		o.Ready(s.Port())
+	}
 	if !o.JSON {
 		p.lines("", []string{strings.Repeat("-", 59), fmt.Sprintf("Server listening on %d (iperf3 protocol, UDP; up to %d clients at once)", s.Port(), s.cfg.MaxClients), strings.Repeat("-", 59)})
 	}
