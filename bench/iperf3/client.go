@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -34,6 +35,10 @@ type ClientConfig struct {
 	// GSO sends batches through UDP GSO where the kernel has it; GRO
 	// receives through UDP GRO.
 	GSO, GRO bool
+	// CPUs pins the sending streams' goroutines, stream i to
+	// CPUs[i % len(CPUs)] (empty: no pinning); each must be below
+	// runtime.NumCPU().
+	CPUs []int
 	// Udpperf adds udpperf's extras to the parameters (a udpperf server
 	// then returns its per-cause counters; an iperf3 server ignores them).
 	Udpperf bool
@@ -63,6 +68,11 @@ func (c *ClientConfig) check() error {
 		return fmt.Errorf("%w: negative rate, time, timeout or interval", ErrConfig)
 	case c.Time > MaxTime*time.Second:
 		return fmt.Errorf("%w: time %v beyond %d s", ErrConfig, c.Time, MaxTime)
+	}
+	for _, cpu := range c.CPUs {
+		if cpu < 0 || cpu >= runtime.NumCPU() {
+			return fmt.Errorf("%w: CPU %d outside 0..%d", ErrConfig, cpu, runtime.NumCPU()-1)
+		}
 	}
 	if c.Len == 0 {
 		c.Len = DefaultLen

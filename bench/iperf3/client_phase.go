@@ -53,15 +53,27 @@ func (c *client) runTest(ctx context.Context) error {
 // startStreams starts the receivers (they run until their sockets
 // close), the senders and the interval reports (until stop closes).
 func (c *client) startStreams(stop chan struct{}, wg *sync.WaitGroup) {
+	n := 0
 	for _, s := range c.streams {
 		if s.rx != nil {
 			s.rx.setRunning(true)
 			c.wg.Add(1)
 			go func() { defer c.wg.Done(); receive(s.sock, s.rx) }()
-		} else {
-			wg.Add(1)
-			go func() { defer wg.Done(); s.tx.run(stop) }()
+			continue
 		}
+		cpu := -1
+		if len(c.cfg.CPUs) > 0 {
+			cpu = c.cfg.CPUs[n%len(c.cfg.CPUs)]
+		}
+		n++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if unpin, err := pin(cpu); err == nil { // checked in the configuration; a refusal sends unpinned
+				defer unpin()
+			}
+			s.tx.run(stop)
+		}()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); c.intervals(stop) }()

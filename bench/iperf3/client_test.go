@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ func TestClientUntilCancelled(t *testing.T) {
 	s, _ := startServer(t, ServerConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	res, err := Run(ctx, ClientConfig{Host: "127.0.0.1", Port: s.Port(), Bandwidth: 1e6, Udpperf: true})
+	res, err := Run(ctx, ClientConfig{Host: "127.0.0.1", Port: s.Port(), Bandwidth: 1e6, Udpperf: true, CPUs: []int{0}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +40,8 @@ func TestClientConfigErrors(t *testing.T) {
 		{Host: "h", Port: 5201, Parallel: 129},
 		{Host: "h", Port: 5201, Bandwidth: -1},
 		{Host: "h", Port: 5201, Time: 86401 * time.Second},
+		{Host: "h", Port: 5201, CPUs: []int{runtime.NumCPU()}},
+		{Host: "h", Port: 5201, CPUs: []int{-1}},
 	} {
 		if _, err := Run(context.Background(), cfg); !errors.Is(err, ErrConfig) {
 			t.Errorf("%+v: %v, want ErrConfig", cfg, err)
