@@ -39,6 +39,10 @@ type ClientConfig struct {
 	// CPUs[i % len(CPUs)] (empty: no pinning); each must be below
 	// runtime.NumCPU().
 	CPUs []int
+	// Engine sends through the engine's udp.Client (its mmsg, or with GSO
+	// its GSO transport) instead of a socket of the stream's own, for
+	// datagrams up to 8972 bytes.
+	Engine bool
 	// Udpperf adds udpperf's extras to the parameters (a udpperf server
 	// then returns its per-cause counters; an iperf3 server ignores them).
 	Udpperf bool
@@ -109,10 +113,14 @@ func (c *ClientConfig) params() *Params {
 }
 
 func (c *ClientConfig) transport() string {
+	t := "mmsg"
 	if c.GSO {
-		return "gso"
+		t = "gso"
 	}
-	return "mmsg"
+	if c.Engine && c.Len <= engineMaxLen {
+		t = "engine-" + t
+	}
+	return t
 }
 
 // clientStream is one of a client's UDP streams.
@@ -121,8 +129,30 @@ type clientStream struct {
 	sock   *dataSock
 	local  netip.AddrPort
 	remote netip.AddrPort
-	tx     *sender   // sending stream
-	rx     *rxStream // receiving stream
+	tx     *sender       // sending stream on its own socket
+	etx    *engineSender // or through the engine's udp.Client
+	rx     *rxStream     // receiving stream
+}
+
+// sending reports whether the client sends on s.
+func (s *clientStream) sending() bool { return s.tx != nil || s.etx != nil }
+
+// txCounts is a sending stream's counts.
+func (s *clientStream) txCounts() TxCounts {
+	if s.etx != nil {
+		return s.etx.tx.counts()
+	}
+	return s.tx.tx.counts()
+}
+
+func (s *clientStream) close() {
+	if s.etx != nil {
+		_ = s.etx.close()
+		return
+	}
+	if s.sock != nil {
+		_ = s.sock.close()
+	}
 }
 
 // client is one running test.
@@ -170,7 +200,7 @@ func Run(ctx context.Context, cfg ClientConfig) (*ClientResult, error) {
 func (c *client) close() {
 	c.conn.Close()
 	for _, s := range c.streams {
-		s.sock.close()
+		s.close()
 	}
 	c.wg.Wait()
 }

@@ -110,6 +110,7 @@ func TestClientToIperf3Server(t *testing.T) {
 		{"R", ClientConfig{Reverse: true}},
 		{"bidir", ClientConfig{Bidir: true}},
 		{"64bit", ClientConfig{Counters64: true}},
+		{"engine-P2", ClientConfig{Parallel: 2, Engine: true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

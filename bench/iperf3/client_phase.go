@@ -72,6 +72,10 @@ func (c *client) startStreams(stop chan struct{}, wg *sync.WaitGroup) {
 			if unpin, err := pin(cpu); err == nil { // checked in the configuration; a refusal sends unpinned
 				defer unpin()
 			}
+			if s.etx != nil {
+				s.etx.run(stop)
+				return
+			}
 			s.tx.run(stop)
 		}()
 	}

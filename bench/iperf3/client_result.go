@@ -38,9 +38,9 @@ func (c *client) results() *Results {
 	secs := c.res.Duration.Seconds()
 	for _, s := range c.streams {
 		sr := StreamResults{ID: Num(s.id), Retransmits: -1, EndTime: secs}
-		if s.tx != nil {
+		if s.sending() {
 			r.SenderHasRetransmits = 0
-			t := s.tx.tx.counts()
+			t := s.txCounts()
 			sr.Bytes, sr.Packets = Num(t.Bytes), Num(t.Packets)
 		} else {
 			x := s.rx.counts()
@@ -54,7 +54,9 @@ func (c *client) results() *Results {
 	if c.cfg.Udpperf {
 		var drops uint64
 		for _, s := range c.streams {
-			drops += s.sock.kernelDrops()
+			if s.rx != nil {
+				drops += s.sock.kernelDrops()
+			}
 		}
 		r.Udpperf = &ResultsExtras{KernelDrops: drops, Transport: c.cfg.transport()}
 	}
@@ -65,9 +67,9 @@ func (c *client) results() *Results {
 func (c *client) streamResults(srv *Results) []ClientStream {
 	out := make([]ClientStream, 0, len(c.streams))
 	for _, s := range c.streams {
-		cs := ClientStream{ID: s.id, Sender: s.tx != nil, Local: s.local, Remote: s.remote}
-		if s.tx != nil {
-			cs.Tx = s.tx.tx.counts()
+		cs := ClientStream{ID: s.id, Sender: s.sending(), Local: s.local, Remote: s.remote}
+		if s.sending() {
+			cs.Tx = s.txCounts()
 		} else {
 			cs.Rx = s.rx.counts()
 		}
@@ -98,8 +100,8 @@ func (c *client) intervals(stop <-chan struct{}) {
 		iv := Interval{Start: last, End: now}
 		last = now
 		for _, s := range c.streams {
-			if s.tx != nil {
-				t := s.tx.tx.counts()
+			if s.sending() {
+				t := s.txCounts()
 				p := prevTx[s.id]
 				iv.Streams = append(iv.Streams, IntervalStream{ID: s.id, Sender: true, Bytes: t.Bytes - p.Bytes, Packets: t.Packets - p.Packets})
 				prevTx[s.id] = t

@@ -77,26 +77,41 @@ func (c *client) createStreams() error {
 	recv, send := c.res.Params.Streams() // the server's view
 	dst := netip.AddrPortFrom(c.server, uint16(c.cfg.Port))
 	for i := 0; i < recv+send; i++ {
-		uc, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(dst))
-		if err != nil {
-			return fmt.Errorf("iperf3: stream socket: %w", err)
+		if i < recv && c.cfg.Engine && c.cfg.Len <= engineMaxLen {
+			e, err := newEngineSender(dst, c.cfg.Len, c.cfg.Counters64, c.cfg.GSO, c.cfg.Bandwidth, c.cfg.ControlTimeout)
+			if err != nil {
+				return fmt.Errorf("iperf3: stream %d: %w", StreamID(i), err)
+			}
+			c.streams = append(c.streams, &clientStream{id: StreamID(i), etx: e, local: e.local(), remote: dst})
+			continue
 		}
-		rxBuf := 0
-		if i >= recv {
-			rxBuf = DefaultRxBuffer
+		if err := c.createSocketStream(i, recv, dst); err != nil {
+			return err
 		}
-		s := &clientStream{id: StreamID(i), sock: newDataSock(uc, sendBatch, c.cfg.GRO && i >= recv, rxBuf),
-			local: uc.LocalAddr().(*net.UDPAddr).AddrPort(), remote: dst}
-		c.streams = append(c.streams, s)
-		if err := c.connectStream(uc); err != nil {
-			return fmt.Errorf("iperf3: stream %d: %w", s.id, err)
-		}
-		wide := c.cfg.Counters64
-		if i < recv { // the server receives: we send
-			s.tx = newSender(s.sock, netip.AddrPort{}, c.cfg.Len, wide, c.cfg.Bandwidth, c.cfg.GSO)
-		} else {
-			s.rx = &rxStream{wide: wide}
-		}
+	}
+	return nil
+}
+
+// createSocketStream opens stream i on a connected socket of its own.
+func (c *client) createSocketStream(i, recv int, dst netip.AddrPort) error {
+	uc, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(dst))
+	if err != nil {
+		return fmt.Errorf("iperf3: stream socket: %w", err)
+	}
+	rxBuf := 0
+	if i >= recv {
+		rxBuf = DefaultRxBuffer
+	}
+	s := &clientStream{id: StreamID(i), sock: newDataSock(uc, sendBatch, c.cfg.GRO && i >= recv, rxBuf),
+		local: uc.LocalAddr().(*net.UDPAddr).AddrPort(), remote: dst}
+	c.streams = append(c.streams, s)
+	if err := c.connectStream(uc); err != nil {
+		return fmt.Errorf("iperf3: stream %d: %w", s.id, err)
+	}
+	if i < recv { // the server receives: we send
+		s.tx = newSender(s.sock, netip.AddrPort{}, c.cfg.Len, c.cfg.Counters64, c.cfg.Bandwidth, c.cfg.GSO)
+	} else {
+		s.rx = &rxStream{wide: c.cfg.Counters64}
 	}
 	return nil
 }

@@ -42,14 +42,25 @@ func BenchmarkIperf3Interop(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			rx, tx := udpperfClient(b, s.Port(), secs)
+			rx, tx := udpperfClient(b, s.Port(), secs, false)
 			s.Close()
 			report(b, rx, tx)
 		}
 	})
 	b.Run("udpperf-client-gso_to_iperf3-server", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			rx, tx := udpperfClient(b, startIperf3ServerB(b), secs)
+			rx, tx := udpperfClient(b, startIperf3ServerB(b), secs, false)
+			report(b, rx, tx)
+		}
+	})
+	b.Run("udpperf-client-engine-gso_to_udpperf-server", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			s, err := NewServer(ServerConfig{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rx, tx := udpperfClient(b, s.Port(), secs, true)
+			s.Close()
 			report(b, rx, tx)
 		}
 	})
@@ -84,8 +95,8 @@ func iperf3ToIperf3(b *testing.B, secs int) (rx, tx float64) {
 	return float64(recv) / float64(secs), float64(out.End.SumSent.Packets) / float64(secs)
 }
 
-func udpperfClient(b *testing.B, port, secs int) (rx, tx float64) {
-	res, err := Run(context.Background(), ClientConfig{Host: "127.0.0.1", Port: port, Len: 1472, Time: time.Duration(secs) * time.Second, GSO: true})
+func udpperfClient(b *testing.B, port, secs int, eng bool) (rx, tx float64) {
+	res, err := Run(context.Background(), ClientConfig{Host: "127.0.0.1", Port: port, Len: 1472, Time: time.Duration(secs) * time.Second, GSO: true, Engine: eng})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,14 +5,20 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"udpstream.dev/mmsg"
 )
 
-// sendBatch is how many datagrams a sender hands the kernel per call.
+// sendBatch is how many messages a sender hands the kernel per call.
 const sendBatch = 64
+
+// gsoPerCall bounds the datagrams of one GSO send call (a few GSO
+// buffers): on loopback the kernel delivers them all within the call,
+// which holds the server's shared socket that long.
+const gsoPerCall = 256
 
 // sender writes one stream's datagrams, paced to a rate or as fast as the
 // socket takes them, until stop is closed or the socket fails.
@@ -37,9 +43,12 @@ func newSender(sock *dataSock, dst netip.AddrPort, size int, wide bool, rate flo
 			s.gso, s.segs = true, n
 		}
 	}
-	per := sendBatch
-	if !sock.batched() {
+	per := sendBatch // messages per call
+	switch {
+	case !sock.batched():
 		per = 1
+	case s.gso:
+		per = max(1, gsoPerCall/s.segs)
 	}
 	total := per * s.segs
 	s.buf = make([]byte, total*size)
@@ -57,9 +66,16 @@ func newSender(sock *dataSock, dst netip.AddrPort, size int, wide bool, rate flo
 // capacity is the most datagrams one write call carries.
 func (s *sender) capacity() int { return len(s.msgs) * s.segs }
 
-// run sends until stop closes. Send errors other than a closed socket are
-// counted and sending goes on, as iperf3 does.
+// run sends until stop closes.
 func (s *sender) run(stop <-chan struct{}) {
+	runPaced(stop, s.rate, s.size, s.capacity(), s.send, &s.tx.errors)
+}
+
+// runPaced calls send with the next counter and a batch size until stop
+// closes: as fast as send returns with rate 0, else paced to rate bit/s
+// of size-byte datagrams. Send errors other than a closed socket are
+// counted and sending goes on, as iperf3 does.
+func runPaced(stop <-chan struct{}, rate float64, size, capacity int, send func(base uint64, n int) (int, error), errs *atomic.Uint64) {
 	start := time.Now()
 	var sent uint64
 	for {
@@ -68,11 +84,11 @@ func (s *sender) run(stop <-chan struct{}) {
 			return
 		default:
 		}
-		n := s.capacity()
-		if s.rate > 0 {
-			due := uint64(s.rate*time.Since(start).Seconds()/float64(8*s.size)) + 1
+		n := capacity
+		if rate > 0 {
+			due := uint64(rate*time.Since(start).Seconds()/float64(8*size)) + 1
 			if due <= sent {
-				wait := time.Duration(float64(8*s.size) / s.rate * float64(time.Second))
+				wait := time.Duration(float64(8*size) / rate * float64(time.Second))
 				if !sleep(stop, min(wait, 10*time.Millisecond)) {
 					return
 				}
@@ -80,13 +96,13 @@ func (s *sender) run(stop <-chan struct{}) {
 			}
 			n = int(min(uint64(n), due-sent))
 		}
-		k, err := s.send(sent, n)
+		k, err := send(sent, n)
 		sent += uint64(k)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.tx.errors.Add(1)
+			errs.Add(1)
 			if !errors.Is(err, syscall.ECONNREFUSED) && !sleep(stop, time.Millisecond) {
 				return
 			}
