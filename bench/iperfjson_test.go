@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/wire"
 )
 
 func TestJitterFollowsRFC3550(t *testing.T) {

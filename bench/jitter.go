@@ -3,7 +3,7 @@ package bench
 import (
 	"math"
 
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/wire"
 )
 
 // jitter is the interarrival jitter of RFC 3550 (section 6.4.1), as iperf3

@@ -12,7 +12,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"udpstream.dev/bench/internal/cpu"
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )

@@ -12,7 +12,7 @@ import (
 
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/seqtrack"
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
 	"udpstream.dev/engine/udp"

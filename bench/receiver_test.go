@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
 	"udpstream.dev/engine/udp"

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )

@@ -3,7 +3,7 @@ package bench
 import (
 	"testing"
 
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 )
 
