@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/rate"
+	"udpstream.dev/bench/netns"
 	"udpstream.dev/engine/udp"
 	"udpstream.dev/xdp"
 )
@@ -70,7 +71,7 @@ type Case struct {
 	NoPin bool
 	// Network, when set, runs the receiver and the sender in the two
 	// namespaces of a veth pair instead of on loopback.
-	Network *Namespaces
+	Network *netns.Namespaces
 	// XDP is the interface of the xdp transport; Run takes the veth ends
 	// of Network, which the xdp transport needs.
 	XDP XDP

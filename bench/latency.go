@@ -12,6 +12,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/netns"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
@@ -33,7 +34,7 @@ type LatencyCase struct {
 	// runs the echo server in this process, on loopback or in Network.
 	Host    string
 	Port    int
-	Network *Namespaces
+	Network *netns.Namespaces
 	// XDP names the interface and queue of the xdp transport towards Host;
 	// in Network the veth ends are used.
 	XDP   XDP

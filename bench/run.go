@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/netns"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
@@ -51,7 +52,7 @@ func (c Case) endpointOptions() []udp.Option {
 	if c.Transport == udp.TransportXDP {
 		x := c.XDP
 		if c.Network != nil && x.Iface == "" {
-			x.Iface = nsIfName
+			x.Iface = netns.IfName
 		}
 		opts = append(opts, udp.WithXDP(x.Iface, x.Queue, x.Mode))
 	}
@@ -72,10 +73,10 @@ func (c Case) openPair() (*udp.Server, *udp.Client, error) {
 	rxAddr := netip.MustParseAddr("127.0.0.1")
 	inRx, inTx := func(f func() error) error { return f() }, func(f func() error) error { return f() }
 	if n := c.Network; n != nil {
-		if err := n.setMTU(c.MTU()); err != nil {
+		if err := n.SetMTU(c.MTU()); err != nil {
 			return nil, nil, err
 		}
-		rxAddr, inRx, inTx = n.RxAddr(), n.inRx, n.inTx
+		rxAddr, inRx, inTx = n.RxAddr(), n.InRx, n.InTx
 	}
 	var server *udp.Server
 	err := inRx(func() (err error) {

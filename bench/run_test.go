@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"udpstream.dev/bench/netns"
 	"udpstream.dev/engine/udp"
 )
 
@@ -147,10 +148,10 @@ func TestRunStopsWithContext(t *testing.T) {
 }
 
 func TestRunNetns(t *testing.T) {
-	if err := CheckNamespaces(); err != nil {
+	if err := netns.CheckNamespaces(); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
-	ns, err := NewNamespaces()
+	ns, err := netns.NewNamespaces()
 	if err != nil {
 		t.Skipf("skipping: network namespaces unavailable here: %v", err)
 	}
@@ -159,7 +160,7 @@ func TestRunNetns(t *testing.T) {
 		if err := ns.Close(); err != nil {
 			t.Error(err)
 		}
-		if NamespaceExists(rx) || NamespaceExists(tx) {
+		if netns.NamespaceExists(rx) || netns.NamespaceExists(tx) {
 			t.Errorf("namespaces %s, %s left behind", rx, tx)
 		}
 	}()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/netns"
 	"udpstream.dev/engine/udp"
 )
 
@@ -161,7 +162,7 @@ func benchCases(base bench.Case, ts []udp.Transport, payloads, batches []int, ne
 }
 
 // useNamespaces runs every case across the veth pair of ns.
-func (bf *benchFlags) useNamespaces(e env, ns *bench.Namespaces) {
+func (bf *benchFlags) useNamespaces(e env, ns *netns.Namespaces) {
 	rx, tx := ns.Names()
 	fmt.Fprintf(e.stderr, "netns: receiver in %s (%v), sender in %s (%v), veth pair\n", rx, ns.RxAddr(), tx, ns.TxAddr())
 	bf.info.Network = "netns-veth"
@@ -223,11 +224,11 @@ func failure(results []bench.Result) error {
 
 // openNamespaces creates the veth pair between two new network namespaces
 // for --netns, first checking that this process may.
-func openNamespaces() (*bench.Namespaces, error) {
-	if err := bench.CheckNamespaces(); err != nil {
+func openNamespaces() (*netns.Namespaces, error) {
+	if err := netns.CheckNamespaces(); err != nil {
 		return nil, fmt.Errorf("--netns: %w", err)
 	}
-	ns, err := bench.NewNamespaces()
+	ns, err := netns.NewNamespaces()
 	if err != nil {
 		return nil, fmt.Errorf("--netns: %w", err)
 	}

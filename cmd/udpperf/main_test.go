@@ -23,6 +23,7 @@ import (
 	"go.uber.org/goleak"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/netns"
 	"udpstream.dev/engine/prbs"
 )
 
@@ -467,12 +468,12 @@ func TestLatencyCommand(t *testing.T) {
 // netnsUsable says why the namespace tests cannot run here, if they cannot.
 func netnsUsable(t *testing.T) {
 	t.Helper()
-	if err := bench.CheckNamespaces(); err != nil {
+	if err := netns.CheckNamespaces(); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
 	// The probe builds what --netns builds: two named namespaces and
 	// their veth pair.
-	ns, err := bench.NewNamespaces()
+	ns, err := netns.NewNamespaces()
 	if err != nil {
 		t.Skipf("skipping: named namespaces with a veth pair cannot be made here: %v", err)
 	}

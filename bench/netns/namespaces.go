@@ -1,4 +1,6 @@
-package bench
+// Package netns gives a benchmark a receiver and a sender network namespace
+// joined by a veth pair, and runs functions inside either of them.
+package netns
 
 import (
 	"net/netip"
@@ -16,16 +18,16 @@ var (
 	nsTxAddr = netip.MustParsePrefix("10.199.0.2/30")
 )
 
-// nsIfName is the name of the veth end inside each namespace, which Run
+// IfName is the name of the veth end inside each namespace, which bench.Run
 // hands to the xdp transport.
-const nsIfName = "udpperf0"
+const IfName = "udpperf0"
 
 var nsSeq atomic.Uint32
 
 // Namespaces is a receiver and a sender network namespace joined by a veth
 // pair (10.199.0.1/30 in the receiver's, 10.199.0.2/30 in the sender's).
 // Those addresses exist only inside the two namespaces; nothing is added
-// to the caller's namespace. Run sets the veth MTU to what each case needs
+// to the caller's namespace. bench.Run sets the veth MTU to what each case needs
 // (1500 or 9000).
 type Namespaces struct {
 	pair *vethpair.Pair
@@ -41,8 +43,8 @@ func CheckNamespaces() error { return vethpair.Check() }
 func NewNamespaces() (*Namespaces, error) {
 	id := strconv.Itoa(os.Getpid()) + "-" + strconv.Itoa(int(nsSeq.Add(1)))
 	p, err := vethpair.New(vethpair.Config{
-		A: vethpair.SideConfig{Namespace: "udpperf-rx-" + id, Link: nsIfName, Addr4: nsRxAddr},
-		B: vethpair.SideConfig{Namespace: "udpperf-tx-" + id, Link: nsIfName, Addr4: nsTxAddr},
+		A: vethpair.SideConfig{Namespace: "udpperf-rx-" + id, Link: IfName, Addr4: nsRxAddr},
+		B: vethpair.SideConfig{Namespace: "udpperf-tx-" + id, Link: IfName, Addr4: nsTxAddr},
 	})
 	if err != nil {
 		return nil, err
@@ -68,10 +70,10 @@ func (n *Namespaces) Close() error { return n.pair.Close() }
 // callers can verify that Close left nothing behind.
 func NamespaceExists(name string) bool { return vethpair.NamespaceExists(name) }
 
-// setMTU sets the veth MTU for a case.
-func (n *Namespaces) setMTU(mtu int) error { return n.pair.SetMTU(mtu) }
+// SetMTU sets the veth MTU for a case.
+func (n *Namespaces) SetMTU(mtu int) error { return n.pair.SetMTU(mtu) }
 
-// inRx and inTx run fn inside the receiver's or sender's namespace, so the
+// InRx and InTx run fn inside the receiver's or sender's namespace, so the
 // sockets it creates belong there.
-func (n *Namespaces) inRx(fn func() error) error { return n.pair.A.Do(fn) }
-func (n *Namespaces) inTx(fn func() error) error { return n.pair.B.Do(fn) }
+func (n *Namespaces) InRx(fn func() error) error { return n.pair.A.Do(fn) }
+func (n *Namespaces) InTx(fn func() error) error { return n.pair.B.Do(fn) }
