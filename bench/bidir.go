@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -20,26 +21,26 @@ import (
 
 // onInterval is the callback recordIntervals gets: OnInterval, then
 // OnRecord with the one-stream record.
-func (cfg ClientConfig) onInterval() func(Interval) {
+func (cfg ClientConfig) onInterval() func(report.Interval) {
 	if cfg.OnInterval == nil && cfg.OnRecord == nil {
 		return nil
 	}
-	return func(iv Interval) {
+	return func(iv report.Interval) {
 		if cfg.OnInterval != nil {
 			cfg.OnInterval(iv)
 		}
 		if cfg.OnRecord != nil {
-			cfg.OnRecord(NewIntervalRecord(iv))
+			cfg.OnRecord(report.NewIntervalRecord(iv))
 		}
 	}
 }
 
 // clientStart fills the iperf3 fields of a client's start section and,
 // for a reverse test, attaches the receiving side before the hello.
-func clientStart(rep *ClientReport, cfg ClientConfig, c Case, client *udp.Client, session uint64) (*reverseClient, error) {
-	rep.Start.Cookie = SessionID(session).String()
-	rep.Start.ConnectingTo = &Endpoint{Host: cfg.Host, Port: cfg.Port}
-	iperfStart(&rep.Start, cfg.Omit, connection(client.LocalAddr(), client.Peer()))
+func clientStart(rep *ClientReport, cfg ClientConfig, c report.Case, client *udp.Client, session uint64) (*reverseClient, error) {
+	rep.Start.Cookie = report.SessionID(session).String()
+	rep.Start.ConnectingTo = &report.Endpoint{Host: cfg.Host, Port: cfg.Port}
+	report.FillIperfStart(&rep.Start, cfg.Omit, report.ConnectionOf(client.LocalAddr(), client.Peer()))
 	if !cfg.Reverse {
 		return nil, nil
 	}
@@ -50,7 +51,7 @@ func clientStart(rep *ClientReport, cfg ClientConfig, c Case, client *udp.Client
 // otherModes runs, once the test is welcomed, what differs from a plain
 // forward test: the start callback, then a reverse or bidirectional test
 // (done: the test is over) or the warm-up before the forward one.
-func otherModes(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client, replies *replySlave, session uint64, rev *reverseClient, rep *ClientReport) (done bool, err error) {
+func otherModes(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.Client, replies *replySlave, session uint64, rev *reverseClient, rep *ClientReport) (done bool, err error) {
 	if cfg.OnStart != nil {
 		cfg.OnStart(rep.Start)
 	}
@@ -68,14 +69,14 @@ func otherModes(ctx context.Context, cfg ClientConfig, c Case, client *udp.Clien
 }
 
 // runBidir runs the test once the forward session is welcomed.
-func runBidir(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client, replies *replySlave, session uint64, rep *ClientReport) error {
+func runBidir(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.Client, replies *replySlave, session uint64, rep *ClientReport) error {
 	back := rand.Uint64()
 	rev, err := newReverseClient(client, back, c)
 	if err != nil {
 		return err
 	}
 	rc := c
-	rc.reverse = true
+	rc.HelloReverse = true
 	refused := func() bool { return client.Stats().ConnRefused > 0 }
 	if err := hello(ctx, client, replies, back, rc, refused); err != nil {
 		return fmt.Errorf("opening the reverse direction: %w", err)
@@ -110,7 +111,7 @@ func runBidir(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client,
 		rep.Start.Test.TxCPU = cfg.CPU
 	}
 	rep.End.SumSent = sentSummary(elapsed, snd, usage, client.Stats())
-	rep.End.Process = processCPU(procEnd.Sub(procStart))
+	rep.End.Process = report.ProcessCPUOf(procEnd.Sub(procStart))
 	if err := errors.Join(wrap("sending", sendErr), finErr, back2.err); err != nil {
 		return err
 	}
@@ -133,15 +134,15 @@ func wrap(what string, err error) error {
 }
 
 // bidirRecord is one interval of both directions.
-func bidirRecord(f, r Interval) IntervalRecord {
-	return IntervalRecord{Streams: []StreamInterval{{Socket: 1, Interval: f}, {Socket: 2, Interval: r}}, Sum: f, SumBidirReverse: &r}
+func bidirRecord(f, r report.Interval) report.IntervalRecord {
+	return report.IntervalRecord{Streams: []report.StreamInterval{{Socket: 1, Interval: f}, {Socket: 2, Interval: r}}, Sum: f, SumBidirReverse: &r}
 }
 
 // recordBidir samples both directions every cfg.Interval into one record
 // each (stream 1 sending, stream 2 receiving), calling OnInterval with
 // each sum and OnRecord with the record. The returned stop ends it after
 // a last partial interval.
-func recordBidir(cfg ClientConfig, snd *sender, recv *receiver, out *[]IntervalRecord) (stop func()) {
+func recordBidir(cfg ClientConfig, snd *sender, recv *receiver, out *[]report.IntervalRecord) (stop func()) {
 	if cfg.Interval <= 0 {
 		return func() {}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 	"udpstream.dev/engine/zmq"
@@ -24,7 +25,7 @@ type BridgeConfig struct {
 	// Interval, OnInterval, OnSession, Time and IdleExit are as in
 	// ServeConfig.
 	Interval   time.Duration
-	OnInterval func(Interval)
+	OnInterval func(report.Interval)
 	OnSession  func(SessionSummary)
 	Time       time.Duration
 	IdleExit   time.Duration
@@ -34,10 +35,10 @@ type BridgeConfig struct {
 // BridgeReport is udpperf bridge's result: the server report's sections,
 // plus the bridge's own counters.
 type BridgeReport struct {
-	Start     Start            `json:"start"`
-	Intervals []IntervalRecord `json:"intervals"`
-	End       ServerEnd        `json:"end"`
-	Bridge    zmq.Stats        `json:"bridge"`
+	Start     report.Start            `json:"start"`
+	Intervals []report.IntervalRecord `json:"intervals"`
+	End       ServerEnd               `json:"end"`
+	Bridge    zmq.Stats               `json:"bridge"`
 }
 
 // bridgeStats shows the bridge's receive drops to the receiver in the
@@ -71,9 +72,9 @@ func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
 		return rep, err
 	}
 	engine.Connect(client, recv)
-	rep.Start = Start{
-		System: CollectSystem(), Timestamp: timestamp(time.Now()),
-		Test: TestInfo{Transport: "bridge", Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
+	rep.Start = report.Start{
+		System: report.CollectSystem(), Timestamp: report.TimestampOf(time.Now()),
+		Test: report.TestInfo{Transport: "bridge", Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
 			Network: "tcp", TxCPU: -1, RxCPU: -1},
 	}
 	procStart, _ := cpu.Process()
@@ -141,7 +142,7 @@ func waitBridge(ctx context.Context, cfg BridgeConfig, recv *receiver) {
 // arrived; the returned stop ends it after a last partial interval.
 // Idle intervals are skipped, so a short last interval is reported on
 // its own rather than folded into a record that may not precede it.
-func bridgeIntervals(cfg BridgeConfig, recv *receiver, out *[]IntervalRecord) (stop func()) {
+func bridgeIntervals(cfg BridgeConfig, recv *receiver, out *[]report.IntervalRecord) (stop func()) {
 	stopCh, done := make(chan struct{}), make(chan struct{})
 	m := newMeter(time.Now(), false)
 	go reportIntervals(cfg.Interval, stopCh, done, func(bool) {
@@ -149,7 +150,7 @@ func bridgeIntervals(cfg BridgeConfig, recv *receiver, out *[]IntervalRecord) (s
 		if iv.Packets == 0 && iv.LostPackets == 0 {
 			return
 		}
-		*out = append(*out, IntervalRecord{Sum: iv})
+		*out = append(*out, report.IntervalRecord{Sum: iv})
 		if cfg.OnInterval != nil {
 			cfg.OnInterval(iv)
 		}

@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
+	"udpstream.dev/bench/report"
 )
 
 // Chart geometry: two panels stacked, wide enough for a default sweep.
@@ -39,7 +40,7 @@ var lossColor = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
 // and the transports. The format follows the extension: .svg or .png.
 // udpperf bench draws WriteSummaryChart, which adds the CPU panels, the
 // offered rate and the spread of repeated runs.
-func WriteChart(path string, results []Result) error {
+func WriteChart(path string, results []report.Result) error {
 	return writeChartFile(path, func(w io.Writer, format string) error { return RenderChart(w, format, results) })
 }
 
@@ -59,7 +60,7 @@ func writeChartFile(path string, render func(w io.Writer, format string) error) 
 }
 
 // RenderChart writes the chart of WriteChart in format "svg" or "png".
-func RenderChart(w io.Writer, format string, results []Result) error {
+func RenderChart(w io.Writer, format string, results []report.Result) error {
 	if len(results) == 0 {
 		return fmt.Errorf("chart: no results to draw")
 	}
@@ -67,7 +68,7 @@ func RenderChart(w io.Writer, format string, results []Result) error {
 	if err != nil {
 		return err
 	}
-	tests := make([]TestInfo, len(results))
+	tests := make([]report.TestInfo, len(results))
 	for i, r := range results {
 		tests[i] = r.Test
 	}
@@ -101,12 +102,12 @@ func (k chartKey) String() string {
 // chartMetric is the figure of one panel of WriteChart.
 type chartMetric struct {
 	title, unit string
-	value       func(Result) float64
+	value       func(report.Result) float64
 }
 
 var chartMetrics = []chartMetric{
-	{"Received throughput", "Gbit/s", func(r Result) float64 { return r.SumReceived.BitsPerSecond / 1e9 }},
-	{"Received datagram rate", "million datagrams/s", func(r Result) float64 { return r.SumReceived.DatagramsPerSecond / 1e6 }},
+	{"Received throughput", "Gbit/s", func(r report.Result) float64 { return r.SumReceived.BitsPerSecond / 1e9 }},
+	{"Received datagram rate", "million datagrams/s", func(r report.Result) float64 { return r.SumReceived.DatagramsPerSecond / 1e6 }},
 }
 
 // chartGroups lay out the bars of WriteChart: a group per transport and
@@ -119,7 +120,7 @@ type chartGroups struct {
 	barWidth vg.Length
 }
 
-func newChartGroups(results []Result) chartGroups {
+func newChartGroups(results []report.Result) chartGroups {
 	g := chartGroups{keyIndex: map[chartKey]int{}}
 	payloadIndex := map[int]int{}
 	for _, r := range results {
@@ -138,7 +139,7 @@ func newChartGroups(results []Result) chartGroups {
 }
 
 // chartPlots draws a panel of results per chartMetric.
-func chartPlots(results []Result) ([]*plot.Plot, error) {
+func chartPlots(results []report.Result) ([]*plot.Plot, error) {
 	g := newChartGroups(results)
 	var plots []*plot.Plot
 	for _, m := range chartMetrics {
@@ -153,7 +154,7 @@ func chartPlots(results []Result) ([]*plot.Plot, error) {
 
 // plot draws the panel of metric m: the bars of every payload, and the
 // axes sized to them.
-func (g chartGroups) plot(results []Result, m chartMetric) (*plot.Plot, error) {
+func (g chartGroups) plot(results []report.Result, m chartMetric) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = m.title + " per transport and payload (loss in red)"
 	p.Y.Label.Text = m.unit
@@ -183,7 +184,7 @@ func (g chartGroups) plot(results []Result, m chartMetric) (*plot.Plot, error) {
 
 // addBars adds to p the bars of the j-th payload, one per group, with a
 // red label on those with loss or an error, and returns the tallest.
-func (g chartGroups) addBars(p *plot.Plot, results []Result, m chartMetric, j int) (float64, error) {
+func (g chartGroups) addBars(p *plot.Plot, results []report.Result, m chartMetric, j int) (float64, error) {
 	payload := g.payloads[j]
 	values := make(plotter.Values, len(g.keys))
 	var lossXY plotter.XYs
@@ -244,7 +245,7 @@ func lossLabels(xys plotter.XYs, texts []string, offset vg.Length) (*plotter.Lab
 }
 
 func mtuFor(payload int) int {
-	if payload > DefaultPayload {
+	if payload > report.DefaultPayload {
 		return 9000
 	}
 	return 1500

@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+	"udpstream.dev/bench/report"
 )
 
 // Every chart carries the run's context in a caption above its panels:
@@ -29,7 +30,7 @@ const chartCaptionHeight = 0.55 * vg.Inch
 
 // chartContext is the caption's content.
 type chartContext struct {
-	System     System
+	System     report.System
 	When       time.Time
 	Networks   []string
 	Transports []string
@@ -37,8 +38,8 @@ type chartContext struct {
 }
 
 // contextOf gathers the caption of charts of tests on this machine, now.
-func contextOf(tests []TestInfo, extra string) chartContext {
-	c := chartContext{System: CollectSystem(), When: time.Now(), Extra: extra}
+func contextOf(tests []report.TestInfo, extra string) chartContext {
+	c := chartContext{System: report.CollectSystem(), When: time.Now(), Extra: extra}
 	for _, t := range tests {
 		if !slices.Contains(c.Transports, t.Transport) {
 			c.Transports = append(c.Transports, t.Transport)
@@ -68,7 +69,7 @@ func (c chartContext) lines() []string {
 	return []string{first, second}
 }
 
-func moduleVersion(s System) string {
+func moduleVersion(s report.System) string {
 	if s.ModuleVersion == "" {
 		return "(devel)"
 	}

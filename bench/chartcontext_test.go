@@ -6,20 +6,21 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+	"udpstream.dev/bench/report"
 )
 
 // contextTexts are the strings every chart's caption must carry: the
 // machine, the date, the network and the transports.
 func contextTexts(t *testing.T, network string, transports ...string) []string {
 	t.Helper()
-	s := CollectSystem()
+	s := report.CollectSystem()
 	day := time.Now().UTC().Format("2006-01-02")
 	texts := []string{"host " + s.Hostname, s.Kernel, " CPUs", day, "network " + network}
 	return append(texts, transports...)
 }
 
 func sampleSummaries() []CaseSummary {
-	var runs []Result
+	var runs []report.Result
 	for _, r := range sampleResults() {
 		for k := range 3 {
 			r.SumReceived.DatagramsPerSecond *= 1 + 0.1*float64(k)

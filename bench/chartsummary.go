@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"udpstream.dev/bench/report"
 )
 
 // WriteSummaryChart renders a bench sweep's case summaries to path (.svg
@@ -53,7 +54,7 @@ func RenderSummaryChart(w io.Writer, format string, sums []CaseSummary) error {
 	}
 	tx.Title.Text = "Sender CPU per datagram"
 	tx.Y.Label.Text = "CPU ns/datagram"
-	tests := make([]TestInfo, len(sums))
+	tests := make([]report.TestInfo, len(sums))
 	for i, s := range sums {
 		tests[i] = s.Test
 	}
@@ -76,7 +77,7 @@ var offeredColor = color.Black
 // it is not empty, and with marks the offered rate (in the same unit)
 // and the loss. A case none of whose runs ran is labelled "error".
 func summaryPanel(sums []CaseSummary, value func(CaseSummary) Spread, scale float64, marks bool) (*plot.Plot, error) {
-	tests := make([]TestInfo, len(sums))
+	tests := make([]report.TestInfo, len(sums))
 	for i, s := range sums {
 		tests[i] = s.Test
 	}
@@ -193,7 +194,7 @@ var unpacedReceivedColor = color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff}
 // receiver took of it (a grey triangle), medians over the repeats, in
 // million datagrams/s, at the bars' centres.
 func addUnpacedMarks(p *plot.Plot, results []NDRResult) error {
-	tests := make([]TestInfo, len(results))
+	tests := make([]report.TestInfo, len(results))
 	for i, r := range results {
 		tests[i] = r.Test
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"udpstream.dev/bench/report"
 )
 
 // IntervalHeader is the column header printed above interval lines; the
@@ -18,7 +19,7 @@ func IntervalHeader(receiver bool) string {
 }
 
 // FormatInterval renders one interval under IntervalHeader.
-func FormatInterval(iv Interval, receiver bool) string {
+func FormatInterval(iv report.Interval, receiver bool) string {
 	span := fmt.Sprintf("%6.2f-%-6.2f s", iv.Start, iv.End)
 	line := fmt.Sprintf("%-15s %12d %10.3f %13.0f", span, iv.Packets, iv.BitsPerSecond/1e9, iv.DatagramsPerSecond)
 	if receiver {
@@ -28,7 +29,7 @@ func FormatInterval(iv Interval, receiver bool) string {
 }
 
 // FormatSent renders a sender summary as one line.
-func FormatSent(s SentSummary) string {
+func FormatSent(s report.SentSummary) string {
 	line := fmt.Sprintf("sender   %6.2f-%-6.2f s %12d datagrams %10.3f Gbit/s %12.0f datagrams/s", s.Start, s.End, s.Packets, s.BitsPerSecond/1e9, s.DatagramsPerSecond)
 	if s.CPUNsPerDatagram > 0 {
 		line += fmt.Sprintf("  CPU %.0f ns/datagram", s.CPUNsPerDatagram)
@@ -46,7 +47,7 @@ func FormatSent(s SentSummary) string {
 }
 
 // FormatReceived renders a receiver summary as one line.
-func FormatReceived(r ReceivedSummary) string {
+func FormatReceived(r report.ReceivedSummary) string {
 	line := fmt.Sprintf("receiver %6.2f-%-6.2f s %12d datagrams %10.3f Gbit/s %12.0f datagrams/s", r.Start, r.End, r.Packets, r.BitsPerSecond/1e9, r.DatagramsPerSecond)
 	if r.LossKnown {
 		line += fmt.Sprintf("  lost %d (%.3f%%)", r.LostPackets, r.LostPercent)
@@ -76,7 +77,7 @@ func FormatReceived(r ReceivedSummary) string {
 }
 
 // WriteTable writes results as an aligned text table, one row per case.
-func WriteTable(w io.Writer, results []Result) error {
+func WriteTable(w io.Writer, results []report.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "transport\tpayload\tbatch\tdatagrams/s\tGbit/s\tloss %\tkernel drops\tring drops\trx ns/dgram\ttx ns/dgram\tPRBS errors\t")
 	for _, r := range results {
@@ -100,7 +101,7 @@ func WriteTable(w io.Writer, results []Result) error {
 // transportCell names a result's transport and, for xdp, the mode the
 // kernel granted: one mode when both sides got the same, else the
 // receiver's and the sender's.
-func transportCell(transport string, r Result) string {
+func transportCell(transport string, r report.Result) string {
 	rx, tx := r.SumReceived.XDPMode, r.SumSent.XDPMode
 	switch {
 	case rx == "" && tx == "":

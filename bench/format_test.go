@@ -9,12 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"udpstream.dev/bench/report"
 )
 
-func sampleResults() []Result {
-	mk := func(transport string, payload, batch int, dps, lostPct float64, lost uint64) Result {
-		var r Result
-		r.Test = TestInfo{Transport: transport, Payload: payload, Batch: batch, MTU: mtuFor(payload), PRBS: true}
+func sampleResults() []report.Result {
+	mk := func(transport string, payload, batch int, dps, lostPct float64, lost uint64) report.Result {
+		var r report.Result
+		r.Test = report.TestInfo{Transport: transport, Payload: payload, Batch: batch, MTU: mtuFor(payload), PRBS: true}
 		r.SumReceived.DatagramsPerSecond = dps
 		r.SumReceived.BitsPerSecond = dps * float64(payload) * 8
 		r.SumReceived.LostPackets = lost
@@ -23,13 +24,13 @@ func sampleResults() []Result {
 		r.SumSent.CPUNsPerDatagram = 987
 		return r
 	}
-	return []Result{
+	return []report.Result{
 		mk("naive", 1472, 1, 180000, 0, 0),
 		mk("mmsg", 1472, 64, 550000, 1.5, 8250),
 		mk("gro", 1472, 64, 2500000, 0, 0),
 		mk("naive", 8972, 1, 150000, 0, 0),
 		mk("mmsg", 8972, 64, 380000, 0, 0),
-		{Test: TestInfo{Transport: "gro", Payload: 8972, Batch: 64}, Error: "socket: permission denied\nmore"},
+		{Test: report.TestInfo{Transport: "gro", Payload: 8972, Batch: 64}, Error: "socket: permission denied\nmore"},
 	}
 }
 
@@ -54,7 +55,7 @@ func TestWriteTable(t *testing.T) {
 }
 
 func TestIntervalLines(t *testing.T) {
-	iv := Interval{Start: 1, End: 2, Seconds: 1, Packets: 557012, BitsPerSecond: 6.56e9, DatagramsPerSecond: 557012, LostPackets: 3, LostPercent: 0.0005, PRBSErrors: 2}
+	iv := report.Interval{Start: 1, End: 2, Seconds: 1, Packets: 557012, BitsPerSecond: 6.56e9, DatagramsPerSecond: 557012, LostPackets: 3, LostPercent: 0.0005, PRBSErrors: 2}
 	rx := FormatInterval(iv, true)
 	if !strings.Contains(rx, "557012") || !strings.Contains(rx, "6.560") || !strings.HasSuffix(rx, " 2") {
 		t.Fatalf("receiver line %q", rx)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/seqtrack"
+	"udpstream.dev/bench/report"
 )
 
 // meter turns cumulative counters into Interval records.
@@ -27,10 +28,10 @@ func newMeter(start time.Time, sender bool) *meter {
 }
 
 // next returns the interval from the previous call (or start) to now.
-func (m *meter) next(now time.Time, c counters, sent uint64) Interval {
+func (m *meter) next(now time.Time, c counters, sent uint64) report.Interval {
 	t := now.Sub(m.start)
 	secs := (t - m.prevT).Seconds()
-	iv := Interval{
+	iv := report.Interval{
 		Start:   m.prevT.Seconds(),
 		End:     t.Seconds(),
 		Seconds: secs,
@@ -52,14 +53,14 @@ func (m *meter) next(now time.Time, c counters, sent uint64) Interval {
 		iv.JitterMs = c.jitterMs
 		iv.Omitted = iv.Omitted || c.warmup
 	}
-	iv.BitsPerSecond, iv.DatagramsPerSecond = rates(iv.Bytes, iv.Packets, secs)
+	iv.BitsPerSecond, iv.DatagramsPerSecond = report.Rates(iv.Bytes, iv.Packets, secs)
 	m.before, m.mark = m.mark, mark{t, c, sent}
 	return iv
 }
 
 // extend returns the last interval stretched to now, for a partial
 // interval too short to stand on its own.
-func (m *meter) extend(now time.Time, c counters, sent uint64) Interval {
+func (m *meter) extend(now time.Time, c counters, sent uint64) report.Interval {
 	m.mark = m.before
 	return m.next(now, c, sent)
 }
@@ -77,7 +78,7 @@ func sub(a, b uint64) uint64 {
 // positive) on a goroutine of its own, appending each interval to *out and
 // passing it to on, if set. The returned stop ends the sampling after a
 // last partial interval and waits for it; only then may *out be read.
-func recordIntervals(every time.Duration, m *meter, read func() (counters, uint64), out *[]IntervalRecord, on func(Interval)) (stop func()) {
+func recordIntervals(every time.Duration, m *meter, read func() (counters, uint64), out *[]report.IntervalRecord, on func(report.Interval)) (stop func()) {
 	if every <= 0 {
 		return func() {}
 	}
@@ -88,11 +89,11 @@ func recordIntervals(every time.Duration, m *meter, read func() (counters, uint6
 		c, sent := read()
 		if short && len(*out) > 0 {
 			// Already printed through on; the record takes the tail.
-			(*out)[len(*out)-1] = NewIntervalRecord(m.extend(now, c, sent))
+			(*out)[len(*out)-1] = report.NewIntervalRecord(m.extend(now, c, sent))
 			return
 		}
 		iv := m.next(now, c, sent)
-		*out = append(*out, NewIntervalRecord(iv))
+		*out = append(*out, report.NewIntervalRecord(iv))
 		if on != nil {
 			on(iv)
 		}

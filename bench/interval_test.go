@@ -3,6 +3,7 @@ package bench
 import (
 	"testing"
 	"time"
+	"udpstream.dev/bench/report"
 )
 
 // A run that stops before its first tick still reports its one partial
@@ -42,7 +43,7 @@ func TestMeterExtendFoldsTheTail(t *testing.T) {
 // With no earlier interval, the short last one is recorded on its own;
 // the records always add up to the counters read last.
 func TestRecordIntervalsKeepsEveryDatagram(t *testing.T) {
-	var out []IntervalRecord
+	var out []report.IntervalRecord
 	n := uint64(0)
 	read := func() (counters, uint64) { n += 7; return counters{packets: n, bytes: 10 * n}, 0 }
 	stop := recordIntervals(time.Hour, newMeter(time.Now(), false), read, &out, nil)
@@ -55,10 +56,10 @@ func TestRecordIntervalsKeepsEveryDatagram(t *testing.T) {
 // Streams with different numbers of intervals merge into records that
 // each hold every stream, and the records still count every datagram.
 func TestMergeIntervalsJoinsAStreamsExtraInterval(t *testing.T) {
-	rec := func(start, end float64, packets uint64) IntervalRecord {
-		return IntervalRecord{Sum: Interval{Start: start, End: end, Seconds: end - start, Packets: packets, Bytes: 1000 * packets}}
+	rec := func(start, end float64, packets uint64) report.IntervalRecord {
+		return report.IntervalRecord{Sum: report.Interval{Start: start, End: end, Seconds: end - start, Packets: packets, Bytes: 1000 * packets}}
 	}
-	per := [][]IntervalRecord{
+	per := [][]report.IntervalRecord{
 		{rec(0, 0.2, 10), rec(0.2, 0.4, 10), rec(0.4, 0.6, 10)},
 		{rec(0, 0.2, 20), rec(0.2, 0.4, 20), rec(0.4, 0.625, 20), rec(0.625, 0.65, 3)},
 	}

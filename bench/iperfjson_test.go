@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
 )
 
@@ -66,7 +67,7 @@ func TestReceiverMeasuresJitterOfStampedSessions(t *testing.T) {
 }
 
 func TestSessionIDIsAStringInJSON(t *testing.T) {
-	id := SessionID(1<<63 + 12345) // beyond 2^53: a double would round it
+	id := report.SessionID(1<<63 + 12345) // beyond 2^53: a double would round it
 	b, err := json.Marshal(SessionSummary{ID: id})
 	if err != nil {
 		t.Fatal(err)
@@ -85,13 +86,13 @@ func TestSessionIDIsAStringInJSON(t *testing.T) {
 
 func TestClientReportIperfSummary(t *testing.T) {
 	var rep ClientReport
-	rep.Intervals = []IntervalRecord{{Sum: Interval{Packets: 5, Sender: true}}}
+	rep.Intervals = []report.IntervalRecord{{Sum: report.Interval{Packets: 5, Sender: true}}}
 	rep.End.SumSent.Packets, rep.End.SumSent.Bytes, rep.End.SumSent.Seconds = 100, 100_000, 2
-	rep.End.Process = ProcessCPU{User: 0.5, System: 0.1}
+	rep.End.Process = report.ProcessCPU{User: 0.5, System: 0.1}
 	rep.End.SumReceived = &SessionSummary{SentPackets: 100}
 	v := &rep.End.SumReceived.ReceivedSummary
 	v.Packets, v.LostPackets, v.LostPercent, v.JitterMs, v.OutOfOrder, v.LossKnown = 97, 3, 3, 0.25, 1, true
-	rep.End.SumReceived.CPU = HostCPU{HostTotal: 7, HostUser: 5, HostSystem: 2}
+	rep.End.SumReceived.CPU = report.HostCPU{HostTotal: 7, HostUser: 5, HostSystem: 2}
 	rep.finishIperf()
 	s := rep.End.Sum
 	// iperf3 3.12: packets is what was sent; loss and jitter the receiver's.

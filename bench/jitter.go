@@ -3,6 +3,7 @@ package bench
 import (
 	"math"
 
+	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
 )
 
@@ -28,7 +29,7 @@ func (j *jitter) observe(transit int64) {
 // stampable reports whether a client sending c stamps its datagrams with
 // their send time: plain datagrams long enough to carry it (a PRBS frame's
 // words are all the generator's).
-func stampable(c Case) bool { return !c.PRBS && c.Payload >= wire.StampedLen }
+func stampable(c report.Case) bool { return !c.PRBS && c.Payload >= wire.StampedLen }
 
 // sampleJitter feeds the send time in head, read against the time of the
 // latest stamp, into the session's jitter. It runs when the receiver reads

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"udpstream.dev/bench/report"
 )
 
 // The no-drop rate (NDR) is RFC 2544's throughput: the highest offered
@@ -217,7 +218,7 @@ func SpreadOf(values []float64) Spread {
 // the search: Duration is the trial length, default 1 s) searched Repeat
 // times (default 1).
 type NDRCase struct {
-	Case
+	report.Case
 	Search Search
 	Repeat int
 	// OnTrial, if set, sees every trial: the 1-based repeat and step.
@@ -226,7 +227,7 @@ type NDRCase struct {
 
 // NDRResult is the outcome of an NDRCase ("end.results[]" of udpperf ndr).
 type NDRResult struct {
-	Test TestInfo `json:"test"`
+	Test report.TestInfo `json:"test"`
 	// LossLimit is the accepted loss in percent of the offered datagrams.
 	LossLimit  float64 `json:"loss_limit_percent"`
 	Resolution float64 `json:"resolution"`
@@ -248,8 +249,8 @@ func (nc NDRCase) withDefaults() NDRCase {
 	if nc.Repeat == 0 {
 		nc.Repeat = 1
 	}
-	nc.Rate = Rate{}
-	nc.Case = nc.Case.withDefaults()
+	nc.Rate = report.Rate{}
+	nc.Case = nc.Case.WithDefaults()
 	nc.Search = nc.Search.withDefaults()
 	return nc
 }
@@ -268,7 +269,7 @@ func (nc NDRCase) Validate() error {
 // of Duration at the rate under test.
 func NDR(ctx context.Context, nc NDRCase) (NDRResult, error) {
 	nc = nc.withDefaults()
-	res := NDRResult{Test: nc.testInfo(), LossLimit: nc.Search.Loss, Resolution: nc.Search.Resolution}
+	res := NDRResult{Test: nc.TestInfo(), LossLimit: nc.Search.Loss, Resolution: nc.Search.Resolution}
 	res.Test.Rate = "ndr search"
 	if err := nc.Validate(); err != nil {
 		res.Error = err.Error()
@@ -300,7 +301,7 @@ func NDR(ctx context.Context, nc NDRCase) (NDRResult, error) {
 // trial runs the case for one trial at perSecond datagrams/s.
 func (nc NDRCase) trial(ctx context.Context, perSecond float64) (Trial, error) {
 	c := nc.Case
-	c.Rate = Rate{DatagramsPerSecond: perSecond}
+	c.Rate = report.Rate{DatagramsPerSecond: perSecond}
 	r, err := Run(ctx, c)
 	if err != nil {
 		return Trial{}, err
@@ -310,7 +311,7 @@ func (nc NDRCase) trial(ctx context.Context, perSecond float64) (Trial, error) {
 
 // trialOf reads a trial's figures from a Run: datagrams the kernel
 // refused to send count as offered and lost.
-func trialOf(r Result) Trial {
+func trialOf(r report.Result) Trial {
 	s, v := r.SumSent, r.SumReceived
 	t := Trial{Offers: s.Packets + s.Errors, Lost: v.LostPackets + s.Errors, Received: v.DatagramsPerSecond}
 	if s.Seconds > 0 {

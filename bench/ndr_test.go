@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -160,7 +161,7 @@ func TestSpreadOf(t *testing.T) {
 func TestNDRLoopback(t *testing.T) {
 	var trials int
 	nc := NDRCase{
-		Case:   Case{Transport: udp.TransportMmsg, Payload: 1472, Duration: 150 * time.Millisecond},
+		Case:   report.Case{Transport: udp.TransportMmsg, Payload: 1472, Duration: 150 * time.Millisecond},
 		Search: Search{MaxSteps: 3},
 		Repeat: 2,
 		OnTrial: func(rep, step int, tr Trial) {
@@ -190,14 +191,14 @@ func TestNDRLoopback(t *testing.T) {
 	if res.NDR.Min > res.NDR.Median || res.NDR.Median > res.NDR.Max || res.NDRBits.Median != res.NDR.Median*1472*8 {
 		t.Fatalf("spread %+v bits %+v", res.NDR, res.NDRBits)
 	}
-	if _, err := NDR(testContext(t), NDRCase{Case: Case{Transport: udp.TransportMmsg}, Repeat: -1}); err == nil {
+	if _, err := NDR(testContext(t), NDRCase{Case: report.Case{Transport: udp.TransportMmsg}, Repeat: -1}); err == nil {
 		t.Fatal("repeat -1 accepted")
 	}
 }
 
 func sampleNDRResults() []NDRResult {
 	mk := func(transport string, payload int, ndr ...float64) NDRResult {
-		r := NDRResult{Test: TestInfo{Transport: transport, Payload: payload, Batch: 64}}
+		r := NDRResult{Test: report.TestInfo{Transport: transport, Payload: payload, Batch: 64}}
 		for _, v := range ndr {
 			r.Repeats = append(r.Repeats, SearchResult{Found: v > 0, NDR: v, Ceiling: 2 * v, Resolved: true, Trials: make([]Trial, 7)})
 		}
@@ -211,7 +212,7 @@ func sampleNDRResults() []NDRResult {
 	none := mk("mmsg", 8972, 0, 0)
 	none.Repeats[0].Resolved = false
 	return []NDRResult{sender, mk("mmsg", 1472, 400_000, 380_000, 450_000), mk("gro", 1472, 900_000, 1_100_000), none,
-		{Test: TestInfo{Transport: "gro", Payload: 8972, Batch: 64}, Error: "socket: boom\nmore"}}
+		{Test: report.TestInfo{Transport: "gro", Payload: 8972, Batch: 64}, Error: "socket: boom\nmore"}}
 }
 
 func TestNDRTableAndChart(t *testing.T) {

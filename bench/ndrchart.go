@@ -7,6 +7,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"udpstream.dev/bench/report"
 )
 
 // WriteNDRChart renders NDR results to path (.svg or .png): the median
@@ -48,7 +49,7 @@ func RenderNDRChart(w io.Writer, format string, results []NDRResult) error {
 		}
 		plots = append(plots, p)
 	}
-	tests := make([]TestInfo, len(results))
+	tests := make([]report.TestInfo, len(results))
 	for i, r := range results {
 		tests[i] = r.Test
 	}
@@ -64,7 +65,7 @@ type errPoints struct {
 
 // ndrPlot draws one panel: bars of the median, error bars of the spread.
 func ndrPlot(results []NDRResult, spread func(NDRResult) Spread, scale float64) (*plot.Plot, error) {
-	tests := make([]TestInfo, len(results))
+	tests := make([]report.TestInfo, len(results))
 	for i, r := range results {
 		tests[i] = r.Test
 	}
@@ -119,7 +120,7 @@ func ndrPlot(results []NDRResult, spread func(NDRResult) Spread, scale float64) 
 
 // ndrAxes lists the groups on the x axis (transport and batch) and the
 // payloads, in the order the tests first name them.
-func ndrAxes(tests []TestInfo) ([]chartKey, map[chartKey]int, []int) {
+func ndrAxes(tests []report.TestInfo) ([]chartKey, map[chartKey]int, []int) {
 	var keys []chartKey
 	var payloads []int
 	keyIndex, seen := map[chartKey]int{}, map[int]bool{}

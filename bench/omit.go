@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -15,9 +16,9 @@ import (
 // marked omitted, so the measured test's totals start from zero. The
 // measured session, already welcomed as session, is opened again after
 // it, which costs one control round trip between the two.
-func warmUp(ctx context.Context, client *udp.Client, replies *replySlave, session uint64, c Case, cfg ClientConfig) ([]IntervalRecord, error) {
+func warmUp(ctx context.Context, client *udp.Client, replies *replySlave, session uint64, c report.Case, cfg ClientConfig) ([]report.IntervalRecord, error) {
 	w := c
-	w.Duration, w.warmup = cfg.Omit, true
+	w.Duration, w.HelloWarmup = cfg.Omit, true
 	refused := func() bool { return client.Stats().ConnRefused > 0 }
 	id := rand.Uint64()
 	if !cfg.Raw {
@@ -33,7 +34,7 @@ func warmUp(ctx context.Context, client *udp.Client, replies *replySlave, sessio
 	snd.stamp = stampable(w)
 	m := newMeter(time.Now(), true)
 	m.omitted = true
-	var ivs []IntervalRecord
+	var ivs []report.IntervalRecord
 	stop := recordIntervals(cfg.Interval, m, func() (counters, uint64) {
 		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
 	}, &ivs, cfg.onInterval())

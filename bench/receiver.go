@@ -12,6 +12,7 @@ import (
 
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/seqtrack"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
@@ -145,10 +146,10 @@ type sessionParams struct {
 // server reports it to the client at the end ("end.sum_received") and
 // lists it in its own report ("end.sessions").
 type SessionSummary struct {
-	ID      SessionID `json:"id"`
-	Client  string    `json:"client,omitempty"`
-	Payload int       `json:"payload"`
-	ReceivedSummary
+	ID      report.SessionID `json:"id"`
+	Client  string           `json:"client,omitempty"`
+	Payload int              `json:"payload"`
+	report.ReceivedSummary
 	// SentPackets is the client's count from its end message.
 	SentPackets uint64 `json:"sent_packets"`
 	SentBytes   uint64 `json:"sent_bytes"`
@@ -162,14 +163,14 @@ type SessionSummary struct {
 	Omitted bool `json:"omitted"`
 	// CPU is the server process's CPU use over the session, in percent of
 	// one CPU (iperf3's cpu_utilization_percent from the server's side).
-	CPU HostCPU `json:"cpu_utilization_percent"`
+	CPU report.HostCPU `json:"cpu_utilization_percent"`
 }
 
 // statsSource gives the receiver the server's drop counters.
 type statsSource interface{ Stats() udp.Stats }
 
 func newReceiver(reply replier, stats statsSource, pinCPU int, forcePRBS bool) (*receiver, error) {
-	ck, err := prbs.NewChecker(PRBSWidth)
+	ck, err := prbs.NewChecker(report.PRBSWidth)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +274,7 @@ func (r *receiver) checkPRBS(f engine.Frame, data, head []byte) {
 // seqVouched reports whether a PRBS frame's word 2, the first LFSR word,
 // is the one its word 0 seeds. It runs only for frames that failed.
 func seqVouched(f engine.Frame, data []byte) bool {
-	const n = 3 * PRBSWidth / 8
+	const n = 3 * report.PRBSWidth / 8
 	var got, want [n]byte
 	if data != nil {
 		if len(data) < n {
@@ -283,10 +284,10 @@ func seqVouched(f engine.Frame, data []byte) bool {
 	} else if k, _ := f.ReadAt(got[:], 0); k < n {
 		return false
 	}
-	if prbs.Fill(want[:], binary.LittleEndian.Uint32(got[:]), PRBSWidth) != nil {
+	if prbs.Fill(want[:], binary.LittleEndian.Uint32(got[:]), report.PRBSWidth) != nil {
 		return false
 	}
-	return [n - 2*PRBSWidth/8]byte(got[2*PRBSWidth/8:]) == [n - 2*PRBSWidth/8]byte(want[2*PRBSWidth/8:])
+	return [n - 2*report.PRBSWidth/8]byte(got[2*report.PRBSWidth/8:]) == [n - 2*report.PRBSWidth/8]byte(want[2*report.PRBSWidth/8:])
 }
 
 // observe feeds one sequence number (32 bits wide for PRBS frames) to the
@@ -361,7 +362,7 @@ func (r *receiver) checkAfterGap(f engine.Frame, data []byte) bool {
 		n, _ := f.ReadAt(r.scratch[:f.Payload()], 0)
 		data = r.scratch[:n]
 	}
-	if _, err := prbs.Verify(data, PRBSWidth); err != nil {
+	if _, err := prbs.Verify(data, report.PRBSWidth); err != nil {
 		r.gapErrors.Add(1)
 		if r.firstErr == nil {
 			r.firstErr = err
@@ -516,8 +517,8 @@ func (r *receiver) closeSession(s *session, sent, sentBytes uint64) SessionSumma
 // is held.
 func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary {
 	packets := r.packets.Load() - s.startPkts
-	sum := SessionSummary{ID: SessionID(s.id), Payload: s.params.Payload, SentPackets: sent, SentBytes: sentBytes, Omitted: s.params.Warmup}
-	sum.CPU = sessionCPU(s.startProc, s.startWall)
+	sum := SessionSummary{ID: report.SessionID(s.id), Payload: s.params.Payload, SentPackets: sent, SentBytes: sentBytes, Omitted: s.params.Warmup}
+	sum.CPU = report.SessionCPU(s.startProc, s.startWall)
 	v := &sum.ReceivedSummary
 	v.Packets = packets
 	v.Bytes = r.bytes.Load() - s.startBytes
@@ -526,7 +527,7 @@ func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 		v.Seconds = float64(max(r.lastNs.Load(), s.startNs)-s.startNs) / 1e9
 		v.End = v.Seconds
 	}
-	v.setRates()
+	v.SetRates()
 	v.LossKnown = true
 	v.Invalid = r.invalid() - s.startInvalid
 	sum.SentRejected = r.judgeClaim(s, sent)
@@ -563,7 +564,7 @@ func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 	if s.startNs > 0 && r.lockedThread {
 		if t, err := cpu.Thread(); err == nil {
 			u := t.Sub(r.threadCPU)
-			v.setCPU(u, "thread")
+			v.SetCPU(u, "thread")
 		}
 	}
 	return sum

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
@@ -81,7 +82,7 @@ func seqDatagram(seq uint64, size int) []byte {
 
 func prbsDatagram(t testing.TB, seq uint32, size int) []byte {
 	b := make([]byte, size)
-	if err := prbs.Fill(b, seq, PRBSWidth); err != nil {
+	if err := prbs.Fill(b, seq, report.PRBSWidth); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -252,7 +253,7 @@ func TestReceiverAllocatesNothingPerDatagram(t *testing.T) {
 		seq := uint32(0)
 		allocs := testing.AllocsPerRun(1000, func() {
 			if on {
-				prbs.Fill(mem, seq, PRBSWidth)
+				prbs.Fill(mem, seq, report.PRBSWidth)
 			} else {
 				wire.PutSeq(mem, uint64(seq))
 			}
@@ -296,7 +297,7 @@ func BenchmarkReceiverAcceptFrame(b *testing.B) {
 				if on {
 					if i < 1024 {
 						b.StopTimer()
-						prbs.Fill(mems[k], uint32(i), PRBSWidth)
+						prbs.Fill(mems[k], uint32(i), report.PRBSWidth)
 						b.StartTimer()
 					}
 					// PRBS frames repeat every 1024: the checker sees a

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine/udp"
 )
@@ -221,7 +222,7 @@ func TestTransmitStopsWhenServerGoes(t *testing.T) {
 		close(done2)
 	}()
 	rep, err := Transmit(testContext(t), ClientConfig{Host: "127.0.0.1", Port: port, Duration: 10 * time.Second,
-		Rate: Rate{DatagramsPerSecond: 20000}, CPU: -1})
+		Rate: report.Rate{DatagramsPerSecond: 20000}, CPU: -1})
 	returned := time.Now()
 	<-done2
 	if !errors.Is(err, ErrPeerGone) || !strings.Contains(err.Error(), "port-unreachable") {
@@ -260,7 +261,7 @@ func TestTransmitRawStopsWhenNothingListens(t *testing.T) {
 	l.Close()
 	start := time.Now()
 	rep, err := Transmit(testContext(t), ClientConfig{Host: "127.0.0.1", Port: port, Raw: true, Duration: 10 * time.Second,
-		Rate: Rate{DatagramsPerSecond: 1000}, CPU: -1})
+		Rate: report.Rate{DatagramsPerSecond: 1000}, CPU: -1})
 	if !errors.Is(err, ErrPeerGone) || time.Since(start) > 2*time.Second {
 		t.Fatalf("err %v after %v", err, time.Since(start))
 	}

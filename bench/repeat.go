@@ -7,12 +7,13 @@ import (
 	"slices"
 	"strconv"
 	"text/tabwriter"
+	"udpstream.dev/bench/report"
 )
 
 // CaseSummary condenses repeated runs of one case: the median and range
 // of each rate, and the loss summed over the runs and split by cause.
 type CaseSummary struct {
-	Test TestInfo `json:"test"`
+	Test report.TestInfo `json:"test"`
 	// Runs counts the runs, Failed those that could not run (their
 	// figures are left out of the spreads).
 	Runs   int `json:"runs"`
@@ -29,8 +30,8 @@ type CaseSummary struct {
 	TxNsPerDatagram Spread     `json:"tx_cpu_ns_per_datagram"`
 	PRBSErrors      uint64     `json:"prbs_errors"`
 	// Error is the first run's error, if any run failed.
-	Error   string   `json:"error,omitempty"`
-	Results []Result `json:"results"`
+	Error   string          `json:"error,omitempty"`
+	Results []report.Result `json:"results"`
 }
 
 // LossCauses splits lost datagrams by where they were dropped, in
@@ -53,7 +54,7 @@ type LossCauses struct {
 }
 
 // add counts one run's loss.
-func (l *LossCauses) add(r Result) {
+func (l *LossCauses) add(r report.Result) {
 	v := r.SumReceived
 	l.Sent += r.SumSent.Packets
 	l.Lost += v.LostPackets
@@ -69,13 +70,13 @@ func (l *LossCauses) add(r Result) {
 }
 
 // caseKey identifies the case a result belongs to.
-func caseKey(t TestInfo) string {
+func caseKey(t report.TestInfo) string {
 	return fmt.Sprintf("%s/%d/%d/%s/%v/%s/%d", t.Transport, t.Payload, t.Batch, t.Rate, t.PRBS, t.Network, t.RxQueue)
 }
 
 // Summarize groups consecutive results of the same case, as a sweep of
 // repeated cases returns them, and condenses each group.
-func Summarize(results []Result) []CaseSummary {
+func Summarize(results []report.Result) []CaseSummary {
 	var out []CaseSummary
 	for i := 0; i < len(results); {
 		j := i + 1
@@ -89,7 +90,7 @@ func Summarize(results []Result) []CaseSummary {
 }
 
 // summarize condenses the runs of one case.
-func summarize(runs []Result) CaseSummary {
+func summarize(runs []report.Result) CaseSummary {
 	s := CaseSummary{Test: runs[0].Test, Runs: len(runs), Results: runs}
 	var offered, received, bits, lost, rxNs, txNs []float64
 	for _, r := range runs {
@@ -119,8 +120,8 @@ func summarize(runs []Result) CaseSummary {
 // MedianRun returns the run whose received datagram rate is the median
 // (the lower middle one of an even count), the run a chart shows for
 // the case; a failed run only when every run failed.
-func (s CaseSummary) MedianRun() Result {
-	var ok []Result
+func (s CaseSummary) MedianRun() report.Result {
+	var ok []report.Result
 	for _, r := range s.Results {
 		if r.Error == "" {
 			ok = append(ok, r)
@@ -129,20 +130,20 @@ func (s CaseSummary) MedianRun() Result {
 	if len(ok) == 0 {
 		return s.Results[0]
 	}
-	slices.SortStableFunc(ok, func(a, b Result) int {
+	slices.SortStableFunc(ok, func(a, b report.Result) int {
 		return cmp.Compare(a.SumReceived.DatagramsPerSecond, b.SumReceived.DatagramsPerSecond)
 	})
 	return ok[(len(ok)-1)/2]
 }
 
 // grantedXDP is the first run that reports AF_XDP modes, for the table.
-func (s CaseSummary) grantedXDP() Result {
+func (s CaseSummary) grantedXDP() report.Result {
 	for _, r := range s.Results {
 		if r.SumReceived.XDPMode != "" || r.SumSent.XDPMode != "" {
 			return r
 		}
 	}
-	return Result{}
+	return report.Result{}
 }
 
 // WriteSummaryTable writes one row per case: runs, offered and received

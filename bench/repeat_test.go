@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"udpstream.dev/bench/report"
 )
 
 func TestSummarize(t *testing.T) {
-	run := func(transport string, sent, errs, recv, kernel, ring, pool uint64, secs float64) Result {
-		var r Result
-		r.Test = TestInfo{Transport: transport, Payload: 1472, Batch: 64, Rate: "max"}
+	run := func(transport string, sent, errs, recv, kernel, ring, pool uint64, secs float64) report.Result {
+		var r report.Result
+		r.Test = report.TestInfo{Transport: transport, Payload: 1472, Batch: 64, Rate: "max"}
 		r.SumSent.Packets, r.SumSent.Errors, r.SumSent.Seconds = sent, errs, secs
 		r.SumSent.CPUNsPerDatagram = 100
 		v := &r.SumReceived
@@ -21,12 +22,12 @@ func TestSummarize(t *testing.T) {
 		v.CPUNsPerDatagram = 200
 		return r
 	}
-	results := []Result{
+	results := []report.Result{
 		run("mmsg", 1000, 0, 1000, 0, 0, 0, 1),
 		run("mmsg", 3000, 10, 2900, 60, 20, 5, 1),
 		run("mmsg", 2000, 0, 2000, 0, 0, 0, 1),
 		run("gro", 5000, 0, 5000, 0, 0, 0, 1),
-		{Test: TestInfo{Transport: "gro", Payload: 1472, Batch: 64, Rate: "max"}, Error: "socket: boom"},
+		{Test: report.TestInfo{Transport: "gro", Payload: 1472, Batch: 64, Rate: "max"}, Error: "socket: boom"},
 	}
 	sums := Summarize(results)
 	if len(sums) != 2 {

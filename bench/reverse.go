@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
@@ -28,17 +29,17 @@ type reverseReq struct {
 
 // reverseEnd is the body of the end message of a reverse test.
 type reverseEnd struct {
-	Sent SentSummary `json:"sum_sent"`
-	CPU  HostCPU     `json:"cpu_utilization_percent"`
+	Sent report.SentSummary `json:"sum_sent"`
+	CPU  report.HostCPU     `json:"cpu_utilization_percent"`
 }
 
 // ReverseSummary is a server's account of a reverse test
 // ("end.reverse_sessions[]"): what it sent and what the client received.
 type ReverseSummary struct {
-	ID       SessionID       `json:"id"`
-	Client   string          `json:"client,omitempty"`
-	Sent     SentSummary     `json:"sum_sent"`
-	Received *SessionSummary `json:"sum_received,omitempty"`
+	ID       report.SessionID   `json:"id"`
+	Client   string             `json:"client,omitempty"`
+	Sent     report.SentSummary `json:"sum_sent"`
+	Received *SessionSummary    `json:"sum_received,omitempty"`
 	// Error says why the test failed, if it did.
 	Error string `json:"error,omitempty"`
 }
@@ -128,15 +129,15 @@ func (rr *reverseRunner) stop() {
 
 // run sends one reverse test to the client.
 func (rr *reverseRunner) run(req reverseReq) ReverseSummary {
-	out := ReverseSummary{ID: SessionID(req.session), Client: rr.server.Peer().String()}
+	out := ReverseSummary{ID: report.SessionID(req.session), Client: rr.server.Peer().String()}
 	p := req.params
-	r, err := ParseRate(p.Rate)
+	r, err := report.ParseRate(p.Rate)
 	if err != nil {
 		out.Error = fmt.Sprintf("the client's rate: %v", err)
 		return out
 	}
-	c := Case{Transport: rr.cfg.Transport, Payload: p.Payload, Batch: rr.cfg.Batch, Rate: r, PRBS: p.PRBS,
-		Duration: time.Duration(p.Duration * float64(time.Second))}.withDefaults()
+	c := report.Case{Transport: rr.cfg.Transport, Payload: p.Payload, Batch: rr.cfg.Batch, Rate: r, PRBS: p.PRBS,
+		Duration: time.Duration(p.Duration * float64(time.Second))}.WithDefaults()
 	never := func() bool { return false }
 	if err := hello(rr.ctx, rr.server, rr.replies, req.session, c, never); err != nil {
 		out.Error = fmt.Sprintf("the client did not open the reverse test: %v", err)
@@ -158,7 +159,7 @@ func (rr *reverseRunner) run(req reverseReq) ReverseSummary {
 		out.Error = fmt.Sprintf("sending: %v", err)
 		return out
 	}
-	body, _ := json.Marshal(reverseEnd{Sent: out.Sent, CPU: hostCPU(procEnd.Sub(procStart), time.Since(wallStart))})
+	body, _ := json.Marshal(reverseEnd{Sent: out.Sent, CPU: report.HostCPUOf(procEnd.Sub(procStart), time.Since(wallStart))})
 	sum, err := finishWith(rr.ctx, rr.server, rr.replies, req.session, out.Sent.Packets, out.Sent.Bytes, body)
 	if err != nil {
 		out.Error = fmt.Sprintf("the client's result: %v", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
@@ -26,7 +27,7 @@ type reverseClient struct {
 // newReverseClient attaches the receiving side to client before the test
 // is opened, so that the server's hello, sent right after its welcome,
 // finds it.
-func newReverseClient(client *udp.Client, session uint64, c Case) (*reverseClient, error) {
+func newReverseClient(client *udp.Client, session uint64, c report.Case) (*reverseClient, error) {
 	recv, err := newReceiver(client, client, -1, c.PRBS)
 	if err != nil {
 		return nil, err
@@ -36,7 +37,7 @@ func newReverseClient(client *udp.Client, session uint64, c Case) (*reverseClien
 	recv.maxPayload = client.MaxPayload()
 	if c.Transport != udp.TransportXDP {
 		// The receive buffer a server gets.
-		client.SetRxBufferCount(max(1, DefaultRxBuffer/(client.MaxPayload()+28)))
+		client.SetRxBufferCount(max(1, report.DefaultRxBuffer/(client.MaxPayload()+28)))
 	}
 	ends := &endWatcher{session: session, body: make(chan []byte, 4)}
 	engine.Connect(client, ends) // before recv: it sees the end message first
@@ -46,7 +47,7 @@ func newReverseClient(client *udp.Client, session uint64, c Case) (*reverseClien
 
 // run receives the test the server sends, reporting intervals as it goes,
 // and fills the report with both sides' figures.
-func (rc *reverseClient) run(ctx context.Context, cfg ClientConfig, c Case, rep *ClientReport) error {
+func (rc *reverseClient) run(ctx context.Context, cfg ClientConfig, c report.Case, rep *ClientReport) error {
 	procStart, _ := cpu.Process()
 	wallStart := time.Now()
 	stop := recordIntervals(cfg.Interval, newMeter(wallStart, false), func() (counters, uint64) {
@@ -55,7 +56,7 @@ func (rc *reverseClient) run(ctx context.Context, cfg ClientConfig, c Case, rep 
 	sum, err := rc.await(ctx, c.Duration+helloWait+endWait)
 	stop()
 	procEnd, _ := cpu.Process()
-	rep.End.Process = processCPU(procEnd.Sub(procStart))
+	rep.End.Process = report.ProcessCPUOf(procEnd.Sub(procStart))
 	rep.End.hostWall = time.Since(wallStart)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/netns"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
@@ -35,7 +36,7 @@ func pinPlan(noPin bool) (tx, rx int) {
 }
 
 // endpointOptions are the engine options of both sides of a case.
-func (c Case) endpointOptions() []udp.Option {
+func endpointOptions(c report.Case) []udp.Option {
 	opts := []udp.Option{
 		udp.WithTransport(c.Transport),
 		udp.WithBatch(c.Batch),
@@ -69,7 +70,7 @@ func kernelDrops(st udp.Stats) uint64 {
 
 // openPair opens the receiving server and the sending client of a case,
 // on loopback or in the case's namespaces.
-func (c Case) openPair() (*udp.Server, *udp.Client, error) {
+func openPair(c report.Case) (*udp.Server, *udp.Client, error) {
 	rxAddr := netip.MustParseAddr("127.0.0.1")
 	inRx, inTx := func(f func() error) error { return f() }, func(f func() error) error { return f() }
 	if n := c.Network; n != nil {
@@ -80,7 +81,7 @@ func (c Case) openPair() (*udp.Server, *udp.Client, error) {
 	}
 	var server *udp.Server
 	err := inRx(func() (err error) {
-		server, err = udp.NewServer(0, c.Jumbo(), append(c.endpointOptions(), udp.WithBindAddress(rxAddr))...)
+		server, err = udp.NewServer(0, c.Jumbo(), append(endpointOptions(c), udp.WithBindAddress(rxAddr))...)
 		return err
 	})
 	if err != nil {
@@ -91,7 +92,7 @@ func (c Case) openPair() (*udp.Server, *udp.Client, error) {
 	}
 	var client *udp.Client
 	err = inTx(func() (err error) {
-		client, err = udp.NewClient(rxAddr.String(), server.Port(), c.Jumbo(), c.endpointOptions()...)
+		client, err = udp.NewClient(rxAddr.String(), server.Port(), c.Jumbo(), endpointOptions(c)...)
 		return err
 	})
 	if err != nil {
@@ -106,9 +107,9 @@ func (c Case) openPair() (*udp.Server, *udp.Client, error) {
 // message carrying the sent count and returns both sides' figures. The
 // error (also in Result.Error) says why a case could not run; a run with
 // loss or PRBS errors is not an error (see Result.Failed).
-func Run(ctx context.Context, c Case) (Result, error) {
-	c = c.withDefaults()
-	res := Result{Test: c.testInfo()}
+func Run(ctx context.Context, c report.Case) (report.Result, error) {
+	c = c.WithDefaults()
+	res := report.Result{Test: c.TestInfo()}
 	if err := runCase(ctx, c, &res); err != nil {
 		res.Error = err.Error()
 		return res, err
@@ -119,7 +120,7 @@ func Run(ctx context.Context, c Case) (Result, error) {
 // caseRun is one case of Run under way: its endpoints, its receiver and
 // sender, and the CPUs they are pinned to (-1: none).
 type caseRun struct {
-	c            Case
+	c            report.Case
 	server       *udp.Server
 	client       *udp.Client
 	serverClosed bool
@@ -130,14 +131,14 @@ type caseRun struct {
 
 // runCase checks c, opens its endpoints, receiver and sender, and runs
 // it (see measure); what it measured goes in res, also on failure.
-func runCase(ctx context.Context, c Case, res *Result) error {
+func runCase(ctx context.Context, c report.Case, res *report.Result) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
 	r := &caseRun{c: c}
 	r.txCPU, r.rxCPU = pinPlan(c.NoPin)
 	var err error
-	if r.server, r.client, err = c.openPair(); err != nil {
+	if r.server, r.client, err = openPair(c); err != nil {
 		return err
 	}
 	defer r.close()
@@ -167,7 +168,7 @@ func (r *caseRun) close() {
 // measure sends for the case's duration, ends the test, closes both
 // endpoints and puts both sides' figures in res (the interval records as
 // they come). The error says why the test yielded no figures.
-func (r *caseRun) measure(ctx context.Context, res *Result) error {
+func (r *caseRun) measure(ctx context.Context, res *report.Result) error {
 	c, recv, snd := r.c, r.recv, r.snd
 	procStart, _ := cpu.Process()
 	stopIntervals := recordIntervals(c.Interval, newMeter(time.Now(), false), func() (counters, uint64) {
@@ -198,21 +199,21 @@ func (r *caseRun) measure(ctx context.Context, res *Result) error {
 	res.SumSent = sentSummary(elapsed, snd, usage, txStats)
 	res.SumReceived = sum.ReceivedSummary
 	res.SumReceived.XDPMode = rxMode
-	res.Process = processCPU(procEnd.Sub(procStart))
+	res.Process = report.ProcessCPUOf(procEnd.Sub(procStart))
 	return nil
 }
 
 // sentSummary is the sender's side of a finished test.
-func sentSummary(elapsed time.Duration, snd *sender, u cpu.Usage, st udp.Stats) SentSummary {
-	s := SentSummary{Sender: true, GSO: st.GSO, XDPMode: st.XDP.Mode, Errors: snd.errs.Load()}
+func sentSummary(elapsed time.Duration, snd *sender, u cpu.Usage, st udp.Stats) report.SentSummary {
+	s := report.SentSummary{Sender: true, GSO: st.GSO, XDPMode: st.XDP.Mode, Errors: snd.errs.Load()}
 	if err := snd.firstError(); err != nil {
 		s.FirstError = err.Error()
 	}
 	s.Packets, s.Bytes = snd.sent.Load(), snd.sentBytes.Load()
 	s.Seconds = elapsed.Seconds()
 	s.End = s.Seconds
-	s.setRates()
-	s.setCPU(u, "thread")
+	s.SetRates()
+	s.SetCPU(u, "thread")
 	return s
 }
 

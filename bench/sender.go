@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/rate"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
@@ -138,7 +139,7 @@ func (s *sender) fill(n int, now int64) error {
 			mem = s.scratch
 		}
 		if s.prbs {
-			if err := prbs.Fill(mem, uint32(s.seq), PRBSWidth); err != nil {
+			if err := prbs.Fill(mem, uint32(s.seq), report.PRBSWidth); err != nil {
 				return err
 			}
 		} else {

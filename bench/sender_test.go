@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
@@ -54,7 +55,7 @@ func (f *fakeTx) SendBatch(fs []engine.Frame) (int, error) {
 		}
 		f.mu.Lock()
 		if f.prbs {
-			seq, verr := prbs.Verify(b, PRBSWidth)
+			seq, verr := prbs.Verify(b, report.PRBSWidth)
 			if verr != nil {
 				f.prbsBad++
 			}

@@ -10,6 +10,7 @@ import (
 
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/seqtrack"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )
@@ -46,11 +47,11 @@ type ServeConfig struct {
 	Bind     netip.Addr
 	BusyPoll int
 	// XDP names the interface and queue of the xdp transport.
-	XDP XDP
+	XDP report.XDP
 	// Interval, with OnInterval, reports progress; intervals without
 	// traffic are not reported.
 	Interval   time.Duration
-	OnInterval func(Interval)
+	OnInterval func(report.Interval)
 	// OnSession is called when a client's test ends.
 	OnSession func(SessionSummary)
 	// Time stops the server this long after the first data datagram, or
@@ -65,7 +66,7 @@ type ServeConfig struct {
 	// Ready, if set, is called with the bound port once the server
 	// listens; OnStart then with the report's start section.
 	Ready   func(port int)
-	OnStart func(Start)
+	OnStart func(report.Start)
 	// OnReverse is called when a reverse test (client -R) ends.
 	OnReverse func(ReverseSummary)
 	// OnServer, if set, is called with each server Serve opens, before
@@ -86,9 +87,9 @@ type ServeConfig struct {
 
 // ServerReport is udpperf server's result.
 type ServerReport struct {
-	Start     Start            `json:"start"`
-	Intervals []IntervalRecord `json:"intervals"`
-	End       ServerEnd        `json:"end"`
+	Start     report.Start            `json:"start"`
+	Intervals []report.IntervalRecord `json:"intervals"`
+	End       ServerEnd               `json:"end"`
 	// Error says why the run counts as failed (see Unusable), if it does.
 	Error string `json:"error,omitempty"`
 }
@@ -97,22 +98,22 @@ type ServerReport struct {
 type ServerEnd struct {
 	// SumReceived covers everything received while the server ran; its
 	// CPU figures are the whole process's.
-	SumReceived ReceivedSummary `json:"sum_received"`
+	SumReceived report.ReceivedSummary `json:"sum_received"`
 	// Sessions lists each client test that ended, as reported to its
 	// client.
 	Sessions []SessionSummary `json:"sessions"`
 	// PingsEchoed counts latency pings answered.
-	PingsEchoed uint64     `json:"pings_echoed"`
-	Process     ProcessCPU `json:"process_cpu"`
+	PingsEchoed uint64            `json:"pings_echoed"`
+	Process     report.ProcessCPU `json:"process_cpu"`
 	// Sum, Streams, SumSent (nothing: a server sends no data) and CPU are
 	// iperf3's summary of what the server received.
 	// Reverse lists the reverse tests (client -R): what this server sent
 	// and what each client received.
-	Reverse []ReverseSummary `json:"reverse_sessions"`
-	Sum     UDPSum           `json:"sum"`
-	Streams []EndStream      `json:"streams"`
-	SumSent SentSummary      `json:"sum_sent"`
-	CPU     HostCPU          `json:"cpu_utilization_percent"`
+	Reverse []ReverseSummary   `json:"reverse_sessions"`
+	Sum     report.UDPSum      `json:"sum"`
+	Streams []report.EndStream `json:"streams"`
+	SumSent report.SentSummary `json:"sum_sent"`
+	CPU     report.HostCPU     `json:"cpu_utilization_percent"`
 }
 
 // Unusable says why a server run yielded nothing to report, or returns ""
@@ -151,11 +152,11 @@ const sessionLinger = 300 * time.Millisecond
 func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	cfg = cfg.withDefaults()
 	var rep ServerReport
-	if err := CheckTransport(cfg.Transport); err != nil {
+	if err := report.CheckTransport(cfg.Transport); err != nil {
 		return rep, err
 	}
 	if cfg.Transport == udp.TransportXDP && cfg.XDP.Iface == "" {
-		return rep, ErrXDPNeedsInterface
+		return rep, report.ErrXDPNeedsInterface
 	}
 	rep.Start = cfg.start()
 	if cfg.LowLatency {
@@ -177,7 +178,7 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	if cfg.Ready != nil {
 		cfg.Ready(server.Port())
 	}
-	iperfStart(&rep.Start, 0, connection(netip.AddrPortFrom(cfg.Bind, uint16(server.Port())), netip.AddrPort{}))
+	report.FillIperfStart(&rep.Start, 0, report.ConnectionOf(netip.AddrPortFrom(cfg.Bind, uint16(server.Port())), netip.AddrPort{}))
 	if cfg.OnStart != nil {
 		cfg.OnStart(rep.Start)
 	}
@@ -200,13 +201,13 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 // withDefaults fills in the settings left zero.
 func (cfg ServeConfig) withDefaults() ServeConfig {
 	if cfg.Batch == 0 {
-		cfg.Batch = DefaultBatch
+		cfg.Batch = report.DefaultBatch
 	}
 	if cfg.Transport == udp.TransportNaive {
 		cfg.Batch = 1
 	}
 	if cfg.RxBuffer == 0 {
-		cfg.RxBuffer = DefaultRxBuffer
+		cfg.RxBuffer = report.DefaultRxBuffer
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = time.Second
@@ -215,15 +216,15 @@ func (cfg ServeConfig) withDefaults() ServeConfig {
 }
 
 // start is the report's start section for cfg.
-func (cfg ServeConfig) start() Start {
+func (cfg ServeConfig) start() report.Start {
 	maxPayload := udp.MaxPayloadStandard
 	if cfg.Jumbo {
 		maxPayload = udp.MaxPayloadJumbo
 	}
-	return Start{
-		System:    CollectSystem(),
-		Timestamp: timestamp(time.Now()),
-		Test: TestInfo{
+	return report.Start{
+		System:    report.CollectSystem(),
+		Timestamp: report.TimestampOf(time.Now()),
+		Test: report.TestInfo{
 			Transport: cfg.Transport.String(), Batch: cfg.Batch, Payload: maxPayload,
 			MTU: maxPayload + 28, Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
 			Network: "udp", RxQueue: cfg.RxQueue, LowLatency: cfg.LowLatency, SpinUs: float64(cfg.Spin) / float64(time.Microsecond), TxCPU: -1, RxCPU: -1,
@@ -373,7 +374,7 @@ func (r *serveRun) startIntervals() {
 		if iv.Packets == 0 && iv.KernelDrops == 0 && iv.RingDrops == 0 && iv.LostPackets == 0 {
 			return // idle: nothing to say
 		}
-		r.rep.Intervals = append(r.rep.Intervals, NewIntervalRecord(iv))
+		r.rep.Intervals = append(r.rep.Intervals, report.NewIntervalRecord(iv))
 		if r.cfg.OnInterval != nil {
 			r.cfg.OnInterval(iv)
 		}
@@ -404,8 +405,8 @@ func serverEnd(recv *receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
 		v.Seconds = float64(recv.lastNs.Load()-first) / 1e9
 		v.End = v.Seconds
 	}
-	v.setRates()
-	v.setCPU(proc, "process")
+	v.SetRates()
+	v.SetCPU(proc, "process")
 	v.KernelDrops, v.RingDrops, v.PoolExhausted, v.GRO = kernelDrops(st), st.RingDrops, st.RxPoolExhausted, st.GRO
 	v.XDPMode = st.XDP.Mode
 	v.Oversize, v.Invalid = st.RxOversize, recv.invalid()+st.XDP.RxMalformed
@@ -426,7 +427,7 @@ func serverEnd(recv *receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
 		v.LostPackets += open - recv.lostAtEnds
 	}
 	v.LostPercent = seqtrack.Percent(v.LostPackets, v.LostPackets+v.Packets)
-	end.Process = processCPU(proc)
+	end.Process = report.ProcessCPUOf(proc)
 	return end
 }
 

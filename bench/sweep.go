@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"udpstream.dev/bench/report"
 )
 
 // Sweep runs cases one after the other. progress, if set, is called
@@ -10,7 +11,7 @@ import (
 // again after it with the result. A case that cannot run is recorded with
 // its Error and the sweep goes on; the sweep stops early only when ctx
 // ends, returning the results so far and ctx's error.
-func Sweep(ctx context.Context, cases []Case, progress func(i, n int, c Case, r *Result)) ([]Result, error) {
+func Sweep(ctx context.Context, cases []report.Case, progress func(i, n int, c report.Case, r *report.Result)) ([]report.Result, error) {
 	return sweep(ctx, cases, Run, progress)
 }
 
@@ -46,7 +47,7 @@ func sweep[C, R any](ctx context.Context, cases []C, run func(context.Context, C
 
 // FirstFailure returns an error describing the first failed result (an
 // error or PRBS errors), or nil.
-func FirstFailure(results []Result) error {
+func FirstFailure(results []report.Result) error {
 	for _, r := range results {
 		switch {
 		case r.Error != "":

@@ -10,6 +10,7 @@ import (
 
 	"udpstream.dev/bench"
 	"udpstream.dev/bench/netns"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -66,8 +67,8 @@ func runBench(ctx context.Context, e env, args []string) error {
 // benchFlags is udpperf bench's command line, checked: the cases to run
 // (each once; repeat says how often) and what the report says of them.
 type benchFlags struct {
-	cases    []bench.Case
-	info     bench.SweepInfo
+	cases    []report.Case
+	info     report.SweepInfo
 	repeat   int
 	netns    bool
 	interval time.Duration
@@ -82,7 +83,7 @@ func parseBenchFlags(e env, args []string) (benchFlags, error) {
 	transports := fs.String("transport", "naive,mmsg,gro", "comma-separated transports: naive, mmsg, gro (gso), xdp (needs --netns; with --netns the default adds it)")
 	sizes := fs.String("size", "1472,8972", "comma-separated UDP payload sizes in bytes")
 	batches := fs.String("batch", "8,64", "comma-separated batch sizes (naive always uses 1)")
-	duration := durationFlag(fs, "time", bench.DefaultDuration, "sending time per case")
+	duration := durationFlag(fs, "time", report.DefaultDuration, "sending time per case")
 	r := rateFlag(fs)
 	prbs := fs.Bool("prbs", false, "send Rogue PRBS frames and check every byte")
 	jsonOut := fs.Bool("json", false, "print the JSON document on stdout (the table goes to stderr)")
@@ -120,11 +121,11 @@ func parseBenchFlags(e env, args []string) (benchFlags, error) {
 	if err := prepareOutput("out", *out); err != nil {
 		return bf, err
 	}
-	base := bench.Case{Duration: *duration, Rate: *r, PRBS: *prbs, RxQueue: *rxQueue, NoPin: *noPin, XDP: bench.XDP{Mode: mode}}
+	base := report.Case{Duration: *duration, Rate: *r, PRBS: *prbs, RxQueue: *rxQueue, NoPin: *noPin, XDP: report.XDP{Mode: mode}}
 	if bf.cases, err = benchCases(base, ts, payloads, bs, *netns); err != nil {
 		return bf, err
 	}
-	bf.info = bench.SweepInfo{Transports: names(ts), Payloads: payloads, Batches: bs, Duration: duration.Seconds(),
+	bf.info = report.SweepInfo{Transports: names(ts), Payloads: payloads, Batches: bs, Duration: duration.Seconds(),
 		Rate: r.String(), PRBS: *prbs, Network: "loopback", Cases: len(bf.cases)}
 	bf.repeat, bf.netns, bf.interval, bf.jsonOut, bf.out = *repeat, *netns, *interval, *jsonOut, *out
 	return bf, nil
@@ -148,8 +149,8 @@ func parseSweepLists(transports, sizes, batches string) (ts []udp.Transport, pay
 // benchCases is every combination of ts, payloads and batches on base,
 // each checked, except the xdp cases of --netns: only the namespaces,
 // opened later, can tell whether those run.
-func benchCases(base bench.Case, ts []udp.Transport, payloads, batches []int, netns bool) ([]bench.Case, error) {
-	cases := bench.Cases(base, ts, payloads, batches)
+func benchCases(base report.Case, ts []udp.Transport, payloads, batches []int, netns bool) ([]report.Case, error) {
+	cases := report.Cases(base, ts, payloads, batches)
 	for _, c := range cases {
 		if netns && c.Transport == udp.TransportXDP {
 			continue
@@ -175,7 +176,7 @@ func (bf *benchFlags) useNamespaces(e env, ns *netns.Namespaces) {
 func (bf *benchFlags) printIntervals(e env) {
 	for i := range bf.cases {
 		bf.cases[i].Interval = bf.interval
-		bf.cases[i].OnInterval = func(iv bench.Interval) {
+		bf.cases[i].OnInterval = func(iv report.Interval) {
 			fmt.Fprintf(e.stderr, "  %s\n", bench.FormatInterval(iv, true))
 		}
 	}
@@ -184,7 +185,7 @@ func (bf *benchFlags) printIntervals(e env) {
 // reportBench prints the table of a finished (or interrupted) sweep,
 // writes its JSON document and chart, and returns the error that decides
 // the exit status.
-func reportBench(e env, bf benchFlags, start time.Time, results []bench.Result, sweepErr error) error {
+func reportBench(e env, bf benchFlags, start time.Time, results []report.Result, sweepErr error) error {
 	p := newPrinter(e, bf.jsonOut)
 	sums := bench.Summarize(results)
 	if len(results) > 0 {
@@ -210,7 +211,7 @@ func reportBench(e env, bf benchFlags, start time.Time, results []bench.Result, 
 
 // failure turns failed cases into the run's error: PRBS errors first
 // (exit status 3), then cases that could not run.
-func failure(results []bench.Result) error {
+func failure(results []report.Result) error {
 	for _, r := range results {
 		if r.SumReceived.PRBSErrors > 0 {
 			return prbsError{fmt.Sprintf("%s %d B batch %d: %d datagrams failed the PRBS check: %s", r.Test.Transport, r.Test.Payload, r.Test.Batch, r.SumReceived.PRBSErrors, r.SumReceived.PRBSFirstError)}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/zmq"
 )
 
@@ -33,7 +34,7 @@ func runBridge(ctx context.Context, e env, args []string) error {
 	connect := fs.String("connect", "", "the bridge server: tcp://HOST:PORT (frames come from PORT+1)")
 	prbs := fs.Bool("prbs", false, "check every frame as a Rogue PRBS frame (sessions opened with client --prbs are checked anyway)")
 	jsonOut := fs.Bool("json", false, "print one JSON document on stdout (intervals go to stderr)")
-	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
+	interval := durationFlag(fs, "interval", report.DefaultInterval, "time between interval lines")
 	limit := durationFlag(fs, "time", 0, "stop this long after the first frame, or after start if none arrives (0 = run until interrupted)")
 	idle := durationFlag(fs, "idle-exit", 0, "stop when no frame arrived for this long, after the first (0 = never)")
 	if err := parseNoArgs(fs, args); err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 )
 
 func TestIperfForm(t *testing.T) {
@@ -350,7 +351,7 @@ func events(t *testing.T, out string) []event {
 
 // checkStream checks the order start, interval..., end, each interval
 // holding 1 to maxStreams streams, and decodes the events.
-func checkStream(t *testing.T, who string, evs []event, maxStreams int) (start bench.Start, ivs []bench.IntervalRecord, end map[string]any) {
+func checkStream(t *testing.T, who string, evs []event, maxStreams int) (start report.Start, ivs []report.IntervalRecord, end map[string]any) {
 	t.Helper()
 	if len(evs) < 3 || evs[0].Event != "start" || evs[len(evs)-1].Event != "end" {
 		t.Fatalf("%s: events %+v", who, evs)
@@ -359,7 +360,7 @@ func checkStream(t *testing.T, who string, evs []event, maxStreams int) (start b
 		t.Fatal(err)
 	}
 	for _, ev := range evs[1 : len(evs)-1] {
-		var iv bench.IntervalRecord
+		var iv report.IntervalRecord
 		if ev.Event != "interval" || json.Unmarshal(ev.Data, &iv) != nil || len(iv.Streams) < 1 || len(iv.Streams) > maxStreams {
 			t.Fatalf("%s: %s event %s", who, ev.Event, ev.Data)
 		}

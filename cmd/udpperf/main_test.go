@@ -24,6 +24,7 @@ import (
 
 	"udpstream.dev/bench"
 	"udpstream.dev/bench/netns"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/prbs"
 )
 
@@ -416,7 +417,7 @@ func TestBenchWritesTableJSONAndChart(t *testing.T) {
 			t.Fatalf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	var doc bench.SweepReport[bench.Result]
+	var doc report.SweepReport[report.Result]
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("JSON: %v\n%s", err, out)
 	}
@@ -453,7 +454,7 @@ func TestLatencyCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, errOut)
 	}
-	var doc bench.SweepReport[bench.LatencyResult]
+	var doc report.SweepReport[bench.LatencyResult]
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
@@ -510,7 +511,7 @@ func TestBenchNetns(t *testing.T) {
 	if left := namespacesOf(t, p.cmd.Process.Pid); len(left) > 0 {
 		t.Fatalf("namespaces left behind: %v", left)
 	}
-	var doc bench.SweepReport[bench.Result]
+	var doc report.SweepReport[report.Result]
 	if err := json.Unmarshal([]byte(p.stdout.String()), &doc); err != nil {
 		t.Fatal(err)
 	}

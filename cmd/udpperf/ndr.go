@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -93,8 +94,8 @@ func runNDR(ctx context.Context, e env, args []string) error {
 }
 
 // cases builds and checks the NDR cases of the command line.
-func (f ndrFlags) cases() ([]bench.NDRCase, bench.SweepInfo, error) {
-	var info bench.SweepInfo
+func (f ndrFlags) cases() ([]bench.NDRCase, report.SweepInfo, error) {
+	var info report.SweepInfo
 	ts, err := parseTransports(*f.transports)
 	if err != nil {
 		return nil, info, err
@@ -117,22 +118,22 @@ func (f ndrFlags) cases() ([]bench.NDRCase, bench.SweepInfo, error) {
 		return nil, info, usageError{fmt.Sprintf("--resolution %g: want a positive percentage", *f.resolution)}
 	}
 	search := bench.Search{Loss: *f.loss, Resolution: *f.resolution / 100, MaxSteps: *f.steps}
-	base := bench.Case{Duration: *f.duration, RxQueue: *f.rxQueue, NoPin: *f.noPin}
+	base := report.Case{Duration: *f.duration, RxQueue: *f.rxQueue, NoPin: *f.noPin}
 	var cases []bench.NDRCase
-	for _, c := range bench.Cases(base, ts, payloads, bs) {
+	for _, c := range report.Cases(base, ts, payloads, bs) {
 		if c.Transport == udp.TransportXDP && !*f.netns {
 			return nil, info, usageError{"--transport xdp runs across --netns"}
 		}
 		cases = append(cases, bench.NDRCase{Case: c, Search: search, Repeat: *f.repeat})
 	}
-	info = bench.SweepInfo{Transports: names(ts), Payloads: payloads, Batches: bs, Duration: f.duration.Seconds(),
+	info = report.SweepInfo{Transports: names(ts), Payloads: payloads, Batches: bs, Duration: f.duration.Seconds(),
 		Rate: "ndr search", Network: "loopback", Cases: len(cases)}
 	return cases, info, nil
 }
 
 // sweep runs the searches, printing progress, and writes the table, the
 // JSON document and the chart.
-func (f ndrFlags) sweep(ctx context.Context, e env, cases []bench.NDRCase, info bench.SweepInfo) error {
+func (f ndrFlags) sweep(ctx context.Context, e env, cases []bench.NDRCase, info report.SweepInfo) error {
 	for i := range cases {
 		cases[i].OnTrial = func(rep, step int, t bench.Trial) {
 			verdict := "lost too much"
@@ -165,7 +166,7 @@ func (f ndrFlags) sweep(ctx context.Context, e env, cases []bench.NDRCase, info 
 		bench.WriteNDRTable(&tbl, results)
 		p.printf("\n%s", tbl.String())
 	}
-	doc := bench.NewSweepReport(info, start, results)
+	doc := report.NewSweepReport(info, start, results)
 	if sweepErr != nil {
 		doc.Error = "interrupted: " + sweepErr.Error()
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 )
 
 // printer sends human-readable lines to stdout, or to stderr when stdout
@@ -32,9 +33,9 @@ func (p *printer) printf(format string, args ...any) {
 // intervalLines returns an OnInterval callback printing one line per
 // interval, with the column header before the first; receiver selects the
 // receiving side's columns.
-func intervalLines(p *printer, receiver bool) func(bench.Interval) {
+func intervalLines(p *printer, receiver bool) func(report.Interval) {
 	headerDone := false
-	return func(iv bench.Interval) {
+	return func(iv report.Interval) {
 		if !headerDone {
 			headerDone = true
 			p.printf("%s\n", bench.IntervalHeader(receiver))
@@ -51,9 +52,9 @@ func intervalLines(p *printer, receiver bool) func(bench.Interval) {
 // side's columns, or the receiving side's for the intervals of what the
 // client receives (-R, and the second direction of --bidir), each with its
 // header before its first line.
-func directionLines(p *printer, reverse bool) func(bench.Interval) {
+func directionLines(p *printer, reverse bool) func(report.Interval) {
 	tx, rx := intervalLines(p, false), intervalLines(p, true)
-	return func(iv bench.Interval) {
+	return func(iv report.Interval) {
 		if iv.Sender && !reverse {
 			tx(iv)
 		} else {

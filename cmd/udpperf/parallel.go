@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 )
 
 // Parallel streams (-P N): stream i uses port --port+i-1 on both sides,
@@ -79,9 +80,9 @@ func checkParallel(n int, cpus cpuList, reverse, bidir bool, omit bool) error {
 
 // streamLines returns the per-stream OnInterval callback of a parallel
 // run: iperf3's "[  1]" prefix, the stream's socket number.
-func streamLines(p *printer, receiver bool) func(int, bench.Interval) {
+func streamLines(p *printer, receiver bool) func(int, report.Interval) {
 	header := onceHeader(p, receiver)
-	return func(socket int, iv bench.Interval) {
+	return func(socket int, iv report.Interval) {
 		header()
 		p.printf("[%3d] %s\n", socket, bench.FormatInterval(iv, receiver))
 	}
@@ -89,8 +90,8 @@ func streamLines(p *printer, receiver bool) func(int, bench.Interval) {
 
 // sumLines returns the summed-record callback of a parallel run: a
 // "[SUM]" line, and the interval event when streaming JSON.
-func sumLines(out *reportOut, p *printer, receiver bool) func(bench.IntervalRecord) {
-	return func(rec bench.IntervalRecord) {
+func sumLines(out *reportOut, p *printer, receiver bool) func(report.IntervalRecord) {
+	return func(rec report.IntervalRecord) {
 		p.printf("[SUM] %s\n", bench.FormatInterval(rec.Sum, receiver))
 		if out.stream {
 			out.event("interval", rec)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/fileio"
 	"udpstream.dev/engine/udp"
@@ -98,15 +99,15 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	bind := fs.String("bind", "", "local address to listen on (default: all)")
 	jumbo := fs.Bool("jumbo", false, "accept jumbo datagrams (payload up to 8972 bytes, MTU 9000)")
 	transport := fs.String("transport", "mmsg", "naive (one datagram per syscall), mmsg (batched), gro (UDP GRO; gso is an alias) or xdp (AF_XDP on --iface)")
-	batch := fs.Int("batch", bench.DefaultBatch, "messages per receive system call")
+	batch := fs.Int("batch", report.DefaultBatch, "messages per receive system call")
 	prbs := fs.Bool("prbs", false, "check every datagram as a Rogue PRBS frame (sessions opened with client --prbs are checked anyway)")
 	jsonOut, jsonStream := addJSONFlags(fs)
-	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
+	interval := durationFlag(fs, "interval", report.DefaultInterval, "time between interval lines")
 	limit := durationFlag(fs, "time", 0, "stop this long after the first datagram, or after start if none arrives (0 = run until interrupted)")
 	idle := durationFlag(fs, "idle-exit", 0, "stop when no datagram arrived for this long, after the first (0 = never)")
 	oneOff := fs.Bool("one-off", false, "stop after one client test ended")
 	rxQueue := fs.Int("rx-queue", 0, "decouple delivery through a queue of this depth (0 = deliver on the receive thread)")
-	rxBuffer := fs.Int("rx-buffer", bench.DefaultRxBuffer, "receive socket buffer in bytes")
+	rxBuffer := fs.Int("rx-buffer", report.DefaultRxBuffer, "receive socket buffer in bytes")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	lowLat := addLowLatencyFlags(fs, false, "answer pings")
 	xdp := addXDPFlags(fs)

@@ -1,4 +1,4 @@
-package bench
+package report
 
 import (
 	"time"
@@ -51,8 +51,8 @@ type TestInfo struct {
 	XDPModeRequested string `json:"xdp_mode_requested,omitempty"`
 }
 
-// testInfo describes a case (after defaults).
-func (c Case) testInfo() TestInfo {
+// TestInfo describes a case (after defaults).
+func (c Case) TestInfo() TestInfo {
 	network := "loopback"
 	if c.Network != nil {
 		network = "netns-veth"
@@ -103,27 +103,27 @@ type Totals struct {
 	CPUScope string `json:"cpu_scope,omitempty"`
 }
 
-// setRates fills the rates from counts and Seconds.
-func (t *Totals) setRates() {
-	t.BitsPerSecond, t.DatagramsPerSecond = rates(t.Bytes, t.Packets, t.Seconds)
+// SetRates fills the rates from counts and Seconds.
+func (t *Totals) SetRates() {
+	t.BitsPerSecond, t.DatagramsPerSecond = Rates(t.Bytes, t.Packets, t.Seconds)
 }
 
-// rates turns byte and datagram counts over secs seconds into bit/s and
+// Rates turns byte and datagram counts over secs seconds into bit/s and
 // datagrams/s; both stay 0 for an empty span rather than dividing by it.
-func rates(bytes, packets uint64, secs float64) (bitsPerSecond, datagramsPerSecond float64) {
+func Rates(bytes, packets uint64, secs float64) (bitsPerSecond, datagramsPerSecond float64) {
 	if secs <= 0 {
 		return 0, 0
 	}
 	return float64(bytes) * 8 / secs, float64(packets) / secs
 }
 
-// processCPU converts a process CPU usage into its report form.
-func processCPU(u cpu.Usage) ProcessCPU {
+// ProcessCPUOf converts a process CPU usage into its report form.
+func ProcessCPUOf(u cpu.Usage) ProcessCPU {
 	return ProcessCPU{User: u.User.Seconds(), System: u.System.Seconds()}
 }
 
-// setCPU records CPU time and its cost per datagram.
-func (t *Totals) setCPU(u cpu.Usage, scope string) {
+// SetCPU records CPU time and its cost per datagram.
+func (t *Totals) SetCPU(u cpu.Usage, scope string) {
 	t.CPUUser, t.CPUSystem, t.CPUScope = u.User.Seconds(), u.System.Seconds(), scope
 	t.CPUNsPerDatagram = u.PerItem(t.Packets)
 }
@@ -243,7 +243,7 @@ type Timestamp struct {
 	TimeSecs int64  `json:"timesecs"`
 }
 
-func timestamp(t time.Time) Timestamp {
+func TimestampOf(t time.Time) Timestamp {
 	return Timestamp{Time: t.UTC().Format(time.RFC1123), TimeSecs: t.Unix()}
 }
 
@@ -314,10 +314,23 @@ func NewSweepReport[R any](info SweepInfo, start time.Time, results []R) SweepRe
 	var r SweepReport[R]
 	r.Start.System = CollectSystem()
 	r.Start.Test = info
-	r.Start.Timestamp = timestamp(start)
+	r.Start.Timestamp = TimestampOf(start)
 	r.End.Results = results
 	if r.End.Results == nil {
 		r.End.Results = []R{}
 	}
 	return r
+}
+
+// AddCounts adds iv's counts to s; spans, rates and jitter are the
+// caller's.
+func (s *Interval) AddCounts(iv Interval) {
+	s.Bytes += iv.Bytes
+	s.Packets += iv.Packets
+	s.LostPackets += iv.LostPackets
+	s.KernelDrops += iv.KernelDrops
+	s.RingDrops += iv.RingDrops
+	s.PRBSErrors += iv.PRBSErrors
+	s.SentPackets += iv.SentPackets
+	s.Omitted = s.Omitted || iv.Omitted
 }

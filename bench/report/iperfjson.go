@@ -1,4 +1,4 @@
-package bench
+package report
 
 import (
 	"encoding/json"
@@ -154,8 +154,8 @@ type CPUUtilization struct {
 	RemoteSystem float64 `json:"remote_system"`
 }
 
-// hostCPU turns CPU time over a wall-clock span into percentages.
-func hostCPU(u cpu.Usage, wall time.Duration) HostCPU {
+// HostCPUOf turns CPU time over a wall-clock span into percentages.
+func HostCPUOf(u cpu.Usage, wall time.Duration) HostCPU {
 	if wall <= 0 {
 		return HostCPU{}
 	}
@@ -163,13 +163,13 @@ func hostCPU(u cpu.Usage, wall time.Duration) HostCPU {
 	return HostCPU{HostTotal: pct(u.Total()), HostUser: pct(u.User), HostSystem: pct(u.System)}
 }
 
-// sessionCPU is the process's CPU use since a session's hello.
-func sessionCPU(start cpu.Usage, since time.Time) HostCPU {
+// SessionCPU is the process's CPU use since a session's hello.
+func SessionCPU(start cpu.Usage, since time.Time) HostCPU {
 	now, err := cpu.Process()
 	if err != nil || since.IsZero() {
 		return HostCPU{}
 	}
-	return hostCPU(now.Sub(start), time.Since(since))
+	return HostCPUOf(now.Sub(start), time.Since(since))
 }
 
 // systemInfo is iperf3's one-line "system_info" (uname -a in spirit).
@@ -194,8 +194,8 @@ func targetBitrate(t TestInfo) float64 {
 	return t.RateBitsPerSecond
 }
 
-// iperfStart fills the iperf3 fields of a start section.
-func iperfStart(st *Start, omit time.Duration, conn Connection) {
+// FillIperfStart fills the iperf3 fields of a start section.
+func FillIperfStart(st *Start, omit time.Duration, conn Connection) {
 	st.Version, st.SystemInfo = version(st.System), systemInfo(st.System)
 	st.Connected = []Connection{conn}
 	st.TargetBitrate = targetBitrate(st.Test)
@@ -205,8 +205,8 @@ func iperfStart(st *Start, omit time.Duration, conn Connection) {
 	}
 }
 
-// connection describes a socket's two ends; either may be unknown.
-func connection(local, remote netip.AddrPort) Connection {
+// ConnectionOf describes a socket's two ends; either may be unknown.
+func ConnectionOf(local, remote netip.AddrPort) Connection {
 	c := Connection{Socket: 1, LocalPort: int(local.Port()), RemotePort: int(remote.Port())}
 	if local.Addr().IsValid() {
 		c.LocalHost = local.Addr().String()
@@ -217,78 +217,12 @@ func connection(local, remote netip.AddrPort) Connection {
 	return c
 }
 
-// fillStreams adds the per-stream entries of a one-stream test's
+// FillStreams adds the per-stream entries of a one-stream test's
 // intervals.
-func fillStreams(ivs []IntervalRecord) {
+func FillStreams(ivs []IntervalRecord) {
 	for i := range ivs {
 		if ivs[i].Streams == nil {
 			ivs[i] = NewIntervalRecord(ivs[i].Sum)
 		}
 	}
-}
-
-// finishIperf fills a client report's iperf3 figures from its own.
-func (rep *ClientReport) finishIperf() {
-	fillStreams(rep.Intervals)
-	e := &rep.End
-	sent := e.SumSent
-	sum := UDPSum{
-		Start: sent.Start, End: sent.End, Seconds: sent.Seconds, Bytes: sent.Bytes,
-		BitsPerSecond: sent.BitsPerSecond, Packets: sent.Packets, Sender: true,
-	}
-	secs := sent.Seconds
-	if e.hostWall > 0 {
-		secs = e.hostWall.Seconds()
-	}
-	if secs > 0 {
-		// The process's CPU time over the test.
-		u, sys := 100*e.Process.User/secs, 100*e.Process.System/secs
-		e.CPU.HostCPU = HostCPU{HostTotal: u + sys, HostUser: u, HostSystem: sys}
-	}
-	var outOfOrder uint64
-	if r := e.SumReceived; r != nil {
-		sum.JitterMs, sum.LostPackets, sum.LostPercent, sum.LossKnown = r.JitterMs, r.LostPackets, r.LostPercent, r.LossKnown
-		outOfOrder = r.OutOfOrder
-		e.CPU.RemoteTotal, e.CPU.RemoteUser, e.CPU.RemoteSystem = r.CPU.HostTotal, r.CPU.HostUser, r.CPU.HostSystem
-	}
-	if rc := e.remoteCPU; rc != nil {
-		e.CPU.RemoteTotal, e.CPU.RemoteUser, e.CPU.RemoteSystem = rc.HostTotal, rc.HostUser, rc.HostSystem
-	}
-	e.Sum = sum
-	e.Streams = []EndStream{{UDP: StreamSum{Socket: 1, UDPSum: sum, OutOfOrder: outOfOrder}}}
-	if s, r := e.SumSentBidirReverse, e.SumReceivedBidirReverse; s != nil && r != nil {
-		back := UDPSum{
-			Start: s.Start, End: s.End, Seconds: s.Seconds, Bytes: s.Bytes, BitsPerSecond: s.BitsPerSecond,
-			Packets: s.Packets, JitterMs: r.JitterMs, LostPackets: r.LostPackets, LostPercent: r.LostPercent,
-			LossKnown: r.LossKnown,
-		}
-		e.Streams = append(e.Streams, EndStream{UDP: StreamSum{Socket: 2, UDPSum: back, OutOfOrder: r.OutOfOrder}})
-	}
-}
-
-// finishIperf fills a server report's iperf3 figures from its own. The
-// summary's jitter is the last ended session's.
-func (rep *ServerReport) finishIperf(proc cpu.Usage, wall time.Duration) {
-	fillStreams(rep.Intervals)
-	e := &rep.End
-	r := e.SumReceived
-	sum := UDPSum{
-		Start: r.Start, End: r.End, Seconds: r.Seconds, Bytes: r.Bytes, BitsPerSecond: r.BitsPerSecond,
-		LostPackets: r.LostPackets, LostPercent: r.LostPercent, Packets: r.Packets + r.LostPackets,
-		LossKnown: r.LossKnown,
-	}
-	if n := len(e.Sessions); n > 0 {
-		last := e.Sessions[n-1]
-		sum.JitterMs = last.JitterMs
-		if ap, err := netip.ParseAddrPort(last.Client); err == nil {
-			rep.Start.AcceptedConnection = &Endpoint{Host: ap.Addr().String(), Port: int(ap.Port())}
-		}
-	}
-	e.Sum = sum
-	e.Streams = []EndStream{{UDP: StreamSum{Socket: 1, UDPSum: sum, OutOfOrder: r.OutOfOrder}}}
-	e.SumSent = SentSummary{Totals: Totals{Start: r.Start, End: r.End, Seconds: r.Seconds}, Sender: true}
-	if n := len(e.Reverse); n > 0 {
-		e.SumSent = e.Reverse[n-1].Sent // what the server sent, in a reverse test
-	}
-	e.CPU = hostCPU(proc, wall)
 }

@@ -1,4 +1,4 @@
-package bench
+package report
 
 import (
 	"errors"
@@ -78,13 +78,13 @@ type Case struct {
 	// Interval, with OnInterval, reports progress every Interval.
 	Interval   time.Duration
 	OnInterval func(Interval)
-	// warmup marks the warm-up test of client -O in its hello; reverse
+	// HelloWarmup marks the warm-up test of client -O in its hello; reverse
 	// asks the server to send (client -R).
-	warmup, reverse bool
+	HelloWarmup, HelloReverse bool
 }
 
-// withDefaults fills in the defaults.
-func (c Case) withDefaults() Case {
+// WithDefaults fills in the defaults.
+func (c Case) WithDefaults() Case {
 	if c.Payload == 0 {
 		c.Payload = DefaultPayload
 	}
@@ -129,7 +129,7 @@ func (c Case) Validate() error {
 // Transmit does: Validate without the constraints of running both sides
 // in one process.
 func (c Case) ValidateSide() error {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	var errs []error
 	if err := CheckTransport(c.Transport); err != nil {
 		errs = append(errs, err)
@@ -194,7 +194,7 @@ func checkPayload(n int, prbs bool) error {
 
 // String names the case in progress lines: "mmsg 1472 B batch 64".
 func (c Case) String() string {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	s := fmt.Sprintf("%s %d B batch %d", c.Transport, c.Payload, c.Batch)
 	if c.PRBS {
 		s += " prbs"
@@ -222,7 +222,7 @@ func Cases(base Case, transports []udp.Transport, payloads, batches []int) []Cas
 			for _, b := range bs {
 				c := base
 				c.Transport, c.Payload, c.Batch = t, p, b
-				out = append(out, c.withDefaults())
+				out = append(out, c.WithDefaults())
 			}
 		}
 	}
