@@ -77,7 +77,7 @@ func TestSummaryChartLabelsFailedCases(t *testing.T) {
 
 func TestOtherChartsCarryContext(t *testing.T) {
 	var svg bytes.Buffer
-	if err := RenderChart(&svg, "svg", sampleResults()); err != nil {
+	if err := report.RenderChart(&svg, "svg", sampleResults()); err != nil {
 		t.Fatal(err)
 	}
 	checkSVG(t, svg.Bytes(), contextTexts(t, "not recorded", "mmsg")...)
@@ -106,7 +106,7 @@ func TestNiceTicksAreRoundAndEnough(t *testing.T) {
 		hi   float64
 		step float64
 	}{{130, 20}, {9.6, 2}, {2500, 500}, {0.013, 0.002}} {
-		ticks := niceTicks{}.Ticks(0, c.hi)
+		ticks := report.NiceTicks{}.Ticks(0, c.hi)
 		if len(ticks) < 4 || len(ticks) > 10 || ticks[1].Value-ticks[0].Value != c.step || ticks[0].Label != "0" {
 			t.Fatalf("0..%v: %+v", c.hi, ticks)
 		}

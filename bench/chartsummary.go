@@ -21,7 +21,7 @@ import (
 // several (--repeat); bars of cases that lost carry the median loss in
 // red. A caption gives the machine, date, network and transports.
 func WriteSummaryChart(path string, sums []CaseSummary) error {
-	return writeChartFile(path, func(w io.Writer, format string) error { return RenderSummaryChart(w, format, sums) })
+	return report.WriteChartFile(path, func(w io.Writer, format string) error { return RenderSummaryChart(w, format, sums) })
 }
 
 // RenderSummaryChart writes the chart of WriteSummaryChart in format
@@ -58,7 +58,7 @@ func RenderSummaryChart(w io.Writer, format string, sums []CaseSummary) error {
 	for i, s := range sums {
 		tests[i] = s.Test
 	}
-	return renderGrid(w, format, [][]*plot.Plot{{rate, rx}, {bits, tx}}, contextOf(tests, summaryNote(sums)).lines())
+	return report.RenderGrid(w, format, [][]*plot.Plot{{rate, rx}, {bits, tx}}, report.ContextOf(tests, summaryNote(sums)).Lines())
 }
 
 // summaryNote says how long each run was and how many runs a bar is.
@@ -95,7 +95,7 @@ func summaryPanel(sums []CaseSummary, value func(CaseSummary) Spread, scale floa
 			if s.Test.Payload != payload {
 				continue
 			}
-			i := keyIndex[chartKey{s.Test.Transport, s.Test.Batch}]
+			i := keyIndex[report.ChartKey{Transport: s.Test.Transport, Batch: s.Test.Batch}]
 			x := float64(i) + (float64(j)-float64(len(payloads)-1)/2)*step
 			if s.Runs == s.Failed {
 				layer.lossXY = append(layer.lossXY, plotter.XY{X: x})
@@ -155,11 +155,11 @@ func (l *summaryLayer) draw(p *plot.Plot, j, payload int, barWidth vg.Length, st
 	if err != nil {
 		return fmt.Errorf("chart: %w", err)
 	}
-	bars.Color = payloadColors[j%len(payloadColors)]
+	bars.Color = report.PayloadColors[j%len(report.PayloadColors)]
 	bars.LineStyle.Width = 0
 	bars.XMin = (float64(j) - float64(payloads-1)/2) * step
 	p.Add(bars)
-	p.Legend.Add(fmt.Sprintf("%d B payload (MTU %d)", payload, mtuFor(payload)), bars)
+	p.Legend.Add(fmt.Sprintf("%d B payload (MTU %d)", payload, report.MTUFor(payload)), bars)
 	if len(l.whiskers.XYs) > 0 {
 		eb, err := plotter.NewYErrorBars(l.whiskers)
 		if err != nil {
@@ -177,7 +177,7 @@ func (l *summaryLayer) draw(p *plot.Plot, j, payload int, barWidth vg.Length, st
 		p.Add(sc)
 	}
 	if len(l.lossXY) > 0 {
-		labels, err := lossLabels(l.lossXY, l.lossText, 0)
+		labels, err := report.LossLabels(l.lossXY, l.lossText, 0)
 		if err != nil {
 			return err
 		}
@@ -213,7 +213,7 @@ func addUnpacedMarks(p *plot.Plot, results []NDRResult) error {
 			continue
 		}
 		j := slices.Index(payloads, r.Test.Payload)
-		x := float64(keyIndex[chartKey{r.Test.Transport, r.Test.Batch}]) + (float64(j)-float64(len(payloads)-1)/2)*step
+		x := float64(keyIndex[report.ChartKey{Transport: r.Test.Transport, Batch: r.Test.Batch}]) + (float64(j)-float64(len(payloads)-1)/2)*step
 		offered = append(offered, plotter.XY{X: x, Y: SpreadOf(ceil).Median / 1e6})
 		received = append(received, plotter.XY{X: x, Y: SpreadOf(got).Median / 1e6})
 		p.Y.Max = max(p.Y.Max, 1.3*SpreadOf(ceil).Median/1e6)

@@ -53,7 +53,7 @@ func ExampleRun() {
 		fmt.Println(err)
 		return
 	}
-	bench.WriteTable(os.Stdout, []report.Result{r})
+	report.WriteTable(os.Stdout, []report.Result{r})
 	fmt.Printf("lost %d of %d, %.0f ns of receiver CPU per datagram\n",
 		r.SumReceived.LostPackets, r.SumSent.Packets, r.SumReceived.CPUNsPerDatagram)
 }
@@ -65,7 +65,7 @@ func ExampleWriteTable() {
 	r.SumReceived.BitsPerSecond = 557000 * 1472 * 8
 	r.SumReceived.CPUNsPerDatagram = 1790
 	r.SumSent.CPUNsPerDatagram = 1650
-	bench.WriteTable(os.Stdout, []report.Result{r})
+	report.WriteTable(os.Stdout, []report.Result{r})
 	// Output:
 	// transport  payload  batch  datagrams/s  Gbit/s  loss %  kernel drops  ring drops  rx ns/dgram  tx ns/dgram  PRBS errors
 	//        mmsg     1472     64       557000   6.559   0.000             0           0         1790         1650            -

@@ -15,7 +15,7 @@ import (
 func sampleResults() []report.Result {
 	mk := func(transport string, payload, batch int, dps, lostPct float64, lost uint64) report.Result {
 		var r report.Result
-		r.Test = report.TestInfo{Transport: transport, Payload: payload, Batch: batch, MTU: mtuFor(payload), PRBS: true}
+		r.Test = report.TestInfo{Transport: transport, Payload: payload, Batch: batch, MTU: report.MTUFor(payload), PRBS: true}
 		r.SumReceived.DatagramsPerSecond = dps
 		r.SumReceived.BitsPerSecond = dps * float64(payload) * 8
 		r.SumReceived.LostPackets = lost
@@ -36,7 +36,7 @@ func sampleResults() []report.Result {
 
 func TestWriteTable(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteTable(&b, sampleResults()); err != nil {
+	if err := report.WriteTable(&b, sampleResults()); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -56,21 +56,21 @@ func TestWriteTable(t *testing.T) {
 
 func TestIntervalLines(t *testing.T) {
 	iv := report.Interval{Start: 1, End: 2, Seconds: 1, Packets: 557012, BitsPerSecond: 6.56e9, DatagramsPerSecond: 557012, LostPackets: 3, LostPercent: 0.0005, PRBSErrors: 2}
-	rx := FormatInterval(iv, true)
+	rx := report.FormatInterval(iv, true)
 	if !strings.Contains(rx, "557012") || !strings.Contains(rx, "6.560") || !strings.HasSuffix(rx, " 2") {
 		t.Fatalf("receiver line %q", rx)
 	}
-	if len(FormatInterval(iv, false)) >= len(rx) {
+	if len(report.FormatInterval(iv, false)) >= len(rx) {
 		t.Fatal("sender line should omit the loss and PRBS columns")
 	}
-	if len(IntervalHeader(true)) != len(rx) {
-		t.Fatalf("header and line widths differ:\n%q\n%q", IntervalHeader(true), rx)
+	if len(report.IntervalHeader(true)) != len(rx) {
+		t.Fatalf("header and line widths differ:\n%q\n%q", report.IntervalHeader(true), rx)
 	}
 }
 
 func TestChartSVGIsWellFormed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.svg")
-	if err := WriteChart(path, sampleResults()); err != nil {
+	if err := report.WriteChart(path, sampleResults()); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(path)
@@ -115,7 +115,7 @@ func checkSVG(t *testing.T, data []byte, texts ...string) {
 
 func TestChartPNG(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.png")
-	if err := WriteChart(path, sampleResults()); err != nil {
+	if err := report.WriteChart(path, sampleResults()); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)
@@ -133,10 +133,10 @@ func TestChartPNG(t *testing.T) {
 }
 
 func TestChartErrors(t *testing.T) {
-	if err := WriteChart(filepath.Join(t.TempDir(), "c.gif"), sampleResults()); err == nil || !strings.Contains(err.Error(), "unknown format") {
+	if err := report.WriteChart(filepath.Join(t.TempDir(), "c.gif"), sampleResults()); err == nil || !strings.Contains(err.Error(), "unknown format") {
 		t.Fatalf("gif: %v", err)
 	}
-	if err := RenderChart(io.Discard, "svg", nil); err == nil {
+	if err := report.RenderChart(io.Discard, "svg", nil); err == nil {
 		t.Fatal("empty results drew a chart")
 	}
 }

@@ -15,7 +15,7 @@ import (
 // Gbit/s and in datagrams/s, with error bars from the lowest to the
 // highest rate found when the search was repeated.
 func WriteNDRChart(path string, results []NDRResult) error {
-	return writeChartFile(path, func(w io.Writer, format string) error { return RenderNDRChart(w, format, results) })
+	return report.WriteChartFile(path, func(w io.Writer, format string) error { return RenderNDRChart(w, format, results) })
 }
 
 // RenderNDRChart writes the chart of WriteNDRChart in format "svg" or
@@ -54,7 +54,7 @@ func RenderNDRChart(w io.Writer, format string, results []NDRResult) error {
 		tests[i] = r.Test
 	}
 	extra := fmt.Sprintf("trials of %g s", results[0].Test.Duration)
-	return renderPlots(w, format, plots, contextOf(tests, extra).lines())
+	return report.RenderPlots(w, format, plots, report.ContextOf(tests, extra).Lines())
 }
 
 // errPoints are the centres and extents of error bars.
@@ -86,7 +86,7 @@ func ndrPlot(results []NDRResult, spread func(NDRResult) Spread, scale float64) 
 			if r.Test.Payload != payload || r.Error != "" {
 				continue
 			}
-			i := keyIndex[chartKey{r.Test.Transport, r.Test.Batch}]
+			i := keyIndex[report.ChartKey{Transport: r.Test.Transport, Batch: r.Test.Batch}]
 			s := spread(r)
 			values[i] = s.Median / scale
 			peak = max(peak, s.Max/scale)
@@ -98,11 +98,11 @@ func ndrPlot(results []NDRResult, spread func(NDRResult) Spread, scale float64) 
 		if err != nil {
 			return nil, fmt.Errorf("chart: %w", err)
 		}
-		bars.Color = payloadColors[j%len(payloadColors)]
+		bars.Color = report.PayloadColors[j%len(report.PayloadColors)]
 		bars.LineStyle.Width = 0
 		bars.XMin = (float64(j) - float64(len(payloads)-1)/2) * step
 		p.Add(bars)
-		p.Legend.Add(fmt.Sprintf("%d B payload (MTU %d)", payload, mtuFor(payload)), bars)
+		p.Legend.Add(fmt.Sprintf("%d B payload (MTU %d)", payload, report.MTUFor(payload)), bars)
 		if len(pts.XYs) > 0 {
 			eb, err := plotter.NewYErrorBars(pts)
 			if err != nil {
@@ -120,12 +120,12 @@ func ndrPlot(results []NDRResult, spread func(NDRResult) Spread, scale float64) 
 
 // ndrAxes lists the groups on the x axis (transport and batch) and the
 // payloads, in the order the tests first name them.
-func ndrAxes(tests []report.TestInfo) ([]chartKey, map[chartKey]int, []int) {
-	var keys []chartKey
+func ndrAxes(tests []report.TestInfo) ([]report.ChartKey, map[report.ChartKey]int, []int) {
+	var keys []report.ChartKey
 	var payloads []int
-	keyIndex, seen := map[chartKey]int{}, map[int]bool{}
+	keyIndex, seen := map[report.ChartKey]int{}, map[int]bool{}
 	for _, t := range tests {
-		k := chartKey{t.Transport, t.Batch}
+		k := report.ChartKey{Transport: t.Transport, Batch: t.Batch}
 		if _, ok := keyIndex[k]; !ok {
 			keyIndex[k] = len(keys)
 			keys = append(keys, k)
@@ -139,7 +139,7 @@ func ndrAxes(tests []report.TestInfo) ([]chartKey, map[chartKey]int, []int) {
 }
 
 // keyNames labels the groups.
-func keyNames(keys []chartKey) []string {
+func keyNames(keys []report.ChartKey) []string {
 	names := make([]string, len(keys))
 	for i, k := range keys {
 		names[i] = k.String()

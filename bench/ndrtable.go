@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"udpstream.dev/bench/report"
 )
 
 // WriteNDRTable writes NDR results as an aligned text table, one row per
@@ -15,7 +16,7 @@ func WriteNDRTable(w io.Writer, results []NDRResult) error {
 	for _, r := range results {
 		t := r.Test
 		if r.Error != "" {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%s\t\t\t\t\t\t\t\n", t.Transport, t.Payload, t.Batch, r.LossLimit, "error: "+firstLine(r.Error))
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%s\t\t\t\t\t\t\t\n", t.Transport, t.Payload, t.Batch, r.LossLimit, "error: "+report.FirstLine(r.Error))
 			continue
 		}
 		var ceilings []float64

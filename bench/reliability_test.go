@@ -132,7 +132,7 @@ func TestReceiverPRBSRestart(t *testing.T) {
 	if v.Restarts != 1 || v.OutOfOrder != 0 || v.LostPackets != 1 || v.PRBSErrors != 0 {
 		t.Fatalf("%+v", v)
 	}
-	if line := FormatReceived(v); !strings.Contains(line, "restarts 1") {
+	if line := report.FormatReceived(v); !strings.Contains(line, "restarts 1") {
 		t.Fatalf("summary line does not report the restart: %s", line)
 	}
 	var doc map[string]any

@@ -155,7 +155,7 @@ func WriteSummaryTable(w io.Writer, sums []CaseSummary) error {
 	for _, s := range sums {
 		t := s.Test
 		if s.Failed == s.Runs {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n", t.Transport, t.Payload, t.Batch, s.Runs, "error: "+firstLine(s.Error))
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n", t.Transport, t.Payload, t.Batch, s.Runs, "error: "+report.FirstLine(s.Error))
 			continue
 		}
 		runs := strconv.Itoa(s.Runs)
@@ -168,9 +168,9 @@ func WriteSummaryTable(w io.Writer, sums []CaseSummary) error {
 		}
 		l := s.Loss
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%.0f\t%s\t%.3f\t%.3f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n",
-			transportCell(t.Transport, s.grantedXDP()), t.Payload, t.Batch, runs, s.Offered.Median, s.Received.Median, spreadCell(s.Received, 0),
+			report.TransportCell(t.Transport, s.grantedXDP()), t.Payload, t.Batch, runs, s.Offered.Median, s.Received.Median, spreadCell(s.Received, 0),
 			s.ReceivedBits.Median/1e9, s.LostPercent.Median, l.Lost, l.KernelDrops, l.RingDrops, l.PoolExhausted,
-			l.Oversize, l.Other, l.SendErrors, nsCell(s.RxNsPerDatagram.Median), nsCell(s.TxNsPerDatagram.Median), prbs)
+			l.Oversize, l.Other, l.SendErrors, report.NSCell(s.RxNsPerDatagram.Median), report.NSCell(s.TxNsPerDatagram.Median), prbs)
 	}
 	return tw.Flush()
 }

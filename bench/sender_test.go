@@ -172,7 +172,7 @@ func TestSenderCountsErrorsAndStopsOnContext(t *testing.T) {
 	if sum.Errors != errs || sum.FirstError != s.firstError().Error() {
 		t.Fatalf("summary errors %d (%q), want %d (%q)", sum.Errors, sum.FirstError, errs, s.firstError())
 	}
-	if line := FormatSent(sum); !strings.Contains(line, "(first: "+sum.FirstError+")") {
+	if line := report.FormatSent(sum); !strings.Contains(line, "(first: "+sum.FirstError+")") {
 		t.Fatalf("sender line does not give the first error: %s", line)
 	}
 }

@@ -177,7 +177,7 @@ func (bf *benchFlags) printIntervals(e env) {
 	for i := range bf.cases {
 		bf.cases[i].Interval = bf.interval
 		bf.cases[i].OnInterval = func(iv report.Interval) {
-			fmt.Fprintf(e.stderr, "  %s\n", bench.FormatInterval(iv, true))
+			fmt.Fprintf(e.stderr, "  %s\n", report.FormatInterval(iv, true))
 		}
 	}
 }

@@ -67,7 +67,7 @@ func runBridge(ctx context.Context, e env, args []string) error {
 		}
 		return err
 	}
-	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n%s\n", bench.FormatReceived(rep.End.SumReceived), formatBridge(rep.Bridge))
+	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n%s\n", report.FormatReceived(rep.End.SumReceived), formatBridge(rep.Bridge))
 	if *jsonOut {
 		if err := writeJSON(e.stdout, rep); err != nil {
 			return err

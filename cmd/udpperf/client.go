@@ -191,9 +191,9 @@ func clientResult(out *reportOut, p *printer, rep bench.ClientReport, err error)
 // and writes doc(rep), with rep.Error set to the reason the run failed
 // (if it did), as the JSON report.
 func clientResultDoc(out *reportOut, p *printer, rep bench.ClientReport, doc func(bench.ClientReport) any, prefix string, err error) error {
-	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s%s\n", prefix, bench.FormatSent(rep.End.SumSent))
+	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s%s\n", prefix, report.FormatSent(rep.End.SumSent))
 	if s := rep.End.SumReceived; s != nil {
-		p.printf("%s%s\n", prefix, bench.FormatReceived(s.ReceivedSummary))
+		p.printf("%s%s\n", prefix, report.FormatReceived(s.ReceivedSummary))
 		if err == nil && s.Packets == 0 && rep.End.SumSent.Packets > 0 {
 			err = fmt.Errorf("the server received none of the %d datagrams sent", rep.End.SumSent.Packets)
 		}

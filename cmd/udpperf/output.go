@@ -38,9 +38,9 @@ func intervalLines(p *printer, receiver bool) func(report.Interval) {
 	return func(iv report.Interval) {
 		if !headerDone {
 			headerDone = true
-			p.printf("%s\n", bench.IntervalHeader(receiver))
+			p.printf("%s\n", report.IntervalHeader(receiver))
 		}
-		line := bench.FormatInterval(iv, receiver)
+		line := report.FormatInterval(iv, receiver)
 		if iv.Omitted {
 			line += "  (omitted)"
 		}
@@ -71,9 +71,9 @@ func reverseLines(p *printer) func(bench.ReverseSummary) {
 			p.printf("reverse session %s to %s failed: %s\n", s.ID, s.Client, s.Error)
 			return
 		}
-		p.printf("reverse session %s to %s ended\n%s\n", s.ID, s.Client, bench.FormatSent(s.Sent))
+		p.printf("reverse session %s to %s ended\n%s\n", s.ID, s.Client, report.FormatSent(s.Sent))
 		if s.Received != nil {
-			p.printf("%s\n", bench.FormatReceived(s.Received.ReceivedSummary))
+			p.printf("%s\n", report.FormatReceived(s.Received.ReceivedSummary))
 		}
 	}
 }

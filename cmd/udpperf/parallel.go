@@ -84,7 +84,7 @@ func streamLines(p *printer, receiver bool) func(int, report.Interval) {
 	header := onceHeader(p, receiver)
 	return func(socket int, iv report.Interval) {
 		header()
-		p.printf("[%3d] %s\n", socket, bench.FormatInterval(iv, receiver))
+		p.printf("[%3d] %s\n", socket, report.FormatInterval(iv, receiver))
 	}
 }
 
@@ -92,7 +92,7 @@ func streamLines(p *printer, receiver bool) func(int, report.Interval) {
 // "[SUM]" line, and the interval event when streaming JSON.
 func sumLines(out *reportOut, p *printer, receiver bool) func(report.IntervalRecord) {
 	return func(rec report.IntervalRecord) {
-		p.printf("[SUM] %s\n", bench.FormatInterval(rec.Sum, receiver))
+		p.printf("[SUM] %s\n", report.FormatInterval(rec.Sum, receiver))
 		if out.stream {
 			out.event("interval", rec)
 		}
@@ -104,7 +104,7 @@ func onceHeader(p *printer, receiver bool) func() {
 	return func() {
 		if !done {
 			done = true
-			p.printf("[ ID] %s\n", bench.IntervalHeader(receiver))
+			p.printf("[ ID] %s\n", report.IntervalHeader(receiver))
 		}
 	}
 }
@@ -121,9 +121,9 @@ func runParallelClient(ctx context.Context, e env, out *reportOut, p *printer, c
 		return err
 	}
 	for _, s := range rep.Parallel {
-		p.printf("[%3d] port %d %s\n", s.Socket, s.Port, bench.FormatSent(s.SumSent))
+		p.printf("[%3d] port %d %s\n", s.Socket, s.Port, report.FormatSent(s.SumSent))
 		if r := s.SumReceived; r != nil {
-			p.printf("[%3d] port %d %s\n", s.Socket, s.Port, bench.FormatReceived(r.ReceivedSummary))
+			p.printf("[%3d] port %d %s\n", s.Socket, s.Port, report.FormatReceived(r.ReceivedSummary))
 		}
 	}
 	doc := func(r bench.ClientReport) any {

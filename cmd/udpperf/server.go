@@ -209,7 +209,7 @@ func (t serverTaps) close() {
 // reportServer prints the summary (and JSON) of a finished server run and
 // returns the error that decides its exit status.
 func reportServer(out *reportOut, p *printer, rep bench.ServerReport, bridge *zmq.Bridge, recErr error) error {
-	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatReceived(rep.End.SumReceived))
+	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", report.FormatReceived(rep.End.SumReceived))
 	rep.Error = rep.Unusable()
 	if bridge != nil {
 		bridge.Close()
@@ -237,7 +237,7 @@ func sessionLines(s bench.SessionSummary) string {
 	if s.SentRejected != "" {
 		claim = " (not believed: " + s.SentRejected + "; lost counts the sequence gaps)"
 	}
-	return fmt.Sprintf("session %s ended: sent %d%s\n%s", s.ID, s.SentPackets, claim, bench.FormatReceived(s.ReceivedSummary))
+	return fmt.Sprintf("session %s ended: sent %d%s\n%s", s.ID, s.SentPackets, claim, report.FormatReceived(s.ReceivedSummary))
 }
 
 // checkParallel rejects what a server of several streams cannot do: a

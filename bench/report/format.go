@@ -1,4 +1,4 @@
-package bench
+package report
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"udpstream.dev/bench/report"
 )
 
 // IntervalHeader is the column header printed above interval lines; the
@@ -19,7 +18,7 @@ func IntervalHeader(receiver bool) string {
 }
 
 // FormatInterval renders one interval under IntervalHeader.
-func FormatInterval(iv report.Interval, receiver bool) string {
+func FormatInterval(iv Interval, receiver bool) string {
 	span := fmt.Sprintf("%6.2f-%-6.2f s", iv.Start, iv.End)
 	line := fmt.Sprintf("%-15s %12d %10.3f %13.0f", span, iv.Packets, iv.BitsPerSecond/1e9, iv.DatagramsPerSecond)
 	if receiver {
@@ -29,7 +28,7 @@ func FormatInterval(iv report.Interval, receiver bool) string {
 }
 
 // FormatSent renders a sender summary as one line.
-func FormatSent(s report.SentSummary) string {
+func FormatSent(s SentSummary) string {
 	line := fmt.Sprintf("sender   %6.2f-%-6.2f s %12d datagrams %10.3f Gbit/s %12.0f datagrams/s", s.Start, s.End, s.Packets, s.BitsPerSecond/1e9, s.DatagramsPerSecond)
 	if s.CPUNsPerDatagram > 0 {
 		line += fmt.Sprintf("  CPU %.0f ns/datagram", s.CPUNsPerDatagram)
@@ -47,7 +46,7 @@ func FormatSent(s report.SentSummary) string {
 }
 
 // FormatReceived renders a receiver summary as one line.
-func FormatReceived(r report.ReceivedSummary) string {
+func FormatReceived(r ReceivedSummary) string {
 	line := fmt.Sprintf("receiver %6.2f-%-6.2f s %12d datagrams %10.3f Gbit/s %12.0f datagrams/s", r.Start, r.End, r.Packets, r.BitsPerSecond/1e9, r.DatagramsPerSecond)
 	if r.LossKnown {
 		line += fmt.Sprintf("  lost %d (%.3f%%)", r.LostPackets, r.LostPercent)
@@ -77,13 +76,13 @@ func FormatReceived(r report.ReceivedSummary) string {
 }
 
 // WriteTable writes results as an aligned text table, one row per case.
-func WriteTable(w io.Writer, results []report.Result) error {
+func WriteTable(w io.Writer, results []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "transport\tpayload\tbatch\tdatagrams/s\tGbit/s\tloss %\tkernel drops\tring drops\trx ns/dgram\ttx ns/dgram\tPRBS errors\t")
 	for _, r := range results {
 		t := r.Test
 		if r.Error != "" {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t\t\t\t\t\t\t\t\n", t.Transport, t.Payload, t.Batch, "error: "+firstLine(r.Error))
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t\t\t\t\t\t\t\t\n", t.Transport, t.Payload, t.Batch, "error: "+FirstLine(r.Error))
 			continue
 		}
 		s, v := r.SumSent, r.SumReceived
@@ -92,16 +91,16 @@ func WriteTable(w io.Writer, results []report.Result) error {
 			prbs = strconv.FormatUint(v.PRBSErrors, 10)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.3f\t%.3f\t%d\t%d\t%s\t%s\t%s\t\n",
-			transportCell(t.Transport, r), t.Payload, t.Batch, v.DatagramsPerSecond, v.BitsPerSecond/1e9, v.LostPercent,
-			v.KernelDrops, v.RingDrops, nsCell(v.CPUNsPerDatagram), nsCell(s.CPUNsPerDatagram), prbs)
+			TransportCell(t.Transport, r), t.Payload, t.Batch, v.DatagramsPerSecond, v.BitsPerSecond/1e9, v.LostPercent,
+			v.KernelDrops, v.RingDrops, NSCell(v.CPUNsPerDatagram), NSCell(s.CPUNsPerDatagram), prbs)
 	}
 	return tw.Flush()
 }
 
-// transportCell names a result's transport and, for xdp, the mode the
+// TransportCell names a result's transport and, for xdp, the mode the
 // kernel granted: one mode when both sides got the same, else the
 // receiver's and the sender's.
-func transportCell(transport string, r report.Result) string {
+func TransportCell(transport string, r Result) string {
 	rx, tx := r.SumReceived.XDPMode, r.SumSent.XDPMode
 	switch {
 	case rx == "" && tx == "":
@@ -114,53 +113,16 @@ func transportCell(transport string, r report.Result) string {
 	return transport + " " + rx + " rx, " + tx + " tx"
 }
 
-func nsCell(v float64) string {
+func NSCell(v float64) string {
 	if v <= 0 {
 		return "-"
 	}
 	return strconv.FormatFloat(v, 'f', 0, 64)
 }
 
-func firstLine(s string) string {
+func FirstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]
 	}
 	return s
-}
-
-// WriteLatencyTable writes latency results as an aligned text table in
-// microseconds, under a title saying whether the figures are round trips
-// (RTT) or half of them (RTT/2). Under load it adds the target and the
-// achieved message rate.
-func WriteLatencyTable(w io.Writer, results []LatencyResult) error {
-	half, load := false, false
-	for _, r := range results {
-		half = half || r.HalfRTT
-		load = load || r.MPS > 0
-	}
-	title := "latency: round-trip time (RTT) in microseconds"
-	if half {
-		title = "latency: half the round-trip time (RTT/2) in microseconds"
-	}
-	fmt.Fprintln(w, title)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "transport\tpayload\t"
-	if load {
-		head += "mps\tmessages/s\t"
-	}
-	fmt.Fprintln(tw, head+"samples\twarm-up\tlost\tmin us\tp25 us\tp50 us\tp75 us\tp90 us\tp99 us\tp99.9 us\tp99.99 us\tp99.999 us\tmax us\tmean us\tstd-dev us\t")
-	for _, r := range results {
-		row := fmt.Sprintf("%s\t%d\t", r.Test.Transport, r.Test.Payload)
-		if load {
-			row += fmt.Sprintf("%.0f\t%.0f\t", r.MPS, r.MessagesPerSecond)
-		}
-		if r.Error != "" {
-			fmt.Fprintf(tw, "%s%s\t%s\n", row, "error: "+firstLine(r.Error), strings.Repeat("\t", 15))
-			continue
-		}
-		l := r.Ladder
-		fmt.Fprintf(tw, "%s%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", row,
-			r.Samples, r.WarmupSamples, r.Lost, l.MinUs, l.P25Us, l.P50Us, l.P75Us, l.P90Us, l.P99Us, l.P999Us, l.P9999Us, l.P99999Us, l.MaxUs, l.MeanUs, l.StdDevUs)
-	}
-	return tw.Flush()
 }

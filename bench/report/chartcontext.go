@@ -1,4 +1,4 @@
-package bench
+package report
 
 import (
 	"fmt"
@@ -17,7 +17,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
-	"udpstream.dev/bench/report"
 )
 
 // Every chart carries the run's context in a caption above its panels:
@@ -30,16 +29,16 @@ const chartCaptionHeight = 0.55 * vg.Inch
 
 // chartContext is the caption's content.
 type chartContext struct {
-	System     report.System
+	System     System
 	When       time.Time
 	Networks   []string
 	Transports []string
 	Extra      string // what the chart measures, e.g. "2 s per run, 3 runs"
 }
 
-// contextOf gathers the caption of charts of tests on this machine, now.
-func contextOf(tests []report.TestInfo, extra string) chartContext {
-	c := chartContext{System: report.CollectSystem(), When: time.Now(), Extra: extra}
+// ContextOf gathers the caption of charts of tests on this machine, now.
+func ContextOf(tests []TestInfo, extra string) chartContext {
+	c := chartContext{System: CollectSystem(), When: time.Now(), Extra: extra}
 	for _, t := range tests {
 		if !slices.Contains(c.Transports, t.Transport) {
 			c.Transports = append(c.Transports, t.Transport)
@@ -51,9 +50,9 @@ func contextOf(tests []report.TestInfo, extra string) chartContext {
 	return c
 }
 
-// lines renders the caption: the machine on the first line, the run on
+// Lines renders the caption: the machine on the first line, the run on
 // the second.
-func (c chartContext) lines() []string {
+func (c chartContext) Lines() []string {
 	s := c.System
 	kernel := strings.TrimSpace(s.GOOS + " " + s.Kernel)
 	first := fmt.Sprintf("host %s, %s %s, %d CPUs, %s, udpperf %s", s.Hostname, kernel, s.Machine, s.CPUs, s.GoVersion, moduleVersion(s))
@@ -69,7 +68,7 @@ func (c chartContext) lines() []string {
 	return []string{first, second}
 }
 
-func moduleVersion(s report.System) string {
+func moduleVersion(s System) string {
 	if s.ModuleVersion == "" {
 		return "(devel)"
 	}
@@ -78,9 +77,9 @@ func moduleVersion(s report.System) string {
 
 var captionColor = color.Gray{Y: 0x30}
 
-// renderGrid draws the panels of grid (rows of columns) under the
+// RenderGrid draws the panels of grid (rows of columns) under the
 // caption, in format "svg" or "png".
-func renderGrid(w io.Writer, format string, grid [][]*plot.Plot, caption []string) error {
+func RenderGrid(w io.Writer, format string, grid [][]*plot.Plot, caption []string) error {
 	cols := 0
 	for _, row := range grid {
 		cols = max(cols, len(row))
@@ -143,15 +142,15 @@ func readableTicks(p *plot.Plot) {
 	p.Y.Tick.Label.Font.Size = vg.Points(10)
 	p.Y.Label.TextStyle.Font.Size = vg.Points(11)
 	p.Title.TextStyle.Font.Size = vg.Points(12)
-	p.Y.Tick.Marker = niceTicks{}
+	p.Y.Tick.Marker = NiceTicks{}
 }
 
-// niceTicks labels the value axis at 4 to 10 round steps (1, 2, 2.5 or 5 times
+// NiceTicks labels the value axis at 4 to 10 round steps (1, 2, 2.5 or 5 times
 // a power of ten), more than the default's two or three.
-type niceTicks struct{}
+type NiceTicks struct{}
 
 // Ticks implements plot.Ticker.
-func (niceTicks) Ticks(lo, hi float64) []plot.Tick {
+func (NiceTicks) Ticks(lo, hi float64) []plot.Tick {
 	if !(hi > lo) || math.IsInf(hi-lo, 0) {
 		return plot.DefaultTicks{}.Ticks(lo, hi)
 	}

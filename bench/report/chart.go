@@ -1,4 +1,4 @@
-package bench
+package report
 
 import (
 	"bytes"
@@ -14,7 +14,6 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
-	"udpstream.dev/bench/report"
 )
 
 // Chart geometry: two panels stacked, wide enough for a default sweep.
@@ -23,8 +22,8 @@ const (
 	chartPanelHeight = 3.6 * vg.Inch
 )
 
-// payloadColors tells payloads apart; a sweep rarely has more than two.
-var payloadColors = []color.Color{
+// PayloadColors tells payloads apart; a sweep rarely has more than two.
+var PayloadColors = []color.Color{
 	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
 	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
 	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
@@ -40,14 +39,14 @@ var lossColor = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
 // and the transports. The format follows the extension: .svg or .png.
 // udpperf bench draws WriteSummaryChart, which adds the CPU panels, the
 // offered rate and the spread of repeated runs.
-func WriteChart(path string, results []report.Result) error {
-	return writeChartFile(path, func(w io.Writer, format string) error { return RenderChart(w, format, results) })
+func WriteChart(path string, results []Result) error {
+	return WriteChartFile(path, func(w io.Writer, format string) error { return RenderChart(w, format, results) })
 }
 
-// writeChartFile renders a chart in the format path's extension names
+// WriteChartFile renders a chart in the format path's extension names
 // (svg or png) and writes it to path; nothing is written if rendering
 // fails.
-func writeChartFile(path string, render func(w io.Writer, format string) error) error {
+func WriteChartFile(path string, render func(w io.Writer, format string) error) error {
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
 	var buf bytes.Buffer
 	if err := render(&buf, format); err != nil {
@@ -60,7 +59,7 @@ func writeChartFile(path string, render func(w io.Writer, format string) error) 
 }
 
 // RenderChart writes the chart of WriteChart in format "svg" or "png".
-func RenderChart(w io.Writer, format string, results []report.Result) error {
+func RenderChart(w io.Writer, format string, results []Result) error {
 	if len(results) == 0 {
 		return fmt.Errorf("chart: no results to draw")
 	}
@@ -68,63 +67,63 @@ func RenderChart(w io.Writer, format string, results []report.Result) error {
 	if err != nil {
 		return err
 	}
-	tests := make([]report.TestInfo, len(results))
+	tests := make([]TestInfo, len(results))
 	for i, r := range results {
 		tests[i] = r.Test
 	}
-	return renderPlots(w, format, plots, contextOf(tests, "").lines())
+	return RenderPlots(w, format, plots, ContextOf(tests, "").Lines())
 }
 
-// renderPlots draws plots stacked, one panel each, under the caption,
+// RenderPlots draws plots stacked, one panel each, under the caption,
 // in format "svg" or "png".
-func renderPlots(w io.Writer, format string, plots []*plot.Plot, caption []string) error {
+func RenderPlots(w io.Writer, format string, plots []*plot.Plot, caption []string) error {
 	grid := make([][]*plot.Plot, len(plots))
 	for i, p := range plots {
 		grid[i] = []*plot.Plot{p}
 	}
-	return renderGrid(w, format, grid, caption)
+	return RenderGrid(w, format, grid, caption)
 }
 
-// chartKey is one group of bars on the x axis.
-type chartKey struct {
-	transport string
-	batch     int
+// ChartKey is one group of bars on the x axis.
+type ChartKey struct {
+	Transport string
+	Batch     int
 }
 
 // String labels the group on the x axis: "mmsg b64", or "naive".
-func (k chartKey) String() string {
-	if k.transport == "naive" {
-		return k.transport
+func (k ChartKey) String() string {
+	if k.Transport == "naive" {
+		return k.Transport
 	}
-	return fmt.Sprintf("%s b%d", k.transport, k.batch)
+	return fmt.Sprintf("%s b%d", k.Transport, k.Batch)
 }
 
 // chartMetric is the figure of one panel of WriteChart.
 type chartMetric struct {
 	title, unit string
-	value       func(report.Result) float64
+	value       func(Result) float64
 }
 
 var chartMetrics = []chartMetric{
-	{"Received throughput", "Gbit/s", func(r report.Result) float64 { return r.SumReceived.BitsPerSecond / 1e9 }},
-	{"Received datagram rate", "million datagrams/s", func(r report.Result) float64 { return r.SumReceived.DatagramsPerSecond / 1e6 }},
+	{"Received throughput", "Gbit/s", func(r Result) float64 { return r.SumReceived.BitsPerSecond / 1e9 }},
+	{"Received datagram rate", "million datagrams/s", func(r Result) float64 { return r.SumReceived.DatagramsPerSecond / 1e6 }},
 }
 
 // chartGroups lay out the bars of WriteChart: a group per transport and
 // batch (keys), a bar per payload in each, both in the order the results
 // first show them.
 type chartGroups struct {
-	keys     []chartKey
-	keyIndex map[chartKey]int
+	keys     []ChartKey
+	keyIndex map[ChartKey]int
 	payloads []int
 	barWidth vg.Length
 }
 
-func newChartGroups(results []report.Result) chartGroups {
-	g := chartGroups{keyIndex: map[chartKey]int{}}
+func newChartGroups(results []Result) chartGroups {
+	g := chartGroups{keyIndex: map[ChartKey]int{}}
 	payloadIndex := map[int]int{}
 	for _, r := range results {
-		k := chartKey{r.Test.Transport, r.Test.Batch}
+		k := ChartKey{r.Test.Transport, r.Test.Batch}
 		if _, ok := g.keyIndex[k]; !ok {
 			g.keyIndex[k] = len(g.keys)
 			g.keys = append(g.keys, k)
@@ -139,7 +138,7 @@ func newChartGroups(results []report.Result) chartGroups {
 }
 
 // chartPlots draws a panel of results per chartMetric.
-func chartPlots(results []report.Result) ([]*plot.Plot, error) {
+func chartPlots(results []Result) ([]*plot.Plot, error) {
 	g := newChartGroups(results)
 	var plots []*plot.Plot
 	for _, m := range chartMetrics {
@@ -154,7 +153,7 @@ func chartPlots(results []report.Result) ([]*plot.Plot, error) {
 
 // plot draws the panel of metric m: the bars of every payload, and the
 // axes sized to them.
-func (g chartGroups) plot(results []report.Result, m chartMetric) (*plot.Plot, error) {
+func (g chartGroups) plot(results []Result, m chartMetric) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = m.title + " per transport and payload (loss in red)"
 	p.Y.Label.Text = m.unit
@@ -184,7 +183,7 @@ func (g chartGroups) plot(results []report.Result, m chartMetric) (*plot.Plot, e
 
 // addBars adds to p the bars of the j-th payload, one per group, with a
 // red label on those with loss or an error, and returns the tallest.
-func (g chartGroups) addBars(p *plot.Plot, results []report.Result, m chartMetric, j int) (float64, error) {
+func (g chartGroups) addBars(p *plot.Plot, results []Result, m chartMetric, j int) (float64, error) {
 	payload := g.payloads[j]
 	values := make(plotter.Values, len(g.keys))
 	var lossXY plotter.XYs
@@ -194,7 +193,7 @@ func (g chartGroups) addBars(p *plot.Plot, results []report.Result, m chartMetri
 		if r.Test.Payload != payload {
 			continue
 		}
-		i := g.keyIndex[chartKey{r.Test.Transport, r.Test.Batch}]
+		i := g.keyIndex[ChartKey{r.Test.Transport, r.Test.Batch}]
 		values[i] = m.value(r)
 		peak = max(peak, values[i])
 		switch {
@@ -210,14 +209,14 @@ func (g chartGroups) addBars(p *plot.Plot, results []report.Result, m chartMetri
 	if err != nil {
 		return 0, fmt.Errorf("chart: %w", err)
 	}
-	bars.Color = payloadColors[j%len(payloadColors)]
+	bars.Color = PayloadColors[j%len(PayloadColors)]
 	bars.LineStyle.Width = 0
 	offset := (vg.Length(j) - vg.Length(len(g.payloads)-1)/2) * g.barWidth
 	bars.Offset = offset
 	p.Add(bars)
-	p.Legend.Add(fmt.Sprintf("%d B payload (MTU %d)", payload, mtuFor(payload)), bars)
+	p.Legend.Add(fmt.Sprintf("%d B payload (MTU %d)", payload, MTUFor(payload)), bars)
 	if len(lossXY) > 0 {
-		labels, err := lossLabels(lossXY, lossText, offset)
+		labels, err := LossLabels(lossXY, lossText, offset)
 		if err != nil {
 			return 0, err
 		}
@@ -226,7 +225,7 @@ func (g chartGroups) addBars(p *plot.Plot, results []report.Result, m chartMetri
 	return peak, nil
 }
 
-func lossLabels(xys plotter.XYs, texts []string, offset vg.Length) (*plotter.Labels, error) {
+func LossLabels(xys plotter.XYs, texts []string, offset vg.Length) (*plotter.Labels, error) {
 	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: texts})
 	if err != nil {
 		return nil, fmt.Errorf("chart: %w", err)
@@ -244,8 +243,8 @@ func lossLabels(xys plotter.XYs, texts []string, offset vg.Length) (*plotter.Lab
 	return labels, nil
 }
 
-func mtuFor(payload int) int {
-	if payload > report.DefaultPayload {
+func MTUFor(payload int) int {
+	if payload > DefaultPayload {
 		return 9000
 	}
 	return 1500
