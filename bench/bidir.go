@@ -9,6 +9,7 @@ import (
 
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/traffic"
 	"udpstream.dev/engine/udp"
 )
 
@@ -81,12 +82,12 @@ func runBidir(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.
 	if err := hello(ctx, client, replies, back, rc, refused); err != nil {
 		return fmt.Errorf("opening the reverse direction: %w", err)
 	}
-	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
+	snd, err := traffic.NewSender(client, c.Payload, traffic.FramesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
 	if err != nil {
 		return err
 	}
-	defer snd.release()
-	snd.stamp = stampable(c)
+	defer snd.Release()
+	snd.Stamp = stampable(c)
 	type revOut struct {
 		sum SessionSummary
 		err error
@@ -102,7 +103,7 @@ func runBidir(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.
 	var fwd SessionSummary
 	var finErr error
 	if sendErr == nil {
-		fwd, finErr = finish(client, replies, session, snd.sent.Load(), snd.sentBytes.Load(), connRefused(client))
+		fwd, finErr = finish(client, replies, session, snd.Sent.Load(), snd.SentBytes.Load(), connRefused(client))
 	}
 	back2 := <-revDone
 	stop()
@@ -142,7 +143,7 @@ func bidirRecord(f, r report.Interval) report.IntervalRecord {
 // each (stream 1 sending, stream 2 receiving), calling OnInterval with
 // each sum and OnRecord with the record. The returned stop ends it after
 // a last partial interval.
-func recordBidir(cfg ClientConfig, snd *sender, recv *receiver, out *[]report.IntervalRecord) (stop func()) {
+func recordBidir(cfg ClientConfig, snd *traffic.Sender, recv *receiver, out *[]report.IntervalRecord) (stop func()) {
 	if cfg.Interval <= 0 {
 		return func() {}
 	}
@@ -152,13 +153,13 @@ func recordBidir(cfg ClientConfig, snd *sender, recv *receiver, out *[]report.In
 	done := make(chan struct{})
 	go reportIntervals(cfg.Interval, stopCh, done, func(short bool) {
 		t := time.Now()
-		sent, got := counters{bytes: snd.sentBytes.Load()}, recv.snapshot()
+		sent, got := counters{bytes: snd.SentBytes.Load()}, recv.snapshot()
 		if short && len(*out) > 0 {
-			f, r := tx.extend(t, sent, snd.sent.Load()), rx.extend(t, got, 0)
+			f, r := tx.extend(t, sent, snd.Sent.Load()), rx.extend(t, got, 0)
 			(*out)[len(*out)-1] = bidirRecord(f, r)
 			return
 		}
-		f, r := tx.next(t, sent, snd.sent.Load()), rx.next(t, got, 0)
+		f, r := tx.next(t, sent, snd.Sent.Load()), rx.next(t, got, 0)
 		rec := bidirRecord(f, r)
 		*out = append(*out, rec)
 		if cfg.OnInterval != nil {

@@ -14,6 +14,7 @@ import (
 
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/traffic"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
@@ -209,19 +210,19 @@ func openClient(cfg ClientConfig, c report.Case) (client *udp.Client, quiet *ato
 // sendTest sends the data of a test started on client and, unless
 // cfg.Raw, ends its session and puts the server's figures in rep.
 func sendTest(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.Client, replies *replySlave, session uint64, rep *ClientReport) error {
-	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
+	snd, err := traffic.NewSender(client, c.Payload, traffic.FramesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
 	if err != nil {
 		return err
 	}
-	defer snd.release()
-	snd.stamp = stampable(c)
+	defer snd.Release()
+	snd.Stamp = stampable(c)
 	if err := sendPhase(ctx, cfg, c, client, snd, rep); err != nil {
 		return err
 	}
 	if cfg.Raw {
 		return nil
 	}
-	sum, err := finish(client, replies, session, snd.sent.Load(), snd.sentBytes.Load(), connRefused(client))
+	sum, err := finish(client, replies, session, snd.Sent.Load(), snd.SentBytes.Load(), connRefused(client))
 	if err != nil {
 		return err
 	}
@@ -289,10 +290,10 @@ func openSession(ctx context.Context, client *udp.Client, replies *replySlave, s
 // sendPhase streams the test's data, with interval reports, until its time
 // is up, ctx ends or the peer is gone (see watchPeer), and fills in the
 // sender's figures.
-func sendPhase(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.Client, snd *sender, rep *ClientReport) error {
+func sendPhase(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.Client, snd *traffic.Sender, rep *ClientReport) error {
 	procStart, _ := cpu.Process()
 	stopIntervals := recordIntervals(cfg.Interval, newMeter(time.Now(), true), func() (counters, uint64) {
-		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
+		return counters{bytes: snd.SentBytes.Load()}, snd.Sent.Load()
 	}, &rep.Intervals, cfg.onInterval())
 	sendCtx, cancelSend := context.WithCancel(ctx)
 	defer cancelSend()
@@ -317,7 +318,7 @@ func sendPhase(ctx context.Context, cfg ClientConfig, c report.Case, client *udp
 
 // sendPinned runs the sender on a locked (and, for cpu >= 0, pinned) OS
 // thread and measures that thread's CPU time.
-func sendPinned(ctx context.Context, snd *sender, c report.Case, cpuID int) (time.Duration, cpu.Usage, bool, error) {
+func sendPinned(ctx context.Context, snd *traffic.Sender, c report.Case, cpuID int) (time.Duration, cpu.Usage, bool, error) {
 	type out struct {
 		elapsed time.Duration
 		usage   cpu.Usage
@@ -336,7 +337,7 @@ func sendPinned(ctx context.Context, snd *sender, c report.Case, cpuID int) (tim
 			}
 		}
 		before, _ := cpu.Thread()
-		o.elapsed, o.err = snd.run(ctx, c.Duration, c.Rate.PerSecond(c.Payload))
+		o.elapsed, o.err = snd.Run(ctx, c.Duration, c.Rate.PerSecond(c.Payload))
 		after, _ := cpu.Thread()
 		o.usage = after.Sub(before)
 		ch <- o
@@ -350,7 +351,7 @@ var errRefused = errors.New("port unreachable")
 
 // hello opens the session and waits for the server's welcome; refused
 // reports whether the kernel saw an ICMP port-unreachable.
-func hello(ctx context.Context, tx transmitter, replies *replySlave, session uint64, c report.Case, refused func() bool) error {
+func hello(ctx context.Context, tx traffic.Transmitter, replies *replySlave, session uint64, c report.Case, refused func() bool) error {
 	body, err := json.Marshal(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch, Rate: c.Rate.String(), Duration: c.Duration.Seconds(),
 		Stamped: stampable(c), Warmup: c.HelloWarmup, Reverse: c.HelloReverse})
 	if err != nil {
@@ -362,7 +363,7 @@ func hello(ctx context.Context, tx transmitter, replies *replySlave, session uin
 	defer retry.Stop()
 	var lastErr error
 	for {
-		if err := control(tx, wire.Message{Type: wire.TypeHello, Session: session, Body: body}); err != nil {
+		if err := traffic.Control(tx, wire.Message{Type: wire.TypeHello, Session: session, Body: body}); err != nil {
 			lastErr = err
 		}
 		for {
@@ -395,14 +396,14 @@ func hello(ctx context.Context, tx transmitter, replies *replySlave, session uin
 
 // finish sends the end message until the server's result arrives, endWait
 // passes, or refusals (a cumulative count) grow: the server is gone.
-func finish(tx transmitter, replies *replySlave, session, sent, sentBytes uint64, refusals func() uint64) (SessionSummary, error) {
+func finish(tx traffic.Transmitter, replies *replySlave, session, sent, sentBytes uint64, refusals func() uint64) (SessionSummary, error) {
 	base := refusals()
 	deadline := time.NewTimer(endWait)
 	defer deadline.Stop()
 	retry := time.NewTicker(endRetry)
 	defer retry.Stop()
 	for {
-		control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes})
+		traffic.Control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes})
 		for {
 			select {
 			case r := <-replies.result:

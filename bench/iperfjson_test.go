@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/traffic"
 	"udpstream.dev/bench/wire"
 )
 
@@ -117,19 +118,19 @@ func TestClientReportIperfSummary(t *testing.T) {
 func TestStampedPathsAllocateNothing(t *testing.T) {
 	tx := newFakeTx(t)
 	tx.keep = false
-	s, err := newSender(tx, 1472, 64, false, false)
+	s, err := traffic.NewSender(tx, 1472, 64, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.release()
-	s.stamp = true
+	defer s.Release()
+	s.Stamp = true
 	if allocs := testing.AllocsPerRun(100, func() {
-		s.fill(64, time.Now().UnixNano())
-		tx.SendBatch(s.frames)
+		s.Fill(64, time.Now().UnixNano())
+		tx.SendBatch(s.Frames)
 	}); allocs != 0 {
 		t.Fatalf("sender: %v allocations per batch", allocs)
 	}
-	if ns, ok := wire.SendTime(s.mem[0]); !ok || ns == 0 {
+	if ns, ok := wire.SendTime(s.Mem[0]); !ok || ns == 0 {
 		t.Fatalf("no send time in a stamped datagram: %d", ns)
 	}
 
@@ -157,12 +158,12 @@ func TestStampedPathsAllocateNothing(t *testing.T) {
 
 func BenchmarkStamped(b *testing.B) {
 	b.Run("fill", func(b *testing.B) {
-		s, _ := newSender(newFakeTx(b), 1472, 64, false, false)
-		defer s.release()
-		s.stamp = true
+		s, _ := traffic.NewSender(newFakeTx(b), 1472, 64, false, false)
+		defer s.Release()
+		s.Stamp = true
 		b.ReportAllocs()
 		for b.Loop() {
-			s.fill(64, 1)
+			s.Fill(64, 1)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/datagram")
 	})

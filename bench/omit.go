@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/traffic"
 	"udpstream.dev/engine/udp"
 )
 
@@ -26,17 +27,17 @@ func warmUp(ctx context.Context, client *udp.Client, replies *replySlave, sessio
 			return nil, fmt.Errorf("opening the warm-up: %w", err)
 		}
 	}
-	snd, err := newSender(client, w.Payload, framesPerCall(w.Transport, w.Payload, w.Batch), w.PRBS, w.Transport == udp.TransportXDP)
+	snd, err := traffic.NewSender(client, w.Payload, traffic.FramesPerCall(w.Transport, w.Payload, w.Batch), w.PRBS, w.Transport == udp.TransportXDP)
 	if err != nil {
 		return nil, err
 	}
-	defer snd.release()
-	snd.stamp = stampable(w)
+	defer snd.Release()
+	snd.Stamp = stampable(w)
 	m := newMeter(time.Now(), true)
 	m.omitted = true
 	var ivs []report.IntervalRecord
 	stop := recordIntervals(cfg.Interval, m, func() (counters, uint64) {
-		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
+		return counters{bytes: snd.SentBytes.Load()}, snd.Sent.Load()
 	}, &ivs, cfg.onInterval())
 	_, _, _, err = sendPinned(ctx, snd, w, cfg.CPU)
 	stop()
@@ -46,7 +47,7 @@ func warmUp(ctx context.Context, client *udp.Client, replies *replySlave, sessio
 	if cfg.Raw {
 		return ivs, nil
 	}
-	if _, err := finish(client, replies, id, snd.sent.Load(), snd.sentBytes.Load(), connRefused(client)); err != nil {
+	if _, err := finish(client, replies, id, snd.Sent.Load(), snd.SentBytes.Load(), connRefused(client)); err != nil {
 		return ivs, fmt.Errorf("closing the warm-up: %w", err)
 	}
 	if err := hello(ctx, client, replies, session, c, refused); err != nil {

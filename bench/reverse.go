@@ -9,6 +9,7 @@ import (
 
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/traffic"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
@@ -143,13 +144,13 @@ func (rr *reverseRunner) run(req reverseReq) ReverseSummary {
 		out.Error = fmt.Sprintf("the client did not open the reverse test: %v", err)
 		return out
 	}
-	snd, err := newSender(rr.server, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
+	snd, err := traffic.NewSender(rr.server, c.Payload, traffic.FramesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
 	if err != nil {
 		out.Error = err.Error()
 		return out
 	}
-	defer snd.release()
-	snd.stamp = stampable(c)
+	defer snd.Release()
+	snd.Stamp = stampable(c)
 	procStart, _ := cpu.Process()
 	wallStart := time.Now()
 	elapsed, usage, _, err := sendPinned(rr.ctx, snd, c, -1)
@@ -171,13 +172,13 @@ func (rr *reverseRunner) run(req reverseReq) ReverseSummary {
 
 // finishWith sends the end message with body until the peer's result
 // arrives, endWait passes or ctx ends.
-func finishWith(ctx context.Context, tx transmitter, replies *replySlave, session, sent, sentBytes uint64, body []byte) (SessionSummary, error) {
+func finishWith(ctx context.Context, tx traffic.Transmitter, replies *replySlave, session, sent, sentBytes uint64, body []byte) (SessionSummary, error) {
 	deadline := time.NewTimer(endWait)
 	defer deadline.Stop()
 	retry := time.NewTicker(endRetry)
 	defer retry.Stop()
 	for {
-		control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes, Body: body})
+		traffic.Control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes, Body: body})
 		for waiting := true; waiting; {
 			select {
 			case r := <-replies.result:

@@ -10,6 +10,7 @@ import (
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/netns"
 	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/traffic"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
@@ -125,7 +126,7 @@ type caseRun struct {
 	client       *udp.Client
 	serverClosed bool
 	recv         *receiver
-	snd          *sender
+	snd          *traffic.Sender
 	txCPU, rxCPU int
 }
 
@@ -149,10 +150,10 @@ func runCase(ctx context.Context, c report.Case, res *report.Result) error {
 	r.recv.lockedThread = c.RxQueue == 0
 	r.recv.beginImplicit(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch})
 	engine.Connect(r.server, r.recv)
-	if r.snd, err = newSender(r.client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP); err != nil {
+	if r.snd, err = traffic.NewSender(r.client, c.Payload, traffic.FramesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP); err != nil {
 		return err
 	}
-	defer r.snd.release()
+	defer r.snd.Release()
 	return r.measure(ctx, res)
 }
 
@@ -172,12 +173,12 @@ func (r *caseRun) measure(ctx context.Context, res *report.Result) error {
 	c, recv, snd := r.c, r.recv, r.snd
 	procStart, _ := cpu.Process()
 	stopIntervals := recordIntervals(c.Interval, newMeter(time.Now(), false), func() (counters, uint64) {
-		return recv.snapshot(), snd.sent.Load()
+		return recv.snapshot(), snd.Sent.Load()
 	}, &res.Intervals, c.OnInterval)
 
 	elapsed, usage, pinned, sendErr := sendPinned(ctx, snd, c, r.txCPU)
 
-	sum, ended := awaitEnd(ctx, r.client, recv, 0, snd.sent.Load(), snd.sentBytes.Load())
+	sum, ended := awaitEnd(ctx, r.client, recv, 0, snd.Sent.Load(), snd.SentBytes.Load())
 	stopIntervals()
 	procEnd, _ := cpu.Process()
 	txStats, rxMode := r.client.Stats(), r.server.Stats().XDP.Mode
@@ -204,12 +205,12 @@ func (r *caseRun) measure(ctx context.Context, res *report.Result) error {
 }
 
 // sentSummary is the sender's side of a finished test.
-func sentSummary(elapsed time.Duration, snd *sender, u cpu.Usage, st udp.Stats) report.SentSummary {
-	s := report.SentSummary{Sender: true, GSO: st.GSO, XDPMode: st.XDP.Mode, Errors: snd.errs.Load()}
-	if err := snd.firstError(); err != nil {
+func sentSummary(elapsed time.Duration, snd *traffic.Sender, u cpu.Usage, st udp.Stats) report.SentSummary {
+	s := report.SentSummary{Sender: true, GSO: st.GSO, XDPMode: st.XDP.Mode, Errors: snd.Errs.Load()}
+	if err := snd.FirstError(); err != nil {
 		s.FirstError = err.Error()
 	}
-	s.Packets, s.Bytes = snd.sent.Load(), snd.sentBytes.Load()
+	s.Packets, s.Bytes = snd.Sent.Load(), snd.SentBytes.Load()
 	s.Seconds = elapsed.Seconds()
 	s.End = s.Seconds
 	s.SetRates()
@@ -219,13 +220,13 @@ func sentSummary(elapsed time.Duration, snd *sender, u cpu.Usage, st udp.Stats) 
 
 // awaitEnd sends the end message until the in-process receiver has
 // summarised the session, or endWait passes.
-func awaitEnd(ctx context.Context, tx transmitter, recv *receiver, session, sent, sentBytes uint64) (SessionSummary, bool) {
+func awaitEnd(ctx context.Context, tx traffic.Transmitter, recv *receiver, session, sent, sentBytes uint64) (SessionSummary, bool) {
 	deadline := time.NewTimer(endWait)
 	defer deadline.Stop()
 	retry := time.NewTicker(endRetry)
 	defer retry.Stop()
 	for {
-		control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes})
+		traffic.Control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes})
 		select {
 		case sum := <-recv.events:
 			return sum, true

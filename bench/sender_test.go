@@ -11,6 +11,7 @@ import (
 
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/traffic"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
@@ -81,21 +82,21 @@ func TestSenderNumbersDatagramsInOrder(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		tx := newFakeTx(t)
 		tx.prbs = on
-		s, err := newSender(tx, 1472, 16, on, false)
+		s, err := traffic.NewSender(tx, 1472, 16, on, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		// 20k datagrams/s for 100 ms: about 2000.
-		elapsed, err := s.run(ctx, 100*time.Millisecond, 20000)
+		elapsed, err := s.Run(ctx, 100*time.Millisecond, 20000)
 		cancel()
-		s.release()
+		s.Release()
 		if err != nil {
 			t.Fatal(err)
 		}
 		n := len(tx.seqs)
-		if n == 0 || n > 2016 || uint64(n) != s.sent.Load() {
-			t.Fatalf("prbs=%v: sent %d (counter %d) in %v at 20k/s", on, n, s.sent.Load(), elapsed)
+		if n == 0 || n > 2016 || uint64(n) != s.Sent.Load() {
+			t.Fatalf("prbs=%v: sent %d (counter %d) in %v at 20k/s", on, n, s.Sent.Load(), elapsed)
 		}
 		for i, seq := range tx.seqs {
 			if seq != uint64(i) {
@@ -105,8 +106,8 @@ func TestSenderNumbersDatagramsInOrder(t *testing.T) {
 		if tx.prbsBad != 0 {
 			t.Fatalf("%d PRBS frames do not verify", tx.prbsBad)
 		}
-		if s.sentBytes.Load() != uint64(n*1472) {
-			t.Fatalf("bytes %d", s.sentBytes.Load())
+		if s.SentBytes.Load() != uint64(n*1472) {
+			t.Fatalf("bytes %d", s.SentBytes.Load())
 		}
 		if tx.pool.AllocCount() != 0 {
 			t.Fatalf("%d buffers not returned to the pool", tx.pool.AllocCount())
@@ -123,12 +124,12 @@ func TestSenderFreshSplitFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 		tx := &fakeTx{pool: pool, keep: true, prbs: on}
-		s, err := newSender(tx, 2500, 16, on, true)
+		s, err := traffic.NewSender(tx, 2500, 16, on, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err = s.run(ctx, 50*time.Millisecond, 20000)
+		_, err = s.Run(ctx, 50*time.Millisecond, 20000)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
@@ -150,27 +151,27 @@ func TestSenderFreshSplitFrames(t *testing.T) {
 func TestSenderCountsErrorsAndStopsOnContext(t *testing.T) {
 	tx := newFakeTx(t)
 	tx.failEvery = 4
-	s, err := newSender(tx, 100, 8, false, false)
+	s, err := traffic.NewSender(tx, 100, 8, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.release()
+	defer s.Release()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := s.run(ctx, 0, 0); err != nil {
+	if _, err := s.Run(ctx, 0, 0); err != nil {
 		t.Fatal(err)
 	}
-	sent, errs := s.sent.Load(), s.errs.Load()
+	sent, errs := s.Sent.Load(), s.Errs.Load()
 	if errs == 0 || sent != 3*errs {
 		t.Fatalf("sent %d, errors %d: want 3 sent per error", sent, errs)
 	}
-	if s.firstError() == nil {
+	if s.FirstError() == nil {
 		t.Fatal("first error not kept")
 	}
 	// The summary says how many failed and why.
 	sum := sentSummary(time.Second, s, cpu.Usage{}, udp.Stats{})
-	if sum.Errors != errs || sum.FirstError != s.firstError().Error() {
-		t.Fatalf("summary errors %d (%q), want %d (%q)", sum.Errors, sum.FirstError, errs, s.firstError())
+	if sum.Errors != errs || sum.FirstError != s.FirstError().Error() {
+		t.Fatalf("summary errors %d (%q), want %d (%q)", sum.Errors, sum.FirstError, errs, s.FirstError())
 	}
 	if line := report.FormatSent(sum); !strings.Contains(line, "(first: "+sum.FirstError+")") {
 		t.Fatalf("sender line does not give the first error: %s", line)
@@ -180,14 +181,14 @@ func TestSenderCountsErrorsAndStopsOnContext(t *testing.T) {
 func TestSenderLoopAllocatesNothing(t *testing.T) {
 	tx := newFakeTx(t)
 	tx.keep = false
-	s, err := newSender(tx, 1472, 64, false, false)
+	s, err := traffic.NewSender(tx, 1472, 64, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.release()
+	defer s.Release()
 	allocs := testing.AllocsPerRun(100, func() {
-		s.fill(64, 0)
-		tx.SendBatch(s.frames)
+		s.Fill(64, 0)
+		tx.SendBatch(s.Frames)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per batch", allocs)
@@ -199,12 +200,12 @@ func BenchmarkSenderFill(b *testing.B) {
 		name := map[bool]string{false: "seq", true: "prbs"}[on]
 		b.Run(name, func(b *testing.B) {
 			tx := newFakeTx(b)
-			s, _ := newSender(tx, 1472, 64, on, false)
-			defer s.release()
+			s, _ := traffic.NewSender(tx, 1472, 64, on, false)
+			defer s.Release()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				s.fill(64, 0)
+				s.Fill(64, 0)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/datagram")
 		})
@@ -222,19 +223,19 @@ func TestSenderThroughEngineClientAllocatesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := newSender(c, 1472, 32, false, false)
+		s, err := traffic.NewSender(c, 1472, 32, false, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.fill(32, 0)
-		c.SendBatch(s.frames) // warm up
+		s.Fill(32, 0)
+		c.SendBatch(s.Frames) // warm up
 		allocs := testing.AllocsPerRun(50, func() {
-			s.fill(32, 0)
-			if n, err := c.SendBatch(s.frames); n != 32 || err != nil {
+			s.Fill(32, 0)
+			if n, err := c.SendBatch(s.Frames); n != 32 || err != nil {
 				t.Fatalf("%s: sent %d: %v", tr, n, err)
 			}
 		})
-		s.release()
+		s.Release()
 		c.Close()
 		if allocs != 0 {
 			t.Fatalf("%s: %v allocations per batch of 32", tr, allocs)
@@ -252,9 +253,9 @@ func TestFramesPerCall(t *testing.T) {
 		{udp.TransportNaive, 1472, 1, 1},
 		{udp.TransportGRO, 1472, 64, 64 * 44},
 		{udp.TransportGRO, 8972, 64, 64 * 7},
-		{udp.TransportGRO, 1472, 1024, maxFramesPerCall},
+		{udp.TransportGRO, 1472, 1024, traffic.MaxFramesPerCall},
 	} {
-		if got := framesPerCall(c.t, c.payload, c.batch); got != c.want {
+		if got := traffic.FramesPerCall(c.t, c.payload, c.batch); got != c.want {
 			t.Fatalf("%s %d B batch %d: %d frames per call, want %d", c.t, c.payload, c.batch, got, c.want)
 		}
 	}

@@ -1,4 +1,7 @@
-package bench
+// Package traffic generates the benchmark's datagrams: [Sender] streams
+// sequence-numbered or PRBS frames through an engine client in batches,
+// without allocating per batch, and counts what it sent.
+package traffic
 
 import (
 	"context"
@@ -17,58 +20,58 @@ import (
 	"udpstream.dev/mmsg"
 )
 
-// transmitter is what the sender needs of an udp.Client.
-type transmitter interface {
+// Transmitter is what the sender needs of an udp.Client.
+type Transmitter interface {
 	SendBatch(fs []engine.Frame) (int, error)
 	Send(f engine.Frame) error
 	AcceptReq(size int, zeroCopy bool) (engine.Frame, error)
 }
 
-// sender streams sequence-numbered (or PRBS) datagrams through an
+// Sender streams sequence-numbered (or PRBS) datagrams through an
 // udp.Client. With the socket transports it allocates one batch of
-// frames from the client's pool up front and rewrites their headers for
+// Frames from the client's pool up front and rewrites their headers for
 // every batch, so the loop does not allocate: SendBatch sends synchronously
 // and leaves the frames to the caller. With AF_XDP the engine keeps a sent
 // buffer until the kernel has transmitted it, so the sender takes fresh
-// frames from the pool (the UMEM) for every batch and releases them after
+// Frames from the pool (the UMEM) for every batch and releases them after
 // SendBatch; the pool recycles them without allocating.
-type sender struct {
-	tx      transmitter
+type Sender struct {
+	tx      Transmitter
 	payload int
 	prbs    bool
-	stamp   bool // write the send time after the sequence number
+	Stamp   bool // write the send time after the sequence number
 	fresh   bool // new frames for every batch
-	frames  []engine.Frame
-	mem     [][]byte // each frame's memory; nil for a frame split over buffers
+	Frames  []engine.Frame
+	Mem     [][]byte // each frame's memory; nil for a frame split over buffers
 	scratch []byte   // a split frame's contents, written with WriteAt
 	seq     uint64
 
 	// Published for interval reports.
-	sent, sentBytes, errs atomic.Uint64
+	Sent, SentBytes, Errs atomic.Uint64
 	poolWaits             atomic.Uint64 // batches delayed by an empty pool
 	firstErr              atomic.Pointer[error]
 }
 
-// maxFramesPerCall bounds the frames a sender hands to one SendBatch.
-const maxFramesPerCall = 8192
+// MaxFramesPerCall bounds the frames a sender hands to one SendBatch.
+const MaxFramesPerCall = 8192
 
-// framesPerCall is how many datagrams one SendBatch should carry so that
+// FramesPerCall is how many datagrams one SendBatch should carry so that
 // the engine fills a whole batch of batch messages: one datagram per
 // message, or with UDP GSO as many as one GSO message takes (44 of 1472
 // bytes, 7 of 8972), as the C reference sender does.
-func framesPerCall(t udp.Transport, payload, batch int) int {
+func FramesPerCall(t udp.Transport, payload, batch int) int {
 	n := batch
 	if t == udp.TransportGRO {
 		n *= max(1, mmsg.GSOSegments(payload, mmsg.MaxPayloadIPv4, mmsg.MaxGSOSegments))
 	}
-	return min(n, maxFramesPerCall)
+	return min(n, MaxFramesPerCall)
 }
 
-// newSender prepares to send frames datagrams of payload bytes per
+// NewSender prepares to send frames datagrams of payload bytes per
 // SendBatch; fresh takes new frames for every batch (AF_XDP).
-func newSender(tx transmitter, payload, frames int, prbsOn, fresh bool) (*sender, error) {
-	s := &sender{tx: tx, payload: payload, prbs: prbsOn, fresh: fresh,
-		frames: make([]engine.Frame, 0, frames), mem: make([][]byte, 0, frames), scratch: make([]byte, payload)}
+func NewSender(tx Transmitter, payload, frames int, prbsOn, fresh bool) (*Sender, error) {
+	s := &Sender{tx: tx, payload: payload, prbs: prbsOn, fresh: fresh,
+		Frames: make([]engine.Frame, 0, frames), Mem: make([][]byte, 0, frames), scratch: make([]byte, payload)}
 	for i := range s.scratch {
 		s.scratch[i] = byte(i)
 	}
@@ -76,18 +79,18 @@ func newSender(tx transmitter, payload, frames int, prbsOn, fresh bool) (*sender
 		return s, nil
 	}
 	if err := s.acquire(frames); err != nil {
-		s.release()
+		s.Release()
 		return nil, fmt.Errorf("allocating send frames: %w", err)
 	}
-	if len(s.frames) < frames {
-		s.release()
+	if len(s.Frames) < frames {
+		s.Release()
 		return nil, fmt.Errorf("allocating send frames: the client's pool holds fewer than %d", frames)
 	}
-	for i, mem := range s.mem {
+	for i, mem := range s.Mem {
 		if mem != nil {
 			copy(mem, s.scratch)
-		} else if _, err := s.frames[i].WriteAt(s.scratch, 0); err != nil {
-			s.release()
+		} else if _, err := s.Frames[i].WriteAt(s.scratch, 0); err != nil {
+			s.Release()
 			return nil, err
 		}
 	}
@@ -96,7 +99,7 @@ func newSender(tx transmitter, payload, frames int, prbsOn, fresh bool) (*sender
 
 // acquire takes up to n frames from the client's pool. An empty pool ends
 // it early without an error: the caller sends what it got.
-func (s *sender) acquire(n int) error {
+func (s *Sender) acquire(n int) error {
 	for range n {
 		f, err := s.tx.AcceptReq(s.payload, true)
 		if errors.Is(err, engine.ErrPoolExhausted) {
@@ -114,27 +117,27 @@ func (s *sender) acquire(n int) error {
 			f.Release()
 			return err
 		}
-		s.frames = append(s.frames, f)
-		s.mem = append(s.mem, mem)
+		s.Frames = append(s.Frames, f)
+		s.Mem = append(s.Mem, mem)
 	}
 	return nil
 }
 
-// release returns the frames to the client's pool.
-func (s *sender) release() {
-	for _, f := range s.frames {
+// Release returns the frames to the client's pool.
+func (s *Sender) Release() {
+	for _, f := range s.Frames {
 		f.Release()
 	}
-	clear(s.frames)
-	s.frames, s.mem = s.frames[:0], s.mem[:0]
+	clear(s.Frames)
+	s.Frames, s.Mem = s.Frames[:0], s.Mem[:0]
 }
 
-// fill writes the next n sequence numbers, and with stamp the send time
+// Fill writes the next n sequence numbers, and with stamp the send time
 // now (ns since the Unix epoch, one clock read per batch), into the first
 // n frames.
-func (s *sender) fill(n int, now int64) error {
+func (s *Sender) Fill(n int, now int64) error {
 	for i := range n {
-		mem := s.mem[i]
+		mem := s.Mem[i]
 		if mem == nil {
 			mem = s.scratch
 		}
@@ -145,16 +148,16 @@ func (s *sender) fill(n int, now int64) error {
 		} else {
 			wire.PutSeq(mem, s.seq)
 		}
-		if s.stamp {
+		if s.Stamp {
 			wire.PutSendTime(mem, now)
 		}
-		if s.mem[i] == nil {
+		if s.Mem[i] == nil {
 			// A split frame: copy in what changed.
 			part := mem[:min(len(mem), wire.StampedLen)]
 			if s.prbs {
 				part = mem
 			}
-			if _, err := s.frames[i].WriteAt(part, 0); err != nil {
+			if _, err := s.Frames[i].WriteAt(part, 0); err != nil {
 				return err
 			}
 		}
@@ -163,16 +166,16 @@ func (s *sender) fill(n int, now int64) error {
 	return nil
 }
 
-// run sends for d (until ctx ends if d is 0) at the pacer's rate and
+// Run sends for d (until ctx ends if d is 0) at the pacer's rate and
 // returns the time spent. Send errors are counted, not fatal: the kernel
 // refusing a datagram is part of what is measured.
-func (s *sender) run(ctx context.Context, d time.Duration, perSecond float64) (time.Duration, error) {
+func (s *Sender) Run(ctx context.Context, d time.Duration, perSecond float64) (time.Duration, error) {
 	start := time.Now()
 	pacer := rate.NewPacer(start, perSecond)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	done := ctx.Done()
-	batch := cap(s.frames)
+	batch := cap(s.Frames)
 	for {
 		now := time.Now()
 		if d > 0 && now.Sub(start) >= d {
@@ -183,7 +186,7 @@ func (s *sender) run(ctx context.Context, d time.Duration, perSecond float64) (t
 			return time.Since(start), nil
 		default:
 		}
-		n, wait := pacer.Next(now, s.sent.Load()+s.errs.Load(), batch)
+		n, wait := pacer.Next(now, s.Sent.Load()+s.Errs.Load(), batch)
 		if n == 0 {
 			if d > 0 {
 				wait = min(wait, d-now.Sub(start))
@@ -200,27 +203,27 @@ func (s *sender) run(ctx context.Context, d time.Duration, perSecond float64) (t
 			if err := s.acquire(n); err != nil {
 				return time.Since(start), err
 			}
-			if n = len(s.frames); n == 0 {
+			if n = len(s.Frames); n == 0 {
 				// Every buffer is in flight: let the engine reap.
 				s.poolWaits.Add(1)
 				runtime.Gosched()
 				continue
 			}
 		}
-		if err := s.fill(n, now.UnixNano()); err != nil {
+		if err := s.Fill(n, now.UnixNano()); err != nil {
 			return time.Since(start), err
 		}
-		sent, err := s.tx.SendBatch(s.frames[:n])
+		sent, err := s.tx.SendBatch(s.Frames[:n])
 		if s.fresh {
-			s.release()
+			s.Release()
 		}
-		s.sent.Add(uint64(sent))
-		s.sentBytes.Add(uint64(sent * s.payload))
+		s.Sent.Add(uint64(sent))
+		s.SentBytes.Add(uint64(sent * s.payload))
 		if err != nil {
 			if errors.Is(err, engine.ErrClosed) {
 				return time.Since(start), err
 			}
-			s.errs.Add(uint64(n - sent))
+			s.Errs.Add(uint64(n - sent))
 			s.noteError(err)
 		}
 	}
@@ -228,22 +231,22 @@ func (s *sender) run(ctx context.Context, d time.Duration, perSecond float64) (t
 
 // noteError keeps the first send error. It is a function of its own so
 // that only a failing send moves an error to the heap, not every batch.
-func (s *sender) noteError(err error) {
+func (s *Sender) noteError(err error) {
 	if s.firstErr.Load() == nil {
 		s.firstErr.CompareAndSwap(nil, &err)
 	}
 }
 
-// firstError is the first send error seen, or nil.
-func (s *sender) firstError() error {
+// FirstError is the first send error seen, or nil.
+func (s *Sender) FirstError() error {
 	if p := s.firstErr.Load(); p != nil {
 		return *p
 	}
 	return nil
 }
 
-// control sends one control message through the client.
-func control(tx transmitter, m wire.Message) error {
+// Control sends one control message through the client.
+func Control(tx Transmitter, m wire.Message) error {
 	size := wire.HeaderLen + len(m.Body)
 	f, err := tx.AcceptReq(size, true)
 	if err != nil {
