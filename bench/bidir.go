@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/traffic"
@@ -87,9 +88,9 @@ func runBidir(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.
 		return err
 	}
 	defer snd.Release()
-	snd.Stamp = stampable(c)
+	snd.Stamp = account.Stampable(c)
 	type revOut struct {
-		sum SessionSummary
+		sum account.SessionSummary
 		err error
 	}
 	revDone := make(chan revOut, 1)
@@ -100,7 +101,7 @@ func runBidir(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.
 	procStart, _ := cpu.Process()
 	stop := recordBidir(cfg, snd, rev.recv, &rep.Intervals)
 	elapsed, usage, pinned, sendErr := sendPinned(ctx, snd, c, cfg.CPU)
-	var fwd SessionSummary
+	var fwd account.SessionSummary
 	var finErr error
 	if sendErr == nil {
 		fwd, finErr = finish(client, replies, session, snd.Sent.Load(), snd.SentBytes.Load(), connRefused(client))
@@ -143,23 +144,23 @@ func bidirRecord(f, r report.Interval) report.IntervalRecord {
 // each (stream 1 sending, stream 2 receiving), calling OnInterval with
 // each sum and OnRecord with the record. The returned stop ends it after
 // a last partial interval.
-func recordBidir(cfg ClientConfig, snd *traffic.Sender, recv *receiver, out *[]report.IntervalRecord) (stop func()) {
+func recordBidir(cfg ClientConfig, snd *traffic.Sender, recv *account.Receiver, out *[]report.IntervalRecord) (stop func()) {
 	if cfg.Interval <= 0 {
 		return func() {}
 	}
 	now := time.Now()
-	tx, rx := newMeter(now, true), newMeter(now, false)
+	tx, rx := account.NewMeter(now, true), account.NewMeter(now, false)
 	stopCh := make(chan struct{})
 	done := make(chan struct{})
-	go reportIntervals(cfg.Interval, stopCh, done, func(short bool) {
+	go account.ReportIntervals(cfg.Interval, stopCh, done, func(short bool) {
 		t := time.Now()
-		sent, got := counters{bytes: snd.SentBytes.Load()}, recv.snapshot()
+		sent, got := account.Counters{Bytes: snd.SentBytes.Load()}, recv.Snapshot()
 		if short && len(*out) > 0 {
-			f, r := tx.extend(t, sent, snd.Sent.Load()), rx.extend(t, got, 0)
+			f, r := tx.Extend(t, sent, snd.Sent.Load()), rx.Extend(t, got, 0)
 			(*out)[len(*out)-1] = bidirRecord(f, r)
 			return
 		}
-		f, r := tx.next(t, sent, snd.Sent.Load()), rx.next(t, got, 0)
+		f, r := tx.Next(t, sent, snd.Sent.Load()), rx.Next(t, got, 0)
 		rec := bidirRecord(f, r)
 		*out = append(*out, rec)
 		if cfg.OnInterval != nil {

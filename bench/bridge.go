@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
@@ -26,7 +27,7 @@ type BridgeConfig struct {
 	// ServeConfig.
 	Interval   time.Duration
 	OnInterval func(report.Interval)
-	OnSession  func(SessionSummary)
+	OnSession  func(account.SessionSummary)
 	Time       time.Duration
 	IdleExit   time.Duration
 	Logger     *slog.Logger
@@ -67,7 +68,7 @@ func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
 		return rep, err
 	}
 	defer client.Close()
-	recv, err := newReceiver(nil, bridgeStats{client}, -1, cfg.PRBS)
+	recv, err := account.NewReceiver(nil, bridgeStats{client}, -1, cfg.PRBS)
 	if err != nil {
 		return rep, err
 	}
@@ -82,11 +83,11 @@ func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
 	waitBridge(ctx, cfg, recv)
 	procEnd, _ := cpu.Process()
 	client.Close()
-	recv.publishCounts() // the delivery goroutine has ended: the last interval is exact
+	recv.PublishCounts() // the delivery goroutine has ended: the last interval is exact
 	stopIntervals()
 	for drained := false; !drained; {
 		select {
-		case sum := <-recv.events:
+		case sum := <-recv.Events:
 			if cfg.OnSession != nil {
 				cfg.OnSession(sum)
 			}
@@ -101,7 +102,7 @@ func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
 
 // waitBridge returns when ctx ends, Time passes (counted from the first
 // frame, or from the start if none arrives) or no frame came for IdleExit.
-func waitBridge(ctx context.Context, cfg BridgeConfig, recv *receiver) {
+func waitBridge(ctx context.Context, cfg BridgeConfig, recv *account.Receiver) {
 	var limit, idle <-chan time.Time
 	var limitTimer *time.Timer
 	if cfg.Time > 0 {
@@ -114,7 +115,7 @@ func waitBridge(ctx context.Context, cfg BridgeConfig, recv *receiver) {
 		defer t.Stop()
 		idle = t.C
 	}
-	first := recv.first
+	first := recv.First
 	for {
 		select {
 		case <-ctx.Done():
@@ -127,10 +128,10 @@ func waitBridge(ctx context.Context, cfg BridgeConfig, recv *receiver) {
 				limitTimer.Reset(cfg.Time)
 			}
 		case <-idle:
-			if last := recv.lastNs.Load(); last > 0 && time.Duration(recv.now()-last) >= cfg.IdleExit {
+			if last := recv.LastNs.Load(); last > 0 && time.Duration(recv.Now()-last) >= cfg.IdleExit {
 				return
 			}
-		case sum := <-recv.events:
+		case sum := <-recv.Events:
 			if cfg.OnSession != nil {
 				cfg.OnSession(sum)
 			}
@@ -142,11 +143,11 @@ func waitBridge(ctx context.Context, cfg BridgeConfig, recv *receiver) {
 // arrived; the returned stop ends it after a last partial interval.
 // Idle intervals are skipped, so a short last interval is reported on
 // its own rather than folded into a record that may not precede it.
-func bridgeIntervals(cfg BridgeConfig, recv *receiver, out *[]report.IntervalRecord) (stop func()) {
+func bridgeIntervals(cfg BridgeConfig, recv *account.Receiver, out *[]report.IntervalRecord) (stop func()) {
 	stopCh, done := make(chan struct{}), make(chan struct{})
-	m := newMeter(time.Now(), false)
-	go reportIntervals(cfg.Interval, stopCh, done, func(bool) {
-		iv := m.next(time.Now(), recv.snapshot(), 0)
+	m := account.NewMeter(time.Now(), false)
+	go account.ReportIntervals(cfg.Interval, stopCh, done, func(bool) {
+		iv := m.Next(time.Now(), recv.Snapshot(), 0)
 		if iv.Packets == 0 && iv.LostPackets == 0 {
 			return
 		}

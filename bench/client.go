@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/traffic"
@@ -83,8 +84,8 @@ type ClientReport struct {
 type ClientEnd struct {
 	SumSent report.SentSummary `json:"sum_sent"`
 	// SumReceived is the server's account of this test; absent with Raw.
-	SumReceived *SessionSummary   `json:"sum_received,omitempty"`
-	Process     report.ProcessCPU `json:"process_cpu"`
+	SumReceived *account.SessionSummary `json:"sum_received,omitempty"`
+	Process     report.ProcessCPU       `json:"process_cpu"`
 	// Sum, Streams and CPU are iperf3's summary of the test.
 	Sum     report.UDPSum         `json:"sum"`
 	Streams []report.EndStream    `json:"streams"`
@@ -93,8 +94,8 @@ type ClientEnd struct {
 	// SumSentBidirReverse and SumReceivedBidirReverse are the reverse
 	// direction of a --bidir test: what the server sent, what this client
 	// received.
-	SumSentBidirReverse     *report.SentSummary `json:"sum_sent_bidir_reverse,omitempty"`
-	SumReceivedBidirReverse *SessionSummary     `json:"sum_received_bidir_reverse,omitempty"`
+	SumSentBidirReverse     *report.SentSummary     `json:"sum_sent_bidir_reverse,omitempty"`
+	SumReceivedBidirReverse *account.SessionSummary `json:"sum_received_bidir_reverse,omitempty"`
 
 	// hostWall is the span Process covers when it is not the sending
 	// time (a reverse test); remoteCPU the server's CPU use when its
@@ -215,7 +216,7 @@ func sendTest(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.
 		return err
 	}
 	defer snd.Release()
-	snd.Stamp = stampable(c)
+	snd.Stamp = account.Stampable(c)
 	if err := sendPhase(ctx, cfg, c, client, snd, rep); err != nil {
 		return err
 	}
@@ -292,8 +293,8 @@ func openSession(ctx context.Context, client *udp.Client, replies *replySlave, s
 // sender's figures.
 func sendPhase(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.Client, snd *traffic.Sender, rep *ClientReport) error {
 	procStart, _ := cpu.Process()
-	stopIntervals := recordIntervals(cfg.Interval, newMeter(time.Now(), true), func() (counters, uint64) {
-		return counters{bytes: snd.SentBytes.Load()}, snd.Sent.Load()
+	stopIntervals := account.RecordIntervals(cfg.Interval, account.NewMeter(time.Now(), true), func() (account.Counters, uint64) {
+		return account.Counters{Bytes: snd.SentBytes.Load()}, snd.Sent.Load()
 	}, &rep.Intervals, cfg.onInterval())
 	sendCtx, cancelSend := context.WithCancel(ctx)
 	defer cancelSend()
@@ -352,8 +353,8 @@ var errRefused = errors.New("port unreachable")
 // hello opens the session and waits for the server's welcome; refused
 // reports whether the kernel saw an ICMP port-unreachable.
 func hello(ctx context.Context, tx traffic.Transmitter, replies *replySlave, session uint64, c report.Case, refused func() bool) error {
-	body, err := json.Marshal(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch, Rate: c.Rate.String(), Duration: c.Duration.Seconds(),
-		Stamped: stampable(c), Warmup: c.HelloWarmup, Reverse: c.HelloReverse})
+	body, err := json.Marshal(account.SessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch, Rate: c.Rate.String(), Duration: c.Duration.Seconds(),
+		Stamped: account.Stampable(c), Warmup: c.HelloWarmup, Reverse: c.HelloReverse})
 	if err != nil {
 		return err
 	}
@@ -396,7 +397,7 @@ func hello(ctx context.Context, tx traffic.Transmitter, replies *replySlave, ses
 
 // finish sends the end message until the server's result arrives, endWait
 // passes, or refusals (a cumulative count) grow: the server is gone.
-func finish(tx traffic.Transmitter, replies *replySlave, session, sent, sentBytes uint64, refusals func() uint64) (SessionSummary, error) {
+func finish(tx traffic.Transmitter, replies *replySlave, session, sent, sentBytes uint64, refusals func() uint64) (account.SessionSummary, error) {
 	base := refusals()
 	deadline := time.NewTimer(endWait)
 	defer deadline.Stop()
@@ -410,17 +411,17 @@ func finish(tx traffic.Transmitter, replies *replySlave, session, sent, sentByte
 				if r.session != session {
 					continue
 				}
-				var sum SessionSummary
+				var sum account.SessionSummary
 				if err := json.Unmarshal(r.body, &sum); err != nil {
 					return sum, fmt.Errorf("the server's result is unreadable: %w", err)
 				}
 				return sum, nil
 			case <-retry.C:
 				if n := refusals() - base; n > 0 {
-					return SessionSummary{}, fmt.Errorf("%w: %d ICMP port-unreachable reports to the end of the test (nothing listens at the server's port any more)", ErrPeerGone, n)
+					return account.SessionSummary{}, fmt.Errorf("%w: %d ICMP port-unreachable reports to the end of the test (nothing listens at the server's port any more)", ErrPeerGone, n)
 				}
 			case <-deadline.C:
-				return SessionSummary{}, fmt.Errorf("the server did not report its figures within %v", endWait)
+				return account.SessionSummary{}, fmt.Errorf("the server did not report its figures within %v", endWait)
 			}
 			break
 		}

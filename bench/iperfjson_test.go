@@ -7,20 +7,21 @@ import (
 	"testing"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/traffic"
 	"udpstream.dev/bench/wire"
 )
 
 func TestJitterFollowsRFC3550(t *testing.T) {
-	var j jitter
+	var j account.Jitter
 	for _, transit := range []int64{1000, 1016, 1016, 984} {
-		j.observe(transit)
+		j.Observe(transit)
 	}
 	// J1 = 16/16 = 1; J2 = 1 + (0-1)/16; J3 = J2 + (32-J2)/16.
 	j2 := 1 - 1.0/16
-	if want := j2 + (32-j2)/16; math.Abs(j.ns-want) > 1e-9 {
-		t.Fatalf("jitter %v, want %v", j.ns, want)
+	if want := j2 + (32-j2)/16; math.Abs(j.Ns-want) > 1e-9 {
+		t.Fatalf("jitter %v, want %v", j.Ns, want)
 	}
 }
 
@@ -35,11 +36,11 @@ func stampedDatagram(seq uint64, transit time.Duration) []byte {
 func TestReceiverMeasuresJitterOfStampedSessions(t *testing.T) {
 	for _, stamped := range []bool{true, false} {
 		peer := newFakePeer(t)
-		r, err := newReceiver(peer, peer, -1, false)
+		r, err := account.NewReceiver(peer, peer, -1, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		deliver(t, peer.pool, r, helloMsg(t, 3, sessionParams{Payload: 100, Stamped: stamped}))
+		deliver(t, peer.pool, r, helloMsg(t, 3, account.SessionParams{Payload: 100, Stamped: stamped}))
 		// Transit alternates between 0 and 5 ms, so every |D| is 5 ms;
 		// 2 ms between datagrams keeps the receiver reading the clock for
 		// every one.
@@ -49,7 +50,7 @@ func TestReceiverMeasuresJitterOfStampedSessions(t *testing.T) {
 			time.Sleep(2 * time.Millisecond)
 		}
 		deliver(t, peer.pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 3, A: n, B: n * 100}))
-		sums := r.sessions()
+		sums := r.Sessions()
 		if len(sums) != 1 {
 			t.Fatalf("sessions %+v", sums)
 		}
@@ -69,14 +70,14 @@ func TestReceiverMeasuresJitterOfStampedSessions(t *testing.T) {
 
 func TestSessionIDIsAStringInJSON(t *testing.T) {
 	id := report.SessionID(1<<63 + 12345) // beyond 2^53: a double would round it
-	b, err := json.Marshal(SessionSummary{ID: id})
+	b, err := json.Marshal(account.SessionSummary{ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(b), `"id":"8000000000003039"`) {
 		t.Fatalf("id not a hex string: %s", b)
 	}
-	var back SessionSummary
+	var back account.SessionSummary
 	if err := json.Unmarshal(b, &back); err != nil || back.ID != id {
 		t.Fatalf("round trip: %v, %v", back.ID, err)
 	}
@@ -90,7 +91,7 @@ func TestClientReportIperfSummary(t *testing.T) {
 	rep.Intervals = []report.IntervalRecord{{Sum: report.Interval{Packets: 5, Sender: true}}}
 	rep.End.SumSent.Packets, rep.End.SumSent.Bytes, rep.End.SumSent.Seconds = 100, 100_000, 2
 	rep.End.Process = report.ProcessCPU{User: 0.5, System: 0.1}
-	rep.End.SumReceived = &SessionSummary{SentPackets: 100}
+	rep.End.SumReceived = &account.SessionSummary{SentPackets: 100}
 	v := &rep.End.SumReceived.ReceivedSummary
 	v.Packets, v.LostPackets, v.LostPercent, v.JitterMs, v.OutOfOrder, v.LossKnown = 97, 3, 3, 0.25, 1, true
 	rep.End.SumReceived.CPU = report.HostCPU{HostTotal: 7, HostUser: 5, HostSystem: 2}
@@ -135,9 +136,9 @@ func TestStampedPathsAllocateNothing(t *testing.T) {
 	}
 
 	peer := newFakePeer(t)
-	r, _ := newReceiver(peer, peer, -1, false)
-	r.beginImplicit(sessionParams{Payload: 1472})
-	r.resetJitter(true)
+	r, _ := account.NewReceiver(peer, peer, -1, false)
+	r.BeginImplicit(account.SessionParams{Payload: 1472})
+	r.ResetJitter(true)
 	f, _ := peer.pool.AcceptReq(1472, true)
 	defer f.Release()
 	f.SetPayload(1472)
@@ -151,7 +152,7 @@ func TestStampedPathsAllocateNothing(t *testing.T) {
 	}); allocs != 0 {
 		t.Fatalf("receiver: %v allocations per datagram", allocs)
 	}
-	if r.jitterMs() <= 0 {
+	if r.JitterMs() <= 0 {
 		t.Fatal("no jitter estimate from stamped datagrams")
 	}
 }
@@ -169,9 +170,9 @@ func BenchmarkStamped(b *testing.B) {
 	})
 	b.Run("receive", func(b *testing.B) {
 		peer := newFakePeer(b)
-		r, _ := newReceiver(peer, peer, -1, false)
-		r.beginImplicit(sessionParams{Payload: 1472})
-		r.resetJitter(true)
+		r, _ := account.NewReceiver(peer, peer, -1, false)
+		r.BeginImplicit(account.SessionParams{Payload: 1472})
+		r.ResetJitter(true)
 		f, _ := peer.pool.AcceptReq(1472, true)
 		defer f.Release()
 		f.SetPayload(1472)

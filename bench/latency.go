@@ -11,6 +11,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/netns"
 	"udpstream.dev/bench/report"
@@ -194,13 +195,13 @@ func Latency(ctx context.Context, lc LatencyCase) (LatencyResult, error) {
 			return fail(err)
 		}
 		defer server.Close()
-		echo, err := newReceiver(server, server, rxCPU, false)
+		echo, err := account.NewReceiver(server, server, rxCPU, false)
 		if err != nil {
 			cl.Close()
 			return fail(err)
 		}
 		engine.Connect(server, echo)
-		defer echo.restoreAffinity()
+		defer echo.RestoreAffinity()
 		client = cl
 	}
 	defer client.Close()

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/traffic"
 	"udpstream.dev/engine/udp"
@@ -32,12 +33,12 @@ func warmUp(ctx context.Context, client *udp.Client, replies *replySlave, sessio
 		return nil, err
 	}
 	defer snd.Release()
-	snd.Stamp = stampable(w)
-	m := newMeter(time.Now(), true)
-	m.omitted = true
+	snd.Stamp = account.Stampable(w)
+	m := account.NewMeter(time.Now(), true)
+	m.Omitted = true
 	var ivs []report.IntervalRecord
-	stop := recordIntervals(cfg.Interval, m, func() (counters, uint64) {
-		return counters{bytes: snd.SentBytes.Load()}, snd.Sent.Load()
+	stop := account.RecordIntervals(cfg.Interval, m, func() (account.Counters, uint64) {
+		return account.Counters{Bytes: snd.SentBytes.Load()}, snd.Sent.Load()
 	}, &ivs, cfg.onInterval())
 	_, _, _, err = sendPinned(ctx, snd, w, cfg.CPU)
 	stop()

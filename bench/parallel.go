@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/seqtrack"
 	"udpstream.dev/bench/report"
 )
@@ -23,12 +24,12 @@ var ErrParallelMode = errors.New("parallel streams do not support this mode")
 // StreamReport is one stream's own account in a parallel test
 // ("parallel_streams[]").
 type StreamReport struct {
-	Socket      int                `json:"socket"`
-	Port        int                `json:"port"`
-	TxCPU       int                `json:"tx_cpu"`
-	SumSent     report.SentSummary `json:"sum_sent"`
-	SumReceived *SessionSummary    `json:"sum_received,omitempty"`
-	Error       string             `json:"error,omitempty"`
+	Socket      int                     `json:"socket"`
+	Port        int                     `json:"port"`
+	TxCPU       int                     `json:"tx_cpu"`
+	SumSent     report.SentSummary      `json:"sum_sent"`
+	SumReceived *account.SessionSummary `json:"sum_received,omitempty"`
+	Error       string                  `json:"error,omitempty"`
 }
 
 // ParallelReport is udpperf client -P's result: the streams summed in

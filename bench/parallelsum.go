@@ -1,5 +1,6 @@
 package bench
 
+import "udpstream.dev/bench/account"
 import "udpstream.dev/bench/report"
 import "udpstream.dev/bench/internal/seqtrack"
 
@@ -134,7 +135,7 @@ func mergeClientReports(cfg ClientConfig, reps []ClientReport, errs []error) Par
 	per := make([][]report.IntervalRecord, len(reps))
 	var sent []report.SentSummary
 	var recv []report.ReceivedSummary
-	var sessions []SessionSummary
+	var sessions []account.SessionSummary
 	for i, r := range reps {
 		starts[i], per[i] = r.Start, r.Intervals
 		sr := StreamReport{Socket: i + 1, Port: cfg.Port + i, TxCPU: r.Start.Test.TxCPU, SumSent: r.End.SumSent, SumReceived: r.End.SumReceived}
@@ -169,7 +170,7 @@ func mergeClientReports(cfg ClientConfig, reps []ClientReport, errs []error) Par
 // sumSessions is the servers' account of every stream: the first
 // stream's session id (each stream's own is in parallel_streams), the
 // sums, and the largest server CPU use.
-func sumSessions(ss []SessionSummary) *SessionSummary {
+func sumSessions(ss []account.SessionSummary) *account.SessionSummary {
 	out := ss[0]
 	rs := make([]report.ReceivedSummary, len(ss))
 	out.SentPackets, out.SentBytes, out.PRBSSeqErrors = 0, 0, 0

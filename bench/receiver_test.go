@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
@@ -88,7 +89,7 @@ func prbsDatagram(t testing.TB, seq uint32, size int) []byte {
 	return b
 }
 
-func helloMsg(t testing.TB, session uint64, p sessionParams) []byte {
+func helloMsg(t testing.TB, session uint64, p account.SessionParams) []byte {
 	body, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
@@ -98,18 +99,18 @@ func helloMsg(t testing.TB, session uint64, p sessionParams) []byte {
 
 func TestReceiverSessionCountsLossAndReorder(t *testing.T) {
 	peer := newFakePeer(t)
-	r, err := newReceiver(peer, peer, -1, false)
+	r, err := account.NewReceiver(peer, peer, -1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Traffic before any session is counted but not sequence-tracked.
 	deliver(t, peer.pool, r, seqDatagram(999999, 100))
-	deliver(t, peer.pool, r, helloMsg(t, 7, sessionParams{Payload: 100}))
+	deliver(t, peer.pool, r, helloMsg(t, 7, account.SessionParams{Payload: 100}))
 	for _, s := range []uint64{0, 1, 2, 5, 3, 6, 7} { // 4 lost, 3 late
 		deliver(t, peer.pool, r, seqDatagram(s, 100))
 	}
-	r.publishCounts() // as the server's end does
-	if got := r.snapshot(); got.packets != 8 || got.missing != 1 || got.late != 1 {
+	r.PublishCounts() // as the server's end does
+	if got := r.Snapshot(); got.Packets != 8 || got.Missing != 1 || got.Late != 1 {
 		t.Fatalf("running counters %+v", got)
 	}
 	peer.st.KernelDroppedBuffers = 3 // as if the kernel had dropped three meanwhile
@@ -121,7 +122,7 @@ func TestReceiverSessionCountsLossAndReorder(t *testing.T) {
 	if len(replies) != 3 || replies[0].Type != wire.TypeWelcome || replies[1].Type != wire.TypeResult || string(replies[1].Body) != string(replies[2].Body) {
 		t.Fatalf("replies %+v", replies)
 	}
-	var sum SessionSummary
+	var sum account.SessionSummary
 	if err := json.Unmarshal(replies[1].Body, &sum); err != nil {
 		t.Fatal(err)
 	}
@@ -131,11 +132,11 @@ func TestReceiverSessionCountsLossAndReorder(t *testing.T) {
 	if want := 100 * 2.0 / 9; sum.LostPercent != want {
 		t.Fatalf("lost percent %v, want %v", sum.LostPercent, want)
 	}
-	if len(r.sessions()) != 1 {
-		t.Fatalf("sessions %v", r.sessions())
+	if len(r.Sessions()) != 1 {
+		t.Fatalf("sessions %v", r.Sessions())
 	}
 	select {
-	case ev := <-r.events:
+	case ev := <-r.Events:
 		if ev.ID != 7 {
 			t.Fatalf("event for session %d", ev.ID)
 		}
@@ -146,7 +147,7 @@ func TestReceiverSessionCountsLossAndReorder(t *testing.T) {
 
 func TestReceiverEchoesPingsAndRejectsJunk(t *testing.T) {
 	peer := newFakePeer(t)
-	r, _ := newReceiver(peer, peer, -1, false)
+	r, _ := account.NewReceiver(peer, peer, -1, false)
 	ping := wire.Encode(nil, wire.Message{Type: wire.TypePing, Session: 1, A: 42, B: 1234})
 	ping = append(ping, make([]byte, 24)...)
 	deliver(t, peer.pool, r, ping)
@@ -156,20 +157,20 @@ func TestReceiverEchoesPingsAndRejectsJunk(t *testing.T) {
 	if !echoed {
 		t.Fatal("ping not echoed unchanged")
 	}
-	if r.packets.Load() != 0 {
+	if r.Packets.Load() != 0 {
 		t.Fatal("a ping was counted as data")
 	}
 	deliver(t, peer.pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 99}))         // no such session
 	deliver(t, peer.pool, r, wire.Encode(nil, wire.Message{Type: 200}))                               // unknown type
 	deliver(t, peer.pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeHello, Body: []byte("{")})) // bad body
-	if got := r.controlErrors.Load(); got != 3 {
+	if got := r.ControlErrors.Load(); got != 3 {
 		t.Fatalf("control errors %d, want 3", got)
 	}
 }
 
 func TestReceiverPRBSFindsCorruptionEvenAfterGaps(t *testing.T) {
 	peer := newFakePeer(t)
-	r, _ := newReceiver(peer, peer, -1, true) // check everything as PRBS
+	r, _ := account.NewReceiver(peer, peer, -1, true) // check everything as PRBS
 	const size = 256
 	for s := range uint32(10) {
 		deliver(t, peer.pool, r, prbsDatagram(t, s, size))
@@ -185,25 +186,25 @@ func TestReceiverPRBSFindsCorruptionEvenAfterGaps(t *testing.T) {
 	deliver(t, peer.pool, r, bad)
 	deliver(t, peer.pool, r, prbsDatagram(t, 13, size))
 
-	if got := r.prbsErrors(); got != 2 {
+	if got := r.PRBSErrors(); got != 2 {
 		t.Fatalf("PRBS errors %d, want 2", got)
 	}
-	if desc := r.firstPRBSError(); !strings.Contains(desc, "prbs") {
+	if desc := r.FirstPRBSError(); !strings.Contains(desc, "prbs") {
 		t.Fatalf("first error %q", desc)
 	}
-	if got := r.missing.Load(); got != 1 {
+	if got := r.Missing.Load(); got != 1 {
 		t.Fatalf("missing %d, want 1 (frame 10)", got)
 	}
-	r.publishCounts()
-	if r.packets.Load() != 13 {
-		t.Fatalf("packets %d", r.packets.Load())
+	r.PublishCounts()
+	if r.Packets.Load() != 13 {
+		t.Fatalf("packets %d", r.Packets.Load())
 	}
 }
 
 func TestReceiverCleanPRBSSessionHasNoErrors(t *testing.T) {
 	peer := newFakePeer(t)
-	r, _ := newReceiver(peer, peer, -1, false)
-	deliver(t, peer.pool, r, helloMsg(t, 3, sessionParams{Payload: 64, PRBS: true}))
+	r, _ := account.NewReceiver(peer, peer, -1, false)
+	deliver(t, peer.pool, r, helloMsg(t, 3, account.SessionParams{Payload: 64, PRBS: true}))
 	for s := range uint32(50) {
 		if s == 20 || s == 21 {
 			continue // lost: sequence verdicts, not corruption
@@ -211,7 +212,7 @@ func TestReceiverCleanPRBSSessionHasNoErrors(t *testing.T) {
 		deliver(t, peer.pool, r, prbsDatagram(t, s, 64))
 	}
 	deliver(t, peer.pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 3, A: 50, B: 3200}))
-	s := r.sessions()
+	s := r.Sessions()
 	if len(s) != 1 || s[0].PRBSErrors != 0 || s[0].LostPackets != 2 || s[0].PRBSSeqErrors != 1 {
 		t.Fatalf("sessions %+v", s)
 	}
@@ -225,7 +226,7 @@ func TestReceiverSplitFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	peer := newFakePeer(t)
-	r, _ := newReceiver(peer, peer, -1, true)
+	r, _ := account.NewReceiver(peer, peer, -1, true)
 	for s := range uint32(6) {
 		if s == 3 {
 			continue // a gap: the next frame is verified by the receiver itself
@@ -236,17 +237,17 @@ func TestReceiverSplitFrames(t *testing.T) {
 		}
 		deliver(t, small, r, d)
 	}
-	r.publishCounts()
-	if r.packets.Load() != 5 || r.bytes.Load() != 15000 || r.missing.Load() != 1 || r.prbsErrors() != 1 || r.bad.Load() != 0 {
-		t.Fatalf("packets %d bytes %d missing %d prbs errors %d bad %d", r.packets.Load(), r.bytes.Load(), r.missing.Load(), r.prbsErrors(), r.bad.Load())
+	r.PublishCounts()
+	if r.Packets.Load() != 5 || r.Bytes.Load() != 15000 || r.Missing.Load() != 1 || r.PRBSErrors() != 1 || r.Bad.Load() != 0 {
+		t.Fatalf("packets %d bytes %d missing %d prbs errors %d bad %d", r.Packets.Load(), r.Bytes.Load(), r.Missing.Load(), r.PRBSErrors(), r.Bad.Load())
 	}
 }
 
 func TestReceiverAllocatesNothingPerDatagram(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		peer := newFakePeer(t)
-		r, _ := newReceiver(peer, peer, -1, on)
-		r.beginImplicit(sessionParams{Payload: 1472, PRBS: on})
+		r, _ := account.NewReceiver(peer, peer, -1, on)
+		r.BeginImplicit(account.SessionParams{Payload: 1472, PRBS: on})
 		f, _ := peer.pool.AcceptReq(1472, true)
 		f.SetPayload(1472)
 		mem, _ := f.Bytes()
@@ -264,8 +265,8 @@ func TestReceiverAllocatesNothingPerDatagram(t *testing.T) {
 		if allocs != 0 {
 			t.Fatalf("prbs=%v: %v allocations per datagram", on, allocs)
 		}
-		if r.prbsErrors() != 0 || r.missing.Load() != 0 {
-			t.Fatalf("prbs=%v: errors %d missing %d", on, r.prbsErrors(), r.missing.Load())
+		if r.PRBSErrors() != 0 || r.Missing.Load() != 0 {
+			t.Fatalf("prbs=%v: errors %d missing %d", on, r.PRBSErrors(), r.Missing.Load())
 		}
 	}
 }
@@ -278,8 +279,8 @@ func BenchmarkReceiverAcceptFrame(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			peer := newFakePeer(b)
-			r, _ := newReceiver(peer, peer, -1, on)
-			r.beginImplicit(sessionParams{Payload: 1472, PRBS: on})
+			r, _ := account.NewReceiver(peer, peer, -1, on)
+			r.BeginImplicit(account.SessionParams{Payload: 1472, PRBS: on})
 			frames := make([]engine.Frame, 1024)
 			mems := make([][]byte, len(frames))
 			for i := range frames {
@@ -319,18 +320,18 @@ func BenchmarkReceiverAcceptFrame(b *testing.B) {
 // message, so a session starts and ends on exact counts.
 func TestReceiverPublishesCountsAtControl(t *testing.T) {
 	peer := newFakePeer(t)
-	r, err := newReceiver(peer, peer, -1, false)
+	r, err := account.NewReceiver(peer, peer, -1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for s := range uint64(3 * maxStride) {
+	for s := range uint64(3 * account.MaxStride) {
 		deliver(t, peer.pool, r, seqDatagram(s, 100))
 	}
-	if got := r.packets.Load(); got > 3*maxStride || got < 2*maxStride {
-		t.Fatalf("%d of %d datagrams published before a control message", got, 3*maxStride)
+	if got := r.Packets.Load(); got > 3*account.MaxStride || got < 2*account.MaxStride {
+		t.Fatalf("%d of %d datagrams published before a control message", got, 3*account.MaxStride)
 	}
-	deliver(t, peer.pool, r, helloMsg(t, 7, sessionParams{Payload: 100}))
-	if got := r.packets.Load(); got != 3*maxStride || r.bytes.Load() != 300*maxStride {
-		t.Fatalf("%d datagrams, %d bytes published at a control message, want %d", got, r.bytes.Load(), 3*maxStride)
+	deliver(t, peer.pool, r, helloMsg(t, 7, account.SessionParams{Payload: 100}))
+	if got := r.Packets.Load(); got != 3*account.MaxStride || r.Bytes.Load() != 300*account.MaxStride {
+		t.Fatalf("%d datagrams, %d bytes published at a control message, want %d", got, r.Bytes.Load(), 3*account.MaxStride)
 	}
 }

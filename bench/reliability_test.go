@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
@@ -51,7 +52,7 @@ func TestReceiverPRBSStrayDatagramIsNoSequence(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 9))
 	for _, stray := range []int{1472, 8000} {
 		peer := newFakePeer(t)
-		r, _ := newReceiver(peer, peer, -1, true)
+		r, _ := account.NewReceiver(peer, peer, -1, true)
 		junk := make([]byte, stray)
 		for i := range junk {
 			junk[i] = byte(rng.Uint32())
@@ -77,7 +78,7 @@ func TestReceiverPRBSFragmentsAreNoSequence(t *testing.T) {
 	big := prbsDatagram(t, 64, 70*1472)
 	frames := rogueFrames(t)
 	peer := newFakePeer(t)
-	r, _ := newReceiver(peer, peer, -1, true)
+	r, _ := account.NewReceiver(peer, peer, -1, true)
 	for _, f := range frames {
 		deliver(t, peer.pool, r, f)
 	}
@@ -97,7 +98,7 @@ func TestReceiverPRBSFragmentsAreNoSequence(t *testing.T) {
 // in the sequence. A flip in word 0 makes it no sequence number at all.
 func TestReceiverPRBSCorruptFrames(t *testing.T) {
 	peer := newFakePeer(t)
-	r, _ := newReceiver(peer, peer, -1, true)
+	r, _ := account.NewReceiver(peer, peer, -1, true)
 	for s := range uint32(30) {
 		d := prbsDatagram(t, s, 256)
 		switch s {
@@ -119,7 +120,7 @@ func TestReceiverPRBSCorruptFrames(t *testing.T) {
 // a gap after it is still found.
 func TestReceiverPRBSRestart(t *testing.T) {
 	peer := newFakePeer(t)
-	r, _ := newReceiver(peer, peer, -1, true)
+	r, _ := account.NewReceiver(peer, peer, -1, true)
 	for s := range uint32(1000) {
 		deliver(t, peer.pool, r, prbsDatagram(t, s, 64))
 	}
@@ -144,11 +145,11 @@ func TestReceiverPRBSRestart(t *testing.T) {
 
 // sessionEnd runs one session of n datagrams (those in drop missing) and
 // ends it with a claim of sent datagrams.
-func sessionEnd(t *testing.T, n uint64, drop map[uint64]bool, sent uint64) SessionSummary {
+func sessionEnd(t *testing.T, n uint64, drop map[uint64]bool, sent uint64) account.SessionSummary {
 	t.Helper()
 	peer := newFakePeer(t)
-	r, _ := newReceiver(peer, peer, -1, false)
-	deliver(t, peer.pool, r, helloMsg(t, 5, sessionParams{Payload: 100}))
+	r, _ := account.NewReceiver(peer, peer, -1, false)
+	deliver(t, peer.pool, r, helloMsg(t, 5, account.SessionParams{Payload: 100}))
 	for s := range n {
 		if !drop[s] {
 			deliver(t, peer.pool, r, seqDatagram(s, 100))
@@ -158,7 +159,7 @@ func sessionEnd(t *testing.T, n uint64, drop map[uint64]bool, sent uint64) Sessi
 		}
 	}
 	deliver(t, peer.pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 5, A: sent, B: sent * 100}))
-	s := r.sessions()
+	s := r.Sessions()
 	if len(s) != 1 {
 		t.Fatalf("sessions %+v", s)
 	}
@@ -192,16 +193,16 @@ func TestReceiverChecksTheSentClaim(t *testing.T) {
 }
 
 func TestImplausibleClaim(t *testing.T) {
-	if why := implausibleClaim(1e6, 0, 0, 1); why != "" {
+	if why := account.ImplausibleClaim(1e6, 0, 0, 1); why != "" {
 		t.Fatalf("a million in a second with nothing received: %s", why)
 	}
-	if why := implausibleClaim(1e12, 0, 0, 1); why == "" {
+	if why := account.ImplausibleClaim(1e12, 0, 0, 1); why == "" {
 		t.Fatal("a trillion in a second believed")
 	}
-	if why := implausibleClaim(5e6, 1e6, 1, 1); why != "" {
+	if why := account.ImplausibleClaim(5e6, 1e6, 1, 1); why != "" {
 		t.Fatalf("a 1 Mpps stream losing its last second: %s", why)
 	}
-	if why := implausibleClaim(20e6, 1e6, 1, 1); why == "" {
+	if why := account.ImplausibleClaim(20e6, 1e6, 1, 1); why == "" {
 		t.Fatal("20 M after a 1 Mpps second believed")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
@@ -20,7 +21,7 @@ import (
 // summary).
 type reverseClient struct {
 	session uint64
-	recv    *receiver
+	recv    *account.Receiver
 	ends    *endWatcher
 }
 
@@ -28,13 +29,13 @@ type reverseClient struct {
 // is opened, so that the server's hello, sent right after its welcome,
 // finds it.
 func newReverseClient(client *udp.Client, session uint64, c report.Case) (*reverseClient, error) {
-	recv, err := newReceiver(client, client, -1, c.PRBS)
+	recv, err := account.NewReceiver(client, client, -1, c.PRBS)
 	if err != nil {
 		return nil, err
 	}
 	// The client's own reply slave takes the server's welcomes and results.
-	recv.replies = discard{}
-	recv.maxPayload = client.MaxPayload()
+	recv.Replies = discard{}
+	recv.MaxPayload = client.MaxPayload()
 	if c.Transport != udp.TransportXDP {
 		// The receive buffer a server gets.
 		client.SetRxBufferCount(max(1, report.DefaultRxBuffer/(client.MaxPayload()+28)))
@@ -50,8 +51,8 @@ func newReverseClient(client *udp.Client, session uint64, c report.Case) (*rever
 func (rc *reverseClient) run(ctx context.Context, cfg ClientConfig, c report.Case, rep *ClientReport) error {
 	procStart, _ := cpu.Process()
 	wallStart := time.Now()
-	stop := recordIntervals(cfg.Interval, newMeter(wallStart, false), func() (counters, uint64) {
-		return rc.recv.snapshot(), 0
+	stop := account.RecordIntervals(cfg.Interval, account.NewMeter(wallStart, false), func() (account.Counters, uint64) {
+		return rc.recv.Snapshot(), 0
 	}, &rep.Intervals, cfg.onInterval())
 	sum, err := rc.await(ctx, c.Duration+helloWait+endWait)
 	stop()
@@ -88,19 +89,19 @@ func (rc *reverseClient) serverEnd() (reverseEnd, error) {
 
 // await waits for the receiver's summary of the session, which it makes
 // when the server's end message arrives.
-func (rc *reverseClient) await(ctx context.Context, limit time.Duration) (SessionSummary, error) {
+func (rc *reverseClient) await(ctx context.Context, limit time.Duration) (account.SessionSummary, error) {
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	for {
 		select {
-		case sum := <-rc.recv.events:
+		case sum := <-rc.recv.Events:
 			if uint64(sum.ID) == rc.session {
 				return sum, nil
 			}
 		case <-deadline.C:
-			return SessionSummary{}, fmt.Errorf("the server did not send and end the reverse test within %v", limit)
+			return account.SessionSummary{}, fmt.Errorf("the server did not send and end the reverse test within %v", limit)
 		case <-ctx.Done():
-			return SessionSummary{}, fmt.Errorf("interrupted while receiving the reverse test: %w", ctx.Err())
+			return account.SessionSummary{}, fmt.Errorf("interrupted while receiving the reverse test: %w", ctx.Err())
 		}
 	}
 }

@@ -3,24 +3,25 @@ package bench
 import (
 	"testing"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 )
 
 func TestReverseHelloIsHandedOnOnce(t *testing.T) {
 	peer := newFakePeer(t)
-	r, err := newReceiver(peer, peer, -1, false)
+	r, err := account.NewReceiver(peer, peer, -1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.reverse = make(chan reverseReq, 4)
-	hello := helloMsg(t, 9, sessionParams{Payload: 1000, Rate: "10M", Duration: 1, Reverse: true})
+	r.Reverse = make(chan account.ReverseReq, 4)
+	hello := helloMsg(t, 9, account.SessionParams{Payload: 1000, Rate: "10M", Duration: 1, Reverse: true})
 	deliver(t, peer.pool, r, hello)
 	deliver(t, peer.pool, r, hello) // a repeated hello is welcomed again, not run again
-	if len(r.reverse) != 1 {
-		t.Fatalf("%d reverse requests for one test", len(r.reverse))
+	if len(r.Reverse) != 1 {
+		t.Fatalf("%d reverse requests for one test", len(r.Reverse))
 	}
-	if req := <-r.reverse; req.session != 9 || req.params.Payload != 1000 || !req.params.Reverse {
+	if req := <-r.Reverse; req.Session != 9 || req.Params.Payload != 1000 || !req.Params.Reverse {
 		t.Fatalf("request %+v", req)
 	}
 	replies := peer.replies(t)
@@ -28,28 +29,28 @@ func TestReverseHelloIsHandedOnOnce(t *testing.T) {
 		t.Fatalf("replies %+v", replies)
 	}
 	// A reverse test opens no receiving session on the server.
-	if r.session != nil || len(r.sessions()) != 0 {
-		t.Fatalf("session %+v", r.session)
+	if r.Session != nil || len(r.Sessions()) != 0 {
+		t.Fatalf("session %+v", r.Session)
 	}
 
 	// A receiver that is not a server cannot send a reverse test.
-	other, _ := newReceiver(peer, peer, -1, false)
+	other, _ := account.NewReceiver(peer, peer, -1, false)
 	deliver(t, peer.pool, other, hello)
-	if other.invalid() != 1 {
-		t.Fatalf("invalid %d, want the refused hello counted", other.invalid())
+	if other.Invalid() != 1 {
+		t.Fatalf("invalid %d, want the refused hello counted", other.Invalid())
 	}
 }
 
 func TestRepliesGoToTheReplySlave(t *testing.T) {
 	peer := newFakePeer(t)
-	r, _ := newReceiver(peer, peer, -1, false)
+	r, _ := account.NewReceiver(peer, peer, -1, false)
 	welcome := wire.Encode(nil, wire.Message{Type: wire.TypeWelcome, Session: 4})
 	deliver(t, peer.pool, r, welcome)
-	if r.invalid() != 1 {
-		t.Fatalf("a stray welcome is not counted as invalid: %d", r.invalid())
+	if r.Invalid() != 1 {
+		t.Fatalf("a stray welcome is not counted as invalid: %d", r.Invalid())
 	}
 	rs := newReplySlave()
-	r.replies = rs
+	r.Replies = rs
 	deliver(t, peer.pool, r, welcome)
 	select {
 	case w := <-rs.welcome:
@@ -59,8 +60,8 @@ func TestRepliesGoToTheReplySlave(t *testing.T) {
 	default:
 		t.Fatal("the welcome did not reach the reply slave")
 	}
-	if r.invalid() != 1 {
-		t.Fatalf("invalid %d", r.invalid())
+	if r.Invalid() != 1 {
+		t.Fatalf("invalid %d", r.Invalid())
 	}
 }
 
@@ -68,7 +69,7 @@ func TestRepliesGoToTheReplySlave(t *testing.T) {
 // receiver publishes a session's end, as a reverse client does.
 type closingPeer struct {
 	*fakePeer
-	events chan SessionSummary
+	events chan account.SessionSummary
 }
 
 func (p closingPeer) Send(f engine.Frame) error {
@@ -81,14 +82,14 @@ func (p closingPeer) Send(f engine.Frame) error {
 func TestResultGoesOutBeforeTheEndIsPublished(t *testing.T) {
 	fake := newFakePeer(t)
 	peer := closingPeer{fakePeer: fake}
-	r, _ := newReceiver(peer, fake, -1, false)
-	peer.events = r.events
-	r.reply = peer
-	deliver(t, fake.pool, r, helloMsg(t, 9, sessionParams{Payload: 64}))
+	r, _ := account.NewReceiver(peer, fake, -1, false)
+	peer.events = r.Events
+	r.Reply = peer
+	deliver(t, fake.pool, r, helloMsg(t, 9, account.SessionParams{Payload: 64}))
 	deliver(t, fake.pool, r, seqDatagram(0, 64))
 	deliver(t, fake.pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 9, A: 1, B: 64}))
 	select {
-	case sum := <-r.events:
+	case sum := <-r.Events:
 		if sum.ID != 9 || sum.Packets != 1 {
 			t.Fatalf("summary %+v", sum)
 		}
@@ -101,7 +102,7 @@ func TestResultGoesOutBeforeTheEndIsPublished(t *testing.T) {
 			results++
 		}
 	}
-	if results != 1 || r.controlErrors.Load() != 0 {
-		t.Fatalf("%d results sent before the owner closed the socket (control errors %d)", results, r.controlErrors.Load())
+	if results != 1 || r.ControlErrors.Load() != 0 {
+		t.Fatalf("%d results sent before the owner closed the socket (control errors %d)", results, r.ControlErrors.Load())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/netns"
 	"udpstream.dev/bench/report"
@@ -59,14 +60,6 @@ func endpointOptions(c report.Case) []udp.Option {
 		opts = append(opts, udp.WithXDP(x.Iface, x.Queue, x.Mode))
 	}
 	return opts
-}
-
-// kernelDrops is what the kernel dropped before the engine saw it: socket
-// buffers of the sockets (sk_drops, read through SO_MEMINFO) and, with
-// AF_XDP, the packets the socket dropped, each once (an empty fill ring is
-// counted twice by the kernel; XDP.DroppedPackets counts it once).
-func kernelDrops(st udp.Stats) uint64 {
-	return st.KernelDroppedBuffers + st.XDP.DroppedPackets()
 }
 
 // openPair opens the receiving server and the sending client of a case,
@@ -125,7 +118,7 @@ type caseRun struct {
 	server       *udp.Server
 	client       *udp.Client
 	serverClosed bool
-	recv         *receiver
+	recv         *account.Receiver
 	snd          *traffic.Sender
 	txCPU, rxCPU int
 }
@@ -144,11 +137,11 @@ func runCase(ctx context.Context, c report.Case, res *report.Result) error {
 	}
 	defer r.close()
 
-	if r.recv, err = newReceiver(nil, r.server, r.rxCPU, false); err != nil {
+	if r.recv, err = account.NewReceiver(nil, r.server, r.rxCPU, false); err != nil {
 		return err
 	}
-	r.recv.lockedThread = c.RxQueue == 0
-	r.recv.beginImplicit(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch})
+	r.recv.LockedThread = c.RxQueue == 0
+	r.recv.BeginImplicit(account.SessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch})
 	engine.Connect(r.server, r.recv)
 	if r.snd, err = traffic.NewSender(r.client, c.Payload, traffic.FramesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP); err != nil {
 		return err
@@ -172,8 +165,8 @@ func (r *caseRun) close() {
 func (r *caseRun) measure(ctx context.Context, res *report.Result) error {
 	c, recv, snd := r.c, r.recv, r.snd
 	procStart, _ := cpu.Process()
-	stopIntervals := recordIntervals(c.Interval, newMeter(time.Now(), false), func() (counters, uint64) {
-		return recv.snapshot(), snd.Sent.Load()
+	stopIntervals := account.RecordIntervals(c.Interval, account.NewMeter(time.Now(), false), func() (account.Counters, uint64) {
+		return recv.Snapshot(), snd.Sent.Load()
 	}, &res.Intervals, c.OnInterval)
 
 	elapsed, usage, pinned, sendErr := sendPinned(ctx, snd, c, r.txCPU)
@@ -183,7 +176,7 @@ func (r *caseRun) measure(ctx context.Context, res *report.Result) error {
 	procEnd, _ := cpu.Process()
 	txStats, rxMode := r.client.Stats(), r.server.Stats().XDP.Mode
 	r.close()
-	recv.restoreAffinity()
+	recv.RestoreAffinity()
 
 	if sendErr != nil {
 		return fmt.Errorf("sending: %w", sendErr)
@@ -194,7 +187,7 @@ func (r *caseRun) measure(ctx context.Context, res *report.Result) error {
 	if pinned {
 		res.Test.TxCPU = r.txCPU
 	}
-	if recv.pinned && recv.pinErr == nil {
+	if recv.Pinned && recv.PinErr == nil {
 		res.Test.RxCPU = r.rxCPU
 	}
 	res.SumSent = sentSummary(elapsed, snd, usage, txStats)
@@ -220,7 +213,7 @@ func sentSummary(elapsed time.Duration, snd *traffic.Sender, u cpu.Usage, st udp
 
 // awaitEnd sends the end message until the in-process receiver has
 // summarised the session, or endWait passes.
-func awaitEnd(ctx context.Context, tx traffic.Transmitter, recv *receiver, session, sent, sentBytes uint64) (SessionSummary, bool) {
+func awaitEnd(ctx context.Context, tx traffic.Transmitter, recv *account.Receiver, session, sent, sentBytes uint64) (account.SessionSummary, bool) {
 	deadline := time.NewTimer(endWait)
 	defer deadline.Stop()
 	retry := time.NewTicker(endRetry)
@@ -228,19 +221,19 @@ func awaitEnd(ctx context.Context, tx traffic.Transmitter, recv *receiver, sessi
 	for {
 		traffic.Control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes})
 		select {
-		case sum := <-recv.events:
+		case sum := <-recv.Events:
 			return sum, true
 		case <-retry.C:
 		case <-deadline.C:
-			return SessionSummary{}, false
+			return account.SessionSummary{}, false
 		case <-ctx.Done():
 			// Still give the receiver its chance: the figures are worth
 			// having even when the run was interrupted.
 			select {
-			case sum := <-recv.events:
+			case sum := <-recv.Events:
 				return sum, true
 			case <-time.After(endRetry):
-				return SessionSummary{}, false
+				return account.SessionSummary{}, false
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/netns"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
@@ -252,9 +253,9 @@ func startServeCancel(t *testing.T, cfg ServeConfig) (port int, done chan Server
 
 func TestServeAndTransmit(t *testing.T) {
 	var mu sync.Mutex
-	var sessions []SessionSummary
+	var sessions []account.SessionSummary
 	port, done := startServe(t, ServeConfig{Transport: udp.TransportGRO, OneOff: true,
-		OnSession: func(s SessionSummary) { mu.Lock(); sessions = append(sessions, s); mu.Unlock() }})
+		OnSession: func(s account.SessionSummary) { mu.Lock(); sessions = append(sessions, s); mu.Unlock() }})
 	var sentIntervals atomic.Int32
 	rep, err := Transmit(testContext(t), ClientConfig{
 		Host: "127.0.0.1", Port: port, Payload: 1200, Transport: udp.TransportGRO, Batch: 32,

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/seqtrack"
 	"udpstream.dev/bench/report"
@@ -53,7 +54,7 @@ type ServeConfig struct {
 	Interval   time.Duration
 	OnInterval func(report.Interval)
 	// OnSession is called when a client's test ends.
-	OnSession func(SessionSummary)
+	OnSession func(account.SessionSummary)
 	// Time stops the server this long after the first data datagram, or
 	// this long after it started when none arrives (0: no limit).
 	Time time.Duration
@@ -101,7 +102,7 @@ type ServerEnd struct {
 	SumReceived report.ReceivedSummary `json:"sum_received"`
 	// Sessions lists each client test that ended, as reported to its
 	// client.
-	Sessions []SessionSummary `json:"sessions"`
+	Sessions []account.SessionSummary `json:"sessions"`
 	// PingsEchoed counts latency pings answered.
 	PingsEchoed uint64            `json:"pings_echoed"`
 	Process     report.ProcessCPU `json:"process_cpu"`
@@ -189,7 +190,7 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	procEnd, _ := cpu.Process()
 	wall := time.Since(wallStart)
 	server.Close()
-	recv.publishCounts() // the delivery goroutine has ended: the last interval is exact
+	recv.PublishCounts() // the delivery goroutine has ended: the last interval is exact
 	r.stopIntervals()
 	r.drainSessions()
 	rep.End = serverEnd(recv, server.Stats(), procEnd.Sub(procStart))
@@ -264,7 +265,7 @@ func (cfg ServeConfig) options() []udp.Option {
 
 // openServer opens the server and its measuring receiver (not yet
 // connected).
-func openServer(cfg ServeConfig) (*udp.Server, *receiver, error) {
+func openServer(cfg ServeConfig) (*udp.Server, *account.Receiver, error) {
 	server, err := udp.NewServer(cfg.Port, cfg.Jumbo, cfg.options()...)
 	if err != nil {
 		return nil, nil, err
@@ -272,13 +273,13 @@ func openServer(cfg ServeConfig) (*udp.Server, *receiver, error) {
 	if cfg.Transport != udp.TransportXDP {
 		server.SetRxBufferCount(max(1, cfg.RxBuffer/(server.MaxPayload()+28)))
 	}
-	recv, err := newReceiver(server, server, -1, cfg.PRBS)
+	recv, err := account.NewReceiver(server, server, -1, cfg.PRBS)
 	if err != nil {
 		server.Close()
 		return nil, nil, err
 	}
-	recv.maxPayload = server.MaxPayload()
-	recv.lockedThread = cfg.RxQueue == 0
+	recv.MaxPayload = server.MaxPayload()
+	recv.LockedThread = cfg.RxQueue == 0
 	return server, recv, nil
 }
 
@@ -286,7 +287,7 @@ func openServer(cfg ServeConfig) (*udp.Server, *receiver, error) {
 type serveRun struct {
 	cfg    ServeConfig
 	server *udp.Server
-	recv   *receiver
+	recv   *account.Receiver
 	rev    *reverseRunner
 	rep    *ServerReport
 
@@ -310,7 +311,7 @@ func (r *serveRun) loop(ctx context.Context) {
 		defer limitTimer.Stop()
 		timeLimit = limitTimer.C
 	}
-	first := r.recv.first
+	first := r.recv.First
 	for {
 		select {
 		case <-ctx.Done():
@@ -324,15 +325,15 @@ func (r *serveRun) loop(ctx context.Context) {
 		case <-timeLimit:
 			return
 		case <-idleTick:
-			if last := r.recv.lastNs.Load(); last > 0 && time.Duration(r.recv.now()-last) >= cfg.IdleExit {
+			if last := r.recv.LastNs.Load(); last > 0 && time.Duration(r.recv.Now()-last) >= cfg.IdleExit {
 				return
 			}
-		case sum := <-r.recv.events:
+		case sum := <-r.recv.Events:
 			r.session(sum)
 			if cfg.OneOff && linger == nil && !sum.Omitted {
 				linger = time.After(sessionLinger)
 			}
-		case req := <-r.recv.reverse:
+		case req := <-r.recv.Reverse:
 			r.rev.start(req)
 		case sum := <-r.rev.done:
 			r.rev.ended(sum)
@@ -345,7 +346,7 @@ func (r *serveRun) loop(ctx context.Context) {
 	}
 }
 
-func (r *serveRun) session(sum SessionSummary) {
+func (r *serveRun) session(sum account.SessionSummary) {
 	if r.cfg.OnSession != nil {
 		r.cfg.OnSession(sum)
 	}
@@ -355,7 +356,7 @@ func (r *serveRun) session(sum SessionSummary) {
 func (r *serveRun) drainSessions() {
 	for {
 		select {
-		case sum := <-r.recv.events:
+		case sum := <-r.recv.Events:
 			r.session(sum)
 		default:
 			return
@@ -368,9 +369,9 @@ func (r *serveRun) drainSessions() {
 // its own rather than folded into a record that may not precede it.
 func (r *serveRun) startIntervals() {
 	r.intervalsStop, r.intervalsDone = make(chan struct{}), make(chan struct{})
-	m := newMeter(time.Now(), false)
-	go reportIntervals(r.cfg.Interval, r.intervalsStop, r.intervalsDone, func(bool) {
-		iv := m.next(time.Now(), r.recv.snapshot(), 0)
+	m := account.NewMeter(time.Now(), false)
+	go account.ReportIntervals(r.cfg.Interval, r.intervalsStop, r.intervalsDone, func(bool) {
+		iv := m.Next(time.Now(), r.recv.Snapshot(), 0)
 		if iv.Packets == 0 && iv.KernelDrops == 0 && iv.RingDrops == 0 && iv.LostPackets == 0 {
 			return // idle: nothing to say
 		}
@@ -392,39 +393,39 @@ func (r *serveRun) stopIntervals() {
 
 // serverEnd totals what a server received, once the server is closed and
 // its delivery goroutine has ended.
-func serverEnd(recv *receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
-	recv.publishCounts()
-	end := ServerEnd{Sessions: recv.sessions(), PingsEchoed: recv.pings.Load()}
+func serverEnd(recv *account.Receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
+	recv.PublishCounts()
+	end := ServerEnd{Sessions: recv.Sessions(), PingsEchoed: recv.Pings.Load()}
 	if end.Sessions == nil {
-		end.Sessions = []SessionSummary{}
+		end.Sessions = []account.SessionSummary{}
 	}
 	v := &end.SumReceived
-	v.Packets, v.Bytes = recv.packets.Load(), recv.bytes.Load()
-	if first := recv.firstNs.Load(); first > 0 {
+	v.Packets, v.Bytes = recv.Packets.Load(), recv.Bytes.Load()
+	if first := recv.FirstNs.Load(); first > 0 {
 		v.Start = 0
-		v.Seconds = float64(recv.lastNs.Load()-first) / 1e9
+		v.Seconds = float64(recv.LastNs.Load()-first) / 1e9
 		v.End = v.Seconds
 	}
 	v.SetRates()
 	v.SetCPU(proc, "process")
-	v.KernelDrops, v.RingDrops, v.PoolExhausted, v.GRO = kernelDrops(st), st.RingDrops, st.RxPoolExhausted, st.GRO
+	v.KernelDrops, v.RingDrops, v.PoolExhausted, v.GRO = account.KernelDrops(st), st.RingDrops, st.RxPoolExhausted, st.GRO
 	v.XDPMode = st.XDP.Mode
-	v.Oversize, v.Invalid = st.RxOversize, recv.invalid()+st.XDP.RxMalformed
-	v.PRBSErrors = recv.prbsErrors()
+	v.Oversize, v.Invalid = st.RxOversize, recv.Invalid()+st.XDP.RxMalformed
+	v.PRBSErrors = recv.PRBSErrors()
 	if v.PRBSErrors > 0 {
-		v.PRBSFirstError = recv.firstPRBSError()
+		v.PRBSFirstError = recv.FirstPRBSError()
 	}
-	v.OutOfOrder = recv.late.Load()
-	v.Restarts = recv.restarts.Load()
+	v.OutOfOrder = recv.Late.Load()
+	v.Restarts = recv.Restarts.Load()
 	// Loss: exact for sessions that ended (sent - received), the gaps in
 	// the sequence for traffic still open (PRBS without a session, or a
 	// client that never said goodbye).
 	for _, s := range end.Sessions {
 		v.LostPackets += s.LostPackets
 	}
-	v.LossKnown = len(end.Sessions) > 0 || (recv.forcePRBS && recv.sequenced.Load())
-	if open := recv.missing.Load(); open > recv.lostAtEnds {
-		v.LostPackets += open - recv.lostAtEnds
+	v.LossKnown = len(end.Sessions) > 0 || (recv.ForcePRBS && recv.Sequenced.Load())
+	if open := recv.Missing.Load(); open > recv.LostAtEnds {
+		v.LostPackets += open - recv.LostAtEnds
 	}
 	v.LostPercent = seqtrack.Percent(v.LostPackets, v.LostPackets+v.Packets)
 	end.Process = report.ProcessCPUOf(proc)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/zmq"
 )
@@ -55,7 +56,7 @@ func runBridge(ctx context.Context, e env, args []string) error {
 		Host: host, Port: port, PRBS: *prbs,
 		Interval: *interval, Time: *limit, IdleExit: *idle,
 		OnInterval: intervalLines(p, true),
-		OnSession: func(s bench.SessionSummary) {
+		OnSession: func(s account.SessionSummary) {
 			p.printf("%s\n", sessionLines(s))
 		},
 	}

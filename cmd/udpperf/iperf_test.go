@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/report"
 )
 
@@ -466,7 +467,7 @@ func TestBidirEndToEnd(t *testing.T) {
 	for _, d := range []struct {
 		name string
 		sent uint64
-		got  *bench.SessionSummary
+		got  *account.SessionSummary
 	}{{"forward", fwdSent.Packets, fwdGot}, {"reverse", backSent.Packets, backGot}} {
 		if float64(d.sent) < 0.7*want || float64(d.sent) > 1.2*want || d.got.SentPackets != d.sent || d.got.Packets+d.got.LostPackets != d.sent {
 			t.Fatalf("%s: sent %d, received %+v (want about %.0f sent)", d.name, d.sent, d.got, want)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/report"
 )
 
@@ -139,7 +140,7 @@ func runParallelClient(ctx context.Context, e env, out *reportOut, p *printer, c
 func runParallelServer(ctx context.Context, out *reportOut, p *printer, cfg bench.ServeConfig, n int) error {
 	cfg.OnInterval = nil
 	cfg.OnStart = out.onStart()
-	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
+	cfg.OnSession = func(s account.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
 	rep, err := bench.ServeParallel(ctx, cfg, n, streamLines(p, true), sumLines(out, p, true))
 	if err != nil {
 		out.fail(err)

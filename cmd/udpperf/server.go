@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/fileio"
@@ -69,7 +70,7 @@ func runServer(ctx context.Context, e env, args []string) error {
 	cfg.OnInterval = out.onInterval(intervalLines(p, true))
 	cfg.OnStart = out.onStart()
 	cfg.OnReverse = reverseLines(p)
-	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
+	cfg.OnSession = func(s account.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
 	rep, err := bench.Serve(ctx, cfg)
 	recErr := sf.record.finish(taps.rec, p)
 	taps.rec = nil
@@ -232,7 +233,7 @@ func reportServer(out *reportOut, p *printer, rep bench.ServerReport, bridge *zm
 
 // sessionLines describes a session that ended: the client's count, and
 // why it was not believed if it was not, then the received figures.
-func sessionLines(s bench.SessionSummary) string {
+func sessionLines(s account.SessionSummary) string {
 	claim := ""
 	if s.SentRejected != "" {
 		claim = " (not believed: " + s.SentRejected + "; lost counts the sequence gaps)"

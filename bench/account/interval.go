@@ -1,4 +1,4 @@
-package bench
+package account
 
 import (
 	"time"
@@ -13,22 +13,22 @@ type meter struct {
 	mark         // where the next interval starts
 	before  mark // where the last interval started, for extend
 	sender  bool // the interval describes the sending side
-	omitted bool // the intervals are the warm-up's (client -O)
+	Omitted bool // the intervals are the warm-up's (client -O)
 }
 
 // mark is the counters at an interval boundary.
 type mark struct {
 	prevT    time.Duration
-	prev     counters
+	prev     Counters
 	prevSent uint64
 }
 
-func newMeter(start time.Time, sender bool) *meter {
+func NewMeter(start time.Time, sender bool) *meter {
 	return &meter{start: start, sender: sender}
 }
 
-// next returns the interval from the previous call (or start) to now.
-func (m *meter) next(now time.Time, c counters, sent uint64) report.Interval {
+// Next returns the interval from the previous call (or start) to now.
+func (m *meter) Next(now time.Time, c Counters, sent uint64) report.Interval {
 	t := now.Sub(m.start)
 	secs := (t - m.prevT).Seconds()
 	iv := report.Interval{
@@ -36,16 +36,16 @@ func (m *meter) next(now time.Time, c counters, sent uint64) report.Interval {
 		End:     t.Seconds(),
 		Seconds: secs,
 		Sender:  m.sender,
-		Omitted: m.omitted,
+		Omitted: m.Omitted,
 	}
 	if m.sender {
 		iv.Packets = sent - m.prevSent
-		iv.Bytes = c.bytes - m.prev.bytes // the caller passes sent bytes here
+		iv.Bytes = c.Bytes - m.prev.Bytes // the caller passes sent bytes here
 	} else {
 		iv.SentPackets = sent - m.prevSent
-		iv.Packets = c.packets - m.prev.packets
-		iv.Bytes = c.bytes - m.prev.bytes
-		iv.LostPackets = sub(c.missing, m.prev.missing)
+		iv.Packets = c.Packets - m.prev.Packets
+		iv.Bytes = c.Bytes - m.prev.Bytes
+		iv.LostPackets = sub(c.Missing, m.prev.Missing)
 		iv.LostPercent = seqtrack.Percent(iv.LostPackets, iv.LostPackets+iv.Packets)
 		iv.KernelDrops = sub(c.kernelDrops, m.prev.kernelDrops)
 		iv.RingDrops = sub(c.ringDrops, m.prev.ringDrops)
@@ -58,11 +58,11 @@ func (m *meter) next(now time.Time, c counters, sent uint64) report.Interval {
 	return iv
 }
 
-// extend returns the last interval stretched to now, for a partial
+// Extend returns the last interval stretched to now, for a partial
 // interval too short to stand on its own.
-func (m *meter) extend(now time.Time, c counters, sent uint64) report.Interval {
+func (m *meter) Extend(now time.Time, c Counters, sent uint64) report.Interval {
 	m.mark = m.before
-	return m.next(now, c, sent)
+	return m.Next(now, c, sent)
 }
 
 // sub is a - b, or 0 when a counter went backwards (a session restarted
@@ -74,25 +74,25 @@ func sub(a, b uint64) uint64 {
 	return a - b
 }
 
-// recordIntervals samples read every `every` (nothing when it is not
+// RecordIntervals samples read every `every` (nothing when it is not
 // positive) on a goroutine of its own, appending each interval to *out and
 // passing it to on, if set. The returned stop ends the sampling after a
 // last partial interval and waits for it; only then may *out be read.
-func recordIntervals(every time.Duration, m *meter, read func() (counters, uint64), out *[]report.IntervalRecord, on func(report.Interval)) (stop func()) {
+func RecordIntervals(every time.Duration, m *meter, read func() (Counters, uint64), out *[]report.IntervalRecord, on func(report.Interval)) (stop func()) {
 	if every <= 0 {
 		return func() {}
 	}
 	stopCh := make(chan struct{})
 	done := make(chan struct{})
-	go reportIntervals(every, stopCh, done, func(short bool) {
+	go ReportIntervals(every, stopCh, done, func(short bool) {
 		now := time.Now()
 		c, sent := read()
 		if short && len(*out) > 0 {
 			// Already printed through on; the record takes the tail.
-			(*out)[len(*out)-1] = report.NewIntervalRecord(m.extend(now, c, sent))
+			(*out)[len(*out)-1] = report.NewIntervalRecord(m.Extend(now, c, sent))
 			return
 		}
-		iv := m.next(now, c, sent)
+		iv := m.Next(now, c, sent)
 		*out = append(*out, report.NewIntervalRecord(iv))
 		if on != nil {
 			on(iv)
@@ -104,13 +104,13 @@ func recordIntervals(every time.Duration, m *meter, read func() (counters, uint6
 	}
 }
 
-// reportIntervals calls sample every `every` until stop is closed, then
+// ReportIntervals calls sample every `every` until stop is closed, then
 // once more for the last partial interval. That one is short when it
 // lasted under a tenth of `every` (a run that ends just after a tick): a
 // sampler with earlier intervals folds it into the last of them, so the
 // intervals still add up to the totals without a sliver of an interval.
 // It runs on its own goroutine; done is closed when it returns.
-func reportIntervals(every time.Duration, stop <-chan struct{}, done chan<- struct{}, sample func(short bool)) {
+func ReportIntervals(every time.Duration, stop <-chan struct{}, done chan<- struct{}, sample func(short bool)) {
 	defer close(done)
 	t := time.NewTicker(every)
 	defer t.Stop()

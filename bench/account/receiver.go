@@ -1,4 +1,9 @@
-package bench
+// Package account is the receiving side of a benchmark: [Receiver], the
+// counting slave on an engine server, follows sequence numbers, checks
+// PRBS frames, estimates RFC 3550 jitter from send stamps, answers the
+// control messages of package wire, and turns its counters into sessions
+// ([SessionSummary]) and intervals.
+package account
 
 import (
 	"encoding/binary"
@@ -27,45 +32,45 @@ type replier interface {
 	AcceptReq(size int, zeroCopy bool) (engine.Frame, error)
 }
 
-// receiver is the counting slave of a test: attached to an udp.Server,
+// Receiver is the counting slave of a test: attached to an udp.Server,
 // it counts data datagrams, follows their sequence numbers, checks PRBS
 // frames, and answers control messages. AcceptFrame runs on the server's
 // delivery goroutine; everything other goroutines read is published
 // through atomics or, for the rare control events, under mu.
-type receiver struct {
+type Receiver struct {
 	base time.Time // origin of the ns stamps
 	// wallBase is base in ns since the Unix epoch, for comparing stamps
 	// with the send times in datagrams.
 	wallBase int64
-	reply    replier     // nil: no replies (the sender is in this process)
+	Reply    replier     // nil: no replies (the sender is in this process)
 	stats    statsSource // the server's counters; nil in unit tests
 	pinCPU   int         // CPU to pin the delivery thread to on the first frame; -1: none
-	// maxPayload is the largest datagram the server accepts, told to
+	// MaxPayload is the largest datagram the server accepts, told to
 	// clients in the welcome (0: not known).
-	maxPayload int
-	// lockedThread says the delivery goroutine owns its OS thread, so
+	MaxPayload int
+	// LockedThread says the delivery goroutine owns its OS thread, so
 	// RUSAGE_THREAD on it measures delivery (false with a receive queue,
 	// whose consumer goroutine moves between threads).
-	lockedThread bool
+	LockedThread bool
 
-	// forcePRBS checks every data datagram as a PRBS frame (server
+	// ForcePRBS checks every data datagram as a PRBS frame (server
 	// --prbs); otherwise only sessions that ask for it are checked.
-	forcePRBS bool
+	ForcePRBS bool
 	checker   *prbs.Checker
 
 	// Published counters (written by the delivery goroutine only).
-	packets, bytes atomic.Uint64
-	missing, late  atomic.Uint64 // cumulative over sessions
-	restarts       atomic.Uint64 // PRBS streams started again at 0
-	sequenced      atomic.Bool   // some datagram's sequence number was tracked
-	pings          atomic.Uint64 // pings echoed
+	Packets, Bytes atomic.Uint64
+	Missing, Late  atomic.Uint64 // cumulative over sessions
+	Restarts       atomic.Uint64 // PRBS streams started again at 0
+	Sequenced      atomic.Bool   // some datagram's sequence number was tracked
+	Pings          atomic.Uint64 // pings echoed
 	gapErrors      atomic.Uint64 // PRBS failures found on frames after a gap
-	firstNs        atomic.Int64  // first data datagram, ns since base; 0 = none
-	lastNs         atomic.Int64  // latest stamped data datagram
-	bad            atomic.Uint64 // unusable frames (not one contiguous buffer)
+	FirstNs        atomic.Int64  // first data datagram, ns since base; 0 = none
+	LastNs         atomic.Int64  // latest stamped data datagram
+	Bad            atomic.Uint64 // unusable frames (not one contiguous buffer)
 	jitterBits     atomic.Uint64 // the session's jitter estimate, ns, as float64 bits
 	warmup         atomic.Bool   // the open session is a warm-up (client -O)
-	controlErrors  atomic.Uint64 // malformed or unanswerable control messages
+	ControlErrors  atomic.Uint64 // malformed or unanswerable control messages
 
 	// Delivery goroutine state.
 	// pendPackets and pendBytes are data datagrams counted but not yet
@@ -82,37 +87,37 @@ type receiver struct {
 	checking               bool // check PRBS
 	lostBase               uint64
 	firstErr               error
-	pinned                 bool
-	pinErr                 error
+	Pinned                 bool
+	PinErr                 error
 	affinity               cpu.Affinity
 	threadCPU              cpu.Usage // at the first data datagram of the session
 	scratch                []byte
 	head                   [wire.StampedLen]byte // the header of a split datagram
 	stamped                bool                  // the session's datagrams carry send times
-	jit                    jitter
+	jit                    Jitter
 
-	// reverse takes a server's reverse tests to Serve (nil: not a
+	// Reverse takes a server's reverse tests to Serve (nil: not a
 	// server); replies takes the welcome and result messages a peer sends
 	// to a server that sends a reverse test (nil: they are errors).
-	reverse     chan reverseReq
+	Reverse     chan ReverseReq
 	reverseSeen bool
 	reverseLast uint64
-	replies     engine.Slave
+	Replies     engine.Slave
 
-	first     chan struct{} // closed at the first data datagram
+	First     chan struct{} // closed at the first data datagram
 	firstOnce sync.Once
-	events    chan SessionSummary // session ends, for Serve and Run
+	Events    chan SessionSummary // session ends, for Serve and Run
 
 	mu         sync.Mutex
-	session    *session
+	Session    *session
 	done       []SessionSummary
-	lostAtEnds uint64 // sequence gaps of ended sessions (their loss is exact)
+	LostAtEnds uint64 // sequence gaps of ended sessions (their loss is exact)
 }
 
 // session is one test opened by a hello (or implicitly by Run).
 type session struct {
 	id           uint64
-	params       sessionParams
+	params       SessionParams
 	startPkts    uint64
 	startBytes   uint64
 	startNs      int64 // first data datagram of the session, 0 until then
@@ -127,8 +132,8 @@ type session struct {
 	ended        bool
 }
 
-// sessionParams is the body of a hello: what the client is about to send.
-type sessionParams struct {
+// SessionParams is the body of a hello: what the client is about to send.
+type SessionParams struct {
 	Payload   int     `json:"payload"`
 	PRBS      bool    `json:"prbs"`
 	Transport string  `json:"transport"`
@@ -155,7 +160,7 @@ type SessionSummary struct {
 	SentPackets uint64 `json:"sent_packets"`
 	SentBytes   uint64 `json:"sent_bytes"`
 	// SentRejected says why SentPackets was not believed (see
-	// implausibleClaim); the loss is then the gaps in the sequence.
+	// ImplausibleClaim); the loss is then the gaps in the sequence.
 	SentRejected string `json:"sent_rejected,omitempty"`
 	// PRBSSeqErrors counts Rogue's sequence verdicts (a gap or a late
 	// frame); they mirror loss and reordering, not corruption.
@@ -170,51 +175,51 @@ type SessionSummary struct {
 // statsSource gives the receiver the server's drop counters.
 type statsSource interface{ Stats() udp.Stats }
 
-func newReceiver(reply replier, stats statsSource, pinCPU int, forcePRBS bool) (*receiver, error) {
+func NewReceiver(reply replier, stats statsSource, pinCPU int, forcePRBS bool) (*Receiver, error) {
 	ck, err := prbs.NewChecker(report.PRBSWidth)
 	if err != nil {
 		return nil, err
 	}
 	base := time.Now()
-	return &receiver{
+	return &Receiver{
 		base:      base,
 		wallBase:  base.UnixNano(),
-		reply:     reply,
+		Reply:     reply,
 		stats:     stats,
 		stride:    1,
 		fresh:     true,
 		pinCPU:    pinCPU,
-		forcePRBS: forcePRBS,
+		ForcePRBS: forcePRBS,
 		checking:  forcePRBS,
 		tracking:  forcePRBS,
 		checker:   ck,
-		first:     make(chan struct{}),
-		events:    make(chan SessionSummary, 16),
+		First:     make(chan struct{}),
+		Events:    make(chan SessionSummary, 16),
 	}, nil
 }
 
-// beginImplicit opens a session without a hello, for Run, where the sender
+// BeginImplicit opens a session without a hello, for Run, where the sender
 // is in this process and its parameters are known.
-func (r *receiver) beginImplicit(p sessionParams) {
+func (r *Receiver) BeginImplicit(p SessionParams) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.session = &session{params: p, openNs: r.now()}
+	r.Session = &session{params: p, openNs: r.Now()}
 	r.fresh = true
 	r.tracking = true
-	r.checking = p.PRBS || r.forcePRBS
+	r.checking = p.PRBS || r.ForcePRBS
 }
 
-func (r *receiver) now() int64 { return int64(time.Since(r.base)) }
+func (r *Receiver) Now() int64 { return int64(time.Since(r.base)) }
 
 // AcceptFrame counts one received datagram or handles a control message.
-func (r *receiver) AcceptFrame(f engine.Frame) {
+func (r *Receiver) AcceptFrame(f engine.Frame) {
 	data, err := f.Bytes()
 	head, size := data, len(data)
 	if err != nil {
 		// A datagram spread over several buffers (a jumbo datagram in
 		// 4 KiB AF_XDP chunks): the header is read out of it.
 		if !errors.Is(err, engine.ErrNotContiguous) {
-			r.bad.Add(1)
+			r.Bad.Add(1)
 			return
 		}
 		size = f.Payload()
@@ -223,7 +228,7 @@ func (r *receiver) AcceptFrame(f engine.Frame) {
 	}
 	if wire.IsControl(head) {
 		if data == nil {
-			r.controlErrors.Add(1) // control messages are small: never split
+			r.ControlErrors.Add(1) // control messages are small: never split
 			return
 		}
 		r.control(f, data)
@@ -253,7 +258,7 @@ func (r *receiver) AcceptFrame(f engine.Frame) {
 // it (a bit flip in the payload is corruption, not loss). Any other
 // failing frame (a stray datagram, a fragment of an oversized frame, a
 // damaged word 0) is a PRBS error and nothing else.
-func (r *receiver) checkPRBS(f engine.Frame, data, head []byte) {
+func (r *Receiver) checkPRBS(f engine.Frame, data, head []byte) {
 	before := r.checker.Stats()
 	r.checker.AcceptFrame(f)
 	after := r.checker.Stats()
@@ -293,10 +298,10 @@ func seqVouched(f engine.Frame, data []byte) bool {
 
 // observe feeds one sequence number (32 bits wide for PRBS frames) to the
 // tracker and publishes what changed.
-func (r *receiver) observe(seq uint64, prbsSeq bool) {
+func (r *Receiver) observe(seq uint64, prbsSeq bool) {
 	missing, late, restarts := r.track.Missing(), r.track.Late(), r.track.Restarts()
 	if r.track.Received() == 0 {
-		r.sequenced.Store(true)
+		r.Sequenced.Store(true)
 	}
 	if prbsSeq {
 		r.track.Observe32(uint32(seq))
@@ -304,31 +309,31 @@ func (r *receiver) observe(seq uint64, prbsSeq bool) {
 		r.track.Observe(seq)
 	}
 	if m := r.track.Missing(); m != missing || r.track.Late() != late || r.track.Restarts() != restarts {
-		r.missing.Store(r.lostBase + m)
-		r.late.Add(r.track.Late() - late)
-		r.restarts.Add(r.track.Restarts() - restarts)
+		r.Missing.Store(r.lostBase + m)
+		r.Late.Add(r.track.Late() - late)
+		r.Restarts.Add(r.track.Restarts() - restarts)
 	}
 }
 
-// maxStride bounds the datagrams between two clock reads: at the rates
+// MaxStride bounds the datagrams between two clock reads: at the rates
 // where it is reached (stamps less than 50 us apart), 64 datagrams take
 // well under 1 ms.
-const maxStride = 64
+const MaxStride = 64
 
 // stamp records the time of the current datagram. A clock read costs as
 // much as the rest of AcceptFrame, so at high rates only every stride-th
 // datagram is stamped: the stride doubles while stamps come less than
 // 50 us apart and falls back to 1 when they are over 1 ms apart, so the
 // time of the latest datagram is always known to within about 1 ms.
-func (r *receiver) stamp() {
-	r.publishCounts()
-	now := r.now()
+func (r *Receiver) stamp() {
+	r.PublishCounts()
+	now := r.Now()
 	if r.fresh {
 		r.fresh = false
 		r.startSession(now)
 	} else {
 		switch gap := now - r.last; {
-		case gap < int64(50*time.Microsecond) && r.stride < maxStride:
+		case gap < int64(50*time.Microsecond) && r.stride < MaxStride:
 			r.stride *= 2
 		case gap > int64(time.Millisecond):
 			r.stride = 1
@@ -336,16 +341,16 @@ func (r *receiver) stamp() {
 	}
 	r.sinceStamp = 0
 	r.last = now
-	r.lastNs.Store(now)
+	r.LastNs.Store(now)
 }
 
-// publishCounts adds the pending datagram counts to the published ones. It
+// PublishCounts adds the pending datagram counts to the published ones. It
 // runs on the delivery goroutine, or once that has ended (the server is
 // closed).
-func (r *receiver) publishCounts() {
+func (r *Receiver) PublishCounts() {
 	if r.pendPackets != 0 {
-		r.packets.Add(r.pendPackets)
-		r.bytes.Add(r.pendBytes)
+		r.Packets.Add(r.pendPackets)
+		r.Bytes.Add(r.pendBytes)
 		r.pendPackets, r.pendBytes = 0, 0
 	}
 }
@@ -355,7 +360,7 @@ func (r *receiver) publishCounts() {
 // so that no frame goes unchecked, and reports whether it passed. data is
 // nil for a split frame, which is copied out first (this happens once per
 // gap, not per datagram).
-func (r *receiver) checkAfterGap(f engine.Frame, data []byte) bool {
+func (r *Receiver) checkAfterGap(f engine.Frame, data []byte) bool {
 	if data == nil {
 		if cap(r.scratch) < f.Payload() {
 			r.scratch = make([]byte, f.Payload())
@@ -376,61 +381,61 @@ func (r *receiver) checkAfterGap(f engine.Frame, data []byte) bool {
 // startSession runs on the delivery thread at the first data datagram of
 // a session: it takes the session's CPU baseline and, the first time,
 // pins the thread.
-func (r *receiver) startSession(now int64) {
-	if r.firstNs.Load() == 0 {
-		r.firstNs.Store(now)
-		if r.pinCPU >= 0 && !r.pinned && r.lockedThread {
-			r.pinned = true
-			r.affinity, r.pinErr = cpu.Pin(0, r.pinCPU)
+func (r *Receiver) startSession(now int64) {
+	if r.FirstNs.Load() == 0 {
+		r.FirstNs.Store(now)
+		if r.pinCPU >= 0 && !r.Pinned && r.LockedThread {
+			r.Pinned = true
+			r.affinity, r.PinErr = cpu.Pin(0, r.pinCPU)
 		}
-		r.firstOnce.Do(func() { close(r.first) })
+		r.firstOnce.Do(func() { close(r.First) })
 	}
 	r.threadCPU, _ = cpu.Thread()
 	r.mu.Lock()
-	if s := r.session; s != nil && s.startNs == 0 {
+	if s := r.Session; s != nil && s.startNs == 0 {
 		s.startNs = now
 	}
 	r.mu.Unlock()
 }
 
 // control handles one control message on the delivery goroutine.
-func (r *receiver) control(f engine.Frame, data []byte) {
-	r.publishCounts() // sessions start and end on exact counts
+func (r *Receiver) control(f engine.Frame, data []byte) {
+	r.PublishCounts() // sessions start and end on exact counts
 	m, err := wire.Decode(data)
 	if err != nil {
-		r.controlErrors.Add(1)
+		r.ControlErrors.Add(1)
 		return
 	}
 	switch m.Type {
 	case wire.TypePing:
-		if r.reply == nil {
+		if r.Reply == nil {
 			return
 		}
-		if r.reply.Send(f) != nil {
-			r.controlErrors.Add(1)
+		if r.Reply.Send(f) != nil {
+			r.ControlErrors.Add(1)
 			return
 		}
-		r.pings.Add(1)
+		r.Pings.Add(1)
 	case wire.TypeHello:
 		r.hello(m)
 	case wire.TypeEnd:
 		r.end(m)
 	case wire.TypeWelcome, wire.TypeResult:
-		if r.replies == nil {
-			r.controlErrors.Add(1)
+		if r.Replies == nil {
+			r.ControlErrors.Add(1)
 			return
 		}
-		r.replies.AcceptFrame(f)
+		r.Replies.AcceptFrame(f)
 	default:
-		r.controlErrors.Add(1)
+		r.ControlErrors.Add(1)
 	}
 }
 
 // hello opens a session, or repeats the welcome of the open one.
-func (r *receiver) hello(m wire.Message) {
-	var p sessionParams
+func (r *Receiver) hello(m wire.Message) {
+	var p SessionParams
 	if err := json.Unmarshal(m.Body, &p); err != nil {
-		r.controlErrors.Add(1)
+		r.ControlErrors.Add(1)
 		return
 	}
 	if p.Reverse {
@@ -438,45 +443,45 @@ func (r *receiver) hello(m wire.Message) {
 		return
 	}
 	r.mu.Lock()
-	if r.session == nil || r.session.id != m.Session {
+	if r.Session == nil || r.Session.id != m.Session {
 		r.lostBase += r.track.Missing()
 		r.track.Reset()
 		r.tracking = true
-		r.checking = p.PRBS || r.forcePRBS
+		r.checking = p.PRBS || r.ForcePRBS
 		r.fresh = true
-		r.resetJitter(p.Stamped)
+		r.ResetJitter(p.Stamped)
 		r.warmup.Store(p.Warmup)
-		r.session = &session{
+		r.Session = &session{
 			startWall:    time.Now(),
 			id:           m.Session,
 			params:       p,
-			openNs:       r.now(),
-			startPkts:    r.packets.Load(),
-			startBytes:   r.bytes.Load(),
-			startPRBS:    r.prbsErrors(),
+			openNs:       r.Now(),
+			startPkts:    r.Packets.Load(),
+			startBytes:   r.Bytes.Load(),
+			startPRBS:    r.PRBSErrors(),
 			startSeq:     r.checker.Stats().SeqErrors,
-			startInvalid: r.invalid(),
+			startInvalid: r.Invalid(),
 		}
 		if r.stats != nil {
-			r.session.startDrops = r.stats.Stats()
+			r.Session.startDrops = r.stats.Stats()
 		}
-		r.session.startProc, _ = cpu.Process()
+		r.Session.startProc, _ = cpu.Process()
 	}
 	r.mu.Unlock()
-	r.send(wire.Message{Type: wire.TypeWelcome, Session: m.Session, A: uint64(r.maxPayload)}, nil)
+	r.send(wire.Message{Type: wire.TypeWelcome, Session: m.Session, A: uint64(r.MaxPayload)}, nil)
 }
 
 // end closes the session the message names and answers with its result;
 // a repeated end gets the same answer. The result goes out before the
-// session's end is published on events: whoever reads events may close
+// Session's end is published on events: whoever reads events may close
 // the socket at once (a reverse client exits once its receiver has
 // summarized the test), and a result sent after that would be lost.
-func (r *receiver) end(m wire.Message) {
+func (r *Receiver) end(m wire.Message) {
 	r.mu.Lock()
-	s := r.session
+	s := r.Session
 	if s == nil || s.id != m.Session {
 		r.mu.Unlock()
-		r.controlErrors.Add(1)
+		r.ControlErrors.Add(1)
 		return
 	}
 	var sum SessionSummary
@@ -489,7 +494,7 @@ func (r *receiver) end(m wire.Message) {
 	r.send(wire.Message{Type: wire.TypeResult, Session: m.Session}, result)
 	if first {
 		select {
-		case r.events <- sum:
+		case r.Events <- sum:
 		default:
 		}
 	}
@@ -497,40 +502,40 @@ func (r *receiver) end(m wire.Message) {
 
 // closeSession summarizes s, whose end message claims sent datagrams of
 // sentBytes in all, and resets the per-session state; r.mu is held.
-func (r *receiver) closeSession(s *session, sent, sentBytes uint64) SessionSummary {
+func (r *Receiver) closeSession(s *session, sent, sentBytes uint64) SessionSummary {
 	sum := r.summarize(s, sent, sentBytes)
 	s.ended = true
 	s.result, _ = json.Marshal(sum)
 	r.done = append(r.done, sum)
 	// The session's loss is now known exactly; the running gap count
-	// restarts for whatever comes next.
-	r.lostAtEnds += r.track.Missing()
+	// Restarts for whatever comes next.
+	r.LostAtEnds += r.track.Missing()
 	r.lostBase += r.track.Missing()
 	r.track.Reset()
 	r.stamped = false
 	r.warmup.Store(false)
-	r.tracking = r.forcePRBS
-	r.checking = r.forcePRBS
+	r.tracking = r.ForcePRBS
+	r.checking = r.ForcePRBS
 	return sum
 }
 
 // summarize computes a session's result on the delivery goroutine; r.mu
 // is held.
-func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary {
-	packets := r.packets.Load() - s.startPkts
+func (r *Receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary {
+	packets := r.Packets.Load() - s.startPkts
 	sum := SessionSummary{ID: report.SessionID(s.id), Payload: s.params.Payload, SentPackets: sent, SentBytes: sentBytes, Omitted: s.params.Warmup}
 	sum.CPU = report.SessionCPU(s.startProc, s.startWall)
 	v := &sum.ReceivedSummary
 	v.Packets = packets
-	v.Bytes = r.bytes.Load() - s.startBytes
+	v.Bytes = r.Bytes.Load() - s.startBytes
 	if s.startNs > 0 {
 		v.Start = 0
-		v.Seconds = float64(max(r.lastNs.Load(), s.startNs)-s.startNs) / 1e9
+		v.Seconds = float64(max(r.LastNs.Load(), s.startNs)-s.startNs) / 1e9
 		v.End = v.Seconds
 	}
 	v.SetRates()
 	v.LossKnown = true
-	v.Invalid = r.invalid() - s.startInvalid
+	v.Invalid = r.Invalid() - s.startInvalid
 	sum.SentRejected = r.judgeClaim(s, sent)
 	if sum.SentRejected == "" {
 		v.LostPackets = seqtrack.Lost(sent, packets)
@@ -542,27 +547,27 @@ func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 	v.OutOfOrder = r.track.Late()
 	v.Restarts = r.track.Restarts()
 	if s.params.Stamped {
-		v.JitterMs = r.jitterMs()
+		v.JitterMs = r.JitterMs()
 	}
-	v.PRBSErrors = r.prbsErrors() - s.startPRBS
+	v.PRBSErrors = r.PRBSErrors() - s.startPRBS
 	if v.PRBSErrors > 0 {
 		// Bounded so that the result fits one datagram.
-		v.PRBSFirstError = truncate(r.firstPRBSError(), 300)
+		v.PRBSFirstError = truncate(r.FirstPRBSError(), 300)
 	}
-	if p, ok := r.reply.(interface{ Peer() netip.AddrPort }); ok {
+	if p, ok := r.Reply.(interface{ Peer() netip.AddrPort }); ok {
 		sum.Client = p.Peer().String()
 	}
 	sum.PRBSSeqErrors = r.checker.Stats().SeqErrors - s.startSeq
 	if r.stats != nil {
 		st := r.stats.Stats()
-		v.KernelDrops = kernelDrops(st) - kernelDrops(s.startDrops)
+		v.KernelDrops = KernelDrops(st) - KernelDrops(s.startDrops)
 		v.RingDrops = st.RingDrops - s.startDrops.RingDrops
 		v.PoolExhausted = st.RxPoolExhausted - s.startDrops.RxPoolExhausted
 		v.Oversize = st.RxOversize - s.startDrops.RxOversize
 		v.Invalid += st.XDP.RxMalformed - s.startDrops.XDP.RxMalformed
 		v.GRO = st.GRO
 	}
-	if s.startNs > 0 && r.lockedThread {
+	if s.startNs > 0 && r.LockedThread {
 		if t, err := cpu.Thread(); err == nil {
 			u := t.Sub(r.threadCPU)
 			v.SetCPU(u, "thread")
@@ -573,17 +578,17 @@ func (r *receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 
 // judgeClaim checks a session's sent count against what the receiver saw
 // (see implausibleClaim) and says why it is not believed, or "".
-func (r *receiver) judgeClaim(s *session, sent uint64) string {
-	now := r.now()
+func (r *Receiver) judgeClaim(s *session, sent uint64) string {
+	now := r.Now()
 	var active, tail float64
 	if s.startNs > 0 {
-		last := max(r.lastNs.Load(), s.startNs)
+		last := max(r.LastNs.Load(), s.startNs)
 		active = float64(last-s.startNs) / 1e9
 		tail = float64(now-last) / 1e9
 	} else {
 		tail = float64(now-s.openNs) / 1e9
 	}
-	return implausibleClaim(sent, r.track.Span(), active, tail)
+	return ImplausibleClaim(sent, r.track.Span(), active, tail)
 }
 
 // Bounds of a believable sent count.
@@ -602,7 +607,7 @@ const (
 	claimSlack = 2 * traffic.MaxFramesPerCall
 )
 
-// implausibleClaim says why a sender's count of claim datagrams cannot be
+// ImplausibleClaim says why a sender's count of claim datagrams cannot be
 // true, or returns "". span is the least count the sequence numbers seen
 // prove (seqtrack.Span), active the seconds from the first to the last
 // datagram received, tail the seconds from then (or from the session's
@@ -611,7 +616,7 @@ const (
 // sent in tail + tailGrace at rateHeadroom times the rate its sequence
 // advanced (at maxPlausibleRate when active is under minRateSpan), plus
 // claimSlack.
-func implausibleClaim(claim, span uint64, active, tail float64) string {
+func ImplausibleClaim(claim, span uint64, active, tail float64) string {
 	if claim < span {
 		return fmt.Sprintf("fewer than the %d datagrams its sequence numbers show it sent", span)
 	}
@@ -626,17 +631,17 @@ func implausibleClaim(claim, span uint64, active, tail float64) string {
 	return ""
 }
 
-// prbsErrors is the number of frames that failed the PRBS integrity
+// PRBSErrors is the number of frames that failed the PRBS integrity
 // checks: Rogue's error count without its sequence verdicts, which are
 // loss and reordering (reported as such), plus failures found on frames
 // that followed a gap.
-func (r *receiver) prbsErrors() uint64 {
+func (r *Receiver) PRBSErrors() uint64 {
 	st := r.checker.Stats()
 	return st.PayloadErrors + st.SizeErrors + st.FrameErrors + r.gapErrors.Load()
 }
 
-// firstPRBSError describes the first integrity failure.
-func (r *receiver) firstPRBSError() string {
+// FirstPRBSError describes the first integrity failure.
+func (r *Receiver) FirstPRBSError() string {
 	if err := r.checker.FirstError(); err != nil && (errors.Is(err, prbs.ErrPayload) || errors.Is(err, prbs.ErrSize)) {
 		return err.Error()
 	}
@@ -650,21 +655,21 @@ func (r *receiver) firstPRBSError() string {
 }
 
 // send transmits a control message to the peer, if replies are on.
-func (r *receiver) send(m wire.Message, body []byte) {
-	if r.reply == nil {
+func (r *Receiver) send(m wire.Message, body []byte) {
+	if r.Reply == nil {
 		return
 	}
 	size := wire.HeaderLen + len(body)
-	f, err := r.reply.AcceptReq(size, true)
+	f, err := r.Reply.AcceptReq(size, true)
 	if err != nil {
-		r.controlErrors.Add(1)
+		r.ControlErrors.Add(1)
 		return
 	}
 	defer f.Release()
 	m.Body = body
 	r.scratch = wire.Encode(r.scratch[:0], m)
-	if _, err := f.WriteAt(r.scratch, 0); err != nil || r.reply.Send(f) != nil {
-		r.controlErrors.Add(1)
+	if _, err := f.WriteAt(r.scratch, 0); err != nil || r.Reply.Send(f) != nil {
+		r.ControlErrors.Add(1)
 	}
 }
 
@@ -676,41 +681,74 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// invalid counts datagrams the receiver could not use.
-func (r *receiver) invalid() uint64 { return r.bad.Load() + r.controlErrors.Load() }
+// Invalid counts datagrams the receiver could not use.
+func (r *Receiver) Invalid() uint64 { return r.Bad.Load() + r.ControlErrors.Load() }
 
-// sessions returns the summaries of the sessions that ended.
-func (r *receiver) sessions() []SessionSummary {
+// Sessions returns the summaries of the sessions that ended.
+func (r *Receiver) Sessions() []SessionSummary {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]SessionSummary(nil), r.done...)
 }
 
-// restoreAffinity gives the delivery thread its CPU mask back after the
+// RestoreAffinity gives the delivery thread its CPU mask back after the
 // server has stopped.
-func (r *receiver) restoreAffinity() error { return r.affinity.Restore() }
+func (r *Receiver) RestoreAffinity() error { return r.affinity.Restore() }
 
-// counters is a snapshot of the receiver's published counters.
-type counters struct {
-	packets, bytes, missing, late, prbs uint64
+// Counters is a snapshot of the receiver's published counters.
+type Counters struct {
+	Packets, Bytes, Missing, Late, prbs uint64
 	kernelDrops, ringDrops              uint64
 	jitterMs                            float64
 	warmup                              bool
 }
 
-func (r *receiver) snapshot() counters {
-	c := counters{
-		packets:  r.packets.Load(),
-		bytes:    r.bytes.Load(),
-		missing:  r.missing.Load(),
-		late:     r.late.Load(),
-		prbs:     r.prbsErrors(),
-		jitterMs: r.jitterMs(),
+func (r *Receiver) Snapshot() Counters {
+	c := Counters{
+		Packets:  r.Packets.Load(),
+		Bytes:    r.Bytes.Load(),
+		Missing:  r.Missing.Load(),
+		Late:     r.Late.Load(),
+		prbs:     r.PRBSErrors(),
+		jitterMs: r.JitterMs(),
 		warmup:   r.warmup.Load(),
 	}
 	if r.stats != nil {
 		st := r.stats.Stats()
-		c.kernelDrops, c.ringDrops = kernelDrops(st), st.RingDrops
+		c.kernelDrops, c.ringDrops = KernelDrops(st), st.RingDrops
 	}
 	return c
+}
+
+// ReverseReq asks the server to send a reverse test.
+type ReverseReq struct {
+	Session uint64
+	Params  SessionParams
+}
+
+// reverseHello handles a hello asking for a reverse test, on the delivery
+// goroutine: it welcomes it and, the first time, hands it to Serve.
+func (r *Receiver) reverseHello(m wire.Message, p SessionParams) {
+	if r.Reverse == nil {
+		r.ControlErrors.Add(1) // not a server
+		return
+	}
+	if !r.reverseSeen || r.reverseLast != m.Session {
+		r.reverseSeen, r.reverseLast = true, m.Session
+		select {
+		case r.Reverse <- ReverseReq{Session: m.Session, Params: p}:
+		default:
+			r.ControlErrors.Add(1)
+			return
+		}
+	}
+	r.send(wire.Message{Type: wire.TypeWelcome, Session: m.Session, A: uint64(r.MaxPayload)}, nil)
+}
+
+// KernelDrops is what the kernel dropped before the engine saw it: socket
+// buffers of the sockets (sk_drops, read through SO_MEMINFO) and, with
+// AF_XDP, the packets the socket dropped, each once (an empty fill ring is
+// counted twice by the kernel; XDP.DroppedPackets counts it once).
+func KernelDrops(st udp.Stats) uint64 {
+	return st.KernelDroppedBuffers + st.XDP.DroppedPackets()
 }
