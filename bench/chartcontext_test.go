@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+	"udpstream.dev/bench/internal/benchtest"
 	"udpstream.dev/bench/report"
 )
 
@@ -21,7 +22,7 @@ func contextTexts(t *testing.T, network string, transports ...string) []string {
 
 func sampleSummaries() []CaseSummary {
 	var runs []report.Result
-	for _, r := range sampleResults() {
+	for _, r := range benchtest.SampleResults() {
 		for k := range 3 {
 			r.SumReceived.DatagramsPerSecond *= 1 + 0.1*float64(k)
 			r.Test.Network = "netns-veth"
@@ -45,7 +46,7 @@ func TestSummaryChartCarriesContext(t *testing.T) {
 	}
 	texts := append(contextTexts(t, "netns-veth", "naive", "mmsg"), "median of 3 runs, whiskers min-max",
 		"offered", "Receiver CPU per datagram", "Sender CPU per datagram", "CPU ns/datagram", "Received throughput")
-	checkSVG(t, data, texts...)
+	benchtest.CheckSVG(t, data, texts...)
 	var png bytes.Buffer
 	if err := RenderSummaryChart(&png, "png", sums); err != nil || !bytes.HasPrefix(png.Bytes(), []byte("\x89PNG")) {
 		t.Fatalf("png: %v", err)
@@ -77,15 +78,15 @@ func TestSummaryChartLabelsFailedCases(t *testing.T) {
 
 func TestOtherChartsCarryContext(t *testing.T) {
 	var svg bytes.Buffer
-	if err := report.RenderChart(&svg, "svg", sampleResults()); err != nil {
+	if err := report.RenderChart(&svg, "svg", benchtest.SampleResults()); err != nil {
 		t.Fatal(err)
 	}
-	checkSVG(t, svg.Bytes(), contextTexts(t, "not recorded", "mmsg")...)
+	benchtest.CheckSVG(t, svg.Bytes(), contextTexts(t, "not recorded", "mmsg")...)
 	svg.Reset()
 	if err := RenderNDRChart(&svg, "svg", sampleNDRResults()); err != nil {
 		t.Fatal(err)
 	}
-	checkSVG(t, svg.Bytes(), append(contextTexts(t, "", "mmsg", "gro"), "trials of", "offered unpaced", "received of it")...)
+	benchtest.CheckSVG(t, svg.Bytes(), append(contextTexts(t, "", "mmsg", "gro"), "trials of", "offered unpaced", "received of it")...)
 }
 
 // Whiskers are drawn only where runs spread.

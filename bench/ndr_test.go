@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"udpstream.dev/bench/internal/benchtest"
 
 	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
@@ -234,7 +235,7 @@ func TestNDRTableAndChart(t *testing.T) {
 	if err := RenderNDRChart(&svg, "svg", sampleNDRResults()); err != nil {
 		t.Fatal(err)
 	}
-	checkSVG(t, svg.Bytes(), "No-drop rate", "mmsg b64", "8972 B payload")
+	benchtest.CheckSVG(t, svg.Bytes(), "No-drop rate", "mmsg b64", "8972 B payload")
 	path := filepath.Join(t.TempDir(), "n.png")
 	if err := WriteNDRChart(path, sampleNDRResults()); err != nil {
 		t.Fatal(err)

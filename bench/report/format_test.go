@@ -1,42 +1,20 @@
-package bench
+package report_test
 
 import (
 	"bytes"
-	"encoding/xml"
 	"image/png"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"udpstream.dev/bench/internal/benchtest"
 	"udpstream.dev/bench/report"
 )
 
-func sampleResults() []report.Result {
-	mk := func(transport string, payload, batch int, dps, lostPct float64, lost uint64) report.Result {
-		var r report.Result
-		r.Test = report.TestInfo{Transport: transport, Payload: payload, Batch: batch, MTU: report.MTUFor(payload), PRBS: true}
-		r.SumReceived.DatagramsPerSecond = dps
-		r.SumReceived.BitsPerSecond = dps * float64(payload) * 8
-		r.SumReceived.LostPackets = lost
-		r.SumReceived.LostPercent = lostPct
-		r.SumReceived.CPUNsPerDatagram = 1234
-		r.SumSent.CPUNsPerDatagram = 987
-		return r
-	}
-	return []report.Result{
-		mk("naive", 1472, 1, 180000, 0, 0),
-		mk("mmsg", 1472, 64, 550000, 1.5, 8250),
-		mk("gro", 1472, 64, 2500000, 0, 0),
-		mk("naive", 8972, 1, 150000, 0, 0),
-		mk("mmsg", 8972, 64, 380000, 0, 0),
-		{Test: report.TestInfo{Transport: "gro", Payload: 8972, Batch: 64}, Error: "socket: permission denied\nmore"},
-	}
-}
-
 func TestWriteTable(t *testing.T) {
 	var b bytes.Buffer
-	if err := report.WriteTable(&b, sampleResults()); err != nil {
+	if err := report.WriteTable(&b, benchtest.SampleResults()); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -70,52 +48,19 @@ func TestIntervalLines(t *testing.T) {
 
 func TestChartSVGIsWellFormed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.svg")
-	if err := report.WriteChart(path, sampleResults()); err != nil {
+	if err := report.WriteChart(path, benchtest.SampleResults()); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkSVG(t, data, "mmsg b64", "8972 B payload", "1.5%")
-}
-
-// checkSVG parses an SVG document fully and checks it mentions each text.
-func checkSVG(t *testing.T, data []byte, texts ...string) {
-	t.Helper()
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	root := ""
-	var chars strings.Builder
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("SVG is not well-formed XML: %v", err)
-		}
-		switch v := tok.(type) {
-		case xml.StartElement:
-			if root == "" {
-				root = v.Name.Local
-			}
-		case xml.CharData:
-			chars.Write(v)
-		}
-	}
-	if root != "svg" {
-		t.Fatalf("root element %q, want svg", root)
-	}
-	for _, s := range texts {
-		if !strings.Contains(chars.String(), s) {
-			t.Fatalf("SVG text lacks %q", s)
-		}
-	}
+	benchtest.CheckSVG(t, data, "mmsg b64", "8972 B payload", "1.5%")
 }
 
 func TestChartPNG(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.png")
-	if err := report.WriteChart(path, sampleResults()); err != nil {
+	if err := report.WriteChart(path, benchtest.SampleResults()); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)
@@ -133,7 +78,7 @@ func TestChartPNG(t *testing.T) {
 }
 
 func TestChartErrors(t *testing.T) {
-	if err := report.WriteChart(filepath.Join(t.TempDir(), "c.gif"), sampleResults()); err == nil || !strings.Contains(err.Error(), "unknown format") {
+	if err := report.WriteChart(filepath.Join(t.TempDir(), "c.gif"), benchtest.SampleResults()); err == nil || !strings.Contains(err.Error(), "unknown format") {
 		t.Fatalf("gif: %v", err)
 	}
 	if err := report.RenderChart(io.Discard, "svg", nil); err == nil {
