@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/experiment"
 	"udpstream.dev/bench/netns"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
@@ -187,18 +188,18 @@ func (bf *benchFlags) printIntervals(e env) {
 // the exit status.
 func reportBench(e env, bf benchFlags, start time.Time, results []report.Result, sweepErr error) error {
 	p := newPrinter(e, bf.jsonOut)
-	sums := bench.Summarize(results)
+	sums := experiment.Summarize(results)
 	if len(results) > 0 {
 		p.printf("\n")
 		var tbl bytes.Buffer
-		bench.WriteSummaryTable(&tbl, sums)
+		experiment.WriteSummaryTable(&tbl, sums)
 		p.printf("%s", tbl.String())
 	}
 	if err := emitBench(e, bf.info, start, results, sums, bf.repeat, sweepErr, bf.jsonOut, bf.out); err != nil {
 		return err
 	}
 	if bf.chart != "" && len(results) > 0 {
-		if err := bench.WriteSummaryChart(bf.chart, sums); err != nil {
+		if err := experiment.WriteSummaryChart(bf.chart, sums); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "chart: %s\n", bf.chart)

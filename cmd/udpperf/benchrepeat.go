@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"udpstream.dev/bench"
+	"udpstream.dev/bench/experiment"
 	"udpstream.dev/bench/report"
 )
 
@@ -42,7 +42,7 @@ func benchProgress(e env, n int) func(i, total int, c report.Case, r *report.Res
 
 // emitBench writes bench's JSON document: one result per case, or with
 // --repeat above 1 one summary per case holding its runs.
-func emitBench(e env, info report.SweepInfo, start time.Time, results []report.Result, sums []bench.CaseSummary, n int, sweepErr error, jsonOut bool, path string) error {
+func emitBench(e env, info report.SweepInfo, start time.Time, results []report.Result, sums []experiment.CaseSummary, n int, sweepErr error, jsonOut bool, path string) error {
 	interrupted := ""
 	if sweepErr != nil {
 		interrupted = "interrupted: " + sweepErr.Error()

@@ -11,6 +11,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/experiment"
 	"udpstream.dev/bench/report"
 )
 
@@ -29,7 +30,7 @@ func TestNDRCommand(t *testing.T) {
 			t.Fatalf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	var doc report.SweepReport[bench.NDRResult]
+	var doc report.SweepReport[experiment.NDRResult]
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("JSON: %v\n%s", err, out)
 	}
@@ -62,7 +63,7 @@ func TestBenchRepeat(t *testing.T) {
 			t.Fatalf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	var doc report.SweepReport[bench.CaseSummary]
+	var doc report.SweepReport[experiment.CaseSummary]
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("JSON: %v\n%s", err, out)
 	}
@@ -178,7 +179,7 @@ func TestNDRNetns(t *testing.T) {
 	if left := namespacesOf(t, p.cmd.Process.Pid); len(left) > 0 {
 		t.Fatalf("namespaces left behind: %v", left)
 	}
-	var doc report.SweepReport[bench.NDRResult]
+	var doc report.SweepReport[experiment.NDRResult]
 	if err := json.Unmarshal([]byte(p.stdout.String()), &doc); err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,12 @@ package benchtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"udpstream.dev/bench/report"
 )
@@ -66,4 +68,14 @@ func CheckSVG(t testing.TB, data []byte, texts ...string) {
 			t.Fatalf("SVG text lacks %q", s)
 		}
 	}
+}
+
+// Timeout bounds every run of the benchmark packages' tests.
+const Timeout = 30 * time.Second
+
+// Context is a context that ends after Timeout or with the test.
+func Context(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -1,4 +1,4 @@
-package bench
+package experiment
 
 import (
 	"bytes"
@@ -172,7 +172,7 @@ func TestNDRLoopback(t *testing.T) {
 			}
 		},
 	}
-	res, err := NDR(testContext(t), nc)
+	res, err := NDR(benchtest.Context(t), nc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestNDRLoopback(t *testing.T) {
 	if res.NDR.Min > res.NDR.Median || res.NDR.Median > res.NDR.Max || res.NDRBits.Median != res.NDR.Median*1472*8 {
 		t.Fatalf("spread %+v bits %+v", res.NDR, res.NDRBits)
 	}
-	if _, err := NDR(testContext(t), NDRCase{Case: report.Case{Transport: udp.TransportMmsg}, Repeat: -1}); err == nil {
+	if _, err := NDR(benchtest.Context(t), NDRCase{Case: report.Case{Transport: udp.TransportMmsg}, Repeat: -1}); err == nil {
 		t.Fatal("repeat -1 accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package bench
+package experiment
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"udpstream.dev/bench"
 	"udpstream.dev/bench/report"
 )
 
@@ -302,7 +303,7 @@ func NDR(ctx context.Context, nc NDRCase) (NDRResult, error) {
 func (nc NDRCase) trial(ctx context.Context, perSecond float64) (Trial, error) {
 	c := nc.Case
 	c.Rate = report.Rate{DatagramsPerSecond: perSecond}
-	r, err := Run(ctx, c)
+	r, err := bench.Run(ctx, c)
 	if err != nil {
 		return Trial{}, err
 	}
@@ -322,5 +323,5 @@ func trialOf(r report.Result) Trial {
 
 // NDRSweep runs NDR cases one after the other, like Sweep.
 func NDRSweep(ctx context.Context, cases []NDRCase, progress func(i, n int, c NDRCase, r *NDRResult)) ([]NDRResult, error) {
-	return sweep(ctx, cases, NDR, progress)
+	return bench.SweepWith(ctx, cases, NDR, progress)
 }
