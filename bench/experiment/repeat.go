@@ -174,3 +174,15 @@ func WriteSummaryTable(w io.Writer, sums []CaseSummary) error {
 	}
 	return tw.Flush()
 }
+
+// RepeatCases lists every case n times in a row, the order Summarize
+// groups them in.
+func RepeatCases(cases []report.Case, n int) []report.Case {
+	out := make([]report.Case, 0, len(cases)*n)
+	for _, c := range cases {
+		for range n {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -61,7 +61,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 		bf.printIntervals(e)
 	}
 	start := time.Now()
-	results, sweepErr := bench.Sweep(ctx, repeatCases(bf.cases, bf.repeat), benchProgress(e, bf.repeat))
+	results, sweepErr := bench.Sweep(ctx, experiment.RepeatCases(bf.cases, bf.repeat), benchProgress(e, bf.repeat))
 	return reportBench(e, bf, start, results, sweepErr)
 }
 

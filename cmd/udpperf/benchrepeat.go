@@ -8,18 +8,6 @@ import (
 	"udpstream.dev/bench/report"
 )
 
-// repeatCases lists every case n times in a row, the order
-// bench.Summarize groups them in.
-func repeatCases(cases []report.Case, n int) []report.Case {
-	out := make([]report.Case, 0, len(cases)*n)
-	for _, c := range cases {
-		for range n {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // benchProgress prints a line before and after every run of a sweep of
 // cases repeated n times.
 func benchProgress(e env, n int) func(i, total int, c report.Case, r *report.Result) {
