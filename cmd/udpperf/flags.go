@@ -161,7 +161,7 @@ func (v rateValue) String() string {
 	return v.r.String()
 }
 
-// Set parses a rate (see bench.ParseRate).
+// Set parses a rate (see report.ParseRate).
 func (v rateValue) Set(s string) error {
 	r, err := report.ParseRate(s)
 	if err != nil {
