@@ -89,7 +89,7 @@ func parseBenchFlags(e env, args []string) (benchFlags, error) {
 	prbs := fs.Bool("prbs", false, "send Rogue PRBS frames and check every byte")
 	jsonOut := fs.Bool("json", false, "print the JSON document on stdout (the table goes to stderr)")
 	out := fs.String("out", "", "also write the JSON document to this file")
-	chart := fs.String("chart", "udpperf-bench.svg", "write a chart to this file (.svg or .png; empty = none)")
+	chart := fs.String("chart", "out/udpperf-bench.svg", "write a chart to this file (.svg or .png; empty = none); missing folders are created")
 	netns := fs.Bool("netns", false, "run across a veth pair between two new network namespaces (root)")
 	interval := durationFlag(fs, "interval", 0, "print interval lines within each case (0 = none)")
 	rxQueue := fs.Int("rx-queue", 0, "receiver delivery queue depth (0 = deliver on the receive thread)")

@@ -53,7 +53,7 @@ func runNDR(ctx context.Context, e env, args []string) error {
 		repeat:     fs.Int("repeat", 1, "run each search this many times; report the median and range"),
 		jsonOut:    fs.Bool("json", false, "print the JSON document on stdout (the table goes to stderr)"),
 		out:        fs.String("out", "", "also write the JSON document to this file"),
-		chart:      fs.String("chart", "udpperf-ndr.svg", "write a chart to this file (.svg or .png; empty = none)"),
+		chart:      fs.String("chart", "out/udpperf-ndr.svg", "write a chart to this file (.svg or .png; empty = none); missing folders are created"),
 		netns:      fs.Bool("netns", false, "run across a veth pair between two new network namespaces (root)"),
 		rxQueue:    fs.Int("rx-queue", 0, "receiver delivery queue depth (0 = deliver on the receive thread)"),
 		noPin:      fs.Bool("no-pin", false, "do not pin the sender and receiver threads to CPUs"),
