@@ -53,6 +53,15 @@ type LossCauses struct {
 	SendErrors    uint64 `json:"send_errors"`
 }
 
+// Percent is Lost in percent of Sent: the loss of all the runs together,
+// in the same units as the summed counts beside it.
+func (l LossCauses) Percent() float64 {
+	if l.Sent == 0 {
+		return 0
+	}
+	return 100 * float64(l.Lost) / float64(l.Sent)
+}
+
 // add counts one run's loss.
 func (l *LossCauses) add(r report.Result) {
 	v := r.SumReceived
@@ -146,12 +155,26 @@ func (s CaseSummary) grantedXDP() report.Result {
 	return report.Result{}
 }
 
+// summaryColumns are the table's columns and, for repeated runs, the
+// statistic each shows: rates and CPU costs are medians over the runs
+// that ran, counts are sums over them, and loss % is the summed lost in
+// percent of the summed sent, so that it agrees with the counts.
+var summaryColumns = [][2]string{
+	{"transport", ""}, {"payload", ""}, {"batch", ""}, {"runs", ""},
+	{"offered datagrams/s", "median"}, {"received datagrams/s", "median"}, {"min-max", "range"},
+	{"Gbit/s", "median"}, {"loss %", "of sums"}, {"lost", "sum"}, {"kernel drops", "sum"},
+	{"ring drops", "sum"}, {"pool", "sum"}, {"oversize", "sum"}, {"other", "sum"},
+	{"send errors", "sum"}, {"rx ns/dgram", "median"}, {"tx ns/dgram", "median"}, {"PRBS errors", "sum"},
+}
+
 // WriteSummaryTable writes one row per case: runs, offered and received
-// datagram rates (median, range), Gbit/s, the loss split by cause summed
-// over the runs, CPU ns per datagram (median) and PRBS errors.
+// datagram rates (median, range), Gbit/s, the loss over all runs (in
+// percent of all datagrams sent, and split by cause), CPU ns per datagram
+// (median) and PRBS errors. When a case ran more than once, a second
+// header line names the statistic of each column.
 func WriteSummaryTable(w io.Writer, sums []CaseSummary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "transport\tpayload\tbatch\truns\toffered datagrams/s\treceived datagrams/s\tmin-max\tGbit/s\tloss %\tlost\tkernel drops\tring drops\tpool\toversize\tother\tsend errors\trx ns/dgram\ttx ns/dgram\tPRBS errors\t")
+	writeSummaryHeader(tw, sums)
 	for _, s := range sums {
 		t := s.Test
 		if s.Failed == s.Runs {
@@ -169,10 +192,25 @@ func WriteSummaryTable(w io.Writer, sums []CaseSummary) error {
 		l := s.Loss
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%.0f\t%s\t%.3f\t%.3f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n",
 			report.TransportCell(t.Transport, s.grantedXDP()), t.Payload, t.Batch, runs, s.Offered.Median, s.Received.Median, spreadCell(s.Received, 0),
-			s.ReceivedBits.Median/1e9, s.LostPercent.Median, l.Lost, l.KernelDrops, l.RingDrops, l.PoolExhausted,
+			s.ReceivedBits.Median/1e9, l.Percent(), l.Lost, l.KernelDrops, l.RingDrops, l.PoolExhausted,
 			l.Oversize, l.Other, l.SendErrors, report.NSCell(s.RxNsPerDatagram.Median), report.NSCell(s.TxNsPerDatagram.Median), prbs)
 	}
 	return tw.Flush()
+}
+
+// writeSummaryHeader writes the column names and, when any case ran more
+// than once, the statistic of each column under them.
+func writeSummaryHeader(w io.Writer, sums []CaseSummary) {
+	repeated := slices.ContainsFunc(sums, func(s CaseSummary) bool { return s.Runs > 1 })
+	for i := range 2 {
+		if i == 1 && !repeated {
+			return
+		}
+		for _, c := range summaryColumns {
+			fmt.Fprintf(w, "%s\t", c[i])
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // RepeatCases lists every case n times in a row, the order Summarize

@@ -62,4 +62,20 @@ func TestSummarize(t *testing.T) {
 			t.Fatalf("table lacks %q:\n%s", want, out)
 		}
 	}
+	// The loss column agrees with the summed counts (100 lost of 6000
+	// sent), not the median run's 0%, and the statistics are named.
+	lines := strings.Split(out, "\n")
+	if stats := strings.Fields(lines[1]); len(stats) != 16 || stats[0] != "median" || stats[4] != "of" || stats[6] != "sum" {
+		t.Fatalf("statistics line %q:\n%s", lines[1], out)
+	}
+	if row := strings.Fields(lines[2]); len(row) < 10 || row[8] != "1.667" || row[9] != "100" {
+		t.Fatalf("mmsg row %q: want loss 1.667 %% beside lost 100\n%s", lines[2], out)
+	}
+	b.Reset()
+	if err := WriteSummaryTable(&b, Summarize(results[:1])); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "median") {
+		t.Fatalf("a single run's table names statistics:\n%s", b.String())
+	}
 }
