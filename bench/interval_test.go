@@ -3,6 +3,7 @@ package bench
 import (
 	"testing"
 	"time"
+
 	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/report"
 )

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
 	"udpstream.dev/bench/report"
 )
 

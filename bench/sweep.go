@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+
 	"udpstream.dev/bench/report"
 )
 

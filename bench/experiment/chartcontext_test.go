@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
 	"udpstream.dev/bench/internal/benchtest"
 	"udpstream.dev/bench/report"
 )

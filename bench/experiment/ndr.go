@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
 	"udpstream.dev/bench"
 	"udpstream.dev/bench/report"
 )

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"udpstream.dev/bench/internal/benchtest"
 
+	"udpstream.dev/bench/internal/benchtest"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
 	"udpstream.dev/bench/report"
 )
 

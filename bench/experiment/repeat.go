@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"text/tabwriter"
+
 	"udpstream.dev/bench/report"
 )
 

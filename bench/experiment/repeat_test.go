@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
 	"udpstream.dev/bench/report"
 )
 

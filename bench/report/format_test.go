@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
 	"udpstream.dev/bench/internal/benchtest"
 	"udpstream.dev/bench/report"
 )
