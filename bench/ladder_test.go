@@ -160,6 +160,9 @@ func TestWriteLatencyTable(t *testing.T) {
 // TestLatencyAllocatesNothingPerMessage compares a short and a long run,
 // ping-pong and under load: setup may allocate, messages may not.
 func TestLatencyAllocatesNothingPerMessage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: runs ping-pong and under-load twice, long enough to count allocations per message")
+	}
 	for _, mps := range []float64{0, 20000} {
 		// Ping-pong runs to a count: its pace depends on the machine.
 		measure := func(d time.Duration) (messages, mallocs uint64) {

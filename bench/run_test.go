@@ -50,7 +50,11 @@ func checkConsistent(t *testing.T, r report.Result) {
 }
 
 func TestRunEachTransportPacedWithPRBS(t *testing.T) {
-	for _, tr := range []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO} {
+	transports := []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO}
+	if testing.Short() {
+		transports = transports[1:2] // short: mmsg only; the full run sweeps all three
+	}
+	for _, tr := range transports {
 		t.Run(tr.String(), func(t *testing.T) {
 			var intervals atomic.Int32
 			c := report.Case{
@@ -150,6 +154,9 @@ func TestRunStopsWithContext(t *testing.T) {
 }
 
 func TestRunNetns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: creates network namespaces and a veth pair (root)")
+	}
 	if err := netns.CheckNamespaces(); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
@@ -413,6 +420,9 @@ func TestLatencyAgainstServe(t *testing.T) {
 // longer run may allocate more for setup noise (GC refilling pools) but not
 // in proportion to the datagrams it moves.
 func TestRunAllocatesNothingPerDatagram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: runs each transport twice, long enough to count allocations per datagram")
+	}
 	for _, tr := range []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO} {
 		measure := func(d time.Duration) (datagrams, mallocs uint64) {
 			var before, after runtime.MemStats

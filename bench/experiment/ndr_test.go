@@ -236,6 +236,9 @@ func TestNDRTableAndChart(t *testing.T) {
 		t.Fatal(err)
 	}
 	benchtest.CheckSVG(t, svg.Bytes(), "No-drop rate", "mmsg b64", "8972 B payload")
+	if testing.Short() {
+		return // short: the PNG rendering below takes seconds under the race detector
+	}
 	path := filepath.Join(t.TempDir(), "n.png")
 	if err := WriteNDRChart(path, sampleNDRResults()); err != nil {
 		t.Fatal(err)

@@ -60,6 +60,9 @@ func TestChartSVGIsWellFormed(t *testing.T) {
 }
 
 func TestChartPNG(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: rasterising a PNG takes seconds under the race detector; the SVG tests cover the chart")
+	}
 	path := filepath.Join(t.TempDir(), "c.png")
 	if err := report.WriteChart(path, benchtest.SampleResults()); err != nil {
 		t.Fatal(err)

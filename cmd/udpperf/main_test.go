@@ -469,6 +469,9 @@ func TestLatencyCommand(t *testing.T) {
 // netnsUsable says why the namespace tests cannot run here, if they cannot.
 func netnsUsable(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("short: creates network namespaces and a veth pair (root)")
+	}
 	if err := netns.CheckNamespaces(); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
