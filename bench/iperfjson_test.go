@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/internal/benchtest"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/traffic"
 	"udpstream.dev/bench/wire"
@@ -35,21 +36,21 @@ func stampedDatagram(seq uint64, transit time.Duration) []byte {
 
 func TestReceiverMeasuresJitterOfStampedSessions(t *testing.T) {
 	for _, stamped := range []bool{true, false} {
-		peer := newFakePeer(t)
+		peer := benchtest.NewPeer(t)
 		r, err := account.NewReceiver(peer, peer, -1, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		deliver(t, peer.pool, r, helloMsg(t, 3, account.SessionParams{Payload: 100, Stamped: stamped}))
+		benchtest.Deliver(t, peer.Pool, r, benchtest.HelloMsg(t, 3, account.SessionParams{Payload: 100, Stamped: stamped}))
 		// Transit alternates between 0 and 5 ms, so every |D| is 5 ms;
 		// 2 ms between datagrams keeps the receiver reading the clock for
 		// every one.
 		const n = 10
 		for i := range n {
-			deliver(t, peer.pool, r, stampedDatagram(uint64(i), time.Duration(i%2)*5*time.Millisecond))
+			benchtest.Deliver(t, peer.Pool, r, stampedDatagram(uint64(i), time.Duration(i%2)*5*time.Millisecond))
 			time.Sleep(2 * time.Millisecond)
 		}
-		deliver(t, peer.pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 3, A: n, B: n * 100}))
+		benchtest.Deliver(t, peer.Pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 3, A: n, B: n * 100}))
 		sums := r.Sessions()
 		if len(sums) != 1 {
 			t.Fatalf("sessions %+v", sums)
@@ -117,8 +118,8 @@ func TestClientReportIperfSummary(t *testing.T) {
 }
 
 func TestStampedPathsAllocateNothing(t *testing.T) {
-	tx := newFakeTx(t)
-	tx.keep = false
+	tx := benchtest.NewTx(t)
+	tx.Keep = false
 	s, err := traffic.NewSender(tx, 1472, 64, false, false)
 	if err != nil {
 		t.Fatal(err)
@@ -135,11 +136,11 @@ func TestStampedPathsAllocateNothing(t *testing.T) {
 		t.Fatalf("no send time in a stamped datagram: %d", ns)
 	}
 
-	peer := newFakePeer(t)
+	peer := benchtest.NewPeer(t)
 	r, _ := account.NewReceiver(peer, peer, -1, false)
 	r.BeginImplicit(account.SessionParams{Payload: 1472})
 	r.ResetJitter(true)
-	f, _ := peer.pool.AcceptReq(1472, true)
+	f, _ := peer.Pool.AcceptReq(1472, true)
 	defer f.Release()
 	f.SetPayload(1472)
 	mem, _ := f.Bytes()
@@ -159,7 +160,7 @@ func TestStampedPathsAllocateNothing(t *testing.T) {
 
 func BenchmarkStamped(b *testing.B) {
 	b.Run("fill", func(b *testing.B) {
-		s, _ := traffic.NewSender(newFakeTx(b), 1472, 64, false, false)
+		s, _ := traffic.NewSender(benchtest.NewTx(b), 1472, 64, false, false)
 		defer s.Release()
 		s.Stamp = true
 		b.ReportAllocs()
@@ -169,11 +170,11 @@ func BenchmarkStamped(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/datagram")
 	})
 	b.Run("receive", func(b *testing.B) {
-		peer := newFakePeer(b)
+		peer := benchtest.NewPeer(b)
 		r, _ := account.NewReceiver(peer, peer, -1, false)
 		r.BeginImplicit(account.SessionParams{Payload: 1472})
 		r.ResetJitter(true)
-		f, _ := peer.pool.AcceptReq(1472, true)
+		f, _ := peer.Pool.AcceptReq(1472, true)
 		defer f.Release()
 		f.SetPayload(1472)
 		mem, _ := f.Bytes()

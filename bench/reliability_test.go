@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/internal/benchtest"
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
@@ -51,7 +52,7 @@ func TestReceiverPRBSStrayDatagramIsNoSequence(t *testing.T) {
 	frames := rogueFrames(t)
 	rng := rand.New(rand.NewPCG(7, 9))
 	for _, stray := range []int{1472, 8000} {
-		peer := newFakePeer(t)
+		peer := benchtest.NewPeer(t)
 		r, _ := account.NewReceiver(peer, peer, -1, true)
 		junk := make([]byte, stray)
 		for i := range junk {
@@ -60,9 +61,9 @@ func TestReceiverPRBSStrayDatagramIsNoSequence(t *testing.T) {
 		binary.LittleEndian.PutUint32(junk, 0x5a5a5a5a+uint32(stray)) // far ahead of the stream
 		for i, f := range frames {
 			if i == 20 {
-				deliver(t, peer.pool, r, junk)
+				benchtest.Deliver(t, peer.Pool, r, junk)
 			}
-			deliver(t, peer.pool, r, f)
+			benchtest.Deliver(t, peer.Pool, r, f)
 		}
 		end := serverEnd(r, peer.Stats(), cpu.Usage{})
 		v := end.SumReceived
@@ -75,18 +76,18 @@ func TestReceiverPRBSStrayDatagramIsNoSequence(t *testing.T) {
 // The fragments of an oversized frame carry LFSR words where the header
 // should be: none of them may count as a sequence number.
 func TestReceiverPRBSFragmentsAreNoSequence(t *testing.T) {
-	big := prbsDatagram(t, 64, 70*1472)
+	big := benchtest.PRBSDatagram(t, 64, 70*1472)
 	frames := rogueFrames(t)
-	peer := newFakePeer(t)
+	peer := benchtest.NewPeer(t)
 	r, _ := account.NewReceiver(peer, peer, -1, true)
 	for _, f := range frames {
-		deliver(t, peer.pool, r, f)
+		benchtest.Deliver(t, peer.Pool, r, f)
 	}
 	for i := range 70 {
-		deliver(t, peer.pool, r, big[i*1472:(i+1)*1472])
+		benchtest.Deliver(t, peer.Pool, r, big[i*1472:(i+1)*1472])
 	}
 	for s := range uint32(10) {
-		deliver(t, peer.pool, r, prbsDatagram(t, 65+s, 1472)) // 64 went out in fragments
+		benchtest.Deliver(t, peer.Pool, r, benchtest.PRBSDatagram(t, 65+s, 1472)) // 64 went out in fragments
 	}
 	v := serverEnd(r, peer.Stats(), cpu.Usage{}).SumReceived
 	if v.LostPackets != 1 || v.OutOfOrder != 0 || v.PRBSErrors != 70 {
@@ -97,17 +98,17 @@ func TestReceiverPRBSFragmentsAreNoSequence(t *testing.T) {
 // A payload bit flip is corruption, not loss: the frame keeps its place
 // in the sequence. A flip in word 0 makes it no sequence number at all.
 func TestReceiverPRBSCorruptFrames(t *testing.T) {
-	peer := newFakePeer(t)
+	peer := benchtest.NewPeer(t)
 	r, _ := account.NewReceiver(peer, peer, -1, true)
 	for s := range uint32(30) {
-		d := prbsDatagram(t, s, 256)
+		d := benchtest.PRBSDatagram(t, s, 256)
 		switch s {
 		case 10:
 			d[100] ^= 1
 		case 20:
 			d[3] ^= 0x40 // word 0: sequence 20 + 2^30
 		}
-		deliver(t, peer.pool, r, d)
+		benchtest.Deliver(t, peer.Pool, r, d)
 	}
 	v := serverEnd(r, peer.Stats(), cpu.Usage{}).SumReceived
 	// Frame 20 is not trusted as a sequence number: its place is a gap.
@@ -119,14 +120,14 @@ func TestReceiverPRBSCorruptFrames(t *testing.T) {
 // A Rogue generator started again at 0 is a restart, reported as such;
 // a gap after it is still found.
 func TestReceiverPRBSRestart(t *testing.T) {
-	peer := newFakePeer(t)
+	peer := benchtest.NewPeer(t)
 	r, _ := account.NewReceiver(peer, peer, -1, true)
 	for s := range uint32(1000) {
-		deliver(t, peer.pool, r, prbsDatagram(t, s, 64))
+		benchtest.Deliver(t, peer.Pool, r, benchtest.PRBSDatagram(t, s, 64))
 	}
 	for s := range uint32(1000) {
 		if s != 700 {
-			deliver(t, peer.pool, r, prbsDatagram(t, s, 64))
+			benchtest.Deliver(t, peer.Pool, r, benchtest.PRBSDatagram(t, s, 64))
 		}
 	}
 	v := serverEnd(r, peer.Stats(), cpu.Usage{}).SumReceived
@@ -147,18 +148,18 @@ func TestReceiverPRBSRestart(t *testing.T) {
 // ends it with a claim of sent datagrams.
 func sessionEnd(t *testing.T, n uint64, drop map[uint64]bool, sent uint64) account.SessionSummary {
 	t.Helper()
-	peer := newFakePeer(t)
+	peer := benchtest.NewPeer(t)
 	r, _ := account.NewReceiver(peer, peer, -1, false)
-	deliver(t, peer.pool, r, helloMsg(t, 5, account.SessionParams{Payload: 100}))
+	benchtest.Deliver(t, peer.Pool, r, benchtest.HelloMsg(t, 5, account.SessionParams{Payload: 100}))
 	for s := range n {
 		if !drop[s] {
-			deliver(t, peer.pool, r, seqDatagram(s, 100))
+			benchtest.Deliver(t, peer.Pool, r, benchtest.SeqDatagram(s, 100))
 		}
 		if s == 0 || s == n-1 {
 			time.Sleep(20 * time.Millisecond) // a measurable span
 		}
 	}
-	deliver(t, peer.pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 5, A: sent, B: sent * 100}))
+	benchtest.Deliver(t, peer.Pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 5, A: sent, B: sent * 100}))
 	s := r.Sessions()
 	if len(s) != 1 {
 		t.Fatalf("sessions %+v", s)
@@ -246,7 +247,7 @@ func TestFinishStopsOnRefusals(t *testing.T) {
 		refused.Store(2)
 	}()
 	start := time.Now()
-	_, err := finish(newFakeTx(t), newReplySlave(), 1, 10, 1000, refused.Load)
+	_, err := finish(benchtest.NewTx(t), newReplySlave(), 1, 10, 1000, refused.Load)
 	if !errors.Is(err, ErrPeerGone) || time.Since(start) > endWait/2 {
 		t.Fatalf("err %v after %v", err, time.Since(start))
 	}

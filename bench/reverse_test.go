@@ -4,27 +4,28 @@ import (
 	"testing"
 
 	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/internal/benchtest"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 )
 
 func TestReverseHelloIsHandedOnOnce(t *testing.T) {
-	peer := newFakePeer(t)
+	peer := benchtest.NewPeer(t)
 	r, err := account.NewReceiver(peer, peer, -1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Reverse = make(chan account.ReverseReq, 4)
-	hello := helloMsg(t, 9, account.SessionParams{Payload: 1000, Rate: "10M", Duration: 1, Reverse: true})
-	deliver(t, peer.pool, r, hello)
-	deliver(t, peer.pool, r, hello) // a repeated hello is welcomed again, not run again
+	hello := benchtest.HelloMsg(t, 9, account.SessionParams{Payload: 1000, Rate: "10M", Duration: 1, Reverse: true})
+	benchtest.Deliver(t, peer.Pool, r, hello)
+	benchtest.Deliver(t, peer.Pool, r, hello) // a repeated hello is welcomed again, not run again
 	if len(r.Reverse) != 1 {
 		t.Fatalf("%d reverse requests for one test", len(r.Reverse))
 	}
 	if req := <-r.Reverse; req.Session != 9 || req.Params.Payload != 1000 || !req.Params.Reverse {
 		t.Fatalf("request %+v", req)
 	}
-	replies := peer.replies(t)
+	replies := peer.Replies(t)
 	if len(replies) != 2 || replies[0].Type != wire.TypeWelcome || replies[1].Session != 9 {
 		t.Fatalf("replies %+v", replies)
 	}
@@ -35,23 +36,23 @@ func TestReverseHelloIsHandedOnOnce(t *testing.T) {
 
 	// A receiver that is not a server cannot send a reverse test.
 	other, _ := account.NewReceiver(peer, peer, -1, false)
-	deliver(t, peer.pool, other, hello)
+	benchtest.Deliver(t, peer.Pool, other, hello)
 	if other.Invalid() != 1 {
 		t.Fatalf("invalid %d, want the refused hello counted", other.Invalid())
 	}
 }
 
 func TestRepliesGoToTheReplySlave(t *testing.T) {
-	peer := newFakePeer(t)
+	peer := benchtest.NewPeer(t)
 	r, _ := account.NewReceiver(peer, peer, -1, false)
 	welcome := wire.Encode(nil, wire.Message{Type: wire.TypeWelcome, Session: 4})
-	deliver(t, peer.pool, r, welcome)
+	benchtest.Deliver(t, peer.Pool, r, welcome)
 	if r.Invalid() != 1 {
 		t.Fatalf("a stray welcome is not counted as invalid: %d", r.Invalid())
 	}
 	rs := newReplySlave()
 	r.Replies = rs
-	deliver(t, peer.pool, r, welcome)
+	benchtest.Deliver(t, peer.Pool, r, welcome)
 	select {
 	case w := <-rs.welcome:
 		if w.session != 4 {
@@ -65,10 +66,10 @@ func TestRepliesGoToTheReplySlave(t *testing.T) {
 	}
 }
 
-// closingPeer is a fakePeer whose owner closes it as soon as the
+// closingPeer is a benchtest.Peer whose owner closes it as soon as the
 // receiver publishes a session's end, as a reverse client does.
 type closingPeer struct {
-	*fakePeer
+	*benchtest.Peer
 	events chan account.SessionSummary
 }
 
@@ -76,18 +77,18 @@ func (p closingPeer) Send(f engine.Frame) error {
 	if len(p.events) > 0 {
 		return engine.ErrClosed
 	}
-	return p.fakePeer.Send(f)
+	return p.Peer.Send(f)
 }
 
 func TestResultGoesOutBeforeTheEndIsPublished(t *testing.T) {
-	fake := newFakePeer(t)
-	peer := closingPeer{fakePeer: fake}
+	fake := benchtest.NewPeer(t)
+	peer := closingPeer{Peer: fake}
 	r, _ := account.NewReceiver(peer, fake, -1, false)
 	peer.events = r.Events
 	r.Reply = peer
-	deliver(t, fake.pool, r, helloMsg(t, 9, account.SessionParams{Payload: 64}))
-	deliver(t, fake.pool, r, seqDatagram(0, 64))
-	deliver(t, fake.pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 9, A: 1, B: 64}))
+	benchtest.Deliver(t, fake.Pool, r, benchtest.HelloMsg(t, 9, account.SessionParams{Payload: 64}))
+	benchtest.Deliver(t, fake.Pool, r, benchtest.SeqDatagram(0, 64))
+	benchtest.Deliver(t, fake.Pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 9, A: 1, B: 64}))
 	select {
 	case sum := <-r.Events:
 		if sum.ID != 9 || sum.Packets != 1 {
@@ -97,7 +98,7 @@ func TestResultGoesOutBeforeTheEndIsPublished(t *testing.T) {
 		t.Fatal("the session's end was not published")
 	}
 	var results int
-	for _, m := range fake.replies(t) {
+	for _, m := range fake.Replies(t) {
 		if m.Type == wire.TypeResult && m.Session == 9 {
 			results++
 		}

@@ -2,86 +2,23 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"udpstream.dev/bench/internal/benchtest"
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/traffic"
-	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
-	"udpstream.dev/engine/prbs"
 	"udpstream.dev/engine/udp"
 )
 
-// fakeTx records what a sender sends; failEvery > 0 makes every
-// failEvery-th datagram fail.
-type fakeTx struct {
-	pool      *engine.Pool
-	mu        sync.Mutex
-	seqs      []uint64
-	prbsBad   int
-	prbs      bool
-	failEvery int
-	n         int
-	keep      bool
-}
-
-func (f *fakeTx) AcceptReq(size int, zc bool) (engine.Frame, error) {
-	return f.pool.AcceptReq(size, zc)
-}
-func (f *fakeTx) Send(fr engine.Frame) error { return nil }
-
-func (f *fakeTx) SendBatch(fs []engine.Frame) (int, error) {
-	sent := 0
-	var err error
-	for _, fr := range fs {
-		f.n++
-		if f.failEvery > 0 && f.n%f.failEvery == 0 {
-			err = errors.New("refused")
-			continue
-		}
-		sent++
-		if !f.keep {
-			continue
-		}
-		b, err := fr.Bytes()
-		if err != nil { // split over buffers
-			b = make([]byte, fr.Payload())
-			fr.ReadAt(b, 0)
-		}
-		f.mu.Lock()
-		if f.prbs {
-			seq, verr := prbs.Verify(b, report.PRBSWidth)
-			if verr != nil {
-				f.prbsBad++
-			}
-			f.seqs = append(f.seqs, uint64(seq))
-		} else {
-			s, _ := wire.Seq(b)
-			f.seqs = append(f.seqs, s)
-		}
-		f.mu.Unlock()
-	}
-	return sent, err
-}
-
-func newFakeTx(t testing.TB) *fakeTx {
-	p, err := engine.NewFixedPool(udp.MaxPayloadJumbo, 2048, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fakeTx{pool: p, keep: true}
-}
-
 func TestSenderNumbersDatagramsInOrder(t *testing.T) {
 	for _, on := range []bool{false, true} {
-		tx := newFakeTx(t)
-		tx.prbs = on
+		tx := benchtest.NewTx(t)
+		tx.PRBS = on
 		s, err := traffic.NewSender(tx, 1472, 16, on, false)
 		if err != nil {
 			t.Fatal(err)
@@ -94,23 +31,23 @@ func TestSenderNumbersDatagramsInOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := len(tx.seqs)
+		n := len(tx.Seqs)
 		if n == 0 || n > 2016 || uint64(n) != s.Sent.Load() {
 			t.Fatalf("prbs=%v: sent %d (counter %d) in %v at 20k/s", on, n, s.Sent.Load(), elapsed)
 		}
-		for i, seq := range tx.seqs {
+		for i, seq := range tx.Seqs {
 			if seq != uint64(i) {
 				t.Fatalf("prbs=%v: datagram %d has sequence %d", on, i, seq)
 			}
 		}
-		if tx.prbsBad != 0 {
-			t.Fatalf("%d PRBS frames do not verify", tx.prbsBad)
+		if tx.PRBSBad != 0 {
+			t.Fatalf("%d PRBS frames do not verify", tx.PRBSBad)
 		}
 		if s.SentBytes.Load() != uint64(n*1472) {
 			t.Fatalf("bytes %d", s.SentBytes.Load())
 		}
-		if tx.pool.AllocCount() != 0 {
-			t.Fatalf("%d buffers not returned to the pool", tx.pool.AllocCount())
+		if tx.Pool.AllocCount() != 0 {
+			t.Fatalf("%d buffers not returned to the pool", tx.Pool.AllocCount())
 		}
 	}
 }
@@ -123,7 +60,7 @@ func TestSenderFreshSplitFrames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tx := &fakeTx{pool: pool, keep: true, prbs: on}
+		tx := &benchtest.Tx{Pool: pool, Keep: true, PRBS: on}
 		s, err := traffic.NewSender(tx, 2500, 16, on, true)
 		if err != nil {
 			t.Fatal(err)
@@ -134,10 +71,10 @@ func TestSenderFreshSplitFrames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(tx.seqs) == 0 || tx.prbsBad != 0 {
-			t.Fatalf("prbs=%v: %d datagrams, %d bad", on, len(tx.seqs), tx.prbsBad)
+		if len(tx.Seqs) == 0 || tx.PRBSBad != 0 {
+			t.Fatalf("prbs=%v: %d datagrams, %d bad", on, len(tx.Seqs), tx.PRBSBad)
 		}
-		for i, seq := range tx.seqs {
+		for i, seq := range tx.Seqs {
 			if seq != uint64(i) {
 				t.Fatalf("prbs=%v: datagram %d has sequence %d", on, i, seq)
 			}
@@ -149,8 +86,8 @@ func TestSenderFreshSplitFrames(t *testing.T) {
 }
 
 func TestSenderCountsErrorsAndStopsOnContext(t *testing.T) {
-	tx := newFakeTx(t)
-	tx.failEvery = 4
+	tx := benchtest.NewTx(t)
+	tx.FailEvery = 4
 	s, err := traffic.NewSender(tx, 100, 8, false, false)
 	if err != nil {
 		t.Fatal(err)
@@ -179,8 +116,8 @@ func TestSenderCountsErrorsAndStopsOnContext(t *testing.T) {
 }
 
 func TestSenderLoopAllocatesNothing(t *testing.T) {
-	tx := newFakeTx(t)
-	tx.keep = false
+	tx := benchtest.NewTx(t)
+	tx.Keep = false
 	s, err := traffic.NewSender(tx, 1472, 64, false, false)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +136,7 @@ func BenchmarkSenderFill(b *testing.B) {
 	for _, on := range []bool{false, true} {
 		name := map[bool]string{false: "seq", true: "prbs"}[on]
 		b.Run(name, func(b *testing.B) {
-			tx := newFakeTx(b)
+			tx := benchtest.NewTx(b)
 			s, _ := traffic.NewSender(tx, 1472, 64, on, false)
 			defer s.Release()
 			b.ReportAllocs()
