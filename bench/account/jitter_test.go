@@ -1,21 +1,17 @@
-package bench
+package account
 
 import (
-	"encoding/json"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
-	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/benchtest"
-	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/traffic"
 	"udpstream.dev/bench/wire"
 )
 
 func TestJitterFollowsRFC3550(t *testing.T) {
-	var j account.Jitter
+	var j Jitter
 	for _, transit := range []int64{1000, 1016, 1016, 984} {
 		j.Observe(transit)
 	}
@@ -37,11 +33,11 @@ func stampedDatagram(seq uint64, transit time.Duration) []byte {
 func TestReceiverMeasuresJitterOfStampedSessions(t *testing.T) {
 	for _, stamped := range []bool{true, false} {
 		peer := benchtest.NewPeer(t)
-		r, err := account.NewReceiver(peer, peer, -1, false)
+		r, err := NewReceiver(peer, peer, -1, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		benchtest.Deliver(t, peer.Pool, r, benchtest.HelloMsg(t, 3, account.SessionParams{Payload: 100, Stamped: stamped}))
+		benchtest.Deliver(t, peer.Pool, r, benchtest.HelloMsg(t, 3, SessionParams{Payload: 100, Stamped: stamped}))
 		// Transit alternates between 0 and 5 ms, so every |D| is 5 ms;
 		// 2 ms between datagrams keeps the receiver reading the clock for
 		// every one.
@@ -69,54 +65,6 @@ func TestReceiverMeasuresJitterOfStampedSessions(t *testing.T) {
 	}
 }
 
-func TestSessionIDIsAStringInJSON(t *testing.T) {
-	id := report.SessionID(1<<63 + 12345) // beyond 2^53: a double would round it
-	b, err := json.Marshal(account.SessionSummary{ID: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), `"id":"8000000000003039"`) {
-		t.Fatalf("id not a hex string: %s", b)
-	}
-	var back account.SessionSummary
-	if err := json.Unmarshal(b, &back); err != nil || back.ID != id {
-		t.Fatalf("round trip: %v, %v", back.ID, err)
-	}
-	if err := json.Unmarshal([]byte(`{"id":12}`), &back); err == nil {
-		t.Fatal("a numeric id was accepted")
-	}
-}
-
-func TestClientReportIperfSummary(t *testing.T) {
-	var rep ClientReport
-	rep.Intervals = []report.IntervalRecord{{Sum: report.Interval{Packets: 5, Sender: true}}}
-	rep.End.SumSent.Packets, rep.End.SumSent.Bytes, rep.End.SumSent.Seconds = 100, 100_000, 2
-	rep.End.Process = report.ProcessCPU{User: 0.5, System: 0.1}
-	rep.End.SumReceived = &account.SessionSummary{SentPackets: 100}
-	v := &rep.End.SumReceived.ReceivedSummary
-	v.Packets, v.LostPackets, v.LostPercent, v.JitterMs, v.OutOfOrder, v.LossKnown = 97, 3, 3, 0.25, 1, true
-	rep.End.SumReceived.CPU = report.HostCPU{HostTotal: 7, HostUser: 5, HostSystem: 2}
-	rep.finishIperf()
-	s := rep.End.Sum
-	// iperf3 3.12: packets is what was sent; loss and jitter the receiver's.
-	if s.Packets != 100 || s.Bytes != 100_000 || s.LostPackets != 3 || s.JitterMs != 0.25 || !s.Sender || !s.LossKnown {
-		t.Fatalf("end.sum %+v", s)
-	}
-	if st := rep.End.Streams; len(st) != 1 || st[0].UDP.OutOfOrder != 1 || st[0].UDP.Packets != 100 {
-		t.Fatalf("end.streams %+v", st)
-	}
-	if rep.End.SumSent.LostPackets != 0 {
-		t.Fatalf("sum_sent lost %d: iperf3 3.12 leaves the sender's at 0", rep.End.SumSent.LostPackets)
-	}
-	c := rep.End.CPU
-	if math.Abs(c.HostTotal-30) > 1e-9 || math.Abs(c.HostUser-25) > 1e-9 || c.RemoteTotal != 7 || c.RemoteSystem != 2 {
-		t.Fatalf("cpu %+v", c)
-	}
-	if iv := rep.Intervals[0]; len(iv.Streams) != 1 || iv.Streams[0].Socket != 1 || iv.Streams[0].Packets != 5 {
-		t.Fatalf("interval streams %+v", iv.Streams)
-	}
-}
-
 func TestStampedPathsAllocateNothing(t *testing.T) {
 	tx := benchtest.NewTx(t)
 	tx.Keep = false
@@ -137,8 +85,8 @@ func TestStampedPathsAllocateNothing(t *testing.T) {
 	}
 
 	peer := benchtest.NewPeer(t)
-	r, _ := account.NewReceiver(peer, peer, -1, false)
-	r.BeginImplicit(account.SessionParams{Payload: 1472})
+	r, _ := NewReceiver(peer, peer, -1, false)
+	r.BeginImplicit(SessionParams{Payload: 1472})
 	r.ResetJitter(true)
 	f, _ := peer.Pool.AcceptReq(1472, true)
 	defer f.Release()
@@ -171,8 +119,8 @@ func BenchmarkStamped(b *testing.B) {
 	})
 	b.Run("receive", func(b *testing.B) {
 		peer := benchtest.NewPeer(b)
-		r, _ := account.NewReceiver(peer, peer, -1, false)
-		r.BeginImplicit(account.SessionParams{Payload: 1472})
+		r, _ := NewReceiver(peer, peer, -1, false)
+		r.BeginImplicit(SessionParams{Payload: 1472})
 		r.ResetJitter(true)
 		f, _ := peer.Pool.AcceptReq(1472, true)
 		defer f.Release()

@@ -1,16 +1,13 @@
-package bench
+package traffic
 
 import (
 	"context"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
 	"udpstream.dev/bench/internal/benchtest"
-	"udpstream.dev/bench/internal/cpu"
-	"udpstream.dev/bench/report"
-	"udpstream.dev/bench/traffic"
+
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )
@@ -19,7 +16,7 @@ func TestSenderNumbersDatagramsInOrder(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		tx := benchtest.NewTx(t)
 		tx.PRBS = on
-		s, err := traffic.NewSender(tx, 1472, 16, on, false)
+		s, err := NewSender(tx, 1472, 16, on, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +58,7 @@ func TestSenderFreshSplitFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 		tx := &benchtest.Tx{Pool: pool, Keep: true, PRBS: on}
-		s, err := traffic.NewSender(tx, 2500, 16, on, true)
+		s, err := NewSender(tx, 2500, 16, on, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,40 +82,10 @@ func TestSenderFreshSplitFrames(t *testing.T) {
 	}
 }
 
-func TestSenderCountsErrorsAndStopsOnContext(t *testing.T) {
-	tx := benchtest.NewTx(t)
-	tx.FailEvery = 4
-	s, err := traffic.NewSender(tx, 100, 8, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Release()
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := s.Run(ctx, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	sent, errs := s.Sent.Load(), s.Errs.Load()
-	if errs == 0 || sent != 3*errs {
-		t.Fatalf("sent %d, errors %d: want 3 sent per error", sent, errs)
-	}
-	if s.FirstError() == nil {
-		t.Fatal("first error not kept")
-	}
-	// The summary says how many failed and why.
-	sum := sentSummary(time.Second, s, cpu.Usage{}, udp.Stats{})
-	if sum.Errors != errs || sum.FirstError != s.FirstError().Error() {
-		t.Fatalf("summary errors %d (%q), want %d (%q)", sum.Errors, sum.FirstError, errs, s.FirstError())
-	}
-	if line := report.FormatSent(sum); !strings.Contains(line, "(first: "+sum.FirstError+")") {
-		t.Fatalf("sender line does not give the first error: %s", line)
-	}
-}
-
 func TestSenderLoopAllocatesNothing(t *testing.T) {
 	tx := benchtest.NewTx(t)
 	tx.Keep = false
-	s, err := traffic.NewSender(tx, 1472, 64, false, false)
+	s, err := NewSender(tx, 1472, 64, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +104,7 @@ func BenchmarkSenderFill(b *testing.B) {
 		name := map[bool]string{false: "seq", true: "prbs"}[on]
 		b.Run(name, func(b *testing.B) {
 			tx := benchtest.NewTx(b)
-			s, _ := traffic.NewSender(tx, 1472, 64, on, false)
+			s, _ := NewSender(tx, 1472, 64, on, false)
 			defer s.Release()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -160,7 +127,7 @@ func TestSenderThroughEngineClientAllocatesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := traffic.NewSender(c, 1472, 32, false, false)
+		s, err := NewSender(c, 1472, 32, false, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,9 +157,9 @@ func TestFramesPerCall(t *testing.T) {
 		{udp.TransportNaive, 1472, 1, 1},
 		{udp.TransportGRO, 1472, 64, 64 * 44},
 		{udp.TransportGRO, 8972, 64, 64 * 7},
-		{udp.TransportGRO, 1472, 1024, traffic.MaxFramesPerCall},
+		{udp.TransportGRO, 1472, 1024, MaxFramesPerCall},
 	} {
-		if got := traffic.FramesPerCall(c.t, c.payload, c.batch); got != c.want {
+		if got := FramesPerCall(c.t, c.payload, c.batch); got != c.want {
 			t.Fatalf("%s %d B batch %d: %d frames per call, want %d", c.t, c.payload, c.batch, got, c.want)
 		}
 	}

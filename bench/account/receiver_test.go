@@ -1,11 +1,10 @@
-package bench
+package account
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/benchtest"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/bench/wire"
@@ -15,13 +14,13 @@ import (
 
 func TestReceiverSessionCountsLossAndReorder(t *testing.T) {
 	peer := benchtest.NewPeer(t)
-	r, err := account.NewReceiver(peer, peer, -1, false)
+	r, err := NewReceiver(peer, peer, -1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Traffic before any session is counted but not sequence-tracked.
 	benchtest.Deliver(t, peer.Pool, r, benchtest.SeqDatagram(999999, 100))
-	benchtest.Deliver(t, peer.Pool, r, benchtest.HelloMsg(t, 7, account.SessionParams{Payload: 100}))
+	benchtest.Deliver(t, peer.Pool, r, benchtest.HelloMsg(t, 7, SessionParams{Payload: 100}))
 	for _, s := range []uint64{0, 1, 2, 5, 3, 6, 7} { // 4 lost, 3 late
 		benchtest.Deliver(t, peer.Pool, r, benchtest.SeqDatagram(s, 100))
 	}
@@ -38,7 +37,7 @@ func TestReceiverSessionCountsLossAndReorder(t *testing.T) {
 	if len(replies) != 3 || replies[0].Type != wire.TypeWelcome || replies[1].Type != wire.TypeResult || string(replies[1].Body) != string(replies[2].Body) {
 		t.Fatalf("replies %+v", replies)
 	}
-	var sum account.SessionSummary
+	var sum SessionSummary
 	if err := json.Unmarshal(replies[1].Body, &sum); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +62,7 @@ func TestReceiverSessionCountsLossAndReorder(t *testing.T) {
 
 func TestReceiverEchoesPingsAndRejectsJunk(t *testing.T) {
 	peer := benchtest.NewPeer(t)
-	r, _ := account.NewReceiver(peer, peer, -1, false)
+	r, _ := NewReceiver(peer, peer, -1, false)
 	ping := wire.Encode(nil, wire.Message{Type: wire.TypePing, Session: 1, A: 42, B: 1234})
 	ping = append(ping, make([]byte, 24)...)
 	benchtest.Deliver(t, peer.Pool, r, ping)
@@ -85,7 +84,7 @@ func TestReceiverEchoesPingsAndRejectsJunk(t *testing.T) {
 
 func TestReceiverPRBSFindsCorruptionEvenAfterGaps(t *testing.T) {
 	peer := benchtest.NewPeer(t)
-	r, _ := account.NewReceiver(peer, peer, -1, true) // check everything as PRBS
+	r, _ := NewReceiver(peer, peer, -1, true) // check everything as PRBS
 	const size = 256
 	for s := range uint32(10) {
 		benchtest.Deliver(t, peer.Pool, r, benchtest.PRBSDatagram(t, s, size))
@@ -118,8 +117,8 @@ func TestReceiverPRBSFindsCorruptionEvenAfterGaps(t *testing.T) {
 
 func TestReceiverCleanPRBSSessionHasNoErrors(t *testing.T) {
 	peer := benchtest.NewPeer(t)
-	r, _ := account.NewReceiver(peer, peer, -1, false)
-	benchtest.Deliver(t, peer.Pool, r, benchtest.HelloMsg(t, 3, account.SessionParams{Payload: 64, PRBS: true}))
+	r, _ := NewReceiver(peer, peer, -1, false)
+	benchtest.Deliver(t, peer.Pool, r, benchtest.HelloMsg(t, 3, SessionParams{Payload: 64, PRBS: true}))
 	for s := range uint32(50) {
 		if s == 20 || s == 21 {
 			continue // lost: sequence verdicts, not corruption
@@ -141,7 +140,7 @@ func TestReceiverSplitFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	peer := benchtest.NewPeer(t)
-	r, _ := account.NewReceiver(peer, peer, -1, true)
+	r, _ := NewReceiver(peer, peer, -1, true)
 	for s := range uint32(6) {
 		if s == 3 {
 			continue // a gap: the next frame is verified by the receiver itself
@@ -161,8 +160,8 @@ func TestReceiverSplitFrames(t *testing.T) {
 func TestReceiverAllocatesNothingPerDatagram(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		peer := benchtest.NewPeer(t)
-		r, _ := account.NewReceiver(peer, peer, -1, on)
-		r.BeginImplicit(account.SessionParams{Payload: 1472, PRBS: on})
+		r, _ := NewReceiver(peer, peer, -1, on)
+		r.BeginImplicit(SessionParams{Payload: 1472, PRBS: on})
 		f, _ := peer.Pool.AcceptReq(1472, true)
 		f.SetPayload(1472)
 		mem, _ := f.Bytes()
@@ -194,8 +193,8 @@ func BenchmarkReceiverAcceptFrame(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			peer := benchtest.NewPeer(b)
-			r, _ := account.NewReceiver(peer, peer, -1, on)
-			r.BeginImplicit(account.SessionParams{Payload: 1472, PRBS: on})
+			r, _ := NewReceiver(peer, peer, -1, on)
+			r.BeginImplicit(SessionParams{Payload: 1472, PRBS: on})
 			frames := make([]engine.Frame, 1024)
 			mems := make([][]byte, len(frames))
 			for i := range frames {
@@ -235,18 +234,18 @@ func BenchmarkReceiverAcceptFrame(b *testing.B) {
 // message, so a session starts and ends on exact counts.
 func TestReceiverPublishesCountsAtControl(t *testing.T) {
 	peer := benchtest.NewPeer(t)
-	r, err := account.NewReceiver(peer, peer, -1, false)
+	r, err := NewReceiver(peer, peer, -1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for s := range uint64(3 * account.MaxStride) {
+	for s := range uint64(3 * MaxStride) {
 		benchtest.Deliver(t, peer.Pool, r, benchtest.SeqDatagram(s, 100))
 	}
-	if got := r.Packets.Load(); got > 3*account.MaxStride || got < 2*account.MaxStride {
-		t.Fatalf("%d of %d datagrams published before a control message", got, 3*account.MaxStride)
+	if got := r.Packets.Load(); got > 3*MaxStride || got < 2*MaxStride {
+		t.Fatalf("%d of %d datagrams published before a control message", got, 3*MaxStride)
 	}
-	benchtest.Deliver(t, peer.Pool, r, benchtest.HelloMsg(t, 7, account.SessionParams{Payload: 100}))
-	if got := r.Packets.Load(); got != 3*account.MaxStride || r.Bytes.Load() != 300*account.MaxStride {
-		t.Fatalf("%d datagrams, %d bytes published at a control message, want %d", got, r.Bytes.Load(), 3*account.MaxStride)
+	benchtest.Deliver(t, peer.Pool, r, benchtest.HelloMsg(t, 7, SessionParams{Payload: 100}))
+	if got := r.Packets.Load(); got != 3*MaxStride || r.Bytes.Load() != 300*MaxStride {
+		t.Fatalf("%d datagrams, %d bytes published at a control message, want %d", got, r.Bytes.Load(), 3*MaxStride)
 	}
 }
