@@ -4,21 +4,32 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"udpstream.dev/bench/internal/benchtest"
 	"udpstream.dev/bench/report"
+	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )
 
 // A client whose server goes away stops within moments, with its own
 // figures and a reason, instead of sending until its time is up.
 func TestTransmitStopsWhenServerGoes(t *testing.T) {
-	port, done, stop := startServeCancel(t, ServeConfig{Transport: udp.TransportMmsg})
+	// The server goes 300 ms after the first datagram reached it, so the
+	// client was welcomed and is sending, however slow the machine.
+	first := make(chan struct{})
+	var once sync.Once
+	tap := engine.SlaveFunc(func(engine.Frame) { once.Do(func() { close(first) }) })
+	port, done, stop := startServeCancel(t, ServeConfig{Transport: udp.TransportMmsg, Taps: []engine.Slave{tap}})
 	go func() {
-		time.Sleep(300 * time.Millisecond)
+		select {
+		case <-first:
+			time.Sleep(300 * time.Millisecond)
+		case <-time.After(benchtest.Timeout / 2):
+		}
 		stop()
 	}()
 	var stopped time.Time
