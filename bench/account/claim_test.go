@@ -60,16 +60,16 @@ func TestReceiverChecksTheSentClaim(t *testing.T) {
 }
 
 func TestImplausibleClaim(t *testing.T) {
-	if why := ImplausibleClaim(1e6, 0, 0, 1); why != "" {
+	if why := implausibleClaim(1e6, 0, 0, 1); why != "" {
 		t.Fatalf("a million in a second with nothing received: %s", why)
 	}
-	if why := ImplausibleClaim(1e12, 0, 0, 1); why == "" {
+	if why := implausibleClaim(1e12, 0, 0, 1); why == "" {
 		t.Fatal("a trillion in a second believed")
 	}
-	if why := ImplausibleClaim(5e6, 1e6, 1, 1); why != "" {
+	if why := implausibleClaim(5e6, 1e6, 1, 1); why != "" {
 		t.Fatalf("a 1 Mpps stream losing its last second: %s", why)
 	}
-	if why := ImplausibleClaim(20e6, 1e6, 1, 1); why == "" {
+	if why := implausibleClaim(20e6, 1e6, 1, 1); why == "" {
 		t.Fatal("20 M after a 1 Mpps second believed")
 	}
 }

@@ -7,21 +7,21 @@ import (
 	"udpstream.dev/bench/wire"
 )
 
-// Jitter is the interarrival jitter of RFC 3550 (section 6.4.1), as iperf3
+// jitter is the interarrival jitter of RFC 3550 (section 6.4.1), as iperf3
 // reports it: a running mean of |D|, the change in transit time (arrival
 // minus send time) from one datagram to the next, with gain 1/16. The
 // clocks of sender and receiver need not agree: their offset cancels in D.
-type Jitter struct {
+type jitter struct {
 	prev int64   // transit of the previous sample, ns
 	have bool    // prev is set
-	Ns   float64 // the estimate, ns
+	ns   float64 // the estimate, ns
 }
 
-// Observe adds one datagram's transit time (ns).
-func (j *Jitter) Observe(transit int64) {
+// observe adds one datagram's transit time (ns).
+func (j *jitter) observe(transit int64) {
 	if j.have {
 		d := float64(transit - j.prev)
-		j.Ns += (math.Abs(d) - j.Ns) / 16
+		j.ns += (math.Abs(d) - j.ns) / 16
 	}
 	j.prev, j.have = transit, true
 }
@@ -40,15 +40,15 @@ func (r *Receiver) sampleJitter(head []byte) {
 	if !ok {
 		return
 	}
-	r.jit.Observe(r.wallBase + r.last - sent)
-	r.jitterBits.Store(math.Float64bits(r.jit.Ns))
+	r.jit.observe(r.wallBase + r.last - sent)
+	r.jitterBits.Store(math.Float64bits(r.jit.ns))
 }
 
-// ResetJitter starts the estimate of a new session; stamped says whether
+// resetJitter starts the estimate of a new session; stamped says whether
 // its datagrams carry send times.
-func (r *Receiver) ResetJitter(stamped bool) {
+func (r *Receiver) resetJitter(stamped bool) {
 	r.stamped = stamped
-	r.jit = Jitter{}
+	r.jit = jitter{}
 	r.jitterBits.Store(0)
 }
 

@@ -11,14 +11,14 @@ import (
 )
 
 func TestJitterFollowsRFC3550(t *testing.T) {
-	var j Jitter
+	var j jitter
 	for _, transit := range []int64{1000, 1016, 1016, 984} {
-		j.Observe(transit)
+		j.observe(transit)
 	}
 	// J1 = 16/16 = 1; J2 = 1 + (0-1)/16; J3 = J2 + (32-J2)/16.
 	j2 := 1 - 1.0/16
-	if want := j2 + (32-j2)/16; math.Abs(j.Ns-want) > 1e-9 {
-		t.Fatalf("jitter %v, want %v", j.Ns, want)
+	if want := j2 + (32-j2)/16; math.Abs(j.ns-want) > 1e-9 {
+		t.Fatalf("jitter %v, want %v", j.ns, want)
 	}
 }
 
@@ -87,7 +87,7 @@ func TestStampedPathsAllocateNothing(t *testing.T) {
 	peer := benchtest.NewPeer(t)
 	r, _ := NewReceiver(peer, peer, -1, false)
 	r.BeginImplicit(SessionParams{Payload: 1472})
-	r.ResetJitter(true)
+	r.resetJitter(true)
 	f, _ := peer.Pool.AcceptReq(1472, true)
 	defer f.Release()
 	f.SetPayload(1472)
@@ -121,7 +121,7 @@ func BenchmarkStamped(b *testing.B) {
 		peer := benchtest.NewPeer(b)
 		r, _ := NewReceiver(peer, peer, -1, false)
 		r.BeginImplicit(SessionParams{Payload: 1472})
-		r.ResetJitter(true)
+		r.resetJitter(true)
 		f, _ := peer.Pool.AcceptReq(1472, true)
 		defer f.Release()
 		f.SetPayload(1472)

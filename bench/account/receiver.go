@@ -67,7 +67,7 @@ type Receiver struct {
 	gapErrors      atomic.Uint64 // PRBS failures found on frames after a gap
 	FirstNs        atomic.Int64  // first data datagram, ns since base; 0 = none
 	LastNs         atomic.Int64  // latest stamped data datagram
-	Bad            atomic.Uint64 // unusable frames (not one contiguous buffer)
+	bad            atomic.Uint64 // unusable frames (not one contiguous buffer)
 	jitterBits     atomic.Uint64 // the session's jitter estimate, ns, as float64 bits
 	warmup         atomic.Bool   // the open session is a warm-up (client -O)
 	ControlErrors  atomic.Uint64 // malformed or unanswerable control messages
@@ -94,7 +94,7 @@ type Receiver struct {
 	scratch                []byte
 	head                   [wire.StampedLen]byte // the header of a split datagram
 	stamped                bool                  // the session's datagrams carry send times
-	jit                    Jitter
+	jit                    jitter
 
 	// Reverse takes a server's reverse tests to Serve (nil: not a
 	// server); replies takes the welcome and result messages a peer sends
@@ -160,7 +160,7 @@ type SessionSummary struct {
 	SentPackets uint64 `json:"sent_packets"`
 	SentBytes   uint64 `json:"sent_bytes"`
 	// SentRejected says why SentPackets was not believed (see
-	// ImplausibleClaim); the loss is then the gaps in the sequence.
+	// implausibleClaim); the loss is then the gaps in the sequence.
 	SentRejected string `json:"sent_rejected,omitempty"`
 	// PRBSSeqErrors counts Rogue's sequence verdicts (a gap or a late
 	// frame); they mirror loss and reordering, not corruption.
@@ -219,7 +219,7 @@ func (r *Receiver) AcceptFrame(f engine.Frame) {
 		// A datagram spread over several buffers (a jumbo datagram in
 		// 4 KiB AF_XDP chunks): the header is read out of it.
 		if !errors.Is(err, engine.ErrNotContiguous) {
-			r.Bad.Add(1)
+			r.bad.Add(1)
 			return
 		}
 		size = f.Payload()
@@ -315,10 +315,10 @@ func (r *Receiver) observe(seq uint64, prbsSeq bool) {
 	}
 }
 
-// MaxStride bounds the datagrams between two clock reads: at the rates
+// maxStride bounds the datagrams between two clock reads: at the rates
 // where it is reached (stamps less than 50 us apart), 64 datagrams take
 // well under 1 ms.
-const MaxStride = 64
+const maxStride = 64
 
 // stamp records the time of the current datagram. A clock read costs as
 // much as the rest of AcceptFrame, so at high rates only every stride-th
@@ -333,7 +333,7 @@ func (r *Receiver) stamp() {
 		r.startSession(now)
 	} else {
 		switch gap := now - r.last; {
-		case gap < int64(50*time.Microsecond) && r.stride < MaxStride:
+		case gap < int64(50*time.Microsecond) && r.stride < maxStride:
 			r.stride *= 2
 		case gap > int64(time.Millisecond):
 			r.stride = 1
@@ -449,7 +449,7 @@ func (r *Receiver) hello(m wire.Message) {
 		r.tracking = true
 		r.checking = p.PRBS || r.ForcePRBS
 		r.fresh = true
-		r.ResetJitter(p.Stamped)
+		r.resetJitter(p.Stamped)
 		r.warmup.Store(p.Warmup)
 		r.Session = &session{
 			startWall:    time.Now(),
@@ -588,7 +588,7 @@ func (r *Receiver) judgeClaim(s *session, sent uint64) string {
 	} else {
 		tail = float64(now-s.openNs) / 1e9
 	}
-	return ImplausibleClaim(sent, r.track.Span(), active, tail)
+	return implausibleClaim(sent, r.track.Span(), active, tail)
 }
 
 // Bounds of a believable sent count.
@@ -607,7 +607,7 @@ const (
 	claimSlack = 2 * traffic.MaxFramesPerCall
 )
 
-// ImplausibleClaim says why a sender's count of claim datagrams cannot be
+// implausibleClaim says why a sender's count of claim datagrams cannot be
 // true, or returns "". span is the least count the sequence numbers seen
 // prove (seqtrack.Span), active the seconds from the first to the last
 // datagram received, tail the seconds from then (or from the session's
@@ -616,7 +616,7 @@ const (
 // sent in tail + tailGrace at rateHeadroom times the rate its sequence
 // advanced (at maxPlausibleRate when active is under minRateSpan), plus
 // claimSlack.
-func ImplausibleClaim(claim, span uint64, active, tail float64) string {
+func implausibleClaim(claim, span uint64, active, tail float64) string {
 	if claim < span {
 		return fmt.Sprintf("fewer than the %d datagrams its sequence numbers show it sent", span)
 	}
@@ -682,7 +682,7 @@ func truncate(s string, n int) string {
 }
 
 // Invalid counts datagrams the receiver could not use.
-func (r *Receiver) Invalid() uint64 { return r.Bad.Load() + r.ControlErrors.Load() }
+func (r *Receiver) Invalid() uint64 { return r.bad.Load() + r.ControlErrors.Load() }
 
 // Sessions returns the summaries of the sessions that ended.
 func (r *Receiver) Sessions() []SessionSummary {

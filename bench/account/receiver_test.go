@@ -152,8 +152,8 @@ func TestReceiverSplitFrames(t *testing.T) {
 		benchtest.Deliver(t, small, r, d)
 	}
 	r.PublishCounts()
-	if r.Packets.Load() != 5 || r.Bytes.Load() != 15000 || r.Missing.Load() != 1 || r.PRBSErrors() != 1 || r.Bad.Load() != 0 {
-		t.Fatalf("packets %d bytes %d missing %d prbs errors %d bad %d", r.Packets.Load(), r.Bytes.Load(), r.Missing.Load(), r.PRBSErrors(), r.Bad.Load())
+	if r.Packets.Load() != 5 || r.Bytes.Load() != 15000 || r.Missing.Load() != 1 || r.PRBSErrors() != 1 || r.bad.Load() != 0 {
+		t.Fatalf("packets %d bytes %d missing %d prbs errors %d bad %d", r.Packets.Load(), r.Bytes.Load(), r.Missing.Load(), r.PRBSErrors(), r.bad.Load())
 	}
 }
 
@@ -238,14 +238,14 @@ func TestReceiverPublishesCountsAtControl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for s := range uint64(3 * MaxStride) {
+	for s := range uint64(3 * maxStride) {
 		benchtest.Deliver(t, peer.Pool, r, benchtest.SeqDatagram(s, 100))
 	}
-	if got := r.Packets.Load(); got > 3*MaxStride || got < 2*MaxStride {
-		t.Fatalf("%d of %d datagrams published before a control message", got, 3*MaxStride)
+	if got := r.Packets.Load(); got > 3*maxStride || got < 2*maxStride {
+		t.Fatalf("%d of %d datagrams published before a control message", got, 3*maxStride)
 	}
 	benchtest.Deliver(t, peer.Pool, r, benchtest.HelloMsg(t, 7, SessionParams{Payload: 100}))
-	if got := r.Packets.Load(); got != 3*MaxStride || r.Bytes.Load() != 300*MaxStride {
-		t.Fatalf("%d datagrams, %d bytes published at a control message, want %d", got, r.Bytes.Load(), 3*MaxStride)
+	if got := r.Packets.Load(); got != 3*maxStride || r.Bytes.Load() != 300*maxStride {
+		t.Fatalf("%d datagrams, %d bytes published at a control message, want %d", got, r.Bytes.Load(), 3*maxStride)
 	}
 }
