@@ -96,7 +96,7 @@ type Receiver struct {
 	stamped                bool                  // the session's datagrams carry send times
 	jit                    jitter
 
-	// Reverse takes a server's reverse tests to Serve (nil: not a
+	// Reverse takes a server's reverse tests to bench.Serve (nil: not a
 	// server); replies takes the welcome and result messages a peer sends
 	// to a server that sends a reverse test (nil: they are errors).
 	Reverse     chan ReverseReq
@@ -106,7 +106,7 @@ type Receiver struct {
 
 	First     chan struct{} // closed at the first data datagram
 	firstOnce sync.Once
-	Events    chan SessionSummary // session ends, for Serve and Run
+	Events    chan SessionSummary // session ends, for bench.Serve and bench.Run
 
 	mu         sync.Mutex
 	Session    *session
@@ -114,7 +114,7 @@ type Receiver struct {
 	LostAtEnds uint64 // sequence gaps of ended sessions (their loss is exact)
 }
 
-// session is one test opened by a hello (or implicitly by Run).
+// session is one test opened by a hello (or implicitly by bench.Run).
 type session struct {
 	id           uint64
 	params       SessionParams
@@ -198,7 +198,7 @@ func NewReceiver(reply replier, stats statsSource, pinCPU int, forcePRBS bool) (
 	}, nil
 }
 
-// BeginImplicit opens a session without a hello, for Run, where the sender
+// BeginImplicit opens a session without a hello, for bench.Run, where the sender
 // is in this process and its parameters are known.
 func (r *Receiver) BeginImplicit(p SessionParams) {
 	r.mu.Lock()
@@ -727,7 +727,7 @@ type ReverseReq struct {
 }
 
 // reverseHello handles a hello asking for a reverse test, on the delivery
-// goroutine: it welcomes it and, the first time, hands it to Serve.
+// goroutine: it welcomes it and, the first time, hands it to bench.Serve.
 func (r *Receiver) reverseHello(m wire.Message, p SessionParams) {
 	if r.Reverse == nil {
 		r.ControlErrors.Add(1) // not a server

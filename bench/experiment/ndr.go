@@ -15,7 +15,7 @@ import (
 // rate at which the receiver loses at most an accepted fraction of what
 // was offered over a trial of fixed length. [SearchNDR] finds it by
 // binary search over trials; [NDR] runs that search on loopback or a veth
-// pair with [Run] as the trial, once per repeat.
+// pair with [bench.Run] as the trial, once per repeat.
 
 // Defaults of an NDR search.
 const (

@@ -72,7 +72,7 @@ type Case struct {
 	// Network, when set, runs the receiver and the sender in the two
 	// namespaces of a veth pair instead of on loopback.
 	Network *netns.Namespaces
-	// XDP is the interface of the xdp transport; Run takes the veth ends
+	// XDP is the interface of the xdp transport; bench.Run takes the veth ends
 	// of Network, which the xdp transport needs.
 	XDP XDP
 	// Interval, with OnInterval, reports progress every Interval.

@@ -256,7 +256,7 @@ type Start struct {
 	IperfStart
 }
 
-// Result is the outcome of one case of Run.
+// Result is the outcome of one case of bench.Run.
 type Result struct {
 	Test        TestInfo         `json:"test"`
 	SumSent     SentSummary      `json:"sum_sent"`
