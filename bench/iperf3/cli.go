@@ -31,12 +31,29 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	p := &printer{w: o.Out}
 	done := make(chan struct{}, 1)
 	cfg := o.Config
+	var seenMu sync.Mutex
+	seen := map[uint64]bool{}
 	cfg.OnInterval = func(r *SessionReport, iv Interval) {
-		if !o.JSON {
-			p.lines(sessionPrefix(r), ServerIntervalLines(iv, r.Bidir()))
+		if o.JSON {
+			return
 		}
+		seenMu.Lock()
+		first := !seen[r.ID]
+		seen[r.ID] = true
+		seenMu.Unlock()
+		if first {
+			header := HeaderReceiver
+			if r.Bidir() {
+				header = "[ ID][Role] Interval           Transfer     Bitrate         Jitter    Lost/Total Datagrams"
+			}
+			p.lines(sessionPrefix(r), []string{fmt.Sprintf("Accepted connection from %s, port %d", r.Client.Addr(), r.Client.Port()), header})
+		}
+		p.lines(sessionPrefix(r), ServerIntervalLines(iv, r.Bidir()))
 	}
 	cfg.OnReport = func(r *SessionReport) {
+		seenMu.Lock()
+		delete(seen, r.ID)
+		seenMu.Unlock()
 		if o.JSON {
 			p.json(r.JSON())
 		} else {

@@ -152,7 +152,7 @@ func modeNote(prbs, reverse, bidir bool) string {
 }
 
 // checkReverse rejects what a reverse or bidirectional test cannot do:
-// --raw (the server must send), -O (the warm-up runs in the forward
+// --no-session (the server must send), -O (the warm-up runs in the forward
 // direction only) and, for -R, -A (the client's receiving thread is not
 // its own to pin).
 func checkReverse(fs *flag.FlagSet, reverse, bidir, raw bool, omit time.Duration) error {
@@ -167,7 +167,7 @@ func checkReverse(fs *flag.FlagSet, reverse, bidir, raw bool, omit time.Duration
 	}
 	switch {
 	case raw:
-		return usageError{name + " needs a udpperf server: not with --raw"}
+		return usageError{name + " needs a udpperf server: not with --no-session"}
 	case omit > 0:
 		return usageError{name + " does not take -O/--omit"}
 	case reverse && isSet(fs, "affinity"):
