@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"udpstream.dev/bench"
 	"udpstream.dev/bench/report"
@@ -58,8 +59,8 @@ func runRawClient(ctx context.Context, e env, args []string) error {
 	out := newReportOut(e, cf.json, cf.jsonStream)
 	p := out.printer()
 	cfg := cf.cfg
-	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
-		netJoin(cfg.Host, cfg.Port), cfg.Transport, cfg.Batch, cfg.Payload, cfg.Rate, cfg.Duration, modeNote(cfg.PRBS, cfg.Reverse, cfg.Bidir))
+	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %s%s\n",
+		netJoin(cfg.Host, cfg.Port), cfg.Transport, cfg.Batch, cfg.Payload, cfg.Rate, durationNote(cfg.Duration), modeNote(cfg.PRBS, cfg.Reverse, cfg.Bidir))
 	if cf.parallel > 1 {
 		p.printf("udpperf client: %d streams to ports %d..%d, --rate per stream\n", cf.parallel, cfg.Port, cfg.Port+cf.parallel-1)
 		return runParallelClient(ctx, e, out, p, cfg, cf.parallel, cf.affinity)
@@ -116,6 +117,9 @@ func parseClientFlags(e env, args []string) (clientFlags, error) {
 	if isSet(fs, "size") && *size <= 0 {
 		return cf, usageError{fmt.Sprintf("-l/--size %d: the payload must be positive", *size)}
 	}
+	if isSet(fs, "time") && *duration == 0 {
+		*duration = untilInterrupted // iperf3's -t 0
+	}
 	cf.cfg = bench.ClientConfig{
 		Host: *host, Port: *port, Payload: clientPayload(*size, *jumbo), Batch: *batch, Rate: *r,
 		Duration: *duration, PRBS: *prbs, Raw: *raw, BusyPoll: *busyPoll, CPU: cf.affinity.first(),
@@ -134,6 +138,18 @@ func parseClientFlags(e env, args []string) (clientFlags, error) {
 	}
 	cf.cfg.Bind, err = parseBind(*bind)
 	return cf, err
+}
+
+// untilInterrupted is -t 0: a test that runs until SIGINT or SIGTERM (ten
+// years, so that deadlines computed from it stay in range).
+const untilInterrupted = 10 * 365 * 24 * time.Hour
+
+// durationNote prints a test length, -t 0 as "until interrupted".
+func durationNote(d time.Duration) string {
+	if d == untilInterrupted {
+		return "until interrupted"
+	}
+	return d.String()
 }
 
 // clientHost is the server's host: --host, or the only positional
