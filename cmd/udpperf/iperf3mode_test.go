@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -158,5 +159,25 @@ func TestProtoTextAndErrors(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, %q", c.args, code, errOut)
 		}
+	}
+}
+
+// TestProtoUntilInterrupted: -t 0 runs until SIGINT, then ends the test
+// normally (results exchanged, exit 0); the server reports it.
+func TestProtoUntilInterrupted(t *testing.T) {
+	srv, port := startProtoServer(t, "-1")
+	cl := startBin(t, "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "0", "-b", "5M", "-i", "0.2")
+	time.Sleep(800 * time.Millisecond)
+	if err := cl.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := cl.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("client exit %d:\n%s", code, cl.stderr.String())
+	}
+	if out := cl.stdout.String(); !strings.Contains(out, "receiver") || !strings.Contains(out, "0.00-0.20") {
+		t.Errorf("client output:\n%s", out)
+	}
+	if code := srv.wait(t, 10*time.Second); code != 0 || !strings.Contains(srv.stdout.String(), "ended: done") {
+		t.Errorf("server exit %d:\n%s", code, srv.stdout.String())
 	}
 }
