@@ -43,6 +43,9 @@ type ClientConfig struct {
 	// its GSO transport) instead of a socket of the stream's own, for
 	// datagrams up to 8972 bytes.
 	Engine bool
+	// PRBS sends PRBS payloads and checks those received (udpperf peers
+	// only: it implies Udpperf; an iperf3 server does not check them).
+	PRBS bool
 	// Udpperf adds udpperf's extras to the parameters (a udpperf server
 	// then returns its per-cause counters; an iperf3 server ignores them).
 	Udpperf bool
@@ -106,8 +109,8 @@ func (c *ClientConfig) params() *Params {
 	if c.GetServerOutput {
 		p.GetServerOutput = 1
 	}
-	if c.Udpperf {
-		p.Udpperf = &Extras{Version: 1, Transport: c.transport()}
+	if c.Udpperf || c.PRBS {
+		p.Udpperf = &Extras{Version: 1, Transport: c.transport(), PRBS: c.PRBS}
 	}
 	return p
 }

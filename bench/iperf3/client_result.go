@@ -46,7 +46,7 @@ func (c *client) results() *Results {
 			x := s.rx.counts()
 			sr.Bytes, sr.Packets, sr.Errors, sr.Jitter = Num(x.Bytes), Num(x.Packets), Num(x.Lost), x.Jitter
 			if c.cfg.Udpperf {
-				sr.Udpperf = &StreamExtras{Received: x.Received, OutOfOrder: x.OutOfOrder, Malformed: x.Malformed, Outside: x.Outside}
+				sr.Udpperf = extrasOf(x)
 			}
 		}
 		r.Streams = append(r.Streams, sr)

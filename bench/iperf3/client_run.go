@@ -82,6 +82,7 @@ func (c *client) createStreams() error {
 			if err != nil {
 				return fmt.Errorf("iperf3: stream %d: %w", StreamID(i), err)
 			}
+			e.prbs = c.cfg.PRBS
 			c.streams = append(c.streams, &clientStream{id: StreamID(i), etx: e, local: e.local(), remote: dst})
 			continue
 		}
@@ -110,8 +111,9 @@ func (c *client) createSocketStream(i, recv int, dst netip.AddrPort) error {
 	}
 	if i < recv { // the server receives: we send
 		s.tx = newSender(s.sock, netip.AddrPort{}, c.cfg.Len, c.cfg.Counters64, c.cfg.Bandwidth, c.cfg.GSO)
+		s.tx.prbs = c.cfg.PRBS
 	} else {
-		s.rx = &rxStream{wide: c.cfg.Counters64}
+		s.rx = &rxStream{wide: c.cfg.Counters64, prbs: c.cfg.PRBS}
 	}
 	return nil
 }

@@ -236,7 +236,7 @@ func (res *ClientResult) extrasJSON() *JSONExtras {
 		e := JSONStreamExtras{Socket: s.ID, Sender: s.Sender}
 		switch {
 		case !s.Sender:
-			e.StreamExtras = StreamExtras{Received: s.Rx.Received, OutOfOrder: s.Rx.OutOfOrder, Malformed: s.Rx.Malformed, Outside: s.Rx.Outside}
+			e.StreamExtras = *extrasOf(s.Rx)
 		case s.Peer.Udpperf != nil:
 			e.StreamExtras = *s.Peer.Udpperf
 		default:

@@ -20,6 +20,7 @@ type engineSender struct {
 	size   int
 	wide   bool
 	rate   float64
+	prbs   bool
 	tx     txCounters
 	tmpl   []byte
 	frames []engine.Frame
@@ -102,6 +103,9 @@ func (e *engineSender) send(base uint64, n int) (int, error) {
 			break
 		}
 		PutHeader(hdr[:], sec, usec, base+uint64(k)+1, e.wide)
+		if e.prbs {
+			fillPRBS(e.tmpl[HeaderLen(e.wide):], base+uint64(k)+1)
+		}
 		_, _ = f.Write(e.tmpl)
 		_, _ = f.WriteAt(hdr[:HeaderLen(e.wide)], 0)
 		e.frames[k] = f

@@ -73,6 +73,9 @@ type Extras struct {
 	Version int `json:"version"`
 	// Transport the client sends with ("mmsg" or "gso").
 	Transport string `json:"transport,omitempty"`
+	// PRBS: both directions' payloads are PRBS (see fillPRBS), checked by
+	// the receiver.
+	PRBS bool `json:"prbs,omitempty"`
 }
 
 // Limits a server applies to parameters (iperf3's client-side limits).
@@ -168,6 +171,8 @@ type StreamExtras struct {
 	// Outside: data that arrived before the test started or after it
 	// ended (neither counted nor lost).
 	Outside uint64 `json:"outside"`
+	// PRBSErrors: with PRBS payloads, datagrams whose payload differs.
+	PRBSErrors uint64 `json:"prbs_errors"`
 }
 
 // ResultsExtras are a udpperf side's per-cause drop counters.

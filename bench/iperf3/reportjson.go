@@ -58,7 +58,7 @@ func (r *SessionReport) JSON() *SessionJSON {
 			nsent++
 		} else {
 			side = Side{Seconds: secs, Bytes: s.Rx.Bytes, Packets: s.Rx.Packets, Lost: s.Rx.Lost, Jitter: s.Rx.Jitter, OutOfOrder: s.Rx.OutOfOrder}
-			x.StreamExtras = StreamExtras{Received: s.Rx.Received, OutOfOrder: s.Rx.OutOfOrder, Malformed: s.Rx.Malformed, Outside: s.Rx.Outside}
+			x.StreamExtras = *extrasOf(s.Rx)
 			recv.add(side)
 			nrecv++
 		}

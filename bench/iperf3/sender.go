@@ -29,6 +29,7 @@ type sender struct {
 	wide bool
 	rate float64 // bit/s, 0 unlimited
 	gso  bool
+	prbs bool // PRBS payloads, written per datagram
 	tx   txCounters
 
 	buf  []byte
@@ -113,8 +114,13 @@ func runPaced(stop <-chan struct{}, rate float64, size, capacity int, send func(
 // send writes n datagrams numbered from base+1 and returns how many went.
 func (s *sender) send(base uint64, n int) (int, error) {
 	sec, usec := stamp(time.Now())
+	hl := HeaderLen(s.wide)
 	for i := 0; i < n; i++ {
-		PutHeader(s.buf[i*s.size:], sec, usec, base+uint64(i)+1, s.wide)
+		d := s.buf[i*s.size : (i+1)*s.size]
+		PutHeader(d, sec, usec, base+uint64(i)+1, s.wide)
+		if s.prbs {
+			fillPRBS(d[hl:], base+uint64(i)+1)
+		}
 	}
 	nm := 0
 	for off := 0; off < n; off += s.segs {

@@ -120,7 +120,7 @@ func (ss *session) createStreams() error {
 	nrecv, nsend := ss.params.Streams()
 	wide := ss.params.Counters64 != 0
 	for i := 0; i < nrecv; i++ {
-		ss.rx = append(ss.rx, &rxStream{wide: wide})
+		ss.rx = append(ss.rx, &rxStream{wide: wide, prbs: ss.prbs()})
 	}
 	turn := time.NewTimer(2 * ss.srv.cfg.ControlTimeout)
 	defer turn.Stop()
@@ -157,5 +157,8 @@ func (ss *session) createStreams() error {
 	ss.acceptedText()
 	return nil
 }
+
+// prbs reports whether the client asked for PRBS payloads.
+func (ss *session) prbs() bool { return ss.params.Udpperf != nil && ss.params.Udpperf.PRBS }
 
 var errAborted = errors.New("iperf3: server closed")

@@ -94,7 +94,7 @@ func (ss *session) results(peer *Results) *Results {
 		sr := StreamResults{ID: Num(StreamID(i)), Bytes: Num(c.Bytes), Retransmits: -1, Jitter: c.Jitter,
 			Errors: Num(c.Lost), Packets: Num(c.Packets), EndTime: secs}
 		if udpperf {
-			sr.Udpperf = &StreamExtras{Received: c.Received, OutOfOrder: c.OutOfOrder, Malformed: c.Malformed, Outside: c.Outside}
+			sr.Udpperf = extrasOf(c)
 		}
 		res.Streams = append(res.Streams, sr)
 	}

@@ -50,6 +50,7 @@ func (ss *session) startSenders(stop chan struct{}, wg *sync.WaitGroup) {
 	nrecv := len(ss.rx)
 	for i := 0; i < nsend; i++ {
 		s := newSender(ss.srv.sock, ss.addrs[nrecv+i], size, ss.params.Counters64 != 0, float64(ss.params.Bandwidth), true)
+		s.prbs = ss.prbs()
 		ss.tx = append(ss.tx, s)
 		wg.Add(1)
 		go func() { defer wg.Done(); s.run(stop) }()

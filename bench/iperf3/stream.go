@@ -32,6 +32,7 @@ type RxCounts struct {
 	OutOfOrder uint64
 	Malformed  uint64 // shorter than the header
 	Outside    uint64 // data outside the running test (before start, after end)
+	PRBSErrors uint64 // with PRBS payloads: datagrams whose payload differs
 	Jitter     float64
 }
 
@@ -40,6 +41,7 @@ type RxCounts struct {
 type rxStream struct {
 	mu          sync.Mutex
 	wide        bool
+	prbs        bool // check PRBS payloads
 	running     bool
 	c           RxCounts
 	lost        int64
@@ -76,6 +78,9 @@ func (s *rxStream) addLocked(b []byte, arrival float64) rxVerdict {
 	}
 	s.c.Received++
 	s.c.Bytes += uint64(len(b))
+	if s.prbs && !checkPRBS(b[HeaderLen(s.wide):], count) {
+		s.c.PRBSErrors++
+	}
 	switch {
 	case count > s.c.Packets+1:
 		s.lost += int64(count - s.c.Packets - 1)
@@ -130,4 +135,10 @@ type txCounters struct {
 
 func (t *txCounters) counts() TxCounts {
 	return TxCounts{Bytes: t.bytes.Load(), Packets: t.packets.Load(), Errors: t.errors.Load()}
+}
+
+// extrasOf is what a udpperf receiver reports of a stream beyond iperf3's
+// figures.
+func extrasOf(c RxCounts) *StreamExtras {
+	return &StreamExtras{Received: c.Received, OutOfOrder: c.OutOfOrder, Malformed: c.Malformed, Outside: c.Outside, PRBSErrors: c.PRBSErrors}
 }
