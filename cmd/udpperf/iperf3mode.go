@@ -144,7 +144,8 @@ func parseIperfClientFlags(e env, args []string) (iperf3.ClientConfig, bool, err
 	gso := fs.Bool("get-server-output", false, "print the server's own output of the test")
 	jsonOut := fs.Bool("json", false, "print iperf3's JSON document")
 	interval := durationFlag(fs, "interval", time.Second, "time between interval lines")
-	transport := fs.String("transport", "gso", "gso (UDP GSO batches) or mmsg (sendmmsg batches)")
+	transport := fs.String("transport", "gso", "gso (UDP GSO batches) or mmsg (sendmmsg batches) on each stream's socket, or engine-gso / engine-mmsg through the engine's udp.Client (up to 8972 bytes)")
+	prbs := fs.Bool("prbs", false, "PRBS payloads both ways, checked by udpperf receivers (prbs_errors; an iperf3 server ignores them)")
 	title := fs.String("title", "", "iperf3's --title, passed to the server")
 	var cpus cpuList
 	fs.Var(&cpus, "affinity", "pin the sending streams to `CPUS`: one CPU, or one per stream (0,1); -1 = none")
@@ -165,7 +166,7 @@ func parseIperfClientFlags(e env, args []string) (iperf3.ClientConfig, bool, err
 	payload := clientPayload(*size, *jumbo)
 	cfg = iperf3.ClientConfig{Host: *host, Port: *port, Len: payload, Time: *duration, Parallel: *parallel,
 		Reverse: *reverse, Bidir: *bidir, Counters64: *c64, GetServerOutput: *gso, Interval: *interval,
-		Title: *title, Udpperf: true, GRO: true, CPUs: cpus}
+		Title: *title, Udpperf: true, GRO: true, CPUs: cpus, PRBS: *prbs}
 	if !r.Unlimited() {
 		cfg.Bandwidth = r.PerSecond(payload) * float64(payload) * 8
 	}
@@ -173,8 +174,12 @@ func parseIperfClientFlags(e env, args []string) (iperf3.ClientConfig, bool, err
 	case "gso", "gro":
 		cfg.GSO = true
 	case "mmsg":
+	case "engine-gso", "engine":
+		cfg.GSO, cfg.Engine = true, true
+	case "engine-mmsg":
+		cfg.Engine = true
 	default:
-		return cfg, false, usageError{fmt.Sprintf("--transport %q: the iperf3 client takes gso or mmsg (others need --raw)", *transport)}
+		return cfg, false, usageError{fmt.Sprintf("--transport %q: the iperf3 client takes gso, mmsg, engine-gso or engine-mmsg (others need --raw)", *transport)}
 	}
 	return cfg, *jsonOut, checkIperfClient(cfg)
 }

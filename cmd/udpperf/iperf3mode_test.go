@@ -36,7 +36,13 @@ type protoJSON struct {
 			Packets uint64 `json:"packets"`
 		} `json:"sum_bidir_reverse"`
 	} `json:"end"`
-	Error string `json:"error"`
+	Error   string `json:"error"`
+	Udpperf *struct {
+		Streams []struct {
+			Received   uint64 `json:"received"`
+			PRBSErrors uint64 `json:"prbs_errors"`
+		} `json:"streams"`
+	} `json:"udpperf"`
 }
 
 // TestProtoRealIperf3Client: a real iperf3 client against `udpperf -s`
@@ -104,7 +110,7 @@ func TestProtoTwoClientsNoP(t *testing.T) {
 	_, port := startProtoServer(t)
 	var wg sync.WaitGroup
 	res := make([]protoJSON, 2)
-	for i, extra := range [][]string{{"-P", "2"}, {"-R"}} {
+	for i, extra := range [][]string{{"-P", "2", "--transport", "engine-gso", "--prbs"}, {"-R", "--prbs"}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -125,6 +131,16 @@ func TestProtoTwoClientsNoP(t *testing.T) {
 	}
 	if r := res[1].End; r.SumReceived.Packets == 0 || r.SumReceived.Packets > r.SumSent.Packets {
 		t.Errorf("-R: server sent %d, client received+lost %d", r.SumSent.Packets, r.SumReceived.Packets)
+	}
+	for i, r := range res {
+		if r.Udpperf == nil || len(r.Udpperf.Streams) == 0 {
+			t.Fatalf("client %d: no udpperf streams", i)
+		}
+		for _, st := range r.Udpperf.Streams {
+			if st.Received == 0 || st.PRBSErrors != 0 {
+				t.Errorf("client %d: PRBS stream %+v", i, st)
+			}
+		}
 	}
 }
 
