@@ -46,6 +46,7 @@ type Stats struct {
 	OutOfOrder  uint64 // segments held until the gap before them closed
 	Resets      uint64 // times an open link went down (RST sent or received, retransmit limit)
 	Opens       uint64 // times the link opened
+	Restarts    uint64 // server: a client's new SYN replaced the open link (its SYN+ACK was lost, or it restarted)
 	BusyTx      uint64 // segments sent with BUSY set
 	BusyRx      uint64 // segments received with BUSY set
 	TxRefused   uint64 // application segments not sent: link not open, too large, or Close

@@ -77,7 +77,7 @@ func (c *Controller) rxSynServer(h *Header) {
 			return
 		}
 		c.dropLink()
-		c.stats.Resets++
+		c.stats.Restarts++
 	}
 	c.open(h)
 	p := c.lk.p
