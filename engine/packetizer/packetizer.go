@@ -116,6 +116,14 @@ func (pt *Port) AcceptFrame(f engine.Frame) { pt.p.sendFrame(pt.dest, f) }
 // Dest is the port's tDest.
 func (pt *Port) Dest() uint8 { return pt.dest }
 
+// The ports' default pool for received frames (used unless the port's
+// primary slave allocates): buffers of 16 KiB, so a large frame spans
+// several, and up to 1024 freed buffers kept for reuse.
+const (
+	rxBufferSize = 16 << 10
+	rxPoolSize   = 1024
+)
+
 // New makes a Packetizer.
 func New(opts Options) (*Packetizer, error) {
 	if opts.Version != 1 && opts.Version != 2 {
@@ -127,10 +135,15 @@ func New(opts Options) (*Packetizer, error) {
 	if opts.MaxPayload < 0 || opts.MaxPayload > 1<<16 {
 		return nil, fmt.Errorf("%w: MaxPayload %d", ErrOptions, opts.MaxPayload)
 	}
+	pool, err := engine.NewFixedPool(rxBufferSize, rxPoolSize, 0)
+	if err != nil {
+		return nil, err
+	}
 	p := &Packetizer{opts: opts}
 	p.tr.p = p
 	for i := range p.ports {
 		p.ports[i].p, p.ports[i].dest = p, uint8(i)
+		p.ports[i].SetPool(pool)
 	}
 	return p, nil
 }
