@@ -3,6 +3,7 @@ package rssi
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -26,10 +27,18 @@ func TestHandshakeBytes(t *testing.T) {
 	c2s.record, s2c.record = rec("c2s"), rec("s2c")
 	p := newPair(t, stdOpts(), stdOpts(), c2s, s2c)
 	p.waitOpen(t, 2*time.Second)
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond) // past the keep-alive period (333 ms)
 	p.close()
 	mu.Lock()
 	defer mu.Unlock()
+	// The first keep-alive and its ACK, as Rogue's: whichever end idles
+	// first sends it. The server's carries seq 101 and acknowledge 0
+	// (nothing delivered yet), the client's seq 101 and acknowledge 100.
+	serverFirst := slices.Contains(seen, "s2c 48086500000052f7") && slices.Contains(seen, "c2s 4008656500005a92")
+	clientFirst := slices.Contains(seen, "c2s 4808656400005293") && slices.Contains(seen, "s2c 4008656500005a92")
+	if !serverFirst && !clientFirst {
+		t.Errorf("no keep-alive exchange as Rogue's in %v", seen)
+	}
 	want := []string{
 		"c2s 801864001c2005b80014000503e80f020003780000006f08",
 		"s2c c01864001c2005b80014000503e80f020003780000002f08",
@@ -243,5 +252,58 @@ func TestOptions(t *testing.T) {
 		if _, err := NewClient(o); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
+	}
+}
+
+// inject hands raw datagram bytes to a controller's transport side.
+func inject(c *Controller, hexs string) {
+	b, _ := hex.DecodeString(hexs)
+	f, _ := engine.NewPool().AcceptReq(len(b), true)
+	f.WriteAt(b, 0)
+	c.Transport().AcceptFrame(f)
+	f.Release()
+}
+
+// A copy of the client's SYN reaching the open server: Rogue resets the
+// link, ours drops the copy.
+func TestDuplicateSYN(t *testing.T) {
+	for _, quirks := range []bool{false, true} {
+		testutils.Leak(t)
+		so := stdOpts()
+		so.rogueQuirks = quirks
+		p := newPair(t, stdOpts(), so, newLossyLink(51, 0, 0, 0), newLossyLink(52, 0, 0, 0))
+		p.waitOpen(t, 2*time.Second)
+		inject(p.server, rogueSYN) // the client's first SYN, seq 100
+		s := p.server.Stats()
+		if quirks != (s.Resets == 1) || !quirks && (!s.Open || s.Duplicates != 1) {
+			t.Errorf("quirks %v: %+v", quirks, s)
+		}
+		p.close()
+	}
+}
+
+// An acknowledge older than the last one (reordered) releases nothing;
+// Rogue walks its ring with it and forgets its window.
+func TestStaleAck(t *testing.T) {
+	testutils.Leak(t)
+	p := newPair(t, stdOpts(), stdOpts(), newLossyLink(60, 0, 0, 0), newLossyLink(62, 0, 0, 0))
+	p.waitOpen(t, 2*time.Second)
+	p.c2s.mu.Lock()
+	p.c2s.loss = 1
+	p.c2s.mu.Unlock()
+	if err := sendSegments(p.client, 4); err != nil { // seq 101..104 outstanding
+		t.Fatal(err)
+	}
+	p.client.mu.Lock()
+	defer p.client.mu.Unlock()
+	if p.client.outstand != 4 {
+		t.Fatalf("outstanding %d", p.client.outstand)
+	}
+	p.client.rxAck(102) // releases 101, 102
+	p.client.rxAck(101) // stale
+	p.client.rxAck(0)   // the SYN+ACK's field
+	p.client.rxAck(200) // never sent
+	if p.client.outstand != 2 || p.client.base != 103 {
+		t.Fatalf("outstanding %d base %d", p.client.outstand, p.client.base)
 	}
 }
