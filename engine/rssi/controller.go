@@ -32,10 +32,11 @@ func (s State) String() string {
 // Stats are a Controller's counters since it was made. Segments are RSSI
 // datagrams.
 type Stats struct {
-	State      State
-	Open       bool
-	Params     Params // negotiated (valid once opened)
-	MaxSegment int    // largest datagram sent on the current link
+	State       State
+	Open        bool
+	Params      Params // negotiated (valid once opened)
+	MaxSegment  int    // largest datagram sent on the current link
+	Outstanding int    // segments sent and not yet acknowledged
 
 	TxSegments  uint64 // data and NUL segments sent the first time
 	Retransmits uint64 // segments sent again
@@ -44,7 +45,8 @@ type Stats struct {
 	BadHeaders  uint64 // of Drops: short, bad length or bad checksum
 	Duplicates  uint64 // of Drops: sequence already delivered or beyond the window
 	OutOfOrder  uint64 // segments held until the gap before them closed
-	Resets      uint64 // times an open link went down (RST sent or received, retransmit limit)
+	Resets      uint64 // times this end took an open link down (retransmit limit)
+	PeerResets  uint64 // times the peer's RST closed the link (a peer's Close, or its reset)
 	Opens       uint64 // times the link opened
 	Restarts    uint64 // server: a client's new SYN replaced the open link (its SYN+ACK was lost, or it restarted)
 	BusyTx      uint64 // segments sent with BUSY set
@@ -219,7 +221,7 @@ func (c *Controller) Stats() Stats {
 	defer c.mu.Unlock()
 	s := c.stats
 	s.State, s.Open = c.st, c.st == StateOpen
-	s.Params, s.MaxSegment = c.lk.p, c.lk.seg
+	s.Params, s.MaxSegment, s.Outstanding = c.lk.p, c.lk.seg, c.outstand
 	return s
 }
 
@@ -282,12 +284,17 @@ func (c *Controller) drainQueue() {
 }
 
 // goDown ends an open link as Rogue does: an RST, then Closed (a client
-// then reconnects). Called with mu held.
-func (c *Controller) goDown() {
+// then reconnects). peer tells whether the peer's RST closed it. Called
+// with mu held.
+func (c *Controller) goDown(peer bool) {
 	c.sendRST()
 	c.dropLink()
 	c.st = StateClosed
-	c.stats.Resets++
+	if peer {
+		c.stats.PeerResets++
+	} else {
+		c.stats.Resets++
+	}
 	c.synAt = time.Time{}
 	c.space.Broadcast()
 }

@@ -33,7 +33,7 @@ func (c *Controller) receive(f engine.Frame) {
 		c.rxSyn(&h)
 	case h.Flags&FlagRst != 0:
 		if c.st == StateOpen {
-			c.goDown()
+			c.goDown(true)
 		}
 	case c.st != StateOpen:
 		c.stats.Drops++
@@ -68,7 +68,7 @@ func (c *Controller) rxSyn(h *Header) {
 func (c *Controller) rxSynServer(h *Header) {
 	if c.st == StateOpen {
 		if c.opts.rogueQuirks {
-			c.goDown()
+			c.goDown(false)
 			return
 		}
 		if h.Seq == c.peerSyn {

@@ -129,7 +129,7 @@ func runStack(t *testing.T, version int, loss float64, sizes []int) {
 		}
 	}
 	cs, ss, ps := cl.RSSI.Stats(), srv.RSSI.Stats(), srv.Packetizer.Stats()
-	if cs.Resets+ss.Resets != 0 || ps.CRCErrors+ps.SequenceErrors+ps.MissingEOF+ps.BadSegments != 0 {
+	if cs.Resets+ss.Resets+cs.PeerResets+ss.PeerResets != 0 || ps.CRCErrors+ps.SequenceErrors+ps.MissingEOF+ps.BadSegments != 0 {
 		t.Errorf("resets %d/%d, packetizer %+v", cs.Resets, ss.Resets, ps)
 	}
 	t.Logf("%d frames on 4 tDests in %v: %d segments, %d retransmits, %d injected losses",
