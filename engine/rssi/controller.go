@@ -38,22 +38,23 @@ type Stats struct {
 	MaxSegment  int    // largest datagram sent on the current link
 	Outstanding int    // segments sent and not yet acknowledged
 
-	TxSegments  uint64 // data and NUL segments sent the first time
-	Retransmits uint64 // segments sent again
-	RxSegments  uint64 // data segments delivered to the application
-	Drops       uint64 // received datagrams discarded, all reasons below and data outside Open
-	BadHeaders  uint64 // of Drops: short, bad length or bad checksum
-	Duplicates  uint64 // of Drops: sequence already delivered or beyond the window
-	OutOfOrder  uint64 // segments held until the gap before them closed
-	Resets      uint64 // times this end took an open link down (retransmit limit)
-	PeerResets  uint64 // times the peer's RST closed the link (a peer's Close, or its reset)
-	Opens       uint64 // times the link opened
-	Restarts    uint64 // server: a client's new SYN replaced the open link (its SYN+ACK was lost, or it restarted)
-	BusyTx      uint64 // segments sent with BUSY set
-	BusyRx      uint64 // segments received with BUSY set
-	TxRefused   uint64 // application segments not sent: link not open, too large, or Close
-	TxErrors    uint64 // datagrams the transport could not allocate
-	DupAcks     uint64 // ACKs sent in answer to duplicates (Rogue sends none)
+	TxSegments      uint64 // data and NUL segments sent the first time
+	Retransmits     uint64 // segments sent again
+	FastRetransmits uint64 // of Retransmits: sent again on a repeated ACK, before the timer
+	RxSegments      uint64 // data segments delivered to the application
+	Drops           uint64 // received datagrams discarded, all reasons below and data outside Open
+	BadHeaders      uint64 // of Drops: short, bad length or bad checksum
+	Duplicates      uint64 // of Drops: sequence already delivered or beyond the window
+	OutOfOrder      uint64 // segments held until the gap before them closed
+	Resets          uint64 // times this end took an open link down (retransmit limit)
+	PeerResets      uint64 // times the peer's RST closed the link (a peer's Close, or its reset)
+	Opens           uint64 // times the link opened
+	Restarts        uint64 // server: a client's new SYN replaced the open link (its SYN+ACK was lost, or it restarted)
+	BusyTx          uint64 // segments sent with BUSY set
+	BusyRx          uint64 // segments received with BUSY set
+	TxRefused       uint64 // application segments not sent: link not open, too large, or Close
+	TxErrors        uint64 // datagrams the transport could not allocate
+	DupAcks         uint64 // ACKs sent in answer to duplicates (Rogue sends none)
 }
 
 // Controller is one end of an RSSI link. Make it with NewClient or
