@@ -93,7 +93,6 @@ type Controller struct {
 	rxq       chan rxItem
 	scratch   []byte
 
-	wake   chan struct{}
 	done   chan struct{}
 	closed bool
 	wg     sync.WaitGroup
@@ -190,9 +189,9 @@ func newController(opts Options, server bool) (*Controller, error) {
 	}
 	c := &Controller{
 		opts: o, server: server, pool: pool, nextSeq: initialSeq,
-		lk:   adopt(o.params(), o.MaxSegment),
-		rxq:  make(chan rxItem, 2*maxWindow+8),
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		lk:      adopt(o.params(), o.MaxSegment),
+		rxq:     make(chan rxItem, 2*maxWindow+8),
+		done:    make(chan struct{}),
 		scratch: make([]byte, SynHeaderSize),
 	}
 	c.space = sync.NewCond(&c.mu)
@@ -298,12 +297,4 @@ func (c *Controller) goDown(peer bool) {
 	}
 	c.synAt = time.Time{}
 	c.space.Broadcast()
-}
-
-// poke wakes the timer goroutine without blocking.
-func (c *Controller) poke() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
 }

@@ -14,7 +14,6 @@ func (c *Controller) timerLoop() {
 		case <-c.done:
 			return
 		case <-t.C:
-		case <-c.wake:
 		}
 		c.mu.Lock()
 		if !c.closed {

@@ -113,6 +113,7 @@ func (c *Controller) rxOpen(h *Header, f engine.Frame, hl, payload int) {
 	d := int(h.Seq - c.nextRx)
 	switch {
 	case d == 0:
+		c.unhold(h.Seq) // a copy left held when the queue was full
 		if c.accept(h.Seq, f, hl, nul) {
 			c.nextRx++
 			c.drainHeld()
@@ -182,6 +183,16 @@ func (c *Controller) hold(seq uint8, f engine.Frame, hl int, nul bool) {
 	c.held[seq] = e
 	c.stats.OutOfOrder++
 	c.dupAck() // tells the sender of the gap at once (see fastRetransmit)
+}
+
+// unhold releases a held segment.
+func (c *Controller) unhold(seq uint8) {
+	if e := &c.held[seq]; e.ok {
+		if e.f.Valid() {
+			e.f.Release()
+		}
+		*e = heldEntry{}
+	}
 }
 
 // drainHeld queues the held segments the last arrival made in order.
