@@ -338,3 +338,42 @@ func TestStaleAck(t *testing.T) {
 		t.Fatalf("outstanding %d base %d", p.client.outstand, p.client.base)
 	}
 }
+
+// A slow application: the server's queue towards it fills, its segments
+// carry BUSY and repeat the last acknowledge until it catches up, as in
+// Rogue's captured busy exchange (24 segments to a consumer taking its
+// time): the same BUSY ACK and the same final ACK, byte for byte.
+func TestBusyAsRogue(t *testing.T) {
+	testutils.Leak(t)
+	var mu sync.Mutex
+	var seen []string
+	s2c := newLossyLink(71, 0, 0, 0)
+	s2c.record = func(b []byte) { mu.Lock(); seen = append(seen, hex.EncodeToString(b)); mu.Unlock() }
+	p := newPair(t, stdOpts(), stdOpts(), newLossyLink(70, 0, 0, 0), s2c)
+	p.waitOpen(t, 2*time.Second)
+	col := &collector{got: make(chan struct{}), want: 24}
+	engine.Connect(p.server.Application(), engine.SlaveFunc(func(f engine.Frame) {
+		time.Sleep(10 * time.Millisecond)
+		col.AcceptFrame(f)
+	}))
+	if err := sendSegments(p.client, 24); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-col.got:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%d of 24 segments", col.next)
+	}
+	time.Sleep(30 * time.Millisecond) // the last ACK
+	cs, ss := p.client.Stats(), p.server.Stats()
+	if col.bad != 0 || ss.BusyTx == 0 || cs.BusyRx == 0 || cs.Resets+ss.Resets != 0 {
+		t.Fatalf("bad %d; client %+v server %+v", col.bad, cs, ss)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, w := range []string{"41086500000059f7", "4008657c00005a7b"} { // BUSY, seq 101, ack 0; then ack 124
+		if !slices.Contains(seen, w) {
+			t.Errorf("no %s in %v", w, seen)
+		}
+	}
+}
