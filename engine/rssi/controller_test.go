@@ -377,3 +377,35 @@ func TestBusyAsRogue(t *testing.T) {
 		}
 	}
 }
+
+// After a reset the client reconnects, and the new link carries data.
+func TestReconnect(t *testing.T) {
+	testutils.Leak(t)
+	p := newPair(t, stdOpts(), stdOpts(), newLossyLink(80, 0, 0, 0), newLossyLink(81, 0, 0, 0))
+	p.waitOpen(t, 2*time.Second)
+	rst := Header{Flags: FlagRst, Seq: 101}
+	b := make([]byte, HeaderSize)
+	rst.Encode(b)
+	inject(p.client, hex.EncodeToString(b)) // as if the server had reset
+	deadline := time.Now().Add(3 * time.Second)
+	for p.client.Stats().Opens < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reconnect: client %+v server %+v", p.client.Stats(), p.server.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	col := &collector{got: make(chan struct{}), want: 100}
+	engine.Connect(p.server.Application(), col)
+	if err := sendSegments(p.client, 100); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-col.got:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%d of 100 segments after reconnecting", col.next)
+	}
+	cs, ss := p.client.Stats(), p.server.Stats()
+	if col.bad != 0 || cs.PeerResets != 1 || ss.Opens+ss.Restarts < 2 {
+		t.Fatalf("bad %d; client %+v server %+v", col.bad, cs, ss)
+	}
+}
