@@ -183,7 +183,7 @@ func blackoutAcks(seq uint8, d time.Duration) func([]byte) bool {
 // 20 ms apart, ~300 ms) before the receiver's keep-alive carries the ACK
 // again (333 ms). That race is decided by a few milliseconds; the
 // blackout cases widen it (every datagram acknowledging the window is
-// lost for 600 ms) so that the load of the machine cannot decide it.
+// lost for 1 s) so that the load of the machine cannot decide it.
 func TestLostWindowAck(t *testing.T) {
 	for _, c := range []struct {
 		name           string
@@ -203,7 +203,7 @@ func TestLostWindowAck(t *testing.T) {
 			s2c := newLossyLink(32, 0, 0, 0)
 			// Client data 101..132 fill the 32-segment window.
 			if c.blackout {
-				s2c.drop = blackoutAcks(132, 600*time.Millisecond)
+				s2c.drop = blackoutAcks(132, time.Second)
 			} else {
 				s2c.drop = dropClosingAcks(132, 3)
 			}
@@ -215,7 +215,7 @@ func TestLostWindowAck(t *testing.T) {
 				t.Fatal(err)
 			}
 			<-col.got
-			time.Sleep(900 * time.Millisecond) // past the blackout and the keep-alive
+			time.Sleep(1400 * time.Millisecond) // past the blackout and the keep-alive
 			resets := p.client.Stats().Resets
 			if (resets > 0) != c.wantReset {
 				t.Fatalf("client resets %d, want reset %v; client %+v server %+v", resets, c.wantReset, p.client.Stats(), p.server.Stats())
