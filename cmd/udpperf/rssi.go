@@ -210,6 +210,9 @@ func runRSSIServer(ctx context.Context, e env, args []string) error {
 	if r.PRBSErrors != 0 {
 		return prbsError{fmt.Sprintf("%d PRBS errors", r.PRBSErrors)}
 	}
+	if !first {
+		return fmt.Errorf("no RSSI client opened a link")
+	}
 	return nil
 }
 
