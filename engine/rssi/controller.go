@@ -54,7 +54,8 @@ type Stats struct {
 	BusyRx          uint64 // segments received with BUSY set
 	TxRefused       uint64 // application segments not sent: link not open, too large, or Close
 	TxErrors        uint64 // datagrams the transport could not allocate
-	DupAcks         uint64 // ACKs sent in answer to duplicates (Rogue sends none)
+	DupAcks         uint64 // ACKs sent in answer to duplicates or gaps (Rogue sends none)
+	Flushed         uint64 // received segments a reset or Close discarded before the application took them
 }
 
 // Controller is one end of an RSSI link. Make it with NewClient or
@@ -260,8 +261,11 @@ func (c *Controller) dropLink() {
 		c.ring[i] = txEntry{}
 	}
 	for i := range c.held {
-		if e := &c.held[i]; e.f.Valid() {
-			e.f.Release()
+		if e := &c.held[i]; e.ok {
+			c.stats.Flushed++
+			if e.f.Valid() {
+				e.f.Release()
+			}
 		}
 		c.held[i] = heldEntry{}
 	}
@@ -274,6 +278,9 @@ func (c *Controller) drainQueue() {
 	for {
 		select {
 		case it := <-c.rxq:
+			c.mu.Lock()
+			c.stats.Flushed++
+			c.mu.Unlock()
 			if it.f.Valid() {
 				it.f.Release()
 			}
