@@ -56,6 +56,7 @@ type Stats struct {
 	TxErrors        uint64 // datagrams the transport could not allocate
 	DupAcks         uint64 // ACKs sent in answer to duplicates or gaps (Rogue sends none)
 	Flushed         uint64 // received segments a reset or Close discarded before the application took them
+	Abandoned       uint64 // sent data segments a reset or Close forgot unacknowledged
 }
 
 // Controller is one end of an RSSI link. Make it with NewClient or
@@ -256,6 +257,7 @@ func (c *Controller) Close() error {
 func (c *Controller) dropLink() {
 	for i := range c.ring {
 		if e := &c.ring[i]; e.f.Valid() {
+			c.stats.Abandoned++
 			e.f.Release()
 		}
 		c.ring[i] = txEntry{}
