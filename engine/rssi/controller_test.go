@@ -119,7 +119,7 @@ func transfer(t *testing.T, p *pair, n int, limit time.Duration) {
 		t.Fatalf("%d bad segments, first %s", col.bad, col.first)
 	}
 	cs, ss := p.client.Stats(), p.server.Stats()
-	if cs.Resets+ss.Resets+cs.PeerResets+ss.PeerResets != 0 || cs.Opens != 1 {
+	if cs.Resets+ss.Resets+cs.PeerResets+ss.PeerResets != 0 || cs.Opens != 1 || ss.RxSegments != uint64(n) || ss.Flushed+cs.Abandoned != 0 {
 		t.Fatalf("link reset: client %+v server %+v", cs, ss)
 	}
 	t.Logf("%d segments in %v: retransmits %d, server drops %d (dups %d), held %d, dup acks %d, link drops %d/%d",
