@@ -28,7 +28,7 @@ func TestHandshakeBytes(t *testing.T) {
 	c2s.record, s2c.record = rec("c2s"), rec("s2c")
 	p := newPair(t, stdOpts(), stdOpts(), c2s, s2c)
 	p.waitOpen(t, 2*time.Second)
-	time.Sleep(400 * time.Millisecond) // past the keep-alive period (333 ms)
+	time.Sleep(500 * time.Millisecond) // past the keep-alive period (333 ms)
 	p.close()
 	mu.Lock()
 	defer mu.Unlock()
@@ -244,10 +244,7 @@ func TestCloseEveryState(t *testing.T) {
 	blackhole := newLossyLink(41, 1, 0, 0) // every SYN lost: WaitSyn
 	cl, _ := NewClient(stdOpts())
 	engine.Connect(cl.Transport(), blackhole)
-	time.Sleep(30 * time.Millisecond)
-	if s := cl.Stats().State; s != StateWaitSyn {
-		t.Errorf("state %v, want wait-syn", s)
-	}
+	testutils.Eventually(t, 2*time.Second, "wait-syn", func() bool { return cl.Stats().State == StateWaitSyn })
 	check("client wait-syn", cl)
 	blackhole.close()
 
