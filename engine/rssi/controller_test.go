@@ -269,7 +269,8 @@ func TestCloseEveryState(t *testing.T) {
 			f.Release()
 		}
 	}()
-	time.Sleep(50 * time.Millisecond)
+	testutils.Eventually(t, 2*time.Second, "a full window", func() bool { return p.client.Stats().Outstanding >= 32 })
+	time.Sleep(5 * time.Millisecond) // the sender waits for space
 	check("client open, sender blocked on a full window", p.client)
 	<-blocked
 	check("server open", p.server)
