@@ -73,14 +73,17 @@ func TestStackPRBS(t *testing.T) {
 			if testing.Short() && loss > 0 {
 				sz = sizes[:9] // short mode: frames up to 64 KiB under loss
 			}
-			t.Run(fmt.Sprintf("v%d/loss%v", v, loss), func(t *testing.T) { runStack(t, v, loss, sz) })
+			t.Run(fmt.Sprintf("v%d/loss%v", v, loss), func(t *testing.T) { runStack(t, false, v, loss, sz) })
+		}
+		if !testing.Short() { // short mode: standard links only
+			t.Run(fmt.Sprintf("jumbo/v%d/loss0.01", v), func(t *testing.T) { runStack(t, true, v, 0.01, sizes) })
 		}
 	}
 }
 
-func runStack(t *testing.T, version int, loss float64, sizes []int) {
+func runStack(t *testing.T, jumbo bool, version int, loss float64, sizes []int) {
 	testutils.Leak(t)
-	o := udprssi.Options{Packetizer: version, CheckCRC: true, Loss: loss, Seed: 7}
+	o := udprssi.Options{Jumbo: jumbo, Packetizer: version, CheckCRC: true, Loss: loss, Seed: 7}
 	srv, err := udprssi.NewServer(0, o)
 	if err != nil {
 		t.Fatal(err)
