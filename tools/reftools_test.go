@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,24 +26,51 @@ type report struct {
 	Seconds   float64 `json:"seconds"`
 }
 
-// buildTools compiles refsend and refrecv with the system C compiler ($CC,
-// else cc) into a temporary folder, warnings as errors.
-func buildTools(t *testing.T) (send, recv string) {
-	t.Helper()
+// built is the folder holding refsend and refrecv, compiled once for the
+// package's tests; TestMain removes it.
+var built = sync.OnceValues(func() (string, error) {
 	cc := os.Getenv("CC")
 	if cc == "" {
 		cc = "cc"
 	}
 	if _, err := exec.LookPath(cc); err != nil {
-		t.Skipf("no C compiler (%s) to build the reference tools: %v", cc, err)
+		return "", fmt.Errorf("%w: %s: %v", errNoCC, cc, err)
 	}
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "reftools-")
+	if err != nil {
+		return "", err
+	}
 	for _, name := range []string{"refsend", "refrecv"} {
 		out, err := exec.Command(cc, "-O2", "-Wall", "-Wextra", "-Werror",
 			"-o", filepath.Join(dir, name), filepath.Join("csrc", name+".c")).CombinedOutput()
 		if err != nil {
-			t.Fatalf("%s %s.c: %v\n%s", cc, name, err, out)
+			return dir, fmt.Errorf("%s %s.c: %v\n%s", cc, name, err, out)
 		}
+	}
+	return dir, nil
+})
+
+var errNoCC = errors.New("no C compiler to build the reference tools")
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, _ := built(); dir != "" {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// buildTools returns the paths of refsend and refrecv, built with the
+// system C compiler ($CC, else cc) with warnings as errors; it skips the
+// test when there is no compiler.
+func buildTools(t *testing.T) (send, recv string) {
+	t.Helper()
+	dir, err := built()
+	if errors.Is(err, errNoCC) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	return filepath.Join(dir, "refsend"), filepath.Join(dir, "refrecv")
 }
