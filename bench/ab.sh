@@ -55,7 +55,7 @@ send() {
 	"${rx[@]}" "$refrecv" "$port" $((secs + 5)) "$4" 64 >"$work/sink.json" &
 	local sink=$!
 	pids+=("$sink")
-	sleep 0.3
+	wait_bound "$port"
 	"${tx[@]}" "$1" client --host 127.0.0.1 --port "$port" --raw --size "$3" --time "$secs" \
 		--transport "$2" --batch 64 --interval 1h >/dev/null 2>&1 || true
 	wait "$sink" || true

@@ -48,7 +48,7 @@ run_sink() {
 	"${rx[@]}" "$refrecv" "$port" $((secs + 5)) "$mode" 64 >"$work/sink.json" &
 	local sink=$!
 	pids+=("$sink")
-	sleep 0.3
+	wait_bound "$port"
 	"${tx[@]}" "$@" >"$work/sender.out" 2>"$work/sender.err" || {
 		echo "compare.sh: sender failed: $*" >&2
 		cat "$work/sender.err" >&2

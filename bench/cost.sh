@@ -66,7 +66,7 @@ c_run() {
 	"${rx[@]}" "${timed[@]}" "$refrecv" "$port" $((secs + 5)) "$2" 64 >"$work/sink.json" 2>"$work/sink.err" &
 	local sink=$!
 	pids+=("$sink")
-	sleep 0.3
+	wait_bound "$port"
 	"${tx[@]}" "$refsend" "$port" "$1" "$secs" gso 64 >"$work/blast.json"
 	wait "$sink" || true
 	check_counted "$work/sink.json" "refrecv $2"

@@ -94,6 +94,19 @@ spread() {
 	printf "$f${2:-} ($f-$f)" "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
 }
 
+# wait_bound PORT: waits (up to 5 s) until a UDP socket on this host is
+# bound to PORT (a receiver is up: /proc/net/udp and udp6 list it);
+# otherwise the script cannot compare.
+wait_bound() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	for _ in $(seq 100); do
+		grep -qE "^ *[0-9]+: [0-9A-F]+:$hex " /proc/net/udp /proc/net/udp6 2>/dev/null && return 0
+		sleep 0.05
+	done
+	cannot "no receiver bound to UDP port $1 within 5 s"
+}
+
 # wait_listening FILE: waits (up to 5 s) until the udpperf server logging
 # to FILE says it listens; otherwise shows that log and fails.
 wait_listening() {
