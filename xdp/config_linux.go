@@ -52,8 +52,7 @@ type Config struct {
 	// mode.
 	FillSize, CompletionSize, RxSize, TxSize int
 
-	// Port and Addr configure the steering program Open creates when
-	// no program is shared (see the package documentation).
+	// Port and Addr configure the steering program Open creates.
 	Port uint16
 	// Addr is the destination address to match; zero matches any.
 	Addr netip.Addr

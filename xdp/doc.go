@@ -78,11 +78,12 @@
 // when the process dies; kernels without XDP links get a netlink attach that
 // Close undoes. Nothing is pinned in bpffs.
 //
-// A socket only sees the packets of the RX queue it is bound to. On a
-// multi-queue interface either steer the stream to one queue (ethtool flow
-// rules on a NIC; a veth created with one queue) or open one socket per
-// queue. Open creates a steering program per socket; the package's own
-// tests also share one program between the sockets of several queues. A queue is released by the kernel
+// A socket only sees the packets of the RX queue it is bound to, and Open
+// attaches a steering program of its own to the interface, so there is one
+// socket per interface: on a multi-queue interface steer the stream to one
+// queue (ethtool flow rules on a NIC; a veth created with one queue).
+// Sharing one program between the sockets of several queues is kept
+// inside the package (its tests use it). A queue is released by the kernel
 // asynchronously after its socket closes; Open retries a busy queue for
 // up to a second before giving up with EBUSY.
 //
