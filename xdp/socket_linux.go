@@ -92,9 +92,9 @@ type txState struct {
 // Open creates the socket, registers the UMEM, maps the rings, attaches the
 // steering program (its own, unless the package's tests share one), binds
 // with the best mode allowed by cfg.Mode and registers the socket for its
-// queue. Run it in the
-// network namespace of the interface: the socket, the interface lookup and
-// the program attachment all use the calling thread's namespace.
+// queue. Run it in the network namespace of the interface: the socket, the
+// interface lookup and the program attachment all use the calling thread's
+// namespace.
 func Open(cfg Config) (s *Socket, err error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
