@@ -15,7 +15,9 @@ import (
 // A slot's lane is the slot plus an offset from laneOffsets, and a shard is
 // chosen as lane modulo the shard count. When a goroutine finds its shard
 // locked by another, it bumps its slot's offset (moveLane) and so moves to
-// the next shard: goroutines that met once stop meeting. The address is
+// the next shard: goroutines that met once stop meeting, unless their
+// stacks hash to one slot (then they keep sharing a shard, correctly but
+// with contention). The address is
 // only hashed, never turned back into a pointer, and a stack that moves
 // just changes the slot.
 const (
