@@ -42,12 +42,13 @@ type Publisher struct {
 	runID  string
 	maxMsg int // largest message body the server takes
 
-	mu       sync.Mutex // guards the fields below it, held by AcceptFrame
-	open     [256]*batch
-	seq      [256]uint64
-	subjects [256]string
-	closed   bool
-	shedding bool
+	mu        sync.Mutex // guards the fields below it, held by AcceptFrame
+	open      [256]*batch
+	seq       [256]uint64
+	subjects  [256]string
+	closed    bool
+	shedding  bool
+	waitTimer *time.Timer // reserve's, stopped when idle
 
 	free  chan *batch   // recycled batches of BatchBytes
 	room  chan struct{} // signalled when pending bytes fall
@@ -82,6 +83,8 @@ func NewPublisher(opts PublisherOptions) (*Publisher, error) {
 	}
 	p := &Publisher{opts: opts, room: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	p.queue.notify = make(chan struct{}, 1)
+	p.waitTimer = time.NewTimer(time.Hour)
+	p.waitTimer.Stop()
 	p.free = make(chan *batch, opts.MaxPendingBytes/opts.BatchBytes+256)
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
@@ -220,10 +223,10 @@ func (p *Publisher) sealLocked(b *batch, wait bool) bool {
 // publisher is not shedding. Called with mu held: the sender never takes
 // mu while it could block, so the wait ends.
 func (p *Publisher) reserve(size int, wait bool) bool {
-	var timer *time.Timer
+	armed := false
 	defer func() {
-		if timer != nil {
-			timer.Stop()
+		if armed {
+			p.waitTimer.Stop()
 		}
 	}()
 	for {
@@ -236,12 +239,13 @@ func (p *Publisher) reserve(size int, wait bool) bool {
 		if !wait || p.shedding {
 			return false
 		}
-		if timer == nil {
-			timer = time.NewTimer(p.opts.MaxWait)
+		if !armed {
+			p.waitTimer.Reset(p.opts.MaxWait)
+			armed = true
 		}
 		select {
 		case <-p.room:
-		case <-timer.C:
+		case <-p.waitTimer.C:
 			p.shedding = true
 			return false
 		case <-p.stop:
