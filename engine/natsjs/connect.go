@@ -16,19 +16,25 @@ const reconnectWait = 250 * time.Millisecond
 
 // dial connects to c's server with the client's reconnection on (for
 // ever, every reconnectWait) and returns the JetStream context.
-func dial(c *Conn, name string) (*nats.Conn, jetstream.JetStream, error) {
+// onDisconnect, if not nil, is called (on the client's callback
+// goroutine) each time the connection is lost; more are further client
+// options.
+func dial(c *Conn, name string, onDisconnect func(), more ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
 	urls := make([]string, 0, 1)
 	for _, u := range strings.Split(c.URL, ",") {
 		s, _, _ := splitURL(strings.TrimSpace(u)) // checked by Conn.check
 		urls = append(urls, s)
 	}
 	log := c.Logger
-	nc, err := nats.Connect(strings.Join(urls, ","),
+	opts := append([]nats.Option{
 		nats.Name(name),
 		nats.Timeout(c.ConnectTimeout),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(reconnectWait),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if onDisconnect != nil {
+				onDisconnect()
+			}
 			if err != nil { // nil: closed on purpose
 				log.Warn("natsjs: disconnected", "name", name, "err", err)
 			}
@@ -36,7 +42,8 @@ func dial(c *Conn, name string) (*nats.Conn, jetstream.JetStream, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("natsjs: reconnected", "name", name, "server", nc.ConnectedUrlRedacted())
 		}),
-	)
+	}, more...)
+	nc, err := nats.Connect(strings.Join(urls, ","), opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s: %w", ErrConnect, c.URL, err)
 	}

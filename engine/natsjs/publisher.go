@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -52,6 +53,7 @@ type Publisher struct {
 
 	free  chan *batch   // recycled batches of BatchBytes
 	room  chan struct{} // signalled when pending bytes fall
+	epoch atomic.Uint64 // connections lost so far
 	queue sendQueue
 	stop  chan struct{}
 	done  chan struct{}
@@ -70,6 +72,7 @@ type batch struct {
 	fut       jetstream.PubAckFuture
 	ack       *jetstream.PubAck // an ack taken early, while resending
 	sent      time.Time
+	epoch     uint64 // Publisher.epoch when last sent
 	failedAt  time.Time
 	sendError error
 }
@@ -98,7 +101,12 @@ func NewPublisher(opts PublisherOptions) (*Publisher, error) {
 }
 
 func (p *Publisher) connect() error {
-	nc, _, err := dial(&p.opts.Conn, "udpstream publisher "+p.opts.Prefix)
+	// Without the client's reconnect buffer a publish fails while the
+	// connection is down, and the sender resends in order once it is back
+	// (see sender); with it, messages queued during the outage would reach
+	// the server before the ones lost in the outage are resent.
+	nc, _, err := dial(&p.opts.Conn, "udpstream publisher "+p.opts.Prefix,
+		func() { p.epoch.Add(1) }, nats.ReconnectBufSize(-1))
 	if err != nil {
 		return err
 	}

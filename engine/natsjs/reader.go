@@ -55,7 +55,7 @@ func NewReader(opts ReaderOptions) (*Reader, error) {
 }
 
 func (r *Reader) connect() error {
-	nc, js, err := dial(&r.opts.Conn, "udpstream reader "+r.opts.Prefix)
+	nc, js, err := dial(&r.opts.Conn, "udpstream reader "+r.opts.Prefix, nil)
 	if err != nil {
 		return err
 	}

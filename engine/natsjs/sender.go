@@ -36,25 +36,32 @@ func (q *sendQueue) take(dst []*batch) []*batch {
 	return dst
 }
 
-// window is the sender's list of messages published and not yet settled,
-// oldest first.
+// window is the sender's list of messages not yet settled, oldest first:
+// items[head:sent] were published and await their acks, items[sent:] wait
+// for their first publish. callErrs counts published items whose last
+// publish call failed.
 type window struct {
-	items []*batch
-	head  int
+	items    []*batch
+	head     int
+	sent     int
+	callErrs int
 }
 
-func (w *window) len() int      { return len(w.items) - w.head }
-func (w *window) first() *batch { return w.items[w.head] }
-func (w *window) rest() []*batch {
-	return w.items[w.head:]
-}
+func (w *window) len() int         { return len(w.items) - w.head }
+func (w *window) inFlight() int    { return w.sent - w.head }
+func (w *window) first() *batch    { return w.items[w.head] }
+func (w *window) flying() []*batch { return w.items[w.head:w.sent] }
 
 func (w *window) pop() {
+	if w.items[w.head].sendError != nil {
+		w.callErrs--
+	}
 	w.items[w.head] = nil
 	w.head++
 	if w.head == len(w.items) || w.head >= 4096 {
 		n := copy(w.items, w.items[w.head:])
 		clear(w.items[n:])
+		w.sent -= w.head
 		w.items, w.head = w.items[:n], 0
 	}
 }
@@ -62,6 +69,14 @@ func (w *window) pop() {
 // sender publishes queued batches in order and settles their acks in
 // order; it is the only goroutine that publishes. It never blocks on
 // Publisher.mu (see reserve).
+//
+// Order in the stream follows the batches' order as long as the server
+// stores what one connection sends in order: a batch is published for the
+// first time only while the window is healthy (no failed publish call, no
+// failure of the oldest batch, no connection lost since it was sent).
+// Otherwise the sender waits for the oldest batch's ack or error, and on
+// an error sends every published batch again, in order, before any new
+// one; the server drops the copies it already holds (same message id).
 func (p *Publisher) sender() {
 	defer close(p.done)
 	tick := time.NewTicker(max(p.opts.Linger/2, time.Millisecond))
@@ -71,18 +86,17 @@ func (p *Publisher) sender() {
 	stop := p.stop
 	var deadline <-chan time.Time
 	for {
-		n := w.len()
 		w.items = p.queue.take(w.items)
-		for _, b := range w.items[w.head+n:] {
+		for ; w.sent < len(w.items) && p.healthy(&w); w.sent++ {
 			msgSeq++
-			p.publishFirst(b, msgSeq)
+			p.publishFirst(&w, w.items[w.sent], msgSeq)
 		}
 		if stop == nil && w.len() == 0 {
 			return
 		}
 		var okc <-chan *jetstream.PubAck
 		var errc <-chan error
-		if w.len() > 0 {
+		if w.inFlight() > 0 {
 			b := w.first()
 			if b.ack != nil || b.fut == nil {
 				p.settleHead(&w, b.ack, b.sendError)
@@ -110,9 +124,18 @@ func (p *Publisher) sender() {
 	}
 }
 
+// healthy reports whether a new batch may be published now (see sender).
+func (p *Publisher) healthy(w *window) bool {
+	if w.inFlight() == 0 {
+		return true
+	}
+	b := w.first()
+	return w.callErrs == 0 && b.failedAt.IsZero() && b.epoch == p.epoch.Load()
+}
+
 // publishFirst sends b for the first time, with a message id made of the
 // run and the message's number.
-func (p *Publisher) publishFirst(b *batch, msgSeq uint64) {
+func (p *Publisher) publishFirst(w *window, b *batch, msgSeq uint64) {
 	b.msg = &nats.Msg{
 		Subject: p.subjects[b.channel],
 		Data:    b.buf,
@@ -121,12 +144,26 @@ func (p *Publisher) publishFirst(b *batch, msgSeq uint64) {
 	b.sent = time.Now()
 	p.c.messages.Add(1)
 	p.c.published.Add(uint64(b.frames))
+	p.attempt(w, b)
+}
+
+// attempt publishes b once and keeps the window's count of failed calls.
+func (p *Publisher) attempt(w *window, b *batch) {
+	if b.sendError != nil {
+		w.callErrs--
+	}
+	b.ack = nil
+	b.epoch = p.epoch.Load()
 	b.fut, b.sendError = p.js.PublishMsgAsync(b.msg)
+	if b.sendError != nil {
+		w.callErrs++
+	}
 }
 
 // settleHead settles the oldest message: acknowledged, or failed with err.
-// A failed message is resent, with every message after it, after a pause;
-// once RetryFor has passed since its first failure it is given up.
+// A failed message is resent, with every published message after it,
+// after a pause; once RetryFor has passed since its first failure it is
+// given up.
 func (p *Publisher) settleHead(w *window, ack *jetstream.PubAck, err error) {
 	b := w.first()
 	if err == nil && ack != nil {
@@ -152,13 +189,13 @@ func (p *Publisher) settleHead(w *window, ack *jetstream.PubAck, err error) {
 		return
 	}
 	p.pause()
-	for _, r := range w.rest() {
-		p.resend(r)
+	for _, r := range w.flying() {
+		p.resend(w, r)
 	}
 }
 
 // resend publishes b again, unless an ack for its last attempt has come.
-func (p *Publisher) resend(b *batch) {
+func (p *Publisher) resend(w *window, b *batch) {
 	if b.fut != nil {
 		select {
 		case a := <-b.fut.Ok():
@@ -168,22 +205,21 @@ func (p *Publisher) resend(b *batch) {
 		}
 	}
 	p.c.resent.Add(1)
-	b.ack = nil
-	b.fut, b.sendError = p.js.PublishMsgAsync(b.msg)
+	p.attempt(w, b)
 }
 
-// pause waits retryPause before a resend, or less if Close is waiting.
+// pause waits retryPause before a resend, or a tenth of it once Close is
+// waiting.
 func (p *Publisher) pause() {
-	t := time.NewTimer(retryPause)
-	defer t.Stop()
+	d := retryPause
 	select {
-	case <-t.C:
 	case <-p.stop:
-		select {
-		case <-t.C:
-		case <-time.After(retryPause / 10):
-		}
+		d /= 10
+	default:
 	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	<-t.C
 }
 
 func (p *Publisher) giveUp(b *batch) {
@@ -196,6 +232,7 @@ func (p *Publisher) giveUp(b *batch) {
 // out).
 func (p *Publisher) giveUpAll(w *window) {
 	w.items = p.queue.take(w.items)
+	w.sent = len(w.items)
 	for w.len() > 0 {
 		b := w.first()
 		w.pop()
