@@ -74,7 +74,9 @@ func BenchmarkBatching(b *testing.B) {
 // BenchmarkJetStream puts frames into JetStream on an in-process server:
 // mode=engine through a Publisher (batches of 64 KiB), mode=client64k the
 // client library's own async publisher sending messages of the size of
-// the engine's full batch, mode=client one message per frame. An op is a
+// the engine's full batch, mode=client one message per frame. The
+// Publisher adds a message id to each message (the server keeps them for
+// de-duplication); the client modes send none. An op is a
 // frame's worth of payload; the time includes waiting for every ack. The
 // script bench/natsjs.sh runs the modes alternately and prints medians.
 func BenchmarkJetStream(b *testing.B) {
@@ -124,15 +126,17 @@ func benchEngine(b *testing.B, url string, size int) time.Duration {
 }
 
 // benchClient publishes messages of msgLen bytes, each standing for
-// perMsg frames, with the client's async publish (a window of 4000
-// pending acks) and waits for every ack.
+// perMsg frames, with the client's async publish and waits for every ack.
+// Its window of pending acks holds as many bytes as the Publisher's
+// (DefaultMaxPendingBytes), capped at the client's default of 4000
+// messages.
 func benchClient(b *testing.B, url string, msgLen, perMsg int) time.Duration {
 	nc, err := nats.Connect(url)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4000))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(min(4000, DefaultMaxPendingBytes/msgLen)))
 	if err != nil {
 		b.Fatal(err)
 	}

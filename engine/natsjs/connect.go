@@ -81,3 +81,19 @@ func ensureStream(js jetstream.JetStream, c *Conn) (jetstream.Stream, error) {
 	}
 	return s, nil
 }
+
+// checkSubjects makes sure the prefix's subjects land in c's stream (a
+// stream made by someone else may have other subjects).
+func checkSubjects(js jetstream.JetStream, c *Conn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.ConnectTimeout)
+	defer cancel()
+	subj := c.Prefix + ".0"
+	name, err := js.StreamNameBySubject(ctx, subj)
+	if err != nil {
+		return fmt.Errorf("%w: no stream takes subject %s: %w", ErrStream, subj, err)
+	}
+	if name != c.Stream {
+		return fmt.Errorf("%w: subject %s goes to stream %q, not %q", ErrStream, subj, name, c.Stream)
+	}
+	return nil
+}

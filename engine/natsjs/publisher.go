@@ -117,6 +117,9 @@ func (p *Publisher) connect() error {
 	if err == nil {
 		_, err = ensureStream(js, &p.opts.Conn)
 	}
+	if err == nil {
+		err = checkSubjects(js, &p.opts.Conn)
+	}
 	if err != nil {
 		nc.Close()
 		return err

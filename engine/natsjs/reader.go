@@ -151,7 +151,9 @@ func (r *Reader) loop() {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return
 			}
-			continue // the library reconnects and pulls again
+			r.c.errors.Add(1)
+			r.pauseAfter(err) // the library reconnects and pulls again
+			continue
 		}
 		select {
 		case <-r.closing:
@@ -161,6 +163,18 @@ func (r *Reader) loop() {
 		}
 		r.handle(msg)
 		_ = msg.Ack()
+	}
+}
+
+// pauseAfter logs a pull error and waits a little (or until Close)
+// before the next pull, so a lasting error is not a busy loop.
+func (r *Reader) pauseAfter(err error) {
+	r.opts.Logger.Warn("natsjs: pull failed", "stream", r.opts.Stream, "err", err)
+	t := time.NewTimer(retryPause)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.closing:
 	}
 }
 

@@ -167,3 +167,18 @@ func TestParseTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamOfOtherSubjects: a stream that exists under the name but does
+// not take the prefix's subjects is refused with ErrStream, not published
+// into in vain.
+func TestStreamOfOtherSubjects(t *testing.T) {
+	testutils.Leak(t)
+	srv := startServer(t, t.TempDir(), 0)
+	first := newPublisher(t, srv.URL(), "one", func(o *PublisherOptions) { o.Stream = "shared" })
+	first.Close()
+	_, err := NewPublisher(PublisherOptions{Conn: Conn{URL: srv.URL(), Prefix: "two", Stream: "shared", ConnectTimeout: 5 * time.Second}})
+	if !errors.Is(err, ErrStream) {
+		t.Fatalf("err = %v, want ErrStream", err)
+	}
+	t.Log(err)
+}

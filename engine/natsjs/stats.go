@@ -131,13 +131,15 @@ type ReaderStats struct {
 	Backward uint64 `json:"backward"`
 	// Runs counts changes of publisher run seen (a new publisher).
 	Runs uint64 `json:"runs"`
+	// PullErrors counts failed pulls (the reader waits and pulls again).
+	PullErrors uint64 `json:"pull_errors"`
 	// LastStreamSeq is the stream sequence of the last message received.
 	LastStreamSeq uint64 `json:"last_stream_seq"`
 }
 
 type readCounters struct {
 	messages, frames, bytes, malformed, poolExhausted atomic.Uint64
-	gaps, backward, runs, lastSeq                     atomic.Uint64
+	gaps, backward, runs, lastSeq, errors             atomic.Uint64
 }
 
 func (c *readCounters) snapshot() ReaderStats {
@@ -145,6 +147,6 @@ func (c *readCounters) snapshot() ReaderStats {
 		Messages: c.messages.Load(), Frames: c.frames.Load(), Bytes: c.bytes.Load(),
 		Malformed: c.malformed.Load(), PoolExhausted: c.poolExhausted.Load(),
 		Gaps: c.gaps.Load(), Backward: c.backward.Load(), Runs: c.runs.Load(),
-		LastStreamSeq: c.lastSeq.Load(),
+		LastStreamSeq: c.lastSeq.Load(), PullErrors: c.errors.Load(),
 	}
 }
