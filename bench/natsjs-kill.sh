@@ -48,7 +48,7 @@ num() {
 }
 
 echo "nats-server $(nats-server --version | sed 's/.*v//'), rate $rate, 1472-byte PRBS datagrams, 4 s a round; load: $(uptime | sed 's/.*load/load/')"
-printf "%-5s %8s %8s %8s %10s %8s %8s %8s %8s %8s %s\n" round sent received acked "not acked" "dropped" "given up" read missing "out of order" verdict
+printf "%-5s %8s %8s %8s %10s %8s %8s %8s %8s %8s %8s %s\n" round sent received acked "not acked" "dropped" "given up" resent read missing "out of order" verdict
 fail=0
 for r in $(seq "$rounds"); do
 	start_broker
@@ -71,6 +71,7 @@ for r in $(seq "$rounds"); do
 	frames=$(num frames "$work/srv.json" publish)
 	full=$(num dropped_full "$work/srv.json" publish)
 	given=$(num unacked "$work/srv.json" publish)
+	resent=$(num resent "$work/srv.json" publish)
 	read=$(num frames "$work/con.json" jetstream)
 	gaps=$(num gaps "$work/con.json" jetstream)
 	back=$(num backward "$work/con.json" jetstream)
@@ -79,10 +80,10 @@ for r in $(seq "$rounds"); do
 		verdict=FAIL
 		fail=1
 	fi
-	printf "%-5s %8s %8s %8s %10s %8s %8s %8s %8s %8s %s\n" "$r" "$sent" "$got" "$acked" "$((frames - acked))" "$full" "$given" "$read" "$gaps" "$back" "$verdict"
+	printf "%-5s %8s %8s %8s %10s %8s %8s %8s %8s %8s %8s %s\n" "$r" "$sent" "$got" "$acked" "$((frames - acked))" "$full" "$given" "$resent" "$read" "$gaps" "$back" "$verdict"
 	kill "$broker" 2>/dev/null || true
 	wait "$broker" 2>/dev/null || true
 	broker=
 done
-echo "(server counts include the session's 2 control datagrams; publisher and reader count frames)"
+echo "(server counts include the session's 2 control datagrams; publisher and reader count frames; resent: messages sent again after the kill)"
 exit "$fail"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Frames into JetStream: the engine's Publisher (frames batched into
 # 64 KiB messages) beside the client library's own async publisher
-# sending messages of the same size (client64k) and one message per
+# sending messages of the same size (client64k; client64kid with a
+# message id each, as the Publisher sends them) and one message per
 # frame (client), against an in-process server on loopback with a file
 # store in $TMPDIR. The modes run alternately, ROUNDS times (default 5),
 # for 1472- and 8972-byte frames; it prints the median (lowest-highest)
@@ -30,7 +31,7 @@ echo "load before: $(uptime)"
 for size in 1472 8972; do
 	frames=$((300000000 / size)) # about 300 MB a run
 	for r in $(seq "$rounds"); do
-		for mode in engine client64k client; do
+		for mode in engine client64k client64kid client; do
 			out=$("$work/natsjs.test" -test.run '^$' -test.bench "^BenchmarkJetStream\$/^size=$size\$/^mode=$mode\$" \
 				-test.benchtime "${frames}x" 2>/dev/null | grep '^BenchmarkJetStream' || true)
 			[ -n "$out" ] || { echo "size $size mode $mode round $r: no result" >&2; continue; }
@@ -45,7 +46,7 @@ done
 echo "load after: $(uptime)"
 printf "%-6s %-10s %-34s %-28s\n" size mode "frames/s median (range)" "GB/s median (range)"
 for size in 1472 8972; do
-	for mode in engine client64k client; do
+	for mode in engine client64k client64kid client; do
 		printf "%-6s %-10s %-34s %-28s\n" "$size" "$mode" "$(spread %.0f <"$work/$size-$mode.fps")" "$(spread %.3f <"$work/$size-$mode.gbs")"
 	done
 	echo "$size engine/client64k GB/s per round: $(spread %.2f <"$work/$size.ratio")"

@@ -74,14 +74,14 @@ func BenchmarkBatching(b *testing.B) {
 // BenchmarkJetStream puts frames into JetStream on an in-process server:
 // mode=engine through a Publisher (batches of 64 KiB), mode=client64k the
 // client library's own async publisher sending messages of the size of
-// the engine's full batch, mode=client one message per frame. The
-// Publisher adds a message id to each message (the server keeps them for
-// de-duplication); the client modes send none. An op is a
+// the engine's full batch (client64kid: with a message id each, as the
+// Publisher sends them, which the server keeps for de-duplication),
+// mode=client one message per frame. An op is a
 // frame's worth of payload; the time includes waiting for every ack. The
 // script bench/natsjs.sh runs the modes alternately and prints medians.
 func BenchmarkJetStream(b *testing.B) {
 	for _, size := range []int{1472, 8972} {
-		for _, mode := range []string{"engine", "client64k", "client"} {
+		for _, mode := range []string{"engine", "client64k", "client64kid", "client"} {
 			b.Run("size="+strconv.Itoa(size)+"/mode="+mode, func(b *testing.B) {
 				srv := startServer(b, b.TempDir(), 0)
 				b.SetBytes(int64(size))
@@ -89,11 +89,11 @@ func BenchmarkJetStream(b *testing.B) {
 				switch mode {
 				case "engine":
 					d = benchEngine(b, srv.URL(), size)
-				case "client64k":
+				case "client64k", "client64kid":
 					per := (DefaultBatchBytes - MsgHeaderLen) / (RecordHeaderLen + size)
-					d = benchClient(b, srv.URL(), MsgHeaderLen+per*(RecordHeaderLen+size), per)
+					d = benchClient(b, srv.URL(), MsgHeaderLen+per*(RecordHeaderLen+size), per, mode == "client64kid")
 				default:
-					d = benchClient(b, srv.URL(), size, 1)
+					d = benchClient(b, srv.URL(), size, 1, false)
 				}
 				fps := float64(b.N) / d.Seconds()
 				b.ReportMetric(fps, "frames/s")
@@ -130,7 +130,7 @@ func benchEngine(b *testing.B, url string, size int) time.Duration {
 // Its window of pending acks holds as many bytes as the Publisher's
 // (DefaultMaxPendingBytes), capped at the client's default of 4000
 // messages.
-func benchClient(b *testing.B, url string, msgLen, perMsg int) time.Duration {
+func benchClient(b *testing.B, url string, msgLen, perMsg int, ids bool) time.Duration {
 	nc, err := nats.Connect(url)
 	if err != nil {
 		b.Fatal(err)
@@ -151,8 +151,12 @@ func benchClient(b *testing.B, url string, msgLen, perMsg int) time.Duration {
 	msgs := (b.N + perMsg - 1) / perMsg
 	b.ResetTimer()
 	start := time.Now()
-	for range msgs {
-		if _, err := js.PublishAsync("bench.0", data, jetstream.WithStallWait(30*time.Second)); err != nil {
+	for i := range msgs {
+		opts := []jetstream.PublishOpt{jetstream.WithStallWait(30 * time.Second)}
+		if ids {
+			opts = append(opts, jetstream.WithMsgID("bench-"+strconv.Itoa(i)))
+		}
+		if _, err := js.PublishAsync("bench.0", data, opts...); err != nil {
 			b.Fatal(err)
 		}
 	}
