@@ -7,7 +7,7 @@
 # store in $TMPDIR. The modes run alternately, ROUNDS times (default 5),
 # for 1472- and 8972-byte frames; it prints the median (lowest-highest)
 # of frames/s and GB/s of payload, and the engine's GB/s over client64k's
-# per round. Every run waits for all acks. Usage: bash bench/natsjs.sh
+# and client64kid's per round. Every run waits for all acks. Usage: bash bench/natsjs.sh
 set -euo pipefail
 rounds=${ROUNDS:-5}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,8 +39,10 @@ for size in 1472 8972; do
 			echo "$out" | metric 'GB/s' >>"$work/$size-$mode.gbs"
 		done
 		e=$(tail -n1 "$work/$size-engine.gbs")
-		c=$(tail -n1 "$work/$size-client64k.gbs")
-		awk -v e="$e" -v c="$c" 'BEGIN { printf "%.3f\n", e / c }' >>"$work/$size.ratio"
+		for ref in client64k client64kid; do
+			c=$(tail -n1 "$work/$size-$ref.gbs")
+			awk -v e="$e" -v c="$c" 'BEGIN { printf "%.3f\n", e / c }' >>"$work/$size-$ref.ratio"
+		done
 	done
 done
 echo "load after: $(uptime)"
@@ -49,5 +51,5 @@ for size in 1472 8972; do
 	for mode in engine client64k client64kid client; do
 		printf "%-6s %-10s %-34s %-28s\n" "$size" "$mode" "$(spread %.0f <"$work/$size-$mode.fps")" "$(spread %.3f <"$work/$size-$mode.gbs")"
 	done
-	echo "$size engine/client64k GB/s per round: $(spread %.2f <"$work/$size.ratio")"
+	echo "$size engine/client64k GB/s per round: $(spread %.2f <"$work/$size-client64k.ratio"); engine/client64kid: $(spread %.2f <"$work/$size-client64kid.ratio")"
 done
