@@ -4,7 +4,9 @@ import (
 	"context"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )
@@ -19,17 +21,17 @@ type SourceConfig struct {
 	// BridgeConfig.
 	PRBS       bool
 	Interval   time.Duration
-	OnInterval func(Interval)
-	OnSession  func(SessionSummary)
+	OnInterval func(report.Interval)
+	OnSession  func(account.SessionSummary)
 	Time       time.Duration
 	IdleExit   time.Duration
 }
 
 // SourceReport is ServeSource's result: the server report's sections.
 type SourceReport struct {
-	Start     Start            `json:"start"`
-	Intervals []IntervalRecord `json:"intervals"`
-	End       ServerEnd        `json:"end"`
+	Start     report.Start            `json:"start"`
+	Intervals []report.IntervalRecord `json:"intervals"`
+	End       ServerEnd               `json:"end"`
 }
 
 // ServeSource counts the frames src sends, as udpperf server counts
@@ -45,14 +47,14 @@ func ServeSource(ctx context.Context, cfg SourceConfig, src engine.Source, drops
 		drops = func() udp.Stats { return udp.Stats{} }
 	}
 	var rep SourceReport
-	recv, err := newReceiver(nil, statsFunc(drops), -1, cfg.PRBS)
+	recv, err := account.NewReceiver(nil, statsFunc(drops), -1, cfg.PRBS)
 	if err != nil {
 		return rep, err
 	}
 	engine.Connect(src, recv)
-	rep.Start = Start{
-		System: CollectSystem(), Timestamp: timestamp(time.Now()),
-		Test: TestInfo{Transport: cfg.Transport, Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
+	rep.Start = report.Start{
+		System: report.CollectSystem(), Timestamp: report.TimestampOf(time.Now()),
+		Test: report.TestInfo{Transport: cfg.Transport, Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
 			Network: "tcp", TxCPU: -1, RxCPU: -1},
 	}
 	bc := BridgeConfig{PRBS: cfg.PRBS, Interval: cfg.Interval, OnInterval: cfg.OnInterval,
@@ -62,11 +64,11 @@ func ServeSource(ctx context.Context, cfg SourceConfig, src engine.Source, drops
 	waitBridge(ctx, bc, recv)
 	procEnd, _ := cpu.Process()
 	stop()
-	recv.publishCounts() // the source has stopped: the last interval is exact
+	recv.PublishCounts() // the source has stopped: the last interval is exact
 	stopIntervals()
 	for drained := false; !drained; {
 		select {
-		case sum := <-recv.events:
+		case sum := <-recv.Events:
 			if cfg.OnSession != nil {
 				cfg.OnSession(sum)
 			}

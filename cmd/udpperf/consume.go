@@ -6,6 +6,8 @@ import (
 	"log/slog"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/natsjs"
 	"udpstream.dev/engine/udp"
 )
@@ -33,7 +35,7 @@ func runConsume(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet("consume", "nats://HOST:PORT/PREFIX [flags]", consumeAbout, e.stdout)
 	prbs := fs.Bool("prbs", false, "check every frame as a Rogue PRBS frame (sessions opened with client --prbs are checked anyway)")
 	jsonOut, jsonStream := addJSONFlags(fs)
-	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
+	interval := durationFlag(fs, "interval", report.DefaultInterval, "time between interval lines")
 	limit := durationFlag(fs, "time", 0, "stop this long after the first frame, or after start if none arrives (0 = run until interrupted)")
 	idle := durationFlag(fs, "idle-exit", 0, "stop when no frame arrived for this long, after the first (0 = never)")
 	durable := fs.String("durable", "", "read through this durable consumer: it keeps its position, and a later run with the same name resumes there")
@@ -77,7 +79,7 @@ func consume(ctx context.Context, e env, r *natsjs.Reader, target string, cfg be
 	out := newReportOut(e, jsonOut, jsonStream)
 	p := out.printer()
 	cfg.OnInterval = out.onInterval(intervalLines(p, true))
-	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
+	cfg.OnSession = func(s account.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
 	p.printf("udpperf consume: reading %s, prbs %v\n", target, cfg.PRBS)
 	drops := func() udp.Stats {
 		s := r.Stats()
@@ -89,7 +91,7 @@ func consume(ctx context.Context, e env, r *natsjs.Reader, target string, cfg be
 		return err
 	}
 	s := r.Stats()
-	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n%s\n", bench.FormatReceived(rep.End.SumReceived), formatConsume(s))
+	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n%s\n", report.FormatReceived(rep.End.SumReceived), formatConsume(s))
 	doc := struct {
 		bench.SourceReport
 		JetStream natsjs.ReaderStats `json:"jetstream"`
