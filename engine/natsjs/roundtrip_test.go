@@ -182,3 +182,41 @@ func TestStreamOfOtherSubjects(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestStartOptions: a reader made with StartSeq or StartTime begins at
+// that message, not at the start of the stream.
+func TestStartOptions(t *testing.T) {
+	testutils.Leak(t)
+	srv := startServer(t, t.TempDir(), 0)
+	pool := engine.NewPool()
+	publish := func(first, n uint32) {
+		pub := newPublisher(t, srv.URL(), "start", nil)
+		for seq := first; seq < first+n; seq++ {
+			send(t, pool, pub, item{data: payload(seq, 1000)})
+		}
+		pub.Close()
+		if s := pub.Stats(); s.Acked != uint64(n) || s.AckedMessages == 0 {
+			t.Fatalf("stats %+v", s)
+		}
+	}
+	publish(1, 100) // 100 frames of 1016 bytes: two messages of 64 KiB or less
+	time.Sleep(20 * time.Millisecond)
+	mid := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	publish(101, 50)
+	firstSeq := func(edit func(*ReaderOptions), want int) uint32 {
+		_, col := newReader(t, srv.URL(), "start", edit)
+		testutils.Eventually(t, 10*time.Second, "frames read", func() bool { return col.len() >= want })
+		seq, err := prbs.Verify(col.snapshot()[0].data, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	if seq := firstSeq(func(o *ReaderOptions) { o.StartTime = mid }, 50); seq != 101 {
+		t.Fatalf("from the time between the runs: first frame %d, want 101", seq)
+	}
+	if seq := firstSeq(func(o *ReaderOptions) { o.StartSeq = 2 }, 100-64+50); seq != 65 {
+		t.Fatalf("from stream sequence 2: first frame %d, want 65 (64 frames fill the first message)", seq)
+	}
+}
