@@ -39,7 +39,8 @@ examples:
   udpperf server --port 6000 --jumbo --transport gro --prbs
   udpperf server --time 2s --idle-exit 500ms --json   # stop like the C reference receiver
   udpperf server --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...
-  udpperf server --rssi --packetizer v2 --one-off   # Rogue's RSSI + packetizer stack (udpperf server --rssi --help)`
+  udpperf server --rssi --packetizer v2 --one-off   # Rogue's RSSI + packetizer stack (udpperf server --rssi --help)
+  udpperf server --publish nats://10.0.0.3:4222/det   # also into NATS JetStream; udpperf consume reads it back`
 
 func runServer(ctx context.Context, e env, args []string) error {
 	if wantsRSSI(args) {
