@@ -227,8 +227,11 @@ func withoutRaw(args []string) []string {
 }
 
 // runServer is udpperf server: iperf3's protocol, or with --raw plain
-// datagrams.
+// datagrams, or with --rssi Rogue's RSSI stack.
 func runServer(ctx context.Context, e env, args []string) error {
+	if wantsRSSI(args) {
+		return runRSSIServer(ctx, e, args)
+	}
 	if rawMode(args) {
 		return runRawServer(ctx, e, withoutRaw(args))
 	}
@@ -236,8 +239,12 @@ func runServer(ctx context.Context, e env, args []string) error {
 }
 
 // runClient is udpperf client: iperf3's protocol, or with --raw plain
-// datagrams (with udpperf's in-band session unless --no-session).
+// datagrams (with udpperf's in-band session unless --no-session), or with
+// --rssi Rogue's RSSI stack.
 func runClient(ctx context.Context, e env, args []string) error {
+	if wantsRSSI(args) {
+		return runRSSIClient(ctx, e, args)
+	}
 	if rawMode(args) {
 		return runRawClient(ctx, e, withoutRaw(args))
 	}

@@ -67,6 +67,9 @@ func rawArgs(args []string) []string {
 	if len(args) == 0 {
 		return args
 	}
+	if wantsRSSI(args) {
+		return args // the RSSI mode is a mode of its own
+	}
 	switch a := args[0]; {
 	case a == "server" || a == "client" || a == "-s" || a == "--server" || a == "-c" || a == "--client" ||
 		strings.HasPrefix(a, "-c=") || strings.HasPrefix(a, "--client="):

@@ -11,6 +11,7 @@ import (
 	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/fileio"
+	"udpstream.dev/engine/natsjs"
 	"udpstream.dev/engine/udp"
 	"udpstream.dev/engine/zmq"
 )
@@ -40,7 +41,9 @@ examples:
   udpperf -s --raw -P 2 -1                          # two streams: ports 5201 and 5202
   udpperf server --raw --port 6000 --jumbo --transport gro --prbs
   udpperf server --raw --time 2s --idle-exit 500ms --json   # stop like the C reference receiver
-  udpperf server --raw --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...`
+  udpperf server --raw --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...
+  udpperf server --rssi --packetizer v2 --one-off   # Rogue's RSSI + packetizer stack (udpperf server --rssi --help)
+  udpperf server --raw --publish nats://10.0.0.3:4222/det   # also into NATS JetStream; udpperf consume reads it back`
 
 func runRawServer(ctx context.Context, e env, args []string) error {
 	sf, err := parseServerFlags(e, args)
@@ -63,6 +66,9 @@ func runRawServer(ctx context.Context, e env, args []string) error {
 	p := out.printer()
 	cfg.Ready = func(port int) {
 		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
+		if taps.nats != nil {
+			p.printf("udpperf server: publishing every frame to %s\n", *sf.publish.publish)
+		}
 		if taps.bridge != nil {
 			p.printf("udpperf server: serving frames through the bridge %s (PULL port %d, PUSH port %d)\n", sf.bridge, taps.bridge.Port(), taps.bridge.Port()+1)
 		}
@@ -77,11 +83,12 @@ func runRawServer(ctx context.Context, e env, args []string) error {
 	rep, err := bench.Serve(ctx, cfg)
 	recErr := sf.record.finish(taps.rec, p)
 	taps.rec = nil
+	pubStats := taps.nats.finish(p)
 	if err != nil {
 		out.fail(err)
 		return err
 	}
-	return reportServer(out, p, rep, taps.bridge, recErr)
+	return reportServer(out, p, rep, taps.bridge, pubStats, recErr)
 }
 
 // serverFlags is udpperf server's command line, checked.
@@ -92,6 +99,7 @@ type serverFlags struct {
 	record     recordFlags
 	bridge     string
 	bridgeWait time.Duration
+	publish    natsFlags
 	parallel   int
 	metrics    metricsFlag
 }
@@ -117,6 +125,7 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	xdp := addXDPFlags(fs)
 	sf.record = addRecordFlags(fs)
 	sf.metrics = addMetricsFlag(fs)
+	sf.publish = addPublishFlags(fs)
 	bridge := fs.String("bridge", "", "also serve every received frame through a Rogue stream bridge server: tcp://ADDR:PORT binds PORT and PORT+1 (ADDR * = all)")
 	bridgeWait := durationFlag(fs, "bridge-wait", 0, "how long the bridge waits for a client to take a frame before dropping it (0 = drop at once)")
 	parallel := addParallelFlags(fs, "receiving")
@@ -173,6 +182,7 @@ func (sf *serverFlags) checkPorts(port int, interval time.Duration) error {
 type serverTaps struct {
 	rec    *fileio.StreamWriter
 	bridge *zmq.Bridge
+	nats   *natsTap
 }
 
 func (sf serverFlags) openTaps(e env) (serverTaps, error) {
@@ -182,6 +192,10 @@ func (sf serverFlags) openTaps(e env) (serverTaps, error) {
 		return t, err
 	}
 	if t.bridge, err = openTap(sf.bridge, sf.bridgeWait); err != nil {
+		t.close()
+		return t, err
+	}
+	if t.nats, err = sf.publish.open(e.stderr); err != nil {
 		t.close()
 		return t, err
 	}
@@ -196,6 +210,9 @@ func (t serverTaps) slaves() []engine.Slave {
 	if t.bridge != nil {
 		s = append(s, t.bridge)
 	}
+	if t.nats != nil {
+		s = append(s, t.nats.pub)
+	}
 	return s
 }
 
@@ -208,18 +225,19 @@ func (t serverTaps) close() {
 	if t.bridge != nil {
 		t.bridge.Close()
 	}
+	t.nats.close()
 }
 
 // reportServer prints the summary (and JSON) of a finished server run and
 // returns the error that decides its exit status.
-func reportServer(out *reportOut, p *printer, rep bench.ServerReport, bridge *zmq.Bridge, recErr error) error {
+func reportServer(out *reportOut, p *printer, rep bench.ServerReport, bridge *zmq.Bridge, pub *natsjs.PublisherStats, recErr error) error {
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", report.FormatReceived(rep.End.SumReceived))
 	rep.Error = rep.Unusable()
 	if bridge != nil {
 		bridge.Close()
 		p.printf("%s\n", formatBridge(bridge.Stats()))
 	}
-	if err := out.end(withBridge(rep, bridge), rep.End); err != nil {
+	if err := out.end(withPublish(withBridge(rep, bridge), pub), rep.End); err != nil {
 		return err
 	}
 	if recErr != nil {
@@ -253,8 +271,8 @@ func (sf serverFlags) checkParallel(port int) error {
 		return nil
 	case port == 0 || port+sf.parallel-1 > 65535:
 		return usageError{fmt.Sprintf("-P/--parallel %d needs ports %d..%d within 1..65535", sf.parallel, port, port+sf.parallel-1)}
-	case *sf.record.path != "" || sf.bridge != "":
-		return usageError{"-P/--parallel above 1 does not take --record or --bridge"}
+	case *sf.record.path != "" || sf.bridge != "" || *sf.publish.publish != "":
+		return usageError{"-P/--parallel above 1 does not take --record, --bridge or --publish"}
 	}
 	return nil
 }
