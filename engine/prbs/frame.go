@@ -85,6 +85,10 @@ func fillBody(body []byte, seed uint32, p *pattern) {
 		w.put(body)
 		return
 	}
+	if vecWidth(p) && len(body) > 0 {
+		fillVec(body, seed, p)
+		return
+	}
 	wb := p.wb
 	s := newStream(seed, wb/4, p.jt)
 	chunk := chunkWords * wb
@@ -155,6 +159,9 @@ func verifyRest(data []byte, p *pattern) error {
 		if err := checkPadding(data, wb); err != nil {
 			return err
 		}
+	}
+	if vecWidth(p) {
+		return verifyVec(data[2*wb:], data[:wb], p)
 	}
 	seed := binary.LittleEndian.Uint32(data)
 	chunk := chunkWords * wb
