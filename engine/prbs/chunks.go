@@ -46,11 +46,27 @@ func expectChunk(dst, prev []byte, n int, jt *jumpTable) {
 	}
 }
 
-// fillChunks writes the LFSR words of body (whole words) after word0, a
-// chunk at a time from the word before it.
-func fillChunks(body, word0 []byte, p *pattern) {
+// prevWord holds the word before a chunk for the vector paths, which read
+// the 4 bytes before it too (as garbage they then replace).
+type prevWord [4 + MaxWidth/8]byte
+
+// set copies word into w and returns the part the vector paths take.
+func (w *prevWord) set(word []byte) []byte {
+	copy(w[4:], word)
+	return w[:4+len(word)]
+}
+
+// seed sets w to word 0 of a frame of wb-byte words with sequence seq.
+func (w *prevWord) seed(seq uint32, wb int) []byte {
+	clear(w[:4+wb])
+	binary.LittleEndian.PutUint32(w[4:], seq)
+	return w[:4+wb]
+}
+
+// fillChunks writes the LFSR words of body (whole words) that follow the
+// word prev, a chunk at a time from the word before it.
+func fillChunks(body, prev []byte, p *pattern) {
 	wb := p.wb
-	prev := word0[:wb]
 	for off := 0; off < len(body); off += chunkWords * wb {
 		n := min(len(body)-off, chunkWords*wb) / wb
 		expectChunk(body[off:], prev, n, p.jt)
@@ -58,29 +74,40 @@ func fillChunks(body, word0 []byte, p *pattern) {
 	}
 }
 
-// verifyChunks checks body (whole words) against the LFSR words after
-// word0, a chunk at a time from the frame's own word before it.
-func verifyChunks(body, word0 []byte, p *pattern) error {
+// checkChunks is vecCheck a chunk at a time, each from the frame's own
+// word before it: the index of the first word of the first chunk of body
+// that differs from the LFSR words after the word prev, or the number of
+// words.
+func checkChunks(body, prev []byte, p *pattern) int {
 	wb := p.wb
 	var want [maxChunkBytes]byte
-	prev := word0[:wb]
 	for off := 0; off < len(body); off += chunkWords * wb {
 		n := min(len(body)-off, chunkWords*wb) / wb
 		expectChunk(want[:], prev, n, p.jt)
 		if !bytes.Equal(body[off:off+n*wb], want[:n*wb]) {
-			return locateChunk(body, word0, off/wb, p)
+			return off / wb
 		}
 		prev = body[off+(n-1)*wb : off+n*wb]
 	}
-	return nil
+	return len(body) / wb
+}
+
+// checkAfter checks body (at least one word) against the LFSR words that
+// follow the word in prev (from prevWord) with the vector paths, naming
+// the first bad word; firstWord is the frame index of body's first word.
+func checkAfter(body, prev []byte, firstWord int, p *pattern) error {
+	at := vecCheck(body, prev, p)
+	if at >= len(body)/p.wb {
+		return nil
+	}
+	return locateChunk(body, prev[4:], at, firstWord, p)
 }
 
 // locateChunk names the first bad word of the chunk of body that starts
-// at word at (counted from the body's first word, which is frame word 2),
-// all earlier words being right.
-func locateChunk(body, word0 []byte, at int, p *pattern) error {
+// at word at, all earlier words being right; prev is the word before
+// body and firstWord the frame index of body's first word.
+func locateChunk(body, prev []byte, at, firstWord int, p *pattern) error {
 	wb := p.wb
-	prev := word0[:wb]
 	if at > 0 {
 		prev = body[(at-1)*wb : at*wb]
 	}
@@ -88,5 +115,5 @@ func locateChunk(body, word0 []byte, at int, p *pattern) error {
 	n := min(len(got)/wb, chunkWords)
 	var want [maxChunkBytes]byte
 	expectChunk(want[:], prev, n, p.jt)
-	return mismatch(got[:n*wb], want[:n*wb], at+2, wb)
+	return mismatch(got[:n*wb], want[:n*wb], firstWord+at, wb)
 }

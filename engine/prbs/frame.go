@@ -86,7 +86,8 @@ func fillBody(body []byte, seed uint32, p *pattern) {
 		return
 	}
 	if vecWidth(p) && len(body) > 0 {
-		fillVec(body, seed, p)
+		var w0 prevWord
+		vecFill(body, w0.seed(seed, p.wb), p)
 		return
 	}
 	wb := p.wb
@@ -161,7 +162,8 @@ func verifyRest(data []byte, p *pattern) error {
 		}
 	}
 	if vecWidth(p) {
-		return verifyVec(data[2*wb:], data[:wb], p)
+		var w0 prevWord
+		return checkAfter(data[2*wb:], w0.set(data[:wb]), 2, p)
 	}
 	seed := binary.LittleEndian.Uint32(data)
 	chunk := chunkWords * wb

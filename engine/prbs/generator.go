@@ -256,12 +256,19 @@ func fillSplit(f engine.Frame, seq uint32, size int, p *pattern, gen, count bool
 		return nil
 	}
 	c := newChunker(seq, p)
+	vec := vecWidth(p)
+	var w prevWord
+	prev := w.seed(seq, wb)
 	chunk := chunkWords * wb
 	for off := 2 * wb; off < size; off += chunk {
 		n := min(size-off, chunk)
-		if count {
+		switch {
+		case count:
 			putCount(buf[:n], off/wb, wb)
-		} else {
+		case vec:
+			vecFill(buf[:n], prev, p)
+			prev = w.set(buf[n-wb : n])
+		default:
 			c.next(buf[:], n)
 		}
 		if _, err := f.WriteAt(buf[:n], int64(off)); err != nil {

@@ -37,35 +37,25 @@ func verifyWideAVX2(body *byte, words int, prev0 *byte, jt *jumpTable, limbs int
 //go:noescape
 func fillWideAVX2(body *byte, words int, prev0 *byte, jt *jumpTable, limbs int)
 
-// fillVec writes the LFSR words of body (at least one word) with the
-// vector paths; vecWidth(p) must hold.
-func fillVec(body []byte, seed uint32, p *pattern) {
+// vecFill writes the LFSR words of body (at least one word) that follow
+// the word in prev (see prevWord); vecWidth(p) must hold.
+func vecFill(body, prev []byte, p *pattern) {
 	n := len(body) / p.wb
 	if p.wb == 4 {
-		fill32AVX2(&body[0], n, seed, p.jt)
+		fill32AVX2(&body[0], n, binary.LittleEndian.Uint32(prev[4:]), p.jt)
 		return
 	}
-	var w0 [4 + MaxWidth/8]byte
-	binary.LittleEndian.PutUint32(w0[4:], seed)
-	fillWideAVX2(&body[0], n, &w0[4], p.jt, p.wb/4)
+	fillWideAVX2(&body[0], n, &prev[4], p.jt, p.wb/4)
 }
 
-// verifyVec checks body (at least one word) against the LFSR words seeded
-// by word0, whose padding is known to be zero, with the vector paths;
+// vecCheck compares body (at least one word) with the LFSR words that
+// follow the word in prev and returns the index of the first word of the
+// first chunk that differs, or the number of words if none does;
 // vecWidth(p) must hold.
-func verifyVec(body, word0 []byte, p *pattern) error {
-	wb := p.wb
-	n := len(body) / wb
-	var at int
-	if wb == 4 {
-		at = verify32AVX2(&body[0], n, binary.LittleEndian.Uint32(word0), p.jt)
-	} else {
-		var w0 [4 + MaxWidth/8]byte
-		copy(w0[4:], word0[:wb])
-		at = verifyWideAVX2(&body[0], n, &w0[4], p.jt, wb/4)
+func vecCheck(body, prev []byte, p *pattern) int {
+	n := len(body) / p.wb
+	if p.wb == 4 {
+		return verify32AVX2(&body[0], n, binary.LittleEndian.Uint32(prev[4:]), p.jt)
 	}
-	if at >= n {
-		return nil
-	}
-	return locateChunk(body, word0, at, p)
+	return verifyWideAVX2(&body[0], n, &prev[4], p.jt, p.wb/4)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
+
+	"udpstream.dev/engine"
 )
 
 // withAVX2 runs f with the vector paths on or off (when the CPU has them).
@@ -127,4 +129,96 @@ func FuzzVector(f *testing.F) {
 		bit := int(b[3]) * width / 256
 		checkShape(t, seq, words, width, word, bit)
 	})
+}
+
+// TestVectorSplitFrames checks frames spread over 100-byte buffers, which
+// are filled and checked a chunk at a time through a stack buffer: the
+// Generator's frames must equal the reference on both paths, and a
+// flipped bit must be reported the same way by both.
+func TestVectorSplitFrames(t *testing.T) {
+	pool, err := engine.NewFixedPool(100, 256, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, width := range []int{32, 64, 128, 256, 512} {
+		wb := width / 8
+		for _, words := range []int{3, 31, 34, 67, 140} {
+			want := refFrame(0, words*wb, wb)
+			word := 2 + rng.IntN(words-2)
+			bit := rng.IntN(width)
+			var texts [2]string
+			for i, on := range []bool{true, false} {
+				withAVX2(t, on, func() {
+					g, _ := NewGenerator(width)
+					f, err := pool.AcceptReq(words*wb, true)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer f.Release()
+					if err := f.SetPayload(words * wb); err != nil {
+						t.Fatal(err)
+					}
+					if err := g.FillFrame(f); err != nil {
+						t.Fatal(err)
+					}
+					got := make([]byte, words*wb)
+					f.ReadAt(got, 0)
+					if i := firstDiff(got, want); i < len(got) {
+						t.Fatalf("vector paths %v, width %d, %d words: split frame differs at byte %d", on, width, words, i)
+					}
+					bad := append([]byte(nil), want...)
+					bad[word*wb+bit/8] ^= 1 << (bit % 8)
+					c, _ := NewChecker(width)
+					feed(t, c, pool, bad)
+					if st := c.Stats(); st.PayloadErrors != 1 {
+						t.Fatalf("vector paths %v, width %d: stats %+v", on, width, st)
+					}
+					texts[i] = c.FirstError().Error()
+				})
+			}
+			if texts[0] != texts[1] {
+				t.Fatalf("width %d, %d words, bit %d of word %d: vector %q, portable %q", width, words, bit, word, texts[0], texts[1])
+			}
+		}
+	}
+}
+
+// TestVectorChunksMatchPortable compares the vector fill and check with
+// their chunk-at-a-time Go form on random words before the body.
+func TestVectorChunksMatchPortable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, width := range []int{32, 64, 128, 256, 512} {
+		p, _ := defaultPattern(width)
+		if !vecWidth(p) {
+			t.Skip("no vector paths on this CPU")
+		}
+		wb := width / 8
+		for range 20 {
+			var w prevWord
+			word := make([]byte, wb)
+			for i := range word {
+				word[i] = byte(rng.Uint32())
+			}
+			prev := w.set(word)
+			n := 1 + rng.IntN(200)
+			a, b := make([]byte, n*wb), make([]byte, n*wb)
+			vecFill(a, prev, p)
+			fillChunks(b, prev[4:], p)
+			if i := firstDiff(a, b); i < len(a) {
+				t.Fatalf("width %d, %d words: vector fill differs from fillChunks at byte %d", width, n, i)
+			}
+			a[rng.IntN(len(a))] ^= byte(1 + rng.IntN(255))
+			// Both name the start of a chunk that holds the first bad word
+			// (the vector path may start its last chunk earlier).
+			x, y := vecCheck(a, prev, p), checkChunks(a, prev[4:], p)
+			if x == n || y == n {
+				t.Fatalf("width %d, %d words: vecCheck %d, checkChunks %d: a difference missed", width, n, x, y)
+			}
+			ex, ey := locateChunk(a, prev[4:], x, 2, p), locateChunk(a, prev[4:], y, 2, p)
+			if ex.Error() != ey.Error() {
+				t.Fatalf("width %d, %d words: %v, against %v", width, n, ex, ey)
+			}
+		}
+	}
 }
