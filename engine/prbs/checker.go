@@ -324,8 +324,9 @@ func verifySplit(f engine.Frame, head []byte, size int, p *pattern) error {
 func verifySplitVec(f engine.Frame, head []byte, size int, p *pattern) error {
 	wb := p.wb
 	var got [maxChunkBytes]byte
-	var w prevWord
-	prev := w.set(head[:wb])
+	var last [MaxWidth / 8]byte
+	prev := last[:wb]
+	copy(prev, head)
 	chunk := chunkWords * wb
 	for off := 2 * wb; off < size; off += chunk {
 		n := min(size-off, chunk)
@@ -335,7 +336,7 @@ func verifySplitVec(f engine.Frame, head []byte, size int, p *pattern) error {
 		if err := checkAfter(got[:n], prev, off/wb, p); err != nil {
 			return err
 		}
-		prev = w.set(got[n-wb : n])
+		copy(prev, got[n-wb:n])
 	}
 	return nil
 }

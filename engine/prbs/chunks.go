@@ -46,23 +46,6 @@ func expectChunk(dst, prev []byte, n int, jt *jumpTable) {
 	}
 }
 
-// prevWord holds the word before a chunk for the vector paths, which read
-// the 4 bytes before it too (as garbage they then replace).
-type prevWord [4 + MaxWidth/8]byte
-
-// set copies word into w and returns the part the vector paths take.
-func (w *prevWord) set(word []byte) []byte {
-	copy(w[4:], word)
-	return w[:4+len(word)]
-}
-
-// seed sets w to word 0 of a frame of wb-byte words with sequence seq.
-func (w *prevWord) seed(seq uint32, wb int) []byte {
-	clear(w[:4+wb])
-	binary.LittleEndian.PutUint32(w[4:], seq)
-	return w[:4+wb]
-}
-
 // fillChunks writes the LFSR words of body (whole words) that follow the
 // word prev, a chunk at a time from the word before it.
 func fillChunks(body, prev []byte, p *pattern) {
@@ -93,14 +76,14 @@ func checkChunks(body, prev []byte, p *pattern) int {
 }
 
 // checkAfter checks body (at least one word) against the LFSR words that
-// follow the word in prev (from prevWord) with the vector paths, naming
-// the first bad word; firstWord is the frame index of body's first word.
+// follow the word prev with the vector paths, naming the first bad word;
+// firstWord is the frame index of body's first word.
 func checkAfter(body, prev []byte, firstWord int, p *pattern) error {
 	at := vecCheck(body, prev, p)
 	if at >= len(body)/p.wb {
 		return nil
 	}
-	return locateChunk(body, prev[4:], at, firstWord, p)
+	return locateChunk(body, prev, at, firstWord, p)
 }
 
 // locateChunk names the first bad word of the chunk of body that starts

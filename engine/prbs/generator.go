@@ -1,6 +1,7 @@
 package prbs
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -257,8 +258,9 @@ func fillSplit(f engine.Frame, seq uint32, size int, p *pattern, gen, count bool
 	}
 	c := newChunker(seq, p)
 	vec := vecWidth(p)
-	var w prevWord
-	prev := w.seed(seq, wb)
+	var last [MaxWidth / 8]byte
+	prev := last[:wb]
+	binary.LittleEndian.PutUint32(prev, seq)
 	chunk := chunkWords * wb
 	for off := 2 * wb; off < size; off += chunk {
 		n := min(size-off, chunk)
@@ -267,7 +269,7 @@ func fillSplit(f engine.Frame, seq uint32, size int, p *pattern, gen, count bool
 			putCount(buf[:n], off/wb, wb)
 		case vec:
 			vecFill(buf[:n], prev, p)
-			prev = w.set(buf[n-wb : n])
+			copy(prev, buf[n-wb:n])
 		default:
 			c.next(buf[:], n)
 		}

@@ -38,24 +38,28 @@ func verifyWideAVX2(body *byte, words int, prev0 *byte, jt *jumpTable, limbs int
 func fillWideAVX2(body *byte, words int, prev0 *byte, jt *jumpTable, limbs int)
 
 // vecFill writes the LFSR words of body (at least one word) that follow
-// the word in prev (see prevWord); vecWidth(p) must hold.
+// the word prev; vecWidth(p) must hold.
 func vecFill(body, prev []byte, p *pattern) {
 	n := len(body) / p.wb
 	if p.wb == 4 {
-		fill32AVX2(&body[0], n, binary.LittleEndian.Uint32(prev[4:]), p.jt)
+		fill32AVX2(&body[0], n, binary.LittleEndian.Uint32(prev), p.jt)
 		return
 	}
-	fillWideAVX2(&body[0], n, &prev[4], p.jt, p.wb/4)
+	var w [4 + MaxWidth/8]byte // the wide paths read 4 bytes before the word
+	copy(w[4:], prev)
+	fillWideAVX2(&body[0], n, &w[4], p.jt, p.wb/4)
 }
 
 // vecCheck compares body (at least one word) with the LFSR words that
-// follow the word in prev and returns the index of the first word of the
+// follow the word prev and returns the index of the first word of the
 // first chunk that differs, or the number of words if none does;
 // vecWidth(p) must hold.
 func vecCheck(body, prev []byte, p *pattern) int {
 	n := len(body) / p.wb
 	if p.wb == 4 {
-		return verify32AVX2(&body[0], n, binary.LittleEndian.Uint32(prev[4:]), p.jt)
+		return verify32AVX2(&body[0], n, binary.LittleEndian.Uint32(prev), p.jt)
 	}
-	return verifyWideAVX2(&body[0], n, &prev[4], p.jt, p.wb/4)
+	var w [4 + MaxWidth/8]byte
+	copy(w[4:], prev)
+	return verifyWideAVX2(&body[0], n, &w[4], p.jt, p.wb/4)
 }

@@ -7,7 +7,7 @@ package prbs
 var haveAVX2 = false
 
 // vecFill is fillChunks where there are no vector paths.
-func vecFill(body, prev []byte, p *pattern) { fillChunks(body, prev[4:], p) }
+func vecFill(body, prev []byte, p *pattern) { fillChunks(body, prev, p) }
 
 // vecCheck is checkChunks where there are no vector paths.
-func vecCheck(body, prev []byte, p *pattern) int { return checkChunks(body, prev[4:], p) }
+func vecCheck(body, prev []byte, p *pattern) int { return checkChunks(body, prev, p) }

@@ -195,27 +195,25 @@ func TestVectorChunksMatchPortable(t *testing.T) {
 		}
 		wb := width / 8
 		for range 20 {
-			var w prevWord
-			word := make([]byte, wb)
-			for i := range word {
-				word[i] = byte(rng.Uint32())
+			prev := make([]byte, wb)
+			for i := range prev {
+				prev[i] = byte(rng.Uint32())
 			}
-			prev := w.set(word)
 			n := 1 + rng.IntN(200)
 			a, b := make([]byte, n*wb), make([]byte, n*wb)
 			vecFill(a, prev, p)
-			fillChunks(b, prev[4:], p)
+			fillChunks(b, prev, p)
 			if i := firstDiff(a, b); i < len(a) {
 				t.Fatalf("width %d, %d words: vector fill differs from fillChunks at byte %d", width, n, i)
 			}
 			a[rng.IntN(len(a))] ^= byte(1 + rng.IntN(255))
 			// Both name the start of a chunk that holds the first bad word
 			// (the vector path may start its last chunk earlier).
-			x, y := vecCheck(a, prev, p), checkChunks(a, prev[4:], p)
+			x, y := vecCheck(a, prev, p), checkChunks(a, prev, p)
 			if x == n || y == n {
 				t.Fatalf("width %d, %d words: vecCheck %d, checkChunks %d: a difference missed", width, n, x, y)
 			}
-			ex, ey := locateChunk(a, prev[4:], x, 2, p), locateChunk(a, prev[4:], y, 2, p)
+			ex, ey := locateChunk(a, prev, x, 2, p), locateChunk(a, prev, y, 2, p)
 			if ex.Error() != ey.Error() {
 				t.Fatalf("width %d, %d words: %v, against %v", width, n, ex, ey)
 			}
