@@ -402,8 +402,18 @@ GLOBL wide<>(SB), RODATA|NOPTR, $512
 	JMP        next; \
 	VPMASKMOVD Y8, Y6, off(SI)
 
-// CMPVEC ORs into Y15 the difference of Y8 from the valid lanes at off(SI).
-#define CMPVEC(off) \
+// CMPVEC ORs into Y15 the difference of Y8 from the valid lanes at
+// off(SI): a plain load when every lane is valid, none when no lane is,
+// and a masked (slower) load otherwise.
+#define CMPVEC(off, next) \
+	VMOVMSKPS  Y6, AX; \
+	TESTL      AX, AX; \
+	JZ         next; \
+	CMPL       AX, $0xff; \
+	JNE        4(PC); \
+	VPXOR      off(SI), Y8, Y8; \
+	VPOR       Y8, Y15, Y15; \
+	JMP        next; \
 	VPMASKMOVD off(SI), Y6, Y7; \
 	VPAND      Y6, Y8, Y8; \
 	VPXOR      Y7, Y8, Y8; \
@@ -593,9 +603,13 @@ vwpair:
 
 vwpartial:
 	VEC0
-	CMPVEC(0)
+	CMPVEC(0, vwa)
+
+vwa:
 	VEC1
-	CMPVEC(32)
+	CMPVEC(32, vwb)
+
+vwb:
 	ADDQ $64, SI
 	DECQ BX
 	JNZ  vwpartial
