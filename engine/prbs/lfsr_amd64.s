@@ -375,11 +375,15 @@ GLOBL wide<>(SB), RODATA|NOPTR, $512
 // WIDEBACK, at the start of a chunk with fewer than 32 words (CX) left
 // and at least 32 behind (R8), moves SI, R9, R8 and CX back so that one
 // whole chunk ends at the end of the body: those words are produced or
-// checked again rather than with masked loads and stores.
+// checked again rather than with masked loads and stores. It needs 34
+// words in all, so that the 4 bytes before the new R9 are in the body.
 #define WIDEBACK(skip) \
 	CMPQ  CX, $32; \
 	JGE   skip; \
 	CMPQ  R8, $32; \
+	JLT   skip; \
+	LEAQ  (R8)(CX*1), BX; \
+	CMPQ  BX, $34; \
 	JLT   skip; \
 	MOVQ  $32, BX; \
 	SUBQ  CX, BX; \
