@@ -423,3 +423,18 @@ func TestReconnect(t *testing.T) {
 		t.Fatalf("bad %d; client %+v server %+v", col.bad, cs, ss)
 	}
 }
+
+// A transport whose frames span several buffers (no Memory) still gets
+// whole datagrams: header and payload are written across the buffers.
+func TestScatteredDatagrams(t *testing.T) {
+	testutils.Leak(t)
+	c2s := newLossyLink(70, 0, 0, 0)
+	small, err := engine.NewFixedPool(200, 1024, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2s.lend = small // the client's SYN and data datagrams span buffers
+	p := newPair(t, stdOpts(), stdOpts(), c2s, newLossyLink(71, 0, 0, 0))
+	p.waitOpen(t, 2*time.Second)
+	transfer(t, p, 100, 10*time.Second)
+}

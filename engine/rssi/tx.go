@@ -1,6 +1,7 @@
 package rssi
 
 import (
+	"io"
 	"time"
 
 	"udpstream.dev/engine"
@@ -79,6 +80,9 @@ func copyFrame(dst, src engine.Frame, off int) error {
 	var buf [512]byte
 	for pos := 0; pos < src.Payload(); {
 		k, _ := src.ReadAt(buf[:min(len(buf), src.Payload()-pos)], int64(pos))
+		if k == 0 {
+			return io.ErrUnexpectedEOF // src shrank: the loop would not advance
+		}
 		if _, err := dst.WriteAt(buf[:k], int64(off+pos)); err != nil {
 			return err
 		}
