@@ -103,15 +103,21 @@ func transfer(t *testing.T, p *pair, n int, limit time.Duration) {
 	start := time.Now()
 	errc := make(chan error, 1)
 	go func() { errc <- sendSegments(p.client, n) }()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Fatal(err)
+	timeout := time.After(limit)
+	for got := false; !got; {
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-col.got:
+			got = true
+		case <-timeout:
+			col.mu.Lock()
+			next := col.next
+			col.mu.Unlock()
+			t.Fatalf("%d of %d segments after %v; client %+v server %+v", next, n, limit, p.client.Stats(), p.server.Stats())
 		}
-		<-col.got // (bounded by the case below on a second pass)
-	case <-col.got:
-	case <-time.After(limit):
-		t.Fatalf("%d of %d segments after %v; client %+v server %+v", col.next, n, limit, p.client.Stats(), p.server.Stats())
 	}
 	col.mu.Lock()
 	defer col.mu.Unlock()
