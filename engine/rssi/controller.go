@@ -46,7 +46,7 @@ type Stats struct {
 	BadHeaders      uint64 // of Drops: short, bad length or bad checksum
 	Duplicates      uint64 // of Drops: sequence already delivered or beyond the window
 	OutOfOrder      uint64 // segments held until the gap before them closed
-	Resets          uint64 // times this end took an open link down (retransmit limit)
+	Resets          uint64 // times this end took an open link down (retransmit limit, or a BUSY peer silent for the null timeout)
 	PeerResets      uint64 // times the peer's RST closed the link (a peer's Close, or its reset)
 	Opens           uint64 // times the link opened
 	Restarts        uint64 // server: a client's new SYN replaced the open link (its SYN+ACK was lost, or it restarted)
@@ -88,6 +88,7 @@ type Controller struct {
 	dupAckAt  time.Time
 
 	// receive
+	busyRxAt  time.Time // last datagram received with BUSY
 	nextRx    uint8
 	peerSyn   uint8 // sequence of the SYN (SYN+ACK) that opened the link
 	delivered uint8 // last sequence the application side took

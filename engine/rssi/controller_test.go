@@ -444,3 +444,43 @@ func TestScatteredDatagrams(t *testing.T) {
 	p.waitOpen(t, 2*time.Second)
 	transfer(t, p, 100, 10*time.Second)
 }
+
+// A peer last seen BUSY gets no retransmissions (Rogue's rule); if it
+// then falls silent, the link still goes down within about the null
+// timeout instead of staying open, with its sender blocked, for ever.
+func TestBusyPeerGoesSilent(t *testing.T) {
+	testutils.Leak(t)
+	o := stdOpts()
+	o.NullTimeout = 300 * time.Millisecond
+	p := newPair(t, o, stdOpts(), newLossyLink(80, 0, 0, 0), newLossyLink(81, 0, 0, 0))
+	p.waitOpen(t, 2*time.Second)
+	release := make(chan struct{})
+	engine.Connect(p.server.Application(), engine.SlaveFunc(func(engine.Frame) { <-release }))
+	defer close(release)
+	if err := sendSegments(p.client, 8); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !p.clientSeesBusy() {
+		if time.Now().After(deadline) {
+			t.Fatalf("peer never seen busy: %+v", p.client.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.s2c.mu.Lock()
+	p.s2c.loss = 1 // the busy server falls silent
+	p.s2c.mu.Unlock()
+	cut := time.Now()
+	for p.client.Stats().Resets == 0 {
+		if time.Since(cut) > 3*time.Second {
+			t.Fatalf("link still up %v after the busy peer fell silent: %+v", time.Since(cut), p.client.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (p *pair) clientSeesBusy() bool {
+	p.client.mu.Lock()
+	defer p.client.mu.Unlock()
+	return p.client.peerBusy
+}

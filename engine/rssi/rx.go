@@ -27,6 +27,7 @@ func (c *Controller) receive(f engine.Frame) {
 	}
 	if h.Flags&FlagBusy != 0 {
 		c.stats.BusyRx++
+		c.busyRxAt = time.Now()
 	}
 	switch {
 	case h.Flags&FlagSyn != 0:

@@ -136,9 +136,14 @@ func (c *Controller) sendSyn(now time.Time) {
 
 // retransmit sends again every unacknowledged segment whose timer ran
 // out, and takes the link down when one has been sent MaxRetran times. A
-// BUSY peer gets nothing (Rogue's rule). Called with mu held.
+// BUSY peer gets nothing (Rogue's rule); as a busy peer still sends an
+// ACK every cumulative ack timeout, one silent for the null timeout is
+// gone and the link goes down. Called with mu held.
 func (c *Controller) retransmit(now time.Time) {
 	if c.peerBusy {
+		if now.Sub(c.busyRxAt) >= c.lk.null {
+			c.goDown(false)
+		}
 		return
 	}
 	for i := 0; i < c.outstand; i++ {
