@@ -42,7 +42,7 @@ type Stats struct {
 	Retransmits     uint64 // segments sent again
 	FastRetransmits uint64 // of Retransmits: sent again on a repeated ACK, before the timer
 	RxSegments      uint64 // data segments delivered to the application
-	Drops           uint64 // received datagrams discarded, all reasons below and data outside Open
+	Drops           uint64 // received datagrams discarded: BadHeaders, Duplicates, data outside Open, a SYN the state does not take, an in-order segment the full application queue cannot take (the peer resends it)
 	BadHeaders      uint64 // of Drops: short, bad length or bad checksum
 	Duplicates      uint64 // of Drops: sequence already delivered or beyond the window
 	OutOfOrder      uint64 // segments held until the gap before them closed
