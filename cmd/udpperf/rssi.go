@@ -86,6 +86,8 @@ func parseRSSIFlags(e env, name string, args []string) (rssiFlags, error) {
 		return rf, usageError{fmt.Sprintf("--loss %v: 0 <= P < 1", *loss)}
 	case *port < 0 || *port > 65535:
 		return rf, usageError{fmt.Sprintf("--port %d", *port)}
+	case name == "client" && *duration <= 0:
+		return rf, usageError{fmt.Sprintf("--time %v: the client needs a positive time", *duration)}
 	}
 	rf = rssiFlags{host: *host, port: *port, size: *size, tdests: *tdests, duration: *duration, oneOff: *oneOff, json: *jsonOut,
 		opts: udprssi.Options{Jumbo: *jumbo, Packetizer: v, CheckCRC: true, Loss: *loss, Seed: uint64(time.Now().UnixNano())}}

@@ -67,6 +67,7 @@ func TestRSSIBadFlags(t *testing.T) {
 		{"client", "--rssi", "--host", "127.0.0.1", "--packetizer", "v3"},
 		{"client", "--rssi", "--host", "127.0.0.1", "--size", "13"},
 		{"client", "--rssi", "--host", "127.0.0.1", "--loss", "1.5"},
+		{"client", "--rssi", "--host", "127.0.0.1", "--time", "0"},
 		{"client", "--rssi"},
 	} {
 		var out, errb bytes.Buffer
