@@ -46,7 +46,7 @@ type Stats struct {
 	BadHeaders      uint64 // of Drops: short, bad length or bad checksum
 	Duplicates      uint64 // of Drops: sequence already delivered or beyond the window
 	OutOfOrder      uint64 // segments held until the gap before them closed
-	Resets          uint64 // times this end took an open link down (retransmit limit, or a BUSY peer silent for the null timeout)
+	Resets          uint64 // times this end took an open link down (retransmit limit, or a BUSY peer silent for twice the null timeout)
 	PeerResets      uint64 // times the peer's RST closed the link (a peer's Close, or its reset)
 	Opens           uint64 // times the link opened
 	Restarts        uint64 // server: a client's new SYN replaced the open link (its SYN+ACK was lost, or it restarted)

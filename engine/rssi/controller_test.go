@@ -446,7 +446,7 @@ func TestScatteredDatagrams(t *testing.T) {
 }
 
 // A peer last seen BUSY gets no retransmissions (Rogue's rule); if it
-// then falls silent, the link still goes down within about the null
+// then falls silent, the link still goes down after twice the null
 // timeout instead of staying open, with its sender blocked, for ever.
 func TestBusyPeerGoesSilent(t *testing.T) {
 	testutils.Leak(t)

@@ -137,11 +137,12 @@ func (c *Controller) sendSyn(now time.Time) {
 // retransmit sends again every unacknowledged segment whose timer ran
 // out, and takes the link down when one has been sent MaxRetran times. A
 // BUSY peer gets nothing (Rogue's rule); as a busy peer still sends an
-// ACK every cumulative ack timeout, one silent for the null timeout is
-// gone and the link goes down. Called with mu held.
+// ACK every cumulative ack timeout, one silent for twice the null timeout
+// (a margin for a burst of loss, like the retransmissions' span) is gone
+// and the link goes down. Called with mu held.
 func (c *Controller) retransmit(now time.Time) {
 	if c.peerBusy {
-		if now.Sub(c.busyRxAt) >= c.lk.null {
+		if now.Sub(c.busyRxAt) >= 2*c.lk.null {
 			c.goDown(false)
 		}
 		return
