@@ -220,7 +220,9 @@ func TestLostWindowAck(t *testing.T) {
 			if err := sendSegments(p.client, 32); err != nil {
 				t.Fatal(err)
 			}
-			<-col.got
+			if next, bad := col.wait(10 * time.Second); next != 32 || bad != 0 {
+				t.Fatalf("%d of 32 segments, %d bad", next, bad)
+			}
 			time.Sleep(1400 * time.Millisecond) // past the blackout and the keep-alive
 			resets := p.client.Stats().Resets
 			if (resets > 0) != c.wantReset {
@@ -363,15 +365,14 @@ func TestBusyAsRogue(t *testing.T) {
 	if err := sendSegments(p.client, 24); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-col.got:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%d of 24 segments", col.next)
+	next, bad := col.wait(10 * time.Second)
+	if next != 24 {
+		t.Fatalf("%d of 24 segments", next)
 	}
 	time.Sleep(30 * time.Millisecond) // the last ACK
 	cs, ss := p.client.Stats(), p.server.Stats()
-	if col.bad != 0 || ss.BusyTx == 0 || cs.BusyRx == 0 || cs.Resets+ss.Resets != 0 {
-		t.Fatalf("bad %d; client %+v server %+v", col.bad, cs, ss)
+	if bad != 0 || ss.BusyTx == 0 || cs.BusyRx == 0 || cs.Resets+ss.Resets != 0 {
+		t.Fatalf("bad %d; client %+v server %+v", bad, cs, ss)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -419,14 +420,13 @@ func TestReconnect(t *testing.T) {
 	if err := sendSegments(p.client, 100); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-col.got:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("%d of 100 segments after reconnecting", col.next)
+	next, bad := col.wait(5 * time.Second)
+	if next != 100 {
+		t.Fatalf("%d of 100 segments after reconnecting", next)
 	}
 	cs, ss := p.client.Stats(), p.server.Stats()
-	if col.bad != 0 || cs.PeerResets != 1 || ss.Opens+ss.Restarts < 2 {
-		t.Fatalf("bad %d; client %+v server %+v", col.bad, cs, ss)
+	if bad != 0 || cs.PeerResets != 1 || ss.Opens+ss.Restarts < 2 {
+		t.Fatalf("bad %d; client %+v server %+v", bad, cs, ss)
 	}
 }
 

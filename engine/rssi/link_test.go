@@ -209,6 +209,18 @@ func (c *collector) AcceptFrame(f engine.Frame) {
 	}
 }
 
+// wait waits up to d for every segment and returns how many arrived and
+// how many were bad.
+func (c *collector) wait(d time.Duration) (next uint32, bad int) {
+	select {
+	case <-c.got:
+	case <-time.After(d):
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.next, c.bad
+}
+
 func fillSegment(b []byte, i uint32) {
 	binary.LittleEndian.PutUint32(b, i)
 	for k := 4; k < len(b); k++ {
