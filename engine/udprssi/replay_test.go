@@ -145,7 +145,11 @@ func TestReplayRogueClient(t *testing.T) {
 					t.Fatalf("frame %d missing; %+v %+v", i, srv.Stats(), pk.Stats())
 				}
 			}
-			if sent := rec.sent(); len(sent) == 0 || !bytes.Equal(sent[0], synAck) {
+			sent := rec.sent()
+			if len(sent) == 0 {
+				t.Fatal("the server sent nothing")
+			}
+			if !bytes.Equal(sent[0], synAck) {
 				t.Fatalf("first datagram %x, Rogue's server sent %x", sent[0], synAck)
 			}
 		})
