@@ -186,7 +186,7 @@ func TestReplayRogueServer(t *testing.T) {
 				pk.Application(c.dest).AcceptFrame(f)
 				f.Release()
 			}
-			sent := rec.sent()
+			sent := firstSends(rec.sent())
 			n := 2 + 5 // SYN, ACK, five data segments
 			if len(sent) < n {
 				t.Fatalf("%d datagrams sent", len(sent))
@@ -198,4 +198,22 @@ func TestReplayRogueServer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// firstSends drops retransmissions (a data datagram whose sequence went
+// out before): the replayed server never acknowledges, so on a loaded
+// machine the 20 ms timer can fire before the last frame is sent.
+func firstSends(sent [][]byte) [][]byte {
+	var out [][]byte
+	var seen [256]bool
+	for _, d := range sent {
+		if len(d) > rssi.HeaderSize && d[0]&rssi.FlagSyn == 0 {
+			if seen[d[2]] {
+				continue
+			}
+			seen[d[2]] = true
+		}
+		out = append(out, d)
+	}
+	return out
 }
