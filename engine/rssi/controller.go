@@ -38,8 +38,8 @@ type Stats struct {
 	MaxSegment  int    // largest datagram sent on the current link
 	Outstanding int    // segments sent and not yet acknowledged
 
-	TxSegments      uint64 // data and NUL segments sent the first time
-	Retransmits     uint64 // segments sent again
+	TxSegments      uint64 // data segments sent the first time (not NULs)
+	Retransmits     uint64 // data and NUL segments sent again
 	FastRetransmits uint64 // of Retransmits: sent again on a repeated ACK, before the timer
 	RxSegments      uint64 // data segments delivered to the application
 	Drops           uint64 // received datagrams discarded: BadHeaders, Duplicates, data outside Open, a SYN the state does not take, an in-order segment the full application queue cannot take (the peer resends it)
