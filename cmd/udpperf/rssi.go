@@ -162,6 +162,9 @@ func (c *rssiChecker) AcceptFrame(f engine.Frame) {
 	seq, err := prbs.Verify(c.buf, 32)
 	if err != nil || f.Error() != 0 {
 		c.errors.Add(1)
+		if c.started {
+			c.next++ // the bad frame takes the expected place: not also lost
+		}
 		return
 	}
 	if c.started && seq > c.next {
