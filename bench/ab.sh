@@ -39,7 +39,8 @@ print(n, "%.1f" % (s["cpu_user"] * 1e9 / n if n else 0))' "$1"
 serve() {
 	local jumbo=()
 	[ "$3" -gt 1472 ] && jumbo=(--jumbo)
-	"${rx[@]}" "$1" server --port "$port" --transport "$2" --batch 64 "${jumbo[@]}" \
+	# shellcheck disable=SC2046 # raw_server prints zero or one flag
+	"${rx[@]}" "$1" server $(raw_server "$1") --port "$port" --transport "$2" --batch 64 "${jumbo[@]}" \
 		--time $((secs + 5)) --idle-exit 500ms --json >"$work/server.json" 2>"$work/server.err" &
 	local srv=$!
 	pids+=("$srv")
@@ -56,7 +57,8 @@ send() {
 	local sink=$!
 	pids+=("$sink")
 	wait_bound "$port"
-	"${tx[@]}" "$1" client --host 127.0.0.1 --port "$port" --raw --size "$3" --time "$secs" \
+	# shellcheck disable=SC2046 # raw_sender prints its flags
+	"${tx[@]}" "$1" client $(raw_sender "$1") --host 127.0.0.1 --port "$port" --size "$3" --time "$secs" \
 		--transport "$2" --batch 64 --interval 1h >/dev/null 2>&1 || true
 	wait "$sink" || true
 	check_counted "$work/sink.json" "refrecv $4 (sender: $1)"

@@ -36,10 +36,10 @@ bridge() {
 udp() {
 	local jumbo=()
 	[ "$1" -gt 1472 ] && jumbo=(--jumbo)
-	"$work/udpperf" server --port "$port" --bind 127.0.0.1 --one-off "${jumbo[@]}" >/dev/null 2>"$work/server.err" &
+	"$work/udpperf" server --raw --port "$port" --bind 127.0.0.1 --one-off "${jumbo[@]}" >/dev/null 2>"$work/server.err" &
 	local srv=$!
 	for _ in $(seq 50); do grep -q "listening" "$work/server.err" 2>/dev/null && break; sleep 0.1; done
-	"$work/udpperf" client --host 127.0.0.1 --port "$port" --size "$1" --time "$secs" --transport mmsg --json 2>/dev/null |
+	"$work/udpperf" client --raw --host 127.0.0.1 --port "$port" --size "$1" --time "$secs" --transport mmsg --json 2>/dev/null |
 		python3 -c 'import json,sys; r=json.load(sys.stdin)["end"]["sum_received"]; print("%.0f %.3f" % (r["datagrams_per_second"], r["bits_per_second"]/1e9))'
 	wait "$srv" || true
 }

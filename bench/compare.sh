@@ -63,7 +63,7 @@ run_sink() {
 run_server() {
 	local transport=$1 payload=$2 blast=$3 jumbo=()
 	[ "$payload" -gt 1472 ] && jumbo=(--jumbo)
-	"${rx[@]}" "$work/udpperf" server --port "$port" --transport "$transport" --batch 64 "${jumbo[@]}" \
+	"${rx[@]}" "$work/udpperf" server --raw --port "$port" --transport "$transport" --batch 64 "${jumbo[@]}" \
 		--time $((secs + 5)) --idle-exit 500ms --json >"$work/server.json" 2>"$work/server.err" &
 	local srv=$!
 	pids+=("$srv")
@@ -119,7 +119,7 @@ for transport in mmsg gro; do
 	for payload in 1472 8972; do
 		echo "sender: refsend $blast vs udpperf client $transport, $payload B -> refrecv $sink ($runs x ${secs}s each)" >&2
 		: >"$work/c" && : >"$work/u"
-		client=("$work/udpperf" client --host 127.0.0.1 --port "$port" --raw --size "$payload"
+		client=("$work/udpperf" client --host 127.0.0.1 --port "$port" --raw --no-session --size "$payload"
 			--time "$secs" --transport "$transport" --batch 64 --interval 1h)
 		for r in $(seq "$runs"); do
 			if [ $((r % 2)) -eq 1 ]; then

@@ -90,7 +90,8 @@ start_server() {
 	local jumbo=()
 	[ "$2" -gt 1472 ] && jumbo=(--jumbo)
 	: >"$work/server.err"
-	"${rx[@]}" "${timed[@]}" "$1" server --port "$port" --transport "$3" --batch 64 "${jumbo[@]}" \
+	# shellcheck disable=SC2046 # raw_server prints zero or one flag
+	"${rx[@]}" "${timed[@]}" "$1" server $(raw_server "$1") --port "$port" --transport "$3" --batch 64 "${jumbo[@]}" \
 		--time $((secs + 5)) --idle-exit 500ms --one-off --json "${server_flags[@]}" >"$work/server.json" 2>"$work/server.err" &
 	server=$!
 	pids+=("$server")
@@ -117,7 +118,8 @@ ours_recv() {
 # ours_pair BIN PAYLOAD: BIN's client gso -> BIN's server gro.
 ours_pair() {
 	start_server "$1" "$2" gro
-	"${tx[@]}" "$1" client --host 127.0.0.1 --port "$port" --size "$2" --time "$secs" \
+	# shellcheck disable=SC2046 # raw_client prints zero or one flag
+	"${tx[@]}" "$1" client $(raw_client "$1") --host 127.0.0.1 --port "$port" --size "$2" --time "$secs" \
 		--transport gso --batch 64 --interval 1h --json >"$work/client.json" 2>"$work/client.err" || {
 		echo "cost.sh: udpperf client failed:" >&2
 		cat "$work/client.err" >&2

@@ -97,7 +97,7 @@ inproc_run() {
 # against udpperf server.
 host_run() {
 	: >"$work/srv.err"
-	"${rx[@]}" "$work/udpperf" server --port "$port" --transport "$transport" "$@" \
+	"${rx[@]}" "$work/udpperf" server --raw --port "$port" --transport "$transport" "$@" \
 		--interval 1h >"$work/srv.err" 2>&1 &
 	local srv=$!
 	pids+=("$srv")

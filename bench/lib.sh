@@ -94,6 +94,17 @@ spread() {
 	printf "$f${2:-} ($f-$f)" "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
 }
 
+# raw_server BIN, raw_client BIN: the flags that give BIN's server and
+# client the plain-datagram mode with udpperf's session (builds since
+# iperf3's protocol became the default take --raw; older ones need none),
+# and raw_sender BIN those of a data-only client (--raw then, before:
+# --raw alone meant data only).
+raw_server() { "$1" server --raw --help >/dev/null 2>&1 && echo --raw; return 0; }
+raw_client() { "$1" client --raw --no-session --help >/dev/null 2>&1 && echo --raw; return 0; }
+raw_sender() {
+	if "$1" client --raw --no-session --help >/dev/null 2>&1; then echo --raw --no-session; else echo --raw; fi
+}
+
 # wait_bound PORT: waits (up to 5 s) until a UDP socket on this host is
 # bound to PORT (a receiver is up: /proc/net/udp and udp6 list it);
 # otherwise the script cannot compare.

@@ -42,10 +42,10 @@ cpus_for() { # the -A list of n streams
 one_run() {
 	local t=$1 size=$2 n=$3 jumbo=()
 	[ "$size" -gt 1472 ] && jumbo=(--jumbo)
-	"$work/udpperf" server -P "$n" -p "$port" -B 127.0.0.1 -1 --transport "$t" "${jumbo[@]}" -J >"$work/srv.json" 2>"$work/srv.err" &
+	"$work/udpperf" server --raw -P "$n" -p "$port" -B 127.0.0.1 -1 --transport "$t" "${jumbo[@]}" -J >"$work/srv.json" 2>"$work/srv.err" &
 	srv=$!
 	sleep 0.3
-	"$work/udpperf" client -c 127.0.0.1 -p "$port" -P "$n" -A "$(cpus_for "$n")" -t "$secs" -l "$size" \
+	"$work/udpperf" client --raw -c 127.0.0.1 -p "$port" -P "$n" -A "$(cpus_for "$n")" -t "$secs" -l "$size" \
 		--transport "$t" -J >"$work/cli.json" 2>"$work/cli.err" || { cat "$work/cli.err" >&2; }
 	wait "$srv" || true
 	srv=""

@@ -26,7 +26,7 @@ func TestBridgeCommandLineErrors(t *testing.T) {
 		{[]string{"server", "--bridge", "127.0.0.1:9000"}, "want tcp://HOST:PORT"},
 	} {
 		var out, errOut bytes.Buffer
-		if code := realMain(c.args, &out, &errOut); code != exitUsage {
+		if code := realMain(rawArgs(c.args), &out, &errOut); code != exitUsage {
 			t.Fatalf("%v: exit %d, stderr %q", c.args, code, errOut.String())
 		}
 		if line := oneLineError(t, errOut.String()); !strings.Contains(line, c.want) {

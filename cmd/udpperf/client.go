@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"udpstream.dev/bench"
 	"udpstream.dev/bench/report"
@@ -14,6 +15,9 @@ import (
 )
 
 const clientAbout = `
+Plain-datagram mode (--raw; without it udpperf client speaks iperf3's
+protocol, see udpperf client --help).
+
 Sends sequence-numbered datagrams (or Rogue PRBS frames with --prbs) through
 the engine's Client to a udpperf server at a target rate, prints the datagrams
 and rate sent per interval, and at the end both sides' figures: the server
@@ -22,7 +26,7 @@ reports what it received, lost, dropped and failed the PRBS check.
 The first 8 bytes of each datagram are its sequence number (little-endian),
 or with --prbs word 0 of the PRBS frame. The test opens with a hello and
 closes with an end message carrying the sent count, each repeated until the
-server answers; --raw sends data only, for receivers other than udpperf.
+server answers; --no-session sends data only, for receivers other than udpperf.
 When the peer's port closes during the test (ICMP port unreachable), the
 client stops within about 100 ms, prints what it sent and exits 1.
 
@@ -39,19 +43,16 @@ iperf3 -b): 500M, 2.5G, 1Gbit/s; or datagrams per second: 100kpps. 0 or max =
 as fast as possible (the default).
 
 examples:
-  udpperf client --host 127.0.0.1
-  udpperf -c 127.0.0.1 -u -b 1G -t 5 -l 1472 -J   # iperf3's spelling
-  udpperf client --host 10.0.0.2 --jumbo --rate 5G --time 30 --transport gso
-  udpperf client --host 127.0.0.1 --size 1024 --rate 100kpps --prbs --json
-  udpperf -c 127.0.0.1 -P 2 -A 0,1 -t 5                # two streams, senders on CPUs 0 and 1
+  udpperf client --raw --host 127.0.0.1
+  udpperf -c 127.0.0.1 --raw -u -b 1G -t 5 -l 1472 -J   # iperf3's spelling
+  udpperf client --raw --host 10.0.0.2 --jumbo --rate 5G --time 30 --transport gso
+  udpperf client --raw --host 127.0.0.1 --size 1024 --rate 100kpps --prbs --json
+  udpperf -c 127.0.0.1 --raw -P 2 -A 0,1 -t 5          # two streams, senders on CPUs 0 and 1
   udpperf client --rssi --host 127.0.0.1 --loss 0.01   # Rogue's RSSI + packetizer stack (udpperf client --rssi --help)`
 
-// runClient runs udpperf client: it parses the flags, runs one test (or
-// -P parallel ones) and reports it (see clientResult).
-func runClient(ctx context.Context, e env, args []string) error {
-	if wantsRSSI(args) {
-		return runRSSIClient(ctx, e, args)
-	}
+// runRawClient runs udpperf client --raw: it parses the flags, runs one
+// test (or -P parallel ones) and reports it (see clientResult).
+func runRawClient(ctx context.Context, e env, args []string) error {
 	cf, err := parseClientFlags(e, args)
 	if err != nil {
 		return err
@@ -59,8 +60,8 @@ func runClient(ctx context.Context, e env, args []string) error {
 	out := newReportOut(e, cf.json, cf.jsonStream)
 	p := out.printer()
 	cfg := cf.cfg
-	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %v%s\n",
-		netJoin(cfg.Host, cfg.Port), cfg.Transport, cfg.Batch, cfg.Payload, cfg.Rate, cfg.Duration, modeNote(cfg.PRBS, cfg.Reverse, cfg.Bidir))
+	p.printf("udpperf client: to %s, transport %s, batch %d, payload %d B, rate %s, %s%s\n",
+		netJoin(cfg.Host, cfg.Port), cfg.Transport, cfg.Batch, cfg.Payload, cfg.Rate, durationNote(cfg.Duration), modeNote(cfg.PRBS, cfg.Reverse, cfg.Bidir))
 	if cf.parallel > 1 {
 		p.printf("udpperf client: %d streams to ports %d..%d, --rate per stream\n", cf.parallel, cfg.Port, cfg.Port+cf.parallel-1)
 		return runParallelClient(ctx, e, out, p, cfg, cf.parallel, cf.affinity)
@@ -95,7 +96,7 @@ func parseClientFlags(e env, args []string) (clientFlags, error) {
 	transport := fs.String("transport", "mmsg", "naive (one datagram per syscall), mmsg (sendmmsg batches), gro/gso (UDP GSO) or xdp (AF_XDP on --iface)")
 	batch := fs.Int("batch", report.DefaultBatch, "datagrams per send system call")
 	prbs := fs.Bool("prbs", false, "send Rogue PRBS frames (32-bit words); the server checks every byte")
-	raw := fs.Bool("raw", false, "send data only: no session with a udpperf server (receiver figures unavailable)")
+	raw := fs.Bool("no-session", false, "send data only: no session with a udpperf server --raw (receiver figures unavailable)")
 	jsonOut, jsonStream := addJSONFlags(fs)
 	interval := durationFlag(fs, "interval", report.DefaultInterval, "time between interval lines")
 	fs.Var(&cf.affinity, "affinity", "pin the sending thread to `CPUS`: one CPU, or with -P one per stream, 0,1 (-1 = no pinning)")
@@ -113,6 +114,12 @@ func parseClientFlags(e env, args []string) (clientFlags, error) {
 	}
 	if *host, err = clientHost(pos, *host); err != nil {
 		return cf, err
+	}
+	if isSet(fs, "size") && *size <= 0 {
+		return cf, usageError{fmt.Sprintf("-l/--size %d: the payload must be positive", *size)}
+	}
+	if isSet(fs, "time") && *duration == 0 {
+		*duration = untilInterrupted // iperf3's -t 0
 	}
 	cf.cfg = bench.ClientConfig{
 		Host: *host, Port: *port, Payload: clientPayload(*size, *jumbo), Batch: *batch, Rate: *r,
@@ -132,6 +139,18 @@ func parseClientFlags(e env, args []string) (clientFlags, error) {
 	}
 	cf.cfg.Bind, err = parseBind(*bind)
 	return cf, err
+}
+
+// untilInterrupted is -t 0: a test that runs until SIGINT or SIGTERM (ten
+// years, so that deadlines computed from it stay in range).
+const untilInterrupted = 10 * 365 * 24 * time.Hour
+
+// durationNote prints a test length, -t 0 as "until interrupted".
+func durationNote(d time.Duration) string {
+	if d == untilInterrupted {
+		return "until interrupted"
+	}
+	return d.String()
 }
 
 // clientHost is the server's host: --host, or the only positional

@@ -27,6 +27,8 @@ var usages = map[*flag.FlagSet]func(){}
 func newFlagSet(name, synopsis, about string, w io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("udpperf "+name, flag.ContinueOnError)
 	fs.Usage = func() {}
+	flagsMu.Lock()
+	defer flagsMu.Unlock()
 	usages[fs] = func() {
 		fmt.Fprintf(w, "usage: udpperf %s %s\n\n%s\n\nflags (-flag and --flag are the same; -x is iperf3's name):\n", name, synopsis, strings.TrimSpace(about))
 		printDefaults(w, fs)
@@ -37,7 +39,7 @@ func newFlagSet(name, synopsis, about string, w io.Writer) *flag.FlagSet {
 // printDefaults lists the flags in the --long form users type.
 func printDefaults(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
-		if shortNames[fs][f.Name] {
+		if isShortName(fs, f.Name) {
 			return // listed with its long name
 		}
 		kind, usage := flag.UnquoteUsage(f)
@@ -67,7 +69,10 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				usages[fs]()
+				flagsMu.Lock()
+				usage := usages[fs]
+				flagsMu.Unlock()
+				usage()
 				return nil, errHelp
 			}
 			return nil, usageError{fmt.Sprintf("%v (see %s --help)", err, fs.Name())}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,11 +25,31 @@ func alias(fs *flag.FlagSet, short, long string) {
 		panic("udpperf: alias of undefined flag --" + long) // a programming error
 	}
 	fs.Var(f.Value, short, f.Usage)
+	flagsMu.Lock()
+	defer flagsMu.Unlock()
 	if aliases[fs] == nil {
 		aliases[fs], shortNames[fs] = map[string]string{}, map[string]bool{}
 	}
 	aliases[fs][long] = short
 	shortNames[fs][short] = true
+}
+
+// flagsMu guards usages, aliases and shortNames: several commands may
+// parse their flags at once (tests run realMain concurrently).
+var flagsMu sync.Mutex
+
+// shortName is the short name of the long flag, or "".
+func shortName(fs *flag.FlagSet, long string) string {
+	flagsMu.Lock()
+	defer flagsMu.Unlock()
+	return aliases[fs][long]
+}
+
+// isShortName reports whether name is a short name in fs.
+func isShortName(fs *flag.FlagSet, name string) bool {
+	flagsMu.Lock()
+	defer flagsMu.Unlock()
+	return shortNames[fs][name]
 }
 
 // aliasAll applies alias to each long=short pair whose long flag fs has.
@@ -66,7 +87,7 @@ func acceptUDP(fs *flag.FlagSet) {
 
 // flagNames is the --help form of a flag: "-c, --host" or "--batch".
 func flagNames(fs *flag.FlagSet, long string) string {
-	if short, ok := aliases[fs][long]; ok {
+	if short := shortName(fs, long); short != "" {
 		return "-" + short + ", --" + long
 	}
 	return "--" + long
@@ -152,7 +173,7 @@ func modeNote(prbs, reverse, bidir bool) string {
 }
 
 // checkReverse rejects what a reverse or bidirectional test cannot do:
-// --raw (the server must send), -O (the warm-up runs in the forward
+// --no-session (the server must send), -O (the warm-up runs in the forward
 // direction only) and, for -R, -A (the client's receiving thread is not
 // its own to pin).
 func checkReverse(fs *flag.FlagSet, reverse, bidir, raw bool, omit time.Duration) error {
@@ -167,7 +188,7 @@ func checkReverse(fs *flag.FlagSet, reverse, bidir, raw bool, omit time.Duration
 	}
 	switch {
 	case raw:
-		return usageError{name + " needs a udpperf server: not with --raw"}
+		return usageError{name + " needs a udpperf server: not with --no-session"}
 	case omit > 0:
 		return usageError{name + " does not take -O/--omit"}
 	case reverse && isSet(fs, "affinity"):

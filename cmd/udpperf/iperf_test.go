@@ -73,7 +73,7 @@ func TestIperfFlagsUnknownAreUsageErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer
-		if code := realMain(c.args, &out, &errOut); code != exitUsage {
+		if code := realMain(rawArgs(c.args), &out, &errOut); code != exitUsage {
 			t.Fatalf("%v: exit %d, want %d; stderr %q", c.args, code, exitUsage, errOut.String())
 		}
 		if line := oneLineError(t, errOut.String()); !strings.Contains(line, c.want) {
@@ -84,7 +84,7 @@ func TestIperfFlagsUnknownAreUsageErrors(t *testing.T) {
 
 func TestHelpShowsIperfNames(t *testing.T) {
 	var out bytes.Buffer
-	if code := realMain([]string{"client", "--help"}, &out, &out); code != exitOK {
+	if code := realMain(rawArgs([]string{"client", "--help"}), &out, &out); code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"-c, --host", "-p, --port", "-t, --time", "-b, --rate", "-l, --size", "-i, --interval", "-J, --json", "-O, --omit", "-u, --udp", "-A, --affinity", "-B, --bind"} {
@@ -445,12 +445,12 @@ func TestReverseRefusesWhatItCannotDo(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-c", "127.0.0.1", "-R", "--raw"}, "--raw"},
+		{[]string{"-c", "127.0.0.1", "-R", "--no-session"}, "--no-session"},
 		{[]string{"-c", "127.0.0.1", "-R", "-O", "1"}, "-O"},
 		{[]string{"-c", "127.0.0.1", "-R", "-A", "0"}, "-A"},
 	} {
 		var out, errOut bytes.Buffer
-		if code := realMain(c.args, &out, &errOut); code != exitUsage || !strings.Contains(oneLineError(t, errOut.String()), c.want) {
+		if code := realMain(rawArgs(c.args), &out, &errOut); code != exitUsage || !strings.Contains(oneLineError(t, errOut.String()), c.want) {
 			t.Fatalf("%v: exit %d, %q", c.args, code, errOut.String())
 		}
 	}
@@ -492,11 +492,11 @@ func TestBidirRefusesWhatItCannotDo(t *testing.T) {
 		want string
 	}{
 		{[]string{"-c", "127.0.0.1", "-R", "--bidir"}, "exclude each other"},
-		{[]string{"-c", "127.0.0.1", "--bidir", "--raw"}, "--raw"},
+		{[]string{"-c", "127.0.0.1", "--bidir", "--no-session"}, "--no-session"},
 		{[]string{"-c", "127.0.0.1", "--bidir", "-O", "1"}, "-O"},
 	} {
 		var out, errOut bytes.Buffer
-		if code := realMain(c.args, &out, &errOut); code != exitUsage || !strings.Contains(oneLineError(t, errOut.String()), c.want) {
+		if code := realMain(rawArgs(c.args), &out, &errOut); code != exitUsage || !strings.Contains(oneLineError(t, errOut.String()), c.want) {
 			t.Fatalf("%v: exit %d, %q", c.args, code, errOut.String())
 		}
 	}

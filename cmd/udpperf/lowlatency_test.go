@@ -29,7 +29,7 @@ func TestLowLatencyFlagErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer
-		if code := realMain(c.args, &out, &errOut); code != exitUsage {
+		if code := realMain(rawArgs(c.args), &out, &errOut); code != exitUsage {
 			t.Fatalf("%v: exit %d, want %d; stderr %q", c.args, code, exitUsage, errOut.String())
 		}
 		if line := oneLineError(t, errOut.String()); !strings.Contains(line, c.want) {

@@ -2,8 +2,8 @@
 // integrity, CPU cost and latency through the udpstream engine, in the
 // manner of iperf3 and sockperf.
 //
-//	udpperf server  [flags]            receive and report (iperf3 -s)
-//	udpperf client  --host H [flags]   send to a udpperf server (iperf3 -c)
+//	udpperf server  [flags]            serve iperf3's protocol (iperf3 -s); --raw: plain datagrams
+//	udpperf client  --host H [flags]   test against a udpperf or iperf3 server (iperf3 -c); --raw: plain
 //	udpperf bench   [flags]            sweep transports x payloads x batches in one process
 //	udpperf ndr     [flags]            search the highest rate received without loss
 //	udpperf latency [flags]            ping-pong round-trip latency per transport
@@ -62,8 +62,8 @@ type command struct {
 }
 
 var commands = []command{
-	{"server", "receive datagrams and report per interval and in total (iperf3 -s)", runServer},
-	{"client", "send datagrams to a udpperf server at a target rate (iperf3 -c)", runClient},
+	{"server", "serve iperf3 and udpperf clients with iperf3's protocol (iperf3 -s); --raw: plain datagrams", runServer},
+	{"client", "run a test against a udpperf or iperf3 server (iperf3 -c); --raw: plain datagrams", runClient},
 	{"bench", "sweep transports x payloads x batch sizes on loopback or a veth pair", runBench},
 	{"ndr", "search the no-drop rate (RFC 2544 throughput) per transport and payload", runNDR},
 	{"latency", "ping-pong round-trip latency percentiles per transport", runLatency},

@@ -60,9 +60,33 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// run executes udpperf with a deadline and returns its output and exit
-// status.
+// rawArgs adds --raw to a server or client command line: the tests that
+// use run, start and rawArgs exercise the plain-datagram mode; those of
+// iperf3's protocol (the default) use runBin and startBin.
+func rawArgs(args []string) []string {
+	if len(args) == 0 {
+		return args
+	}
+	if wantsRSSI(args) {
+		return args // the RSSI mode is a mode of its own
+	}
+	switch a := args[0]; {
+	case a == "server" || a == "client" || a == "-s" || a == "--server" || a == "-c" || a == "--client" ||
+		strings.HasPrefix(a, "-c=") || strings.HasPrefix(a, "--client="):
+		return append(append([]string(nil), args...), "--raw")
+	}
+	return args
+}
+
+// run executes udpperf (a server or client in --raw mode) with a deadline
+// and returns its output and exit status.
 func run(t *testing.T, timeout time.Duration, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return runBin(t, timeout, rawArgs(args)...)
+}
+
+// runBin executes udpperf with args as given.
+func runBin(t *testing.T, timeout time.Duration, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -122,7 +146,14 @@ type proc struct {
 	done   chan error
 }
 
+// start starts udpperf (a server or client in --raw mode).
 func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	return startBin(t, rawArgs(args)...)
+}
+
+// startBin starts udpperf with args as given.
+func startBin(t *testing.T, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(binary, args...), done: make(chan error, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
@@ -190,12 +221,19 @@ func startServer(t *testing.T, args ...string) (*proc, int) {
 // there; it tries other ports while the one it picked was taken meanwhile.
 func startOnFreePorts(t *testing.T, n int, argv func(port int) []string) (*proc, int) {
 	t.Helper()
+	return startOnFreePortsWith(t, n, start, argv)
+}
+
+// startOnFreePortsWith is startOnFreePorts with the starter given (start
+// for the --raw mode, startBin for iperf3's protocol).
+func startOnFreePortsWith(t *testing.T, n int, starter func(*testing.T, ...string) *proc, argv func(port int) []string) (*proc, int) {
+	t.Helper()
 	for range 10 {
 		port := freePort(t)
 		if port+n-1 > 65535 {
 			continue
 		}
-		p := start(t, argv(port)...)
+		p := starter(t, argv(port)...)
 		ok := true
 		for i := range n {
 			ok = ok && p.waitFor(t, fmt.Sprintf("listening on UDP port %d ", port+i), 10*time.Second)
@@ -251,7 +289,7 @@ func TestCommandLineErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer
-		code := realMain(c.args, &out, &errOut)
+		code := realMain(rawArgs(c.args), &out, &errOut)
 		if code != c.code {
 			t.Fatalf("%v: exit %d, want %d; stderr %q", c.args, code, c.code, errOut.String())
 		}

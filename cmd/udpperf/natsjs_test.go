@@ -37,7 +37,7 @@ func TestNATSCommandLineErrors(t *testing.T) {
 		{[]string{"server", "-P", "2", "--publish", "nats://127.0.0.1:4222/x"}, "does not take --record, --bridge or --publish"},
 	} {
 		var out, errOut strings.Builder
-		if code := realMain(c.args, &out, &errOut); code != exitUsage {
+		if code := realMain(rawArgs(c.args), &out, &errOut); code != exitUsage {
 			t.Fatalf("%v: exit %d, stderr %q", c.args, code, errOut.String())
 		}
 		if line := oneLineError(t, errOut.String()); !strings.Contains(line, c.want) {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -43,6 +44,9 @@ func (l *cpuList) Set(v string) error {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || c < 0 {
 			return fmt.Errorf("%q is not a CPU number (want N or N,M,...)", f)
+		}
+		if c >= runtime.NumCPU() {
+			return fmt.Errorf("CPU %d: this machine has CPUs 0..%d", c, runtime.NumCPU()-1)
 		}
 		*l = append(*l, c)
 	}

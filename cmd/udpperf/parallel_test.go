@@ -112,7 +112,7 @@ func TestParallelRefusesWhatItCannotDo(t *testing.T) {
 		{[]string{"-s", "-P", "999"}, "-P"},
 	} {
 		var out, errOut bytes.Buffer
-		if code := realMain(c.args, &out, &errOut); code != exitUsage || !strings.Contains(oneLineError(t, errOut.String()), c.want) {
+		if code := realMain(rawArgs(c.args), &out, &errOut); code != exitUsage || !strings.Contains(oneLineError(t, errOut.String()), c.want) {
 			t.Fatalf("%v: exit %d, %q", c.args, code, errOut.String())
 		}
 	}

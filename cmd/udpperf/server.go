@@ -17,6 +17,9 @@ import (
 )
 
 const serverAbout = `
+Plain-datagram mode (--raw; without it udpperf server speaks iperf3's
+protocol, see udpperf server --help).
+
 Receives datagrams on a UDP port through the engine's Server and prints, per
 interval, the datagrams, Gbit/s, datagrams/s, lost datagrams and PRBS errors,
 and a summary when it stops (SIGINT/SIGTERM, --time, --idle-exit or --one-off).
@@ -33,19 +36,16 @@ receiving goroutine each, for a client run with the same -P, and prints
 each stream's lines and their sum.
 
 examples:
-  udpperf server
-  udpperf -s -p 5201 -1 -J                          # iperf3's spelling
-  udpperf -s -P 2 -1                                # two streams: ports 5201 and 5202
-  udpperf server --port 6000 --jumbo --transport gro --prbs
-  udpperf server --time 2s --idle-exit 500ms --json   # stop like the C reference receiver
-  udpperf server --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...
+  udpperf server --raw
+  udpperf -s --raw -p 5201 -1 -J                    # iperf3's spelling
+  udpperf -s --raw -P 2 -1                          # two streams: ports 5201 and 5202
+  udpperf server --raw --port 6000 --jumbo --transport gro --prbs
+  udpperf server --raw --time 2s --idle-exit 500ms --json   # stop like the C reference receiver
+  udpperf server --raw --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...
   udpperf server --rssi --packetizer v2 --one-off   # Rogue's RSSI + packetizer stack (udpperf server --rssi --help)
-  udpperf server --publish nats://10.0.0.3:4222/det   # also into NATS JetStream; udpperf consume reads it back`
+  udpperf server --raw --publish nats://10.0.0.3:4222/det   # also into NATS JetStream; udpperf consume reads it back`
 
-func runServer(ctx context.Context, e env, args []string) error {
-	if wantsRSSI(args) {
-		return runRSSIServer(ctx, e, args)
-	}
+func runRawServer(ctx context.Context, e env, args []string) error {
 	sf, err := parseServerFlags(e, args)
 	if err != nil {
 		return err

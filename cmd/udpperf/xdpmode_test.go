@@ -67,7 +67,7 @@ func TestXDPModeUsageErrors(t *testing.T) {
 		{"server", "--xdp-mode", "native", "--copy"},
 	} {
 		var out, errOut bytes.Buffer
-		if code := realMain(args, &out, &errOut); code != exitUsage {
+		if code := realMain(rawArgs(args), &out, &errOut); code != exitUsage {
 			t.Fatalf("%v: exit %d, want %d; stderr %q", args, code, exitUsage, errOut.String())
 		}
 		if line := oneLineError(t, errOut.String()); !strings.Contains(line, "--xdp-mode") {
