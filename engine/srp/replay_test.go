@@ -281,4 +281,3 @@ func TestVectorsDevice(t *testing.T) {
 		t.Fatalf("device stats %+v", s)
 	}
 }
-
