@@ -162,11 +162,10 @@ func (tx *Transaction) fail(id uint32, err error) bool {
 	if !tx.Claim(id) {
 		return false
 	}
-	tr := tx.tracker
-	tx.Finish(err)
-	if tr != nil {
-		tr.Forget(id)
+	if tr := tx.tracker; tr != nil {
+		tr.Forget(id) // before the requester wakes
 	}
+	tx.Finish(err)
 	return true
 }
 

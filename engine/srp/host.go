@@ -47,6 +47,10 @@ func (h *Host) Address() uint64   { return 0 }
 // write, completes it once sent; other types complete on their response.
 func (h *Host) DoTransaction(tx *memory.Transaction) {
 	id := tx.ID()
+	if h.isClosed() {
+		tx.Complete(memory.Errorf(id, memory.ErrClosed, "srp: host closed"))
+		return
+	}
 	if err := memory.CheckAccess(tx, MinAccess, MaxAccess); err != nil {
 		h.st.rejected.Add(1)
 		tx.Complete(err)
@@ -112,6 +116,12 @@ func (h *Host) hold(tx *memory.Transaction, id uint32) bool {
 	}
 	h.table[id] = tx
 	return true
+}
+
+func (h *Host) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
 }
 
 // Forget drops id from the table: the transaction ended without a
