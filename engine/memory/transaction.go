@@ -173,12 +173,12 @@ func (tx *Transaction) fail(id uint32, err error) bool {
 func (tx *Transaction) finish(err error) {
 	tx.err = err
 	tx.timer.Stop()
-	if m := tx.owner; m != nil {
-		m.untrack(tx, err)
-	}
 	tx.tracker = nil
 	p, pid := tx.parent, tx.parentID
 	tx.state.Store(uint64(tx.id)<<32 | stDone)
+	if m := tx.owner; m != nil {
+		m.untrack(tx, err) // after the state: WaitAll then sees it done
+	}
 	if p != nil {
 		p.subDone(pid, tx.id, err)
 		tx.parent = nil
