@@ -1,0 +1,117 @@
+package packetizer
+
+import "udpstream.dev/engine"
+
+// receive handles one segment from the transport side.
+func (p *Packetizer) receive(s engine.Frame) {
+	b, err := s.Bytes()
+	p.rxMu.Lock()
+	defer p.rxMu.Unlock()
+	if err != nil || s.Error() != 0 {
+		p.st.bad.Add(1)
+		return
+	}
+	if p.opts.Version == 1 {
+		p.receiveV1(b)
+	} else {
+		p.receiveV2(b)
+	}
+}
+
+func (p *Packetizer) receiveV1(b []byte) {
+	var h V1Header
+	data, err := ParseV1(b, &h)
+	if err != nil {
+		p.st.bad.Add(1)
+		return
+	}
+	p.st.rxSegments.Add(1)
+	r := &p.rx[0]
+	switch {
+	case h.Segment == 0:
+		if r.active {
+			p.st.missingEOF.Add(1)
+		}
+		*r = reasm{active: true, dest: h.TDest, index: h.FrameIndex, next: 0, firstUser: h.FirstUser, buf: r.buf[:0]}
+	case !r.active || h.FrameIndex != r.index || h.Segment != r.next || h.TDest != r.dest:
+		p.st.seq.Add(1)
+		r.active = false
+		return
+	}
+	r.buf = append(r.buf, data...)
+	r.next++
+	if h.EOF {
+		r.active = false
+		p.deliver(r, h.LastUser)
+	}
+}
+
+func (p *Packetizer) receiveV2(b []byte) {
+	var h V2Header
+	data, err := ParseV2(b, &h)
+	if err != nil {
+		p.st.bad.Add(1)
+		return
+	}
+	p.st.rxSegments.Add(1)
+	r := &p.rx[h.TDest]
+	if p.opts.InboundCRC {
+		prev := r.crc
+		if h.SOF {
+			prev = 0
+		}
+		crc, err := CheckV2CRC(b, prev)
+		if err != nil {
+			p.st.crc.Add(1)
+			r.active = false
+			return
+		}
+		r.crc = crc
+	}
+	switch {
+	case h.SOF && h.Segment == 0:
+		if r.active {
+			p.st.missingEOF.Add(1)
+		}
+		r.active, r.dest, r.next, r.firstUser, r.buf = true, h.TDest, 0, h.FirstUser, r.buf[:0]
+	case h.SOF || !r.active || uint16(r.next) != h.Segment:
+		p.st.seq.Add(1)
+		r.active = false
+		return
+	}
+	r.buf = append(r.buf, data...)
+	r.next++
+	if h.EOF {
+		r.active = false
+		p.deliver(r, h.LastUser)
+	}
+}
+
+// deliver hands a reassembled frame to its port's slaves. Called with
+// rxMu held: frames of one packetizer reach the application in order.
+func (p *Packetizer) deliver(r *reasm, lastUser uint8) {
+	pt := &p.ports[r.dest]
+	if pt.SlaveCount() == 0 {
+		p.st.noReceiver.Add(1)
+		return
+	}
+	f, err := pt.ReqFrame(len(r.buf), true)
+	if err != nil {
+		p.st.rxErrors.Add(1)
+		return
+	}
+	defer f.Release()
+	if _, err := f.WriteAt(r.buf, 0); err != nil {
+		p.st.rxErrors.Add(1)
+		return
+	}
+	f.SetFirstUser(r.firstUser)
+	f.SetLastUser(lastUser)
+	f.SetChannel(r.dest)
+	if p.opts.SSI && lastUser&SSIEOFE != 0 {
+		f.SetError(ErrorEOFE)
+		p.st.eofe.Add(1)
+	}
+	p.st.rxFrames.Add(1)
+	pt.SendFrame(f)
+}

@@ -1,0 +1,309 @@
+package rssi
+
+import (
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"udpstream.dev/engine"
+	"udpstream.dev/internal/testutils"
+)
+
+func stdOpts() Options { return Options{MaxSegment: 1464} }
+
+// The handshake our client and server make is Rogue's, byte for byte: the
+// SYN, the SYN+ACK and the client's first ACK of the captured exchange.
+func TestHandshakeBytes(t *testing.T) {
+	testutils.Leak(t)
+	var mu sync.Mutex
+	var seen []string
+	rec := func(dir string) func([]byte) {
+		return func(b []byte) { mu.Lock(); seen = append(seen, dir+" "+hex.EncodeToString(b)); mu.Unlock() }
+	}
+	c2s, s2c := newLossyLink(1, 0, 0, 0), newLossyLink(2, 0, 0, 0)
+	c2s.record, s2c.record = rec("c2s"), rec("s2c")
+	p := newPair(t, stdOpts(), stdOpts(), c2s, s2c)
+	p.waitOpen(t, 2*time.Second)
+	time.Sleep(400 * time.Millisecond) // past the keep-alive period (333 ms)
+	p.close()
+	mu.Lock()
+	defer mu.Unlock()
+	// The first keep-alive and its ACK, as Rogue's: whichever end idles
+	// first sends it. The server's carries seq 101 and acknowledge 0
+	// (nothing delivered yet), the client's seq 101 and acknowledge 100.
+	serverFirst := slices.Contains(seen, "s2c 48086500000052f7") && slices.Contains(seen, "c2s 4008656500005a92")
+	clientFirst := slices.Contains(seen, "c2s 4808656400005293") && slices.Contains(seen, "s2c 4008656500005a92")
+	if !serverFirst && !clientFirst {
+		t.Errorf("no keep-alive exchange as Rogue's in %v", seen)
+	}
+	want := []string{
+		"c2s 801864001c2005b80014000503e80f020003780000006f08",
+		"s2c c01864001c2005b80014000503e80f020003780000002f08",
+		"c2s 4008656400005a93",
+	}
+	if len(seen) < len(want) {
+		t.Fatalf("datagrams %v", seen)
+	}
+	for i, w := range want {
+		if seen[i] != w {
+			t.Errorf("datagram %d: %s, want %s", i, seen[i], w)
+		}
+	}
+	// The client's close: an RST consuming its next sequence.
+	if last := seen[len(seen)-1]; last[:6] != "c2s 10" && last[:6] != "s2c 10" {
+		t.Errorf("last datagram %s, want an RST", last)
+	}
+}
+
+// Every segment arrives once, in order, intact, whatever the link does.
+func TestLossyLink(t *testing.T) {
+	n := 3000
+	if testing.Short() {
+		n = 600 // short mode: fewer segments per case
+	}
+	for _, c := range []struct {
+		name               string
+		loss, dup, reorder float64
+	}{
+		{"clean", 0, 0, 0},
+		{"loss1", 0.01, 0, 0},
+		{"loss10", 0.10, 0, 0},
+		{"reorder5", 0, 0, 0.05},
+		{"dup5", 0, 0.05, 0},
+		{"all", 0.05, 0.02, 0.05},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			testutils.Leak(t)
+			p := newPair(t, stdOpts(), stdOpts(), newLossyLink(11, c.loss, c.dup, c.reorder), newLossyLink(12, c.loss, c.dup, c.reorder))
+			transfer(t, p, n, 60*time.Second)
+		})
+	}
+}
+
+// transfer sends n segments client -> server and checks them.
+func transfer(t *testing.T, p *pair, n int, limit time.Duration) {
+	t.Helper()
+	p.waitOpen(t, 5*time.Second)
+	col := &collector{got: make(chan struct{}), want: uint32(n)}
+	engine.Connect(p.server.Application(), col)
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() { errc <- sendSegments(p.client, n) }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-col.got // (bounded by the case below on a second pass)
+	case <-col.got:
+	case <-time.After(limit):
+		t.Fatalf("%d of %d segments after %v; client %+v server %+v", col.next, n, limit, p.client.Stats(), p.server.Stats())
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	if col.bad != 0 {
+		t.Fatalf("%d bad segments, first %s", col.bad, col.first)
+	}
+	cs, ss := p.client.Stats(), p.server.Stats()
+	if cs.Resets != 0 || ss.Resets != 0 || cs.Opens != 1 {
+		t.Fatalf("link reset: client %+v server %+v", cs, ss)
+	}
+	t.Logf("%d segments in %v: retransmits %d, server drops %d (dups %d), held %d, dup acks %d, link drops %d/%d",
+		n, time.Since(start).Round(time.Millisecond), cs.Retransmits, ss.Drops, ss.Duplicates, ss.OutOfOrder, ss.DupAcks,
+		p.c2s.dropped.Load(), p.s2c.dropped.Load())
+}
+
+// A peer behaving like Rogue (no ACK for duplicates, fixed retransmit
+// timer) on either end: our end keeps the link up at 1% and 10% loss.
+func TestRogueLikePeer(t *testing.T) {
+	n := 2000
+	if testing.Short() {
+		n = 400 // short mode: fewer segments per case
+	}
+	for _, loss := range []float64{0.01, 0.10} {
+		for _, rogueServer := range []bool{false, true} {
+			t.Run(fmt.Sprintf("loss%v/rogueServer=%v", loss, rogueServer), func(t *testing.T) {
+				testutils.Leak(t)
+				co, so := stdOpts(), stdOpts()
+				if rogueServer {
+					so.rogueQuirks = true
+				} else {
+					co.rogueQuirks = true
+				}
+				p := newPair(t, co, so, newLossyLink(21, loss, 0, 0), newLossyLink(22, loss, 0, 0))
+				transfer(t, p, n, 60*time.Second)
+			})
+		}
+	}
+}
+
+// dropClosingAcks drops the first k ACK-only datagrams that acknowledge
+// sequence seq: the ACK that closes a full window, lost.
+func dropClosingAcks(seq uint8, k int) func([]byte) bool {
+	return func(b []byte) bool {
+		if len(b) == HeaderSize && b[0]&^FlagBusy == FlagAck && b[3] == seq && k > 0 {
+			k--
+			return true
+		}
+		return false
+	}
+}
+
+// Rogue's failure: the ACK closing a full window is lost, the receiver
+// does not answer the retransmissions, and the sender gives up before the
+// receiver's keep-alive carries the ACK again. Two Rogue-like ends reset;
+// with our end on either side the link stays up.
+func TestLostWindowAck(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		client, server bool // rogueQuirks
+		wantReset      bool
+	}{
+		{"rogue-rogue", true, true, true},
+		{"ours-rogue", false, true, false},
+		{"rogue-ours", true, false, false},
+		{"ours-ours", false, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			testutils.Leak(t)
+			co, so := stdOpts(), stdOpts()
+			co.rogueQuirks, so.rogueQuirks = c.client, c.server
+			s2c := newLossyLink(32, 0, 0, 0)
+			// Client data 101..132 fill the 32-segment window; drop every
+			// pure ACK of 132 for a while (three for ours: each answers a
+			// retransmission round).
+			s2c.drop = dropClosingAcks(132, 3)
+			p := newPair(t, co, so, newLossyLink(31, 0, 0, 0), s2c)
+			p.waitOpen(t, 2*time.Second)
+			col := &collector{got: make(chan struct{}), want: 32}
+			engine.Connect(p.server.Application(), col)
+			if err := sendSegments(p.client, 32); err != nil {
+				t.Fatal(err)
+			}
+			<-col.got
+			time.Sleep(700 * time.Millisecond) // past the keep-alive
+			resets := p.client.Stats().Resets
+			if (resets > 0) != c.wantReset {
+				t.Fatalf("client resets %d, want reset %v; client %+v server %+v", resets, c.wantReset, p.client.Stats(), p.server.Stats())
+			}
+		})
+	}
+}
+
+// Close returns promptly in every state, leaving no goroutine behind.
+func TestCloseEveryState(t *testing.T) {
+	testutils.Leak(t)
+	check := func(name string, c *Controller) {
+		t.Helper()
+		start := time.Now()
+		c.Close()
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Errorf("%s: Close took %v", name, d)
+		}
+		c.Close() // twice is fine
+	}
+	lone, _ := NewClient(stdOpts())
+	check("client never connected", lone)
+	srv, _ := NewServer(stdOpts())
+	check("server waiting", srv)
+
+	blackhole := newLossyLink(41, 1, 0, 0) // every SYN lost: WaitSyn
+	cl, _ := NewClient(stdOpts())
+	engine.Connect(cl.Transport(), blackhole)
+	time.Sleep(30 * time.Millisecond)
+	if s := cl.Stats().State; s != StateWaitSyn {
+		t.Errorf("state %v, want wait-syn", s)
+	}
+	check("client wait-syn", cl)
+	blackhole.close()
+
+	// Open, then the peer vanishes while a sender waits for window space.
+	c2s, s2c := newLossyLink(42, 0, 0, 0), newLossyLink(43, 0, 0, 0)
+	p := newPair(t, stdOpts(), stdOpts(), c2s, s2c)
+	p.waitOpen(t, 2*time.Second)
+	c2s.mu.Lock()
+	c2s.loss = 1
+	c2s.mu.Unlock()
+	blocked := make(chan struct{})
+	go func() {
+		defer close(blocked)
+		app := p.client.Application()
+		for range 40 { // more than the window
+			f, err := app.AcceptReq(100, true)
+			if err != nil {
+				return
+			}
+			f.SetPayload(100)
+			app.AcceptFrame(f)
+			f.Release()
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	check("client open, sender blocked on a full window", p.client)
+	<-blocked
+	check("server open", p.server)
+}
+
+func TestOptions(t *testing.T) {
+	for _, o := range []Options{{}, {MaxSegment: 20}, {MaxSegment: 1464, MaxOutstanding: 200}, {MaxSegment: 1464, RetranTimeout: time.Microsecond}} {
+		if _, err := NewClient(o); err == nil {
+			t.Errorf("%+v accepted", o)
+		}
+	}
+}
+
+// inject hands raw datagram bytes to a controller's transport side.
+func inject(c *Controller, hexs string) {
+	b, _ := hex.DecodeString(hexs)
+	f, _ := engine.NewPool().AcceptReq(len(b), true)
+	f.WriteAt(b, 0)
+	c.Transport().AcceptFrame(f)
+	f.Release()
+}
+
+// A copy of the client's SYN reaching the open server: Rogue resets the
+// link, ours drops the copy.
+func TestDuplicateSYN(t *testing.T) {
+	for _, quirks := range []bool{false, true} {
+		testutils.Leak(t)
+		so := stdOpts()
+		so.rogueQuirks = quirks
+		p := newPair(t, stdOpts(), so, newLossyLink(51, 0, 0, 0), newLossyLink(52, 0, 0, 0))
+		p.waitOpen(t, 2*time.Second)
+		inject(p.server, rogueSYN) // the client's first SYN, seq 100
+		s := p.server.Stats()
+		if quirks != (s.Resets == 1) || !quirks && (!s.Open || s.Duplicates != 1) {
+			t.Errorf("quirks %v: %+v", quirks, s)
+		}
+		p.close()
+	}
+}
+
+// An acknowledge older than the last one (reordered) releases nothing;
+// Rogue walks its ring with it and forgets its window.
+func TestStaleAck(t *testing.T) {
+	testutils.Leak(t)
+	p := newPair(t, stdOpts(), stdOpts(), newLossyLink(60, 0, 0, 0), newLossyLink(62, 0, 0, 0))
+	p.waitOpen(t, 2*time.Second)
+	p.c2s.mu.Lock()
+	p.c2s.loss = 1
+	p.c2s.mu.Unlock()
+	if err := sendSegments(p.client, 4); err != nil { // seq 101..104 outstanding
+		t.Fatal(err)
+	}
+	p.client.mu.Lock()
+	defer p.client.mu.Unlock()
+	if p.client.outstand != 4 {
+		t.Fatalf("outstanding %d", p.client.outstand)
+	}
+	p.client.rxAck(102) // releases 101, 102
+	p.client.rxAck(101) // stale
+	p.client.rxAck(0)   // the SYN+ACK's field
+	p.client.rxAck(200) // never sent
+	if p.client.outstand != 2 || p.client.base != 103 {
+		t.Fatalf("outstanding %d base %d", p.client.outstand, p.client.base)
+	}
+}
