@@ -3,6 +3,8 @@ package srp
 import (
 	"encoding/binary"
 	"errors"
+	"sync"
+	"sync/atomic"
 
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/memory"
@@ -12,7 +14,11 @@ import (
 // memory Slave): a stream Slave that takes request frames and carries
 // them out on its memory slave, and a stream Master (embedded) that sends
 // the responses. Each request is served in the delivering goroutine, in
-// order, and the response sent before AcceptFrame returns.
+// order, by the device's own goroutine, as Rogue's emulation serves them
+// from a worker thread: the goroutine that delivers requests (RSSI's) must
+// never wait for the window the response needs, or both ends of a link
+// can wait for each other. AcceptFrame queues; it blocks while QueueDepth
+// requests wait.
 //
 // Like Rogue's emulation it drops, without an answer, frames with the
 // error flag set, shorter than 20 bytes, of another version, with the null
@@ -24,11 +30,73 @@ type Device struct {
 	engine.Master
 	mem *memory.Master
 	st  deviceCounters
+
+	q       chan engine.Frame
+	pending atomic.Int64 // queued or being served
+	done    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
 }
 
-// NewDevice returns a device serving requests from s.
+// QueueDepth is how many request frames a device holds before AcceptFrame
+// waits.
+const QueueDepth = 1024
+
+// NewDevice returns a device serving requests from s; Close stops its
+// goroutine.
 func NewDevice(s memory.Slave) *Device {
-	return &Device{mem: memory.NewMaster(s)}
+	d := &Device{mem: memory.NewMaster(s), q: make(chan engine.Frame, QueueDepth), done: make(chan struct{})}
+	d.wg.Add(1)
+	go d.run()
+	return d
+}
+
+// Pending is the number of requests queued or being served.
+func (d *Device) Pending() int { return int(d.pending.Load()) }
+
+// AcceptFrame queues a request frame (a new reference to it). After
+// Close, frames are counted in RxFrames and RxClosed and dropped.
+func (d *Device) AcceptFrame(f engine.Frame) {
+	if f.Retain() != nil {
+		d.st.rxFrames.Add(1)
+		d.st.rxUndersized.Add(1)
+		return
+	}
+	d.pending.Add(1)
+	select {
+	case d.q <- f:
+	case <-d.done:
+		d.dropClosed(f)
+	}
+}
+
+func (d *Device) dropClosed(f engine.Frame) {
+	d.st.rxFrames.Add(1)
+	d.st.rxClosed.Add(1)
+	f.Release()
+	d.pending.Add(-1)
+}
+
+// run serves queued requests until Close.
+func (d *Device) run() {
+	defer d.wg.Done()
+	for {
+		select {
+		case f := <-d.q:
+			d.handle(f)
+			f.Release()
+			d.pending.Add(-1)
+		case <-d.done:
+			for {
+				select {
+				case f := <-d.q:
+					d.dropClosed(f)
+				default:
+					return
+				}
+			}
+		}
+	}
 }
 
 // Memory is the device's memory master (its timeout applies to each
@@ -42,12 +110,12 @@ func (d *Device) Stats() DeviceStats {
 		RxFrames: c.rxFrames.Load(), Served: c.served.Load(), Posted: c.posted.Load(),
 		RxFrameError: c.rxFrameError.Load(), RxUndersized: c.rxUndersized.Load(),
 		RxVersion: c.rxVersion.Load(), RxNullOpcode: c.rxNull.Load(), RxBadSize: c.rxBadSize.Load(),
-		RxShortWrite: c.rxShortWrite.Load(), TxErrors: c.txErrors.Load(), MemoryErrors: c.memErrors.Load(),
+		RxShortWrite: c.rxShortWrite.Load(), RxClosed: c.rxClosed.Load(), TxErrors: c.txErrors.Load(), MemoryErrors: c.memErrors.Load(),
 	}
 }
 
-// AcceptFrame serves one request frame.
-func (d *Device) AcceptFrame(f engine.Frame) {
+// handle serves one request frame.
+func (d *Device) handle(f engine.Frame) {
 	d.st.rxFrames.Add(1)
 	if f.Error() != 0 {
 		d.st.rxFrameError.Add(1)
@@ -132,9 +200,13 @@ func (d *Device) respond(hb [HeaderSize]byte, data []byte, status uint32) {
 	r.Release()
 }
 
-// Close fails the device's memory transactions in flight and closes its
-// stream master.
+// Close fails the device's memory transaction in flight, drops what is
+// queued (counted in RxClosed), stops its goroutine and closes its stream
+// master. A request being served finishes first: Close returns once the
+// memory slave has answered or the transaction failed.
 func (d *Device) Close() error {
+	d.once.Do(func() { close(d.done) })
 	d.mem.Close()
+	d.wg.Wait()
 	return d.Master.Close()
 }

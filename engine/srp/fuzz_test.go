@@ -104,6 +104,7 @@ func FuzzDeviceRequest(f *testing.F) {
 		fr.SetError(errFlag)
 		d.AcceptFrame(fr)
 		fr.Release()
+		settle(t, d)
 		s := d.Stats()
 		drops := s.RxFrameError + s.RxUndersized + s.RxVersion + s.RxNullOpcode + s.RxBadSize + s.RxShortWrite
 		if s.RxFrames != 1 || s.Served+s.Posted+drops != 1 {

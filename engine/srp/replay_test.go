@@ -52,6 +52,17 @@ func deliver(t testing.TB, s engine.Slave, b []byte) {
 	f.Release()
 }
 
+// settle waits until the device has served what it was given.
+func settle(t testing.TB, d *Device) {
+	deadline := time.Now().Add(10 * time.Second)
+	for d.Pending() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("device still has %d requests", d.Pending())
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
 // withID returns b with its id word replaced through ids.
 func withID(b []byte, ids map[uint32]uint32) []byte {
 	b = bytes.Clone(b)
@@ -262,6 +273,7 @@ func TestVectorsDevice(t *testing.T) {
 				want = append(want, f)
 			}
 		}
+		settle(t, d)
 		got := out.take()
 		if len(got) != len(want) {
 			t.Errorf("%s: device answered %d times, Rogue's %d", st.Name, len(got), len(want))

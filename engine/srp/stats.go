@@ -57,6 +57,7 @@ type DeviceStats struct {
 	RxNullOpcode uint64 `json:"rx_null_opcode"`
 	RxBadSize    uint64 `json:"rx_bad_size"`
 	RxShortWrite uint64 `json:"rx_short_write"`
+	RxClosed     uint64 `json:"rx_closed"` // arrived or still queued at Close
 	// TxErrors counts requests carried out whose response frame could
 	// not be had; MemoryErrors transactions the memory failed (answered
 	// with a nonzero footer).
@@ -67,5 +68,5 @@ type DeviceStats struct {
 type deviceCounters struct {
 	rxFrames, served, posted, rxFrameError, rxUndersized atomic.Uint64
 	rxVersion, rxNull, rxBadSize, rxShortWrite           atomic.Uint64
-	txErrors, memErrors                                  atomic.Uint64
+	txErrors, memErrors, rxClosed                        atomic.Uint64
 }

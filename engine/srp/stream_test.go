@@ -19,7 +19,7 @@ func TestHostDeviceDirect(t *testing.T) {
 	engine.Connect(dev, host)
 	m := memory.NewMaster(host)
 	defer func() { m.Close(); host.Close(); dev.Close() }()
-	w := &workload{total: scaled(t, 20000), inflight: 16, minSize: 4, maxSize: 4096, seed: 1}
+	w := &workload{total: scaled(t, 20000, 10), inflight: 16, minSize: 4, maxSize: 4096, seed: 1}
 	w.run(t, m)
 	w.check(t)
 	hs, ds := host.Stats(), dev.Stats()

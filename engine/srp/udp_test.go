@@ -61,7 +61,7 @@ func TestUDPRandom(t *testing.T) {
 	testutils.Leak(t)
 	p := newUDPPair(t)
 	defer p.close()
-	w := &workload{total: scaled(t, 100000), inflight: 64, minSize: 4, maxSize: 4096, seed: 3}
+	w := &workload{total: scaled(t, 100000, 10), inflight: 64, minSize: 4, maxSize: 4096, seed: 3}
 	start := time.Now()
 	w.run(t, p.m)
 	t.Logf("%v", time.Since(start))

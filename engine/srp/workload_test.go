@@ -112,14 +112,14 @@ func (w *workload) report() string {
 }
 
 // scaled returns n, shrunk under -short and -race, with the reason logged.
-func scaled(t testing.TB, n int) int {
+func scaled(t testing.TB, n, raceDiv int) int {
 	switch {
 	case testing.Short():
 		t.Logf("-short: %d of %d transactions", n/20, n)
 		return n / 20
 	case raceEnabled:
-		t.Logf("-race: %d of %d transactions (the full count runs without -race)", n/10, n)
-		return n / 10
+		t.Logf("-race: %d of %d transactions (the full count runs without -race)", n/raceDiv, n)
+		return n / raceDiv
 	}
 	return n
 }
