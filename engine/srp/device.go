@@ -46,6 +46,7 @@ const QueueDepth = 1024
 // goroutine.
 func NewDevice(s memory.Slave) *Device {
 	d := &Device{mem: memory.NewMaster(s), q: make(chan engine.Frame, QueueDepth), done: make(chan struct{})}
+	d.SetPool(framePool())
 	d.wg.Add(1)
 	go d.run()
 	return d

@@ -31,7 +31,19 @@ type Host struct {
 func NewHost() *Host {
 	h := &Host{table: make(map[uint32]*memory.Transaction, 64)}
 	h.hwTimeout.Store(DefaultHardwareTimeout)
+	h.SetPool(framePool())
 	return h
+}
+
+// framePool is the pool request and response frames come from when the
+// primary stream slave has none of its own (a transport has): one
+// recycled buffer per frame.
+func framePool() *engine.Pool {
+	p, err := engine.NewFixedPool(HeaderSize+MaxAccess+FooterSize, 256, 0)
+	if err != nil {
+		return engine.NewPool()
+	}
+	return p
 }
 
 // SetHardwareTimeout sets the timeout byte of word 0 (Rogue's
