@@ -2,6 +2,7 @@ package srp
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"testing"
 	"time"
@@ -58,15 +59,22 @@ func (p *rssiPair) close() {
 	p.dev.Close()
 }
 
+// soak runs the full 100,000 transactions at every loss rate (minutes).
+var soak = flag.Bool("srp.soak", false, "run 100,000 transactions at every loss rate in TestRSSIRandom")
+
 // TestRSSIRandom: Go host <-> Go device over RSSI and packetizer tDest 0
 // on loopback, random transactions (4..4096 bytes, read, write, post,
 // verify, 64 in flight), with 0%, 1% and 10% of datagrams dropped each
-// way: no mismatch, no error, every transaction completed once.
+// way: no mismatch, no error, every transaction completed once. The
+// lossy runs are shorter (20,000 and 5,000) unless -srp.soak is given.
 func TestRSSIRandom(t *testing.T) {
 	for _, c := range []struct {
 		loss  float64
 		total int
 	}{{0, 100000}, {0.01, 20000}, {0.10, 5000}} {
+		if *soak {
+			c.total = 100000
+		}
 		t.Run(fmt.Sprintf("loss=%v", c.loss), func(t *testing.T) {
 			testutils.Leak(t)
 			p := newRSSIPair(t, 2, false, c.loss)
