@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkRun(b *testing.B) {
 				for b.Loop() {
 					var before, after runtime.MemStats
 					runtime.ReadMemStats(&before)
-					r, err := Run(context.Background(), Case{Transport: tr, Payload: payload, Duration: benchDuration})
+					r, err := Run(context.Background(), report.Case{Transport: tr, Payload: payload, Duration: benchDuration})
 					runtime.ReadMemStats(&after)
 					if err != nil {
 						b.Fatal(err)

@@ -7,7 +7,10 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/traffic"
 	"udpstream.dev/engine/udp"
 )
 
@@ -20,26 +23,26 @@ import (
 
 // onInterval is the callback recordIntervals gets: OnInterval, then
 // OnRecord with the one-stream record.
-func (cfg ClientConfig) onInterval() func(Interval) {
+func (cfg ClientConfig) onInterval() func(report.Interval) {
 	if cfg.OnInterval == nil && cfg.OnRecord == nil {
 		return nil
 	}
-	return func(iv Interval) {
+	return func(iv report.Interval) {
 		if cfg.OnInterval != nil {
 			cfg.OnInterval(iv)
 		}
 		if cfg.OnRecord != nil {
-			cfg.OnRecord(NewIntervalRecord(iv))
+			cfg.OnRecord(report.NewIntervalRecord(iv))
 		}
 	}
 }
 
 // clientStart fills the iperf3 fields of a client's start section and,
 // for a reverse test, attaches the receiving side before the hello.
-func clientStart(rep *ClientReport, cfg ClientConfig, c Case, client *udp.Client, session uint64) (*reverseClient, error) {
-	rep.Start.Cookie = SessionID(session).String()
-	rep.Start.ConnectingTo = &Endpoint{Host: cfg.Host, Port: cfg.Port}
-	iperfStart(&rep.Start, cfg.Omit, connection(client.LocalAddr(), client.Peer()))
+func clientStart(rep *ClientReport, cfg ClientConfig, c report.Case, client *udp.Client, session uint64) (*reverseClient, error) {
+	rep.Start.Cookie = report.SessionID(session).String()
+	rep.Start.ConnectingTo = &report.Endpoint{Host: cfg.Host, Port: cfg.Port}
+	report.FillIperfStart(&rep.Start, cfg.Omit, report.ConnectionOf(client.LocalAddr(), client.Peer()))
 	if !cfg.Reverse {
 		return nil, nil
 	}
@@ -50,7 +53,7 @@ func clientStart(rep *ClientReport, cfg ClientConfig, c Case, client *udp.Client
 // otherModes runs, once the test is welcomed, what differs from a plain
 // forward test: the start callback, then a reverse or bidirectional test
 // (done: the test is over) or the warm-up before the forward one.
-func otherModes(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client, replies *replySlave, session uint64, rev *reverseClient, rep *ClientReport) (done bool, err error) {
+func otherModes(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.Client, replies *replySlave, session uint64, rev *reverseClient, rep *ClientReport) (done bool, err error) {
 	if cfg.OnStart != nil {
 		cfg.OnStart(rep.Start)
 	}
@@ -68,26 +71,26 @@ func otherModes(ctx context.Context, cfg ClientConfig, c Case, client *udp.Clien
 }
 
 // runBidir runs the test once the forward session is welcomed.
-func runBidir(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client, replies *replySlave, session uint64, rep *ClientReport) error {
+func runBidir(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.Client, replies *replySlave, session uint64, rep *ClientReport) error {
 	back := rand.Uint64()
 	rev, err := newReverseClient(client, back, c)
 	if err != nil {
 		return err
 	}
 	rc := c
-	rc.reverse = true
+	rc.HelloReverse = true
 	refused := func() bool { return client.Stats().ConnRefused > 0 }
 	if err := hello(ctx, client, replies, back, rc, refused); err != nil {
 		return fmt.Errorf("opening the reverse direction: %w", err)
 	}
-	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
+	snd, err := traffic.NewSender(client, c.Payload, traffic.FramesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
 	if err != nil {
 		return err
 	}
-	defer snd.release()
-	snd.stamp = stampable(c)
+	defer snd.Release()
+	snd.Stamp = account.Stampable(c)
 	type revOut struct {
-		sum SessionSummary
+		sum account.SessionSummary
 		err error
 	}
 	revDone := make(chan revOut, 1)
@@ -98,10 +101,10 @@ func runBidir(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client,
 	procStart, _ := cpu.Process()
 	stop := recordBidir(cfg, snd, rev.recv, &rep.Intervals)
 	elapsed, usage, pinned, sendErr := sendPinned(ctx, snd, c, cfg.CPU)
-	var fwd SessionSummary
+	var fwd account.SessionSummary
 	var finErr error
 	if sendErr == nil {
-		fwd, finErr = finish(client, replies, session, snd.sent.Load(), snd.sentBytes.Load(), connRefused(client))
+		fwd, finErr = finish(client, replies, session, snd.Sent.Load(), snd.SentBytes.Load(), connRefused(client))
 	}
 	back2 := <-revDone
 	stop()
@@ -110,7 +113,7 @@ func runBidir(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client,
 		rep.Start.Test.TxCPU = cfg.CPU
 	}
 	rep.End.SumSent = sentSummary(elapsed, snd, usage, client.Stats())
-	rep.End.Process = processCPU(procEnd.Sub(procStart))
+	rep.End.Process = report.ProcessCPUOf(procEnd.Sub(procStart))
 	if err := errors.Join(wrap("sending", sendErr), finErr, back2.err); err != nil {
 		return err
 	}
@@ -133,31 +136,31 @@ func wrap(what string, err error) error {
 }
 
 // bidirRecord is one interval of both directions.
-func bidirRecord(f, r Interval) IntervalRecord {
-	return IntervalRecord{Streams: []StreamInterval{{Socket: 1, Interval: f}, {Socket: 2, Interval: r}}, Sum: f, SumBidirReverse: &r}
+func bidirRecord(f, r report.Interval) report.IntervalRecord {
+	return report.IntervalRecord{Streams: []report.StreamInterval{{Socket: 1, Interval: f}, {Socket: 2, Interval: r}}, Sum: f, SumBidirReverse: &r}
 }
 
 // recordBidir samples both directions every cfg.Interval into one record
 // each (stream 1 sending, stream 2 receiving), calling OnInterval with
 // each sum and OnRecord with the record. The returned stop ends it after
 // a last partial interval.
-func recordBidir(cfg ClientConfig, snd *sender, recv *receiver, out *[]IntervalRecord) (stop func()) {
+func recordBidir(cfg ClientConfig, snd *traffic.Sender, recv *account.Receiver, out *[]report.IntervalRecord) (stop func()) {
 	if cfg.Interval <= 0 {
 		return func() {}
 	}
 	now := time.Now()
-	tx, rx := newMeter(now, true), newMeter(now, false)
+	tx, rx := account.NewMeter(now, true), account.NewMeter(now, false)
 	stopCh := make(chan struct{})
 	done := make(chan struct{})
-	go reportIntervals(cfg.Interval, stopCh, done, func(short bool) {
+	go account.ReportIntervals(cfg.Interval, stopCh, done, func(short bool) {
 		t := time.Now()
-		sent, got := counters{bytes: snd.sentBytes.Load()}, recv.snapshot()
+		sent, got := account.Counters{Bytes: snd.SentBytes.Load()}, recv.Snapshot()
 		if short && len(*out) > 0 {
-			f, r := tx.extend(t, sent, snd.sent.Load()), rx.extend(t, got, 0)
+			f, r := tx.Extend(t, sent, snd.Sent.Load()), rx.Extend(t, got, 0)
 			(*out)[len(*out)-1] = bidirRecord(f, r)
 			return
 		}
-		f, r := tx.next(t, sent, snd.sent.Load()), rx.next(t, got, 0)
+		f, r := tx.Next(t, sent, snd.Sent.Load()), rx.Next(t, got, 0)
 		rec := bidirRecord(f, r)
 		*out = append(*out, rec)
 		if cfg.OnInterval != nil {

@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 	"udpstream.dev/engine/zmq"
@@ -24,8 +26,8 @@ type BridgeConfig struct {
 	// Interval, OnInterval, OnSession, Time and IdleExit are as in
 	// ServeConfig.
 	Interval   time.Duration
-	OnInterval func(Interval)
-	OnSession  func(SessionSummary)
+	OnInterval func(report.Interval)
+	OnSession  func(account.SessionSummary)
 	Time       time.Duration
 	IdleExit   time.Duration
 	Logger     *slog.Logger
@@ -34,10 +36,10 @@ type BridgeConfig struct {
 // BridgeReport is udpperf bridge's result: the server report's sections,
 // plus the bridge's own counters.
 type BridgeReport struct {
-	Start     Start            `json:"start"`
-	Intervals []IntervalRecord `json:"intervals"`
-	End       ServerEnd        `json:"end"`
-	Bridge    zmq.Stats        `json:"bridge"`
+	Start     report.Start            `json:"start"`
+	Intervals []report.IntervalRecord `json:"intervals"`
+	End       ServerEnd               `json:"end"`
+	Bridge    zmq.Stats               `json:"bridge"`
 }
 
 // bridgeStats shows the bridge's receive drops to the receiver in the
@@ -66,14 +68,14 @@ func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
 		return rep, err
 	}
 	defer client.Close()
-	recv, err := newReceiver(nil, bridgeStats{client}, -1, cfg.PRBS)
+	recv, err := account.NewReceiver(nil, bridgeStats{client}, -1, cfg.PRBS)
 	if err != nil {
 		return rep, err
 	}
 	engine.Connect(client, recv)
-	rep.Start = Start{
-		System: CollectSystem(), Timestamp: timestamp(time.Now()),
-		Test: TestInfo{Transport: "bridge", Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
+	rep.Start = report.Start{
+		System: report.CollectSystem(), Timestamp: report.TimestampOf(time.Now()),
+		Test: report.TestInfo{Transport: "bridge", Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
 			Network: "tcp", TxCPU: -1, RxCPU: -1},
 	}
 	procStart, _ := cpu.Process()
@@ -81,11 +83,11 @@ func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
 	waitBridge(ctx, cfg, recv)
 	procEnd, _ := cpu.Process()
 	client.Close()
-	recv.publishCounts() // the delivery goroutine has ended: the last interval is exact
+	recv.PublishCounts() // the delivery goroutine has ended: the last interval is exact
 	stopIntervals()
 	for drained := false; !drained; {
 		select {
-		case sum := <-recv.events:
+		case sum := <-recv.Events:
 			if cfg.OnSession != nil {
 				cfg.OnSession(sum)
 			}
@@ -100,7 +102,7 @@ func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
 
 // waitBridge returns when ctx ends, Time passes (counted from the first
 // frame, or from the start if none arrives) or no frame came for IdleExit.
-func waitBridge(ctx context.Context, cfg BridgeConfig, recv *receiver) {
+func waitBridge(ctx context.Context, cfg BridgeConfig, recv *account.Receiver) {
 	var limit, idle <-chan time.Time
 	var limitTimer *time.Timer
 	if cfg.Time > 0 {
@@ -113,7 +115,7 @@ func waitBridge(ctx context.Context, cfg BridgeConfig, recv *receiver) {
 		defer t.Stop()
 		idle = t.C
 	}
-	first := recv.first
+	first := recv.First
 	for {
 		select {
 		case <-ctx.Done():
@@ -126,10 +128,10 @@ func waitBridge(ctx context.Context, cfg BridgeConfig, recv *receiver) {
 				limitTimer.Reset(cfg.Time)
 			}
 		case <-idle:
-			if last := recv.lastNs.Load(); last > 0 && time.Duration(recv.now()-last) >= cfg.IdleExit {
+			if last := recv.LastNs.Load(); last > 0 && time.Duration(recv.Now()-last) >= cfg.IdleExit {
 				return
 			}
-		case sum := <-recv.events:
+		case sum := <-recv.Events:
 			if cfg.OnSession != nil {
 				cfg.OnSession(sum)
 			}
@@ -141,15 +143,15 @@ func waitBridge(ctx context.Context, cfg BridgeConfig, recv *receiver) {
 // arrived; the returned stop ends it after a last partial interval.
 // Idle intervals are skipped, so a short last interval is reported on
 // its own rather than folded into a record that may not precede it.
-func bridgeIntervals(cfg BridgeConfig, recv *receiver, out *[]IntervalRecord) (stop func()) {
+func bridgeIntervals(cfg BridgeConfig, recv *account.Receiver, out *[]report.IntervalRecord) (stop func()) {
 	stopCh, done := make(chan struct{}), make(chan struct{})
-	m := newMeter(time.Now(), false)
-	go reportIntervals(cfg.Interval, stopCh, done, func(bool) {
-		iv := m.next(time.Now(), recv.snapshot(), 0)
+	m := account.NewMeter(time.Now(), false)
+	go account.ReportIntervals(cfg.Interval, stopCh, done, func(bool) {
+		iv := m.Next(time.Now(), recv.Snapshot(), 0)
 		if iv.Packets == 0 && iv.LostPackets == 0 {
 			return
 		}
-		*out = append(*out, IntervalRecord{Sum: iv})
+		*out = append(*out, report.IntervalRecord{Sum: iv})
 		if cfg.OnInterval != nil {
 			cfg.OnInterval(iv)
 		}

@@ -12,8 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/traffic"
+	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )
@@ -28,7 +31,7 @@ type ClientConfig struct {
 	Payload   int
 	Transport udp.Transport
 	Batch     int
-	Rate      Rate
+	Rate      report.Rate
 	// Duration is how long to send (default 10 s, as iperf3).
 	Duration time.Duration
 	PRBS     bool
@@ -39,7 +42,7 @@ type ClientConfig struct {
 	Bind     netip.Addr
 	BusyPoll int
 	// XDP names the interface and queue of the xdp transport.
-	XDP XDP
+	XDP report.XDP
 	// CPU pins the sending thread to this CPU; -1 (or NoPin) leaves it.
 	CPU int
 	// Omit warms up this long before the test (iperf3 -O): a test of its
@@ -50,13 +53,13 @@ type ClientConfig struct {
 	// Bidir sends and receives at once (iperf3 --bidir).
 	Reverse, Bidir bool
 	Interval       time.Duration
-	OnInterval     func(Interval)
+	OnInterval     func(report.Interval)
 	// OnRecord, if set, is called with each "intervals[]" entry, after
 	// OnInterval has been called with each of its sums.
-	OnRecord func(IntervalRecord)
+	OnRecord func(report.IntervalRecord)
 	// OnStart, if set, is called with the report's start section once the
 	// server has welcomed the test, before the first datagram is sent.
-	OnStart func(Start)
+	OnStart func(report.Start)
 	// Logger takes the engine's warnings while the client is set up
 	// (default slog.Default()); from the hello on, the client reports
 	// send errors and a vanished peer in its own summary and error, and
@@ -69,9 +72,9 @@ const DefaultClientDuration = 10 * time.Second
 
 // ClientReport is udpperf client's result.
 type ClientReport struct {
-	Start     Start            `json:"start"`
-	Intervals []IntervalRecord `json:"intervals"`
-	End       ClientEnd        `json:"end"`
+	Start     report.Start            `json:"start"`
+	Intervals []report.IntervalRecord `json:"intervals"`
+	End       ClientEnd               `json:"end"`
 	// Error says why the test failed after sending had begun, if it did;
 	// the figures are then those gathered up to the failure.
 	Error string `json:"error,omitempty"`
@@ -79,26 +82,26 @@ type ClientReport struct {
 
 // ClientEnd is the "end" section of a client report.
 type ClientEnd struct {
-	SumSent SentSummary `json:"sum_sent"`
+	SumSent report.SentSummary `json:"sum_sent"`
 	// SumReceived is the server's account of this test; absent with Raw.
-	SumReceived *SessionSummary `json:"sum_received,omitempty"`
-	Process     ProcessCPU      `json:"process_cpu"`
+	SumReceived *account.SessionSummary `json:"sum_received,omitempty"`
+	Process     report.ProcessCPU       `json:"process_cpu"`
 	// Sum, Streams and CPU are iperf3's summary of the test.
-	Sum     UDPSum         `json:"sum"`
-	Streams []EndStream    `json:"streams"`
-	CPU     CPUUtilization `json:"cpu_utilization_percent"`
+	Sum     report.UDPSum         `json:"sum"`
+	Streams []report.EndStream    `json:"streams"`
+	CPU     report.CPUUtilization `json:"cpu_utilization_percent"`
 
 	// SumSentBidirReverse and SumReceivedBidirReverse are the reverse
 	// direction of a --bidir test: what the server sent, what this client
 	// received.
-	SumSentBidirReverse     *SentSummary    `json:"sum_sent_bidir_reverse,omitempty"`
-	SumReceivedBidirReverse *SessionSummary `json:"sum_received_bidir_reverse,omitempty"`
+	SumSentBidirReverse     *report.SentSummary     `json:"sum_sent_bidir_reverse,omitempty"`
+	SumReceivedBidirReverse *account.SessionSummary `json:"sum_received_bidir_reverse,omitempty"`
 
 	// hostWall is the span Process covers when it is not the sending
 	// time (a reverse test); remoteCPU the server's CPU use when its
 	// result does not carry it (a reverse test).
 	hostWall  time.Duration
-	remoteCPU *HostCPU
+	remoteCPU *report.HostCPU
 }
 
 // helloWait bounds the wait for a server's welcome, helloRetry spaces the
@@ -142,7 +145,7 @@ func Transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 	c := cfg.testCase()
 	var rep ClientReport
-	rep.Start = Start{System: CollectSystem(), Timestamp: timestamp(time.Now()), Test: c.testInfo()}
+	rep.Start = report.Start{System: report.CollectSystem(), Timestamp: report.TimestampOf(time.Now()), Test: c.TestInfo()}
 	rep.Start.Test.Network = fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
 	client, quiet, err := openClient(cfg, c)
 	if err != nil {
@@ -172,27 +175,27 @@ func transmit(ctx context.Context, cfg ClientConfig) (ClientReport, error) {
 }
 
 // testCase is the test cfg asks for, with the defaults filled in.
-func (cfg ClientConfig) testCase() Case {
-	c := Case{Transport: cfg.Transport, Payload: cfg.Payload, Batch: cfg.Batch, Duration: cfg.Duration, Rate: cfg.Rate, PRBS: cfg.PRBS}
+func (cfg ClientConfig) testCase() report.Case {
+	c := report.Case{Transport: cfg.Transport, Payload: cfg.Payload, Batch: cfg.Batch, Duration: cfg.Duration, Rate: cfg.Rate, PRBS: cfg.PRBS}
 	if c.Duration == 0 {
 		c.Duration = DefaultClientDuration
 	}
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	c.XDP = cfg.XDP
-	c.reverse = cfg.Reverse
+	c.HelloReverse = cfg.Reverse
 	return c
 }
 
 // openClient checks c and opens the client of its test with cfg's
 // options. The client logs its warnings until quiet is set.
-func openClient(cfg ClientConfig, c Case) (client *udp.Client, quiet *atomic.Bool, err error) {
+func openClient(cfg ClientConfig, c report.Case) (client *udp.Client, quiet *atomic.Bool, err error) {
 	if err := c.ValidateSide(); err != nil {
 		return nil, nil, err
 	}
 	if c.Transport == udp.TransportXDP && c.XDP.Iface == "" {
-		return nil, nil, ErrXDPNeedsInterface
+		return nil, nil, report.ErrXDPNeedsInterface
 	}
-	opts := c.endpointOptions()
+	opts := endpointOptions(c)
 	if cfg.Bind.IsValid() {
 		opts = append(opts, udp.WithBindAddress(cfg.Bind))
 	}
@@ -207,20 +210,20 @@ func openClient(cfg ClientConfig, c Case) (client *udp.Client, quiet *atomic.Boo
 
 // sendTest sends the data of a test started on client and, unless
 // cfg.Raw, ends its session and puts the server's figures in rep.
-func sendTest(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client, replies *replySlave, session uint64, rep *ClientReport) error {
-	snd, err := newSender(client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
+func sendTest(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.Client, replies *replySlave, session uint64, rep *ClientReport) error {
+	snd, err := traffic.NewSender(client, c.Payload, traffic.FramesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
 	if err != nil {
 		return err
 	}
-	defer snd.release()
-	snd.stamp = stampable(c)
+	defer snd.Release()
+	snd.Stamp = account.Stampable(c)
 	if err := sendPhase(ctx, cfg, c, client, snd, rep); err != nil {
 		return err
 	}
 	if cfg.Raw {
 		return nil
 	}
-	sum, err := finish(client, replies, session, snd.sent.Load(), snd.sentBytes.Load(), connRefused(client))
+	sum, err := finish(client, replies, session, snd.Sent.Load(), snd.SentBytes.Load(), connRefused(client))
 	if err != nil {
 		return err
 	}
@@ -273,7 +276,7 @@ func watchPeer(refusals func() uint64, cancel context.CancelFunc) (stop func() e
 
 // openSession says hello and turns a failure into an error that says
 // what to do about it.
-func openSession(ctx context.Context, client *udp.Client, replies *replySlave, session uint64, c Case) error {
+func openSession(ctx context.Context, client *udp.Client, replies *replySlave, session uint64, c report.Case) error {
 	err := hello(ctx, client, replies, session, c, func() bool { return client.Stats().ConnRefused > 0 })
 	switch {
 	case err == nil || errors.Is(err, ErrPayloadTooLarge):
@@ -288,10 +291,10 @@ func openSession(ctx context.Context, client *udp.Client, replies *replySlave, s
 // sendPhase streams the test's data, with interval reports, until its time
 // is up, ctx ends or the peer is gone (see watchPeer), and fills in the
 // sender's figures.
-func sendPhase(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client, snd *sender, rep *ClientReport) error {
+func sendPhase(ctx context.Context, cfg ClientConfig, c report.Case, client *udp.Client, snd *traffic.Sender, rep *ClientReport) error {
 	procStart, _ := cpu.Process()
-	stopIntervals := recordIntervals(cfg.Interval, newMeter(time.Now(), true), func() (counters, uint64) {
-		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
+	stopIntervals := account.RecordIntervals(cfg.Interval, account.NewMeter(time.Now(), true), func() (account.Counters, uint64) {
+		return account.Counters{Bytes: snd.SentBytes.Load()}, snd.Sent.Load()
 	}, &rep.Intervals, cfg.onInterval())
 	sendCtx, cancelSend := context.WithCancel(ctx)
 	defer cancelSend()
@@ -304,7 +307,7 @@ func sendPhase(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client
 		rep.Start.Test.TxCPU = cfg.CPU
 	}
 	rep.End.SumSent = sentSummary(elapsed, snd, usage, client.Stats())
-	rep.End.Process = processCPU(procEnd.Sub(procStart))
+	rep.End.Process = report.ProcessCPUOf(procEnd.Sub(procStart))
 	if sendErr != nil {
 		return fmt.Errorf("sending: %w", sendErr)
 	}
@@ -316,7 +319,7 @@ func sendPhase(ctx context.Context, cfg ClientConfig, c Case, client *udp.Client
 
 // sendPinned runs the sender on a locked (and, for cpu >= 0, pinned) OS
 // thread and measures that thread's CPU time.
-func sendPinned(ctx context.Context, snd *sender, c Case, cpuID int) (time.Duration, cpu.Usage, bool, error) {
+func sendPinned(ctx context.Context, snd *traffic.Sender, c report.Case, cpuID int) (time.Duration, cpu.Usage, bool, error) {
 	type out struct {
 		elapsed time.Duration
 		usage   cpu.Usage
@@ -335,7 +338,7 @@ func sendPinned(ctx context.Context, snd *sender, c Case, cpuID int) (time.Durat
 			}
 		}
 		before, _ := cpu.Thread()
-		o.elapsed, o.err = snd.run(ctx, c.Duration, c.Rate.PerSecond(c.Payload))
+		o.elapsed, o.err = snd.Run(ctx, c.Duration, c.Rate.PerSecond(c.Payload))
 		after, _ := cpu.Thread()
 		o.usage = after.Sub(before)
 		ch <- o
@@ -349,9 +352,9 @@ var errRefused = errors.New("port unreachable")
 
 // hello opens the session and waits for the server's welcome; refused
 // reports whether the kernel saw an ICMP port-unreachable.
-func hello(ctx context.Context, tx transmitter, replies *replySlave, session uint64, c Case, refused func() bool) error {
-	body, err := json.Marshal(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch, Rate: c.Rate.String(), Duration: c.Duration.Seconds(),
-		Stamped: stampable(c), Warmup: c.warmup, Reverse: c.reverse})
+func hello(ctx context.Context, tx traffic.Transmitter, replies *replySlave, session uint64, c report.Case, refused func() bool) error {
+	body, err := json.Marshal(account.SessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch, Rate: c.Rate.String(), Duration: c.Duration.Seconds(),
+		Stamped: account.Stampable(c), Warmup: c.HelloWarmup, Reverse: c.HelloReverse})
 	if err != nil {
 		return err
 	}
@@ -361,7 +364,7 @@ func hello(ctx context.Context, tx transmitter, replies *replySlave, session uin
 	defer retry.Stop()
 	var lastErr error
 	for {
-		if err := control(tx, wire.Message{Type: wire.TypeHello, Session: session, Body: body}); err != nil {
+		if err := traffic.Control(tx, wire.Message{Type: wire.TypeHello, Session: session, Body: body}); err != nil {
 			lastErr = err
 		}
 		for {
@@ -394,31 +397,31 @@ func hello(ctx context.Context, tx transmitter, replies *replySlave, session uin
 
 // finish sends the end message until the server's result arrives, endWait
 // passes, or refusals (a cumulative count) grow: the server is gone.
-func finish(tx transmitter, replies *replySlave, session, sent, sentBytes uint64, refusals func() uint64) (SessionSummary, error) {
+func finish(tx traffic.Transmitter, replies *replySlave, session, sent, sentBytes uint64, refusals func() uint64) (account.SessionSummary, error) {
 	base := refusals()
 	deadline := time.NewTimer(endWait)
 	defer deadline.Stop()
 	retry := time.NewTicker(endRetry)
 	defer retry.Stop()
 	for {
-		control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes})
+		traffic.Control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes})
 		for {
 			select {
 			case r := <-replies.result:
 				if r.session != session {
 					continue
 				}
-				var sum SessionSummary
+				var sum account.SessionSummary
 				if err := json.Unmarshal(r.body, &sum); err != nil {
 					return sum, fmt.Errorf("the server's result is unreadable: %w", err)
 				}
 				return sum, nil
 			case <-retry.C:
 				if n := refusals() - base; n > 0 {
-					return SessionSummary{}, fmt.Errorf("%w: %d ICMP port-unreachable reports to the end of the test (nothing listens at the server's port any more)", ErrPeerGone, n)
+					return account.SessionSummary{}, fmt.Errorf("%w: %d ICMP port-unreachable reports to the end of the test (nothing listens at the server's port any more)", ErrPeerGone, n)
 				}
 			case <-deadline.C:
-				return SessionSummary{}, fmt.Errorf("the server did not report its figures within %v", endWait)
+				return account.SessionSummary{}, fmt.Errorf("the server did not report its figures within %v", endWait)
 			}
 			break
 		}

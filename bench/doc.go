@@ -1,21 +1,26 @@
-// Package bench measures the engine's UDP endpoints the way iperf3 and
-// sockperf measure sockets: throughput, datagram rate, loss, PRBS
-// integrity, CPU cost per datagram and round-trip latency, per transport,
-// payload and batch size.
+// Package bench drives the engine's UDP endpoints the way iperf3 and
+// sockperf drive sockets, and measures throughput, datagram rate, loss,
+// PRBS integrity, CPU cost per datagram and round-trip latency, per
+// transport, payload and batch size.
 //
-// [Run] drives one sender ([udp.Client]) and one receiver
-// ([udp.Server] with a counting slave) in this process, on loopback or
-// across a veth pair between two network namespaces ([Namespaces]), and
-// returns a [Result]. [Sweep] runs a list of cases; [Cases] builds the
-// cross product of transports, payloads and batch sizes; [Summarize]
-// condenses repeated runs of a case. [NDR] searches the no-drop rate with
-// [SearchNDR], a trial being a Run at the rate under test. [Serve] and
-// [Transmit] are the two halves as separate programs (udpperf server and
-// udpperf client), and [Latency] measures ping-pong round trips, or
-// round trips under a paced load (LatencyCase.MPS). [WriteTable],
-// [WriteSummaryTable], [WriteNDRTable], [WriteLatencyTable], the charts,
-// [WriteHistogramLog] and the JSON tags of the result types render the
-// figures.
+// [Run] drives one sender ([udp.Client] fed by a [traffic.Sender]) and one
+// receiver ([udp.Server] with an [account.Receiver]) in this process, on
+// loopback or across a veth pair between two network namespaces
+// ([netns.Namespaces]), and returns a [report.Result]. [Sweep] runs a list
+// of cases ([report.Cases] builds them). [Serve] and [Transmit] are the
+// two halves as separate programs (udpperf server and udpperf client),
+// with iperf3's reverse, bidirectional and parallel tests
+// ([TransmitParallel], [ServeParallel]); [ServeBridge] receives through
+// Rogue's TCP bridge. [Latency] measures ping-pong round trips, or round
+// trips under a paced load (LatencyCase.MPS), and [WriteLatencyTable] and
+// [WriteHistogramLog] render them.
+//
+// The packages below it each hold one concern: report (the case, the
+// result records, their iperf3-style JSON, text tables and the sweep
+// chart), traffic (the batch sender), account (receive-side counting,
+// sequence following, jitter, intervals), wire (udpperf's control
+// messages) and netns (the namespaces). Package experiment, above it,
+// searches the no-drop rate and condenses repeated runs.
 //
 // # What is measured
 //
@@ -32,9 +37,10 @@
 // RFC 3550 jitter, as iperf3 does.
 //
 // The JSON of client and server follows iperf3's UDP output (-u -J) where
-// the concepts match: [IperfStart], [IntervalRecord] with its streams,
-// [UDPSum], [CPUUtilization]. [ClientConfig] also runs iperf3's warm-up
-// (-O), reverse (-R) and bidirectional (--bidir) tests.
+// the concepts match: [report.IperfStart], [report.IntervalRecord] with its
+// streams, [report.UDPSum], [report.CPUUtilization]. [ClientConfig] also
+// runs iperf3's warm-up (-O), reverse (-R) and bidirectional (--bidir)
+// tests.
 //
 // CPU time comes from getrusage: RUSAGE_THREAD on the sender's thread and
 // on the receiver's delivery thread (both locked to their OS threads and,

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
 func ExampleParseRate() {
 	for _, s := range []string{"0", "2.5G", "500Mbit/s", "100kpps"} {
-		r, err := bench.ParseRate(s)
+		r, err := report.ParseRate(s)
 		if err != nil {
 			panic(err)
 		}
@@ -26,8 +27,8 @@ func ExampleParseRate() {
 }
 
 func ExampleCases() {
-	base := bench.Case{Duration: time.Second}
-	for _, c := range bench.Cases(base, []udp.Transport{udp.TransportNaive, udp.TransportGRO}, []int{1472, 8972}, []int{8, 64}) {
+	base := report.Case{Duration: time.Second}
+	for _, c := range report.Cases(base, []udp.Transport{udp.TransportNaive, udp.TransportGRO}, []int{1472, 8972}, []int{8, 64}) {
 		fmt.Println(c)
 	}
 	// Output:
@@ -42,7 +43,7 @@ func ExampleCases() {
 // Run measures one sender/receiver pair in this process and prints the
 // table udpperf bench prints.
 func ExampleRun() {
-	r, err := bench.Run(context.Background(), bench.Case{
+	r, err := bench.Run(context.Background(), report.Case{
 		Transport: udp.TransportGRO,
 		Payload:   8972,
 		Duration:  2 * time.Second,
@@ -52,19 +53,19 @@ func ExampleRun() {
 		fmt.Println(err)
 		return
 	}
-	bench.WriteTable(os.Stdout, []bench.Result{r})
+	report.WriteTable(os.Stdout, []report.Result{r})
 	fmt.Printf("lost %d of %d, %.0f ns of receiver CPU per datagram\n",
 		r.SumReceived.LostPackets, r.SumSent.Packets, r.SumReceived.CPUNsPerDatagram)
 }
 
 func ExampleWriteTable() {
-	var r bench.Result
-	r.Test = bench.TestInfo{Transport: "mmsg", Payload: 1472, Batch: 64}
+	var r report.Result
+	r.Test = report.TestInfo{Transport: "mmsg", Payload: 1472, Batch: 64}
 	r.SumReceived.DatagramsPerSecond = 557000
 	r.SumReceived.BitsPerSecond = 557000 * 1472 * 8
 	r.SumReceived.CPUNsPerDatagram = 1790
 	r.SumSent.CPUNsPerDatagram = 1650
-	bench.WriteTable(os.Stdout, []bench.Result{r})
+	report.WriteTable(os.Stdout, []report.Result{r})
 	// Output:
 	// transport  payload  batch  datagrams/s  Gbit/s  loss %  kernel drops  ring drops  rx ns/dgram  tx ns/dgram  PRBS errors
 	//        mmsg     1472     64       557000   6.559   0.000             0           0         1790         1650            -

@@ -2,63 +2,17 @@ package bench
 
 import (
 	"testing"
-	"time"
+
+	"udpstream.dev/bench/report"
 )
-
-// A run that stops before its first tick still reports its one partial
-// interval, marked short (under a tenth of the interval).
-func TestReportIntervalsSamplesTheLastPartialInterval(t *testing.T) {
-	stop, done := make(chan struct{}), make(chan struct{})
-	var shorts []bool
-	go reportIntervals(time.Hour, stop, done, func(short bool) { shorts = append(shorts, short) })
-	close(stop)
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("reportIntervals did not return after stop")
-	}
-	if len(shorts) != 1 || !shorts[0] {
-		t.Fatalf("samples after an immediate stop: %v, want one short one", shorts)
-	}
-}
-
-// extend stretches the last interval over a short tail: the datagrams of
-// the tail are counted in it, none twice.
-func TestMeterExtendFoldsTheTail(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	m := newMeter(t0, false)
-	m.next(t0.Add(time.Second), counters{packets: 100, bytes: 1000}, 0)
-	m.next(t0.Add(2*time.Second), counters{packets: 250, bytes: 2500}, 0)
-	iv := m.extend(t0.Add(2010*time.Millisecond), counters{packets: 251, bytes: 2510}, 0)
-	if iv.Start != 1 || iv.End != 2.01 || iv.Packets != 151 || iv.Bytes != 1510 {
-		t.Fatalf("extended interval %+v, want 1-2.01 s with 151 datagrams, 1510 bytes", iv)
-	}
-	next := m.next(t0.Add(3*time.Second), counters{packets: 300, bytes: 3000}, 0)
-	if next.Start != 2.01 || next.Packets != 49 {
-		t.Fatalf("interval after the fold %+v, want it to start at 2.01 s with 49 datagrams", next)
-	}
-}
-
-// With no earlier interval, the short last one is recorded on its own;
-// the records always add up to the counters read last.
-func TestRecordIntervalsKeepsEveryDatagram(t *testing.T) {
-	var out []IntervalRecord
-	n := uint64(0)
-	read := func() (counters, uint64) { n += 7; return counters{packets: n, bytes: 10 * n}, 0 }
-	stop := recordIntervals(time.Hour, newMeter(time.Now(), false), read, &out, nil)
-	stop()
-	if len(out) != 1 || out[0].Sum.Packets != 7 {
-		t.Fatalf("records %+v, want one with the 7 datagrams", out)
-	}
-}
 
 // Streams with different numbers of intervals merge into records that
 // each hold every stream, and the records still count every datagram.
 func TestMergeIntervalsJoinsAStreamsExtraInterval(t *testing.T) {
-	rec := func(start, end float64, packets uint64) IntervalRecord {
-		return IntervalRecord{Sum: Interval{Start: start, End: end, Seconds: end - start, Packets: packets, Bytes: 1000 * packets}}
+	rec := func(start, end float64, packets uint64) report.IntervalRecord {
+		return report.IntervalRecord{Sum: report.Interval{Start: start, End: end, Seconds: end - start, Packets: packets, Bytes: 1000 * packets}}
 	}
-	per := [][]IntervalRecord{
+	per := [][]report.IntervalRecord{
 		{rec(0, 0.2, 10), rec(0.2, 0.4, 10), rec(0.4, 0.6, 10)},
 		{rec(0, 0.2, 20), rec(0.2, 0.4, 20), rec(0.4, 0.625, 20), rec(0.625, 0.65, 3)},
 	}

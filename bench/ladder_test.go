@@ -10,6 +10,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -71,11 +72,11 @@ func TestHistogramLogParsesBack(t *testing.T) {
 		for v := 1; v <= 1000*(i+1); v++ {
 			r.record(0, time.Duration(v*2000))
 		}
-		res := LatencyResult{Test: TestInfo{Transport: transport, Payload: 64}, HalfRTT: true}
+		res := LatencyResult{Test: report.TestInfo{Transport: transport, Payload: 64}, HalfRTT: true}
 		r.fill(&res, start)
 		results = append(results, res)
 	}
-	results = append(results, LatencyResult{Test: TestInfo{Transport: "naive"}, Error: "no answer"})
+	results = append(results, LatencyResult{Test: report.TestInfo{Transport: "naive"}, Error: "no answer"})
 	var b bytes.Buffer
 	if err := WriteHistogramLog(&b, start, results); err != nil {
 		t.Fatal(err)
@@ -132,9 +133,9 @@ func TestLatencyUnderLoad(t *testing.T) {
 }
 
 func TestWriteLatencyTable(t *testing.T) {
-	r := LatencyResult{Test: TestInfo{Transport: "mmsg", Payload: 64}, Samples: 1000, WarmupSamples: 40, Figures: "RTT",
+	r := LatencyResult{Test: report.TestInfo{Transport: "mmsg", Payload: 64}, Samples: 1000, WarmupSamples: 40, Figures: "RTT",
 		Ladder: Ladder{MinUs: 9.5, P25Us: 11, P50Us: 12, P75Us: 13, P90Us: 15, P99Us: 30, P999Us: 80, P9999Us: 120, P99999Us: 150, MaxUs: 151, MeanUs: 12.7, StdDevUs: 3.25}}
-	failed := LatencyResult{Test: TestInfo{Transport: "gro", Payload: 64}, Error: "no ping was answered\nmore"}
+	failed := LatencyResult{Test: report.TestInfo{Transport: "gro", Payload: 64}, Error: "no ping was answered\nmore"}
 	var b bytes.Buffer
 	if err := WriteLatencyTable(&b, []LatencyResult{r, failed}); err != nil {
 		t.Fatal(err)
@@ -159,6 +160,9 @@ func TestWriteLatencyTable(t *testing.T) {
 // TestLatencyAllocatesNothingPerMessage compares a short and a long run,
 // ping-pong and under load: setup may allocate, messages may not.
 func TestLatencyAllocatesNothingPerMessage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: runs ping-pong and under-load twice, long enough to count allocations per message")
+	}
 	for _, mps := range []float64{0, 20000} {
 		// Ping-pong runs to a count: its pace depends on the machine.
 		measure := func(d time.Duration) (messages, mallocs uint64) {

@@ -11,8 +11,11 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/netns"
+	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )
@@ -33,10 +36,10 @@ type LatencyCase struct {
 	// runs the echo server in this process, on loopback or in Network.
 	Host    string
 	Port    int
-	Network *Namespaces
+	Network *netns.Namespaces
 	// XDP names the interface and queue of the xdp transport towards Host;
 	// in Network the veth ends are used.
-	XDP   XDP
+	XDP   report.XDP
 	NoPin bool
 	// Timeout is how long a ping may go unanswered before it counts as
 	// lost and the next is sent (default 200 ms).
@@ -70,7 +73,7 @@ const (
 // LatencyResult holds latency figures in microseconds: round trips, or
 // half of them with HalfRTT (Figures says which).
 type LatencyResult struct {
-	Test TestInfo `json:"test"`
+	Test report.TestInfo `json:"test"`
 	// Samples counts the round trips measured after the warm-up;
 	// WarmupSamples those discarded during it.
 	Samples       uint64  `json:"samples"`
@@ -105,10 +108,10 @@ func (lc LatencyCase) withDefaults() LatencyCase {
 		lc.Payload = DefaultLatencyPayload
 	}
 	if lc.Duration == 0 {
-		lc.Duration = DefaultDuration
+		lc.Duration = report.DefaultDuration
 	}
 	if lc.Batch == 0 {
-		lc.Batch = DefaultBatch
+		lc.Batch = report.DefaultBatch
 	}
 	if lc.Transport == udp.TransportNaive {
 		lc.Batch = 1
@@ -124,7 +127,7 @@ func (lc LatencyCase) withDefaults() LatencyCase {
 
 func (lc LatencyCase) validate() error {
 	var errs []error
-	if err := CheckTransport(lc.Transport); err != nil {
+	if err := report.CheckTransport(lc.Transport); err != nil {
 		errs = append(errs, err)
 	}
 	if lc.Payload < wire.HeaderLen || lc.Payload > udp.MaxPayloadJumbo {
@@ -144,7 +147,7 @@ func (lc LatencyCase) validate() error {
 		case lc.Host == "" && lc.Network == nil:
 			errs = append(errs, errors.New("transport xdp runs across a veth pair: use Network (--netns)"))
 		case lc.Host != "" && lc.XDP.Iface == "":
-			errs = append(errs, ErrXDPNeedsInterface)
+			errs = append(errs, report.ErrXDPNeedsInterface)
 		}
 	}
 	return errors.Join(errs...)
@@ -153,9 +156,9 @@ func (lc LatencyCase) validate() error {
 // Latency measures round trips for one case.
 func Latency(ctx context.Context, lc LatencyCase) (LatencyResult, error) {
 	lc = lc.withDefaults()
-	c := Case{Transport: lc.Transport, Payload: lc.Payload, Batch: lc.Batch, Duration: lc.Duration, Network: lc.Network, XDP: lc.XDP,
-		LowLatency: lc.LowLatency, Spin: lc.Spin}.withDefaults()
-	res := LatencyResult{Test: c.testInfo(), HalfRTT: lc.HalfRTT, Figures: Figures(lc.HalfRTT), WarmupSeconds: lc.Warmup.Seconds()}
+	c := report.Case{Transport: lc.Transport, Payload: lc.Payload, Batch: lc.Batch, Duration: lc.Duration, Network: lc.Network, XDP: lc.XDP,
+		LowLatency: lc.LowLatency, Spin: lc.Spin}.WithDefaults()
+	res := LatencyResult{Test: c.TestInfo(), HalfRTT: lc.HalfRTT, Figures: Figures(lc.HalfRTT), WarmupSeconds: lc.Warmup.Seconds()}
 	if lc.MPS > 0 {
 		res.MPS, res.ReplyEvery = lc.MPS, lc.ReplyEvery
 		res.Test.Rate = fmt.Sprintf("%gmps", lc.MPS)
@@ -167,7 +170,7 @@ func Latency(ctx context.Context, lc LatencyCase) (LatencyResult, error) {
 	if err := lc.validate(); err != nil {
 		return fail(err)
 	}
-	opts := c.endpointOptions()
+	opts := endpointOptions(c)
 	if lc.BusyPoll > 0 {
 		opts = append(opts, udp.WithBusyPoll(lc.BusyPoll))
 	}
@@ -187,18 +190,18 @@ func Latency(ctx context.Context, lc LatencyCase) (LatencyResult, error) {
 			return fail(err)
 		}
 	} else {
-		server, cl, err := c.openPair()
+		server, cl, err := openPair(c)
 		if err != nil {
 			return fail(err)
 		}
 		defer server.Close()
-		echo, err := newReceiver(server, server, rxCPU, false)
+		echo, err := account.NewReceiver(server, server, rxCPU, false)
 		if err != nil {
 			cl.Close()
 			return fail(err)
 		}
 		engine.Connect(server, echo)
-		defer echo.restoreAffinity()
+		defer echo.RestoreAffinity()
 		client = cl
 	}
 	defer client.Close()

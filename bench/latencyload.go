@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench/internal/rate"
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )

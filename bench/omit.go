@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/traffic"
 	"udpstream.dev/engine/udp"
 )
 
@@ -15,9 +18,9 @@ import (
 // marked omitted, so the measured test's totals start from zero. The
 // measured session, already welcomed as session, is opened again after
 // it, which costs one control round trip between the two.
-func warmUp(ctx context.Context, client *udp.Client, replies *replySlave, session uint64, c Case, cfg ClientConfig) ([]IntervalRecord, error) {
+func warmUp(ctx context.Context, client *udp.Client, replies *replySlave, session uint64, c report.Case, cfg ClientConfig) ([]report.IntervalRecord, error) {
 	w := c
-	w.Duration, w.warmup = cfg.Omit, true
+	w.Duration, w.HelloWarmup = cfg.Omit, true
 	refused := func() bool { return client.Stats().ConnRefused > 0 }
 	id := rand.Uint64()
 	if !cfg.Raw {
@@ -25,17 +28,17 @@ func warmUp(ctx context.Context, client *udp.Client, replies *replySlave, sessio
 			return nil, fmt.Errorf("opening the warm-up: %w", err)
 		}
 	}
-	snd, err := newSender(client, w.Payload, framesPerCall(w.Transport, w.Payload, w.Batch), w.PRBS, w.Transport == udp.TransportXDP)
+	snd, err := traffic.NewSender(client, w.Payload, traffic.FramesPerCall(w.Transport, w.Payload, w.Batch), w.PRBS, w.Transport == udp.TransportXDP)
 	if err != nil {
 		return nil, err
 	}
-	defer snd.release()
-	snd.stamp = stampable(w)
-	m := newMeter(time.Now(), true)
-	m.omitted = true
-	var ivs []IntervalRecord
-	stop := recordIntervals(cfg.Interval, m, func() (counters, uint64) {
-		return counters{bytes: snd.sentBytes.Load()}, snd.sent.Load()
+	defer snd.Release()
+	snd.Stamp = account.Stampable(w)
+	m := account.NewMeter(time.Now(), true)
+	m.Omitted = true
+	var ivs []report.IntervalRecord
+	stop := account.RecordIntervals(cfg.Interval, m, func() (account.Counters, uint64) {
+		return account.Counters{Bytes: snd.SentBytes.Load()}, snd.Sent.Load()
 	}, &ivs, cfg.onInterval())
 	_, _, _, err = sendPinned(ctx, snd, w, cfg.CPU)
 	stop()
@@ -45,7 +48,7 @@ func warmUp(ctx context.Context, client *udp.Client, replies *replySlave, sessio
 	if cfg.Raw {
 		return ivs, nil
 	}
-	if _, err := finish(client, replies, id, snd.sent.Load(), snd.sentBytes.Load(), connRefused(client)); err != nil {
+	if _, err := finish(client, replies, id, snd.Sent.Load(), snd.SentBytes.Load(), connRefused(client)); err != nil {
 		return ivs, fmt.Errorf("closing the warm-up: %w", err)
 	}
 	if err := hello(ctx, client, replies, session, c, refused); err != nil {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"sync"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/seqtrack"
+	"udpstream.dev/bench/report"
 )
 
 // Parallel streams (iperf3 -P). Stream i (numbered from 1, as iperf3's
@@ -22,12 +24,12 @@ var ErrParallelMode = errors.New("parallel streams do not support this mode")
 // StreamReport is one stream's own account in a parallel test
 // ("parallel_streams[]").
 type StreamReport struct {
-	Socket      int             `json:"socket"`
-	Port        int             `json:"port"`
-	TxCPU       int             `json:"tx_cpu"`
-	SumSent     SentSummary     `json:"sum_sent"`
-	SumReceived *SessionSummary `json:"sum_received,omitempty"`
-	Error       string          `json:"error,omitempty"`
+	Socket      int                     `json:"socket"`
+	Port        int                     `json:"port"`
+	TxCPU       int                     `json:"tx_cpu"`
+	SumSent     report.SentSummary      `json:"sum_sent"`
+	SumReceived *account.SessionSummary `json:"sum_received,omitempty"`
+	Error       string                  `json:"error,omitempty"`
 }
 
 // ParallelReport is udpperf client -P's result: the streams summed in
@@ -45,7 +47,7 @@ type ParallelReport struct {
 // they come, and cfg.OnRecord each summed record once every running
 // stream has reported it. cfg.OnStart gets the summed start section once
 // every stream has been welcomed. Reverse, Bidir and Omit are refused.
-func TransmitParallel(ctx context.Context, cfg ClientConfig, n int, cpus []int, onStream func(socket int, iv Interval)) (ParallelReport, error) {
+func TransmitParallel(ctx context.Context, cfg ClientConfig, n int, cpus []int, onStream func(socket int, iv report.Interval)) (ParallelReport, error) {
 	if n < 1 {
 		return ParallelReport{}, fmt.Errorf("%w: %d streams", ErrParallelMode, n)
 	}
@@ -102,22 +104,22 @@ func streamErrors(errs []error) []error {
 type fanIn struct {
 	al       *aligner
 	starts   *startGate
-	onStream func(socket int, iv Interval)
+	onStream func(socket int, iv report.Interval)
 }
 
-func newFanIn(n int, onRecord func(IntervalRecord), onStart func(Start), onStream func(int, Interval)) *fanIn {
+func newFanIn(n int, onRecord func(report.IntervalRecord), onStart func(report.Start), onStream func(int, report.Interval)) *fanIn {
 	return &fanIn{al: newAligner(n, onRecord), starts: newStartGate(n, onStart), onStream: onStream}
 }
 
 // hooks are stream i's OnInterval and OnStart.
-func (f *fanIn) hooks(i int) (func(Interval), func(Start)) {
-	onInterval := func(iv Interval) {
+func (f *fanIn) hooks(i int) (func(report.Interval), func(report.Start)) {
+	onInterval := func(iv report.Interval) {
 		if f.onStream != nil {
 			f.onStream(i+1, iv)
 		}
 		f.al.add(i, iv)
 	}
-	return onInterval, func(st Start) { f.starts.add(i, st) }
+	return onInterval, func(st report.Start) { f.starts.add(i, st) }
 }
 
 // done marks stream i ended, so records no longer wait for it.
@@ -127,16 +129,16 @@ func (f *fanIn) done(i int) { f.al.done(i) }
 // have started.
 type startGate struct {
 	mu     sync.Mutex
-	starts []Start
+	starts []report.Start
 	seen   int
-	on     func(Start)
+	on     func(report.Start)
 }
 
-func newStartGate(n int, on func(Start)) *startGate {
-	return &startGate{starts: make([]Start, n), on: on}
+func newStartGate(n int, on func(report.Start)) *startGate {
+	return &startGate{starts: make([]report.Start, n), on: on}
 }
 
-func (g *startGate) add(i int, st Start) {
+func (g *startGate) add(i int, st report.Start) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.starts[i] = st
@@ -148,7 +150,7 @@ func (g *startGate) add(i int, st Start) {
 
 // mergeStarts is the start section of a parallel test: the first
 // stream's, listing every stream's socket.
-func mergeStarts(starts []Start) Start {
+func mergeStarts(starts []report.Start) report.Start {
 	st := starts[0]
 	st.Connected = nil
 	for i, s := range starts {
@@ -162,7 +164,7 @@ func mergeStarts(starts []Start) Start {
 	return st
 }
 
-func portOf(st Start) int {
+func portOf(st report.Start) int {
 	if len(st.Connected) > 0 {
 		return st.Connected[0].RemotePort
 	}
@@ -173,20 +175,20 @@ func portOf(st Start) int {
 // once every stream still running has delivered its k-th.
 type aligner struct {
 	mu      sync.Mutex
-	pending [][]Interval // per stream, intervals not yet emitted
+	pending [][]report.Interval // per stream, intervals not yet emitted
 	running []bool
-	on      func(IntervalRecord)
+	on      func(report.IntervalRecord)
 }
 
-func newAligner(n int, on func(IntervalRecord)) *aligner {
-	a := &aligner{pending: make([][]Interval, n), running: make([]bool, n), on: on}
+func newAligner(n int, on func(report.IntervalRecord)) *aligner {
+	a := &aligner{pending: make([][]report.Interval, n), running: make([]bool, n), on: on}
 	for i := range a.running {
 		a.running[i] = true
 	}
 	return a
 }
 
-func (a *aligner) add(i int, iv Interval) {
+func (a *aligner) add(i int, iv report.Interval) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.pending[i] = append(a.pending[i], iv)
@@ -205,11 +207,11 @@ func (a *aligner) done(i int) {
 // stream with none left is left out of the record.
 func (a *aligner) flush() {
 	for {
-		var ivs []StreamInterval
+		var ivs []report.StreamInterval
 		for i, p := range a.pending {
 			switch {
 			case len(p) > 0:
-				ivs = append(ivs, StreamInterval{Socket: i + 1, Interval: p[0]})
+				ivs = append(ivs, report.StreamInterval{Socket: i + 1, Interval: p[0]})
 			case a.running[i]:
 				return
 			}
@@ -229,43 +231,30 @@ func (a *aligner) flush() {
 }
 
 // streamRecord is an intervals[] entry of several streams and their sum.
-func streamRecord(ivs []StreamInterval) IntervalRecord {
-	parts := make([]Interval, len(ivs))
+func streamRecord(ivs []report.StreamInterval) report.IntervalRecord {
+	parts := make([]report.Interval, len(ivs))
 	for i, s := range ivs {
 		parts[i] = s.Interval
 	}
-	return IntervalRecord{Streams: ivs, Sum: SumIntervals(parts)}
+	return report.IntervalRecord{Streams: ivs, Sum: SumIntervals(parts)}
 }
 
 // SumIntervals adds up the streams' intervals of the same index: counts
 // and rates are summed (each over its own stream's span), the span is
 // the widest, the jitter is the streams' mean (as iperf3's sum).
-func SumIntervals(ivs []Interval) Interval {
+func SumIntervals(ivs []report.Interval) report.Interval {
 	if len(ivs) == 0 {
-		return Interval{}
+		return report.Interval{}
 	}
-	s := Interval{Start: ivs[0].Start, End: ivs[0].End, Sender: ivs[0].Sender}
+	s := report.Interval{Start: ivs[0].Start, End: ivs[0].End, Sender: ivs[0].Sender}
 	for _, iv := range ivs {
 		s.Start, s.End = min(s.Start, iv.Start), max(s.End, iv.End)
 		s.Seconds = max(s.Seconds, iv.Seconds)
-		s.addCounts(iv)
+		s.AddCounts(iv)
 		s.BitsPerSecond += iv.BitsPerSecond
 		s.DatagramsPerSecond += iv.DatagramsPerSecond
 		s.JitterMs += iv.JitterMs / float64(len(ivs))
 	}
 	s.LostPercent = seqtrack.Percent(s.LostPackets, s.LostPackets+s.Packets)
 	return s
-}
-
-// addCounts adds iv's counts to s; spans, rates and jitter are the
-// caller's.
-func (s *Interval) addCounts(iv Interval) {
-	s.Bytes += iv.Bytes
-	s.Packets += iv.Packets
-	s.LostPackets += iv.LostPackets
-	s.KernelDrops += iv.KernelDrops
-	s.RingDrops += iv.RingDrops
-	s.PRBSErrors += iv.PRBSErrors
-	s.SentPackets += iv.SentPackets
-	s.Omitted = s.Omitted || iv.Omitted
 }

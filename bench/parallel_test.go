@@ -8,12 +8,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"udpstream.dev/bench/report"
 )
 
 func TestSumIntervalsAddsStreams(t *testing.T) {
-	a := Interval{Start: 0, End: 1, Seconds: 1, Packets: 10, Bytes: 100, BitsPerSecond: 800, DatagramsPerSecond: 10, LostPackets: 2, JitterMs: 1}
-	b := Interval{Start: 0.01, End: 1.02, Seconds: 1.01, Packets: 30, Bytes: 300, BitsPerSecond: 2400, DatagramsPerSecond: 30, LostPackets: 0, JitterMs: 3}
-	s := SumIntervals([]Interval{a, b})
+	a := report.Interval{Start: 0, End: 1, Seconds: 1, Packets: 10, Bytes: 100, BitsPerSecond: 800, DatagramsPerSecond: 10, LostPackets: 2, JitterMs: 1}
+	b := report.Interval{Start: 0.01, End: 1.02, Seconds: 1.01, Packets: 30, Bytes: 300, BitsPerSecond: 2400, DatagramsPerSecond: 30, LostPackets: 0, JitterMs: 3}
+	s := SumIntervals([]report.Interval{a, b})
 	if s.Packets != 40 || s.Bytes != 400 || s.BitsPerSecond != 3200 || s.DatagramsPerSecond != 40 || s.LostPackets != 2 ||
 		s.Start != 0 || s.End != 1.02 || s.Seconds != 1.01 || s.JitterMs != 2 || s.LostPercent != 100*2.0/42 {
 		t.Fatalf("%+v", s)
@@ -23,12 +25,12 @@ func TestSumIntervalsAddsStreams(t *testing.T) {
 // A thread's CPU time adds up over the streams; a process's covers them
 // all already, so the largest is kept.
 func TestSumsCountCPUByScope(t *testing.T) {
-	th := Totals{Packets: 1000, CPUUser: 1e-3, CPUScope: "thread"}
-	if s := SumSent([]SentSummary{{Totals: th}, {Totals: th}}); s.Packets != 2000 || s.CPUUser != 2e-3 || s.CPUNsPerDatagram != 1000 {
+	th := report.Totals{Packets: 1000, CPUUser: 1e-3, CPUScope: "thread"}
+	if s := SumSent([]report.SentSummary{{Totals: th}, {Totals: th}}); s.Packets != 2000 || s.CPUUser != 2e-3 || s.CPUNsPerDatagram != 1000 {
 		t.Fatalf("sent %+v", s)
 	}
-	pr := Totals{Packets: 1000, CPUUser: 4e-3, CPUScope: "process"}
-	r := SumReceived([]ReceivedSummary{{Totals: pr, LossKnown: true}, {Totals: pr, LossKnown: false, LostPackets: 500}})
+	pr := report.Totals{Packets: 1000, CPUUser: 4e-3, CPUScope: "process"}
+	r := SumReceived([]report.ReceivedSummary{{Totals: pr, LossKnown: true}, {Totals: pr, LossKnown: false, LostPackets: 500}})
 	if r.Packets != 2000 || r.CPUUser != 4e-3 || r.CPUNsPerDatagram != 2000 || r.LossKnown || r.LostPackets != 500 || r.LostPercent != 20 {
 		t.Fatalf("received %+v", r)
 	}
@@ -38,14 +40,14 @@ func TestSumsCountCPUByScope(t *testing.T) {
 // interval, and stops waiting for a stream that ended.
 func TestAlignerWaitsForEveryRunningStream(t *testing.T) {
 	var mu sync.Mutex
-	var got []IntervalRecord
-	a := newAligner(2, func(r IntervalRecord) { mu.Lock(); got = append(got, r); mu.Unlock() })
-	a.add(0, Interval{Packets: 1})
-	a.add(0, Interval{Packets: 2})
+	var got []report.IntervalRecord
+	a := newAligner(2, func(r report.IntervalRecord) { mu.Lock(); got = append(got, r); mu.Unlock() })
+	a.add(0, report.Interval{Packets: 1})
+	a.add(0, report.Interval{Packets: 2})
 	if len(got) != 0 {
 		t.Fatalf("emitted before stream 2 reported: %+v", got)
 	}
-	a.add(1, Interval{Packets: 10})
+	a.add(1, report.Interval{Packets: 10})
 	if len(got) != 1 || got[0].Sum.Packets != 11 || len(got[0].Streams) != 2 || got[0].Streams[1].Socket != 2 {
 		t.Fatalf("%+v", got)
 	}
@@ -107,8 +109,8 @@ func TestParallelInProcess(t *testing.T) {
 	<-ready
 	var streamed sync.Map
 	cfg := ClientConfig{Host: "127.0.0.1", Port: port, Payload: 1000, Batch: 8, Duration: 300 * time.Millisecond,
-		Rate: Rate{BitsPerSecond: 8e6}, Interval: 100 * time.Millisecond}
-	rep, err := TransmitParallel(ctx, cfg, 2, nil, func(s int, iv Interval) { streamed.Store(s, true) })
+		Rate: report.Rate{BitsPerSecond: 8e6}, Interval: 100 * time.Millisecond}
+	rep, err := TransmitParallel(ctx, cfg, 2, nil, func(s int, iv report.Interval) { streamed.Store(s, true) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"udpstream.dev/bench/report"
 )
 
 // ServeParallel runs n servers at once on ports cfg.Port .. cfg.Port+n-1
@@ -15,7 +17,7 @@ import (
 // section once every server listens. cfg.Port 0 and Taps are refused:
 // the streams need known consecutive ports, and a tap would be fed from
 // n goroutines at once.
-func ServeParallel(ctx context.Context, cfg ServeConfig, n int, onStream func(socket int, iv Interval), onRecord func(IntervalRecord)) (ServerReport, error) {
+func ServeParallel(ctx context.Context, cfg ServeConfig, n int, onStream func(socket int, iv report.Interval), onRecord func(report.IntervalRecord)) (ServerReport, error) {
 	switch {
 	case n < 1:
 		return ServerReport{}, fmt.Errorf("%w: %d streams", ErrParallelMode, n)

@@ -1,5 +1,7 @@
 package bench
 
+import "udpstream.dev/bench/account"
+import "udpstream.dev/bench/report"
 import "udpstream.dev/bench/internal/seqtrack"
 
 // Sums of parallel streams. Counts add up; a rate is the sum of the
@@ -10,7 +12,7 @@ import "udpstream.dev/bench/internal/seqtrack"
 // stream it serves, so the largest is taken.
 
 // addTotals adds t into s.
-func addTotals(s *Totals, t Totals, first bool) {
+func addTotals(s *report.Totals, t report.Totals, first bool) {
 	shared := t.CPUScope == "process"
 	if first {
 		s.Start, s.End = t.Start, t.End
@@ -33,7 +35,7 @@ func addTotals(s *Totals, t Totals, first bool) {
 }
 
 // perDatagram is CPU nanoseconds per datagram of t's totals.
-func perDatagram(t Totals) float64 {
+func perDatagram(t report.Totals) float64 {
 	if t.Packets == 0 {
 		return 0
 	}
@@ -41,8 +43,8 @@ func perDatagram(t Totals) float64 {
 }
 
 // SumSent adds up the streams' sender summaries.
-func SumSent(ss []SentSummary) SentSummary {
-	out := SentSummary{Sender: true}
+func SumSent(ss []report.SentSummary) report.SentSummary {
+	out := report.SentSummary{Sender: true}
 	for i, s := range ss {
 		addTotals(&out.Totals, s.Totals, i == 0)
 		out.Errors += s.Errors
@@ -57,8 +59,8 @@ func SumSent(ss []SentSummary) SentSummary {
 
 // SumReceived adds up the streams' receiver summaries; the loss is known
 // only when it is known for every stream, the jitter is their mean.
-func SumReceived(rs []ReceivedSummary) ReceivedSummary {
-	out := ReceivedSummary{LossKnown: len(rs) > 0}
+func SumReceived(rs []report.ReceivedSummary) report.ReceivedSummary {
+	out := report.ReceivedSummary{LossKnown: len(rs) > 0}
 	for i, r := range rs {
 		addTotals(&out.Totals, r.Totals, i == 0)
 		out.LostPackets += r.LostPackets
@@ -88,16 +90,16 @@ func SumReceived(rs []ReceivedSummary) ReceivedSummary {
 // another: what a stream has beyond the fewest any stream has is joined
 // into its last common interval, so every record holds every stream and
 // no datagram is left out.
-func mergeIntervals(per [][]IntervalRecord) []IntervalRecord {
+func mergeIntervals(per [][]report.IntervalRecord) []report.IntervalRecord {
 	n := 0
 	for _, recs := range per {
 		if len(recs) > 0 && (n == 0 || len(recs) < n) {
 			n = len(recs)
 		}
 	}
-	var out []IntervalRecord
+	var out []report.IntervalRecord
 	for k := range n {
-		var ivs []StreamInterval
+		var ivs []report.StreamInterval
 		for i, recs := range per {
 			if len(recs) == 0 {
 				continue
@@ -108,7 +110,7 @@ func mergeIntervals(per [][]IntervalRecord) []IntervalRecord {
 					iv = joinIntervals(iv, r.Sum)
 				}
 			}
-			ivs = append(ivs, StreamInterval{Socket: i + 1, Interval: iv})
+			ivs = append(ivs, report.StreamInterval{Socket: i + 1, Interval: iv})
 		}
 		out = append(out, streamRecord(ivs))
 	}
@@ -116,24 +118,24 @@ func mergeIntervals(per [][]IntervalRecord) []IntervalRecord {
 }
 
 // joinIntervals is one stream's consecutive intervals a and b as one.
-func joinIntervals(a, b Interval) Interval {
+func joinIntervals(a, b report.Interval) report.Interval {
 	j := a
 	j.End, j.Seconds = b.End, a.Seconds+b.Seconds
-	j.addCounts(b)
+	j.AddCounts(b)
 	j.JitterMs = b.JitterMs
 	j.LostPercent = seqtrack.Percent(j.LostPackets, j.LostPackets+j.Packets)
-	j.BitsPerSecond, j.DatagramsPerSecond = rates(j.Bytes, j.Packets, j.Seconds)
+	j.BitsPerSecond, j.DatagramsPerSecond = report.Rates(j.Bytes, j.Packets, j.Seconds)
 	return j
 }
 
 // mergeClientReports sums the streams' reports of a parallel test.
 func mergeClientReports(cfg ClientConfig, reps []ClientReport, errs []error) ParallelReport {
 	var out ParallelReport
-	starts := make([]Start, len(reps))
-	per := make([][]IntervalRecord, len(reps))
-	var sent []SentSummary
-	var recv []ReceivedSummary
-	var sessions []SessionSummary
+	starts := make([]report.Start, len(reps))
+	per := make([][]report.IntervalRecord, len(reps))
+	var sent []report.SentSummary
+	var recv []report.ReceivedSummary
+	var sessions []account.SessionSummary
 	for i, r := range reps {
 		starts[i], per[i] = r.Start, r.Intervals
 		sr := StreamReport{Socket: i + 1, Port: cfg.Port + i, TxCPU: r.Start.Test.TxCPU, SumSent: r.End.SumSent, SumReceived: r.End.SumReceived}
@@ -168,9 +170,9 @@ func mergeClientReports(cfg ClientConfig, reps []ClientReport, errs []error) Par
 // sumSessions is the servers' account of every stream: the first
 // stream's session id (each stream's own is in parallel_streams), the
 // sums, and the largest server CPU use.
-func sumSessions(ss []SessionSummary) *SessionSummary {
+func sumSessions(ss []account.SessionSummary) *account.SessionSummary {
 	out := ss[0]
-	rs := make([]ReceivedSummary, len(ss))
+	rs := make([]report.ReceivedSummary, len(ss))
 	out.SentPackets, out.SentBytes, out.PRBSSeqErrors = 0, 0, 0
 	for i, s := range ss {
 		rs[i] = s.ReceivedSummary
@@ -195,9 +197,9 @@ func MergeServerReports(reps []ServerReport) ServerReport {
 	if len(reps) == 0 {
 		return out
 	}
-	starts := make([]Start, len(reps))
-	per := make([][]IntervalRecord, len(reps))
-	var recv []ReceivedSummary
+	starts := make([]report.Start, len(reps))
+	per := make([][]report.IntervalRecord, len(reps))
+	var recv []report.ReceivedSummary
 	for i, r := range reps {
 		starts[i], per[i] = r.Start, r.Intervals
 		recv = append(recv, r.End.SumReceived)
@@ -218,7 +220,7 @@ func MergeServerReports(reps []ServerReport) ServerReport {
 	out.Intervals = mergeIntervals(per)
 	out.End.SumReceived = SumReceived(recv)
 	r := out.End.SumReceived
-	out.End.Sum = UDPSum{
+	out.End.Sum = report.UDPSum{
 		Start: r.Start, End: r.End, Seconds: r.Seconds, Bytes: r.Bytes, BitsPerSecond: r.BitsPerSecond,
 		LostPackets: r.LostPackets, LostPercent: r.LostPercent, Packets: r.Packets + r.LostPackets,
 		LossKnown: r.LossKnown,
@@ -226,6 +228,6 @@ func MergeServerReports(reps []ServerReport) ServerReport {
 	for _, s := range reps {
 		out.End.Sum.JitterMs += s.End.Sum.JitterMs / float64(len(reps))
 	}
-	out.End.SumSent = SentSummary{Totals: Totals{Start: r.Start, End: r.End, Seconds: r.Seconds}, Sender: true}
+	out.End.SumSent = report.SentSummary{Totals: report.Totals{Start: r.Start, End: r.End, Seconds: r.Seconds}, Sender: true}
 	return out
 }

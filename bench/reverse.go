@@ -7,8 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/traffic"
+	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )
@@ -20,46 +23,21 @@ import (
 // carries its sender summary; the client's receiver answers it with its
 // result, as a server does in a forward test.
 
-// reverseReq asks the server to send a reverse test.
-type reverseReq struct {
-	session uint64
-	params  sessionParams
-}
-
 // reverseEnd is the body of the end message of a reverse test.
 type reverseEnd struct {
-	Sent SentSummary `json:"sum_sent"`
-	CPU  HostCPU     `json:"cpu_utilization_percent"`
+	Sent report.SentSummary `json:"sum_sent"`
+	CPU  report.HostCPU     `json:"cpu_utilization_percent"`
 }
 
 // ReverseSummary is a server's account of a reverse test
 // ("end.reverse_sessions[]"): what it sent and what the client received.
 type ReverseSummary struct {
-	ID       SessionID       `json:"id"`
-	Client   string          `json:"client,omitempty"`
-	Sent     SentSummary     `json:"sum_sent"`
-	Received *SessionSummary `json:"sum_received,omitempty"`
+	ID       report.SessionID        `json:"id"`
+	Client   string                  `json:"client,omitempty"`
+	Sent     report.SentSummary      `json:"sum_sent"`
+	Received *account.SessionSummary `json:"sum_received,omitempty"`
 	// Error says why the test failed, if it did.
 	Error string `json:"error,omitempty"`
-}
-
-// reverseHello handles a hello asking for a reverse test, on the delivery
-// goroutine: it welcomes it and, the first time, hands it to Serve.
-func (r *receiver) reverseHello(m wire.Message, p sessionParams) {
-	if r.reverse == nil {
-		r.controlErrors.Add(1) // not a server
-		return
-	}
-	if !r.reverseSeen || r.reverseLast != m.Session {
-		r.reverseSeen, r.reverseLast = true, m.Session
-		select {
-		case r.reverse <- reverseReq{session: m.Session, params: p}:
-		default:
-			r.controlErrors.Add(1)
-			return
-		}
-	}
-	r.send(wire.Message{Type: wire.TypeWelcome, Session: m.Session, A: uint64(r.maxPayload)}, nil)
 }
 
 // discard is a slave that ignores every frame.
@@ -82,11 +60,11 @@ type reverseRunner struct {
 
 // newReverseRunner makes recv, a server's receiver, hand reverse tests
 // and the client's replies to them to the runner.
-func newReverseRunner(server *udp.Server, recv *receiver, cfg ServeConfig) *reverseRunner {
+func newReverseRunner(server *udp.Server, recv *account.Receiver, cfg ServeConfig) *reverseRunner {
 	ctx, cancel := context.WithCancel(context.Background())
 	rr := &reverseRunner{ctx: ctx, cancel: cancel, server: server, replies: newReplySlave(), cfg: cfg,
 		done: make(chan ReverseSummary, 16), sums: []ReverseSummary{}}
-	recv.reverse, recv.replies = make(chan reverseReq, 4), rr.replies
+	recv.Reverse, recv.Replies = make(chan account.ReverseReq, 4), rr.replies
 	return rr
 }
 
@@ -99,7 +77,7 @@ func (rr *reverseRunner) ended(sum ReverseSummary) {
 }
 
 // start runs the test req asks for.
-func (rr *reverseRunner) start(req reverseReq) {
+func (rr *reverseRunner) start(req account.ReverseReq) {
 	rr.wg.Add(1)
 	go func() {
 		defer rr.wg.Done()
@@ -127,28 +105,28 @@ func (rr *reverseRunner) stop() {
 }
 
 // run sends one reverse test to the client.
-func (rr *reverseRunner) run(req reverseReq) ReverseSummary {
-	out := ReverseSummary{ID: SessionID(req.session), Client: rr.server.Peer().String()}
-	p := req.params
-	r, err := ParseRate(p.Rate)
+func (rr *reverseRunner) run(req account.ReverseReq) ReverseSummary {
+	out := ReverseSummary{ID: report.SessionID(req.Session), Client: rr.server.Peer().String()}
+	p := req.Params
+	r, err := report.ParseRate(p.Rate)
 	if err != nil {
 		out.Error = fmt.Sprintf("the client's rate: %v", err)
 		return out
 	}
-	c := Case{Transport: rr.cfg.Transport, Payload: p.Payload, Batch: rr.cfg.Batch, Rate: r, PRBS: p.PRBS,
-		Duration: time.Duration(p.Duration * float64(time.Second))}.withDefaults()
+	c := report.Case{Transport: rr.cfg.Transport, Payload: p.Payload, Batch: rr.cfg.Batch, Rate: r, PRBS: p.PRBS,
+		Duration: time.Duration(p.Duration * float64(time.Second))}.WithDefaults()
 	never := func() bool { return false }
-	if err := hello(rr.ctx, rr.server, rr.replies, req.session, c, never); err != nil {
+	if err := hello(rr.ctx, rr.server, rr.replies, req.Session, c, never); err != nil {
 		out.Error = fmt.Sprintf("the client did not open the reverse test: %v", err)
 		return out
 	}
-	snd, err := newSender(rr.server, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
+	snd, err := traffic.NewSender(rr.server, c.Payload, traffic.FramesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP)
 	if err != nil {
 		out.Error = err.Error()
 		return out
 	}
-	defer snd.release()
-	snd.stamp = stampable(c)
+	defer snd.Release()
+	snd.Stamp = account.Stampable(c)
 	procStart, _ := cpu.Process()
 	wallStart := time.Now()
 	elapsed, usage, _, err := sendPinned(rr.ctx, snd, c, -1)
@@ -158,8 +136,8 @@ func (rr *reverseRunner) run(req reverseReq) ReverseSummary {
 		out.Error = fmt.Sprintf("sending: %v", err)
 		return out
 	}
-	body, _ := json.Marshal(reverseEnd{Sent: out.Sent, CPU: hostCPU(procEnd.Sub(procStart), time.Since(wallStart))})
-	sum, err := finishWith(rr.ctx, rr.server, rr.replies, req.session, out.Sent.Packets, out.Sent.Bytes, body)
+	body, _ := json.Marshal(reverseEnd{Sent: out.Sent, CPU: report.HostCPUOf(procEnd.Sub(procStart), time.Since(wallStart))})
+	sum, err := finishWith(rr.ctx, rr.server, rr.replies, req.Session, out.Sent.Packets, out.Sent.Bytes, body)
 	if err != nil {
 		out.Error = fmt.Sprintf("the client's result: %v", err)
 		return out
@@ -170,20 +148,20 @@ func (rr *reverseRunner) run(req reverseReq) ReverseSummary {
 
 // finishWith sends the end message with body until the peer's result
 // arrives, endWait passes or ctx ends.
-func finishWith(ctx context.Context, tx transmitter, replies *replySlave, session, sent, sentBytes uint64, body []byte) (SessionSummary, error) {
+func finishWith(ctx context.Context, tx traffic.Transmitter, replies *replySlave, session, sent, sentBytes uint64, body []byte) (account.SessionSummary, error) {
 	deadline := time.NewTimer(endWait)
 	defer deadline.Stop()
 	retry := time.NewTicker(endRetry)
 	defer retry.Stop()
 	for {
-		control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes, Body: body})
+		traffic.Control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes, Body: body})
 		for waiting := true; waiting; {
 			select {
 			case r := <-replies.result:
 				if r.session != session {
 					continue // a late answer to an earlier test
 				}
-				var sum SessionSummary
+				var sum account.SessionSummary
 				if err := json.Unmarshal(r.body, &sum); err != nil {
 					return sum, fmt.Errorf("the result is unreadable: %w", err)
 				}
@@ -191,9 +169,9 @@ func finishWith(ctx context.Context, tx transmitter, replies *replySlave, sessio
 			case <-retry.C:
 				waiting = false
 			case <-deadline.C:
-				return SessionSummary{}, fmt.Errorf("no result within %v", endWait)
+				return account.SessionSummary{}, fmt.Errorf("no result within %v", endWait)
 			case <-ctx.Done():
-				return SessionSummary{}, ctx.Err()
+				return account.SessionSummary{}, ctx.Err()
 			}
 		}
 	}

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )
@@ -19,24 +21,24 @@ import (
 // summary).
 type reverseClient struct {
 	session uint64
-	recv    *receiver
+	recv    *account.Receiver
 	ends    *endWatcher
 }
 
 // newReverseClient attaches the receiving side to client before the test
 // is opened, so that the server's hello, sent right after its welcome,
 // finds it.
-func newReverseClient(client *udp.Client, session uint64, c Case) (*reverseClient, error) {
-	recv, err := newReceiver(client, client, -1, c.PRBS)
+func newReverseClient(client *udp.Client, session uint64, c report.Case) (*reverseClient, error) {
+	recv, err := account.NewReceiver(client, client, -1, c.PRBS)
 	if err != nil {
 		return nil, err
 	}
 	// The client's own reply slave takes the server's welcomes and results.
-	recv.replies = discard{}
-	recv.maxPayload = client.MaxPayload()
+	recv.Replies = discard{}
+	recv.MaxPayload = client.MaxPayload()
 	if c.Transport != udp.TransportXDP {
 		// The receive buffer a server gets.
-		client.SetRxBufferCount(max(1, DefaultRxBuffer/(client.MaxPayload()+28)))
+		client.SetRxBufferCount(max(1, report.DefaultRxBuffer/(client.MaxPayload()+28)))
 	}
 	ends := &endWatcher{session: session, body: make(chan []byte, 4)}
 	engine.Connect(client, ends) // before recv: it sees the end message first
@@ -46,16 +48,16 @@ func newReverseClient(client *udp.Client, session uint64, c Case) (*reverseClien
 
 // run receives the test the server sends, reporting intervals as it goes,
 // and fills the report with both sides' figures.
-func (rc *reverseClient) run(ctx context.Context, cfg ClientConfig, c Case, rep *ClientReport) error {
+func (rc *reverseClient) run(ctx context.Context, cfg ClientConfig, c report.Case, rep *ClientReport) error {
 	procStart, _ := cpu.Process()
 	wallStart := time.Now()
-	stop := recordIntervals(cfg.Interval, newMeter(wallStart, false), func() (counters, uint64) {
-		return rc.recv.snapshot(), 0
+	stop := account.RecordIntervals(cfg.Interval, account.NewMeter(wallStart, false), func() (account.Counters, uint64) {
+		return rc.recv.Snapshot(), 0
 	}, &rep.Intervals, cfg.onInterval())
 	sum, err := rc.await(ctx, c.Duration+helloWait+endWait)
 	stop()
 	procEnd, _ := cpu.Process()
-	rep.End.Process = processCPU(procEnd.Sub(procStart))
+	rep.End.Process = report.ProcessCPUOf(procEnd.Sub(procStart))
 	rep.End.hostWall = time.Since(wallStart)
 	if err != nil {
 		return err
@@ -87,19 +89,19 @@ func (rc *reverseClient) serverEnd() (reverseEnd, error) {
 
 // await waits for the receiver's summary of the session, which it makes
 // when the server's end message arrives.
-func (rc *reverseClient) await(ctx context.Context, limit time.Duration) (SessionSummary, error) {
+func (rc *reverseClient) await(ctx context.Context, limit time.Duration) (account.SessionSummary, error) {
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	for {
 		select {
-		case sum := <-rc.recv.events:
+		case sum := <-rc.recv.Events:
 			if uint64(sum.ID) == rc.session {
 				return sum, nil
 			}
 		case <-deadline.C:
-			return SessionSummary{}, fmt.Errorf("the server did not send and end the reverse test within %v", limit)
+			return account.SessionSummary{}, fmt.Errorf("the server did not send and end the reverse test within %v", limit)
 		case <-ctx.Done():
-			return SessionSummary{}, fmt.Errorf("interrupted while receiving the reverse test: %w", ctx.Err())
+			return account.SessionSummary{}, fmt.Errorf("interrupted while receiving the reverse test: %w", ctx.Err())
 		}
 	}
 }

@@ -3,54 +3,23 @@ package bench
 import (
 	"testing"
 
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/internal/benchtest"
+	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 )
 
-func TestReverseHelloIsHandedOnOnce(t *testing.T) {
-	peer := newFakePeer(t)
-	r, err := newReceiver(peer, peer, -1, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.reverse = make(chan reverseReq, 4)
-	hello := helloMsg(t, 9, sessionParams{Payload: 1000, Rate: "10M", Duration: 1, Reverse: true})
-	deliver(t, peer.pool, r, hello)
-	deliver(t, peer.pool, r, hello) // a repeated hello is welcomed again, not run again
-	if len(r.reverse) != 1 {
-		t.Fatalf("%d reverse requests for one test", len(r.reverse))
-	}
-	if req := <-r.reverse; req.session != 9 || req.params.Payload != 1000 || !req.params.Reverse {
-		t.Fatalf("request %+v", req)
-	}
-	replies := peer.replies(t)
-	if len(replies) != 2 || replies[0].Type != wire.TypeWelcome || replies[1].Session != 9 {
-		t.Fatalf("replies %+v", replies)
-	}
-	// A reverse test opens no receiving session on the server.
-	if r.session != nil || len(r.sessions()) != 0 {
-		t.Fatalf("session %+v", r.session)
-	}
-
-	// A receiver that is not a server cannot send a reverse test.
-	other, _ := newReceiver(peer, peer, -1, false)
-	deliver(t, peer.pool, other, hello)
-	if other.invalid() != 1 {
-		t.Fatalf("invalid %d, want the refused hello counted", other.invalid())
-	}
-}
-
 func TestRepliesGoToTheReplySlave(t *testing.T) {
-	peer := newFakePeer(t)
-	r, _ := newReceiver(peer, peer, -1, false)
+	peer := benchtest.NewPeer(t)
+	r, _ := account.NewReceiver(peer, peer, -1, false)
 	welcome := wire.Encode(nil, wire.Message{Type: wire.TypeWelcome, Session: 4})
-	deliver(t, peer.pool, r, welcome)
-	if r.invalid() != 1 {
-		t.Fatalf("a stray welcome is not counted as invalid: %d", r.invalid())
+	benchtest.Deliver(t, peer.Pool, r, welcome)
+	if r.Invalid() != 1 {
+		t.Fatalf("a stray welcome is not counted as invalid: %d", r.Invalid())
 	}
 	rs := newReplySlave()
-	r.replies = rs
-	deliver(t, peer.pool, r, welcome)
+	r.Replies = rs
+	benchtest.Deliver(t, peer.Pool, r, welcome)
 	select {
 	case w := <-rs.welcome:
 		if w.session != 4 {
@@ -59,36 +28,36 @@ func TestRepliesGoToTheReplySlave(t *testing.T) {
 	default:
 		t.Fatal("the welcome did not reach the reply slave")
 	}
-	if r.invalid() != 1 {
-		t.Fatalf("invalid %d", r.invalid())
+	if r.Invalid() != 1 {
+		t.Fatalf("invalid %d", r.Invalid())
 	}
 }
 
-// closingPeer is a fakePeer whose owner closes it as soon as the
+// closingPeer is a benchtest.Peer whose owner closes it as soon as the
 // receiver publishes a session's end, as a reverse client does.
 type closingPeer struct {
-	*fakePeer
-	events chan SessionSummary
+	*benchtest.Peer
+	events chan account.SessionSummary
 }
 
 func (p closingPeer) Send(f engine.Frame) error {
 	if len(p.events) > 0 {
 		return engine.ErrClosed
 	}
-	return p.fakePeer.Send(f)
+	return p.Peer.Send(f)
 }
 
 func TestResultGoesOutBeforeTheEndIsPublished(t *testing.T) {
-	fake := newFakePeer(t)
-	peer := closingPeer{fakePeer: fake}
-	r, _ := newReceiver(peer, fake, -1, false)
-	peer.events = r.events
-	r.reply = peer
-	deliver(t, fake.pool, r, helloMsg(t, 9, sessionParams{Payload: 64}))
-	deliver(t, fake.pool, r, seqDatagram(0, 64))
-	deliver(t, fake.pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 9, A: 1, B: 64}))
+	fake := benchtest.NewPeer(t)
+	peer := closingPeer{Peer: fake}
+	r, _ := account.NewReceiver(peer, fake, -1, false)
+	peer.events = r.Events
+	r.Reply = peer
+	benchtest.Deliver(t, fake.Pool, r, benchtest.HelloMsg(t, 9, account.SessionParams{Payload: 64}))
+	benchtest.Deliver(t, fake.Pool, r, benchtest.SeqDatagram(0, 64))
+	benchtest.Deliver(t, fake.Pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 9, A: 1, B: 64}))
 	select {
-	case sum := <-r.events:
+	case sum := <-r.Events:
 		if sum.ID != 9 || sum.Packets != 1 {
 			t.Fatalf("summary %+v", sum)
 		}
@@ -96,12 +65,12 @@ func TestResultGoesOutBeforeTheEndIsPublished(t *testing.T) {
 		t.Fatal("the session's end was not published")
 	}
 	var results int
-	for _, m := range fake.replies(t) {
+	for _, m := range fake.Replies(t) {
 		if m.Type == wire.TypeResult && m.Session == 9 {
 			results++
 		}
 	}
-	if results != 1 || r.controlErrors.Load() != 0 {
-		t.Fatalf("%d results sent before the owner closed the socket (control errors %d)", results, r.controlErrors.Load())
+	if results != 1 || r.ControlErrors.Load() != 0 {
+		t.Fatalf("%d results sent before the owner closed the socket (control errors %d)", results, r.ControlErrors.Load())
 	}
 }

@@ -7,8 +7,12 @@ import (
 	"net/netip"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
-	"udpstream.dev/bench/internal/wire"
+	"udpstream.dev/bench/netns"
+	"udpstream.dev/bench/report"
+	"udpstream.dev/bench/traffic"
+	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )
@@ -34,7 +38,7 @@ func pinPlan(noPin bool) (tx, rx int) {
 }
 
 // endpointOptions are the engine options of both sides of a case.
-func (c Case) endpointOptions() []udp.Option {
+func endpointOptions(c report.Case) []udp.Option {
 	opts := []udp.Option{
 		udp.WithTransport(c.Transport),
 		udp.WithBatch(c.Batch),
@@ -51,35 +55,27 @@ func (c Case) endpointOptions() []udp.Option {
 	if c.Transport == udp.TransportXDP {
 		x := c.XDP
 		if c.Network != nil && x.Iface == "" {
-			x.Iface = nsIfName
+			x.Iface = netns.IfName
 		}
 		opts = append(opts, udp.WithXDP(x.Iface, x.Queue, x.Mode))
 	}
 	return opts
 }
 
-// kernelDrops is what the kernel dropped before the engine saw it: socket
-// buffers of the sockets (sk_drops, read through SO_MEMINFO) and, with
-// AF_XDP, the packets the socket dropped, each once (an empty fill ring is
-// counted twice by the kernel; XDP.DroppedPackets counts it once).
-func kernelDrops(st udp.Stats) uint64 {
-	return st.KernelDroppedBuffers + st.XDP.DroppedPackets()
-}
-
 // openPair opens the receiving server and the sending client of a case,
 // on loopback or in the case's namespaces.
-func (c Case) openPair() (*udp.Server, *udp.Client, error) {
+func openPair(c report.Case) (*udp.Server, *udp.Client, error) {
 	rxAddr := netip.MustParseAddr("127.0.0.1")
 	inRx, inTx := func(f func() error) error { return f() }, func(f func() error) error { return f() }
 	if n := c.Network; n != nil {
-		if err := n.setMTU(c.MTU()); err != nil {
+		if err := n.SetMTU(c.MTU()); err != nil {
 			return nil, nil, err
 		}
-		rxAddr, inRx, inTx = n.RxAddr(), n.inRx, n.inTx
+		rxAddr, inRx, inTx = n.RxAddr(), n.InRx, n.InTx
 	}
 	var server *udp.Server
 	err := inRx(func() (err error) {
-		server, err = udp.NewServer(0, c.Jumbo(), append(c.endpointOptions(), udp.WithBindAddress(rxAddr))...)
+		server, err = udp.NewServer(0, c.Jumbo(), append(endpointOptions(c), udp.WithBindAddress(rxAddr))...)
 		return err
 	})
 	if err != nil {
@@ -90,7 +86,7 @@ func (c Case) openPair() (*udp.Server, *udp.Client, error) {
 	}
 	var client *udp.Client
 	err = inTx(func() (err error) {
-		client, err = udp.NewClient(rxAddr.String(), server.Port(), c.Jumbo(), c.endpointOptions()...)
+		client, err = udp.NewClient(rxAddr.String(), server.Port(), c.Jumbo(), endpointOptions(c)...)
 		return err
 	})
 	if err != nil {
@@ -105,9 +101,9 @@ func (c Case) openPair() (*udp.Server, *udp.Client, error) {
 // message carrying the sent count and returns both sides' figures. The
 // error (also in Result.Error) says why a case could not run; a run with
 // loss or PRBS errors is not an error (see Result.Failed).
-func Run(ctx context.Context, c Case) (Result, error) {
-	c = c.withDefaults()
-	res := Result{Test: c.testInfo()}
+func Run(ctx context.Context, c report.Case) (report.Result, error) {
+	c = c.WithDefaults()
+	res := report.Result{Test: c.TestInfo()}
 	if err := runCase(ctx, c, &res); err != nil {
 		res.Error = err.Error()
 		return res, err
@@ -118,39 +114,39 @@ func Run(ctx context.Context, c Case) (Result, error) {
 // caseRun is one case of Run under way: its endpoints, its receiver and
 // sender, and the CPUs they are pinned to (-1: none).
 type caseRun struct {
-	c            Case
+	c            report.Case
 	server       *udp.Server
 	client       *udp.Client
 	serverClosed bool
-	recv         *receiver
-	snd          *sender
+	recv         *account.Receiver
+	snd          *traffic.Sender
 	txCPU, rxCPU int
 }
 
 // runCase checks c, opens its endpoints, receiver and sender, and runs
 // it (see measure); what it measured goes in res, also on failure.
-func runCase(ctx context.Context, c Case, res *Result) error {
+func runCase(ctx context.Context, c report.Case, res *report.Result) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
 	r := &caseRun{c: c}
 	r.txCPU, r.rxCPU = pinPlan(c.NoPin)
 	var err error
-	if r.server, r.client, err = c.openPair(); err != nil {
+	if r.server, r.client, err = openPair(c); err != nil {
 		return err
 	}
 	defer r.close()
 
-	if r.recv, err = newReceiver(nil, r.server, r.rxCPU, false); err != nil {
+	if r.recv, err = account.NewReceiver(nil, r.server, r.rxCPU, false); err != nil {
 		return err
 	}
-	r.recv.lockedThread = c.RxQueue == 0
-	r.recv.beginImplicit(sessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch})
+	r.recv.LockedThread = c.RxQueue == 0
+	r.recv.BeginImplicit(account.SessionParams{Payload: c.Payload, PRBS: c.PRBS, Transport: c.Transport.String(), Batch: c.Batch})
 	engine.Connect(r.server, r.recv)
-	if r.snd, err = newSender(r.client, c.Payload, framesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP); err != nil {
+	if r.snd, err = traffic.NewSender(r.client, c.Payload, traffic.FramesPerCall(c.Transport, c.Payload, c.Batch), c.PRBS, c.Transport == udp.TransportXDP); err != nil {
 		return err
 	}
-	defer r.snd.release()
+	defer r.snd.Release()
 	return r.measure(ctx, res)
 }
 
@@ -166,21 +162,21 @@ func (r *caseRun) close() {
 // measure sends for the case's duration, ends the test, closes both
 // endpoints and puts both sides' figures in res (the interval records as
 // they come). The error says why the test yielded no figures.
-func (r *caseRun) measure(ctx context.Context, res *Result) error {
+func (r *caseRun) measure(ctx context.Context, res *report.Result) error {
 	c, recv, snd := r.c, r.recv, r.snd
 	procStart, _ := cpu.Process()
-	stopIntervals := recordIntervals(c.Interval, newMeter(time.Now(), false), func() (counters, uint64) {
-		return recv.snapshot(), snd.sent.Load()
+	stopIntervals := account.RecordIntervals(c.Interval, account.NewMeter(time.Now(), false), func() (account.Counters, uint64) {
+		return recv.Snapshot(), snd.Sent.Load()
 	}, &res.Intervals, c.OnInterval)
 
 	elapsed, usage, pinned, sendErr := sendPinned(ctx, snd, c, r.txCPU)
 
-	sum, ended := awaitEnd(ctx, r.client, recv, 0, snd.sent.Load(), snd.sentBytes.Load())
+	sum, ended := awaitEnd(ctx, r.client, recv, 0, snd.Sent.Load(), snd.SentBytes.Load())
 	stopIntervals()
 	procEnd, _ := cpu.Process()
 	txStats, rxMode := r.client.Stats(), r.server.Stats().XDP.Mode
 	r.close()
-	recv.restoreAffinity()
+	recv.RestoreAffinity()
 
 	if sendErr != nil {
 		return fmt.Errorf("sending: %w", sendErr)
@@ -191,53 +187,53 @@ func (r *caseRun) measure(ctx context.Context, res *Result) error {
 	if pinned {
 		res.Test.TxCPU = r.txCPU
 	}
-	if recv.pinned && recv.pinErr == nil {
+	if recv.Pinned && recv.PinErr == nil {
 		res.Test.RxCPU = r.rxCPU
 	}
 	res.SumSent = sentSummary(elapsed, snd, usage, txStats)
 	res.SumReceived = sum.ReceivedSummary
 	res.SumReceived.XDPMode = rxMode
-	res.Process = processCPU(procEnd.Sub(procStart))
+	res.Process = report.ProcessCPUOf(procEnd.Sub(procStart))
 	return nil
 }
 
 // sentSummary is the sender's side of a finished test.
-func sentSummary(elapsed time.Duration, snd *sender, u cpu.Usage, st udp.Stats) SentSummary {
-	s := SentSummary{Sender: true, GSO: st.GSO, XDPMode: st.XDP.Mode, Errors: snd.errs.Load()}
-	if err := snd.firstError(); err != nil {
+func sentSummary(elapsed time.Duration, snd *traffic.Sender, u cpu.Usage, st udp.Stats) report.SentSummary {
+	s := report.SentSummary{Sender: true, GSO: st.GSO, XDPMode: st.XDP.Mode, Errors: snd.Errs.Load()}
+	if err := snd.FirstError(); err != nil {
 		s.FirstError = err.Error()
 	}
-	s.Packets, s.Bytes = snd.sent.Load(), snd.sentBytes.Load()
+	s.Packets, s.Bytes = snd.Sent.Load(), snd.SentBytes.Load()
 	s.Seconds = elapsed.Seconds()
 	s.End = s.Seconds
-	s.setRates()
-	s.setCPU(u, "thread")
+	s.SetRates()
+	s.SetCPU(u, "thread")
 	return s
 }
 
 // awaitEnd sends the end message until the in-process receiver has
 // summarised the session, or endWait passes.
-func awaitEnd(ctx context.Context, tx transmitter, recv *receiver, session, sent, sentBytes uint64) (SessionSummary, bool) {
+func awaitEnd(ctx context.Context, tx traffic.Transmitter, recv *account.Receiver, session, sent, sentBytes uint64) (account.SessionSummary, bool) {
 	deadline := time.NewTimer(endWait)
 	defer deadline.Stop()
 	retry := time.NewTicker(endRetry)
 	defer retry.Stop()
 	for {
-		control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes})
+		traffic.Control(tx, wire.Message{Type: wire.TypeEnd, Session: session, A: sent, B: sentBytes})
 		select {
-		case sum := <-recv.events:
+		case sum := <-recv.Events:
 			return sum, true
 		case <-retry.C:
 		case <-deadline.C:
-			return SessionSummary{}, false
+			return account.SessionSummary{}, false
 		case <-ctx.Done():
 			// Still give the receiver its chance: the figures are worth
 			// having even when the run was interrupted.
 			select {
-			case sum := <-recv.events:
+			case sum := <-recv.Events:
 				return sum, true
 			case <-time.After(endRetry):
-				return SessionSummary{}, false
+				return account.SessionSummary{}, false
 			}
 		}
 	}

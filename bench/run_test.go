@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/netns"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -26,7 +29,7 @@ func testContext(t *testing.T) context.Context {
 }
 
 // checkConsistent checks the arithmetic every result must satisfy.
-func checkConsistent(t *testing.T, r Result) {
+func checkConsistent(t *testing.T, r report.Result) {
 	t.Helper()
 	s, v := r.SumSent, r.SumReceived
 	if s.Packets == 0 || v.Packets == 0 {
@@ -47,13 +50,17 @@ func checkConsistent(t *testing.T, r Result) {
 }
 
 func TestRunEachTransportPacedWithPRBS(t *testing.T) {
-	for _, tr := range []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO} {
+	transports := []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO}
+	if testing.Short() {
+		transports = transports[1:2] // short: mmsg only; the full run sweeps all three
+	}
+	for _, tr := range transports {
 		t.Run(tr.String(), func(t *testing.T) {
 			var intervals atomic.Int32
-			c := Case{
+			c := report.Case{
 				Transport: tr, Payload: 1024, Batch: 16, Duration: 400 * time.Millisecond,
-				Rate: Rate{DatagramsPerSecond: 20000}, PRBS: true,
-				Interval: 100 * time.Millisecond, OnInterval: func(Interval) { intervals.Add(1) },
+				Rate: report.Rate{DatagramsPerSecond: 20000}, PRBS: true,
+				Interval: 100 * time.Millisecond, OnInterval: func(report.Interval) { intervals.Add(1) },
 			}
 			r, err := Run(testContext(t), c)
 			if err != nil {
@@ -86,7 +93,7 @@ func TestRunEachTransportPacedWithPRBS(t *testing.T) {
 }
 
 func TestRunFullSpeedJumbo(t *testing.T) {
-	r, err := Run(testContext(t), Case{Transport: udp.TransportMmsg, Payload: 8972, Duration: 300 * time.Millisecond})
+	r, err := Run(testContext(t), report.Case{Transport: udp.TransportMmsg, Payload: 8972, Duration: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +104,7 @@ func TestRunFullSpeedJumbo(t *testing.T) {
 }
 
 func TestRunWithRxQueue(t *testing.T) {
-	r, err := Run(testContext(t), Case{Transport: udp.TransportMmsg, Payload: 1472, Duration: 300 * time.Millisecond, RxQueue: 4096, PRBS: true})
+	r, err := Run(testContext(t), report.Case{Transport: udp.TransportMmsg, Payload: 1472, Duration: 300 * time.Millisecond, RxQueue: 4096, PRBS: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +116,7 @@ func TestRunWithRxQueue(t *testing.T) {
 
 func TestRunRejectsBadCases(t *testing.T) {
 	ctx := testContext(t)
-	for _, c := range []Case{
+	for _, c := range []report.Case{
 		{Transport: udp.TransportMmsg, Payload: 9000},
 		{Transport: udp.TransportMmsg, Payload: 4},
 		{Transport: udp.TransportMmsg, Payload: 1470, PRBS: true},
@@ -121,7 +128,7 @@ func TestRunRejectsBadCases(t *testing.T) {
 			t.Fatalf("case %+v ran", c)
 		}
 	}
-	if _, err := Run(ctx, Case{Transport: udp.TransportXDP}); err == nil || !strings.Contains(err.Error(), "veth pair") {
+	if _, err := Run(ctx, report.Case{Transport: udp.TransportXDP}); err == nil || !strings.Contains(err.Error(), "veth pair") {
 		t.Fatalf("xdp on loopback: %v", err)
 	}
 }
@@ -130,8 +137,8 @@ func TestRunStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var cancelled time.Time
-	r, err := Run(ctx, Case{Transport: udp.TransportMmsg, Duration: time.Minute, Rate: Rate{DatagramsPerSecond: 10000},
-		Interval: 50 * time.Millisecond, OnInterval: func(iv Interval) {
+	r, err := Run(ctx, report.Case{Transport: udp.TransportMmsg, Duration: time.Minute, Rate: report.Rate{DatagramsPerSecond: 10000},
+		Interval: 50 * time.Millisecond, OnInterval: func(iv report.Interval) {
 			if iv.Packets > 0 && cancelled.IsZero() {
 				cancelled = time.Now()
 				cancel()
@@ -147,10 +154,13 @@ func TestRunStopsWithContext(t *testing.T) {
 }
 
 func TestRunNetns(t *testing.T) {
-	if err := CheckNamespaces(); err != nil {
+	if testing.Short() {
+		t.Skip("short: creates network namespaces and a veth pair (root)")
+	}
+	if err := netns.CheckNamespaces(); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
-	ns, err := NewNamespaces()
+	ns, err := netns.NewNamespaces()
 	if err != nil {
 		t.Skipf("skipping: network namespaces unavailable here: %v", err)
 	}
@@ -159,14 +169,14 @@ func TestRunNetns(t *testing.T) {
 		if err := ns.Close(); err != nil {
 			t.Error(err)
 		}
-		if NamespaceExists(rx) || NamespaceExists(tx) {
+		if netns.NamespaceExists(rx) || netns.NamespaceExists(tx) {
 			t.Errorf("namespaces %s, %s left behind", rx, tx)
 		}
 	}()
 	for _, tr := range []udp.Transport{udp.TransportGRO, udp.TransportXDP} {
 		for _, payload := range []int{1472, 8972} {
-			r, err := Run(testContext(t), Case{Transport: tr, Payload: payload, Duration: 300 * time.Millisecond,
-				Rate: Rate{DatagramsPerSecond: 5000}, PRBS: true, Network: ns})
+			r, err := Run(testContext(t), report.Case{Transport: tr, Payload: payload, Duration: 300 * time.Millisecond,
+				Rate: report.Rate{DatagramsPerSecond: 5000}, PRBS: true, Network: ns})
 			if err != nil {
 				t.Fatalf("%s %d: %v", tr, payload, err)
 			}
@@ -186,13 +196,13 @@ func TestRunNetns(t *testing.T) {
 }
 
 func TestSweep(t *testing.T) {
-	cases := Cases(Case{Duration: 100 * time.Millisecond, Rate: Rate{DatagramsPerSecond: 5000}},
+	cases := report.Cases(report.Case{Duration: 100 * time.Millisecond, Rate: report.Rate{DatagramsPerSecond: 5000}},
 		[]udp.Transport{udp.TransportNaive, udp.TransportMmsg}, []int{512}, []int{4, 8})
 	if len(cases) != 3 { // naive once, mmsg per batch
 		t.Fatalf("%d cases: %v", len(cases), cases)
 	}
 	var calls []string
-	results, err := Sweep(testContext(t), cases, func(i, n int, c Case, r *Result) {
+	results, err := Sweep(testContext(t), cases, func(i, n int, c report.Case, r *report.Result) {
 		calls = append(calls, c.String())
 		if n != 3 || (r != nil) != (len(calls)%2 == 0) {
 			t.Errorf("progress call %d: i=%d n=%d r=%v", len(calls), i, n, r)
@@ -250,14 +260,14 @@ func startServeCancel(t *testing.T, cfg ServeConfig) (port int, done chan Server
 
 func TestServeAndTransmit(t *testing.T) {
 	var mu sync.Mutex
-	var sessions []SessionSummary
+	var sessions []account.SessionSummary
 	port, done := startServe(t, ServeConfig{Transport: udp.TransportGRO, OneOff: true,
-		OnSession: func(s SessionSummary) { mu.Lock(); sessions = append(sessions, s); mu.Unlock() }})
+		OnSession: func(s account.SessionSummary) { mu.Lock(); sessions = append(sessions, s); mu.Unlock() }})
 	var sentIntervals atomic.Int32
 	rep, err := Transmit(testContext(t), ClientConfig{
 		Host: "127.0.0.1", Port: port, Payload: 1200, Transport: udp.TransportGRO, Batch: 32,
-		Duration: 400 * time.Millisecond, Rate: Rate{BitsPerSecond: 100e6}, PRBS: true, CPU: -1,
-		Interval: 100 * time.Millisecond, OnInterval: func(Interval) { sentIntervals.Add(1) },
+		Duration: 400 * time.Millisecond, Rate: report.Rate{BitsPerSecond: 100e6}, PRBS: true, CPU: -1,
+		Interval: 100 * time.Millisecond, OnInterval: func(report.Interval) { sentIntervals.Add(1) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -362,7 +372,7 @@ func TestTransmitRaw(t *testing.T) {
 		}
 	}()
 	rep, err := Transmit(testContext(t), ClientConfig{Host: "127.0.0.1", Port: l.LocalAddr().(*net.UDPAddr).Port, Raw: true,
-		Payload: 500, Duration: 200 * time.Millisecond, Rate: Rate{DatagramsPerSecond: 5000}, CPU: -1})
+		Payload: 500, Duration: 200 * time.Millisecond, Rate: report.Rate{DatagramsPerSecond: 5000}, CPU: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,11 +420,14 @@ func TestLatencyAgainstServe(t *testing.T) {
 // longer run may allocate more for setup noise (GC refilling pools) but not
 // in proportion to the datagrams it moves.
 func TestRunAllocatesNothingPerDatagram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: runs each transport twice, long enough to count allocations per datagram")
+	}
 	for _, tr := range []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO} {
 		measure := func(d time.Duration) (datagrams, mallocs uint64) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			r, err := Run(testContext(t), Case{Transport: tr, Payload: 256, Batch: 32, Duration: d, Rate: Rate{DatagramsPerSecond: 30000}, PRBS: true})
+			r, err := Run(testContext(t), report.Case{Transport: tr, Payload: 256, Batch: 32, Duration: d, Rate: report.Rate{DatagramsPerSecond: 30000}, PRBS: true})
 			runtime.ReadMemStats(&after)
 			if err != nil {
 				t.Fatal(err)

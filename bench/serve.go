@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"udpstream.dev/bench/account"
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/seqtrack"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
 )
@@ -46,13 +48,13 @@ type ServeConfig struct {
 	Bind     netip.Addr
 	BusyPoll int
 	// XDP names the interface and queue of the xdp transport.
-	XDP XDP
+	XDP report.XDP
 	// Interval, with OnInterval, reports progress; intervals without
 	// traffic are not reported.
 	Interval   time.Duration
-	OnInterval func(Interval)
+	OnInterval func(report.Interval)
 	// OnSession is called when a client's test ends.
-	OnSession func(SessionSummary)
+	OnSession func(account.SessionSummary)
 	// Time stops the server this long after the first data datagram, or
 	// this long after it started when none arrives (0: no limit).
 	Time time.Duration
@@ -65,7 +67,7 @@ type ServeConfig struct {
 	// Ready, if set, is called with the bound port once the server
 	// listens; OnStart then with the report's start section.
 	Ready   func(port int)
-	OnStart func(Start)
+	OnStart func(report.Start)
 	// OnReverse is called when a reverse test (client -R) ends.
 	OnReverse func(ReverseSummary)
 	// OnServer, if set, is called with each server Serve opens, before
@@ -86,9 +88,9 @@ type ServeConfig struct {
 
 // ServerReport is udpperf server's result.
 type ServerReport struct {
-	Start     Start            `json:"start"`
-	Intervals []IntervalRecord `json:"intervals"`
-	End       ServerEnd        `json:"end"`
+	Start     report.Start            `json:"start"`
+	Intervals []report.IntervalRecord `json:"intervals"`
+	End       ServerEnd               `json:"end"`
 	// Error says why the run counts as failed (see Unusable), if it does.
 	Error string `json:"error,omitempty"`
 }
@@ -97,22 +99,22 @@ type ServerReport struct {
 type ServerEnd struct {
 	// SumReceived covers everything received while the server ran; its
 	// CPU figures are the whole process's.
-	SumReceived ReceivedSummary `json:"sum_received"`
+	SumReceived report.ReceivedSummary `json:"sum_received"`
 	// Sessions lists each client test that ended, as reported to its
 	// client.
-	Sessions []SessionSummary `json:"sessions"`
+	Sessions []account.SessionSummary `json:"sessions"`
 	// PingsEchoed counts latency pings answered.
-	PingsEchoed uint64     `json:"pings_echoed"`
-	Process     ProcessCPU `json:"process_cpu"`
+	PingsEchoed uint64            `json:"pings_echoed"`
+	Process     report.ProcessCPU `json:"process_cpu"`
 	// Sum, Streams, SumSent (nothing: a server sends no data) and CPU are
 	// iperf3's summary of what the server received.
 	// Reverse lists the reverse tests (client -R): what this server sent
 	// and what each client received.
-	Reverse []ReverseSummary `json:"reverse_sessions"`
-	Sum     UDPSum           `json:"sum"`
-	Streams []EndStream      `json:"streams"`
-	SumSent SentSummary      `json:"sum_sent"`
-	CPU     HostCPU          `json:"cpu_utilization_percent"`
+	Reverse []ReverseSummary   `json:"reverse_sessions"`
+	Sum     report.UDPSum      `json:"sum"`
+	Streams []report.EndStream `json:"streams"`
+	SumSent report.SentSummary `json:"sum_sent"`
+	CPU     report.HostCPU     `json:"cpu_utilization_percent"`
 }
 
 // Unusable says why a server run yielded nothing to report, or returns ""
@@ -151,11 +153,11 @@ const sessionLinger = 300 * time.Millisecond
 func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	cfg = cfg.withDefaults()
 	var rep ServerReport
-	if err := CheckTransport(cfg.Transport); err != nil {
+	if err := report.CheckTransport(cfg.Transport); err != nil {
 		return rep, err
 	}
 	if cfg.Transport == udp.TransportXDP && cfg.XDP.Iface == "" {
-		return rep, ErrXDPNeedsInterface
+		return rep, report.ErrXDPNeedsInterface
 	}
 	rep.Start = cfg.start()
 	if cfg.LowLatency {
@@ -177,7 +179,7 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	if cfg.Ready != nil {
 		cfg.Ready(server.Port())
 	}
-	iperfStart(&rep.Start, 0, connection(netip.AddrPortFrom(cfg.Bind, uint16(server.Port())), netip.AddrPort{}))
+	report.FillIperfStart(&rep.Start, 0, report.ConnectionOf(netip.AddrPortFrom(cfg.Bind, uint16(server.Port())), netip.AddrPort{}))
 	if cfg.OnStart != nil {
 		cfg.OnStart(rep.Start)
 	}
@@ -188,7 +190,7 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 	procEnd, _ := cpu.Process()
 	wall := time.Since(wallStart)
 	server.Close()
-	recv.publishCounts() // the delivery goroutine has ended: the last interval is exact
+	recv.PublishCounts() // the delivery goroutine has ended: the last interval is exact
 	r.stopIntervals()
 	r.drainSessions()
 	rep.End = serverEnd(recv, server.Stats(), procEnd.Sub(procStart))
@@ -200,13 +202,13 @@ func Serve(ctx context.Context, cfg ServeConfig) (ServerReport, error) {
 // withDefaults fills in the settings left zero.
 func (cfg ServeConfig) withDefaults() ServeConfig {
 	if cfg.Batch == 0 {
-		cfg.Batch = DefaultBatch
+		cfg.Batch = report.DefaultBatch
 	}
 	if cfg.Transport == udp.TransportNaive {
 		cfg.Batch = 1
 	}
 	if cfg.RxBuffer == 0 {
-		cfg.RxBuffer = DefaultRxBuffer
+		cfg.RxBuffer = report.DefaultRxBuffer
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = time.Second
@@ -215,15 +217,15 @@ func (cfg ServeConfig) withDefaults() ServeConfig {
 }
 
 // start is the report's start section for cfg.
-func (cfg ServeConfig) start() Start {
+func (cfg ServeConfig) start() report.Start {
 	maxPayload := udp.MaxPayloadStandard
 	if cfg.Jumbo {
 		maxPayload = udp.MaxPayloadJumbo
 	}
-	return Start{
-		System:    CollectSystem(),
-		Timestamp: timestamp(time.Now()),
-		Test: TestInfo{
+	return report.Start{
+		System:    report.CollectSystem(),
+		Timestamp: report.TimestampOf(time.Now()),
+		Test: report.TestInfo{
 			Transport: cfg.Transport.String(), Batch: cfg.Batch, Payload: maxPayload,
 			MTU: maxPayload + 28, Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
 			Network: "udp", RxQueue: cfg.RxQueue, LowLatency: cfg.LowLatency, SpinUs: float64(cfg.Spin) / float64(time.Microsecond), TxCPU: -1, RxCPU: -1,
@@ -263,7 +265,7 @@ func (cfg ServeConfig) options() []udp.Option {
 
 // openServer opens the server and its measuring receiver (not yet
 // connected).
-func openServer(cfg ServeConfig) (*udp.Server, *receiver, error) {
+func openServer(cfg ServeConfig) (*udp.Server, *account.Receiver, error) {
 	server, err := udp.NewServer(cfg.Port, cfg.Jumbo, cfg.options()...)
 	if err != nil {
 		return nil, nil, err
@@ -271,13 +273,13 @@ func openServer(cfg ServeConfig) (*udp.Server, *receiver, error) {
 	if cfg.Transport != udp.TransportXDP {
 		server.SetRxBufferCount(max(1, cfg.RxBuffer/(server.MaxPayload()+28)))
 	}
-	recv, err := newReceiver(server, server, -1, cfg.PRBS)
+	recv, err := account.NewReceiver(server, server, -1, cfg.PRBS)
 	if err != nil {
 		server.Close()
 		return nil, nil, err
 	}
-	recv.maxPayload = server.MaxPayload()
-	recv.lockedThread = cfg.RxQueue == 0
+	recv.MaxPayload = server.MaxPayload()
+	recv.LockedThread = cfg.RxQueue == 0
 	return server, recv, nil
 }
 
@@ -285,7 +287,7 @@ func openServer(cfg ServeConfig) (*udp.Server, *receiver, error) {
 type serveRun struct {
 	cfg    ServeConfig
 	server *udp.Server
-	recv   *receiver
+	recv   *account.Receiver
 	rev    *reverseRunner
 	rep    *ServerReport
 
@@ -309,7 +311,7 @@ func (r *serveRun) loop(ctx context.Context) {
 		defer limitTimer.Stop()
 		timeLimit = limitTimer.C
 	}
-	first := r.recv.first
+	first := r.recv.First
 	for {
 		select {
 		case <-ctx.Done():
@@ -323,15 +325,15 @@ func (r *serveRun) loop(ctx context.Context) {
 		case <-timeLimit:
 			return
 		case <-idleTick:
-			if last := r.recv.lastNs.Load(); last > 0 && time.Duration(r.recv.now()-last) >= cfg.IdleExit {
+			if last := r.recv.LastNs.Load(); last > 0 && time.Duration(r.recv.Now()-last) >= cfg.IdleExit {
 				return
 			}
-		case sum := <-r.recv.events:
+		case sum := <-r.recv.Events:
 			r.session(sum)
 			if cfg.OneOff && linger == nil && !sum.Omitted {
 				linger = time.After(sessionLinger)
 			}
-		case req := <-r.recv.reverse:
+		case req := <-r.recv.Reverse:
 			r.rev.start(req)
 		case sum := <-r.rev.done:
 			r.rev.ended(sum)
@@ -344,7 +346,7 @@ func (r *serveRun) loop(ctx context.Context) {
 	}
 }
 
-func (r *serveRun) session(sum SessionSummary) {
+func (r *serveRun) session(sum account.SessionSummary) {
 	if r.cfg.OnSession != nil {
 		r.cfg.OnSession(sum)
 	}
@@ -354,7 +356,7 @@ func (r *serveRun) session(sum SessionSummary) {
 func (r *serveRun) drainSessions() {
 	for {
 		select {
-		case sum := <-r.recv.events:
+		case sum := <-r.recv.Events:
 			r.session(sum)
 		default:
 			return
@@ -367,13 +369,13 @@ func (r *serveRun) drainSessions() {
 // its own rather than folded into a record that may not precede it.
 func (r *serveRun) startIntervals() {
 	r.intervalsStop, r.intervalsDone = make(chan struct{}), make(chan struct{})
-	m := newMeter(time.Now(), false)
-	go reportIntervals(r.cfg.Interval, r.intervalsStop, r.intervalsDone, func(bool) {
-		iv := m.next(time.Now(), r.recv.snapshot(), 0)
+	m := account.NewMeter(time.Now(), false)
+	go account.ReportIntervals(r.cfg.Interval, r.intervalsStop, r.intervalsDone, func(bool) {
+		iv := m.Next(time.Now(), r.recv.Snapshot(), 0)
 		if iv.Packets == 0 && iv.KernelDrops == 0 && iv.RingDrops == 0 && iv.LostPackets == 0 {
 			return // idle: nothing to say
 		}
-		r.rep.Intervals = append(r.rep.Intervals, NewIntervalRecord(iv))
+		r.rep.Intervals = append(r.rep.Intervals, report.NewIntervalRecord(iv))
 		if r.cfg.OnInterval != nil {
 			r.cfg.OnInterval(iv)
 		}
@@ -391,42 +393,42 @@ func (r *serveRun) stopIntervals() {
 
 // serverEnd totals what a server received, once the server is closed and
 // its delivery goroutine has ended.
-func serverEnd(recv *receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
-	recv.publishCounts()
-	end := ServerEnd{Sessions: recv.sessions(), PingsEchoed: recv.pings.Load()}
+func serverEnd(recv *account.Receiver, st udp.Stats, proc cpu.Usage) ServerEnd {
+	recv.PublishCounts()
+	end := ServerEnd{Sessions: recv.Sessions(), PingsEchoed: recv.Pings.Load()}
 	if end.Sessions == nil {
-		end.Sessions = []SessionSummary{}
+		end.Sessions = []account.SessionSummary{}
 	}
 	v := &end.SumReceived
-	v.Packets, v.Bytes = recv.packets.Load(), recv.bytes.Load()
-	if first := recv.firstNs.Load(); first > 0 {
+	v.Packets, v.Bytes = recv.Packets.Load(), recv.Bytes.Load()
+	if first := recv.FirstNs.Load(); first > 0 {
 		v.Start = 0
-		v.Seconds = float64(recv.lastNs.Load()-first) / 1e9
+		v.Seconds = float64(recv.LastNs.Load()-first) / 1e9
 		v.End = v.Seconds
 	}
-	v.setRates()
-	v.setCPU(proc, "process")
-	v.KernelDrops, v.RingDrops, v.PoolExhausted, v.GRO = kernelDrops(st), st.RingDrops, st.RxPoolExhausted, st.GRO
+	v.SetRates()
+	v.SetCPU(proc, "process")
+	v.KernelDrops, v.RingDrops, v.PoolExhausted, v.GRO = account.KernelDrops(st), st.RingDrops, st.RxPoolExhausted, st.GRO
 	v.XDPMode = st.XDP.Mode
-	v.Oversize, v.Invalid = st.RxOversize, recv.invalid()+st.XDP.RxMalformed
-	v.PRBSErrors = recv.prbsErrors()
+	v.Oversize, v.Invalid = st.RxOversize, recv.Invalid()+st.XDP.RxMalformed
+	v.PRBSErrors = recv.PRBSErrors()
 	if v.PRBSErrors > 0 {
-		v.PRBSFirstError = recv.firstPRBSError()
+		v.PRBSFirstError = recv.FirstPRBSError()
 	}
-	v.OutOfOrder = recv.late.Load()
-	v.Restarts = recv.restarts.Load()
+	v.OutOfOrder = recv.Late.Load()
+	v.Restarts = recv.Restarts.Load()
 	// Loss: exact for sessions that ended (sent - received), the gaps in
 	// the sequence for traffic still open (PRBS without a session, or a
 	// client that never said goodbye).
 	for _, s := range end.Sessions {
 		v.LostPackets += s.LostPackets
 	}
-	v.LossKnown = len(end.Sessions) > 0 || (recv.forcePRBS && recv.sequenced.Load())
-	if open := recv.missing.Load(); open > recv.lostAtEnds {
-		v.LostPackets += open - recv.lostAtEnds
+	v.LossKnown = len(end.Sessions) > 0 || (recv.ForcePRBS && recv.Sequenced.Load())
+	if open := recv.Missing.Load(); open > recv.LostAtEnds {
+		v.LostPackets += open - recv.LostAtEnds
 	}
 	v.LostPercent = seqtrack.Percent(v.LostPackets, v.LostPackets+v.Packets)
-	end.Process = processCPU(proc)
+	end.Process = report.ProcessCPUOf(proc)
 	return end
 }
 

@@ -3,6 +3,7 @@ package bench
 import (
 	"testing"
 
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -23,7 +24,7 @@ func TestServeOnServer(t *testing.T) {
 	if !readyBefore || got == nil || got.Port() != port {
 		t.Fatalf("OnServer before Ready %v, server %v (port %d)", readyBefore, got, port)
 	}
-	if st := got.Stats(); st.Transport != udp.TransportMmsg || st.Batch != DefaultBatch {
+	if st := got.Stats(); st.Transport != udp.TransportMmsg || st.Batch != report.DefaultBatch {
 		t.Fatalf("stats after Serve: %+v", st)
 	}
 }

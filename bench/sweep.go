@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"errors"
+
+	"udpstream.dev/bench/report"
 )
 
 // Sweep runs cases one after the other. progress, if set, is called
@@ -10,18 +12,18 @@ import (
 // again after it with the result. A case that cannot run is recorded with
 // its Error and the sweep goes on; the sweep stops early only when ctx
 // ends, returning the results so far and ctx's error.
-func Sweep(ctx context.Context, cases []Case, progress func(i, n int, c Case, r *Result)) ([]Result, error) {
-	return sweep(ctx, cases, Run, progress)
+func Sweep(ctx context.Context, cases []report.Case, progress func(i, n int, c report.Case, r *report.Result)) ([]report.Result, error) {
+	return SweepWith(ctx, cases, Run, progress)
 }
 
 // LatencySweep runs latency cases one after the other, like Sweep.
 func LatencySweep(ctx context.Context, cases []LatencyCase, progress func(i, n int, c LatencyCase, r *LatencyResult)) ([]LatencyResult, error) {
-	return sweep(ctx, cases, Latency, progress)
+	return SweepWith(ctx, cases, Latency, progress)
 }
 
-// sweep is the loop behind Sweep and LatencySweep: run each case in turn,
+// SweepWith is the loop behind Sweep and LatencySweep: run each case in turn,
 // keeping its result (failures included) unless ctx ended meanwhile.
-func sweep[C, R any](ctx context.Context, cases []C, run func(context.Context, C) (R, error), progress func(i, n int, c C, r *R)) ([]R, error) {
+func SweepWith[C, R any](ctx context.Context, cases []C, run func(context.Context, C) (R, error), progress func(i, n int, c C, r *R)) ([]R, error) {
 	results := make([]R, 0, len(cases))
 	for i, c := range cases {
 		if err := ctx.Err(); err != nil {
@@ -46,7 +48,7 @@ func sweep[C, R any](ctx context.Context, cases []C, run func(context.Context, C
 
 // FirstFailure returns an error describing the first failed result (an
 // error or PRBS errors), or nil.
-func FirstFailure(results []Result) error {
+func FirstFailure(results []report.Result) error {
 	for _, r := range results {
 		switch {
 		case r.Error != "":

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/experiment"
+	"udpstream.dev/bench/netns"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -58,15 +61,15 @@ func runBench(ctx context.Context, e env, args []string) error {
 		bf.printIntervals(e)
 	}
 	start := time.Now()
-	results, sweepErr := bench.Sweep(ctx, repeatCases(bf.cases, bf.repeat), benchProgress(e, bf.repeat))
+	results, sweepErr := bench.Sweep(ctx, experiment.RepeatCases(bf.cases, bf.repeat), benchProgress(e, bf.repeat))
 	return reportBench(e, bf, start, results, sweepErr)
 }
 
 // benchFlags is udpperf bench's command line, checked: the cases to run
 // (each once; repeat says how often) and what the report says of them.
 type benchFlags struct {
-	cases    []bench.Case
-	info     bench.SweepInfo
+	cases    []report.Case
+	info     report.SweepInfo
 	repeat   int
 	netns    bool
 	interval time.Duration
@@ -81,12 +84,12 @@ func parseBenchFlags(e env, args []string) (benchFlags, error) {
 	transports := fs.String("transport", "naive,mmsg,gro", "comma-separated transports: naive, mmsg, gro (gso), xdp (needs --netns; with --netns the default adds it)")
 	sizes := fs.String("size", "1472,8972", "comma-separated UDP payload sizes in bytes")
 	batches := fs.String("batch", "8,64", "comma-separated batch sizes (naive always uses 1)")
-	duration := durationFlag(fs, "time", bench.DefaultDuration, "sending time per case")
+	duration := durationFlag(fs, "time", report.DefaultDuration, "sending time per case")
 	r := rateFlag(fs)
 	prbs := fs.Bool("prbs", false, "send Rogue PRBS frames and check every byte")
 	jsonOut := fs.Bool("json", false, "print the JSON document on stdout (the table goes to stderr)")
 	out := fs.String("out", "", "also write the JSON document to this file")
-	chart := fs.String("chart", "udpperf-bench.svg", "write a chart to this file (.svg or .png; empty = none)")
+	chart := fs.String("chart", "out/udpperf-bench.svg", "write a chart to this file (.svg or .png; empty = none); missing folders are created")
 	netns := fs.Bool("netns", false, "run across a veth pair between two new network namespaces (root)")
 	interval := durationFlag(fs, "interval", 0, "print interval lines within each case (0 = none)")
 	rxQueue := fs.Int("rx-queue", 0, "receiver delivery queue depth (0 = deliver on the receive thread)")
@@ -119,11 +122,11 @@ func parseBenchFlags(e env, args []string) (benchFlags, error) {
 	if err := prepareOutput("out", *out); err != nil {
 		return bf, err
 	}
-	base := bench.Case{Duration: *duration, Rate: *r, PRBS: *prbs, RxQueue: *rxQueue, NoPin: *noPin, XDP: bench.XDP{Mode: mode}}
+	base := report.Case{Duration: *duration, Rate: *r, PRBS: *prbs, RxQueue: *rxQueue, NoPin: *noPin, XDP: report.XDP{Mode: mode}}
 	if bf.cases, err = benchCases(base, ts, payloads, bs, *netns); err != nil {
 		return bf, err
 	}
-	bf.info = bench.SweepInfo{Transports: names(ts), Payloads: payloads, Batches: bs, Duration: duration.Seconds(),
+	bf.info = report.SweepInfo{Transports: names(ts), Payloads: payloads, Batches: bs, Duration: duration.Seconds(),
 		Rate: r.String(), PRBS: *prbs, Network: "loopback", Cases: len(bf.cases)}
 	bf.repeat, bf.netns, bf.interval, bf.jsonOut, bf.out = *repeat, *netns, *interval, *jsonOut, *out
 	return bf, nil
@@ -147,8 +150,8 @@ func parseSweepLists(transports, sizes, batches string) (ts []udp.Transport, pay
 // benchCases is every combination of ts, payloads and batches on base,
 // each checked, except the xdp cases of --netns: only the namespaces,
 // opened later, can tell whether those run.
-func benchCases(base bench.Case, ts []udp.Transport, payloads, batches []int, netns bool) ([]bench.Case, error) {
-	cases := bench.Cases(base, ts, payloads, batches)
+func benchCases(base report.Case, ts []udp.Transport, payloads, batches []int, netns bool) ([]report.Case, error) {
+	cases := report.Cases(base, ts, payloads, batches)
 	for _, c := range cases {
 		if netns && c.Transport == udp.TransportXDP {
 			continue
@@ -161,7 +164,7 @@ func benchCases(base bench.Case, ts []udp.Transport, payloads, batches []int, ne
 }
 
 // useNamespaces runs every case across the veth pair of ns.
-func (bf *benchFlags) useNamespaces(e env, ns *bench.Namespaces) {
+func (bf *benchFlags) useNamespaces(e env, ns *netns.Namespaces) {
 	rx, tx := ns.Names()
 	fmt.Fprintf(e.stderr, "netns: receiver in %s (%v), sender in %s (%v), veth pair\n", rx, ns.RxAddr(), tx, ns.TxAddr())
 	bf.info.Network = "netns-veth"
@@ -174,8 +177,8 @@ func (bf *benchFlags) useNamespaces(e env, ns *bench.Namespaces) {
 func (bf *benchFlags) printIntervals(e env) {
 	for i := range bf.cases {
 		bf.cases[i].Interval = bf.interval
-		bf.cases[i].OnInterval = func(iv bench.Interval) {
-			fmt.Fprintf(e.stderr, "  %s\n", bench.FormatInterval(iv, true))
+		bf.cases[i].OnInterval = func(iv report.Interval) {
+			fmt.Fprintf(e.stderr, "  %s\n", report.FormatInterval(iv, true))
 		}
 	}
 }
@@ -183,20 +186,20 @@ func (bf *benchFlags) printIntervals(e env) {
 // reportBench prints the table of a finished (or interrupted) sweep,
 // writes its JSON document and chart, and returns the error that decides
 // the exit status.
-func reportBench(e env, bf benchFlags, start time.Time, results []bench.Result, sweepErr error) error {
+func reportBench(e env, bf benchFlags, start time.Time, results []report.Result, sweepErr error) error {
 	p := newPrinter(e, bf.jsonOut)
-	sums := bench.Summarize(results)
+	sums := experiment.Summarize(results)
 	if len(results) > 0 {
 		p.printf("\n")
 		var tbl bytes.Buffer
-		bench.WriteSummaryTable(&tbl, sums)
+		experiment.WriteSummaryTable(&tbl, sums)
 		p.printf("%s", tbl.String())
 	}
 	if err := emitBench(e, bf.info, start, results, sums, bf.repeat, sweepErr, bf.jsonOut, bf.out); err != nil {
 		return err
 	}
 	if bf.chart != "" && len(results) > 0 {
-		if err := bench.WriteSummaryChart(bf.chart, sums); err != nil {
+		if err := experiment.WriteSummaryChart(bf.chart, sums); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "chart: %s\n", bf.chart)
@@ -209,7 +212,7 @@ func reportBench(e env, bf benchFlags, start time.Time, results []bench.Result, 
 
 // failure turns failed cases into the run's error: PRBS errors first
 // (exit status 3), then cases that could not run.
-func failure(results []bench.Result) error {
+func failure(results []report.Result) error {
 	for _, r := range results {
 		if r.SumReceived.PRBSErrors > 0 {
 			return prbsError{fmt.Sprintf("%s %d B batch %d: %d datagrams failed the PRBS check: %s", r.Test.Transport, r.Test.Payload, r.Test.Batch, r.SumReceived.PRBSErrors, r.SumReceived.PRBSFirstError)}
@@ -223,11 +226,11 @@ func failure(results []bench.Result) error {
 
 // openNamespaces creates the veth pair between two new network namespaces
 // for --netns, first checking that this process may.
-func openNamespaces() (*bench.Namespaces, error) {
-	if err := bench.CheckNamespaces(); err != nil {
+func openNamespaces() (*netns.Namespaces, error) {
+	if err := netns.CheckNamespaces(); err != nil {
 		return nil, fmt.Errorf("--netns: %w", err)
 	}
-	ns, err := bench.NewNamespaces()
+	ns, err := netns.NewNamespaces()
 	if err != nil {
 		return nil, fmt.Errorf("--netns: %w", err)
 	}

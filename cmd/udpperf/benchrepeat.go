@@ -4,25 +4,14 @@ import (
 	"fmt"
 	"time"
 
-	"udpstream.dev/bench"
+	"udpstream.dev/bench/experiment"
+	"udpstream.dev/bench/report"
 )
-
-// repeatCases lists every case n times in a row, the order
-// bench.Summarize groups them in.
-func repeatCases(cases []bench.Case, n int) []bench.Case {
-	out := make([]bench.Case, 0, len(cases)*n)
-	for _, c := range cases {
-		for range n {
-			out = append(out, c)
-		}
-	}
-	return out
-}
 
 // benchProgress prints a line before and after every run of a sweep of
 // cases repeated n times.
-func benchProgress(e env, n int) func(i, total int, c bench.Case, r *bench.Result) {
-	return func(i, total int, c bench.Case, r *bench.Result) {
+func benchProgress(e env, n int) func(i, total int, c report.Case, r *report.Result) {
+	return func(i, total int, c report.Case, r *report.Result) {
 		name := fmt.Sprintf("case %d/%d", i, total)
 		if n > 1 {
 			name = fmt.Sprintf("case %d/%d run %d/%d", (i-1)/n+1, total/n, (i-1)%n+1, n)
@@ -41,18 +30,18 @@ func benchProgress(e env, n int) func(i, total int, c bench.Case, r *bench.Resul
 
 // emitBench writes bench's JSON document: one result per case, or with
 // --repeat above 1 one summary per case holding its runs.
-func emitBench(e env, info bench.SweepInfo, start time.Time, results []bench.Result, sums []bench.CaseSummary, n int, sweepErr error, jsonOut bool, path string) error {
+func emitBench(e env, info report.SweepInfo, start time.Time, results []report.Result, sums []experiment.CaseSummary, n int, sweepErr error, jsonOut bool, path string) error {
 	interrupted := ""
 	if sweepErr != nil {
 		interrupted = "interrupted: " + sweepErr.Error()
 	}
 	if n == 1 {
-		doc := bench.NewSweepReport(info, start, results)
+		doc := report.NewSweepReport(info, start, results)
 		doc.Error = interrupted
 		return emitDocument(e, doc, jsonOut, path)
 	}
 	info.Repeat = n
-	doc := bench.NewSweepReport(info, start, sums)
+	doc := report.NewSweepReport(info, start, sums)
 	doc.Error = interrupted
 	return emitDocument(e, doc, jsonOut, path)
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/zmq"
 )
 
@@ -33,7 +35,7 @@ func runBridge(ctx context.Context, e env, args []string) error {
 	connect := fs.String("connect", "", "the bridge server: tcp://HOST:PORT (frames come from PORT+1)")
 	prbs := fs.Bool("prbs", false, "check every frame as a Rogue PRBS frame (sessions opened with client --prbs are checked anyway)")
 	jsonOut := fs.Bool("json", false, "print one JSON document on stdout (intervals go to stderr)")
-	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
+	interval := durationFlag(fs, "interval", report.DefaultInterval, "time between interval lines")
 	limit := durationFlag(fs, "time", 0, "stop this long after the first frame, or after start if none arrives (0 = run until interrupted)")
 	idle := durationFlag(fs, "idle-exit", 0, "stop when no frame arrived for this long, after the first (0 = never)")
 	if err := parseNoArgs(fs, args); err != nil {
@@ -54,7 +56,7 @@ func runBridge(ctx context.Context, e env, args []string) error {
 		Host: host, Port: port, PRBS: *prbs,
 		Interval: *interval, Time: *limit, IdleExit: *idle,
 		OnInterval: intervalLines(p, true),
-		OnSession: func(s bench.SessionSummary) {
+		OnSession: func(s account.SessionSummary) {
 			p.printf("%s\n", sessionLines(s))
 		},
 	}
@@ -66,7 +68,7 @@ func runBridge(ctx context.Context, e env, args []string) error {
 		}
 		return err
 	}
-	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n%s\n", bench.FormatReceived(rep.End.SumReceived), formatBridge(rep.Bridge))
+	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n%s\n", report.FormatReceived(rep.End.SumReceived), formatBridge(rep.Bridge))
 	if *jsonOut {
 		if err := writeJSON(e.stdout, rep); err != nil {
 			return err

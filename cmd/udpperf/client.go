@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -88,11 +89,11 @@ func parseClientFlags(e env, args []string) (clientFlags, error) {
 	r := rateFlag(fs)
 	duration := durationFlag(fs, "time", bench.DefaultClientDuration, "how long to send")
 	transport := fs.String("transport", "mmsg", "naive (one datagram per syscall), mmsg (sendmmsg batches), gro/gso (UDP GSO) or xdp (AF_XDP on --iface)")
-	batch := fs.Int("batch", bench.DefaultBatch, "datagrams per send system call")
+	batch := fs.Int("batch", report.DefaultBatch, "datagrams per send system call")
 	prbs := fs.Bool("prbs", false, "send Rogue PRBS frames (32-bit words); the server checks every byte")
 	raw := fs.Bool("raw", false, "send data only: no session with a udpperf server (receiver figures unavailable)")
 	jsonOut, jsonStream := addJSONFlags(fs)
-	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
+	interval := durationFlag(fs, "interval", report.DefaultInterval, "time between interval lines")
 	fs.Var(&cf.affinity, "affinity", "pin the sending thread to `CPUS`: one CPU, or with -P one per stream, 0,1 (-1 = no pinning)")
 	parallel := addParallelFlags(fs, "sending")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
@@ -122,7 +123,7 @@ func parseClientFlags(e env, args []string) (clientFlags, error) {
 		return cf, err
 	}
 	c := cf.cfg
-	if err := (bench.Case{Transport: c.Transport, Payload: c.Payload, Batch: c.Batch, PRBS: c.PRBS}).ValidateSide(); err != nil {
+	if err := (report.Case{Transport: c.Transport, Payload: c.Payload, Batch: c.Batch, PRBS: c.PRBS}).ValidateSide(); err != nil {
 		return cf, usageError{err.Error()}
 	}
 	cf.cfg.Bind, err = parseBind(*bind)
@@ -190,9 +191,9 @@ func clientResult(out *reportOut, p *printer, rep bench.ClientReport, err error)
 // and writes doc(rep), with rep.Error set to the reason the run failed
 // (if it did), as the JSON report.
 func clientResultDoc(out *reportOut, p *printer, rep bench.ClientReport, doc func(bench.ClientReport) any, prefix string, err error) error {
-	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s%s\n", prefix, bench.FormatSent(rep.End.SumSent))
+	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s%s\n", prefix, report.FormatSent(rep.End.SumSent))
 	if s := rep.End.SumReceived; s != nil {
-		p.printf("%s%s\n", prefix, bench.FormatReceived(s.ReceivedSummary))
+		p.printf("%s%s\n", prefix, report.FormatReceived(s.ReceivedSummary))
 		if err == nil && s.Packets == 0 && rep.End.SumSent.Packets > 0 {
 			err = fmt.Errorf("the server received none of the %d datagrams sent", rep.End.SumSent.Packets)
 		}

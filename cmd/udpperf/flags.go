@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -151,7 +151,7 @@ func durationFlag(fs *flag.FlagSet, name string, def time.Duration, usage string
 }
 
 // rateValue is a --rate flag.
-type rateValue struct{ r *bench.Rate }
+type rateValue struct{ r *report.Rate }
 
 // String shows the default in --help.
 func (v rateValue) String() string {
@@ -161,9 +161,9 @@ func (v rateValue) String() string {
 	return v.r.String()
 }
 
-// Set parses a rate (see bench.ParseRate).
+// Set parses a rate (see report.ParseRate).
 func (v rateValue) Set(s string) error {
-	r, err := bench.ParseRate(s)
+	r, err := report.ParseRate(s)
 	if err != nil {
 		return err
 	}
@@ -171,8 +171,8 @@ func (v rateValue) Set(s string) error {
 	return nil
 }
 
-func rateFlag(fs *flag.FlagSet) *bench.Rate {
-	var r bench.Rate
+func rateFlag(fs *flag.FlagSet) *report.Rate {
+	var r report.Rate
 	fs.Var(rateValue{&r}, "rate", "target send rate: payload bit/s with k/M/G suffix (500M, 2.5G), datagrams/s with pps (100kpps), 0 = as fast as possible")
 	return &r
 }
@@ -183,7 +183,7 @@ func parseTransport(s string) (udp.Transport, error) {
 	if err != nil {
 		return 0, usageError{fmt.Sprintf("unknown transport %q (want naive, mmsg, gro, gso or xdp)", s)}
 	}
-	if err := bench.CheckTransport(t); err != nil {
+	if err := report.CheckTransport(t); err != nil {
 		return 0, err
 	}
 	return t, nil
@@ -248,33 +248,33 @@ func addXDPFlags(fs *flag.FlagSet) xdpFlags {
 }
 
 // config returns the xdp settings, requiring an interface for xdp.
-func (x xdpFlags) config(fs *flag.FlagSet, t udp.Transport) (bench.XDP, error) {
+func (x xdpFlags) config(fs *flag.FlagSet, t udp.Transport) (report.XDP, error) {
 	if t == udp.TransportXDP && *x.iface == "" {
-		return bench.XDP{}, usageError{"--transport xdp needs --iface (and --queue, default 0): the interface the AF_XDP socket binds to"}
+		return report.XDP{}, usageError{"--transport xdp needs --iface (and --queue, default 0): the interface the AF_XDP socket binds to"}
 	}
 	if *x.queue < 0 {
-		return bench.XDP{}, usageError{fmt.Sprintf("--queue %d is negative", *x.queue)}
+		return report.XDP{}, usageError{fmt.Sprintf("--queue %d is negative", *x.queue)}
 	}
 	mode, err := x.mode.resolve(fs, t.String())
 	if err != nil {
-		return bench.XDP{}, err
+		return report.XDP{}, err
 	}
-	return bench.XDP{Iface: *x.iface, Queue: *x.queue, Mode: mode}, nil
+	return report.XDP{Iface: *x.iface, Queue: *x.queue, Mode: mode}, nil
 }
 
 // transport parses the single transport name of client and server
 // together with its xdp settings, rejecting --iface/--queue without xdp.
-func (x xdpFlags) transport(fs *flag.FlagSet, name string) (udp.Transport, bench.XDP, error) {
+func (x xdpFlags) transport(fs *flag.FlagSet, name string) (udp.Transport, report.XDP, error) {
 	if err := x.check(fs, name); err != nil {
-		return 0, bench.XDP{}, err
+		return 0, report.XDP{}, err
 	}
 	t, err := parseTransport(name)
 	if err != nil {
-		return 0, bench.XDP{}, err
+		return 0, report.XDP{}, err
 	}
 	xcfg, err := x.config(fs, t)
 	if err != nil {
-		return 0, bench.XDP{}, err
+		return 0, report.XDP{}, err
 	}
 	return t, xcfg, nil
 }

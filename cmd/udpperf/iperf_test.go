@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/report"
 )
 
 func TestIperfForm(t *testing.T) {
@@ -350,7 +352,7 @@ func events(t *testing.T, out string) []event {
 
 // checkStream checks the order start, interval..., end, each interval
 // holding 1 to maxStreams streams, and decodes the events.
-func checkStream(t *testing.T, who string, evs []event, maxStreams int) (start bench.Start, ivs []bench.IntervalRecord, end map[string]any) {
+func checkStream(t *testing.T, who string, evs []event, maxStreams int) (start report.Start, ivs []report.IntervalRecord, end map[string]any) {
 	t.Helper()
 	if len(evs) < 3 || evs[0].Event != "start" || evs[len(evs)-1].Event != "end" {
 		t.Fatalf("%s: events %+v", who, evs)
@@ -359,7 +361,7 @@ func checkStream(t *testing.T, who string, evs []event, maxStreams int) (start b
 		t.Fatal(err)
 	}
 	for _, ev := range evs[1 : len(evs)-1] {
-		var iv bench.IntervalRecord
+		var iv report.IntervalRecord
 		if ev.Event != "interval" || json.Unmarshal(ev.Data, &iv) != nil || len(iv.Streams) < 1 || len(iv.Streams) > maxStreams {
 			t.Fatalf("%s: %s event %s", who, ev.Event, ev.Data)
 		}
@@ -465,7 +467,7 @@ func TestBidirEndToEnd(t *testing.T) {
 	for _, d := range []struct {
 		name string
 		sent uint64
-		got  *bench.SessionSummary
+		got  *account.SessionSummary
 	}{{"forward", fwdSent.Packets, fwdGot}, {"reverse", backSent.Packets, backGot}} {
 		if float64(d.sent) < 0.7*want || float64(d.sent) > 1.2*want || d.got.SentPackets != d.sent || d.got.Packets+d.got.LostPackets != d.sent {
 			t.Fatalf("%s: sent %d, received %+v (want about %.0f sent)", d.name, d.sent, d.got, want)

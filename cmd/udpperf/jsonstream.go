@@ -5,7 +5,7 @@ import (
 	"flag"
 	"sync"
 
-	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 )
 
 // reportOut is where client and server put their report: with --json one
@@ -50,30 +50,30 @@ func (o *reportOut) event(name string, data any) error {
 }
 
 // onStart returns the OnStart callback: the start event when streaming.
-func (o *reportOut) onStart() func(bench.Start) {
+func (o *reportOut) onStart() func(report.Start) {
 	if !o.stream {
 		return nil
 	}
-	return func(st bench.Start) { o.event("start", st) }
+	return func(st report.Start) { o.event("start", st) }
 }
 
 // onRecord returns the OnRecord callback: an interval event per record
 // when streaming.
-func (o *reportOut) onRecord() func(bench.IntervalRecord) {
+func (o *reportOut) onRecord() func(report.IntervalRecord) {
 	if !o.stream {
 		return nil
 	}
-	return func(rec bench.IntervalRecord) { o.event("interval", rec) }
+	return func(rec report.IntervalRecord) { o.event("interval", rec) }
 }
 
 // onInterval adds the interval event to the human-readable line.
-func (o *reportOut) onInterval(lines func(bench.Interval)) func(bench.Interval) {
+func (o *reportOut) onInterval(lines func(report.Interval)) func(report.Interval) {
 	if !o.stream {
 		return lines
 	}
-	return func(iv bench.Interval) {
+	return func(iv report.Interval) {
 		lines(iv)
-		o.event("interval", bench.NewIntervalRecord(iv))
+		o.event("interval", report.NewIntervalRecord(iv))
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -65,7 +66,7 @@ func runLatency(ctx context.Context, e env, args []string) error {
 // transport and what the report says of them.
 type latencyFlags struct {
 	cases   []bench.LatencyCase
-	info    bench.SweepInfo
+	info    report.SweepInfo
 	extras  latencyExtras
 	netns   bool
 	jsonOut bool
@@ -77,7 +78,7 @@ func parseLatencyFlags(e env, args []string) (latencyFlags, error) {
 	fs := newFlagSet("latency", "[flags]", latencyAbout, e.stdout)
 	transports := fs.String("transport", "naive,mmsg,gro", "comma-separated transports: naive, mmsg, gro (gso), xdp (with --netns, or --host and --iface)")
 	size := fs.Int("size", bench.DefaultLatencyPayload, "ping size in bytes (40..8972)")
-	duration := durationFlag(fs, "time", bench.DefaultDuration, "measuring time per transport")
+	duration := durationFlag(fs, "time", report.DefaultDuration, "measuring time per transport")
 	count := fs.Int("count", 0, "stop each transport after this many round trips (0 = --time only)")
 	timeout := durationFlag(fs, "timeout", bench.DefaultLatencyTimeout, "a ping unanswered for this long counts as lost")
 	host := fs.String("host", "", "ping a running udpperf server at this host instead of an in-process one")
@@ -115,7 +116,7 @@ func parseLatencyFlags(e env, args []string) (latencyFlags, error) {
 	}
 	base := bench.LatencyCase{Payload: *size, Duration: *duration, Count: *count,
 		Host: *host, Port: *port, NoPin: *noPin, Timeout: *timeout, BusyPoll: *busyPoll,
-		XDP: bench.XDP{Iface: *xdp.iface, Queue: *xdp.queue, Mode: xdpMode}}
+		XDP: report.XDP{Iface: *xdp.iface, Queue: *xdp.queue, Mode: xdpMode}}
 	lf.extras.apply(&base)
 	if lf.cases, err = latencyCases(base, ts, *netns, lowLat); err != nil {
 		return lf, err
@@ -173,8 +174,8 @@ func latencyCases(base bench.LatencyCase, ts []udp.Transport, netns bool, lowLat
 // latencyInfo is the report's description of a case of base per
 // transport of ts, on loopback or towards base.Host (--netns sets its own
 // network later).
-func latencyInfo(base bench.LatencyCase, ts []udp.Transport) bench.SweepInfo {
-	info := bench.SweepInfo{Transports: names(ts), Payloads: []int{base.Payload}, Duration: base.Duration.Seconds(),
+func latencyInfo(base bench.LatencyCase, ts []udp.Transport) report.SweepInfo {
+	info := report.SweepInfo{Transports: names(ts), Payloads: []int{base.Payload}, Duration: base.Duration.Seconds(),
 		Rate: "ping-pong", Network: "loopback", Cases: len(ts)}
 	if base.Host != "" {
 		info.Network = netJoin(base.Host, base.Port)
@@ -210,7 +211,7 @@ func reportLatency(e env, lf latencyFlags, start time.Time, results []bench.Late
 		bench.WriteLatencyTable(&tbl, results)
 		p.printf("\n%s", tbl.String())
 	}
-	doc := bench.NewSweepReport(lf.info, start, results)
+	doc := report.NewSweepReport(lf.info, start, results)
 	if sweepErr != nil {
 		doc.Error = "interrupted: " + sweepErr.Error()
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 )
 
 // TestLowLatencyFlagErrors checks the combinations the low-latency flags
@@ -44,7 +45,7 @@ func latencyDoc(t *testing.T, args ...string) bench.LatencyResult {
 	if code != 0 {
 		t.Fatalf("%v: exit %d:\n%s", args, code, errOut)
 	}
-	var doc bench.SweepReport[bench.LatencyResult]
+	var doc report.SweepReport[bench.LatencyResult]
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if cmd, rest, ok, err := iperfForm(args); ok {
 		if err != nil {
-			return report(e, "udpperf", err)
+			return exitStatus(e, "udpperf", err)
 		}
 		name, args = cmd, append([]string{cmd}, rest...)
 	}
@@ -107,14 +107,14 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		}()
 		err := c.run(ctx, e, args[1:])
 		stop()
-		return report(e, "udpperf "+name, err)
+		return exitStatus(e, "udpperf "+name, err)
 	}
 	fmt.Fprintf(stderr, "udpperf: unknown command %q (want server, client, bench, ndr, latency, file, bridge or version; see udpperf --help)\n", name)
 	return exitUsage
 }
 
-// report prints err as one line and maps it to an exit status.
-func report(e env, prefix string, err error) int {
+// exitStatus prints err as one line and maps it to an exit status.
+func exitStatus(e env, prefix string, err error) int {
 	if err == nil || errors.Is(err, errHelp) {
 		return exitOK
 	}

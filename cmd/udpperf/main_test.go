@@ -23,6 +23,8 @@ import (
 	"go.uber.org/goleak"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/netns"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/prbs"
 )
 
@@ -415,7 +417,7 @@ func TestBenchWritesTableJSONAndChart(t *testing.T) {
 			t.Fatalf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	var doc bench.SweepReport[bench.Result]
+	var doc report.SweepReport[report.Result]
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("JSON: %v\n%s", err, out)
 	}
@@ -452,7 +454,7 @@ func TestLatencyCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, errOut)
 	}
-	var doc bench.SweepReport[bench.LatencyResult]
+	var doc report.SweepReport[bench.LatencyResult]
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
@@ -467,12 +469,15 @@ func TestLatencyCommand(t *testing.T) {
 // netnsUsable says why the namespace tests cannot run here, if they cannot.
 func netnsUsable(t *testing.T) {
 	t.Helper()
-	if err := bench.CheckNamespaces(); err != nil {
+	if testing.Short() {
+		t.Skip("short: creates network namespaces and a veth pair (root)")
+	}
+	if err := netns.CheckNamespaces(); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
 	// The probe builds what --netns builds: two named namespaces and
 	// their veth pair.
-	ns, err := bench.NewNamespaces()
+	ns, err := netns.NewNamespaces()
 	if err != nil {
 		t.Skipf("skipping: named namespaces with a veth pair cannot be made here: %v", err)
 	}
@@ -509,7 +514,7 @@ func TestBenchNetns(t *testing.T) {
 	if left := namespacesOf(t, p.cmd.Process.Pid); len(left) > 0 {
 		t.Fatalf("namespaces left behind: %v", left)
 	}
-	var doc bench.SweepReport[bench.Result]
+	var doc report.SweepReport[report.Result]
 	if err := json.Unmarshal([]byte(p.stdout.String()), &doc); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"udpstream.dev/bench"
+	"udpstream.dev/bench/experiment"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/udp"
 )
 
@@ -45,14 +46,14 @@ func runNDR(ctx context.Context, e env, args []string) error {
 		transports: fs.String("transport", "mmsg,gro", "comma-separated transports: naive, mmsg, gro (gso), xdp (needs --netns)"),
 		sizes:      fs.String("size", "1472", "comma-separated UDP payload sizes in bytes"),
 		batches:    fs.String("batch", "64", "comma-separated batch sizes (naive always uses 1)"),
-		duration:   durationFlag(fs, "time", bench.DefaultNDRTrial, "length of each trial"),
+		duration:   durationFlag(fs, "time", experiment.DefaultNDRTrial, "length of each trial"),
 		loss:       fs.Float64("loss", 0, "accepted loss in percent of the datagrams offered"),
-		resolution: fs.Float64("resolution", 100*bench.DefaultNDRResolution, "stop when the bracket is within this percentage of the unpaced rate"),
-		steps:      fs.Int("max-steps", bench.DefaultNDRMaxSteps, "at most this many trials per search, the unpaced one included"),
+		resolution: fs.Float64("resolution", 100*experiment.DefaultNDRResolution, "stop when the bracket is within this percentage of the unpaced rate"),
+		steps:      fs.Int("max-steps", experiment.DefaultNDRMaxSteps, "at most this many trials per search, the unpaced one included"),
 		repeat:     fs.Int("repeat", 1, "run each search this many times; report the median and range"),
 		jsonOut:    fs.Bool("json", false, "print the JSON document on stdout (the table goes to stderr)"),
 		out:        fs.String("out", "", "also write the JSON document to this file"),
-		chart:      fs.String("chart", "udpperf-ndr.svg", "write a chart to this file (.svg or .png; empty = none)"),
+		chart:      fs.String("chart", "out/udpperf-ndr.svg", "write a chart to this file (.svg or .png; empty = none); missing folders are created"),
 		netns:      fs.Bool("netns", false, "run across a veth pair between two new network namespaces (root)"),
 		rxQueue:    fs.Int("rx-queue", 0, "receiver delivery queue depth (0 = deliver on the receive thread)"),
 		noPin:      fs.Bool("no-pin", false, "do not pin the sender and receiver threads to CPUs"),
@@ -93,8 +94,8 @@ func runNDR(ctx context.Context, e env, args []string) error {
 }
 
 // cases builds and checks the NDR cases of the command line.
-func (f ndrFlags) cases() ([]bench.NDRCase, bench.SweepInfo, error) {
-	var info bench.SweepInfo
+func (f ndrFlags) cases() ([]experiment.NDRCase, report.SweepInfo, error) {
+	var info report.SweepInfo
 	ts, err := parseTransports(*f.transports)
 	if err != nil {
 		return nil, info, err
@@ -116,25 +117,25 @@ func (f ndrFlags) cases() ([]bench.NDRCase, bench.SweepInfo, error) {
 	if *f.resolution <= 0 {
 		return nil, info, usageError{fmt.Sprintf("--resolution %g: want a positive percentage", *f.resolution)}
 	}
-	search := bench.Search{Loss: *f.loss, Resolution: *f.resolution / 100, MaxSteps: *f.steps}
-	base := bench.Case{Duration: *f.duration, RxQueue: *f.rxQueue, NoPin: *f.noPin}
-	var cases []bench.NDRCase
-	for _, c := range bench.Cases(base, ts, payloads, bs) {
+	search := experiment.Search{Loss: *f.loss, Resolution: *f.resolution / 100, MaxSteps: *f.steps}
+	base := report.Case{Duration: *f.duration, RxQueue: *f.rxQueue, NoPin: *f.noPin}
+	var cases []experiment.NDRCase
+	for _, c := range report.Cases(base, ts, payloads, bs) {
 		if c.Transport == udp.TransportXDP && !*f.netns {
 			return nil, info, usageError{"--transport xdp runs across --netns"}
 		}
-		cases = append(cases, bench.NDRCase{Case: c, Search: search, Repeat: *f.repeat})
+		cases = append(cases, experiment.NDRCase{Case: c, Search: search, Repeat: *f.repeat})
 	}
-	info = bench.SweepInfo{Transports: names(ts), Payloads: payloads, Batches: bs, Duration: f.duration.Seconds(),
+	info = report.SweepInfo{Transports: names(ts), Payloads: payloads, Batches: bs, Duration: f.duration.Seconds(),
 		Rate: "ndr search", Network: "loopback", Cases: len(cases)}
 	return cases, info, nil
 }
 
 // sweep runs the searches, printing progress, and writes the table, the
 // JSON document and the chart.
-func (f ndrFlags) sweep(ctx context.Context, e env, cases []bench.NDRCase, info bench.SweepInfo) error {
+func (f ndrFlags) sweep(ctx context.Context, e env, cases []experiment.NDRCase, info report.SweepInfo) error {
 	for i := range cases {
-		cases[i].OnTrial = func(rep, step int, t bench.Trial) {
+		cases[i].OnTrial = func(rep, step int, t experiment.Trial) {
 			verdict := "lost too much"
 			if t.Pass {
 				verdict = "pass"
@@ -148,7 +149,7 @@ func (f ndrFlags) sweep(ctx context.Context, e env, cases []bench.NDRCase, info 
 		}
 	}
 	start := time.Now()
-	results, sweepErr := bench.NDRSweep(ctx, cases, func(i, n int, c bench.NDRCase, r *bench.NDRResult) {
+	results, sweepErr := experiment.NDRSweep(ctx, cases, func(i, n int, c experiment.NDRCase, r *experiment.NDRResult) {
 		switch {
 		case r == nil:
 			fmt.Fprintf(e.stderr, "case %d/%d: %s, loss <= %g%% ...\n", i, n, c.Case, c.Search.Loss)
@@ -162,10 +163,10 @@ func (f ndrFlags) sweep(ctx context.Context, e env, cases []bench.NDRCase, info 
 	p := newPrinter(e, *f.jsonOut)
 	if len(results) > 0 {
 		var tbl bytes.Buffer
-		bench.WriteNDRTable(&tbl, results)
+		experiment.WriteNDRTable(&tbl, results)
 		p.printf("\n%s", tbl.String())
 	}
-	doc := bench.NewSweepReport(info, start, results)
+	doc := report.NewSweepReport(info, start, results)
 	if sweepErr != nil {
 		doc.Error = "interrupted: " + sweepErr.Error()
 	}
@@ -173,7 +174,7 @@ func (f ndrFlags) sweep(ctx context.Context, e env, cases []bench.NDRCase, info 
 		return err
 	}
 	if *f.chart != "" && len(results) > 0 {
-		if err := bench.WriteNDRChart(*f.chart, results); err != nil {
+		if err := experiment.WriteNDRChart(*f.chart, results); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "chart: %s\n", *f.chart)

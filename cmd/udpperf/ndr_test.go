@@ -11,6 +11,8 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/experiment"
+	"udpstream.dev/bench/report"
 )
 
 func TestNDRCommand(t *testing.T) {
@@ -28,7 +30,7 @@ func TestNDRCommand(t *testing.T) {
 			t.Fatalf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	var doc bench.SweepReport[bench.NDRResult]
+	var doc report.SweepReport[experiment.NDRResult]
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("JSON: %v\n%s", err, out)
 	}
@@ -61,7 +63,7 @@ func TestBenchRepeat(t *testing.T) {
 			t.Fatalf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	var doc bench.SweepReport[bench.CaseSummary]
+	var doc report.SweepReport[experiment.CaseSummary]
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("JSON: %v\n%s", err, out)
 	}
@@ -124,7 +126,7 @@ func TestLatencySockperfFlags(t *testing.T) {
 			t.Fatalf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	var doc bench.SweepReport[bench.LatencyResult]
+	var doc report.SweepReport[bench.LatencyResult]
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +179,7 @@ func TestNDRNetns(t *testing.T) {
 	if left := namespacesOf(t, p.cmd.Process.Pid); len(left) > 0 {
 		t.Fatalf("namespaces left behind: %v", left)
 	}
-	var doc bench.SweepReport[bench.NDRResult]
+	var doc report.SweepReport[experiment.NDRResult]
 	if err := json.Unmarshal([]byte(p.stdout.String()), &doc); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 )
 
 // printer sends human-readable lines to stdout, or to stderr when stdout
@@ -32,14 +33,14 @@ func (p *printer) printf(format string, args ...any) {
 // intervalLines returns an OnInterval callback printing one line per
 // interval, with the column header before the first; receiver selects the
 // receiving side's columns.
-func intervalLines(p *printer, receiver bool) func(bench.Interval) {
+func intervalLines(p *printer, receiver bool) func(report.Interval) {
 	headerDone := false
-	return func(iv bench.Interval) {
+	return func(iv report.Interval) {
 		if !headerDone {
 			headerDone = true
-			p.printf("%s\n", bench.IntervalHeader(receiver))
+			p.printf("%s\n", report.IntervalHeader(receiver))
 		}
-		line := bench.FormatInterval(iv, receiver)
+		line := report.FormatInterval(iv, receiver)
 		if iv.Omitted {
 			line += "  (omitted)"
 		}
@@ -51,9 +52,9 @@ func intervalLines(p *printer, receiver bool) func(bench.Interval) {
 // side's columns, or the receiving side's for the intervals of what the
 // client receives (-R, and the second direction of --bidir), each with its
 // header before its first line.
-func directionLines(p *printer, reverse bool) func(bench.Interval) {
+func directionLines(p *printer, reverse bool) func(report.Interval) {
 	tx, rx := intervalLines(p, false), intervalLines(p, true)
-	return func(iv bench.Interval) {
+	return func(iv report.Interval) {
 		if iv.Sender && !reverse {
 			tx(iv)
 		} else {
@@ -70,9 +71,9 @@ func reverseLines(p *printer) func(bench.ReverseSummary) {
 			p.printf("reverse session %s to %s failed: %s\n", s.ID, s.Client, s.Error)
 			return
 		}
-		p.printf("reverse session %s to %s ended\n%s\n", s.ID, s.Client, bench.FormatSent(s.Sent))
+		p.printf("reverse session %s to %s ended\n%s\n", s.ID, s.Client, report.FormatSent(s.Sent))
 		if s.Received != nil {
-			p.printf("%s\n", bench.FormatReceived(s.Received.ReceivedSummary))
+			p.printf("%s\n", report.FormatReceived(s.Received.ReceivedSummary))
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/report"
 )
 
 // Parallel streams (-P N): stream i uses port --port+i-1 on both sides,
@@ -79,19 +81,19 @@ func checkParallel(n int, cpus cpuList, reverse, bidir bool, omit bool) error {
 
 // streamLines returns the per-stream OnInterval callback of a parallel
 // run: iperf3's "[  1]" prefix, the stream's socket number.
-func streamLines(p *printer, receiver bool) func(int, bench.Interval) {
+func streamLines(p *printer, receiver bool) func(int, report.Interval) {
 	header := onceHeader(p, receiver)
-	return func(socket int, iv bench.Interval) {
+	return func(socket int, iv report.Interval) {
 		header()
-		p.printf("[%3d] %s\n", socket, bench.FormatInterval(iv, receiver))
+		p.printf("[%3d] %s\n", socket, report.FormatInterval(iv, receiver))
 	}
 }
 
 // sumLines returns the summed-record callback of a parallel run: a
 // "[SUM]" line, and the interval event when streaming JSON.
-func sumLines(out *reportOut, p *printer, receiver bool) func(bench.IntervalRecord) {
-	return func(rec bench.IntervalRecord) {
-		p.printf("[SUM] %s\n", bench.FormatInterval(rec.Sum, receiver))
+func sumLines(out *reportOut, p *printer, receiver bool) func(report.IntervalRecord) {
+	return func(rec report.IntervalRecord) {
+		p.printf("[SUM] %s\n", report.FormatInterval(rec.Sum, receiver))
 		if out.stream {
 			out.event("interval", rec)
 		}
@@ -103,7 +105,7 @@ func onceHeader(p *printer, receiver bool) func() {
 	return func() {
 		if !done {
 			done = true
-			p.printf("[ ID] %s\n", bench.IntervalHeader(receiver))
+			p.printf("[ ID] %s\n", report.IntervalHeader(receiver))
 		}
 	}
 }
@@ -120,9 +122,9 @@ func runParallelClient(ctx context.Context, e env, out *reportOut, p *printer, c
 		return err
 	}
 	for _, s := range rep.Parallel {
-		p.printf("[%3d] port %d %s\n", s.Socket, s.Port, bench.FormatSent(s.SumSent))
+		p.printf("[%3d] port %d %s\n", s.Socket, s.Port, report.FormatSent(s.SumSent))
 		if r := s.SumReceived; r != nil {
-			p.printf("[%3d] port %d %s\n", s.Socket, s.Port, bench.FormatReceived(r.ReceivedSummary))
+			p.printf("[%3d] port %d %s\n", s.Socket, s.Port, report.FormatReceived(r.ReceivedSummary))
 		}
 	}
 	doc := func(r bench.ClientReport) any {
@@ -138,7 +140,7 @@ func runParallelClient(ctx context.Context, e env, out *reportOut, p *printer, c
 func runParallelServer(ctx context.Context, out *reportOut, p *printer, cfg bench.ServeConfig, n int) error {
 	cfg.OnInterval = nil
 	cfg.OnStart = out.onStart()
-	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
+	cfg.OnSession = func(s account.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
 	rep, err := bench.ServeParallel(ctx, cfg, n, streamLines(p, true), sumLines(out, p, true))
 	if err != nil {
 		out.fail(err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/account"
 )
 
 // dialServer connects a plain UDP socket to a server on 127.0.0.1.
@@ -167,7 +168,7 @@ func TestServerRejectsForgedEnd(t *testing.T) {
 		send(t, conn, d)
 	}
 	send(t, conn, controlMsg(3, session, math.MaxUint64, math.MaxUint64, nil))
-	var res bench.SessionSummary
+	var res account.SessionSummary
 	if err := json.Unmarshal(await(t, conn, 4), &res); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
+	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/fileio"
 	"udpstream.dev/engine/udp"
@@ -68,7 +70,7 @@ func runServer(ctx context.Context, e env, args []string) error {
 	cfg.OnInterval = out.onInterval(intervalLines(p, true))
 	cfg.OnStart = out.onStart()
 	cfg.OnReverse = reverseLines(p)
-	cfg.OnSession = func(s bench.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
+	cfg.OnSession = func(s account.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
 	rep, err := bench.Serve(ctx, cfg)
 	recErr := sf.record.finish(taps.rec, p)
 	taps.rec = nil
@@ -98,15 +100,15 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	bind := fs.String("bind", "", "local address to listen on (default: all)")
 	jumbo := fs.Bool("jumbo", false, "accept jumbo datagrams (payload up to 8972 bytes, MTU 9000)")
 	transport := fs.String("transport", "mmsg", "naive (one datagram per syscall), mmsg (batched), gro (UDP GRO; gso is an alias) or xdp (AF_XDP on --iface)")
-	batch := fs.Int("batch", bench.DefaultBatch, "messages per receive system call")
+	batch := fs.Int("batch", report.DefaultBatch, "messages per receive system call")
 	prbs := fs.Bool("prbs", false, "check every datagram as a Rogue PRBS frame (sessions opened with client --prbs are checked anyway)")
 	jsonOut, jsonStream := addJSONFlags(fs)
-	interval := durationFlag(fs, "interval", bench.DefaultInterval, "time between interval lines")
+	interval := durationFlag(fs, "interval", report.DefaultInterval, "time between interval lines")
 	limit := durationFlag(fs, "time", 0, "stop this long after the first datagram, or after start if none arrives (0 = run until interrupted)")
 	idle := durationFlag(fs, "idle-exit", 0, "stop when no datagram arrived for this long, after the first (0 = never)")
 	oneOff := fs.Bool("one-off", false, "stop after one client test ended")
 	rxQueue := fs.Int("rx-queue", 0, "decouple delivery through a queue of this depth (0 = deliver on the receive thread)")
-	rxBuffer := fs.Int("rx-buffer", bench.DefaultRxBuffer, "receive socket buffer in bytes")
+	rxBuffer := fs.Int("rx-buffer", report.DefaultRxBuffer, "receive socket buffer in bytes")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds (0 = off)")
 	lowLat := addLowLatencyFlags(fs, false, "answer pings")
 	xdp := addXDPFlags(fs)
@@ -208,7 +210,7 @@ func (t serverTaps) close() {
 // reportServer prints the summary (and JSON) of a finished server run and
 // returns the error that decides its exit status.
 func reportServer(out *reportOut, p *printer, rep bench.ServerReport, bridge *zmq.Bridge, recErr error) error {
-	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", bench.FormatReceived(rep.End.SumReceived))
+	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", report.FormatReceived(rep.End.SumReceived))
 	rep.Error = rep.Unusable()
 	if bridge != nil {
 		bridge.Close()
@@ -231,12 +233,12 @@ func reportServer(out *reportOut, p *printer, rep bench.ServerReport, bridge *zm
 
 // sessionLines describes a session that ended: the client's count, and
 // why it was not believed if it was not, then the received figures.
-func sessionLines(s bench.SessionSummary) string {
+func sessionLines(s account.SessionSummary) string {
 	claim := ""
 	if s.SentRejected != "" {
 		claim = " (not believed: " + s.SentRejected + "; lost counts the sequence gaps)"
 	}
-	return fmt.Sprintf("session %s ended: sent %d%s\n%s", s.ID, s.SentPackets, claim, bench.FormatReceived(s.ReceivedSummary))
+	return fmt.Sprintf("session %s ended: sent %d%s\n%s", s.ID, s.SentPackets, claim, report.FormatReceived(s.ReceivedSummary))
 }
 
 // checkParallel rejects what a server of several streams cannot do: a

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 )
 
 func runVersion(ctx context.Context, e env, args []string) error {
@@ -17,7 +17,7 @@ func runVersion(ctx context.Context, e env, args []string) error {
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
 	}
-	s := bench.CollectSystem()
+	s := report.CollectSystem()
 	if *jsonOut {
 		return writeJSON(e.stdout, s)
 	}

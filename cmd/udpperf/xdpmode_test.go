@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"udpstream.dev/bench"
+	"udpstream.dev/bench/report"
 	"udpstream.dev/xdp"
 )
 
@@ -94,7 +94,7 @@ func TestBenchNetnsXDPMode(t *testing.T) {
 		if code := p.wait(t, 60*time.Second); code != 0 {
 			t.Fatalf("%v: exit %d:\n%s", c.flags, code, p.stderr.String())
 		}
-		var doc bench.SweepReport[bench.Result]
+		var doc report.SweepReport[report.Result]
 		if err := json.Unmarshal([]byte(p.stdout.String()), &doc); err != nil {
 			t.Fatal(err)
 		}
