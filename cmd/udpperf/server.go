@@ -40,6 +40,9 @@ examples:
   udpperf server --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...`
 
 func runServer(ctx context.Context, e env, args []string) error {
+	if wantsSRPEmulate(args) {
+		return runSRPServer(ctx, e, args)
+	}
 	sf, err := parseServerFlags(e, args)
 	if err != nil {
 		return err
