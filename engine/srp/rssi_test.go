@@ -97,3 +97,34 @@ func TestRSSIRandom(t *testing.T) {
 		})
 	}
 }
+
+// TestRSSICloseUnderTraffic closes the memory master, the host and the
+// device while 64 transactions are in flight over RSSI: each Close returns
+// within 100 ms, every worker ends, and no goroutine is left.
+func TestRSSICloseUnderTraffic(t *testing.T) {
+	testutils.Leak(t)
+	p := newRSSIPair(t, 2, false, 0.01)
+	w := &workload{total: 1 << 30, inflight: 64, minSize: 4, maxSize: 4096, seed: 5}
+	done := make(chan struct{})
+	go func() { w.run(t, p.m); close(done) }()
+	testutils.Eventually(t, 10*time.Second, "traffic", func() bool { return w.done.Load() > 200 })
+	for _, c := range []struct {
+		name string
+		fn   func() error
+	}{{"master", p.m.Close}, {"host", p.host.Close}, {"device", p.dev.Close}} {
+		start := time.Now()
+		c.fn()
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Errorf("%s Close under traffic took %v", c.name, d)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("workers still running after Close")
+	}
+	p.close()
+	if w.mismatches.Load() != 0 {
+		t.Fatal(w.report())
+	}
+}
