@@ -9,15 +9,17 @@ import (
 
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/memory"
+	"udpstream.dev/engine/udp"
 )
 
 // BenchmarkReadLatency: reads of 4 and 4096 bytes, Go host <-> Go device
 // on loopback, over plain UDP (jumbo) and over RSSI + packetizer v2
-// tDest 0 (standard MTU), with 1 and 64 in flight. It reports
+// tDest 0 (standard MTU), with 1 and 64 in flight; the -txqueue links
+// batch their sends through udp.WithTxQueue (sendmmsg). It reports
 // transactions/s and the p50/p99 latency of one read (start to wait
 // return) in microseconds.
 func BenchmarkReadLatency(b *testing.B) {
-	for _, link := range []string{"udp", "rssi"} {
+	for _, link := range []string{"udp", "udp-txqueue", "rssi", "rssi-txqueue"} {
 		for _, size := range []int{4, 4096} {
 			for _, inflight := range []int{1, 64} {
 				b.Run(fmt.Sprintf("%s/size=%d/inflight=%d", link, size, inflight), func(b *testing.B) {
@@ -31,8 +33,15 @@ func BenchmarkReadLatency(b *testing.B) {
 }
 
 func benchLink(b *testing.B, link string) (*memory.Master, func()) {
-	if link == "udp" {
+	switch link {
+	case "udp":
 		p := newUDPPair(b)
+		return p.m, p.close
+	case "udp-txqueue": // sends batched by a transmit goroutine (sendmmsg)
+		p := newUDPPair(b, udp.WithTxQueue(256))
+		return p.m, p.close
+	case "rssi-txqueue":
+		p := newRSSIPair(b, 2, false, 0, udp.WithTxQueue(256))
 		return p.m, p.close
 	}
 	p := newRSSIPair(b, 2, false, 0)

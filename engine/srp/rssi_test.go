@@ -9,6 +9,7 @@ import (
 
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/memory"
+	"udpstream.dev/engine/udp"
 	"udpstream.dev/engine/udprssi"
 	"udpstream.dev/internal/testutils"
 )
@@ -23,11 +24,11 @@ type rssiPair struct {
 	m              *memory.Master
 }
 
-func newRSSIPair(t testing.TB, version int, jumbo bool, loss float64) *rssiPair {
+func newRSSIPair(t testing.TB, version int, jumbo bool, loss float64, opts ...udp.Option) *rssiPair {
 	t.Helper()
 	p := &rssiPair{host: NewHost(), dev: NewDevice(memory.NewEmulate(4, 4096))}
 	var err error
-	o := udprssi.Options{Packetizer: version, Jumbo: jumbo, Loss: loss, Seed: 1}
+	o := udprssi.Options{Packetizer: version, Jumbo: jumbo, Loss: loss, Seed: 1, UDP: opts}
 	if p.server, err = udprssi.NewServer(0, o); err != nil {
 		t.Fatal(err)
 	}

@@ -21,15 +21,15 @@ type udpPair struct {
 	m      *memory.Master
 }
 
-func newUDPPair(t testing.TB) *udpPair {
+func newUDPPair(t testing.TB, opts ...udp.Option) *udpPair {
 	t.Helper()
 	p := &udpPair{host: NewHost(), mem: memory.NewEmulate(4, 4096)}
 	p.dev = NewDevice(p.mem)
 	var err error
-	if p.server, err = udp.NewServer(0, true); err != nil {
+	if p.server, err = udp.NewServer(0, true, opts...); err != nil {
 		t.Fatal(err)
 	}
-	if p.client, err = udp.NewClient("127.0.0.1", p.server.Port(), true); err != nil {
+	if p.client, err = udp.NewClient("127.0.0.1", p.server.Port(), true, opts...); err != nil {
 		p.server.Close()
 		t.Fatal(err)
 	}
