@@ -93,7 +93,8 @@ func (m *Master) Acquire(typ Type, addr uint64, size int) (*Transaction, error) 
 	return tx, nil
 }
 
-// Start hands tx to the slave with the master's timeout. Errors of the
+// Start hands tx to the slave with the master's timeout, or its own
+// (Transaction.SetTimeout). Errors of the
 // transaction itself come from Wait; Start fails only for a transaction
 // already in flight.
 func (m *Master) Start(tx *Transaction) error {
@@ -101,11 +102,15 @@ func (m *Master) Start(tx *Transaction) error {
 		return ErrBusy
 	}
 	tx.owner = m
+	timeout := m.Timeout()
+	if tx.own > 0 {
+		timeout = tx.own
+	}
 	if m.isClosed() {
-		launch(tx, closedSlave{}, m.Timeout(), nil)
+		launch(tx, closedSlave{}, timeout, nil)
 		return nil
 	}
-	launch(tx, m.Slave(), m.Timeout(), m)
+	launch(tx, m.Slave(), timeout, m)
 	return nil
 }
 

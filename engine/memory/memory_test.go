@@ -374,3 +374,32 @@ func TestWaitAll(t *testing.T) {
 		tx.Release()
 	}
 }
+
+// TestOwnTimeouts: transactions in flight together each end at their own
+// deadline.
+func TestOwnTimeouts(t *testing.T) {
+	testutils.Leak(t)
+	m := NewMaster(slaveFunc(func(*Transaction) {})) // never answers
+	defer m.Close()
+	m.SetTimeout(time.Minute)
+	short, _ := m.Acquire(Read, 0, 4)
+	short.SetTimeout(20 * time.Millisecond)
+	long, _ := m.Acquire(Read, 4, 4)
+	long.SetTimeout(150 * time.Millisecond)
+	start := time.Now()
+	m.Start(long)
+	m.Start(short)
+	if err := short.Wait(); !errors.Is(err, ErrTimeout) {
+		t.Fatal(err)
+	}
+	d1 := time.Since(start)
+	if err := long.Wait(); !errors.Is(err, ErrTimeout) {
+		t.Fatal(err)
+	}
+	d2 := time.Since(start)
+	if d1 >= 150*time.Millisecond || d2 < 150*time.Millisecond || short.Timeout() != 20*time.Millisecond {
+		t.Fatalf("short ended after %v, long after %v", d1, d2)
+	}
+	short.Release()
+	long.Release()
+}

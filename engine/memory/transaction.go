@@ -90,7 +90,8 @@ type Transaction struct {
 	state   atomic.Uint64 // id<<32 | state
 	err     error
 	timeout time.Duration
-	dl      atomic.Int64 // deadline, unix nanoseconds
+	own     time.Duration // SetTimeout's value for the next Start; 0: the master's
+	dl      atomic.Int64  // deadline, unix nanoseconds
 	timer   *time.Timer
 	done    chan struct{} // one token per completed life
 	waited  bool
@@ -117,6 +118,10 @@ func (tx *Transaction) Size() int { return len(tx.Data) }
 
 // Timeout is the time the transaction is given once its slave took it.
 func (tx *Transaction) Timeout() time.Duration { return tx.timeout }
+
+// SetTimeout gives the transaction its own timeout for its next Start
+// instead of the master's; d <= 0 returns to the master's.
+func (tx *Transaction) SetTimeout(d time.Duration) { tx.own = max(d, 0) }
 
 // Err is the transaction's error once Wait has returned (nil: success).
 func (tx *Transaction) Err() error { return tx.err }
@@ -246,7 +251,7 @@ func (tx *Transaction) recycle() {
 	default:
 	}
 	tx.state.Store(stIdle)
-	tx.err, tx.waited, tx.tracker, tx.owner = nil, false, nil, nil
+	tx.err, tx.waited, tx.tracker, tx.owner, tx.own = nil, false, nil, nil, 0
 	tx.parent, tx.Address, tx.Type = nil, 0, 0
 	if tx.class < 0 {
 		tx.Data, tx.buf = nil, nil
