@@ -43,11 +43,15 @@ examples:
   udpperf -c 127.0.0.1 -u -b 1G -t 5 -l 1472 -J   # iperf3's spelling
   udpperf client --host 10.0.0.2 --jumbo --rate 5G --time 30 --transport gso
   udpperf client --host 127.0.0.1 --size 1024 --rate 100kpps --prbs --json
-  udpperf -c 127.0.0.1 -P 2 -A 0,1 -t 5                # two streams, senders on CPUs 0 and 1`
+  udpperf -c 127.0.0.1 -P 2 -A 0,1 -t 5                # two streams, senders on CPUs 0 and 1
+  udpperf client --rssi --host 127.0.0.1 --loss 0.01   # Rogue's RSSI + packetizer stack (udpperf client --rssi --help)`
 
 // runClient runs udpperf client: it parses the flags, runs one test (or
 // -P parallel ones) and reports it (see clientResult).
 func runClient(ctx context.Context, e env, args []string) error {
+	if wantsRSSI(args) {
+		return runRSSIClient(ctx, e, args)
+	}
 	cf, err := parseClientFlags(e, args)
 	if err != nil {
 		return err

@@ -37,11 +37,15 @@ examples:
   udpperf -s -P 2 -1                                # two streams: ports 5201 and 5202
   udpperf server --port 6000 --jumbo --transport gro --prbs
   udpperf server --time 2s --idle-exit 500ms --json   # stop like the C reference receiver
-  udpperf server --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...`
+  udpperf server --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...
+  udpperf server --rssi --packetizer v2 --one-off   # Rogue's RSSI + packetizer stack (udpperf server --rssi --help)`
 
 func runServer(ctx context.Context, e env, args []string) error {
 	if wantsSRPEmulate(args) {
 		return runSRPServer(ctx, e, args)
+	}
+	if wantsRSSI(args) {
+		return runRSSIServer(ctx, e, args)
 	}
 	sf, err := parseServerFlags(e, args)
 	if err != nil {

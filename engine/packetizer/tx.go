@@ -12,11 +12,9 @@ func (p *Packetizer) sendFrame(dest uint8, f engine.Frame) {
 	if per > 0 {
 		segs = (size + per - 1) / per
 	}
-	limit := 1 << 24
-	if p.opts.Version == 2 {
-		limit = 1 << 16
-	}
-	if size < 1 || segs == 0 || segs > limit {
+	// v1 numbers segments in 24 bits; v2's 16-bit number wraps, as Rogue's
+	// receiver expects.
+	if size < 1 || segs == 0 || p.opts.Version == 1 && segs > 1<<24 {
 		p.fail(f)
 		return
 	}

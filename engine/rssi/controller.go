@@ -32,26 +32,31 @@ func (s State) String() string {
 // Stats are a Controller's counters since it was made. Segments are RSSI
 // datagrams.
 type Stats struct {
-	State      State
-	Open       bool
-	Params     Params // negotiated (valid once opened)
-	MaxSegment int    // largest datagram sent on the current link
+	State       State
+	Open        bool
+	Params      Params // negotiated (valid once opened)
+	MaxSegment  int    // largest datagram sent on the current link
+	Outstanding int    // segments sent and not yet acknowledged
 
-	TxSegments  uint64 // data and NUL segments sent the first time
-	Retransmits uint64 // segments sent again
-	RxSegments  uint64 // data segments delivered to the application
-	Drops       uint64 // received datagrams discarded, all reasons below and data outside Open
-	BadHeaders  uint64 // of Drops: short, bad length or bad checksum
-	Duplicates  uint64 // of Drops: sequence already delivered or beyond the window
-	OutOfOrder  uint64 // segments held until the gap before them closed
-	Resets      uint64 // times an open link went down (RST sent or received, retransmit limit)
-	Opens       uint64 // times the link opened
-	Restarts    uint64 // server: a client's new SYN replaced the open link (its SYN+ACK was lost, or it restarted)
-	BusyTx      uint64 // segments sent with BUSY set
-	BusyRx      uint64 // segments received with BUSY set
-	TxRefused   uint64 // application segments not sent: link not open, too large, or Close
-	TxErrors    uint64 // datagrams the transport could not allocate
-	DupAcks     uint64 // ACKs sent in answer to duplicates (Rogue sends none)
+	TxSegments      uint64 // data and NUL segments sent the first time
+	Retransmits     uint64 // segments sent again
+	FastRetransmits uint64 // of Retransmits: sent again on a repeated ACK, before the timer
+	RxSegments      uint64 // data segments delivered to the application
+	Drops           uint64 // received datagrams discarded, all reasons below and data outside Open
+	BadHeaders      uint64 // of Drops: short, bad length or bad checksum
+	Duplicates      uint64 // of Drops: sequence already delivered or beyond the window
+	OutOfOrder      uint64 // segments held until the gap before them closed
+	Resets          uint64 // times this end took an open link down (retransmit limit)
+	PeerResets      uint64 // times the peer's RST closed the link (a peer's Close, or its reset)
+	Opens           uint64 // times the link opened
+	Restarts        uint64 // server: a client's new SYN replaced the open link (its SYN+ACK was lost, or it restarted)
+	BusyTx          uint64 // segments sent with BUSY set
+	BusyRx          uint64 // segments received with BUSY set
+	TxRefused       uint64 // application segments not sent: link not open, too large, or Close
+	TxErrors        uint64 // datagrams the transport could not allocate
+	DupAcks         uint64 // ACKs sent in answer to duplicates or gaps (Rogue sends none)
+	Flushed         uint64 // received segments a reset or Close discarded before the application took them
+	Abandoned       uint64 // sent data segments a reset or Close forgot unacknowledged
 }
 
 // Controller is one end of an RSSI link. Make it with NewClient or
@@ -90,7 +95,6 @@ type Controller struct {
 	rxq       chan rxItem
 	scratch   []byte
 
-	wake   chan struct{}
 	done   chan struct{}
 	closed bool
 	wg     sync.WaitGroup
@@ -187,9 +191,9 @@ func newController(opts Options, server bool) (*Controller, error) {
 	}
 	c := &Controller{
 		opts: o, server: server, pool: pool, nextSeq: initialSeq,
-		lk:   adopt(o.params(), o.MaxSegment),
-		rxq:  make(chan rxItem, 2*maxWindow+8),
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		lk:      adopt(o.params(), o.MaxSegment),
+		rxq:     make(chan rxItem, 2*maxWindow+8),
+		done:    make(chan struct{}),
 		scratch: make([]byte, SynHeaderSize),
 	}
 	c.space = sync.NewCond(&c.mu)
@@ -219,7 +223,7 @@ func (c *Controller) Stats() Stats {
 	defer c.mu.Unlock()
 	s := c.stats
 	s.State, s.Open = c.st, c.st == StateOpen
-	s.Params, s.MaxSegment = c.lk.p, c.lk.seg
+	s.Params, s.MaxSegment, s.Outstanding = c.lk.p, c.lk.seg, c.outstand
 	return s
 }
 
@@ -253,13 +257,17 @@ func (c *Controller) Close() error {
 func (c *Controller) dropLink() {
 	for i := range c.ring {
 		if e := &c.ring[i]; e.f.Valid() {
+			c.stats.Abandoned++
 			e.f.Release()
 		}
 		c.ring[i] = txEntry{}
 	}
 	for i := range c.held {
-		if e := &c.held[i]; e.f.Valid() {
-			e.f.Release()
+		if e := &c.held[i]; e.ok {
+			c.stats.Flushed++
+			if e.f.Valid() {
+				e.f.Release()
+			}
 		}
 		c.held[i] = heldEntry{}
 	}
@@ -272,6 +280,9 @@ func (c *Controller) drainQueue() {
 	for {
 		select {
 		case it := <-c.rxq:
+			c.mu.Lock()
+			c.stats.Flushed++
+			c.mu.Unlock()
 			if it.f.Valid() {
 				it.f.Release()
 			}
@@ -282,20 +293,17 @@ func (c *Controller) drainQueue() {
 }
 
 // goDown ends an open link as Rogue does: an RST, then Closed (a client
-// then reconnects). Called with mu held.
-func (c *Controller) goDown() {
+// then reconnects). peer tells whether the peer's RST closed it. Called
+// with mu held.
+func (c *Controller) goDown(peer bool) {
 	c.sendRST()
 	c.dropLink()
 	c.st = StateClosed
-	c.stats.Resets++
+	if peer {
+		c.stats.PeerResets++
+	} else {
+		c.stats.Resets++
+	}
 	c.synAt = time.Time{}
 	c.space.Broadcast()
-}
-
-// poke wakes the timer goroutine without blocking.
-func (c *Controller) poke() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
 }

@@ -14,7 +14,6 @@ func (c *Controller) timerLoop() {
 		case <-c.done:
 			return
 		case <-t.C:
-		case <-c.wake:
 		}
 		c.mu.Lock()
 		if !c.closed {
@@ -63,7 +62,9 @@ func (c *Controller) deliverLoop() {
 func (c *Controller) deliver(it rxItem) {
 	c.mu.Lock()
 	live := it.epoch == c.epoch && !c.closed
-	if live {
+	if !live {
+		c.stats.Flushed++
+	} else {
 		c.delivered = it.seq
 		if !it.nul {
 			c.stats.RxSegments++

@@ -32,8 +32,9 @@ type Options struct {
 	BusyThreshold int
 
 	// rogueQuirks makes the controller behave like Rogue's where Rogue
-	// fails (tests only): no ACK for duplicates, a fixed retransmission
-	// timer.
+	// fails (tests only): no ACK for duplicates or gaps, no fast
+	// retransmit, a fixed retransmission timer, and a copy of the SYN
+	// resets an open server.
 	rogueQuirks bool
 }
 

@@ -33,7 +33,7 @@ func (c *Controller) receive(f engine.Frame) {
 		c.rxSyn(&h)
 	case h.Flags&FlagRst != 0:
 		if c.st == StateOpen {
-			c.goDown()
+			c.goDown(true)
 		}
 	case c.st != StateOpen:
 		c.stats.Drops++
@@ -68,7 +68,7 @@ func (c *Controller) rxSyn(h *Header) {
 func (c *Controller) rxSynServer(h *Header) {
 	if c.st == StateOpen {
 		if c.opts.rogueQuirks {
-			c.goDown()
+			c.goDown(false)
 			return
 		}
 		if h.Seq == c.peerSyn {
@@ -105,11 +105,15 @@ func (c *Controller) rxOpen(h *Header, f engine.Frame, hl, payload int) {
 	c.peerBusy = h.Flags&FlagBusy != 0
 	nul := h.Flags&FlagNul != 0
 	if !nul && payload == 0 {
+		if h.Flags&(FlagAck|FlagBusy) == FlagAck {
+			c.fastRetransmit(h.Ack)
+		}
 		return // ACK only: its sequence is not consumed
 	}
 	d := int(h.Seq - c.nextRx)
 	switch {
 	case d == 0:
+		c.unhold(h.Seq) // a copy left held when the queue was full
 		if c.accept(h.Seq, f, hl, nul) {
 			c.nextRx++
 			c.drainHeld()
@@ -178,6 +182,17 @@ func (c *Controller) hold(seq uint8, f engine.Frame, hl int, nul bool) {
 	}
 	c.held[seq] = e
 	c.stats.OutOfOrder++
+	c.dupAck() // tells the sender of the gap at once (see fastRetransmit)
+}
+
+// unhold releases a held segment.
+func (c *Controller) unhold(seq uint8) {
+	if e := &c.held[seq]; e.ok {
+		if e.f.Valid() {
+			e.f.Release()
+		}
+		*e = heldEntry{}
+	}
 }
 
 // drainHeld queues the held segments the last arrival made in order.
@@ -195,9 +210,11 @@ func (c *Controller) drainHeld() {
 	}
 }
 
-// dupAck answers a duplicate with an ACK, at most one per half cumulative
-// ack timeout: the peer resends because our last ACK was lost, and Rogue,
-// which sends none, leaves it to retransmit until it gives up.
+// dupAck answers a duplicate, or a segment after a gap, with an ACK, at
+// most one per half cumulative ack timeout. After a duplicate the peer
+// resends because our last ACK was lost, and Rogue, which sends none,
+// leaves it to retransmit until it gives up; after a gap the ACK repeats
+// the last acknowledge, which our sender takes as a loss.
 func (c *Controller) dupAck() {
 	if c.opts.rogueQuirks {
 		return
@@ -209,4 +226,30 @@ func (c *Controller) dupAck() {
 	c.dupAckAt = now
 	c.stats.DupAcks++
 	c.sendAck()
+}
+
+// fastRetransmit resends the oldest unacknowledged segment when a pure
+// ACK (not BUSY) acknowledges nothing new: our receiver sends one when a
+// segment arrives after a gap, so the hole is filled after a round trip
+// instead of a retransmission timeout. Rogue's receiver sends none, and
+// then the timer recovers as before. A segment goes again this way at
+// most once per half cumulative ack timeout, and these sends do not count
+// towards MaxRetran (they answer the receiver, which is alive).
+func (c *Controller) fastRetransmit(a uint8) {
+	if c.opts.rogueQuirks || c.outstand == 0 || a != c.base-1 {
+		return
+	}
+	e := &c.ring[c.base]
+	now := time.Now()
+	if now.Sub(e.sent) < c.lk.cumAck/2 {
+		return
+	}
+	e.sent = now
+	c.stats.Retransmits++
+	c.stats.FastRetransmits++
+	flags := FlagAck
+	if e.nul {
+		flags |= FlagNul
+	}
+	c.emit(flags, c.base, e.f, nil)
 }

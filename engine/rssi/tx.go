@@ -144,7 +144,7 @@ func (c *Controller) retransmit(now time.Time) {
 			continue
 		}
 		if e.count >= c.lk.maxRetr {
-			c.goDown()
+			c.goDown(false)
 			return
 		}
 		e.count++

@@ -73,14 +73,17 @@ func TestStackPRBS(t *testing.T) {
 			if testing.Short() && loss > 0 {
 				sz = sizes[:9] // short mode: frames up to 64 KiB under loss
 			}
-			t.Run(fmt.Sprintf("v%d/loss%v", v, loss), func(t *testing.T) { runStack(t, v, loss, sz) })
+			t.Run(fmt.Sprintf("v%d/loss%v", v, loss), func(t *testing.T) { runStack(t, false, v, loss, sz) })
+		}
+		if !testing.Short() { // short mode: standard links only
+			t.Run(fmt.Sprintf("jumbo/v%d/loss0.01", v), func(t *testing.T) { runStack(t, true, v, 0.01, sizes) })
 		}
 	}
 }
 
-func runStack(t *testing.T, version int, loss float64, sizes []int) {
+func runStack(t *testing.T, jumbo bool, version int, loss float64, sizes []int) {
 	testutils.Leak(t)
-	o := udprssi.Options{Packetizer: version, CheckCRC: true, Loss: loss, Seed: 7}
+	o := udprssi.Options{Jumbo: jumbo, Packetizer: version, CheckCRC: true, Loss: loss, Seed: 7}
 	srv, err := udprssi.NewServer(0, o)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +132,7 @@ func runStack(t *testing.T, version int, loss float64, sizes []int) {
 		}
 	}
 	cs, ss, ps := cl.RSSI.Stats(), srv.RSSI.Stats(), srv.Packetizer.Stats()
-	if cs.Resets+ss.Resets != 0 || ps.CRCErrors+ps.SequenceErrors+ps.MissingEOF+ps.BadSegments != 0 {
+	if cs.Resets+ss.Resets+cs.PeerResets+ss.PeerResets != 0 || ps.CRCErrors+ps.SequenceErrors+ps.MissingEOF+ps.BadSegments != 0 {
 		t.Errorf("resets %d/%d, packetizer %+v", cs.Resets, ss.Resets, ps)
 	}
 	t.Logf("%d frames on 4 tDests in %v: %d segments, %d retransmits, %d injected losses",
