@@ -2,6 +2,7 @@ package tcpbridge
 
 import (
 	"fmt"
+	"sync"
 
 	"udpstream.dev/engine/memory"
 )
@@ -11,10 +12,17 @@ import (
 // addr:port (requests) and a PUSH socket on addr:port+1 (responses), and
 // serves one request at a time, in order, as Rogue does; the response
 // carries the client's id.
+//
+// A server has one client at a time, as Rogue's does in practice: ZeroMQ
+// gives no way to pair a client's request connection with its response
+// connection, so responses go to the newest response connection (Rogue's
+// PUSH socket deals them round-robin among all of them).
 type Server struct {
 	ep  endpoint
 	mem *memory.Master
-	hdr [20]byte
+
+	mu  sync.Mutex // one request at a time, from every client
+	hdr [20]byte   // the response's header parts, under mu
 }
 
 // NewTcpServer serves slave on addr:port and addr:port+1 ("*" or "": every
@@ -56,6 +64,8 @@ func (s *Server) Close() error {
 // serveRequest runs one request and sends its response. Malformed
 // requests are dropped without a response, as Rogue drops them.
 func (s *Server) serveRequest(parts [][]byte, bad bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.ep.st.rxMessages.Add(1)
 	req, err := ParseRequest(parts)
 	if err != nil || bad {
