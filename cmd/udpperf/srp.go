@@ -131,6 +131,10 @@ func runSRP(ctx context.Context, e env, args []string) error {
 	return usageError{fmt.Sprintf("unknown srp command %q: want read, write, dump or bench", sf.verb[0])}
 }
 
+// srpTryPeriod is the RSSI client's SYN retry period (0: RSSI's default);
+// the tests lengthen it.
+var srpTryPeriod time.Duration
+
 // srpHost is the host end: a memory master over a hub (it splits large
 // accesses) over an SRPv3 host on the chosen link.
 type srpHost struct {
@@ -146,7 +150,9 @@ func dialSRP(ctx context.Context, l srpLink) (*srpHost, error) {
 	h.m = memory.NewMaster(hub)
 	var tr interface{ Close() error }
 	if l.rssi {
-		c, err := udprssi.NewClient(l.host, l.port, udprssi.Options{Jumbo: l.jumbo, Packetizer: l.packetizer})
+		o := udprssi.Options{Jumbo: l.jumbo, Packetizer: l.packetizer}
+		o.RSSI.TryPeriod = srpTryPeriod
+		c, err := udprssi.NewClient(l.host, l.port, o)
 		if err != nil {
 			return nil, err
 		}
