@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"udpstream.dev/bench/report"
@@ -22,11 +23,17 @@ var errHelp = flag.ErrHelp
 // text lives here and Usage stays silent.
 var usages = map[*flag.FlagSet]func(){}
 
+// flagMu guards usages, aliases and shortNames: subcommands may parse
+// their flags at the same time (an in-process server and client).
+var flagMu sync.Mutex
+
 // newFlagSet returns a flag set for one subcommand whose help text goes
 // to w on --help.
 func newFlagSet(name, synopsis, about string, w io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("udpperf "+name, flag.ContinueOnError)
 	fs.Usage = func() {}
+	flagMu.Lock()
+	defer flagMu.Unlock()
 	usages[fs] = func() {
 		fmt.Fprintf(w, "usage: udpperf %s %s\n\n%s\n\nflags (-flag and --flag are the same; -x is iperf3's name):\n", name, synopsis, strings.TrimSpace(about))
 		printDefaults(w, fs)
@@ -37,7 +44,7 @@ func newFlagSet(name, synopsis, about string, w io.Writer) *flag.FlagSet {
 // printDefaults lists the flags in the --long form users type.
 func printDefaults(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
-		if shortNames[fs][f.Name] {
+		if isShortName(fs, f.Name) {
 			return // listed with its long name
 		}
 		kind, usage := flag.UnquoteUsage(f)
@@ -67,7 +74,10 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				usages[fs]()
+				flagMu.Lock()
+				usage := usages[fs]
+				flagMu.Unlock()
+				usage()
 				return nil, errHelp
 			}
 			return nil, usageError{fmt.Sprintf("%v (see %s --help)", err, fs.Name())}

@@ -24,11 +24,28 @@ func alias(fs *flag.FlagSet, short, long string) {
 		panic("udpperf: alias of undefined flag --" + long) // a programming error
 	}
 	fs.Var(f.Value, short, f.Usage)
+	flagMu.Lock()
+	defer flagMu.Unlock()
 	if aliases[fs] == nil {
 		aliases[fs], shortNames[fs] = map[string]string{}, map[string]bool{}
 	}
 	aliases[fs][long] = short
 	shortNames[fs][short] = true
+}
+
+// isShortName reports whether name is an iperf3 short name in fs.
+func isShortName(fs *flag.FlagSet, name string) bool {
+	flagMu.Lock()
+	defer flagMu.Unlock()
+	return shortNames[fs][name]
+}
+
+// shortOf is the short name of the long flag in fs, if it has one.
+func shortOf(fs *flag.FlagSet, long string) (string, bool) {
+	flagMu.Lock()
+	defer flagMu.Unlock()
+	short, ok := aliases[fs][long]
+	return short, ok
 }
 
 // aliasAll applies alias to each long=short pair whose long flag fs has.
@@ -66,7 +83,7 @@ func acceptUDP(fs *flag.FlagSet) {
 
 // flagNames is the --help form of a flag: "-c, --host" or "--batch".
 func flagNames(fs *flag.FlagSet, long string) string {
-	if short, ok := aliases[fs][long]; ok {
+	if short, ok := shortOf(fs, long); ok {
 		return "-" + short + ", --" + long
 	}
 	return "--" + long

@@ -235,7 +235,7 @@ func reportLatency(e env, lf latencyFlags, start time.Time, results []bench.Late
 // isSet reports whether the command line set flag name, by its long
 // name or its iperf3 short name.
 func isSet(fs *flag.FlagSet, name string) bool {
-	short := aliases[fs][name]
+	short, _ := shortOf(fs, name)
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name || (short != "" && f.Name == short) })
 	return set
