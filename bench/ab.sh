@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Two builds of udpperf side by side, to tell whether a change made the
 # engine slower: OLD and NEW (default: this tree's udpperf) each receive
-# from the same C sender (udpblast -> udpperf server) and send into the
-# same C receiver (udpperf client --raw -> udpsink), for mmsg and gro at
+# from the same C sender (refsend -> udpperf server) and send into the
+# same C receiver (udpperf client --raw -> refrecv), for mmsg and gro at
 # 1472 and 8972 bytes, senders on one CPU and receivers on another. The
 # runs of a pair are back to back, their order swapped every pair; the
 # ratio NEW/OLD is the median of the per-pair ratios, with their range.
@@ -35,7 +35,7 @@ n = s["packets"]
 print(n, "%.1f" % (s["cpu_user"] * 1e9 / n if n else 0))' "$1"
 }
 
-# serve BIN TRANSPORT PAYLOAD BLASTMODE: udpblast into BIN's server.
+# serve BIN TRANSPORT PAYLOAD BLASTMODE: refsend into BIN's server.
 serve() {
 	local jumbo=()
 	[ "$3" -gt 1472 ] && jumbo=(--jumbo)
@@ -44,20 +44,22 @@ serve() {
 	local srv=$!
 	pids+=("$srv")
 	wait_listening "$work/server.err"
-	"${tx[@]}" "$work/udpblast" "$port" "$3" "$secs" "$4" 64 >/dev/null
+	"${tx[@]}" "$refsend" "$port" "$3" "$secs" "$4" 64 >"$work/sender.json"
+	check_counted "$work/sender.json" "refsend $4"
 	wait "$srv" || true
 	received "$work/server.json"
 }
 
-# send BIN TRANSPORT PAYLOAD SINKMODE: BIN's raw client into udpsink.
+# send BIN TRANSPORT PAYLOAD SINKMODE: BIN's raw client into refrecv.
 send() {
-	"${rx[@]}" "$work/udpsink" "$port" $((secs + 5)) "$4" 64 >"$work/sink.json" &
+	"${rx[@]}" "$refrecv" "$port" $((secs + 5)) "$4" 64 >"$work/sink.json" &
 	local sink=$!
 	pids+=("$sink")
-	sleep 0.3
+	wait_bound "$port"
 	"${tx[@]}" "$1" client --host 127.0.0.1 --port "$port" --raw --size "$3" --time "$secs" \
 		--transport "$2" --batch 64 --interval 1h >/dev/null 2>&1 || true
-	wait "$sink"
+	wait "$sink" || true
+	check_counted "$work/sink.json" "refrecv $4 (sender: $1)"
 	field datagrams "$work/sink.json"
 }
 

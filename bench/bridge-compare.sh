@@ -54,6 +54,10 @@ for run in $(seq "$runs"); do
 		fi
 		read -r bf bg <<<"$b"
 		read -r uf ug <<<"$u"
+		if [ "${bf:-0}" = 0 ] || [ "${uf:-0}" = 0 ]; then
+			echo "bridge-compare.sh: cannot compare: a side measured nothing at $size B (bridge ${bf:-none} frames/s, udp ${uf:-none} datagrams/s)" >&2
+			exit 1
+		fi
 		printf "%-4s %-6s %14s %10s %14s %10s %8.2f\n" "$run" "$size" "$bf" "$bg" "$uf" "$ug" "$(python3 -c "print($bg / $ug if $ug else 0)")"
 	done
 done

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Side-by-side comparison of udpperf with the C reference tools of
-# ../shared/tools, in one run on this machine, fed by the same C sender
+# Side-by-side comparison of udpperf with the project's C reference tools
+# (tools/csrc), in one run on this machine, fed by the same C sender
 # (or draining into the same C receiver) for the same time:
 #
-#   receiver: udpblast -> udpsink        vs  udpblast -> udpperf server
-#   sender:   udpblast -> udpsink        vs  udpperf client --raw -> udpsink
+#   receiver: refsend -> refrecv        vs  refsend -> udpperf server
+#   sender:   refsend -> refrecv        vs  udpperf client --raw -> refrecv
 #
 # for the batched (mmsg) and offloaded (gso/gro) paths at 1472 and 8972
 # bytes, senders pinned to one CPU and receivers to another (taskset). Each
@@ -40,24 +40,25 @@ server_figures() {
 }
 
 
-# run_sink MODE SENDER...: udpblast or udpperf client into udpsink;
+# run_sink MODE SENDER...: refsend or udpperf client into refrecv;
 # prints "datagrams pps".
 run_sink() {
 	local mode=$1
 	shift
-	"${rx[@]}" "$work/udpsink" "$port" $((secs + 5)) "$mode" 64 >"$work/sink.json" &
+	"${rx[@]}" "$refrecv" "$port" $((secs + 5)) "$mode" 64 >"$work/sink.json" &
 	local sink=$!
 	pids+=("$sink")
-	sleep 0.3
+	wait_bound "$port"
 	"${tx[@]}" "$@" >"$work/sender.out" 2>"$work/sender.err" || {
 		echo "compare.sh: sender failed: $*" >&2
 		cat "$work/sender.err" >&2
 	}
-	wait "$sink"
+	wait "$sink" || true
+	check_counted "$work/sink.json" "refrecv $mode (sender: ${1##*/})"
 	echo "$(field datagrams "$work/sink.json") $(field pps "$work/sink.json")"
 }
 
-# run_server TRANSPORT PAYLOAD BLASTMODE: udpblast into udpperf server;
+# run_server TRANSPORT PAYLOAD BLASTMODE: refsend into udpperf server;
 # prints "datagrams pps".
 run_server() {
 	local transport=$1 payload=$2 blast=$3 jumbo=()
@@ -67,7 +68,8 @@ run_server() {
 	local srv=$!
 	pids+=("$srv")
 	wait_listening "$work/server.err"
-	"${tx[@]}" "$work/udpblast" "$port" "$payload" "$secs" "$blast" 64 >"$work/sender.out"
+	"${tx[@]}" "$refsend" "$port" "$payload" "$secs" "$blast" 64 >"$work/sender.out"
+	check_counted "$work/sender.out" "refsend $blast"
 	wait "$srv" || true
 	read -r n s < <(server_figures "$work/server.json")
 	awk -v n="$n" -v s="$s" 'BEGIN { printf "%d %.0f\n", n, (s > 0 ? n / s : 0) }'
@@ -96,18 +98,18 @@ for transport in mmsg gro; do
 	blast=mmsg
 	[ "$transport" = gro ] && blast=gso
 	for payload in 1472 8972; do
-		echo "receiver: udpblast $blast $payload B -> udpsink $transport vs udpperf server $transport ($runs x ${secs}s each)" >&2
+		echo "receiver: refsend $blast $payload B -> refrecv $transport vs udpperf server $transport ($runs x ${secs}s each)" >&2
 		: >"$work/c" && : >"$work/u"
 		for r in $(seq "$runs"); do
 			if [ $((r % 2)) -eq 1 ]; then
-				run_sink "$transport" "$work/udpblast" "$port" "$payload" "$secs" "$blast" 64 >>"$work/c"
+				run_sink "$transport" "$refsend" "$port" "$payload" "$secs" "$blast" 64 >>"$work/c"
 				run_server "$transport" "$payload" "$blast" >>"$work/u"
 			else
 				run_server "$transport" "$payload" "$blast" >>"$work/u"
-				run_sink "$transport" "$work/udpblast" "$port" "$payload" "$secs" "$blast" 64 >>"$work/c"
+				run_sink "$transport" "$refsend" "$port" "$payload" "$secs" "$blast" 64 >>"$work/c"
 			fi
 		done
-		compare_row "receiver: udpperf server" "udpblast $blast" "$transport" "$payload" "$work/c" "$work/u"
+		compare_row "receiver: udpperf server" "refsend $blast" "$transport" "$payload" "$work/c" "$work/u"
 	done
 done
 
@@ -115,20 +117,20 @@ for transport in mmsg gro; do
 	blast=mmsg sink=mmsg
 	[ "$transport" = gro ] && blast=gso sink=gro
 	for payload in 1472 8972; do
-		echo "sender: udpblast $blast vs udpperf client $transport, $payload B -> udpsink $sink ($runs x ${secs}s each)" >&2
+		echo "sender: refsend $blast vs udpperf client $transport, $payload B -> refrecv $sink ($runs x ${secs}s each)" >&2
 		: >"$work/c" && : >"$work/u"
 		client=("$work/udpperf" client --host 127.0.0.1 --port "$port" --raw --size "$payload"
 			--time "$secs" --transport "$transport" --batch 64 --interval 1h)
 		for r in $(seq "$runs"); do
 			if [ $((r % 2)) -eq 1 ]; then
-				run_sink "$sink" "$work/udpblast" "$port" "$payload" "$secs" "$blast" 64 >>"$work/c"
+				run_sink "$sink" "$refsend" "$port" "$payload" "$secs" "$blast" 64 >>"$work/c"
 				run_sink "$sink" "${client[@]}" >>"$work/u"
 			else
 				run_sink "$sink" "${client[@]}" >>"$work/u"
-				run_sink "$sink" "$work/udpblast" "$port" "$payload" "$secs" "$blast" 64 >>"$work/c"
+				run_sink "$sink" "$refsend" "$port" "$payload" "$secs" "$blast" 64 >>"$work/c"
 			fi
 		done
-		compare_row "sender: udpperf client" "udpblast/udpperf $blast" "udpsink $sink" "$payload" "$work/c" "$work/u"
+		compare_row "sender: udpperf client" "refsend/udpperf $blast" "refrecv $sink" "$payload" "$work/c" "$work/u"
 	done
 done
 

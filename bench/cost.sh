@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # What a received datagram costs: udpperf's receivers and its own pair side
-# by side with the plain C tools of ../shared/tools, in one run.
+# by side with the project's plain C tools (tools/csrc), in one run.
 #
-#   gro  receiver: udpblast gso -> udpsink gro   vs  udpblast gso -> udpperf server --transport gro
-#   mmsg receiver: udpblast gso -> udpsink mmsg  vs  udpblast gso -> udpperf server --transport mmsg
-#   pair:          udpblast gso -> udpsink gro   vs  udpperf client --transport gso -> udpperf server --transport gro
+#   gro  receiver: refsend gso -> refrecv gro   vs  refsend gso -> udpperf server --transport gro
+#   mmsg receiver: refsend gso -> refrecv mmsg  vs  refsend gso -> udpperf server --transport mmsg
+#   pair:          refsend gso -> refrecv gro   vs  udpperf client --transport gso -> udpperf server --transport gro
 #
 # each at 1472 and 8972 bytes, senders pinned to the first allowed CPU and
 # receivers to the second (taskset). Each comparison runs RUNS rounds back
@@ -61,14 +61,15 @@ per_dgram() {
 		'BEGIN { printf "%d %.0f %.2f %.2f %.3f %.2f\n", d, (t > 0 ? d / t : 0), (d > 0 ? u * 1e9 / d : 0), (d > 0 ? s * 1e9 / d : 0), (sent > 0 ? 100 * (sent - d) / sent : 0), (d > 0 ? ju * 1e9 / d : 0) }'
 }
 
-# c_run PAYLOAD SINKMODE: udpblast gso -> udpsink SINKMODE.
+# c_run PAYLOAD SINKMODE: refsend gso -> refrecv SINKMODE.
 c_run() {
-	"${rx[@]}" "${timed[@]}" "$work/udpsink" "$port" $((secs + 5)) "$2" 64 >"$work/sink.json" 2>"$work/sink.err" &
+	"${rx[@]}" "${timed[@]}" "$refrecv" "$port" $((secs + 5)) "$2" 64 >"$work/sink.json" 2>"$work/sink.err" &
 	local sink=$!
 	pids+=("$sink")
-	sleep 0.3
-	"${tx[@]}" "$work/udpblast" "$port" "$1" "$secs" gso 64 >"$work/blast.json"
-	wait "$sink"
+	wait_bound "$port"
+	"${tx[@]}" "$refsend" "$port" "$1" "$secs" gso 64 >"$work/blast.json"
+	wait "$sink" || true
+	check_counted "$work/sink.json" "refrecv $2"
 	local u s
 	read -r u s < <(cputime "$work/sink.err")
 	per_dgram "$(field datagrams "$work/sink.json")" "$(field seconds "$work/sink.json")" \
@@ -104,10 +105,11 @@ server_line() {
 	per_dgram "$n" "$sec" "$1" "$u" "$s" "$ju"
 }
 
-# ours_recv BIN PAYLOAD TRANSPORT: udpblast gso -> BIN's server.
+# ours_recv BIN PAYLOAD TRANSPORT: refsend gso -> BIN's server.
 ours_recv() {
 	start_server "$1" "$2" "$3"
-	"${tx[@]}" "$work/udpblast" "$port" "$2" "$secs" gso 64 >"$work/blast.json"
+	"${tx[@]}" "$refsend" "$port" "$2" "$secs" gso 64 >"$work/blast.json"
+	check_counted "$work/blast.json" "refsend gso"
 	wait "$server" || true
 	server_line "$(field datagrams "$work/blast.json")"
 }
@@ -179,9 +181,9 @@ rows=()
 for payload in $sizes; do
 	for kind in $kinds; do
 		case $kind in
-		gro) what="udpblast gso -> receiver gro (C: udpsink gro)" ;;
-		mmsg) what="udpblast gso -> receiver mmsg (C: udpsink mmsg)" ;;
-		pair) what="pair, client gso -> server gro (C: udpblast gso -> udpsink gro)" ;;
+		gro) what="refsend gso -> receiver gro (C: refrecv gro)" ;;
+		mmsg) what="refsend gso -> receiver mmsg (C: refrecv mmsg)" ;;
+		pair) what="pair, client gso -> server gro (C: refsend gso -> refrecv gro)" ;;
 		*)
 			echo "cost.sh: unknown kind $kind (gro, mmsg or pair)" >&2
 			exit 2

@@ -1,21 +1,53 @@
-# Shared by the comparison scripts of bench/ (sourced, not run): finds the
-# C reference tools beside the repository, makes a work folder that is
-# removed on exit with every process listed in pids, builds udpsink,
-# udpblast and udpperf into it, and sets tx and rx to the taskset prefixes
-# that pin senders to the first allowed CPU and receivers to the second.
-# The caller sets name (for messages) before sourcing it, and c_tools=no
-# when it does not compare against the C tools (then they are neither
-# needed nor built).
+# Shared by the comparison scripts of bench/ (sourced, not run): builds
+# the project's C reference tools (tools/csrc: refsend, refrecv) into out/
+# with the system C compiler when their sources are newer, makes a work
+# folder that is removed on exit with every process listed in pids, builds
+# udpperf into it, and sets tx and rx to the taskset prefixes that pin
+# senders to the first allowed CPU and receivers to the second. The caller
+# sets name (for messages) before sourcing it, and c_tools=no when it does
+# not compare against the C tools (then they are neither needed nor built).
+# A script that cannot compare says why and exits with status 1 (cannot).
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/.." && pwd))
-tools="$top/../shared/tools"
 c_tools=${c_tools:-yes}
-if [ "$c_tools" = yes ] && { [ ! -f "$tools/udpsink.c" ] || [ ! -f "$tools/udpblast.c" ]; }; then
-	echo "$name: the C reference tools are not at $tools (expected udpsink.c and udpblast.c next to the repository); nothing to compare"
-	exit 0
-fi
 export PATH="$PATH:/usr/local/go/bin"
+
+# cannot REASON...: the script cannot compare; says why and exits 1.
+cannot() {
+	echo "$name: cannot compare: $*" >&2
+	exit 1
+}
+
+# build_c_tools: out/refsend and out/refrecv from tools/csrc, rebuilt when
+# a source is newer; sets refsend and refrecv to their paths.
+build_c_tools() {
+	local cc=${CC:-cc} src="$top/tools/csrc" t
+	command -v "$cc" >/dev/null 2>&1 ||
+		cannot "no C compiler ($cc) to build the reference tools of tools/csrc; install gcc or set CC"
+	mkdir -p "$top/out"
+	for t in refsend refrecv; do
+		if [ ! -x "$top/out/$t" ] || [ "$src/$t.c" -nt "$top/out/$t" ] || [ "$src/common.h" -nt "$top/out/$t" ]; then
+			echo "building: $t ($cc -O2) into out/" >&2
+			"$cc" -O2 -Wall -Wextra -o "$top/out/$t" "$src/$t.c" || cannot "building $t from tools/csrc/$t.c failed"
+		fi
+	done
+	refsend="$top/out/refsend"
+	refrecv="$top/out/refrecv"
+}
+
+# check_counted FILE WHAT: a reference tool's JSON line in FILE must count
+# at least one datagram; otherwise the run measured nothing and the script
+# cannot compare.
+check_counted() {
+	local n
+	n=$(field datagrams "$1")
+	if [ -z "$n" ] || [ "$n" = 0 ]; then
+		echo "$name: $2 counted no datagrams; its output:" >&2
+		cat "$1" >&2
+		cannot "$2 counted no datagrams"
+	fi
+}
 
 work=$(mktemp -d)
 pids=()
@@ -27,13 +59,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ "$c_tools" = yes ]; then
-	echo "building: udpsink, udpblast (gcc -O2), udpperf (go build)" >&2
-	gcc -O2 -o "$work/udpsink" "$tools/udpsink.c"
-	gcc -O2 -o "$work/udpblast" "$tools/udpblast.c"
-else
-	echo "building: udpperf (go build)" >&2
+	build_c_tools
 fi
-(cd "$top" && go build -o "$work/udpperf" ./cmd/udpperf)
+echo "building: udpperf (go build)" >&2
+(cd "$top" && go build -o "$work/udpperf" ./cmd/udpperf) || cannot "udpperf does not build"
 
 # Expand the allowed CPU list (such as "0-1,4") into "0 1 4".
 cpus=$(taskset -pc $$ | sed 's/.*: //')
@@ -63,6 +92,19 @@ spread() {
 	v=$(cat)
 	# shellcheck disable=SC2059 # the format is the caller's
 	printf "$f${2:-} ($f-$f)" "$(echo "$v" | median)" "$(echo "$v" | sort -g | head -n1)" "$(echo "$v" | sort -g | tail -n1)"
+}
+
+# wait_bound PORT: waits (up to 5 s) until a UDP socket on this host is
+# bound to PORT (a receiver is up: /proc/net/udp and udp6 list it);
+# otherwise the script cannot compare.
+wait_bound() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	for _ in $(seq 100); do
+		grep -qE "^ *[0-9]+: [0-9A-F]+:$hex " /proc/net/udp /proc/net/udp6 2>/dev/null && return 0
+		sleep 0.05
+	done
+	cannot "no receiver bound to UDP port $1 within 5 s"
 }
 
 # wait_listening FILE: waits (up to 5 s) until the udpperf server logging

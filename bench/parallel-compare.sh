@@ -74,6 +74,10 @@ for t in mmsg gro; do
 			done
 			a=$(tail -1 "$work/p1" | cut -d' ' -f1)
 			b=$(tail -1 "$work/p2" | cut -d' ' -f1)
+			if [ "${a:-0}" = 0 ] || [ "${b:-0}" = 0 ]; then
+				echo "parallel-compare.sh: cannot compare: a run received nothing ($t, $size B: -P 1 ${a:-none}, -P 2 ${b:-none} datagrams/s)" >&2
+				exit 1
+			fi
 			awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", (a > 0) ? b / a : 0 }' >>"$work/ratio"
 		done
 		m1=$(cut -d' ' -f1 "$work/p1" | median)

@@ -96,3 +96,25 @@ echo "| 5 | Pipe chan / SPSC batch-32 | $(echo "$batch" | spread) | >= 10 | $(ve
 echo
 echo "ns/op: PoolParallel -cpu 1 $(bench_col "$work/pool" 'PoolParallel$' | spread), -cpu 2 $(bench_col "$work/pool" 'PoolParallel-2$' | spread); Pipe chan $(bench_col "$work/pipe" "$chan" | spread), SPSC $(bench_col "$work/pipe" "$spsc" | spread), SPSC batch-32 $(bench_col "$work/pipe" "$batch32" | spread)"
 echo "allocs/op, largest: PoolParallel $(allocs "$work/pool"), Pipe $(allocs "$work/pipe")"
+
+# 6  PRBS (engine/prbs, one core, frames in cache): Verify >= 25 GB/s and
+#    Fill (generation) >= 15 GB/s for 32-bit words at 1472 and 8972 B;
+#    both >= 10 GB/s for 64- and 512-bit words at 1472 and 8960 B.
+echo "target 6: engine/prbs benchmarks, $runs runs" >&2
+(cd "$top" && go test -c -o "$work/prbs.test" ./engine/prbs/)
+: >"$work/prbs"
+for r in $(seq "$runs"); do
+	"$work/prbs.test" -test.run X -test.bench '^Benchmark(Verify|Fill)$' -test.benchmem >>"$work/prbs"
+done
+# gbs NAME: the GB/s column of benchmark NAME, one line per run.
+gbs() { awk -v p="^Benchmark$1(-[0-9]+)?\$" '$1 ~ p { for (i = 2; i < NF; i++) if ($(i + 1) == "GB/s") print $i }' "$work/prbs"; }
+echo
+echo "| target | measure | GB/s | bar | verdict |"
+echo "|---|---|---|---|---|"
+for row in Verify/w32/1472B:25 Verify/w32/8972B:25 Fill/w32/1472B:15 Fill/w32/8972B:15 \
+	Verify/w64/1472B:10 Verify/w64/8960B:10 Verify/w512/1472B:10 Verify/w512/8960B:10 \
+	Fill/w64/1472B:10 Fill/w64/8960B:10 Fill/w512/1472B:10 Fill/w512/8960B:10; do
+	v=$(gbs "${row%:*}")
+	echo "| 6 | PRBS ${row%:*} | $(echo "$v" | spread) | >= ${row#*:} | $(verdict "$(echo "$v" | median | awk -v b="${row#*:}" '{ print ($1 >= b) }')") |"
+done
+echo "allocs/op, largest: PRBS $(allocs "$work/prbs")"

@@ -7,7 +7,7 @@ import (
 )
 
 // allocCounter counts the buffers a pool has out, and their bytes, in one
-// shard per P, so that taking and returning buffers on different cores does
+// shard per P, picked by the caller's lane (lane.go), so that taking and returning buffers on different cores does
 // not contend for one cache line. A buffer is counted back in on the shard
 // that counted it out (Buffer.Counter), so no shard ever shows a return
 // without its allocation: a sum of the shards read one by one never
@@ -33,7 +33,7 @@ func (c *allocCounter) all() []allocShard {
 // add counts one buffer out on the caller's shard and returns the shard.
 func (c *allocCounter) add() int {
 	shards := c.all()
-	i := procID() % len(shards)
+	i := lane(laneSlot()) % len(shards)
 	shards[i].count.Add(1)
 	return i
 }

@@ -4,19 +4,9 @@ import (
 	"runtime"
 	"slices"
 	"sync/atomic"
-	_ "unsafe" // go:linkname
 
 	"udpstream.dev/ring"
 )
-
-// procPin pins the calling goroutine to its P and returns the P's id;
-// procUnpin undoes it. sync.Pool picks its per-P shard the same way.
-//
-//go:linkname procPin runtime.procPin
-func procPin() int
-
-//go:linkname procUnpin runtime.procUnpin
-func procUnpin()
 
 const (
 	// shardCap is how many items one per-P shard holds.
@@ -30,16 +20,17 @@ const (
 	cacheLine = 128
 )
 
-// localCache puts a small cache per P in front of a shared MPMC ring.
-// Items a goroutine puts are taken again by the goroutines of the same P
-// without touching a cache line shared with other cores; the shared ring
-// sees one batch operation per shardBatch items.
+// localCache puts a small cache per core in front of a shared MPMC ring.
+// A goroutine works in the shard of its lane (lane.go), so the items it
+// puts are taken again by itself, or by goroutines that do not run at the
+// same time, without touching a cache line shared with other cores; the
+// shared ring sees one batch operation per shardBatch items.
 //
-// Each shard has a lock, uncontended unless a goroutine is preempted
-// between choosing its shard and releasing it or steal visits the shard, so
-// an item is always in exactly one place: a shard, the ring, or a caller.
-// Nothing is lost when GOMAXPROCS changes: a P beyond the shards shares a
-// shard, and steal reaches every shard.
+// Each shard has a lock, so an item is always in exactly one place: a
+// shard, the ring, or a caller. Two goroutines that meet on one shard find
+// the lock taken, and the later one moves to another lane, so in steady
+// state the lock is uncontended. Nothing is lost when GOMAXPROCS changes:
+// more goroutines than shards share shards, and steal reaches every shard.
 type localCache[T any] struct {
 	shared *ring.MPMC[T]
 	shards []cacheShard[T]
@@ -58,21 +49,24 @@ func newLocalCache[T any](shared *ring.MPMC[T]) *localCache[T] {
 	return &localCache[T]{shared: shared, shards: make([]cacheShard[T], runtime.GOMAXPROCS(0))}
 }
 
-// procID is the id of the caller's P when it was called; the goroutine may
-// move to another P right after, so callers use it only to pick a shard.
-func procID() int {
-	pid := procPin()
-	procUnpin()
-	return pid
-}
-
-// shard locks and returns the shard of the caller's P.
+// shard locks and returns the shard of the caller's lane. A shard found
+// locked moves the caller's slot to the next lane and tries that one; after
+// a round of misses the caller yields between tries.
 func (c *localCache[T]) shard() *cacheShard[T] {
-	s := &c.shards[procID()%len(c.shards)]
-	s.acquire()
-	return s
+	slot := laneSlot()
+	for tries := 0; ; tries++ {
+		s := &c.shards[lane(slot)%len(c.shards)]
+		if s.lock.CompareAndSwap(0, 1) {
+			return s
+		}
+		moveLane(slot)
+		if tries >= 16 {
+			runtime.Gosched()
+		}
+	}
 }
 
+// acquire locks s, for a caller that wants this shard and no other.
 func (s *cacheShard[T]) acquire() {
 	for spins := 0; !s.lock.CompareAndSwap(0, 1); spins++ {
 		if spins >= 16 {

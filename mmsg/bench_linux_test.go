@@ -14,7 +14,7 @@ import (
 // as it can, the benchmark goroutine receives, and one benchmark operation is
 // one datagram received. The sender outruns the receiver on every path, so
 // the figures are the receive path's capacity with the sender competing for
-// the second core, as in the C reference pair (udpblast -> udpsink); the
+// the second core, as in the C reference pair (refsend -> refrecv, tools/csrc); the
 // datagrams the kernel drops for lack of receive-buffer room are reported as
 // loss-%. BenchmarkSend measures the sending side alone.
 

@@ -151,6 +151,20 @@ func BenchmarkUncontended(b *testing.B) {
 		}
 		reportPerItem(b)
 	})
+	b.Run("SPSC-batch1", func(b *testing.B) {
+		// The calls a PushWait/PopWait pair makes for one item.
+		b.ReportAllocs()
+		r, _ := NewSPSC[uint64](benchCap)
+		var src, dst [1]uint64
+		for i := range uint64(b.N) {
+			src[0] = i
+			r.PushBatch(src[:])
+			if r.PopBatch(dst[:]) != 1 || dst[0] != i {
+				b.Fatal("wrong item")
+			}
+		}
+		reportPerItem(b)
+	})
 	b.Run("MPMC", func(b *testing.B) {
 		b.ReportAllocs()
 		r, _ := NewMPMC[uint64](benchCap)

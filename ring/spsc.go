@@ -116,8 +116,14 @@ func (r *SPSC[T]) PushBatch(vs []T) int {
 		}
 	}
 	n := min(int(free), len(vs))
-	first := copy(r.buf[t&r.mask:], vs[:n])
-	copy(r.buf, vs[first:n])
+	if n == 1 {
+		// One item, as a producer of single items pushes: a store
+		// instead of a call to the runtime's memmove.
+		r.buf[t&r.mask] = vs[0]
+	} else {
+		first := copy(r.buf[t&r.mask:], vs[:n])
+		copy(r.buf, vs[first:n])
+	}
 	r.tail.Store(t + uint64(n))
 	r.popWait.notify()
 	return n
@@ -162,15 +168,30 @@ func (r *SPSC[T]) PopBatch(dst []T) int {
 	}
 	n := min(int(avail), len(dst))
 	i := int(h & r.mask)
-	first := copy(dst[:n], r.buf[i:])
-	copy(dst[first:n], r.buf)
-	if r.clear {
-		clear(r.buf[i : i+first])
-		clear(r.buf[:n-first])
+	if n == 1 {
+		r.popOne(dst, i)
+	} else {
+		first := copy(dst[:n], r.buf[i:])
+		copy(dst[first:n], r.buf)
+		if r.clear {
+			clear(r.buf[i : i+first])
+			clear(r.buf[:n-first])
+		}
 	}
 	r.head.Store(h + uint64(n))
 	r.pushWait.notify()
 	return n
+}
+
+// popOne moves slot i into dst[0]: a load and a store where copy and
+// clear would each call into the runtime, which is most of the cost of a
+// consumer that keeps pace with a producer of single items.
+func (r *SPSC[T]) popOne(dst []T, i int) {
+	dst[0] = r.buf[i]
+	if r.clear {
+		var zero T
+		r.buf[i] = zero
+	}
 }
 
 // PopWait moves at least one and up to len(dst) items into dst, blocking

@@ -15,41 +15,41 @@ import (
 // Mode returns the mode the socket is bound in.
 func (s *Socket) Mode() Mode { return s.mode }
 
-// ZeroCopy reports whether the kernel granted zero-copy (XDP_OPTIONS).
-func (s *Socket) ZeroCopy() bool { return s.zc }
+// zeroCopy reports whether the kernel granted zero-copy (XDP_OPTIONS).
+func (s *Socket) zeroCopy() bool { return s.zc }
 
 // MultiBuffer reports whether the socket was bound with XDP_USE_SG: packets
 // may then span several descriptors.
 func (s *Socket) MultiBuffer() bool { return s.sg }
 
-// Interface returns the interface index the socket is bound to.
-func (s *Socket) Interface() int { return s.ifindex }
+// ifIndex returns the interface index the socket is bound to.
+func (s *Socket) ifIndex() int { return s.ifindex }
 
-// QueueID returns the queue the socket is bound to.
-func (s *Socket) QueueID() int { return s.queue }
+// queueID returns the queue the socket is bound to.
+func (s *Socket) queueID() int { return s.queue }
 
-// Program returns the steering program the socket is registered with.
-func (s *Socket) Program() *Program { return s.prog }
+// steering returns the steering program the socket is registered with.
+func (s *Socket) steering() *program { return s.prog }
 
-// UMEM returns the packet memory registered with the socket.
-func (s *Socket) UMEM() []byte { return s.umem }
+// umemBytes returns the packet memory registered with the socket.
+func (s *Socket) umemBytes() []byte { return s.umem }
 
-// ChunkSize returns the UMEM chunk size.
-func (s *Socket) ChunkSize() int { return int(s.chunk) }
+// chunkSize returns the UMEM chunk size.
+func (s *Socket) chunkSize() int { return int(s.chunk) }
 
-// Headroom returns the caller headroom configured for received frames.
-func (s *Socket) Headroom() int { return int(s.head) }
+// headroom returns the caller headroom configured for received frames.
+func (s *Socket) headroom() int { return int(s.head) }
 
-// RxOffset is the offset within a chunk at which the kernel writes a
+// rxOffset is the offset within a chunk at which the kernel writes a
 // received frame: its own XDP headroom plus the configured headroom.
-func (s *Socket) RxOffset() int { return xdpPacketHeadroom + int(s.head) }
+func (s *Socket) rxOffset() int { return xdpPacketHeadroom + int(s.head) }
 
-// ChunkAddr returns the start of the chunk containing addr. Any address in a
+// chunkAddr returns the start of the chunk containing addr. Any address in a
 // chunk may be given to the fill ring; the kernel aligns it.
-func (s *Socket) ChunkAddr(addr uint64) uint64 { return addr &^ uint64(s.chunk-1) }
+func (s *Socket) chunkAddr(addr uint64) uint64 { return addr &^ uint64(s.chunk-1) }
 
-// Bytes returns the UMEM bytes a descriptor refers to.
-func (s *Socket) Bytes(d Desc) []byte {
+// descBytes returns the UMEM bytes a descriptor refers to.
+func (s *Socket) descBytes(d Desc) []byte {
 	return s.umem[d.Addr : d.Addr+uint64(d.Len) : d.Addr+uint64(d.Len)]
 }
 

@@ -10,7 +10,7 @@ import (
 // Header describes the Ethernet, IP and UDP headers BuildUDPHeaders writes.
 type Header struct {
 	// DstMAC and SrcMAC are the Ethernet addresses (see NeighborMAC and
-	// InterfaceMAC for how to find them).
+	// ResolveNeighbor for how to find a peer's; net.Interface has one's own).
 	DstMAC, SrcMAC [6]byte
 	// Tagged inserts one 802.1Q tag carrying VLAN (priority and VLAN ID).
 	Tagged bool
@@ -181,7 +181,7 @@ func (h *Header) putIPv4(ip []byte, udpLen int, sum *csum) {
 	s4, d4 := h.Src.Addr().Unmap().As4(), h.Dst.Addr().Unmap().As4()
 	copy(ip[12:16], s4[:])
 	copy(ip[16:20], d4[:])
-	binary.BigEndian.PutUint16(ip[10:], Checksum(ip))
+	binary.BigEndian.PutUint16(ip[10:], checksum(ip))
 	sum.add(ip[12:20])
 }
 

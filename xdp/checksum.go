@@ -45,11 +45,11 @@ func (c *csum) fold() uint16 {
 	return bits.ReverseBytes16(fold64(c.sum))
 }
 
-// Checksum returns the Internet checksum (RFC 1071) of b: the ones'
+// checksum returns the Internet checksum (RFC 1071) of b: the ones'
 // complement of the ones' complement sum of its 16-bit big-endian words,
 // an odd trailing byte padded with zero. Storing it big-endian in a zeroed
 // checksum field makes the sum over the data verify as 0xffff.
-func Checksum(b []byte) uint16 {
+func checksum(b []byte) uint16 {
 	var c csum
 	c.add(b)
 	return ^c.fold()

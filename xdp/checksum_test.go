@@ -45,12 +45,12 @@ func TestChecksumKnownValues(t *testing.T) {
 		{"all ones", mustHex("ffffffff"), 0x0000},
 	}
 	for _, c := range cases {
-		if got := Checksum(c.data); got != c.want {
+		if got := checksum(c.data); got != c.want {
 			t.Errorf("%s: %#04x, want %#04x", c.name, got, c.want)
 		}
 	}
 	// A header with its checksum in place sums to 0xffff, checksum 0.
-	if got := Checksum(mustHex("45000073000040004011b861c0a80001c0a800c7")); got != 0 {
+	if got := checksum(mustHex("45000073000040004011b861c0a80001c0a800c7")); got != 0 {
 		t.Errorf("verifying header: %#04x", got)
 	}
 }
@@ -65,7 +65,7 @@ func TestChecksumPieces(t *testing.T) {
 		buf[i] = byte(rng.Uint32())
 	}
 	for n := 0; n < 300; n++ {
-		if got, want := Checksum(buf[:n]), ^refSum(buf[:n]); got != want {
+		if got, want := checksum(buf[:n]), ^refSum(buf[:n]); got != want {
 			t.Fatalf("len %d: %#04x, want %#04x", n, got, want)
 		}
 	}
@@ -88,7 +88,7 @@ func TestChecksumPieces(t *testing.T) {
 		ff[i] = 0xff
 	}
 	for n := range ff {
-		if got, want := Checksum(ff[:n]), ^refSum(ff[:n]); got != want {
+		if got, want := checksum(ff[:n]), ^refSum(ff[:n]); got != want {
 			t.Fatalf("0xff len %d: %#04x, want %#04x", n, got, want)
 		}
 	}
@@ -103,7 +103,7 @@ func BenchmarkChecksum1472(b *testing.B) {
 	b.ReportAllocs()
 	var s uint16
 	for b.Loop() {
-		s += Checksum(buf)
+		s += checksum(buf)
 	}
 	_ = s
 }

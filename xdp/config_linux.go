@@ -15,11 +15,11 @@ import (
 
 // Defaults used for zero Config fields.
 const (
-	// DefaultRingSize is the size of each ring, in descriptors.
-	DefaultRingSize = 2048
-	// DefaultChunkSize is the UMEM chunk size: one page, which holds a
+	// defaultRingSize is the size of each ring, in descriptors.
+	defaultRingSize = 2048
+	// defaultChunkSize is the UMEM chunk size: one page, which holds a
 	// 1500-byte MTU frame and lets a 9000-byte one span three chunks.
-	DefaultChunkSize = 4096
+	defaultChunkSize = 4096
 )
 
 // xdpPacketHeadroom is XDP_PACKET_HEADROOM: the kernel reserves it at the
@@ -46,21 +46,20 @@ type Config struct {
 	Headroom int
 
 	// FillSize, CompletionSize, RxSize and TxSize are the ring sizes in
-	// descriptors: powers of two, DefaultRingSize when 0. A negative
+	// descriptors: powers of two, 2048 when 0. A negative
 	// TxSize makes a receive-only socket without a TX ring, which also
 	// spares the kernel a look at the TX ring on every poll wake-up in copy
 	// mode.
 	FillSize, CompletionSize, RxSize, TxSize int
 
-	// Port and Addr configure the steering program Open creates when
-	// Program is nil (see ProgramConfig).
+	// Port and Addr configure the steering program Open creates.
 	Port uint16
 	// Addr is the destination address to match; zero matches any.
 	Addr netip.Addr
-	// Program, if not nil, is an already attached program shared with
+	// program, if not nil, is an already attached program shared with
 	// other sockets on the same interface; Open registers the socket in
 	// its XSKMAP and Close leaves it attached.
-	Program *Program
+	program *program
 
 	// Mode forces a mode; ModeAuto tries native zero-copy, native copy
 	// and generic copy in that order.
@@ -87,7 +86,7 @@ func modePlan(m Mode) []Mode {
 
 func (cfg *Config) defaults() error {
 	if cfg.ChunkSize == 0 {
-		cfg.ChunkSize = DefaultChunkSize
+		cfg.ChunkSize = defaultChunkSize
 	}
 	if cfg.ChunkSize != 2048 && cfg.ChunkSize != 4096 {
 		return fmt.Errorf("xdp: chunk size %d: must be 2048 or 4096", cfg.ChunkSize)
@@ -107,7 +106,7 @@ func (cfg *Config) defaults() error {
 			continue
 		}
 		if *r == 0 {
-			*r = DefaultRingSize
+			*r = defaultRingSize
 		}
 		if *r < 0 || *r > 1<<30 || *r&(*r-1) != 0 {
 			return fmt.Errorf("xdp: ring size %d: must be a power of two", *r)
@@ -116,8 +115,8 @@ func (cfg *Config) defaults() error {
 	if cfg.QueueID < 0 {
 		return fmt.Errorf("xdp: negative queue id %d", cfg.QueueID)
 	}
-	if cfg.Program == nil && cfg.Port == 0 {
-		return errors.New("xdp: Config.Port is required unless Config.Program is set")
+	if cfg.program == nil && cfg.Port == 0 {
+		return errors.New("xdp: Config.Port is required")
 	}
 	if cfg.Mode > ModeGenericCopy {
 		return fmt.Errorf("xdp: unknown mode %v", cfg.Mode)

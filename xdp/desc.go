@@ -22,25 +22,25 @@ type Desc struct {
 // clear, so single-frame packets look the same with or without multi-buffer.
 const OptContinued = 1
 
-// Continued reports whether more frames of the same packet follow d.
-func (d Desc) Continued() bool { return d.Options&OptContinued != 0 }
+// continued reports whether more frames of the same packet follow d.
+func (d Desc) continued() bool { return d.Options&OptContinued != 0 }
 
-// NextPacket splits the first packet off a batch returned by Receive: pkt
+// NextPacket splits the first packet off a batch returned by ReceiveWait: pkt
 // holds its descriptors (one, or several for a multi-buffer packet) and rest
 // the remaining descriptors. An empty batch yields two empty slices. A batch
-// that ends inside a packet (which Receive never returns) yields the partial
+// that ends inside a packet (which ReceiveWait never returns) yields the partial
 // packet as pkt.
 func NextPacket(descs []Desc) (pkt, rest []Desc) {
 	for i := range descs {
-		if !descs[i].Continued() {
+		if !descs[i].continued() {
 			return descs[:i+1], descs[i+1:]
 		}
 	}
 	return descs, nil
 }
 
-// PacketLen is the total number of bytes in the frames of one packet.
-func PacketLen(pkt []Desc) int {
+// packetLen is the total number of bytes in the frames of one packet.
+func packetLen(pkt []Desc) int {
 	n := 0
 	for i := range pkt {
 		n += int(pkt[i].Len)
@@ -78,7 +78,7 @@ type Stats struct {
 var (
 	// ErrClosed is returned by operations on a closed socket.
 	ErrClosed = errors.New("xdp: socket closed")
-	// ErrShortBuffer is returned by Receive when the next packet has more
+	// ErrShortBuffer is returned by ReceiveWait when the next packet has more
 	// frames than the descriptor slice can hold; retry with a larger slice.
 	ErrShortBuffer = errors.New("xdp: descriptor slice too small for the next packet")
 	// ErrNoTxRing is returned by Transmit on a receive-only socket.

@@ -14,7 +14,7 @@
 // completion, RX and TX rings, attaches the steering program, binds with
 // XDP_USE_NEED_WAKEUP and registers the socket in the program's XSKMAP.
 //
-// Receiving: Fill gives chunk addresses to the kernel; Receive or ReceiveWait
+// Receiving: Fill gives chunk addresses to the kernel; ReceiveWait
 // returns descriptors of received frames, whose chunks then belong to the
 // caller until given back with Fill. Parse (or ParseFrags) locates the UDP
 // payload inside the frame.
@@ -51,14 +51,14 @@
 // ModeAuto tries, in order: the program in the driver with zero-copy
 // (ModeNativeZeroCopy), the program in the driver with the kernel copying
 // frames into the UMEM (ModeNativeCopy), and the generic hook after skb
-// allocation with copy (ModeGenericCopy). Mode reports what was granted and
-// ZeroCopy what the kernel reports through XDP_OPTIONS.
+// allocation with copy (ModeGenericCopy). Socket.Mode reports what was
+// granted.
 //
 // Multi-buffer: when the interface MTU does not fit in a chunk (after the
 // kernel's 256 bytes of XDP headroom and the configured headroom), Open loads
 // the program frags-aware (BPF_F_XDP_HAS_FRAGS) and binds with XDP_USE_SG.
 // A packet then arrives as consecutive descriptors, all but the last with
-// OptContinued set; Receive only ever returns whole packets and NextPacket
+// OptContinued set; ReceiveWait only ever returns whole packets and NextPacket
 // splits a batch into them. Transmit accepts such chains too.
 //
 // # The steering program
@@ -78,24 +78,25 @@
 // when the process dies; kernels without XDP links get a netlink attach that
 // Close undoes. Nothing is pinned in bpffs.
 //
-// A socket only sees the packets of the RX queue it is bound to. On a
-// multi-queue interface either steer the stream to one queue (ethtool flow
-// rules on a NIC; a veth created with one queue) or open one socket per
-// queue, all registered with one shared Program (Config.Program); otherwise
-// Open creates a Program per socket. A queue is released by the kernel
+// A socket only sees the packets of the RX queue it is bound to, and Open
+// attaches a steering program of its own to the interface, so there is one
+// socket per interface: on a multi-queue interface steer the stream to one
+// queue (ethtool flow rules on a NIC; a veth created with one queue).
+// Sharing one program between the sockets of several queues is kept
+// inside the package (its tests use it). A queue is released by the kernel
 // asynchronously after its socket closes; Open retries a busy queue for
 // up to a second before giving up with EBUSY.
 //
 // # Network namespaces
 //
-// Open, NeighborMAC, ResolveNeighbor, RouteTo, InterfaceMAC and AttachPass
+// Open, NeighborMAC, ResolveNeighbor and RouteTo
 // act in the calling thread's network namespace. To use an interface in another namespace, call them on
 // a goroutine locked to a thread that has entered it; the socket stays in
 // that namespace and may then be used from any goroutine.
 //
 // # Concurrency
 //
-// The receive side (Fill, Receive, ReceiveWait) and the transmit side
+// The receive side (Fill, ReceiveWait) and the transmit side
 // (Transmit, Complete) are each single-goroutine, as the rings are
 // single-producer single-consumer; the two sides may run on different
 // goroutines. Close, Stats and the accessors may be called at any time.
@@ -118,8 +119,8 @@
 //     as described above, and an 8972-byte datagram arrives as three
 //     descriptors with 4 KiB chunks.
 //   - Frames that XDP redirects or transmits (XDP_TX, devmap) into a veth are
-//     only delivered when the peer also runs an XDP program; AttachPass
-//     provides a neutral one. AF_XDP copy-mode TX builds ordinary skbs and
+//     only delivered when the peer also runs an XDP program; the package's
+//     tests attach a neutral one (XDP_PASS) there. AF_XDP copy-mode TX builds ordinary skbs and
 //     does not need it.
 //   - A veth gets one queue per CPU by default and a flow lands on the
 //     queue its hash picks, so a socket on queue 0 may see nothing; tests
@@ -129,5 +130,5 @@
 //     discipline; tests wait for that before sending.
 //   - A veth whose peer has TX checksum offload on passes UDP checksums
 //     uncomputed; such frames fail Parse with ErrUDPChecksum unless
-//     SkipUDPChecksum is given (or the peer's offload is turned off).
+//     AcceptPartialUDPChecksum is given (or the peer's offload is turned off).
 package xdp

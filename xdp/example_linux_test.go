@@ -30,7 +30,7 @@ func ExampleOpen() {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	log.Printf("mode %v, zero-copy %v", s.Mode(), s.ZeroCopy())
+	log.Printf("mode %v", s.Mode())
 
 	descs := make([]xdp.Desc, 64)
 	back := make([]uint64, 0, 64)
@@ -44,8 +44,9 @@ func ExampleOpen() {
 		for rest := descs[:n]; len(rest) > 0; {
 			var pkt []xdp.Desc
 			pkt, rest = xdp.NextPacket(rest)
-			if len(pkt) == 1 && xdp.Parse(s.Bytes(pkt[0]), &p, 0) == nil {
-				_ = s.Bytes(pkt[0])[p.PayloadOffset:][:p.PayloadLen] // the datagram
+			frame := umem[pkt[0].Addr : pkt[0].Addr+uint64(pkt[0].Len)]
+			if len(pkt) == 1 && xdp.Parse(frame, &p, 0) == nil {
+				_ = frame[p.PayloadOffset:][:p.PayloadLen] // the datagram
 			}
 			for _, d := range pkt {
 				back = append(back, d.Addr)

@@ -1,6 +1,7 @@
 package xdp_test
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -35,20 +36,16 @@ func ExampleBuildUDPHeaders() {
 	// Output: 42 10.199.0.1:4000 10.199.0.2:5000 hello
 }
 
-// Malformed frames give typed errors that can be counted by kind.
-func ExampleParseCounters() {
-	var counters xdp.ParseCounters
+// Malformed frames give typed errors that match their kind with errors.Is.
+func ExampleParseError() {
 	var p xdp.Packet
 	arp := make([]byte, 42)
 	arp[12], arp[13] = 0x08, 0x06
 	for _, frame := range [][]byte{arp, arp[:10]} {
 		err := xdp.Parse(frame, &p, 0)
-		fmt.Println(err)
-		counters.Record(err)
+		fmt.Println(err, errors.Is(err, xdp.ErrNotIP), errors.Is(err, xdp.ErrTruncated))
 	}
-	fmt.Println(counters.Count(xdp.ErrNotIP), counters.Count(xdp.ErrTruncated))
 	// Output:
-	// xdp: not an IPv4 or IPv6 packet
-	// xdp: truncated packet
-	// 1 1
+	// xdp: not an IPv4 or IPv6 packet true false
+	// xdp: truncated packet false true
 }

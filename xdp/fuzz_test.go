@@ -29,13 +29,13 @@ func FuzzParse(f *testing.F) {
 	}
 	for _, s := range seeds {
 		f.Add(s, uint8(0), uint16(len(s)/2))
-		f.Add(s[:len(s)-3], uint8(SkipUDPChecksum), uint16(20))
+		f.Add(s[:len(s)-3], uint8(skipUDPChecksum), uint16(20))
 		f.Add(s[:30], uint8(0), uint16(0))
 	}
 	f.Add([]byte{}, uint8(0), uint16(0))
 
 	f.Fuzz(func(t *testing.T, b []byte, opts uint8, cut uint16) {
-		o := ParseOptions(opts) & (SkipIPChecksum | SkipUDPChecksum)
+		o := ParseOptions(opts) & (skipIPChecksum | skipUDPChecksum)
 		var p Packet
 		err := Parse(b, &p, o)
 		if err != nil {

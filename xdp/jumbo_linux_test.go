@@ -20,7 +20,7 @@ func jumboByte(i, j int) byte { return byte(i*7 + j*13 + j>>8) }
 func TestJumboMultiBuffer(t *testing.T) {
 	const port = 47004
 	r := newRig(t, 9000, Config{Port: port, ChunkSize: 4096})
-	if !r.s.MultiBuffer() || !r.s.Program().MultiBuffer() {
+	if !r.s.MultiBuffer() || !r.s.steering().MultiBuffer() {
 		t.Fatal("multi-buffer not enabled for MTU 9000")
 	}
 	t.Logf("mode %v", r.s.Mode())
@@ -47,7 +47,7 @@ func TestJumboMultiBuffer(t *testing.T) {
 		}
 		frags = frags[:0]
 		for _, d := range pkt {
-			frags = append(frags, r.s.Bytes(d))
+			frags = append(frags, r.s.descBytes(d))
 		}
 		if err := ParseFrags(frags, &pk, 0); err != nil {
 			t.Fatalf("parse: %v", err)

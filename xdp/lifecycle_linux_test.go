@@ -51,7 +51,7 @@ func TestCloseDetaches(t *testing.T) {
 	if id, err := r.p.B.XDPProgID(); err != nil || id != 0 {
 		t.Fatalf("program %d still attached after Close (%v)", id, err)
 	}
-	if _, err := r.s.Receive(make([]Desc, 1)); !errors.Is(err, ErrClosed) {
+	if _, err := r.s.tryReceive(make([]Desc, 1)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Receive after Close: %v", err)
 	}
 	if _, err := r.s.Fill([]uint64{0}); !errors.Is(err, ErrClosed) {
@@ -92,8 +92,8 @@ func TestModes(t *testing.T) {
 	t.Run("generic", func(t *testing.T) {
 		const port = 47008
 		r := newRig(t, 1500, Config{Port: port, Mode: ModeGenericCopy})
-		if r.s.Mode() != ModeGenericCopy || r.s.ZeroCopy() || r.s.Program().Native() {
-			t.Fatalf("mode %v zerocopy %v", r.s.Mode(), r.s.ZeroCopy())
+		if r.s.Mode() != ModeGenericCopy || r.s.zeroCopy() || r.s.steering().Native() {
+			t.Fatalf("mode %v zerocopy %v", r.s.Mode(), r.s.zeroCopy())
 		}
 		h, err := netlink.NewHandleAt(r.p.B.NS)
 		if err != nil {
@@ -119,8 +119,8 @@ func TestModes(t *testing.T) {
 	})
 	t.Run("auto", func(t *testing.T) {
 		r := newRig(t, 1500, Config{Port: 47009})
-		if r.s.Mode() != ModeNativeCopy || r.s.ZeroCopy() {
-			t.Fatalf("veth gave %v (zerocopy %v), want native copy", r.s.Mode(), r.s.ZeroCopy())
+		if r.s.Mode() != ModeNativeCopy || r.s.zeroCopy() {
+			t.Fatalf("veth gave %v (zerocopy %v), want native copy", r.s.Mode(), r.s.zeroCopy())
 		}
 	})
 	t.Run("zerocopy", func(t *testing.T) {
@@ -158,7 +158,7 @@ func TestSharedProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer UnmapUMEM(umem)
-	var prog *Program
+	var prog *program
 	var s *Socket
 	fill := make([]uint64, 32)
 	for i := range fill {
@@ -166,13 +166,13 @@ func TestSharedProgram(t *testing.T) {
 	}
 	if err := p.B.Do(func() error {
 		var err error
-		if prog, err = NewProgram(ProgramConfig{Port: port, Addr: p.B.Addr4, Queues: 4}); err != nil {
+		if prog, err = newProgram(programConfig{Port: port, Addr: p.B.Addr4, Queues: 4}); err != nil {
 			return err
 		}
 		if err := prog.Attach(p.B.Index, ModeAuto); err != nil {
 			return err
 		}
-		s, err = Open(Config{Interface: p.B.Link, UMEM: umem, ChunkSize: 2048, Program: prog, Fill: fill})
+		s, err = Open(Config{Interface: p.B.Link, UMEM: umem, ChunkSize: 2048, program: prog, Fill: fill})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -197,8 +197,8 @@ func TestSharedProgram(t *testing.T) {
 	if n, err := s.ReceiveWait(descs); err != nil || n != 1 {
 		t.Fatalf("ReceiveWait = %d, %v", n, err)
 	}
-	if d := descs[0]; d.Addr%2048 != uint64(s.RxOffset()) {
-		t.Fatalf("frame at chunk offset %d, want %d", d.Addr%2048, s.RxOffset())
+	if d := descs[0]; d.Addr%2048 != uint64(s.rxOffset()) {
+		t.Fatalf("frame at chunk offset %d, want %d", d.Addr%2048, s.rxOffset())
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -254,7 +254,7 @@ func TestReopen(t *testing.T) {
 	// Busy: the rig's socket holds queue 0.
 	start := time.Now()
 	err = r.p.B.Do(func() error {
-		s, err := Open(Config{IfIndex: r.p.B.Index, UMEM: umem2, Program: r.s.Program(), Mode: ModeNativeCopy})
+		s, err := Open(Config{IfIndex: r.p.B.Index, UMEM: umem2, program: r.s.steering(), Mode: ModeNativeCopy})
 		if err == nil {
 			s.Close()
 		}

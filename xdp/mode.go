@@ -37,8 +37,8 @@ func (m Mode) String() string {
 	return "mode(" + strconv.Itoa(int(m)) + ")"
 }
 
-// Native reports whether the program runs in the driver.
-func (m Mode) Native() bool { return m == ModeNativeZeroCopy || m == ModeNativeCopy }
+// native reports whether the program runs in the driver.
+func (m Mode) native() bool { return m == ModeNativeZeroCopy || m == ModeNativeCopy }
 
-// ZeroCopy reports whether frames land in the UMEM without a copy.
-func (m Mode) ZeroCopy() bool { return m == ModeNativeZeroCopy }
+// zeroCopy reports whether frames land in the UMEM without a copy.
+func (m Mode) zeroCopy() bool { return m == ModeNativeZeroCopy }

@@ -96,10 +96,10 @@ func RouteTo(dst netip.Addr) (ifindex int, src, hop netip.Addr, err error) {
 	return r.LinkIndex, src, hop, nil
 }
 
-// InterfaceMAC returns the interface's own hardware address, the source
+// interfaceMAC returns the interface's own hardware address, the source
 // MAC of frames sent from it. It reads the calling thread's network
 // namespace.
-func InterfaceMAC(ifindex int) (net.HardwareAddr, error) {
+func interfaceMAC(ifindex int) (net.HardwareAddr, error) {
 	l, err := netlink.LinkByIndex(ifindex)
 	if err != nil {
 		return nil, fmt.Errorf("xdp: interface %d: %w", ifindex, err)

@@ -2,7 +2,6 @@ package xdp
 
 import (
 	"encoding/binary"
-	"errors"
 	"net/netip"
 )
 
@@ -26,8 +25,8 @@ const (
 )
 
 // ParseError classifies why a frame is not a well-formed UDP datagram. It
-// is a small integer so returning it as an error does not allocate, and it
-// indexes ParseCounters.
+// is a small integer so returning it as an error does not allocate; match
+// a kind with errors.Is.
 type ParseError uint8
 
 // Parse errors. Every frame that Parse rejects maps to exactly one of these.
@@ -79,66 +78,17 @@ func (e ParseError) Error() string {
 	return "xdp: parse error"
 }
 
-// ParseCounters counts parse failures by kind so that no rejected frame goes
-// unaccounted for. It is plain memory: one goroutine owns it.
-type ParseCounters struct {
-	counts [numParseErrors]uint64
-}
-
-// Record counts err if it is a ParseError (other errors, and nil, are
-// counted as kind 0, "other").
-func (c *ParseCounters) Record(err error) {
-	if err == nil {
-		return
-	}
-	pe, ok := err.(ParseError)
-	if !ok {
-		pe, ok = asParseError(err)
-	}
-	if ok && int(pe) < numParseErrors {
-		c.counts[pe]++
-		return
-	}
-	c.counts[0]++
-}
-
-// asParseError unwraps err; kept apart so the unwrapping target escaping
-// does not cost the common unwrapped case an allocation.
-func asParseError(err error) (ParseError, bool) {
-	var pe ParseError
-	ok := errors.As(err, &pe)
-	return pe, ok
-}
-
-// Count returns how many failures of kind e were recorded; Count(0) is the
-// number of errors that were not ParseErrors.
-func (c *ParseCounters) Count(e ParseError) uint64 {
-	if int(e) >= numParseErrors {
-		return 0
-	}
-	return c.counts[e]
-}
-
-// Total returns the number of recorded failures of all kinds.
-func (c *ParseCounters) Total() uint64 {
-	var t uint64
-	for _, n := range c.counts {
-		t += n
-	}
-	return t
-}
-
 // ParseOptions turn off checks whose cost or whose inputs the caller does not
 // want. The zero value checks everything.
 type ParseOptions uint8
 
 const (
-	// SkipIPChecksum does not verify the IPv4 header checksum.
-	SkipIPChecksum ParseOptions = 1 << iota
-	// SkipUDPChecksum does not verify the UDP checksum. Needed for frames
+	// skipIPChecksum does not verify the IPv4 header checksum.
+	skipIPChecksum ParseOptions = 1 << iota
+	// skipUDPChecksum does not verify the UDP checksum. Needed for frames
 	// whose sender left checksumming to an offload that never ran, as on a
 	// veth whose peer has TX checksum offload on.
-	SkipUDPChecksum
+	skipUDPChecksum
 	// AcceptPartialUDPChecksum accepts, without verifying the payload, a
 	// UDP checksum field that holds only the folded pseudo-header sum: what
 	// a sender relying on checksum offload (the kernel's CHECKSUM_PARTIAL)
@@ -182,8 +132,8 @@ func (p *Packet) Src() netip.AddrPort { return netip.AddrPortFrom(p.SrcIP, p.Src
 // Dst returns the destination address and port.
 func (p *Packet) Dst() netip.AddrPort { return netip.AddrPortFrom(p.DstIP, p.DstPort) }
 
-// HeaderLen is the number of bytes before the UDP payload.
-func (p *Packet) HeaderLen() int { return p.PayloadOffset }
+// headerLen is the number of bytes before the UDP payload.
+func (p *Packet) headerLen() int { return p.PayloadOffset }
 
 // Parse decodes an Ethernet frame carrying one UDP datagram over IPv4 or
 // IPv6, optionally with one VLAN tag, and checks that every length field is
@@ -239,7 +189,7 @@ func parse(first []byte, rest [][]byte, total int, p *Packet, opts ParseOptions)
 		return err
 	}
 	p.PartialChecksum = false
-	if opts&SkipUDPChecksum != 0 {
+	if opts&skipUDPChecksum != 0 {
 		return nil
 	}
 	return p.checkUDPChecksum(first, rest, udpOff, udpLen, etype == etherTypeIPv6, opts, pseudo)
@@ -290,7 +240,7 @@ func (p *Packet) parseIPv4(b []byte, off, total int, opts ParseOptions, pseudo *
 	if off+totalLen > total {
 		return 0, 0, ErrTruncated
 	}
-	if opts&SkipIPChecksum == 0 {
+	if opts&skipIPChecksum == 0 {
 		var c csum
 		c.add(ip[:ihl])
 		if c.fold() != 0xffff {

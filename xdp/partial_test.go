@@ -43,7 +43,7 @@ func TestParsePartialChecksum(t *testing.T) {
 		if err := Parse(f, &p, AcceptPartialUDPChecksum); err != nil || p.PartialChecksum {
 			t.Fatalf("real checksum: %v, partial %v", err, p.PartialChecksum)
 		}
-		partial := ^Checksum(pseudoHeader(src.Addr(), dst.Addr(), 8+len(payload)))
+		partial := ^checksum(pseudoHeader(src.Addr(), dst.Addr(), 8+len(payload)))
 		binary.BigEndian.PutUint16(f[p.UDPOffset+6:], partial)
 		if err := Parse(f, &p, AcceptPartialUDPChecksum); err != nil || !p.PartialChecksum {
 			t.Fatalf("%v: partial checksum %#04x: %v, partial %v", src, partial, err, p.PartialChecksum)

@@ -72,7 +72,7 @@ func TestPassThrough(t *testing.T) {
 	send(netip.AddrPortFrom(r.p.B.Addr4, port), small)
 	var pk Packet
 	got := r.recvPackets(t, 1, 3*time.Second, func(pkt []Desc) bool {
-		b := r.s.Bytes(pkt[0])
+		b := r.s.descBytes(pkt[0])
 		if err := Parse(b, &pk, 0); err != nil {
 			t.Fatal(err)
 		}

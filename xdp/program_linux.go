@@ -15,9 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ProgramConfig selects which packets the XDP program steers to AF_XDP
+// programConfig selects which packets the XDP program steers to AF_XDP
 // sockets.
-type ProgramConfig struct {
+type programConfig struct {
 	// Port is the UDP destination port to match (required).
 	Port uint16
 	// Addr, if valid, is the destination address to match; the zero
@@ -32,9 +32,9 @@ type ProgramConfig struct {
 	Queues int
 }
 
-// Program is the loaded XDP program and its XSKMAP. One Program is attached
+// program is the loaded XDP program and its XSKMAP. One program is attached
 // to one interface and may serve a socket per RX queue.
-type Program struct {
+type program struct {
 	mu       sync.Mutex
 	prog     *ebpf.Program
 	xsks     *ebpf.Map
@@ -49,10 +49,10 @@ type Program struct {
 	closed   bool
 }
 
-// NewProgram builds and loads the steering program (the package
+// newProgram builds and loads the steering program (the package
 // documentation, under "The steering program", says what it matches). It is
 // not attached until Attach.
-func NewProgram(cfg ProgramConfig) (*Program, error) {
+func newProgram(cfg programConfig) (*program, error) {
 	if cfg.Port == 0 {
 		return nil, errors.New("xdp: program needs a nonzero UDP port")
 	}
@@ -86,7 +86,7 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xdp: load steering program: %w", err)
 	}
-	p := &Program{
+	p := &program{
 		prog:   coll.Programs["udp_steer"],
 		xsks:   coll.Maps[xsksMapName],
 		frags:  cfg.MultiBuffer,
@@ -107,7 +107,7 @@ func progFlags(frags bool) uint32 {
 // require the driver hook; ModeGenericCopy uses the generic hook. A BPF link
 // is used, so the program goes away with Close or with the process; kernels
 // without XDP links get a netlink attach that Close undoes.
-func (p *Program) Attach(ifindex int, mode Mode) error {
+func (p *program) Attach(ifindex int, mode Mode) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -139,7 +139,7 @@ func (p *Program) Attach(ifindex int, mode Mode) error {
 	return fmt.Errorf("xdp: attach to interface %d: %w", ifindex, errors.Join(errs...))
 }
 
-func (p *Program) attach(ifindex int, native bool) error {
+func (p *program) attach(ifindex int, native bool) error {
 	return attachXDP(p.prog, ifindex, native, &p.lnk, &p.nlLink, &p.nlFlags)
 }
 
@@ -186,7 +186,7 @@ func detachXDP(lnk *link.Link, nl *netlink.Link, nlFlags int) error {
 
 // ensureAttached attaches the program to the requested hook of ifindex,
 // moving it if it sits on the other one.
-func (p *Program) ensureAttached(ifindex int, native bool) error {
+func (p *program) ensureAttached(ifindex int, native bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -209,18 +209,18 @@ func (p *Program) ensureAttached(ifindex int, native bool) error {
 }
 
 // Native reports whether the program is attached to the driver hook.
-func (p *Program) Native() bool {
+func (p *program) Native() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.native
 }
 
 // MultiBuffer reports whether the program was loaded frags-aware.
-func (p *Program) MultiBuffer() bool { return p.frags }
+func (p *program) MultiBuffer() bool { return p.frags }
 
 // Interface returns the index of the interface the program is attached to,
 // or 0.
-func (p *Program) Interface() int {
+func (p *program) Interface() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.attached {
@@ -230,7 +230,7 @@ func (p *Program) Interface() int {
 }
 
 // register points the queue's XSKMAP entry at the socket.
-func (p *Program) register(queue, fd int) error {
+func (p *program) register(queue, fd int) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -247,7 +247,7 @@ func (p *Program) register(queue, fd int) error {
 
 // Close detaches the program from its interface and unloads it. Sockets
 // registered with it stop receiving; close them first. Close is idempotent.
-func (p *Program) Close() error {
+func (p *program) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -273,12 +273,12 @@ type passProgram struct {
 	err     error
 }
 
-// AttachPass attaches a program that passes every packet to the kernel
+// attachPass attaches a program that passes every packet to the kernel
 // (native hook, falling back to generic) and returns the handle that
 // detaches it. On a veth pair, frames redirected or transmitted into a veth
 // by XDP are only delivered when its peer runs an XDP program, which this
 // provides without changing what the peer's stack sees.
-func AttachPass(ifindex int) (io.Closer, error) {
+func attachPass(ifindex int) (io.Closer, error) {
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name:         "pass",
 		Type:         ebpf.XDP,

@@ -17,20 +17,20 @@ import (
 // run reports), so a match returns XDP_REDIRECT and anything else XDP_PASS.
 func TestProgramVerdicts(t *testing.T) {
 	r := newRig(t, 1500, Config{Port: testV4B.Port()})
-	anyAddr := r.s.Program()
+	anyAddr := r.s.steering()
 
 	// Same port, filtered on testV4B's address.
-	v4only, err := NewProgram(ProgramConfig{Port: testV4B.Port(), Addr: testV4B.Addr()})
+	v4only, err := newProgram(programConfig{Port: testV4B.Port(), Addr: testV4B.Addr()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer v4only.Close()
-	v6only, err := NewProgram(ProgramConfig{Port: testV6B.Port(), Addr: testV6B.Addr(), MultiBuffer: true})
+	v6only, err := newProgram(programConfig{Port: testV6B.Port(), Addr: testV6B.Addr(), MultiBuffer: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer v6only.Close()
-	for _, p := range []*Program{v4only, v6only} {
+	for _, p := range []*program{v4only, v6only} {
 		if err := p.register(0, r.s.fd); err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +80,7 @@ func TestProgramVerdicts(t *testing.T) {
 	}
 	for _, c := range cases {
 		for _, p := range []struct {
-			prog *Program
+			prog *program
 			want uint32
 			name string
 		}{{anyAddr, c.any, "any"}, {v4only, c.on4, "v4only"}, {v6only, c.on6, "v6only"}} {
@@ -99,7 +99,7 @@ func TestProgramVerdicts(t *testing.T) {
 // to XDP_PASS rather than dropping.
 func TestProgramNoSocket(t *testing.T) {
 	testutils.RequireRoot(t)
-	p, err := NewProgram(ProgramConfig{Port: testV4B.Port()})
+	p, err := newProgram(programConfig{Port: testV4B.Port()})
 	if err != nil {
 		t.Fatal(err)
 	}

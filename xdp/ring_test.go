@@ -185,8 +185,8 @@ func TestNextPacket(t *testing.T) {
 		var pkt []Desc
 		pkt, rest = NextPacket(rest)
 		lens = append(lens, len(pkt))
-		if len(pkt) == 3 && PacketLen(pkt) != 8972 {
-			t.Fatalf("PacketLen %d", PacketLen(pkt))
+		if len(pkt) == 3 && packetLen(pkt) != 8972 {
+			t.Fatalf("PacketLen %d", packetLen(pkt))
 		}
 	}
 	if len(lens) != 3 || lens[0] != 1 || lens[1] != 3 || lens[2] != 1 {
@@ -210,7 +210,7 @@ func TestModeString(t *testing.T) {
 			t.Errorf("%d: %q, want %q", m, m.String(), s)
 		}
 	}
-	if !ModeNativeCopy.Native() || ModeGenericCopy.Native() || !ModeNativeZeroCopy.ZeroCopy() || ModeNativeCopy.ZeroCopy() {
+	if !ModeNativeCopy.native() || ModeGenericCopy.native() || !ModeNativeZeroCopy.zeroCopy() || ModeNativeCopy.zeroCopy() {
 		t.Error("mode predicates")
 	}
 }

@@ -17,7 +17,7 @@ import (
 func TestReceiveIPv4(t *testing.T) {
 	const port = 47001
 	r := newRig(t, 1500, Config{Port: port})
-	t.Logf("mode %v zerocopy %v multibuffer %v", r.s.Mode(), r.s.ZeroCopy(), r.s.MultiBuffer())
+	t.Logf("mode %v zerocopy %v multibuffer %v", r.s.Mode(), r.s.zeroCopy(), r.s.MultiBuffer())
 	src := udpIn(t, &r.p.A, netip.AddrPortFrom(r.p.A.Addr4, 0))
 	dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(r.p.B.Addr4, port))
 
@@ -38,7 +38,7 @@ func TestReceiveIPv4(t *testing.T) {
 		if len(pkt) != 1 {
 			t.Fatalf("packet in %d frames", len(pkt))
 		}
-		b := r.s.Bytes(pkt[0])
+		b := r.s.descBytes(pkt[0])
 		if err := Parse(b, &pk, 0); err != nil {
 			t.Fatalf("parse: %v", err)
 		}
@@ -86,7 +86,7 @@ func TestReceiveIPv6(t *testing.T) {
 	var pk Packet
 	sizes := map[int]bool{}
 	got := r.recvPackets(t, count, 5*time.Second, func(pkt []Desc) bool {
-		b := r.s.Bytes(pkt[0])
+		b := r.s.descBytes(pkt[0])
 		if err := Parse(b, &pk, 0); err != nil {
 			t.Fatalf("parse: %v", err)
 		}

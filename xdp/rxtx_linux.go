@@ -60,18 +60,18 @@ func (s *Socket) kickRx() error {
 	return errors.Join(errors.New("xdp: rx wake-up"), e)
 }
 
-// FillFree returns how many addresses Fill could place right now.
-func (s *Socket) FillFree() int { return int(s.fill.free(s.fill.size)) }
+// fillFree returns how many addresses Fill could place right now.
+func (s *Socket) fillFree() int { return int(s.fill.free(s.fill.size)) }
 
-// Receive copies the descriptors of whole received packets into descs,
+// tryReceive copies the descriptors of whole received packets into descs,
 // without blocking, and returns how many it copied (0 when none are
 // waiting). A multi-buffer packet occupies consecutive descriptors, all but
 // the last with OptContinued set; NextPacket splits them. The UMEM frames
 // they refer to belong to the caller until given back with Fill (or sent).
 //
-// If the next packet alone has more frames than len(descs), Receive returns
+// If the next packet alone has more frames than len(descs), tryReceive returns
 // ErrShortBuffer and leaves it in the ring.
-func (s *Socket) Receive(descs []Desc) (int, error) {
+func (s *Socket) tryReceive(descs []Desc) (int, error) {
 	s.rxs.descs = descs
 	if err := s.rc.Control(s.rxs.recvFn); err != nil {
 		return 0, s.mapErr(err)
@@ -82,7 +82,7 @@ func (s *Socket) Receive(descs []Desc) (int, error) {
 
 func (s *Socket) recvCB(uintptr) { s.rxs.n, s.rxs.err = s.receive(s.rxs.descs) }
 
-// ReceiveWait is Receive that parks the goroutine in the Go netpoller until
+// ReceiveWait is tryReceive that parks the goroutine in the Go netpoller until
 // at least one packet is available, the read deadline passes (an error
 // wrapping os.ErrDeadlineExceeded) or the socket is closed (ErrClosed). It
 // never spins: the kernel signals readability when it publishes frames on

@@ -18,7 +18,7 @@ import (
 // Socket is an AF_XDP socket bound to one queue of one interface, with its
 // four rings mapped.
 //
-// Concurrency: Fill, FillFree, Receive and ReceiveWait form the receive
+// Concurrency: Fill and ReceiveWait form the receive
 // side and must not be called concurrently with each other; Transmit,
 // TxFree and Complete form the transmit side, likewise. The two sides may
 // run on different goroutines. Close, Stats and the accessors may be called
@@ -45,7 +45,7 @@ type Socket struct {
 
 	maps [4][]byte
 
-	prog    *Program
+	prog    *program
 	ownProg bool
 	ifindex int
 	queue   int
@@ -90,10 +90,11 @@ type txState struct {
 }
 
 // Open creates the socket, registers the UMEM, maps the rings, attaches the
-// steering program (unless cfg.Program is given), binds with the best mode
-// allowed by cfg.Mode and registers the socket for its queue. Run it in the
-// network namespace of the interface: the socket, the interface lookup and
-// the program attachment all use the calling thread's namespace.
+// steering program (its own, unless the package's tests share one), binds
+// with the best mode allowed by cfg.Mode and registers the socket for its
+// queue. Run it in the network namespace of the interface: the socket, the
+// interface lookup and the program attachment all use the calling thread's
+// namespace.
 func Open(cfg Config) (s *Socket, err error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
@@ -105,9 +106,9 @@ func Open(cfg Config) (s *Socket, err error) {
 	ifindex := dev.Attrs().Index
 	sg := cfg.MultiBuffer || needsMultiBuffer(dev.Attrs().MTU, cfg.ChunkSize, cfg.Headroom)
 
-	prog, own := cfg.Program, false
+	prog, own := cfg.program, false
 	if prog == nil {
-		prog, err = NewProgram(ProgramConfig{Port: cfg.Port, Addr: cfg.Addr, MultiBuffer: sg, Queues: cfg.QueueID + 1})
+		prog, err = newProgram(programConfig{Port: cfg.Port, Addr: cfg.Addr, MultiBuffer: sg, Queues: cfg.QueueID + 1})
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +121,7 @@ func Open(cfg Config) (s *Socket, err error) {
 	} else if got := prog.Interface(); got != ifindex {
 		return nil, fmt.Errorf("xdp: shared program is attached to interface %d, not %d", got, ifindex)
 	} else if sg && !prog.MultiBuffer() {
-		return nil, errors.New("xdp: multi-buffer socket needs a program loaded with ProgramConfig.MultiBuffer")
+		return nil, errors.New("xdp: multi-buffer socket needs a program loaded frags-aware")
 	}
 
 	if s, err = openInModes(&cfg, prog, own, ifindex, sg); err != nil {
@@ -138,15 +139,15 @@ func Open(cfg Config) (s *Socket, err error) {
 // first socket bound. The hook a mode needs is set up first: a program of
 // our own (own) is moved between the driver and generic hooks as needed; a
 // shared one stays where its owner put it.
-func openInModes(cfg *Config, prog *Program, own bool, ifindex int, sg bool) (*Socket, error) {
+func openInModes(cfg *Config, prog *program, own bool, ifindex int, sg bool) (*Socket, error) {
 	var errs []error
 	for _, m := range modePlan(cfg.Mode) {
 		if own {
-			if err := prog.ensureAttached(ifindex, m.Native()); err != nil {
+			if err := prog.ensureAttached(ifindex, m.native()); err != nil {
 				errs = append(errs, fmt.Errorf("%v: %w", m, err))
 				continue
 			}
-		} else if prog.Native() != m.Native() {
+		} else if prog.Native() != m.native() {
 			continue
 		}
 		s, err := openBound(cfg, ifindex, m, sg)
@@ -233,7 +234,7 @@ func (s *Socket) bind(cfg *Config) error {
 		return fmt.Errorf("getsockopt XDP_OPTIONS: %w", err)
 	}
 	s.zc = opts&unix.XDP_OPTIONS_ZEROCOPY != 0
-	if s.zc != s.mode.ZeroCopy() {
+	if s.zc != s.mode.zeroCopy() {
 		return fmt.Errorf("kernel reports zero-copy=%v for %v", s.zc, s.mode)
 	}
 	return nil

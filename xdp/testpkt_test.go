@@ -42,7 +42,7 @@ func withIPv4Options(f []byte, opts []byte) []byte {
 	out[ip] = 0x45 + byte(len(opts)/4)
 	binary.BigEndian.PutUint16(out[ip+2:], binary.BigEndian.Uint16(out[ip+2:])+uint16(len(opts)))
 	out[ip+10], out[ip+11] = 0, 0
-	binary.BigEndian.PutUint16(out[ip+10:], Checksum(out[ip:ip+20+len(opts)]))
+	binary.BigEndian.PutUint16(out[ip+10:], checksum(out[ip:ip+20+len(opts)]))
 	return out
 }
 

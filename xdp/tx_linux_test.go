@@ -38,7 +38,7 @@ func TestReply(t *testing.T) {
 		if peerMAC, err = NeighborMAC(r.p.B.Index, r.p.A.Addr4); err != nil {
 			return err
 		}
-		ownMAC, err = InterfaceMAC(r.p.B.Index)
+		ownMAC, err = interfaceMAC(r.p.B.Index)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -56,13 +56,13 @@ func TestReply(t *testing.T) {
 	var txq []Desc
 	r.recvPackets(t, count, 5*time.Second, func(pkt []Desc) bool {
 		d := pkt[0]
-		if err := Parse(r.s.Bytes(d), &pk, 0); err != nil {
+		if err := Parse(r.s.descBytes(d), &pk, 0); err != nil {
 			t.Fatalf("parse: %v", err)
 		}
 		h := hdr
 		h.Src, h.Dst, h.ID = pk.Dst(), pk.Src(), uint16(len(txq))
 		payAddr := d.Addr + uint64(pk.PayloadOffset)
-		base := r.s.ChunkAddr(d.Addr)
+		base := r.s.chunkAddr(d.Addr)
 		n, err := BuildUDPHeaders(r.umem[base:payAddr], &h, r.umem[payAddr:payAddr+uint64(pk.PayloadLen)])
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +113,7 @@ func TestReply(t *testing.T) {
 			}
 			done[a] = true
 			if !isSpare(r, a) {
-				refill = append(refill, r.s.ChunkAddr(a))
+				refill = append(refill, r.s.chunkAddr(a))
 			}
 		}
 		if _, err := r.s.Fill(refill); err != nil {
@@ -182,7 +182,7 @@ func TestReply(t *testing.T) {
 
 func isSpare(r *rig, a uint64) bool {
 	for _, f := range r.free {
-		if r.s.ChunkAddr(a) == f {
+		if r.s.chunkAddr(a) == f {
 			return true
 		}
 	}
@@ -198,7 +198,7 @@ func TestAttachPass(t *testing.T) {
 	var closer interface{ Close() error }
 	if err := r.p.A.Do(func() error {
 		var err error
-		closer, err = AttachPass(r.p.A.Index)
+		closer, err = attachPass(r.p.A.Index)
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -150,5 +150,5 @@ func runParallelServer(ctx context.Context, out *reportOut, p *printer, cfg benc
 		u := s.UDP
 		p.printf("[%3d] port %d: %d datagrams received, %d lost\n", u.Socket, cfg.Port+u.Socket-1, u.Packets-u.LostPackets, u.LostPackets)
 	}
-	return reportServer(out, p, rep, nil, nil)
+	return reportServer(out, p, rep, nil, nil, nil)
 }

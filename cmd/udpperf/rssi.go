@@ -86,6 +86,8 @@ func parseRSSIFlags(e env, name string, args []string) (rssiFlags, error) {
 		return rf, usageError{fmt.Sprintf("--loss %v: 0 <= P < 1", *loss)}
 	case *port < 0 || *port > 65535:
 		return rf, usageError{fmt.Sprintf("--port %d", *port)}
+	case name == "client" && *duration <= 0:
+		return rf, usageError{fmt.Sprintf("--time %v: the client needs a positive time", *duration)}
 	}
 	rf = rssiFlags{host: *host, port: *port, size: *size, tdests: *tdests, duration: *duration, oneOff: *oneOff, json: *jsonOut,
 		opts: udprssi.Options{Jumbo: *jumbo, Packetizer: v, CheckCRC: true, Loss: *loss, Seed: uint64(time.Now().UnixNano())}}
@@ -160,6 +162,9 @@ func (c *rssiChecker) AcceptFrame(f engine.Frame) {
 	seq, err := prbs.Verify(c.buf, 32)
 	if err != nil || f.Error() != 0 {
 		c.errors.Add(1)
+		if c.started {
+			c.next++ // the bad frame takes the expected place: not also lost
+		}
 		return
 	}
 	if c.started && seq > c.next {

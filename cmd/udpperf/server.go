@@ -11,6 +11,7 @@ import (
 	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/fileio"
+	"udpstream.dev/engine/natsjs"
 	"udpstream.dev/engine/udp"
 	"udpstream.dev/engine/zmq"
 )
@@ -38,7 +39,8 @@ examples:
   udpperf server --port 6000 --jumbo --transport gro --prbs
   udpperf server --time 2s --idle-exit 500ms --json   # stop like the C reference receiver
   udpperf server --record run.dat --record-max-size 1000000000   # run.dat.1, run.dat.2, ...
-  udpperf server --rssi --packetizer v2 --one-off   # Rogue's RSSI + packetizer stack (udpperf server --rssi --help)`
+  udpperf server --rssi --packetizer v2 --one-off   # Rogue's RSSI + packetizer stack (udpperf server --rssi --help)
+  udpperf server --publish nats://10.0.0.3:4222/det   # also into NATS JetStream; udpperf consume reads it back`
 
 func runServer(ctx context.Context, e env, args []string) error {
 	if wantsSRPEmulate(args) {
@@ -67,6 +69,9 @@ func runServer(ctx context.Context, e env, args []string) error {
 	p := out.printer()
 	cfg.Ready = func(port int) {
 		p.printf("udpperf server: listening on UDP port %d (%s)\n", port, cfg)
+		if taps.nats != nil {
+			p.printf("udpperf server: publishing every frame to %s\n", *sf.publish.publish)
+		}
 		if taps.bridge != nil {
 			p.printf("udpperf server: serving frames through the bridge %s (PULL port %d, PUSH port %d)\n", sf.bridge, taps.bridge.Port(), taps.bridge.Port()+1)
 		}
@@ -81,11 +86,12 @@ func runServer(ctx context.Context, e env, args []string) error {
 	rep, err := bench.Serve(ctx, cfg)
 	recErr := sf.record.finish(taps.rec, p)
 	taps.rec = nil
+	pubStats := taps.nats.finish(p)
 	if err != nil {
 		out.fail(err)
 		return err
 	}
-	return reportServer(out, p, rep, taps.bridge, recErr)
+	return reportServer(out, p, rep, taps.bridge, pubStats, recErr)
 }
 
 // serverFlags is udpperf server's command line, checked.
@@ -96,6 +102,7 @@ type serverFlags struct {
 	record     recordFlags
 	bridge     string
 	bridgeWait time.Duration
+	publish    natsFlags
 	parallel   int
 	metrics    metricsFlag
 }
@@ -121,6 +128,7 @@ func parseServerFlags(e env, args []string) (serverFlags, error) {
 	xdp := addXDPFlags(fs)
 	sf.record = addRecordFlags(fs)
 	sf.metrics = addMetricsFlag(fs)
+	sf.publish = addPublishFlags(fs)
 	bridge := fs.String("bridge", "", "also serve every received frame through a Rogue stream bridge server: tcp://ADDR:PORT binds PORT and PORT+1 (ADDR * = all)")
 	bridgeWait := durationFlag(fs, "bridge-wait", 0, "how long the bridge waits for a client to take a frame before dropping it (0 = drop at once)")
 	parallel := addParallelFlags(fs, "receiving")
@@ -177,6 +185,7 @@ func (sf *serverFlags) checkPorts(port int, interval time.Duration) error {
 type serverTaps struct {
 	rec    *fileio.StreamWriter
 	bridge *zmq.Bridge
+	nats   *natsTap
 }
 
 func (sf serverFlags) openTaps(e env) (serverTaps, error) {
@@ -186,6 +195,10 @@ func (sf serverFlags) openTaps(e env) (serverTaps, error) {
 		return t, err
 	}
 	if t.bridge, err = openTap(sf.bridge, sf.bridgeWait); err != nil {
+		t.close()
+		return t, err
+	}
+	if t.nats, err = sf.publish.open(e.stderr); err != nil {
 		t.close()
 		return t, err
 	}
@@ -200,6 +213,9 @@ func (t serverTaps) slaves() []engine.Slave {
 	if t.bridge != nil {
 		s = append(s, t.bridge)
 	}
+	if t.nats != nil {
+		s = append(s, t.nats.pub)
+	}
 	return s
 }
 
@@ -212,18 +228,19 @@ func (t serverTaps) close() {
 	if t.bridge != nil {
 		t.bridge.Close()
 	}
+	t.nats.close()
 }
 
 // reportServer prints the summary (and JSON) of a finished server run and
 // returns the error that decides its exit status.
-func reportServer(out *reportOut, p *printer, rep bench.ServerReport, bridge *zmq.Bridge, recErr error) error {
+func reportServer(out *reportOut, p *printer, rep bench.ServerReport, bridge *zmq.Bridge, pub *natsjs.PublisherStats, recErr error) error {
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n", report.FormatReceived(rep.End.SumReceived))
 	rep.Error = rep.Unusable()
 	if bridge != nil {
 		bridge.Close()
 		p.printf("%s\n", formatBridge(bridge.Stats()))
 	}
-	if err := out.end(withBridge(rep, bridge), rep.End); err != nil {
+	if err := out.end(withPublish(withBridge(rep, bridge), pub), rep.End); err != nil {
 		return err
 	}
 	if recErr != nil {
@@ -257,8 +274,8 @@ func (sf serverFlags) checkParallel(port int) error {
 		return nil
 	case port == 0 || port+sf.parallel-1 > 65535:
 		return usageError{fmt.Sprintf("-P/--parallel %d needs ports %d..%d within 1..65535", sf.parallel, port, port+sf.parallel-1)}
-	case *sf.record.path != "" || sf.bridge != "":
-		return usageError{"-P/--parallel above 1 does not take --record or --bridge"}
+	case *sf.record.path != "" || sf.bridge != "" || *sf.publish.publish != "":
+		return usageError{"-P/--parallel above 1 does not take --record, --bridge or --publish"}
 	}
 	return nil
 }

@@ -29,21 +29,12 @@ func (p *Packetizer) receiveV1(b []byte) {
 	r := &p.rx[0]
 	switch {
 	case h.Segment == 0:
-		if r.active {
-			p.st.missingEOF.Add(1)
-		}
-		*r = reasm{active: true, dest: h.TDest, index: h.FrameIndex, next: 0, firstUser: h.FirstUser, buf: r.buf[:0]}
+		p.begin(r, h.TDest, h.FrameIndex, h.FirstUser)
 	case !r.active || h.FrameIndex != r.index || h.Segment != r.next || h.TDest != r.dest:
-		p.st.seq.Add(1)
-		r.active = false
+		p.gap(r)
 		return
 	}
-	r.buf = append(r.buf, data...)
-	r.next++
-	if h.EOF {
-		r.active = false
-		p.deliver(r, h.LastUser)
-	}
+	p.take(r, data, h.EOF, h.LastUser)
 }
 
 func (p *Packetizer) receiveV2(b []byte) {
@@ -70,20 +61,37 @@ func (p *Packetizer) receiveV2(b []byte) {
 	}
 	switch {
 	case h.SOF && h.Segment == 0:
-		if r.active {
-			p.st.missingEOF.Add(1)
-		}
-		r.active, r.dest, r.next, r.firstUser, r.buf = true, h.TDest, 0, h.FirstUser, r.buf[:0]
+		p.begin(r, h.TDest, 0, h.FirstUser)
 	case h.SOF || !r.active || uint16(r.next) != h.Segment:
-		p.st.seq.Add(1)
-		r.active = false
+		p.gap(r)
 		return
 	}
+	p.take(r, data, h.EOF, h.LastUser)
+}
+
+// begin starts a frame in r (v1 index; 0 for v2), counting the unfinished
+// frame it replaces.
+func (p *Packetizer) begin(r *reasm, dest uint8, index uint16, firstUser uint8) {
+	if r.active {
+		p.st.missingEOF.Add(1)
+	}
+	r.active, r.dest, r.index, r.next, r.firstUser, r.buf = true, dest, index, 0, firstUser, r.buf[:0]
+}
+
+// gap drops a segment out of sequence and the partial frame in r.
+func (p *Packetizer) gap(r *reasm) {
+	p.st.seq.Add(1)
+	r.active = false
+}
+
+// take appends the data of the segment r expects and delivers the frame
+// at its EOF.
+func (p *Packetizer) take(r *reasm, data []byte, eof bool, lastUser uint8) {
 	r.buf = append(r.buf, data...)
 	r.next++
-	if h.EOF {
+	if eof {
 		r.active = false
-		p.deliver(r, h.LastUser)
+		p.deliver(r, lastUser)
 	}
 }
 

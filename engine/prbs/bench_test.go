@@ -23,7 +23,13 @@ func reportRate(b *testing.B, size int) {
 	b.ReportMetric(float64(b.N)/sec, "frames/s")
 }
 
-func BenchmarkFill(b *testing.B) {
+func BenchmarkFill(b *testing.B) { benchFill(b) }
+
+// BenchmarkFillPortable is BenchmarkFill with the vector paths off: the
+// portable code, for comparisons within one binary.
+func BenchmarkFillPortable(b *testing.B) { withAVX2(b, false, func() { benchFill(b) }) }
+
+func benchFill(b *testing.B) {
 	for _, s := range benchShapes {
 		b.Run(fmt.Sprintf("w%d/%dB", s.width, s.size), func(b *testing.B) {
 			buf := make([]byte, s.size)
@@ -41,7 +47,12 @@ func BenchmarkFill(b *testing.B) {
 	}
 }
 
-func BenchmarkVerify(b *testing.B) {
+func BenchmarkVerify(b *testing.B) { benchVerify(b) }
+
+// BenchmarkVerifyPortable is BenchmarkVerify with the vector paths off.
+func BenchmarkVerifyPortable(b *testing.B) { withAVX2(b, false, func() { benchVerify(b) }) }
+
+func benchVerify(b *testing.B) {
 	for _, s := range benchShapes {
 		b.Run(fmt.Sprintf("w%d/%dB", s.width, s.size), func(b *testing.B) {
 			buf := make([]byte, s.size)

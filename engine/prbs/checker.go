@@ -300,6 +300,9 @@ func verifySplit(f engine.Frame, head []byte, size int, p *pattern) error {
 			return err
 		}
 	}
+	if vecWidth(p) {
+		return verifySplitVec(f, head, size, p)
+	}
 	var got, want [maxChunkBytes]byte
 	c := newChunker(binary.LittleEndian.Uint32(head), p)
 	chunk := chunkWords * wb
@@ -312,6 +315,28 @@ func verifySplit(f engine.Frame, head []byte, size int, p *pattern) error {
 		if !bytes.Equal(got[:n], want[:n]) {
 			return mismatch(got[:n], want[:n], off/wb, wb)
 		}
+	}
+	return nil
+}
+
+// verifySplitVec is verifySplit on the vector paths: each chunk read is
+// checked from the last word of the one before.
+func verifySplitVec(f engine.Frame, head []byte, size int, p *pattern) error {
+	wb := p.wb
+	var got [maxChunkBytes]byte
+	var last [MaxWidth / 8]byte
+	prev := last[:wb]
+	copy(prev, head)
+	chunk := chunkWords * wb
+	for off := 2 * wb; off < size; off += chunk {
+		n := min(size-off, chunk)
+		if _, err := f.ReadAt(got[:n], int64(off)); err != nil {
+			return fmt.Errorf("%w: reading word %d: %v", ErrPayload, off/wb, err)
+		}
+		if err := checkAfter(got[:n], prev, off/wb, p); err != nil {
+			return err
+		}
+		copy(prev, got[n-wb:n])
 	}
 	return nil
 }

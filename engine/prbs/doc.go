@@ -56,11 +56,19 @@
 // word form one 32-bit LFSR sequence, and limb q (bits 32q..32q+31) of a
 // wide word repeats limb q-1 of the word 32 places earlier. Advancing a
 // 32-bit LFSR by 32 steps is a linear map, applied with four table
-// lookups; the 32 words it spans are then 32-bit windows of one 64-bit
-// value. Filling or checking 32-bit words therefore costs about a shift
-// and a store (or load) per word; wider words add one memory copy of the
-// previous 32 words per 32 words. Neither allocates. A tap above bit 31
-// (with words wider than 32 bits) breaks this structure: such a pattern is
-// generated and checked a word at a time, each step shifting the whole
-// word.
+// lookups, and the 32 words it spans (a chunk) follow from the word just
+// before them: limb q of word i of the chunk is (A_q << i) | (B_q >>
+// (32-i)), A the word before the chunk and B its last word, which is A
+// moved up one limb with the jumped limb 0 at the bottom. A checker takes
+// A from the frame itself, so the chunks of a frame are independent.
+//
+// On amd64 CPUs with AVX2, widths 32, 64, 128, 256 and 512 are filled and
+// checked this way eight 32-bit lanes at a time, a few vector
+// instructions per 32 bytes; a check compares whole chunks and names the
+// first bad word only once a chunk differs, with the same message as the
+// portable code. Elsewhere, and for the other widths, the portable code
+// costs about a shift and a store (or load) per 32-bit limb. Neither
+// allocates. A tap above bit 31 (with words wider than 32 bits) breaks
+// this structure: such a pattern is generated and checked a word at a
+// time, each step shifting the whole word.
 package prbs

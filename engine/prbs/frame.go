@@ -37,15 +37,30 @@ func wordBytes(width int) (int, error) {
 		width = DefaultWidth
 	}
 	if width < 32 || width > MaxWidth || width%32 != 0 {
-		return 0, fmt.Errorf("%w: %d is not a multiple of 32 from 32 to %d", ErrWidth, width, MaxWidth)
+		return 0, widthError(width)
 	}
 	return width / 8, nil
+}
+
+// widthError, sizeError and countError build the errors of wordBytes,
+// checkSize and checkCount outside them, keeping the per-frame checks
+// small.
+func widthError(width int) error {
+	return fmt.Errorf("%w: %d is not a multiple of 32 from 32 to %d", ErrWidth, width, MaxWidth)
+}
+
+func sizeError(size, wb int) error {
+	return fmt.Errorf("%w: %d bytes is not a whole number of at least 3 words of %d bytes", ErrSize, size, wb)
+}
+
+func countError(got uint32, size, wb int) error {
+	return fmt.Errorf("%w: word 1 is %d, a frame of %d bytes needs %d", ErrSize, got, size, size/wb-1)
 }
 
 // checkSize reports whether size bytes make a valid frame of wb-byte words.
 func checkSize(size, wb int) error {
 	if size%wb != 0 || size < 3*wb {
-		return fmt.Errorf("%w: %d bytes is not a whole number of at least 3 words of %d bytes", ErrSize, size, wb)
+		return sizeError(size, wb)
 	}
 	return nil
 }
@@ -83,6 +98,12 @@ func fillBody(body []byte, seed uint32, p *pattern) {
 	if p.jt == nil {
 		w := newWideLFSR(seed, p)
 		w.put(body)
+		return
+	}
+	if vecWidth(p) && len(body) > 0 {
+		var w0 [MaxWidth / 8]byte
+		binary.LittleEndian.PutUint32(w0[:], seed)
+		vecFill(body, w0[:p.wb], p)
 		return
 	}
 	wb := p.wb
@@ -125,9 +146,8 @@ func Verify(data []byte, width int) (seq uint32, err error) {
 // checkCount compares the low 32 bits of word 1 with the frame size: the
 // part of the size word that Rogue's checker compares.
 func checkCount(word1 []byte, size, wb int) error {
-	got, want := binary.LittleEndian.Uint32(word1), uint32(size/wb-1)
-	if got != want {
-		return fmt.Errorf("%w: word 1 is %d, a frame of %d bytes needs %d", ErrSize, got, size, want)
+	if got := binary.LittleEndian.Uint32(word1); got != uint32(size/wb-1) {
+		return countError(got, size, wb)
 	}
 	return nil
 }
@@ -155,6 +175,14 @@ func verifyRest(data []byte, p *pattern) error {
 		if err := checkPadding(data, wb); err != nil {
 			return err
 		}
+	}
+	if vecWidth(p) {
+		// checkAfter, one call fewer on the per-frame path
+		body := data[2*wb:]
+		if at := vecCheck(body, data[:wb], p); at < len(body)/wb {
+			return locateChunk(body, data[:wb], at, 2, p)
+		}
+		return nil
 	}
 	seed := binary.LittleEndian.Uint32(data)
 	chunk := chunkWords * wb
@@ -205,13 +233,18 @@ func mismatch(got, want []byte, firstWord, wb int) error {
 	return fmt.Errorf("%w: in words %d to %d", ErrPayload, firstWord, firstWord+len(got)/wb-1)
 }
 
+// allZero reports whether b holds only zero bytes, eight at a time: the
+// padding of a 512-bit frame's header is 120 bytes, checked per frame.
 func allZero(b []byte) bool {
-	for _, v := range b {
-		if v != 0 {
-			return false
-		}
+	var x uint64
+	for len(b) >= 8 {
+		x |= binary.LittleEndian.Uint64(b)
+		b = b[8:]
 	}
-	return true
+	for _, v := range b {
+		x |= uint64(v)
+	}
+	return x == 0
 }
 
 // hexWord formats a little-endian word as a hexadecimal number.

@@ -1,6 +1,7 @@
 package prbs
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -256,12 +257,20 @@ func fillSplit(f engine.Frame, seq uint32, size int, p *pattern, gen, count bool
 		return nil
 	}
 	c := newChunker(seq, p)
+	vec := vecWidth(p)
+	var last [MaxWidth / 8]byte
+	prev := last[:wb]
+	binary.LittleEndian.PutUint32(prev, seq)
 	chunk := chunkWords * wb
 	for off := 2 * wb; off < size; off += chunk {
 		n := min(size-off, chunk)
-		if count {
+		switch {
+		case count:
 			putCount(buf[:n], off/wb, wb)
-		} else {
+		case vec:
+			vecFill(buf[:n], prev, p)
+			copy(prev, buf[n-wb:n])
+		default:
 			c.next(buf[:], n)
 		}
 		if _, err := f.WriteAt(buf[:n], int64(off)); err != nil {

@@ -37,11 +37,13 @@ var defaultPatterns = func() (ps [maxLimbs]pattern) {
 // defaultPattern validates width (0 = DefaultWidth) and returns the
 // pattern of the default taps for it.
 func defaultPattern(width int) (*pattern, error) {
-	wb, err := wordBytes(width)
-	if err != nil {
-		return nil, err
+	if width == 0 {
+		width = DefaultWidth
 	}
-	return &defaultPatterns[wb/4-1], nil
+	if width&31 != 0 || uint(width-32) > MaxWidth-32 {
+		return nil, widthError(width) // as wordBytes reports it
+	}
+	return &defaultPatterns[width/32-1], nil
 }
 
 // newPattern returns the pattern of wb-byte words and the given taps,

@@ -38,15 +38,15 @@ type Stats struct {
 	MaxSegment  int    // largest datagram sent on the current link
 	Outstanding int    // segments sent and not yet acknowledged
 
-	TxSegments      uint64 // data and NUL segments sent the first time
-	Retransmits     uint64 // segments sent again
+	TxSegments      uint64 // data segments sent the first time (not NULs)
+	Retransmits     uint64 // data and NUL segments sent again
 	FastRetransmits uint64 // of Retransmits: sent again on a repeated ACK, before the timer
 	RxSegments      uint64 // data segments delivered to the application
-	Drops           uint64 // received datagrams discarded, all reasons below and data outside Open
+	Drops           uint64 // received datagrams discarded: BadHeaders, Duplicates, data outside Open, a SYN the state does not take, an in-order segment the full application queue cannot take (the peer resends it)
 	BadHeaders      uint64 // of Drops: short, bad length or bad checksum
 	Duplicates      uint64 // of Drops: sequence already delivered or beyond the window
 	OutOfOrder      uint64 // segments held until the gap before them closed
-	Resets          uint64 // times this end took an open link down (retransmit limit)
+	Resets          uint64 // times this end took an open link down (retransmit limit, or a BUSY peer silent for twice the null timeout)
 	PeerResets      uint64 // times the peer's RST closed the link (a peer's Close, or its reset)
 	Opens           uint64 // times the link opened
 	Restarts        uint64 // server: a client's new SYN replaced the open link (its SYN+ACK was lost, or it restarted)
@@ -88,6 +88,7 @@ type Controller struct {
 	dupAckAt  time.Time
 
 	// receive
+	busyRxAt  time.Time // last datagram received with BUSY
 	nextRx    uint8
 	peerSyn   uint8 // sequence of the SYN (SYN+ACK) that opened the link
 	delivered uint8 // last sequence the application side took

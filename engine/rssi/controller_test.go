@@ -103,15 +103,21 @@ func transfer(t *testing.T, p *pair, n int, limit time.Duration) {
 	start := time.Now()
 	errc := make(chan error, 1)
 	go func() { errc <- sendSegments(p.client, n) }()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Fatal(err)
+	timeout := time.After(limit)
+	for got := false; !got; {
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-col.got:
+			got = true
+		case <-timeout:
+			col.mu.Lock()
+			next := col.next
+			col.mu.Unlock()
+			t.Fatalf("%d of %d segments after %v; client %+v server %+v", next, n, limit, p.client.Stats(), p.server.Stats())
 		}
-		<-col.got // (bounded by the case below on a second pass)
-	case <-col.got:
-	case <-time.After(limit):
-		t.Fatalf("%d of %d segments after %v; client %+v server %+v", col.next, n, limit, p.client.Stats(), p.server.Stats())
 	}
 	col.mu.Lock()
 	defer col.mu.Unlock()
@@ -214,7 +220,9 @@ func TestLostWindowAck(t *testing.T) {
 			if err := sendSegments(p.client, 32); err != nil {
 				t.Fatal(err)
 			}
-			<-col.got
+			if next, bad := col.wait(10 * time.Second); next != 32 || bad != 0 {
+				t.Fatalf("%d of 32 segments, %d bad", next, bad)
+			}
 			time.Sleep(1400 * time.Millisecond) // past the blackout and the keep-alive
 			resets := p.client.Stats().Resets
 			if (resets > 0) != c.wantReset {
@@ -357,15 +365,14 @@ func TestBusyAsRogue(t *testing.T) {
 	if err := sendSegments(p.client, 24); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-col.got:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%d of 24 segments", col.next)
+	next, bad := col.wait(10 * time.Second)
+	if next != 24 {
+		t.Fatalf("%d of 24 segments", next)
 	}
 	time.Sleep(30 * time.Millisecond) // the last ACK
 	cs, ss := p.client.Stats(), p.server.Stats()
-	if col.bad != 0 || ss.BusyTx == 0 || cs.BusyRx == 0 || cs.Resets+ss.Resets != 0 {
-		t.Fatalf("bad %d; client %+v server %+v", col.bad, cs, ss)
+	if bad != 0 || ss.BusyTx == 0 || cs.BusyRx == 0 || cs.Resets+ss.Resets != 0 {
+		t.Fatalf("bad %d; client %+v server %+v", bad, cs, ss)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -413,13 +420,67 @@ func TestReconnect(t *testing.T) {
 	if err := sendSegments(p.client, 100); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-col.got:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("%d of 100 segments after reconnecting", col.next)
+	next, bad := col.wait(5 * time.Second)
+	if next != 100 {
+		t.Fatalf("%d of 100 segments after reconnecting", next)
 	}
 	cs, ss := p.client.Stats(), p.server.Stats()
-	if col.bad != 0 || cs.PeerResets != 1 || ss.Opens+ss.Restarts < 2 {
-		t.Fatalf("bad %d; client %+v server %+v", col.bad, cs, ss)
+	if bad != 0 || cs.PeerResets != 1 || ss.Opens+ss.Restarts < 2 {
+		t.Fatalf("bad %d; client %+v server %+v", bad, cs, ss)
 	}
+}
+
+// A transport whose frames span several buffers (no Memory) still gets
+// whole datagrams: header and payload are written across the buffers.
+func TestScatteredDatagrams(t *testing.T) {
+	testutils.Leak(t)
+	c2s := newLossyLink(70, 0, 0, 0)
+	small, err := engine.NewFixedPool(200, 1024, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2s.lend = small // the client's SYN and data datagrams span buffers
+	p := newPair(t, stdOpts(), stdOpts(), c2s, newLossyLink(71, 0, 0, 0))
+	p.waitOpen(t, 2*time.Second)
+	transfer(t, p, 100, 10*time.Second)
+}
+
+// A peer last seen BUSY gets no retransmissions (Rogue's rule); if it
+// then falls silent, the link still goes down after twice the null
+// timeout instead of staying open, with its sender blocked, for ever.
+func TestBusyPeerGoesSilent(t *testing.T) {
+	testutils.Leak(t)
+	o := stdOpts()
+	o.NullTimeout = 300 * time.Millisecond
+	p := newPair(t, o, stdOpts(), newLossyLink(80, 0, 0, 0), newLossyLink(81, 0, 0, 0))
+	p.waitOpen(t, 2*time.Second)
+	release := make(chan struct{})
+	engine.Connect(p.server.Application(), engine.SlaveFunc(func(engine.Frame) { <-release }))
+	defer close(release)
+	if err := sendSegments(p.client, 8); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !p.clientSeesBusy() {
+		if time.Now().After(deadline) {
+			t.Fatalf("peer never seen busy: %+v", p.client.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.s2c.mu.Lock()
+	p.s2c.loss = 1 // the busy server falls silent
+	p.s2c.mu.Unlock()
+	cut := time.Now()
+	for p.client.Stats().Resets == 0 {
+		if time.Since(cut) > 3*time.Second {
+			t.Fatalf("link still up %v after the busy peer fell silent: %+v", time.Since(cut), p.client.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (p *pair) clientSeesBusy() bool {
+	p.client.mu.Lock()
+	defer p.client.mu.Unlock()
+	return p.client.peerBusy
 }

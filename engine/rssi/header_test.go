@@ -83,6 +83,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"checksum", mut(good, 7, 0x94), ErrChecksum},
 		{"flipped seq", mut(good, 2, 0x66), ErrChecksum},
 		{"syn zero window", fixSum(mut(syn, 5, 0)), ErrSynLayout},
+		{"syn segment 8", fixSum(mut(mut(syn, 6, 0), 7, 8)), ErrSynLayout},
 	} {
 		var h Header
 		if _, err := Decode(c.seg, &h); !errors.Is(err, c.want) {

@@ -19,6 +19,7 @@ import (
 type lossyLink struct {
 	engine.Master
 	pool      *engine.Pool
+	lend      *engine.Pool // what the sender builds datagrams in, if not pool
 	q         chan engine.Frame
 	rng       *rand.Rand
 	mu        sync.Mutex
@@ -49,11 +50,18 @@ func newLossyLink(seed uint64, loss, dup, reorder float64) *lossyLink {
 // AcceptReq lets the sending controller build its datagrams in the
 // link's pool.
 func (l *lossyLink) AcceptReq(size int, zeroCopy bool) (engine.Frame, error) {
+	if l.lend != nil {
+		return l.lend.AcceptReq(size, zeroCopy)
+	}
 	return l.pool.AcceptReq(size, zeroCopy)
 }
 
 func (l *lossyLink) AcceptFrame(f engine.Frame) {
-	b, _ := f.Bytes()
+	b, err := f.Bytes()
+	if err != nil { // a datagram spread over several buffers
+		b = make([]byte, f.Payload())
+		f.ReadAt(b, 0)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.record != nil {
@@ -199,6 +207,18 @@ func (c *collector) AcceptFrame(f engine.Frame) {
 	if c.next == c.want {
 		close(c.got)
 	}
+}
+
+// wait waits up to d for every segment and returns how many arrived and
+// how many were bad.
+func (c *collector) wait(d time.Duration) (next uint32, bad int) {
+	select {
+	case <-c.got:
+	case <-time.After(d):
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.next, c.bad
 }
 
 func fillSegment(b []byte, i uint32) {

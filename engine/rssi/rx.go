@@ -27,6 +27,7 @@ func (c *Controller) receive(f engine.Frame) {
 	}
 	if h.Flags&FlagBusy != 0 {
 		c.stats.BusyRx++
+		c.busyRxAt = time.Now()
 	}
 	switch {
 	case h.Flags&FlagSyn != 0:
@@ -148,11 +149,12 @@ func (c *Controller) rxAck(a uint8) {
 }
 
 // accept queues an in-order segment for the application. It fails (the
-// peer will send it again) when the queue is full.
+// peer will send it again; counted in Drops) when the queue is full.
 func (c *Controller) accept(seq uint8, f engine.Frame, hl int, nul bool) bool {
 	it := rxItem{seq: seq, nul: nul, epoch: c.epoch}
 	if !nul {
 		if f.Retain() != nil {
+			c.stats.Drops++
 			return false
 		}
 		f.PullHeader(hl)
@@ -175,6 +177,7 @@ func (c *Controller) hold(seq uint8, f engine.Frame, hl int, nul bool) {
 	e := heldEntry{nul: nul, ok: true}
 	if !nul {
 		if f.Retain() != nil {
+			c.stats.Drops++
 			return
 		}
 		f.PullHeader(hl)

@@ -1,6 +1,7 @@
 package rssi
 
 import (
+	"io"
 	"time"
 
 	"udpstream.dev/engine"
@@ -79,6 +80,9 @@ func copyFrame(dst, src engine.Frame, off int) error {
 	var buf [512]byte
 	for pos := 0; pos < src.Payload(); {
 		k, _ := src.ReadAt(buf[:min(len(buf), src.Payload()-pos)], int64(pos))
+		if k == 0 {
+			return io.ErrUnexpectedEOF // src shrank: the loop would not advance
+		}
 		if _, err := dst.WriteAt(buf[:k], int64(off+pos)); err != nil {
 			return err
 		}
@@ -132,9 +136,15 @@ func (c *Controller) sendSyn(now time.Time) {
 
 // retransmit sends again every unacknowledged segment whose timer ran
 // out, and takes the link down when one has been sent MaxRetran times. A
-// BUSY peer gets nothing (Rogue's rule). Called with mu held.
+// BUSY peer gets nothing (Rogue's rule); as a busy peer still sends an
+// ACK every cumulative ack timeout, one silent for twice the null timeout
+// (a margin for a burst of loss, like the retransmissions' span) is gone
+// and the link goes down. Called with mu held.
 func (c *Controller) retransmit(now time.Time) {
 	if c.peerBusy {
+		if now.Sub(c.busyRxAt) >= 2*c.lk.null {
+			c.goDown(false)
+		}
 		return
 	}
 	for i := 0; i < c.outstand; i++ {

@@ -3,7 +3,6 @@ package udp
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -268,26 +267,28 @@ func BenchmarkUDPSend(b *testing.B) {
 	}
 }
 
-// cTools builds the C reference sender and receiver of shared/tools with
-// gcc, once per process, or skips the benchmark when either is missing.
+// cTools builds the project's C reference sender and receiver (tools/csrc)
+// with the system C compiler, once per process, or skips the benchmark
+// when there is none.
 var cTools = sync.OnceValues(func() (string, error) {
-	// shared/ lies beside the repository, whose root is two levels up.
-	src := filepath.Join("..", "..", "..", "shared", "tools")
-	if _, err := os.Stat(filepath.Join(src, "udpblast.c")); err != nil {
-		return "", fmt.Errorf("C reference tools not found beside the repository (%s)", src)
+	// tools/csrc lies two levels up, at the repository's root.
+	src := filepath.Join("..", "..", "tools", "csrc")
+	cc := os.Getenv("CC")
+	if cc == "" {
+		cc = "cc"
 	}
-	gcc, err := exec.LookPath("gcc")
+	cc, err := exec.LookPath(cc)
 	if err != nil {
-		return "", errors.New("gcc not installed")
+		return "", fmt.Errorf("no C compiler to build the reference tools: %w", err)
 	}
 	out, err := os.MkdirTemp("", "udpstream-ctools-")
 	if err != nil {
 		return "", err
 	}
-	for _, tool := range []string{"udpblast", "udpsink"} {
-		cmd := exec.Command(gcc, "-O2", "-o", filepath.Join(out, tool), filepath.Join(src, tool+".c"))
+	for _, tool := range []string{"refsend", "refrecv"} {
+		cmd := exec.Command(cc, "-O2", "-o", filepath.Join(out, tool), filepath.Join(src, tool+".c"))
 		if b, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("gcc %s: %v: %s", tool, err, b)
+			return "", fmt.Errorf("%s %s: %v: %s", cc, tool, err, b)
 		}
 	}
 	return out, nil
@@ -499,8 +500,8 @@ func (v vsC) clientToC(b *testing.B) sample {
 
 // BenchmarkUDPvsC measures, in one run and under the same conditions, the
 // C reference pair and each half of ours against the other half of the
-// reference: C udpblast -> C udpsink, C udpblast -> our Server, and our
-// Client -> C udpsink, for each transport (naive, mmsg, GSO/GRO) and
+// reference: C refsend -> C refrecv, C refsend -> our Server, and our
+// Client -> C refrecv, for each transport (naive, mmsg, GSO/GRO) and
 // payload size. Senders run on CPU 0 and receivers on CPU 1, as the
 // reference figures were taken; the three measurements are interleaved
 // and repeated (benchRounds) and the medians reported. rx/C and tx/C are
@@ -524,7 +525,7 @@ func BenchmarkUDPvsC(b *testing.B) {
 	for _, size := range []int{MaxPayloadStandard, MaxPayloadJumbo} {
 		for _, m := range modes {
 			b.Run(fmt.Sprintf("%v/%dB", m.tr, size), func(b *testing.B) {
-				v := vsC{blast: filepath.Join(dir, "udpblast"), sink: filepath.Join(dir, "udpsink"),
+				v := vsC{blast: filepath.Join(dir, "refsend"), sink: filepath.Join(dir, "refrecv"),
 					tr: m.tr, send: m.send, recv: m.recv, size: size, secs: 1}
 				var refPPS, rxPPS, txPPS, refRx, refTx, rxNs, txNs []float64
 				for range benchRounds() {

@@ -40,6 +40,9 @@ func buildPeer(t *testing.T) string {
 // process: it echoes what our Client sends, and it sends to our echoing
 // Server and checks the replies.
 func TestInteropSecondProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: builds and runs a second process")
+	}
 	testutils.Leak(t)
 	bin := buildPeer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -53,15 +53,21 @@ func Example_composition() {
 	engine.Connect(pc.Transport(), rc.Application())
 	engine.Connect(rc.Transport(), uc) // the client starts its handshake
 
-	for !rc.IsOpen() {
+	deadline := time.Now().Add(5 * time.Second)
+	for !rc.IsOpen() && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	f, err := engine.NewPool().AcceptReq(5, true)
 	check(err)
 	f.Write([]byte("hello"))
-	pc.Application(3).AcceptFrame(f) // Rogue's sendFrame on tDest 3
+	pc.Application(3).AcceptFrame(f) // Rogue's sendFrame on tDest 3 (refused, error set, if not open)
 	f.Release()
-	fmt.Println(<-got)
+	select {
+	case s := <-got:
+		fmt.Println(s)
+	case <-time.After(5 * time.Second):
+		fmt.Println("nothing received:", rc.Stats().State)
+	}
 
 	// Close from the top of each stack.
 	pc.Close()

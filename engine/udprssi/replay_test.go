@@ -145,7 +145,11 @@ func TestReplayRogueClient(t *testing.T) {
 					t.Fatalf("frame %d missing; %+v %+v", i, srv.Stats(), pk.Stats())
 				}
 			}
-			if sent := rec.sent(); len(sent) == 0 || !bytes.Equal(sent[0], synAck) {
+			sent := rec.sent()
+			if len(sent) == 0 {
+				t.Fatal("the server sent nothing")
+			}
+			if !bytes.Equal(sent[0], synAck) {
 				t.Fatalf("first datagram %x, Rogue's server sent %x", sent[0], synAck)
 			}
 		})
@@ -182,7 +186,7 @@ func TestReplayRogueServer(t *testing.T) {
 				pk.Application(c.dest).AcceptFrame(f)
 				f.Release()
 			}
-			sent := rec.sent()
+			sent := firstSends(rec.sent())
 			n := 2 + 5 // SYN, ACK, five data segments
 			if len(sent) < n {
 				t.Fatalf("%d datagrams sent", len(sent))
@@ -194,4 +198,22 @@ func TestReplayRogueServer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// firstSends drops retransmissions (a data datagram whose sequence went
+// out before): the replayed server never acknowledges, so on a loaded
+// machine the 20 ms timer can fire before the last frame is sent.
+func firstSends(sent [][]byte) [][]byte {
+	var out [][]byte
+	var seen [256]bool
+	for _, d := range sent {
+		if len(d) > rssi.HeaderSize && d[0]&rssi.FlagSyn == 0 {
+			if seen[d[2]] {
+				continue
+			}
+			seen[d[2]] = true
+		}
+		out = append(out, d)
+	}
+	return out
 }

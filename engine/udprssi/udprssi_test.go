@@ -125,10 +125,15 @@ func runStack(t *testing.T, jumbo bool, version int, loss float64, sizes []int) 
 		select {
 		case <-c.done:
 		case <-time.After(60 * time.Second):
-			t.Fatalf("tDest %d: %d of %d frames; client %+v server %+v", d, c.next, len(sizes), cl.RSSI.Stats(), srv.RSSI.Stats())
 		}
-		if c.errs != 0 {
-			t.Errorf("tDest %d: %d errors, first %s", d, c.errs, c.first)
+		c.mu.Lock()
+		next, errs, first := c.next, c.errs, c.first
+		c.mu.Unlock()
+		if next != len(sizes) {
+			t.Fatalf("tDest %d: %d of %d frames; client %+v server %+v", d, next, len(sizes), cl.RSSI.Stats(), srv.RSSI.Stats())
+		}
+		if errs != 0 {
+			t.Errorf("tDest %d: %d errors, first %s", d, errs, first)
 		}
 	}
 	cs, ss, ps := cl.RSSI.Stats(), srv.RSSI.Stats(), srv.Packetizer.Stats()

@@ -21,6 +21,9 @@ import (
 // python3-zmq, which scripts/setup.sh installs), or skips the test.
 func pythonZMQ(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("short: starts a Python libzmq peer")
+	}
 	for _, py := range []string{"python3", "/usr/bin/python3"} {
 		if exec.Command(py, "-c", "import zmq").Run() == nil {
 			return py

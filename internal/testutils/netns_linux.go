@@ -51,6 +51,7 @@ var counter atomic.Uint32
 // failure messages tell the pairs apart.
 func New(t testing.TB, mtu int) *Pair {
 	t.Helper()
+	RequireRoot(t)
 	n := counter.Add(1)
 	pid := os.Getpid() % 1000000
 	net4 := [4]byte{10, 199, byte(n >> 6), byte(n&63) * 4}
@@ -83,9 +84,13 @@ func New(t testing.TB, mtu int) *Pair {
 
 // RequireRoot skips the test when the process is not root: creating
 // namespaces, veth pairs and XDP programs needs CAP_NET_ADMIN, CAP_SYS_ADMIN
-// and CAP_BPF, and the skip message says so.
+// and CAP_BPF, and the skip message says so. Under -short it skips too:
+// building namespaces and veth pairs is the slow part of the test run.
 func RequireRoot(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("short: builds network namespaces and veth pairs (root-only)")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN and CAP_BPF) to create namespaces, veth pairs and XDP programs")
 	}

@@ -26,6 +26,9 @@ var nameSeq atomic.Uint32
 // needRoot skips when this process may not build namespaces.
 func needRoot(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("short: builds network namespaces and veth pairs (root-only)")
+	}
 	if err := Check(); err != nil {
 		t.Skipf("skipping: %v", err)
 	}

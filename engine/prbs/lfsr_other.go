@@ -1,0 +1,13 @@
+//go:build !amd64
+
+package prbs
+
+// haveAVX2 is false where there are no vector paths; vecWidth then holds
+// for no pattern.
+var haveAVX2 = false
+
+// vecFill is fillChunks where there are no vector paths.
+func vecFill(body, prev []byte, p *pattern) { fillChunks(body, prev, p) }
+
+// vecCheck is checkChunks where there are no vector paths.
+func vecCheck(body, prev []byte, p *pattern) int { return checkChunks(body, prev, p) }
