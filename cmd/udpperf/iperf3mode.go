@@ -227,8 +227,12 @@ func withoutRaw(args []string) []string {
 }
 
 // runServer is udpperf server: iperf3's protocol, or with --raw plain
-// datagrams, or with --rssi Rogue's RSSI stack.
+// datagrams, with --rssi Rogue's RSSI stack, or with --srp-emulate a
+// memory-backed SRPv3 device.
 func runServer(ctx context.Context, e env, args []string) error {
+	if wantsSRPEmulate(args) {
+		return runSRPServer(ctx, e, args)
+	}
 	if wantsRSSI(args) {
 		return runRSSIServer(ctx, e, args)
 	}

@@ -9,6 +9,7 @@
 //	udpperf latency [flags]            ping-pong round-trip latency per transport
 //	udpperf file    FILE [flags]       summarise a Rogue data file (server --record)
 //	udpperf bridge  --connect tcp://H:P receive from a Rogue stream bridge server
+//	udpperf srp     --host H read|write|dump|bench   SRPv3 register access
 //	udpperf consume nats://H:P/PREFIX  read frames back from NATS JetStream
 //	udpperf version
 //	udpperf -s [flags], udpperf -c HOST [flags]   iperf3's form of server and client
@@ -69,6 +70,7 @@ var commands = []command{
 	{"latency", "ping-pong round-trip latency percentiles per transport", runLatency},
 	{"file", "read a Rogue data file (udpperf server --record) and summarise it", runFile},
 	{"bridge", "receive frames from a Rogue stream bridge server (TcpClient), report like server", runBridge},
+	{"srp", "read, write and benchmark SRPv3 registers (server --srp-emulate is the device)", runSRP},
 	{"consume", "read frames back from NATS JetStream (server --publish), report like server", runConsume},
 	{"version", "print the version of udpperf and of the Go toolchain", runVersion},
 }
@@ -111,7 +113,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		stop()
 		return exitStatus(e, "udpperf "+name, err)
 	}
-	fmt.Fprintf(stderr, "udpperf: unknown command %q (want server, client, bench, ndr, latency, file, bridge, consume or version; see udpperf --help)\n", name)
+	fmt.Fprintf(stderr, "udpperf: unknown command %q (want server, client, bench, ndr, latency, file, bridge, consume, srp or version; see udpperf --help)\n", name)
 	return exitUsage
 }
 

@@ -26,9 +26,10 @@
 //
 // The bridge needs a small part of ZeroMQ: the greeting, the NULL
 // mechanism's READY command with the PUSH and PULL socket types, data
-// frames with the MORE and LONG flags, and PING/PONG. Doing that in this
-// package, in pure Go, keeps the build free of cgo and of libzmq (which
-// github.com/pebbe/zmq4 needs), and gives control over every allocation
+// frames with the MORE and LONG flags, and PING/PONG. Doing that in-tree
+// (engine/internal/zmtp, shared with the memory bridge), in pure Go,
+// keeps the build free of cgo and of libzmq (which github.com/pebbe/zmq4
+// needs), and gives control over every allocation
 // and every write: a frame goes out as one writev of its header block and
 // its payload buffers, with no per-frame allocation and no copy, and a
 // received payload is copied once, into a frame from the bridge's pool.

@@ -1,202 +1,48 @@
 package zmq
 
 import (
-	"encoding/binary"
-	"errors"
-	"fmt"
 	"io"
 	"time"
+
+	"udpstream.dev/engine/internal/zmtp"
 )
 
-// ZMTP 3.x framing (rfc 23/ZMTP, 37/ZMTP), the subset a PUSH/PULL pair with
-// the NULL mechanism needs.
+// The ZMTP subset lives in engine/internal/zmtp, shared with the memory
+// bridge; these names keep this package's code as it was.
 const (
-	greetingLen = 64
-
-	flagMore    = 0x01
-	flagLong    = 0x02
-	flagCommand = 0x04
-	flagsKnown  = flagMore | flagLong | flagCommand
-
-	// maxShortSize is the largest body a one-byte size field carries.
-	maxShortSize = 255
-	// maxCommandSize bounds the commands this side reads into memory
-	// (READY, PING); a larger one is a protocol error.
-	maxCommandSize = 4096
+	greetingLen    = zmtp.GreetingLen
+	flagMore       = zmtp.FlagMore
+	flagLong       = zmtp.FlagLong
+	flagCommand    = zmtp.FlagCommand
+	maxCommandSize = zmtp.MaxCommandSize
 )
 
 var (
-	errNotZMTP    = errors.New("zmq: peer is not speaking ZMTP (bad greeting signature)")
-	errOldZMTP    = errors.New("zmq: peer speaks ZMTP older than 3.0")
-	errMechanism  = errors.New("zmq: peer wants a security mechanism other than NULL")
-	errBadCommand = errors.New("zmq: malformed ZMTP command")
+	errOldZMTP       = zmtp.ErrOldZMTP
+	errBadCommand    = zmtp.ErrBadCommand
+	errReservedFlags = zmtp.ErrReservedFlags
+	greeting         = zmtp.Greeting
 )
 
-// greeting is what this side sends: signature, version 3.1, mechanism NULL,
-// as-server 0 (the NULL mechanism has no roles), zero filler.
-var greeting = func() [greetingLen]byte {
-	var g [greetingLen]byte
-	g[0], g[9] = 0xff, 0x7f
-	g[10], g[11] = 3, 1
-	copy(g[12:32], "NULL")
-	return g
-}()
+// reader is a connection's buffered ZMTP reader.
+type reader struct{ *zmtp.Reader }
 
-// checkGreeting validates a peer's 64-byte greeting.
-func checkGreeting(g []byte) error {
-	if g[0] != 0xff || g[9]&1 != 1 {
-		return errNotZMTP
-	}
-	if g[10] < 3 {
-		return errOldZMTP
-	}
-	mech := g[12:32]
-	if string(mech[:4]) != "NULL" {
-		return errMechanism
-	}
-	for _, b := range mech[4:] {
-		if b != 0 {
-			return errMechanism
-		}
-	}
-	return nil
-}
+func newReader(src io.Reader) *reader { return &reader{zmtp.NewReader(src)} }
 
-// putHeader writes the flags and size of one ZMTP frame into dst (at least
-// 9 bytes) and returns the header's length: 2 bytes for a body of up to 255
-// bytes, 9 with the LONG flag and a big-endian 64-bit size otherwise.
-func putHeader(dst []byte, flags byte, size int) int {
-	if size <= maxShortSize {
-		dst[0], dst[1] = flags, byte(size)
-		return 2
-	}
-	dst[0] = flags | flagLong
-	binary.BigEndian.PutUint64(dst[1:9], uint64(size))
-	return 9
-}
+func (rd *reader) next(n int) ([]byte, error)                   { return rd.Next(n) }
+func (rd *reader) header() (flags byte, size uint64, err error) { return rd.Header() }
+func (rd *reader) readInto(dst []byte) error                    { return rd.ReadInto(dst) }
+func (rd *reader) skip(n uint64) error                          { return rd.Skip(n) }
 
-// readyCommand builds the READY command body announcing socketType.
-func readyCommand(socketType string) []byte {
-	const prop = "Socket-Type"
-	body := make([]byte, 0, 6+1+len(prop)+4+len(socketType))
-	body = append(body, 5)
-	body = append(body, "READY"...)
-	body = append(body, byte(len(prop)))
-	body = append(body, prop...)
-	body = binary.BigEndian.AppendUint32(body, uint32(len(socketType)))
-	body = append(body, socketType...)
-	return body
-}
-
-// command splits a command body into its name and data.
-func command(body []byte) (name string, data []byte, err error) {
-	if len(body) < 1 || int(body[0])+1 > len(body) {
-		return "", nil, errBadCommand
-	}
-	n := int(body[0])
-	return string(body[1 : 1+n]), body[1+n:], nil
-}
-
-// readyProperty returns the value of property prop (case-insensitive, as
-// ZMTP property names are) in a READY command's data.
+func putHeader(dst []byte, flags byte, size int) int { return zmtp.PutHeader(dst, flags, size) }
+func unexpected(err error) error                     { return zmtp.Unexpected(err) }
+func checkGreeting(g []byte) error                   { return zmtp.CheckGreeting(g) }
+func readyCommand(socketType string) []byte          { return zmtp.ReadyCommand(socketType) }
+func command(body []byte) (string, []byte, error)    { return zmtp.Command(body) }
 func readyProperty(data []byte, prop string) (string, error) {
-	for len(data) > 0 {
-		n := int(data[0])
-		if 1+n+4 > len(data) {
-			return "", errBadCommand
-		}
-		name := string(data[1 : 1+n])
-		vlen := binary.BigEndian.Uint32(data[1+n : 5+n])
-		data = data[5+n:]
-		if uint64(vlen) > uint64(len(data)) {
-			return "", errBadCommand
-		}
-		if equalFold(name, prop) {
-			return string(data[:vlen]), nil
-		}
-		data = data[vlen:]
-	}
-	return "", fmt.Errorf("zmq: READY command without %s", prop)
+	return zmtp.ReadyProperty(data, prop)
 }
 
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		x, y := a[i]|0x20, b[i]|0x20
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-// deadliner is the part of net.Conn the handshake needs.
-type deadliner interface {
-	io.ReadWriter
-	SetDeadline(t time.Time) error
-}
-
-// handshake exchanges greetings and READY commands on a new connection:
-// this side is a socket of type local and accepts only a peer of type
-// remote. Bytes read past the peer's READY command stay in rd for the
-// traffic that follows.
-func handshake(c deadliner, local, remote string, timeout time.Duration, rd *reader) error {
-	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return err
-	}
-	ready := readyCommand(local)
-	out := make([]byte, 0, greetingLen+9+len(ready))
-	out = append(out, greeting[:]...)
-	var hdr [9]byte
-	out = append(out, hdr[:putHeader(hdr[:], flagCommand, len(ready))]...)
-	out = append(out, ready...)
-	if _, err := c.Write(out); err != nil {
-		return fmt.Errorf("zmq: sending greeting: %w", err)
-	}
-	g, err := rd.next(greetingLen)
-	if err != nil {
-		return fmt.Errorf("zmq: reading greeting: %w", err)
-	}
-	if err := checkGreeting(g); err != nil {
-		return err
-	}
-	if err := expectReady(rd, remote); err != nil {
-		return err
-	}
-	return c.SetDeadline(time.Time{})
-}
-
-// expectReady reads the peer's READY command and checks its socket type.
-func expectReady(rd *reader, remote string) error {
-	flags, size, err := rd.header()
-	if err != nil {
-		return fmt.Errorf("zmq: reading READY: %w", err)
-	}
-	if flags&flagCommand == 0 || size > maxCommandSize {
-		return errBadCommand
-	}
-	body, err := rd.next(int(size))
-	if err != nil {
-		return fmt.Errorf("zmq: reading READY: %w", err)
-	}
-	name, data, err := command(body)
-	if err != nil {
-		return err
-	}
-	if name == "ERROR" {
-		return fmt.Errorf("zmq: peer refused the connection: %q", data)
-	}
-	if name != "READY" {
-		return fmt.Errorf("zmq: peer sent %q instead of READY", name)
-	}
-	st, err := readyProperty(data, "Socket-Type")
-	if err != nil {
-		return err
-	}
-	if st != remote {
-		return fmt.Errorf("zmq: peer is a %s socket, want %s", st, remote)
-	}
-	return nil
+func handshake(c zmtp.Deadliner, local, remote string, timeout time.Duration, rd *reader) error {
+	return zmtp.Handshake(c, local, remote, timeout, rd.Reader)
 }

@@ -1,4 +1,4 @@
-package zmq
+package zmtp
 
 import (
 	"encoding/binary"
@@ -7,28 +7,28 @@ import (
 	"io"
 )
 
-// readBufSize is the receive buffer of one connection: ZMTP headers and
+// ReadBufSize is the receive buffer of one connection: ZMTP headers and
 // small parts are parsed from it, and a payload is copied from it into its
 // frame (the one copy), or read straight into the frame once the buffer
 // holds no more of it.
-const readBufSize = 64 << 10
+const ReadBufSize = 64 << 10
 
-var errReservedFlags = errors.New("zmq: ZMTP frame with reserved flag bits set")
+var ErrReservedFlags = errors.New("zmq: ZMTP frame with reserved flag bits set")
 
-// reader buffers a connection's byte stream.
-type reader struct {
+// Reader buffers a connection's byte stream.
+type Reader struct {
 	src  io.Reader
 	buf  []byte
 	r, w int
 }
 
-func newReader(src io.Reader) *reader {
-	return &reader{src: src, buf: make([]byte, readBufSize)}
+func NewReader(src io.Reader) *Reader {
+	return &Reader{src: src, buf: make([]byte, ReadBufSize)}
 }
 
-// next returns the next n bytes of the stream (n <= readBufSize), valid
+// Next returns the next n bytes of the stream (n <= ReadBufSize), valid
 // until the next call.
-func (rd *reader) next(n int) ([]byte, error) {
+func (rd *Reader) Next(n int) ([]byte, error) {
 	if n > len(rd.buf) {
 		return nil, fmt.Errorf("zmq: %d-byte read exceeds the %d-byte buffer", n, len(rd.buf))
 	}
@@ -41,7 +41,7 @@ func (rd *reader) next(n int) ([]byte, error) {
 }
 
 // fill makes at least n bytes available in buf[r:w].
-func (rd *reader) fill(n int) error {
+func (rd *Reader) fill(n int) error {
 	if rd.w-rd.r >= n {
 		return nil
 	}
@@ -67,33 +67,33 @@ func (rd *reader) fill(n int) error {
 	return nil
 }
 
-// header reads one ZMTP frame header: its flags and body size.
-func (rd *reader) header() (flags byte, size uint64, err error) {
-	p, err := rd.next(1)
+// Header reads one ZMTP frame header: its flags and body size.
+func (rd *Reader) Header() (flags byte, size uint64, err error) {
+	p, err := rd.Next(1)
 	if err != nil {
 		return 0, 0, err
 	}
 	flags = p[0]
-	if flags&^flagsKnown != 0 {
-		return 0, 0, errReservedFlags
+	if flags&^FlagsKnown != 0 {
+		return 0, 0, ErrReservedFlags
 	}
-	if flags&flagLong == 0 {
-		p, err = rd.next(1)
+	if flags&FlagLong == 0 {
+		p, err = rd.Next(1)
 		if err != nil {
-			return 0, 0, unexpected(err)
+			return 0, 0, Unexpected(err)
 		}
 		return flags, uint64(p[0]), nil
 	}
-	p, err = rd.next(8)
+	p, err = rd.Next(8)
 	if err != nil {
-		return 0, 0, unexpected(err)
+		return 0, 0, Unexpected(err)
 	}
 	return flags, binary.BigEndian.Uint64(p), nil
 }
 
-// readInto fills dst from the stream: what the buffer holds first, the rest
+// ReadInto fills dst from the stream: what the buffer holds first, the rest
 // straight from the connection.
-func (rd *reader) readInto(dst []byte) error {
+func (rd *Reader) ReadInto(dst []byte) error {
 	n := copy(dst, rd.buf[rd.r:rd.w])
 	rd.r += n
 	if n == len(dst) {
@@ -102,23 +102,23 @@ func (rd *reader) readInto(dst []byte) error {
 	if len(dst)-n < len(rd.buf)/4 {
 		// A short remainder: fill the buffer, which also picks up the
 		// headers that follow, instead of a small read of its own.
-		p, err := rd.next(len(dst) - n)
+		p, err := rd.Next(len(dst) - n)
 		if err != nil {
-			return unexpected(err)
+			return Unexpected(err)
 		}
 		copy(dst[n:], p)
 		return nil
 	}
 	_, err := io.ReadFull(rd.src, dst[n:])
-	return unexpected(err)
+	return Unexpected(err)
 }
 
-// skip discards n bytes of the stream.
-func (rd *reader) skip(n uint64) error {
+// Skip discards n bytes of the stream.
+func (rd *Reader) Skip(n uint64) error {
 	for n > 0 {
 		if rd.r == rd.w {
 			if err := rd.fill(1); err != nil {
-				return unexpected(err)
+				return Unexpected(err)
 			}
 		}
 		k := min(n, uint64(rd.w-rd.r))
@@ -128,8 +128,8 @@ func (rd *reader) skip(n uint64) error {
 	return nil
 }
 
-// unexpected turns an end of stream inside a frame into ErrUnexpectedEOF.
-func unexpected(err error) error {
+// Unexpected turns an end of stream inside a frame into ErrUnexpectedEOF.
+func Unexpected(err error) error {
 	if errors.Is(err, io.EOF) {
 		return io.ErrUnexpectedEOF
 	}
