@@ -97,6 +97,7 @@ type Controller struct {
 	scratch   []byte
 
 	done   chan struct{}
+	retick chan struct{} // the link's timeouts changed
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -195,6 +196,7 @@ func newController(opts Options, server bool) (*Controller, error) {
 		lk:      adopt(o.params(), o.MaxSegment),
 		rxq:     make(chan rxItem, 2*maxWindow+8),
 		done:    make(chan struct{}),
+		retick:  make(chan struct{}, 1),
 		scratch: make([]byte, SynHeaderSize),
 	}
 	c.space = sync.NewCond(&c.mu)

@@ -484,3 +484,37 @@ func (p *pair) clientSeesBusy() bool {
 	defer p.client.mu.Unlock()
 	return p.client.peerBusy
 }
+
+// The server's timers run at the negotiated timeouts: a client that
+// proposes a 5 ms cumulative ack timeout to a server whose own options
+// say 65 s gets a lone segment acknowledged within the client's timeout,
+// not after the server's coarse tick or the client's retransmission.
+func TestServerNegotiatedTimers(t *testing.T) {
+	testutils.Leak(t)
+	co := Options{MaxSegment: 1464, RetranTimeout: 3 * time.Second, CumAckTimeout: 5 * time.Millisecond, NullTimeout: 60 * time.Second}
+	slow := 65 * time.Second
+	so := Options{MaxSegment: 1464, RetranTimeout: slow, CumAckTimeout: slow, NullTimeout: slow}
+	p := newPair(t, co, so, newLossyLink(81, 0, 0, 0), newLossyLink(82, 0, 0, 0))
+	p.waitOpen(t, 2*time.Second)
+	acked := func(what string) time.Duration {
+		start := time.Now()
+		testutils.Eventually(t, 2*time.Second, what, func() bool { return p.client.Stats().Outstanding == 0 })
+		return time.Since(start)
+	}
+	// The first segment is acknowledged at once (the acknowledge the
+	// SYN+ACK carried is 0, as Rogue's); the second, alone, waits for
+	// the cumulative ack timer.
+	if err := sendSegments(p.client, 1); err != nil {
+		t.Fatal(err)
+	}
+	acked("the first segment acknowledged")
+	if err := sendSegments(p.client, 1); err != nil {
+		t.Fatal(err)
+	}
+	if d := acked("the second segment acknowledged"); d > time.Second {
+		t.Errorf("acknowledged after %v, want about 5 ms", d)
+	}
+	if s := p.client.Stats(); s.Retransmits != 0 {
+		t.Errorf("client retransmitted: %+v", s)
+	}
+}

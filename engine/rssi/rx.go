@@ -96,6 +96,10 @@ func (c *Controller) open(h *Header) {
 	c.st = StateOpen
 	c.stats.Opens++
 	c.space.Broadcast()
+	select {
+	case c.retick <- struct{}{}:
+	default: // one already pending
+	}
 }
 
 // rxOpen handles an ACK, NUL or data segment on an open link.
