@@ -30,7 +30,17 @@ type Options struct {
 	// MaxPayload is the room per segment when the transport side's slave
 	// does not say (an rssi.Application does, through MaxPayload()).
 	MaxPayload int
+
+	// MaxFrame bounds a received frame in reassembly, in bytes: a frame
+	// that grows past it is dropped (counted in Stats.Oversize) and the
+	// rest of its segments discarded, so that a peer that never sends EOF
+	// cannot grow a tDest's buffer without limit. 0 means DefaultMaxFrame;
+	// at most engine.MaxFrameSize.
+	MaxFrame int
 }
+
+// DefaultMaxFrame is the reassembly bound when Options.MaxFrame is 0.
+const DefaultMaxFrame = 64 << 20
 
 // Stats are a Packetizer's counters. Frames are application frames,
 // segments transport frames.
@@ -45,6 +55,7 @@ type Stats struct {
 	EOFEFrames           uint64 // frames delivered with ErrorEOFE set
 	NoReceiver           uint64 // frames for a tDest nobody listens on (dropped, as Rogue)
 	RxErrors             uint64 // frames dropped because no frame could be allocated for them
+	Oversize             uint64 // frames dropped in reassembly for exceeding Options.MaxFrame
 }
 
 // Packetizer splits the frames sent to its ports into segments for its
@@ -65,7 +76,7 @@ type Packetizer struct {
 	st struct {
 		txFrames, txSegments, txErrors                  atomic.Uint64
 		rxFrames, rxSegments, bad, crc, seq, missingEOF atomic.Uint64
-		eofe, noReceiver, rxErrors                      atomic.Uint64
+		eofe, noReceiver, rxErrors, oversize            atomic.Uint64
 	}
 }
 
@@ -77,6 +88,7 @@ type reasm struct {
 	next      uint32 // expected segment number
 	crc       uint32
 	firstUser uint8
+	skip      bool // the rest of an oversize frame is being discarded
 	buf       []byte
 }
 
@@ -135,6 +147,12 @@ func New(opts Options) (*Packetizer, error) {
 	if opts.MaxPayload < 0 || opts.MaxPayload > 1<<16 {
 		return nil, fmt.Errorf("%w: MaxPayload %d", ErrOptions, opts.MaxPayload)
 	}
+	if opts.MaxFrame == 0 {
+		opts.MaxFrame = DefaultMaxFrame
+	}
+	if opts.MaxFrame < 1 || opts.MaxFrame > engine.MaxFrameSize {
+		return nil, fmt.Errorf("%w: MaxFrame %d outside 1..%d", ErrOptions, opts.MaxFrame, engine.MaxFrameSize)
+	}
 	pool, err := engine.NewFixedPool(rxBufferSize, rxPoolSize, 0)
 	if err != nil {
 		return nil, err
@@ -162,6 +180,7 @@ func (p *Packetizer) Stats() Stats {
 		RxFrames: s.rxFrames.Load(), RxSegments: s.rxSegments.Load(), BadSegments: s.bad.Load(),
 		CRCErrors: s.crc.Load(), SequenceErrors: s.seq.Load(), MissingEOF: s.missingEOF.Load(),
 		EOFEFrames: s.eofe.Load(), NoReceiver: s.noReceiver.Load(), RxErrors: s.rxErrors.Load(),
+		Oversize: s.oversize.Load(),
 	}
 }
 

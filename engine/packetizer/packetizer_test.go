@@ -349,3 +349,56 @@ func FuzzReceive(f *testing.F) {
 		}
 	})
 }
+
+// A received frame larger than MaxFrame is dropped and counted, the rest
+// of its segments are skipped, its buffer is freed, and the frames around
+// it arrive; a peer that never sends EOF cannot grow the buffer past the
+// bound.
+func TestMaxFrame(t *testing.T) {
+	for _, v := range []int{1, 2} {
+		o := Options{Version: v, SSI: true}
+		if v == 2 {
+			o.InboundCRC, o.OutboundCRC = true, true
+		}
+		tx := newPk(t, o)
+		w := newWire(1456)
+		engine.Connect(tx.Transport(), w)
+		sizes := []int{3000, 1000, 2500, 2000, 20000}
+		for i, n := range sizes {
+			sendBytes(t, tx, 5, patternFrame(n, i, 5))
+		}
+		ro := o
+		ro.MaxFrame = 2000
+		rx := newPk(t, ro)
+		s := &sink{}
+		engine.Connect(rx.Application(5), s)
+		segs := w.segs[:len(w.segs)-1] // the last frame without its EOF
+		feed(rx, segs)
+		st := rx.Stats()
+		if len(s.frames) != 2 || !bytes.Equal(s.frames[0], patternFrame(1000, 1, 5)) || !bytes.Equal(s.frames[1], patternFrame(2000, 3, 5)) {
+			t.Fatalf("v%d: %d frames; %+v", v, len(s.frames), st)
+		}
+		if st.Oversize != 3 || st.SequenceErrors+st.MissingEOF+st.CRCErrors+st.BadSegments != 0 {
+			t.Errorf("v%d: %+v, want 3 oversize and no other fault", v, st)
+		}
+		r := &rx.rx[0]
+		if v == 2 {
+			r = &rx.rx[5]
+		}
+		if r.active || r.buf != nil {
+			t.Errorf("v%d: reassembly still holds %d bytes (cap %d)", v, len(r.buf), cap(r.buf))
+		}
+		// The next frame after the endless one arrives.
+		w.segs = nil
+		sendBytes(t, tx, 5, patternFrame(500, 9, 5))
+		feed(rx, w.segs)
+		if len(s.frames) != 3 || !bytes.Equal(s.frames[2], patternFrame(500, 9, 5)) {
+			t.Errorf("v%d: frame after the oversize one: %d frames; %+v", v, len(s.frames), rx.Stats())
+		}
+	}
+	for _, m := range []int{-1, engine.MaxFrameSize + 1} {
+		if _, err := New(Options{Version: 1, MaxFrame: m}); !errors.Is(err, ErrOptions) {
+			t.Errorf("MaxFrame %d: %v", m, err)
+		}
+	}
+}

@@ -30,6 +30,9 @@ func (p *Packetizer) receiveV1(b []byte) {
 	switch {
 	case h.Segment == 0:
 		p.begin(r, h.TDest, h.FrameIndex, h.FirstUser)
+	case r.skip && h.FrameIndex == r.index && h.TDest == r.dest:
+		r.skip = !h.EOF // the rest of an oversize frame
+		return
 	case !r.active || h.FrameIndex != r.index || h.Segment != r.next || h.TDest != r.dest:
 		p.gap(r)
 		return
@@ -62,6 +65,9 @@ func (p *Packetizer) receiveV2(b []byte) {
 	switch {
 	case h.SOF && h.Segment == 0:
 		p.begin(r, h.TDest, 0, h.FirstUser)
+	case r.skip && !h.SOF:
+		r.skip = !h.EOF // the rest of an oversize frame
+		return
 	case h.SOF || !r.active || uint16(r.next) != h.Segment:
 		p.gap(r)
 		return
@@ -75,7 +81,7 @@ func (p *Packetizer) begin(r *reasm, dest uint8, index uint16, firstUser uint8) 
 	if r.active {
 		p.st.missingEOF.Add(1)
 	}
-	r.active, r.dest, r.index, r.next, r.firstUser, r.buf = true, dest, index, 0, firstUser, r.buf[:0]
+	r.active, r.skip, r.dest, r.index, r.next, r.firstUser, r.buf = true, false, dest, index, 0, firstUser, r.buf[:0]
 }
 
 // gap drops a segment out of sequence and the partial frame in r.
@@ -85,8 +91,14 @@ func (p *Packetizer) gap(r *reasm) {
 }
 
 // take appends the data of the segment r expects and delivers the frame
-// at its EOF.
+// at its EOF. A frame that would exceed MaxFrame is dropped and its buffer
+// freed; its later segments are skipped up to its EOF.
 func (p *Packetizer) take(r *reasm, data []byte, eof bool, lastUser uint8) {
+	if len(r.buf)+len(data) > p.opts.MaxFrame {
+		p.st.oversize.Add(1)
+		r.active, r.skip, r.buf = false, !eof, nil
+		return
+	}
 	r.buf = append(r.buf, data...)
 	r.next++
 	if eof {

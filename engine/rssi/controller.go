@@ -85,6 +85,7 @@ type Controller struct {
 	lastTx    time.Time
 	lastAckTx uint8 // acknowledge carried by the last segment sent
 	synAt     time.Time
+	synSeq    uint8 // sequence of our SYN (client) or SYN+ACK (server)
 	dupAckAt  time.Time
 
 	// receive
@@ -97,6 +98,7 @@ type Controller struct {
 	scratch   []byte
 
 	done   chan struct{}
+	retick chan struct{} // the link's timeouts changed
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -195,6 +197,7 @@ func newController(opts Options, server bool) (*Controller, error) {
 		lk:      adopt(o.params(), o.MaxSegment),
 		rxq:     make(chan rxItem, 2*maxWindow+8),
 		done:    make(chan struct{}),
+		retick:  make(chan struct{}, 1),
 		scratch: make([]byte, SynHeaderSize),
 	}
 	c.space = sync.NewCond(&c.mu)

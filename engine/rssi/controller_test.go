@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,6 +148,9 @@ func TestRogueLikePeer(t *testing.T) {
 				co, so := stdOpts(), stdOpts()
 				if rogueServer {
 					so.rogueQuirks = true
+					// A SYN retry that crosses the SYN+ACK under load resets
+					// a Rogue-like server (Rogue's defect, not this test's).
+					co.TryPeriod = time.Second
 				} else {
 					co.rogueQuirks = true
 				}
@@ -206,6 +210,10 @@ func TestLostWindowAck(t *testing.T) {
 			testutils.Leak(t)
 			co, so := stdOpts(), stdOpts()
 			co.rogueQuirks, so.rogueQuirks = c.client, c.server
+			// No SYN retry: under load one could cross the SYN+ACK, which
+			// a Rogue-like server takes for a new connection (a reset),
+			// and a Rogue-like client's retry moves its data sequences.
+			co.TryPeriod = 5 * time.Second
 			s2c := newLossyLink(32, 0, 0, 0)
 			// Client data 101..132 fill the 32-segment window.
 			if c.blackout {
@@ -306,9 +314,10 @@ func inject(c *Controller, hexs string) {
 func TestDuplicateSYN(t *testing.T) {
 	for _, quirks := range []bool{false, true} {
 		testutils.Leak(t)
-		so := stdOpts()
+		co, so := stdOpts(), stdOpts()
+		co.TryPeriod = 5 * time.Second // no retry of the client's own
 		so.rogueQuirks = quirks
-		p := newPair(t, stdOpts(), so, newLossyLink(51, 0, 0, 0), newLossyLink(52, 0, 0, 0))
+		p := newPair(t, co, so, newLossyLink(51, 0, 0, 0), newLossyLink(52, 0, 0, 0))
 		p.waitOpen(t, 2*time.Second)
 		inject(p.server, rogueSYN) // the client's first SYN, seq 100
 		s := p.server.Stats()
@@ -483,4 +492,90 @@ func (p *pair) clientSeesBusy() bool {
 	p.client.mu.Lock()
 	defer p.client.mu.Unlock()
 	return p.client.peerBusy
+}
+
+// The server's timers run at the negotiated timeouts: a client that
+// proposes a 5 ms cumulative ack timeout to a server whose own options
+// say 65 s gets a lone segment acknowledged within the client's timeout,
+// not after the server's coarse tick or the client's retransmission.
+func TestServerNegotiatedTimers(t *testing.T) {
+	testutils.Leak(t)
+	co := Options{MaxSegment: 1464, RetranTimeout: 3 * time.Second, CumAckTimeout: 5 * time.Millisecond, NullTimeout: 60 * time.Second}
+	slow := 65 * time.Second
+	so := Options{MaxSegment: 1464, RetranTimeout: slow, CumAckTimeout: slow, NullTimeout: slow}
+	p := newPair(t, co, so, newLossyLink(81, 0, 0, 0), newLossyLink(82, 0, 0, 0))
+	p.waitOpen(t, 2*time.Second)
+	acked := func(what string) time.Duration {
+		start := time.Now()
+		testutils.Eventually(t, 2*time.Second, what, func() bool { return p.client.Stats().Outstanding == 0 })
+		return time.Since(start)
+	}
+	// The first segment is acknowledged at once (the acknowledge the
+	// SYN+ACK carried is 0, as Rogue's); the second, alone, waits for
+	// the cumulative ack timer.
+	if err := sendSegments(p.client, 1); err != nil {
+		t.Fatal(err)
+	}
+	acked("the first segment acknowledged")
+	if err := sendSegments(p.client, 1); err != nil {
+		t.Fatal(err)
+	}
+	if d := acked("the second segment acknowledged"); d > time.Second {
+		t.Errorf("acknowledged after %v, want about 5 ms", d)
+	}
+	if s := p.client.Stats(); s.Retransmits != 0 {
+		t.Errorf("client retransmitted: %+v", s)
+	}
+}
+
+// A SYN retry that crosses the server's SYN+ACK: the client opens on the
+// SYN+ACK to its first SYN while its retry reaches the open server. Both
+// ends must keep one link: the server's data reaches the client and
+// nothing resets. (The server used to take the retry for a restarted
+// client and replace the link, and the client, already open, dropped the
+// new SYN+ACK: the server's next segment then followed a sequence the
+// client never saw, and the link reset after MaxRetran.)
+func TestSynRetryCrossesSynAck(t *testing.T) {
+	testutils.Leak(t)
+	var syns atomic.Int32
+	var released atomic.Bool
+	var synAck []byte // the server's first SYN+ACK, held back
+	c2s, s2c := newLossyLink(91, 0, 0, 0), newLossyLink(92, 0, 0, 0)
+	c2s.record = func(b []byte) {
+		if len(b) > 0 && b[0]&FlagSyn != 0 {
+			syns.Add(1)
+		}
+	}
+	s2c.drop = func(b []byte) bool { // called under the link's lock
+		if len(b) == 0 || b[0]&FlagSyn == 0 || released.Load() {
+			return false
+		}
+		if synAck == nil {
+			synAck = slices.Clone(b)
+		}
+		return true
+	}
+	co := stdOpts()
+	co.TryPeriod = 20 * time.Millisecond
+	p := newPair(t, co, stdOpts(), c2s, s2c)
+	testutils.Eventually(t, 2*time.Second, "a SYN retry", func() bool { return syns.Load() >= 2 })
+	time.Sleep(30 * time.Millisecond) // the server takes the retry while open
+	released.Store(true)
+	s2c.mu.Lock()
+	first := synAck
+	s2c.mu.Unlock()
+	inject(p.client, hex.EncodeToString(first))
+	p.waitOpen(t, 2*time.Second)
+	col := &collector{got: make(chan struct{}), want: 40}
+	engine.Connect(p.client.Application(), col)
+	if err := sendSegments(p.server, 40); err != nil {
+		t.Fatal(err)
+	}
+	if next, bad := col.wait(5 * time.Second); next != 40 || bad != 0 {
+		t.Fatalf("%d of 40 segments, %d bad; client %+v server %+v", next, bad, p.client.Stats(), p.server.Stats())
+	}
+	cs, ss := p.client.Stats(), p.server.Stats()
+	if cs.Resets+cs.PeerResets+ss.Resets+ss.PeerResets+ss.Restarts != 0 {
+		t.Errorf("link replaced or reset: client %+v server %+v", cs, ss)
+	}
 }

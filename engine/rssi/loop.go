@@ -3,16 +3,23 @@ package rssi
 import "time"
 
 // timerLoop runs the connection timers: SYN retries, retransmissions, the
-// cumulative ACK and the keep-alive.
+// cumulative ACK and the keep-alive. Its tick follows the current link's
+// negotiated timeouts (a server adopts the client's, which may be shorter
+// than its own options): open signals retick.
 func (c *Controller) timerLoop() {
 	defer c.wg.Done()
-	tick := max(time.Millisecond, min(c.opts.CumAckTimeout/2, c.opts.RetranTimeout/4))
+	tick := c.tickPeriod()
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
 		select {
 		case <-c.done:
 			return
+		case <-c.retick:
+			if next := c.tickPeriod(); next != tick {
+				tick = next
+				t.Reset(tick)
+			}
 		case <-t.C:
 		}
 		c.mu.Lock()
@@ -21,6 +28,17 @@ func (c *Controller) timerLoop() {
 		}
 		c.mu.Unlock()
 	}
+}
+
+func (c *Controller) tickPeriod() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lk.tick()
+}
+
+// tick is the timer period that serves l's timeouts.
+func (l *link) tick() time.Duration {
+	return max(time.Millisecond, min(l.cumAck/2, l.retran/4))
 }
 
 // poll does what the timers ask for at now. Called with mu held.

@@ -30,6 +30,9 @@ type Options struct {
 	// CheckCRC checks the CRC of received v2 segments; UdpRssiPack does
 	// not (CoreV2(False, True, enSsi)). Sent v2 segments always carry one.
 	CheckCRC bool
+	// MaxFrame bounds a received frame (packetizer.Options.MaxFrame;
+	// 0: packetizer.DefaultMaxFrame).
+	MaxFrame int
 	// RSSI options; MaxSegment defaults to the UDP MaxPayload - 8, as
 	// UdpRssiPack sizes it.
 	RSSI rssi.Options
@@ -107,7 +110,7 @@ func build(u endpoint, port int, o Options, mk func(rssi.Options) (*rssi.Control
 		u.Close()
 		return nil, err
 	}
-	po := packetizer.Options{Version: o.Packetizer, SSI: !o.NoSSI}
+	po := packetizer.Options{Version: o.Packetizer, SSI: !o.NoSSI, MaxFrame: o.MaxFrame}
 	if o.Packetizer == 2 {
 		po.InboundCRC, po.OutboundCRC = o.CheckCRC, true
 	}

@@ -3,12 +3,14 @@ package udprssi_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/packetizer"
 	"udpstream.dev/engine/prbs"
 	"udpstream.dev/engine/udprssi"
 	"udpstream.dev/internal/testutils"
@@ -142,4 +144,17 @@ func runStack(t *testing.T, jumbo bool, version int, loss float64, sizes []int) 
 	}
 	t.Logf("%d frames on 4 tDests in %v: %d segments, %d retransmits, %d injected losses",
 		4*len(sizes), time.Since(start).Round(time.Millisecond), cs.TxSegments, cs.Retransmits, cl.InjectedLosses()+srv.InjectedLosses())
+}
+
+// MaxFrame reaches the packetizer: a bad bound is refused by it.
+func TestMaxFrameOption(t *testing.T) {
+	testutils.Leak(t)
+	if _, err := udprssi.NewServer(0, udprssi.Options{MaxFrame: -1}); !errors.Is(err, packetizer.ErrOptions) {
+		t.Fatalf("MaxFrame -1: %v", err)
+	}
+	srv, err := udprssi.NewServer(0, udprssi.Options{MaxFrame: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
 }
