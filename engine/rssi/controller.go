@@ -85,7 +85,6 @@ type Controller struct {
 	lastTx    time.Time
 	lastAckTx uint8 // acknowledge carried by the last segment sent
 	synAt     time.Time
-	synSeq    uint8 // sequence of our SYN (client) or SYN+ACK (server)
 	dupAckAt  time.Time
 
 	// receive

@@ -62,24 +62,19 @@ func (c *Controller) rxSyn(h *Header) {
 	}
 }
 
-// rxSynServer opens the link on a client's SYN. On an open link, a copy
-// of the SYN that opened it (a retry that crossed our SYN+ACK, or one
-// sent because our SYN+ACK was lost) gets a copy of our SYN+ACK, and an
-// older SYN is dropped (Rogue resets the link on either); a newer one
-// (the client reconnected without our seeing its RST) replaces the link.
+// rxSynServer opens the link on a client's SYN. A copy of the SYN that
+// opened the current link is dropped (Rogue resets the link); a new SYN
+// on an open link (the client restarted, or lost our SYN+ACK) replaces
+// the link.
 func (c *Controller) rxSynServer(h *Header) {
 	if c.st == StateOpen {
 		if c.opts.rogueQuirks {
 			c.goDown(false)
 			return
 		}
-		if d := int8(h.Seq - c.peerSyn); d <= 0 {
+		if h.Seq == c.peerSyn {
 			c.stats.Drops++
 			c.stats.Duplicates++
-			if d == 0 {
-				p := c.lk.p
-				c.emit(FlagSyn|FlagAck, c.synSeq, engine.Frame{}, &p)
-			}
 			return
 		}
 		c.dropLink()
@@ -87,10 +82,10 @@ func (c *Controller) rxSynServer(h *Header) {
 	}
 	c.open(h)
 	p := c.lk.p
-	c.synSeq = c.nextSeq
+	seq := c.nextSeq
 	c.nextSeq++
 	c.base = c.nextSeq
-	c.emit(FlagSyn|FlagAck, c.synSeq, engine.Frame{}, &p)
+	c.emit(FlagSyn|FlagAck, seq, engine.Frame{}, &p)
 }
 
 // open adopts the peer's parameters and opens the link.

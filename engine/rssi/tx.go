@@ -123,20 +123,15 @@ func (c *Controller) sendNul(now time.Time) {
 	c.emit(FlagAck|FlagNul, seq, engine.Frame{}, nil)
 }
 
-// sendSyn sends the client's connection request with its parameters. A
-// new attempt consumes a sequence; its retries repeat it (Rogue's take
-// the next number each), so that whichever copy the server answers, it
-// expects our next sequence, and a retry that crosses the SYN+ACK is a
-// copy the server recognises, not a new connection.
+// sendSyn sends the client's connection request with its parameters; each
+// attempt consumes a sequence.
 func (c *Controller) sendSyn(now time.Time) {
 	p := c.opts.params()
-	if c.st != StateWaitSyn || c.opts.rogueQuirks {
-		c.synSeq = c.nextSeq
-		c.nextSeq++
-	}
+	seq := c.nextSeq
+	c.nextSeq++
 	c.base = c.nextSeq
 	c.st, c.synAt = StateWaitSyn, now
-	c.emit(FlagSyn, c.synSeq, engine.Frame{}, &p)
+	c.emit(FlagSyn, seq, engine.Frame{}, &p)
 }
 
 // retransmit sends again every unacknowledged segment whose timer ran
