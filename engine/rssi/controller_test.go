@@ -26,7 +26,9 @@ func TestHandshakeBytes(t *testing.T) {
 	}
 	c2s, s2c := newLossyLink(1, 0, 0, 0), newLossyLink(2, 0, 0, 0)
 	c2s.record, s2c.record = rec("c2s"), rec("s2c")
-	p := newPair(t, stdOpts(), stdOpts(), c2s, s2c)
+	co := stdOpts()
+	co.TryPeriod = time.Second // one SYN even on a loaded machine (a retry takes seq 101)
+	p := newPair(t, co, stdOpts(), c2s, s2c)
 	p.waitOpen(t, 2*time.Second)
 	time.Sleep(500 * time.Millisecond) // past the keep-alive period (333 ms)
 	p.close()
@@ -308,7 +310,9 @@ func TestDuplicateSYN(t *testing.T) {
 		testutils.Leak(t)
 		so := stdOpts()
 		so.rogueQuirks = quirks
-		p := newPair(t, stdOpts(), so, newLossyLink(51, 0, 0, 0), newLossyLink(52, 0, 0, 0))
+		co := stdOpts()
+		co.TryPeriod = time.Second // one SYN even on a loaded machine: a Rogue-like server resets on a retry
+		p := newPair(t, co, so, newLossyLink(51, 0, 0, 0), newLossyLink(52, 0, 0, 0))
 		p.waitOpen(t, 2*time.Second)
 		inject(p.server, rogueSYN) // the client's first SYN, seq 100
 		s := p.server.Stats()
