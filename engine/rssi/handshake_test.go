@@ -312,10 +312,10 @@ func injectBytes(c *Controller, b []byte) {
 	f.Release()
 }
 
-// Many handshakes through a link losing 10% of the datagrams each way,
-// with the server's SYN+ACKs late by 0 to 250 ms (so that about half of
-// them cross a SYN retry): every one opens, carries segments both ways and
-// stays up until closed.
+// Many handshakes through a link losing 10% of the datagrams each way
+// (and duplicating and reordering 5%), with the server's SYN+ACKs late by
+// 0 to 250 ms (so that most cross a SYN retry): every one opens, carries
+// segments both ways and stays up until closed.
 func TestHandshakesUnderLoss(t *testing.T) {
 	cycles := 50
 	if testing.Short() {
@@ -326,7 +326,7 @@ func TestHandshakesUnderLoss(t *testing.T) {
 	mended := 0
 	for i := range cycles {
 		seed := uint64(1000 + 2*i)
-		c2s, s2c := newLossyLink(seed, 0.1, 0, 0), newLossyLink(seed+1, 0.1, 0, 0)
+		c2s, s2c := newLossyLink(seed, 0.1, 0.05, 0.05), newLossyLink(seed+1, 0.1, 0.05, 0.05)
 		rng := rand.New(rand.NewPCG(seed, 7))
 		h := holdBack(s2c, func(b []byte) time.Duration {
 			if !isSynAck(b) {
