@@ -49,7 +49,8 @@ type Stats struct {
 	Resets          uint64 // times this end took an open link down (retransmit limit, or a BUSY peer silent for twice the null timeout)
 	PeerResets      uint64 // times the peer's RST closed the link (a peer's Close, or its reset)
 	Opens           uint64 // times the link opened
-	Restarts        uint64 // server: a client's new SYN replaced the open link (its SYN+ACK was lost, or it restarted)
+	Restarts        uint64 // server: a client's new SYN replaced the open link (it reconnected after data flowed)
+	SynRetries      uint64 // handshake mended on the open link: server, a client's SYN retry answered with the same SYN+ACK; client, a later SYN+ACK adopted, or its last SYN sent again (see docs/rssi.md)
 	BusyTx          uint64 // segments sent with BUSY set
 	BusyRx          uint64 // segments received with BUSY set
 	TxRefused       uint64 // application segments not sent: link not open, too large, or Close
@@ -86,6 +87,10 @@ type Controller struct {
 	lastAckTx uint8 // acknowledge carried by the last segment sent
 	synAt     time.Time
 	dupAckAt  time.Time
+	synAck    uint8 // server: sequence of the SYN+ACK that opened the link
+	synAcked  bool  // server: the client acknowledged that SYN+ACK
+	lastSyn   uint8 // client: sequence of the last SYN sent
+	synTries  int   // client: SYNs sent since the link was last closed
 
 	// receive
 	busyRxAt  time.Time // last datagram received with BUSY

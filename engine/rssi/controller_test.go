@@ -27,7 +27,9 @@ func TestHandshakeBytes(t *testing.T) {
 	}
 	c2s, s2c := newLossyLink(1, 0, 0, 0), newLossyLink(2, 0, 0, 0)
 	c2s.record, s2c.record = rec("c2s"), rec("s2c")
-	p := newPair(t, stdOpts(), stdOpts(), c2s, s2c)
+	co := stdOpts()
+	co.TryPeriod = time.Second // one SYN even on a loaded machine (a retry takes seq 101)
+	p := newPair(t, co, stdOpts(), c2s, s2c)
 	p.waitOpen(t, 2*time.Second)
 	time.Sleep(500 * time.Millisecond) // past the keep-alive period (333 ms)
 	p.close()

@@ -53,28 +53,24 @@ func (c *Controller) rxSyn(h *Header) {
 		c.open(h)
 		c.delivered = h.Seq
 		c.sendAck()
-	case !c.server && isAck && c.st == StateOpen && h.Seq == c.peerSyn && !c.opts.rogueQuirks:
-		c.stats.Drops++ // a copy of the SYN+ACK: our ACK of it may be lost
-		c.stats.Duplicates++
-		c.sendAck()
+	case !c.server && isAck && c.st == StateOpen && !c.opts.rogueQuirks:
+		c.rxSynAckOpen(h)
 	default:
 		c.stats.Drops++
 	}
 }
 
-// rxSynServer opens the link on a client's SYN. A copy of the SYN that
-// opened the current link is dropped (Rogue resets the link); a new SYN
-// on an open link (the client restarted, or lost our SYN+ACK) replaces
-// the link.
+// rxSynServer opens the link on a client's SYN. On an open link (Rogue
+// resets it) a SYN of the handshake that opened it is taken by
+// rxSynOpen; any other (the client reconnected after data flowed)
+// replaces the link.
 func (c *Controller) rxSynServer(h *Header) {
 	if c.st == StateOpen {
 		if c.opts.rogueQuirks {
 			c.goDown(false)
 			return
 		}
-		if h.Seq == c.peerSyn {
-			c.stats.Drops++
-			c.stats.Duplicates++
+		if c.rxSynOpen(h) {
 			return
 		}
 		c.dropLink()
@@ -85,6 +81,7 @@ func (c *Controller) rxSynServer(h *Header) {
 	seq := c.nextSeq
 	c.nextSeq++
 	c.base = c.nextSeq
+	c.synAck, c.synAcked = seq, false
 	c.emit(FlagSyn|FlagAck, seq, engine.Frame{}, &p)
 }
 
@@ -106,12 +103,14 @@ func (c *Controller) open(h *Header) {
 func (c *Controller) rxOpen(h *Header, f engine.Frame, hl, payload int) {
 	if h.Flags&FlagAck != 0 {
 		c.rxAck(h.Ack)
+		c.noteSynAcked(h.Ack)
 	}
 	c.peerBusy = h.Flags&FlagBusy != 0
 	nul := h.Flags&FlagNul != 0
 	if !nul && payload == 0 {
 		if h.Flags&(FlagAck|FlagBusy) == FlagAck {
 			c.fastRetransmit(h.Ack)
+			c.resendSyn()
 		}
 		return // ACK only: its sequence is not consumed
 	}

@@ -130,6 +130,10 @@ func (c *Controller) sendSyn(now time.Time) {
 	seq := c.nextSeq
 	c.nextSeq++
 	c.base = c.nextSeq
+	if c.st == StateClosed {
+		c.synTries = 0
+	}
+	c.lastSyn, c.synTries = seq, c.synTries+1
 	c.st, c.synAt = StateWaitSyn, now
 	c.emit(FlagSyn, seq, engine.Frame{}, &p)
 }
