@@ -8,8 +8,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"udpstream.dev/engine/memory"
+	"udpstream.dev/internal/testutils"
 )
 
 // workload is a run of random transactions from inflight workers, each on
@@ -132,4 +134,20 @@ func (w *workload) check(t testing.TB) {
 		t.Fatal(w.report())
 	}
 	t.Log(w.report())
+}
+
+// checkServed waits until the device has answered or posted every request
+// the host sent (it counts a request on arrival and serves it on its own
+// goroutine, and the last posted writes may still be on their way), then
+// checks that the host's and the device's counts agree with the workload.
+func checkServed(t *testing.T, w *workload, host *Host, dev *Device, limit time.Duration) {
+	t.Helper()
+	testutils.Eventually(t, limit, "device served every request", func() bool {
+		ds := dev.Stats()
+		return ds.RxFrames == host.Stats().Requests && ds.Served+ds.Posted >= ds.RxFrames
+	})
+	hs, ds := host.Stats(), dev.Stats()
+	if hs.RxOK+hs.Posted != uint64(w.total) || hs.RxFrames != hs.RxOK || ds.Served != hs.RxOK || ds.Posted != hs.Posted {
+		t.Fatalf("host %+v device %+v", hs, ds)
+	}
 }
