@@ -108,8 +108,8 @@ func (c *Conn) check() error {
 	if c.Stream == "" {
 		c.Stream = strings.ReplaceAll(c.Prefix, ".", "_")
 	}
-	if strings.ContainsAny(c.Stream, ". *>\t\r\n/\\") {
-		return fmt.Errorf("%w: stream name %q", ErrOptions, c.Stream)
+	if err := checkName("stream", c.Stream); err != nil {
+		return err
 	}
 	if c.ConnectTimeout < 0 {
 		return fmt.Errorf("%w: connect timeout %v", ErrOptions, c.ConnectTimeout)
@@ -160,8 +160,8 @@ func (o *ReaderOptions) check() error {
 	if err := o.Conn.check(); err != nil {
 		return err
 	}
-	if strings.ContainsAny(o.Durable, ". *>\t\r\n/\\") {
-		return fmt.Errorf("%w: durable name %q", ErrOptions, o.Durable)
+	if err := checkName("durable", o.Durable); err != nil {
+		return err
 	}
 	if o.PullBytes < 0 {
 		return fmt.Errorf("%w: pull bytes %d", ErrOptions, o.PullBytes)
@@ -171,6 +171,15 @@ func (o *ReaderOptions) check() error {
 	}
 	if o.Pool == nil {
 		o.Pool = engine.NewPool()
+	}
+	return nil
+}
+
+// checkName refuses a stream or durable name with a character JetStream
+// forbids in one: '.', ' ', '*', '>', a tab or line break, '/', '\'.
+func checkName(what, name string) error {
+	if strings.ContainsAny(name, ". *>\t\r\n/\\") {
+		return fmt.Errorf("%w: %s name %q", ErrOptions, what, name)
 	}
 	return nil
 }

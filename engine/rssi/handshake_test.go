@@ -1,7 +1,6 @@
 package rssi
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -222,28 +221,6 @@ func round(t *testing.T, p *pair, c2s, s2c *collector, first, n uint32) {
 			time.Sleep(2 * time.Millisecond)
 		}
 	}
-}
-
-// sendFrom sends n numbered segments from first through c's application
-// side.
-func sendFrom(c *Controller, first, n uint32) error {
-	app := c.Application()
-	for i := first; i < first+n; i++ {
-		f, err := app.AcceptReq(segLen(i), true)
-		if err != nil {
-			return err
-		}
-		mem, _ := f.Memory()
-		fillSegment(mem[:segLen(i)], i)
-		f.SetPayload(segLen(i))
-		app.AcceptFrame(f)
-		refused := f.Error() != 0
-		f.Release()
-		if refused {
-			return fmt.Errorf("segment %d refused: %+v", i, c.Stats())
-		}
-	}
-	return nil
 }
 
 // checkOneLink fails unless both ends are open on the link they opened

@@ -244,9 +244,13 @@ func checkSegment(b []byte, i uint32) bool {
 func segLen(i uint32) int { return 4 + int(i*97%1453) }
 
 // sendSegments sends n numbered segments through c's application side.
-func sendSegments(c *Controller, n int) error {
+func sendSegments(c *Controller, n int) error { return sendFrom(c, 0, uint32(n)) }
+
+// sendFrom sends n numbered segments from first through c's application
+// side.
+func sendFrom(c *Controller, first, n uint32) error {
 	app := c.Application()
-	for i := range uint32(n) {
+	for i := first; i < first+n; i++ {
 		f, err := app.AcceptReq(segLen(i), true)
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package srp
 
 import (
 	"encoding/binary"
-	"sync"
 	"sync/atomic"
 
 	"udpstream.dev/engine"
@@ -22,14 +21,12 @@ type Host struct {
 	hwTimeout atomic.Uint32
 	st        hostCounters
 
-	mu     sync.Mutex
-	table  map[uint32]*memory.Transaction
-	closed bool
+	out memory.Outstanding
 }
 
 // NewHost returns a host sending Rogue's default hardware timeout.
 func NewHost() *Host {
-	h := &Host{table: make(map[uint32]*memory.Transaction, 64)}
+	h := &Host{}
 	h.hwTimeout.Store(DefaultHardwareTimeout)
 	h.SetPool(framePool())
 	return h
@@ -59,7 +56,7 @@ func (h *Host) Address() uint64   { return 0 }
 // write, completes it once sent; other types complete on their response.
 func (h *Host) DoTransaction(tx *memory.Transaction) {
 	id := tx.ID()
-	if h.isClosed() {
+	if h.out.Closed() {
 		tx.Complete(memory.Errorf(id, memory.ErrClosed, "srp: host closed"))
 		return
 	}
@@ -75,7 +72,7 @@ func (h *Host) DoTransaction(tx *memory.Transaction) {
 		tx.Complete(memory.Errorf(id, ErrSend, "srp: no request frame for transaction %d: %v", id, err))
 		return
 	}
-	if op != OpPost && !h.hold(tx, id) {
+	if op != OpPost && !h.out.Hold(tx, id) {
 		f.Release()
 		tx.Complete(memory.Errorf(id, memory.ErrClosed, "srp: host closed"))
 		return
@@ -118,49 +115,12 @@ func (h *Host) build(tx *memory.Transaction, op Opcode) (engine.Frame, error) {
 	return f, err
 }
 
-// hold enters tx in the table of outstanding transactions.
-func (h *Host) hold(tx *memory.Transaction, id uint32) bool {
-	tx.Track(h)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return false
-	}
-	h.table[id] = tx
-	return true
-}
-
-func (h *Host) isClosed() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.closed
-}
-
 // Forget drops id from the table: the transaction ended without a
 // response (memory.Tracker).
-func (h *Host) Forget(id uint32) {
-	h.mu.Lock()
-	delete(h.table, id)
-	h.mu.Unlock()
-}
-
-// take removes and returns the transaction of id.
-func (h *Host) take(id uint32) *memory.Transaction {
-	h.mu.Lock()
-	tx := h.table[id]
-	if tx != nil {
-		delete(h.table, id)
-	}
-	h.mu.Unlock()
-	return tx
-}
+func (h *Host) Forget(id uint32) { h.out.Forget(id) }
 
 // Outstanding is the number of transactions awaiting a response.
-func (h *Host) Outstanding() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.table)
-}
+func (h *Host) Outstanding() int { return h.out.Len() }
 
 // AcceptFrame takes a response frame, in Rogue's order of checks: error
 // flag, undersized, unknown id, expired; then header, footer and length
@@ -184,7 +144,7 @@ func (h *Host) AcceptFrame(f engine.Frame) {
 	}
 	f.ReadAt(fb[:], int64(n-FooterSize))
 	hd := ParseHeader(hb[:])
-	tx := h.take(hd.ID)
+	tx := h.out.Take(hd.ID)
 	if tx == nil {
 		h.st.rxUnknownID.Add(1)
 		return
@@ -229,15 +189,6 @@ func (h *Host) check(tx *memory.Transaction, hd Header, footer uint32, n int) er
 // Close fails every outstanding transaction with memory.ErrClosed, and
 // every later one, and closes the stream master. It returns at once.
 func (h *Host) Close() error {
-	h.mu.Lock()
-	h.closed = true
-	table := h.table
-	h.table = map[uint32]*memory.Transaction{}
-	h.mu.Unlock()
-	for id, tx := range table {
-		if tx.Claim(id) {
-			tx.Finish(memory.Errorf(id, memory.ErrClosed, "srp: host closed with transaction %d outstanding", id))
-		}
-	}
+	h.out.Close("srp: host")
 	return h.Master.Close()
 }

@@ -1,7 +1,6 @@
 package zmq
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -10,6 +9,7 @@ import (
 	"syscall"
 
 	"udpstream.dev/engine"
+	"udpstream.dev/engine/internal/zmtp"
 )
 
 var (
@@ -40,16 +40,7 @@ type Bridge struct {
 	port int
 	name string
 
-	done   chan struct{}
-	ctx    context.Context // cancelled by Close: ends dials
-	cancel context.CancelFunc
-	closed atomic.Bool
-	once   sync.Once
-	wg     sync.WaitGroup
-
-	connMu    sync.Mutex
-	conns     map[*conn]struct{}
-	listeners []net.Listener
+	life zmtp.Life // listeners, connections, goroutines; Close
 
 	peers  atomic.Pointer[peerSet] // PUSH connections ready for frames
 	peerMu sync.Mutex              // serialises changes to peers
@@ -83,9 +74,9 @@ func newBridge(name string, port int, opts []Option) (*Bridge, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	b := &Bridge{cfg: cfg, port: port, name: name, done: make(chan struct{}), conns: map[*conn]struct{}{}}
+	b := &Bridge{cfg: cfg, port: port, name: name}
+	b.life.Init()
 	b.log.l = cfg.logger.With("bridge", name)
-	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.peers.Store(&peerSet{changed: make(chan struct{})})
 	b.tx.init(cfg)
 	return b, nil
@@ -116,21 +107,7 @@ func (b *Bridge) AcceptFrame(f engine.Frame) { _ = b.Send(f) }
 // a delivery to a slave under way. It must not be called from a slave of
 // this bridge. Later calls return nil.
 func (b *Bridge) Close() error {
-	b.once.Do(func() {
-		b.closed.Store(true)
-		b.cancel()
-		close(b.done)
-		b.connMu.Lock()
-		for _, l := range b.listeners {
-			l.Close()
-		}
-		for c := range b.conns {
-			c.nc.Close()
-		}
-		b.connMu.Unlock()
-		b.Master.Close()
-	})
-	b.wg.Wait()
+	b.life.Close(func() { b.Master.Close() })
 	return nil
 }
 
@@ -147,23 +124,13 @@ func (b *Bridge) track(nc net.Conn, push bool) (*conn, bool) {
 		nc.Close()
 		return nil, false
 	}
-	c := &conn{nc: tc, raw: raw, rd: newReader(tc), push: push}
-	b.connMu.Lock()
-	defer b.connMu.Unlock()
-	if b.closed.Load() {
-		nc.Close()
+	if !b.life.Track(tc) {
 		return nil, false
 	}
-	b.conns[c] = struct{}{}
-	return c, true
+	return &conn{nc: tc, raw: raw, rd: newReader(tc), push: push}, true
 }
 
-func (b *Bridge) untrack(c *conn) {
-	c.nc.Close()
-	b.connMu.Lock()
-	delete(b.conns, c)
-	b.connMu.Unlock()
-}
+func (b *Bridge) untrack(c *conn) { b.life.Untrack(c.nc) }
 
 // addPeer makes c a destination for frames.
 func (b *Bridge) addPeer(c *conn) {
@@ -194,14 +161,8 @@ func (b *Bridge) changePeers(edit func([]*conn) []*conn) {
 	close(old.changed)
 }
 
-// go runs fn on a goroutine that Close waits for.
-func (b *Bridge) goTracked(fn func()) {
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		fn()
-	}()
-}
+// goTracked runs fn on a goroutine that Close waits for.
+func (b *Bridge) goTracked(fn func()) { b.life.Go(fn) }
 
 // logger is the user's logger with the bridge's name.
 func (b *Bridge) logger() *slog.Logger { return b.log.l }

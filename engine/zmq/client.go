@@ -33,8 +33,8 @@ func NewTcpClient(addr string, port int, opts ...Option) (*Bridge, error) {
 // dialLoop keeps one connection to target up until Close.
 func (b *Bridge) dialLoop(target string, push bool) {
 	d := net.Dialer{Timeout: handshakeTimeout}
-	for !b.closed.Load() {
-		if nc, err := d.DialContext(b.ctx, "tcp", target); err == nil {
+	for !b.life.Closed() {
+		if nc, err := d.DialContext(b.life.Context(), "tcp", target); err == nil {
 			if c, ok := b.track(nc, push); ok {
 				b.serve(c)
 			}
@@ -42,7 +42,7 @@ func (b *Bridge) dialLoop(target string, push bool) {
 		t := time.NewTimer(b.cfg.reconnect)
 		select {
 		case <-t.C:
-		case <-b.done:
+		case <-b.life.Done():
 			t.Stop()
 			return
 		}

@@ -19,7 +19,7 @@ func (b *Bridge) serve(c *conn) {
 	}
 	peer := c.nc.RemoteAddr().String()
 	if err := handshake(c.nc, local, remote, handshakeTimeout, c.rd); err != nil {
-		if !b.closed.Load() {
+		if !b.life.Closed() {
 			b.st.handshake.Add(1)
 			if b.log.allow(logHandshake) {
 				b.logger().Warn("refusing a connection", "peer", peer, "socket", local, "error", err)
@@ -42,7 +42,7 @@ func (b *Bridge) serve(c *conn) {
 
 // connEnded counts and logs why a connection ended.
 func (b *Bridge) connEnded(c *conn, peer, local string, err error) {
-	if b.closed.Load() || isClosing(err) {
+	if b.life.Closed() || isClosing(err) {
 		return
 	}
 	if errors.Is(err, errReservedFlags) || errors.Is(err, errBadCommand) || errors.Is(err, errDataOnPush) {
@@ -78,7 +78,7 @@ func (b *Bridge) acceptLoop(l net.Listener, push bool) {
 	for {
 		nc, err := l.Accept()
 		if err != nil {
-			if b.closed.Load() || errors.Is(err, net.ErrClosed) {
+			if b.life.Closed() || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			if b.log.allow(logConn) {

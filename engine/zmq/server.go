@@ -32,7 +32,7 @@ func NewTcpServer(addr string, port int, opts ...Option) (*Bridge, error) {
 		push.Close()
 		return nil, err
 	}
-	b.listeners = []net.Listener{pull, push}
+	b.life.SetListeners(pull, push)
 	b.goTracked(func() { b.acceptLoop(pull, false) })
 	b.goTracked(func() { b.acceptLoop(push, true) })
 	return b, nil

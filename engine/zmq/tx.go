@@ -13,7 +13,7 @@ import (
 // peer, or for room, as WithSendTimeout says, and counts every frame it
 // drops in Stats. The caller keeps its reference to f.
 func (b *Bridge) Send(f engine.Frame) error {
-	if b.closed.Load() {
+	if b.life.Closed() {
 		b.st.txErrors.Add(1)
 		return engine.ErrClosed
 	}
@@ -52,7 +52,7 @@ func (b *Bridge) pickPeer(deadline *time.Time) (*conn, error) {
 			b.rr++
 			return set.conns[b.rr%n], nil
 		}
-		if b.closed.Load() {
+		if b.life.Closed() {
 			b.st.txErrors.Add(1)
 			return nil, engine.ErrClosed
 		}
@@ -83,7 +83,7 @@ func (b *Bridge) waitPeer(set *peerSet, deadline *time.Time) error {
 	case <-expire:
 		b.st.txNoPeer.Add(1)
 		return ErrNoPeer
-	case <-b.done:
+	case <-b.life.Done():
 		b.st.txErrors.Add(1)
 		return engine.ErrClosed
 	}
@@ -144,7 +144,7 @@ func (b *Bridge) writeFailed(c *conn, err error) (retry bool, _ error) {
 		return false, ErrSendTimeout
 	}
 	b.removePeer(c)
-	if sent == 0 && !b.closed.Load() {
+	if sent == 0 && !b.life.Closed() {
 		return true, nil
 	}
 	if b.log.allow(logSend) {
@@ -155,7 +155,7 @@ func (b *Bridge) writeFailed(c *conn, err error) (retry bool, _ error) {
 		return false, ErrSendTimeout
 	}
 	b.st.txErrors.Add(1)
-	if b.closed.Load() {
+	if b.life.Closed() {
 		return false, engine.ErrClosed
 	}
 	return false, ErrPeerLost

@@ -1,7 +1,8 @@
 // Package zmtp is the subset of ZMTP 3.x (ZeroMQ's wire protocol over TCP)
 // that Rogue's TCP bridges need: the greeting and the NULL mechanism's
 // READY handshake for PUSH and PULL sockets, frame headers with the MORE
-// and LONG flags, commands, and a buffered reader for a connection. The
+// and LONG flags, commands, a buffered reader for a connection, and Life,
+// the shutdown bookkeeping of one bridge end. The
 // stream bridge (engine/zmq) and the memory bridge share it.
 package zmtp
 

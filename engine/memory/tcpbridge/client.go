@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"sync"
 	"time"
 
 	"udpstream.dev/engine/memory"
@@ -24,9 +23,7 @@ const DefaultReconnectInterval = 100 * time.Millisecond
 type Client struct {
 	ep endpoint
 
-	mu     sync.Mutex
-	table  map[uint32]*memory.Transaction
-	closed bool
+	out memory.Outstanding
 }
 
 // NewTcpClient connects to a server at addr:port in the background.
@@ -37,7 +34,7 @@ func NewTcpClient(addr string, port int) (*Client, error) {
 	if addr == "" {
 		return nil, fmt.Errorf("tcpbridge: client needs a server address")
 	}
-	c := &Client{table: map[uint32]*memory.Transaction{}}
+	c := &Client{}
 	c.ep.init(port, c.response)
 	push := net.JoinHostPort(addr, strconv.Itoa(port))
 	pull := net.JoinHostPort(addr, strconv.Itoa(port+1))
@@ -81,7 +78,7 @@ func (c *Client) DoTransaction(tx *memory.Transaction) {
 	var h [20]byte
 	hp := header4(&h, id, tx.Address, uint32(len(tx.Data)), tx.Type)
 	post := tx.Type == memory.Post
-	if !post && !c.hold(tx, id) {
+	if !post && !c.out.Hold(tx, id) {
 		tx.Complete(memory.Errorf(id, memory.ErrClosed, "tcpbridge: client closed"))
 		return
 	}
@@ -103,33 +100,8 @@ func (c *Client) DoTransaction(tx *memory.Transaction) {
 	}
 }
 
-func (c *Client) hold(tx *memory.Transaction, id uint32) bool {
-	tx.Track(c)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return false
-	}
-	c.table[id] = tx
-	return true
-}
-
 // Forget drops id from the table (memory.Tracker).
-func (c *Client) Forget(id uint32) {
-	c.mu.Lock()
-	delete(c.table, id)
-	c.mu.Unlock()
-}
-
-func (c *Client) take(id uint32) *memory.Transaction {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	tx := c.table[id]
-	if tx != nil {
-		delete(c.table, id)
-	}
-	return tx
-}
+func (c *Client) Forget(id uint32) { c.out.Forget(id) }
 
 // response completes the transaction a response message answers.
 func (c *Client) response(parts [][]byte, bad bool) {
@@ -140,7 +112,7 @@ func (c *Client) response(parts [][]byte, bad bool) {
 		st.rxMalformed.Add(1)
 		return
 	}
-	tx := c.take(r.ID)
+	tx := c.out.Take(r.ID)
 	if tx == nil {
 		st.rxUnknownID.Add(1)
 		return
@@ -177,16 +149,7 @@ func (c *Client) check(tx *memory.Transaction, r Response) error {
 // Close fails every outstanding transaction with memory.ErrClosed, closes
 // the connections and returns when the client's goroutines have ended.
 func (c *Client) Close() error {
-	c.mu.Lock()
-	c.closed = true
-	table := c.table
-	c.table = map[uint32]*memory.Transaction{}
-	c.mu.Unlock()
-	for id, tx := range table {
-		if tx.Claim(id) {
-			tx.Finish(memory.Errorf(id, memory.ErrClosed, "tcpbridge: client closed with transaction %d outstanding", id))
-		}
-	}
+	c.out.Close("tcpbridge: client")
 	c.ep.close()
 	return nil
 }

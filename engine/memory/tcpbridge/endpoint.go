@@ -1,16 +1,16 @@
 package tcpbridge
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
+
+	"udpstream.dev/engine/internal/zmtp"
 )
 
 // endpoint is what a server and a client share: the connections, the
@@ -20,19 +20,12 @@ type endpoint struct {
 	onMessage func(parts [][]byte, bad bool) // called on a PULL connection's goroutine
 	st        counters
 
-	closed atomic.Bool
-	done   chan struct{}
-	ctx    context.Context
-	cancel context.CancelFunc
-	once   sync.Once
-	wg     sync.WaitGroup
+	life zmtp.Life // listeners, connections, goroutines; close
 
-	mu        sync.Mutex
-	conns     map[*sock]struct{}
-	listeners []net.Listener
-	push      *sock         // the connection messages go out on, or nil
-	changed   chan struct{} // closed and replaced when push changes
-	wait      time.Duration // how long a send waits for a connection
+	mu      sync.Mutex
+	push    *sock         // the connection messages go out on, or nil
+	changed chan struct{} // closed and replaced when push changes
+	wait    time.Duration // how long a send waits for a connection
 }
 
 // sendWait is how long a message waits for a connection to go out on, as
@@ -41,53 +34,25 @@ const sendWait = time.Second
 
 func (e *endpoint) init(port int, onMessage func([][]byte, bool)) {
 	e.port, e.onMessage = port, onMessage
-	e.done = make(chan struct{})
-	e.conns = map[*sock]struct{}{}
+	e.life.Init()
 	e.changed = make(chan struct{})
 	e.wait = sendWait
-	e.ctx, e.cancel = context.WithCancel(context.Background())
 }
 
 // goTracked runs fn on a goroutine Close waits for.
-func (e *endpoint) goTracked(fn func()) {
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		fn()
-	}()
-}
+func (e *endpoint) goTracked(fn func()) { e.life.Go(fn) }
 
 // close ends every connection and goroutine; it returns when they are
 // gone.
-func (e *endpoint) close() {
-	e.once.Do(func() {
-		e.closed.Store(true)
-		e.cancel()
-		close(e.done)
-		e.mu.Lock()
-		for _, l := range e.listeners {
-			l.Close()
-		}
-		for s := range e.conns {
-			s.nc.Close()
-		}
-		e.mu.Unlock()
-	})
-	e.wg.Wait()
-}
+func (e *endpoint) close() { e.life.Close(nil) }
 
 // serve runs one connection: the handshake, then messages (PULL) or
 // commands (PUSH) until it ends.
 func (e *endpoint) serve(nc net.Conn, push bool) {
 	s := newSock(nc, push)
-	e.mu.Lock()
-	if e.closed.Load() {
-		e.mu.Unlock()
-		nc.Close()
+	if !e.life.Track(nc) {
 		return
 	}
-	e.conns[s] = struct{}{}
-	e.mu.Unlock()
 	defer e.untrack(s)
 	if err := s.handshake(); err != nil {
 		e.st.handshake.Add(1)
@@ -101,7 +66,7 @@ func (e *endpoint) serve(nc net.Conn, push bool) {
 	for {
 		parts, bad, err := s.readMessage()
 		if err != nil {
-			if !e.closed.Load() && !errors.Is(err, net.ErrClosed) && !isEOF(err) {
+			if !e.life.Closed() && !errors.Is(err, net.ErrClosed) && !isEOF(err) {
 				e.st.protocol.Add(1)
 			}
 			return
@@ -115,9 +80,8 @@ func (e *endpoint) serve(nc net.Conn, push bool) {
 }
 
 func (e *endpoint) untrack(s *sock) {
-	s.nc.Close()
+	e.life.Untrack(s.nc)
 	e.mu.Lock()
-	delete(e.conns, s)
 	if e.push == s {
 		e.setPushLocked(nil)
 	}
@@ -145,7 +109,7 @@ func (e *endpoint) pushSock() *sock {
 		e.mu.Lock()
 		s, ch := e.push, e.changed
 		e.mu.Unlock()
-		if s != nil || e.closed.Load() || e.wait <= 0 {
+		if s != nil || e.life.Closed() || e.wait <= 0 {
 			return s
 		}
 		if timer == nil {
@@ -156,7 +120,7 @@ func (e *endpoint) pushSock() *sock {
 		case <-ch:
 		case <-timer.C:
 			return nil
-		case <-e.done:
+		case <-e.life.Done():
 			return nil
 		}
 	}
@@ -185,7 +149,7 @@ func (e *endpoint) listen(host string, port int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	e.listeners = []net.Listener{pull, push}
+	e.life.SetListeners(pull, push)
 	e.goTracked(func() { e.acceptLoop(pull, false) })
 	e.goTracked(func() { e.acceptLoop(push, true) })
 	return port, nil
@@ -195,7 +159,7 @@ func (e *endpoint) acceptLoop(l net.Listener, push bool) {
 	for {
 		nc, err := l.Accept()
 		if err != nil {
-			if e.closed.Load() || errors.Is(err, net.ErrClosed) {
+			if e.life.Closed() || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
@@ -207,14 +171,14 @@ func (e *endpoint) acceptLoop(l net.Listener, push bool) {
 // dialLoop keeps a connection to target up until Close.
 func (e *endpoint) dialLoop(target string, push bool, retry time.Duration) {
 	d := net.Dialer{Timeout: handshakeTimeout}
-	for !e.closed.Load() {
-		if nc, err := d.DialContext(e.ctx, "tcp", target); err == nil {
+	for !e.life.Closed() {
+		if nc, err := d.DialContext(e.life.Context(), "tcp", target); err == nil {
 			e.serve(nc, push)
 		}
 		t := time.NewTimer(retry)
 		select {
 		case <-t.C:
-		case <-e.done:
+		case <-e.life.Done():
 			t.Stop()
 			return
 		}

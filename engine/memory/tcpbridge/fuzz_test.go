@@ -40,7 +40,7 @@ func FuzzMessages(f *testing.F) {
 		srv := &Server{mem: memory.NewMaster(memory.NewEmulate(4, 4096))}
 		srv.ep.init(0, nil)
 		srv.ep.wait = 0
-		cli := &Client{table: map[uint32]*memory.Transaction{}}
+		cli := &Client{}
 		cli.ep.init(0, nil)
 		cli.ep.wait = 0
 		n := uint64(0)
