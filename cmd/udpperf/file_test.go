@@ -69,6 +69,9 @@ func TestFileJSONMatchesRogue(t *testing.T) {
 // TestFileSummaryAndDamage: the summary counts records per channel; a cut
 // file is summarised up to the damage, whose offset is reported, exit 1.
 func TestFileSummaryAndDamage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a damaged file; TestFileJSONMatchesRogue covers file")
+	}
 	out, _, code := run(t, 20*time.Second, "file", rogueFile(t, "a.dat"))
 	if code != 0 || !strings.Contains(out, "50 records, 73600 payload bytes") || !strings.Contains(out, "channel   0: 50 records") {
 		t.Fatalf("exit %d:\n%s", code, out)

@@ -98,6 +98,9 @@ func TestServerPRBSStrayAndRestart(t *testing.T) {
 // A run in which every datagram was dropped as oversize received nothing
 // usable: it says so and fails.
 func TestServerOversizeOnlyFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: oversize datagrams end to end; TestServerAndClientProcesses covers --raw")
+	}
 	srv, port := startServer(t, "--prbs", "--time", "1s", "--json")
 	conn := dialServer(t, port)
 	frame := make([]byte, 3000)
@@ -197,6 +200,9 @@ var intervalLine = regexp.MustCompile(`(?m)^\s*\d+\.\d+-\d+\.\d+\s+s\s`)
 // within moments, prints its own summary (and, with --json, its JSON
 // with the reason), keeps log lines out of its table, and exits 1.
 func TestClientStopsWhenServerDies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a server killed mid-run; TestServerAndClientProcesses covers --raw")
+	}
 	for _, jsonOut := range []bool{false, true} {
 		t.Run(fmt.Sprintf("json=%v", jsonOut), func(t *testing.T) {
 			srv, port := startServer(t, "--json")
