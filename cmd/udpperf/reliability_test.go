@@ -60,6 +60,9 @@ func rogueVectors(t *testing.T) [][]byte {
 // started again with one frame lost: lost 1 (that frame), one PRBS error
 // (the stray), one restart, nothing out of order.
 func TestServerPRBSStrayAndRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a --raw PRBS edge case; TestServerExitsNonZeroOnPRBSErrors covers PRBS checking")
+	}
 	srv, port := startServer(t, "--prbs", "--idle-exit", "300ms", "--json")
 	conn := dialServer(t, port)
 	frames := rogueVectors(t)
@@ -157,6 +160,9 @@ func await(t *testing.T, conn *net.UDPConn, typ byte) []byte {
 // A session end claiming 2^64-1 datagrams sent is not believed: the loss
 // is the gaps in the sequence, and the report says why.
 func TestServerRejectsForgedEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a --raw control edge case; TestServerAndClientProcesses covers --raw")
+	}
 	srv, port := startServer(t, "--one-off", "--json")
 	conn := dialServer(t, port)
 	const session = 0x1234
@@ -294,6 +300,9 @@ func fakeServer(t *testing.T) int {
 // A test whose datagrams all went missing received nothing usable: the
 // client prints both summaries and fails.
 func TestClientFailsWhenServerReceivedNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a --raw failure edge case; TestClientWithoutServer covers client failure")
+	}
 	port := fakeServer(t)
 	out, errOut, code := run(t, 20*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--time", "0.3", "--rate", "1kpps", "--json")
 	lines := strings.Split(strings.TrimRight(errOut, "\n"), "\n")
