@@ -32,6 +32,9 @@ func paths(prefix string, v any, out map[string]bool) {
 // for a --bidir -P 2 UDP test is in udpperf's client JSON, and the text
 // summary has both directions with their roles.
 func TestClientJSONPaths(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: JSON key coverage; TestClientToIperf3Server runs the client against the real iperf3")
+	}
 	bin := needIperf3(t)
 	testutils.Leak(t)
 	s, _ := startServer(t, ServerConfig{})

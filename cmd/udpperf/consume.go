@@ -7,9 +7,9 @@ import (
 
 	"udpstream.dev/bench"
 	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/natsrun"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/engine/natsjs"
-	"udpstream.dev/engine/udp"
 )
 
 const consumeAbout = `
@@ -81,22 +81,14 @@ func consume(ctx context.Context, e env, r *natsjs.Reader, target string, cfg be
 	cfg.OnInterval = out.onInterval(intervalLines(p, true))
 	cfg.OnSession = func(s account.SessionSummary) { p.printf("%s\n", sessionLines(s)) }
 	p.printf("udpperf consume: reading %s, prbs %v\n", target, cfg.PRBS)
-	drops := func() udp.Stats {
-		s := r.Stats()
-		return udp.Stats{RxPoolExhausted: s.PoolExhausted, XDP: udp.XDPStats{RxMalformed: s.Malformed}}
-	}
-	rep, err := bench.ServeSource(ctx, cfg, r, drops, func() { r.Close() })
+	rep, err := natsrun.Consume(ctx, r, cfg)
 	if err != nil {
 		out.fail(err)
 		return err
 	}
-	s := r.Stats()
-	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n%s\n", report.FormatReceived(rep.End.SumReceived), formatConsume(s))
-	doc := struct {
-		bench.SourceReport
-		JetStream natsjs.ReaderStats `json:"jetstream"`
-	}{rep, s}
-	if err := out.end(doc, rep.End); err != nil {
+	s := rep.JetStream
+	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n%s\n%s\n", report.FormatReceived(rep.End.SumReceived), natsrun.FormatConsume(s))
+	if err := out.end(rep, rep.End); err != nil {
 		return err
 	}
 	if n := rep.End.SumReceived.PRBSErrors; n > 0 {
@@ -106,10 +98,4 @@ func consume(ctx context.Context, e env, r *natsjs.Reader, target string, cfg be
 		return fmt.Errorf("%d frames missing by the publisher's sequence numbers, %d malformed messages", s.Gaps, s.Malformed)
 	}
 	return nil
-}
-
-// formatConsume is the summary line of a reader's counters.
-func formatConsume(s natsjs.ReaderStats) string {
-	return fmt.Sprintf("jetstream read %d frames (%d bytes) in %d messages (last stream sequence %d); missing by sequence %d, out of order %d, malformed messages %d, pool exhausted %d, publisher runs %d",
-		s.Frames, s.Bytes, s.Messages, s.LastStreamSeq, s.Gaps, s.Backward, s.Malformed, s.PoolExhausted, s.Runs)
 }

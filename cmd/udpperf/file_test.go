@@ -69,6 +69,9 @@ func TestFileJSONMatchesRogue(t *testing.T) {
 // TestFileSummaryAndDamage: the summary counts records per channel; a cut
 // file is summarised up to the damage, whose offset is reported, exit 1.
 func TestFileSummaryAndDamage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a damaged file; TestFileJSONMatchesRogue covers file")
+	}
 	out, _, code := run(t, 20*time.Second, "file", rogueFile(t, "a.dat"))
 	if code != 0 || !strings.Contains(out, "50 records, 73600 payload bytes") || !strings.Contains(out, "channel   0: 50 records") {
 		t.Fatalf("exit %d:\n%s", code, out)
@@ -177,6 +180,9 @@ func checkRecording(t *testing.T, name string, sent [][]byte) {
 // TestServerRecordFailure: a recording that cannot be written ends the
 // server with exit status 1, the lost datagrams counted in the message.
 func TestServerRecordFailure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a --record failure edge case; TestServerRecord covers --record")
+	}
 	if _, err := os.Stat("/dev/full"); err != nil {
 		t.Skip("no /dev/full on this system")
 	}

@@ -76,6 +76,9 @@ func TestProtoRealIperf3Client(t *testing.T) {
 // TestProtoClientToRealIperf3Server: `udpperf -c` drives a real iperf3
 // server, --bidir, and prints iperf3's paths.
 func TestProtoClientToRealIperf3Server(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: bench/iperf3 drives the real iperf3 server; TestProtoRealIperf3Client covers the CLI")
+	}
 	iperf3, err := exec.LookPath("iperf3")
 	if err != nil {
 		t.Skip("iperf3 is not installed (apt-get install -y iperf3)")
@@ -107,6 +110,9 @@ func TestProtoClientToRealIperf3Server(t *testing.T) {
 // TestProtoTwoClientsNoP: one `udpperf -s` without -P serves two clients
 // at once, one of them with -P 2, each with exact counts.
 func TestProtoTwoClientsNoP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: two concurrent clients; TestProtoTextAndErrors covers the iperf3 protocol mode")
+	}
 	_, port := startProtoServer(t)
 	var wg sync.WaitGroup
 	res := make([]protoJSON, 2)
@@ -181,6 +187,9 @@ func TestProtoTextAndErrors(t *testing.T) {
 // TestProtoUntilInterrupted: -t 0 runs until SIGINT, then ends the test
 // normally (results exchanged, exit 0); the server reports it.
 func TestProtoUntilInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a run stopped by a signal; TestProtoTextAndErrors covers the iperf3 protocol mode")
+	}
 	srv, port := startProtoServer(t, "-1")
 	cl := startBin(t, "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "0", "-b", "5M", "-i", "0.2")
 	time.Sleep(800 * time.Millisecond)

@@ -135,6 +135,9 @@ func iperfTest(t *testing.T, args ...string) (bench.ClientReport, bench.ServerRe
 }
 
 func TestIperfShortFlagsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: iperf3 flag spellings end to end; TestIperfForm checks their parsing")
+	}
 	srv, port := startIperfServer(t, "-1", "-J", "-i", "0.1")
 	// `udpperf client -c HOST` as well as `udpperf -c HOST`.
 	out, errOut, code := run(t, 30*time.Second, "client", "-c", "127.0.0.1", "-u", "-p", fmt.Sprint(port),
@@ -317,6 +320,9 @@ func iperf3JSON(t *testing.T) (client, server string) {
 
 // Scripts written for iperf3 -u -J find their keys in udpperf's JSON.
 func TestJSONHasIperf3Keys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: JSON key coverage; TestServerAndClientProcesses covers -J end to end")
+	}
 	ipClient, ipServer := iperf3JSON(t)
 	srv, port := startIperfServer(t, "-1", "-J")
 	out, errOut, code := run(t, 30*time.Second, "-c", "127.0.0.1", "-u", "-p", fmt.Sprint(port), "-t", "1", "-b", "10M", "-J")
@@ -374,6 +380,9 @@ func checkStream(t *testing.T, who string, evs []event, maxStreams int) (start r
 }
 
 func TestJSONStreamIsLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a 3 s stream of live intervals; TestParallelStreamsEndToEnd covers the client")
+	}
 	srv, port := startIperfServer(t, "-1", "--json-stream", "-i", "0.2")
 	cl := start(t, "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "1.5", "-b", "10M", "-i", "0.2", "--json-stream")
 	// An interval event arrives while the client still runs.

@@ -60,6 +60,9 @@ func latencyDoc(t *testing.T, args ...string) bench.LatencyResult {
 // --low-latency, says so in its JSON, and leaves it with
 // --no-low-latency.
 func TestLatencyLowLatencyModes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: one latency run per low-latency mode; TestLatencyCommand covers latency")
+	}
 	if r := latencyDoc(t); !r.Test.LowLatency {
 		t.Error("in-process latency did not use the low-latency mode by default")
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"udpstream.dev/bench/natsrun"
 	"udpstream.dev/engine/natsjs"
 	"udpstream.dev/engine/natsjs/embedded"
 )
@@ -113,13 +113,6 @@ func startEmbedded(dir, url string) (*embedded.Server, error) {
 	return embedded.Start(embedded.Options{Dir: dir, Host: host, Port: port})
 }
 
-// formatPublish is the summary line of a publisher's counters.
-func formatPublish(s natsjs.PublisherStats) string {
-	return fmt.Sprintf("publish  %d frames (%d bytes): acknowledged %d in %d messages, not acknowledged %d (dropped: full %d, oversize %d, invalid %d, closed %d; given up %d; pending %d); resent %d messages; ack latency mean %v max %v",
-		s.Frames, s.Bytes, s.Acked, s.AckedMessages, s.NotAcked(), s.DroppedFull, s.DroppedOversize, s.DroppedInvalid,
-		s.DroppedClosed, s.Unacked, s.Pending, s.Resent, s.LatencyMean.Round(time.Microsecond), s.LatencyMax.Round(time.Microsecond))
-}
-
 // finish closes the publisher and prints its counters; it returns them
 // for the JSON report (nil without --publish).
 func (t *natsTap) finish(p *printer) *natsjs.PublisherStats {
@@ -128,26 +121,6 @@ func (t *natsTap) finish(p *printer) *natsjs.PublisherStats {
 	}
 	t.pub.Close()
 	s := t.pub.Stats()
-	p.printf("%s\n", formatPublish(s))
+	p.printf("%s\n", natsrun.FormatPublish(s))
 	return &s
-}
-
-// withPublish adds the publisher's counters to a server report's JSON
-// document as "publish".
-func withPublish(doc any, s *natsjs.PublisherStats) any {
-	if s == nil {
-		return doc
-	}
-	b, err := json.Marshal(doc)
-	var m map[string]json.RawMessage
-	if err == nil {
-		err = json.Unmarshal(b, &m)
-	}
-	if err != nil {
-		return doc
-	}
-	if m["publish"], err = json.Marshal(s); err != nil {
-		return doc
-	}
-	return m
 }

@@ -53,6 +53,9 @@ func TestNDRCommand(t *testing.T) {
 }
 
 func TestBenchRepeat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: bench --repeat is bench run several times; TestBenchWritesTableJSONAndChart covers bench")
+	}
 	out, errOut, code := run(t, 90*time.Second, "bench", "--transport", "mmsg", "--size", "1472", "--batch", "8",
 		"--time", "150ms", "--repeat", "3", "--json", "--chart", "none")
 	if code != 0 {
@@ -114,6 +117,9 @@ func TestBadOutputPathsFailFirst(t *testing.T) {
 }
 
 func TestLatencySockperfFlags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: sockperf flag spellings end to end; TestLatencyCommand covers latency")
+	}
 	dir := t.TempDir()
 	hlog := filepath.Join(dir, "logs", "lat.hlog")
 	out, errOut, code := run(t, 60*time.Second, "latency", "--transport", "mmsg", "--time", "300ms", "--warmup", "100ms",

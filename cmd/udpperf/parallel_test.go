@@ -121,6 +121,9 @@ func TestParallelRefusesWhatItCannotDo(t *testing.T) {
 // --json-stream with -P: the start lists both streams, every interval
 // event has both and their sum, the end sums them.
 func TestParallelJSONStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: -P with --json-stream; TestParallelStreamsEndToEnd covers -P")
+	}
 	srv, port := startParallelServer(t, 2, "-1", "--json-stream")
 	out, errOut, code := run(t, 30*time.Second, "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-P", "2",
 		"-t", "0.5", "-b", "10M", "-l", "1000", "-i", "0.2", "--json-stream")

@@ -60,6 +60,9 @@ func rogueVectors(t *testing.T) [][]byte {
 // started again with one frame lost: lost 1 (that frame), one PRBS error
 // (the stray), one restart, nothing out of order.
 func TestServerPRBSStrayAndRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a --raw PRBS edge case; TestServerExitsNonZeroOnPRBSErrors covers PRBS checking")
+	}
 	srv, port := startServer(t, "--prbs", "--idle-exit", "300ms", "--json")
 	conn := dialServer(t, port)
 	frames := rogueVectors(t)
@@ -98,6 +101,9 @@ func TestServerPRBSStrayAndRestart(t *testing.T) {
 // A run in which every datagram was dropped as oversize received nothing
 // usable: it says so and fails.
 func TestServerOversizeOnlyFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: oversize datagrams end to end; TestServerAndClientProcesses covers --raw")
+	}
 	srv, port := startServer(t, "--prbs", "--time", "1s", "--json")
 	conn := dialServer(t, port)
 	frame := make([]byte, 3000)
@@ -154,6 +160,9 @@ func await(t *testing.T, conn *net.UDPConn, typ byte) []byte {
 // A session end claiming 2^64-1 datagrams sent is not believed: the loss
 // is the gaps in the sequence, and the report says why.
 func TestServerRejectsForgedEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a --raw control edge case; TestServerAndClientProcesses covers --raw")
+	}
 	srv, port := startServer(t, "--one-off", "--json")
 	conn := dialServer(t, port)
 	const session = 0x1234
@@ -197,6 +206,9 @@ var intervalLine = regexp.MustCompile(`(?m)^\s*\d+\.\d+-\d+\.\d+\s+s\s`)
 // within moments, prints its own summary (and, with --json, its JSON
 // with the reason), keeps log lines out of its table, and exits 1.
 func TestClientStopsWhenServerDies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a server killed mid-run; TestServerAndClientProcesses covers --raw")
+	}
 	for _, jsonOut := range []bool{false, true} {
 		t.Run(fmt.Sprintf("json=%v", jsonOut), func(t *testing.T) {
 			srv, port := startServer(t, "--json")
@@ -288,6 +300,9 @@ func fakeServer(t *testing.T) int {
 // A test whose datagrams all went missing received nothing usable: the
 // client prints both summaries and fails.
 func TestClientFailsWhenServerReceivedNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a --raw failure edge case; TestClientWithoutServer covers client failure")
+	}
 	port := fakeServer(t)
 	out, errOut, code := run(t, 20*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--time", "0.3", "--rate", "1kpps", "--json")
 	lines := strings.Split(strings.TrimRight(errOut, "\n"), "\n")

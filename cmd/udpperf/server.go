@@ -8,6 +8,7 @@ import (
 
 	"udpstream.dev/bench"
 	"udpstream.dev/bench/account"
+	"udpstream.dev/bench/natsrun"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/fileio"
@@ -237,7 +238,7 @@ func reportServer(out *reportOut, p *printer, rep bench.ServerReport, bridge *zm
 		bridge.Close()
 		p.printf("%s\n", formatBridge(bridge.Stats()))
 	}
-	if err := out.end(withPublish(withBridge(rep, bridge), pub), rep.End); err != nil {
+	if err := out.end(natsrun.WithPublish(withBridge(rep, bridge), pub), rep.End); err != nil {
 		return err
 	}
 	if recErr != nil {

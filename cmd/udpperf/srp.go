@@ -10,11 +10,8 @@ import (
 	"time"
 
 	"udpstream.dev/bench"
-	"udpstream.dev/engine"
+	"udpstream.dev/bench/srpbench"
 	"udpstream.dev/engine/memory"
-	"udpstream.dev/engine/srp"
-	"udpstream.dev/engine/udp"
-	"udpstream.dev/engine/udprssi"
 )
 
 const srpAbout = `
@@ -38,7 +35,7 @@ examples:
 
 // srpFlags is udpperf srp's command line.
 type srpFlags struct {
-	link     srpLink
+	link     srpbench.Link
 	timeout  time.Duration
 	size     int
 	inflight int
@@ -48,22 +45,13 @@ type srpFlags struct {
 	verb     []string
 }
 
-// srpLink selects the transport of both udpperf srp and server --srp-emulate.
-type srpLink struct {
-	host       string
-	port       int
-	jumbo      bool
-	rssi       bool
-	packetizer int
-}
-
 func parseSRPFlags(e env, args []string) (srpFlags, error) {
 	var sf srpFlags
 	fs := newFlagSet("srp", "--host H --port P [--jumbo] [--rssi --packetizer v1|v2] read|write|dump|bench ...", srpAbout, e.stdout)
-	fs.StringVar(&sf.link.host, "host", "127.0.0.1", "the device's address")
-	fs.IntVar(&sf.link.port, "port", bench.DefaultPort, "the device's UDP port")
-	fs.BoolVar(&sf.link.jumbo, "jumbo", false, "jumbo datagrams (payload up to 8972 bytes); without --rssi a 4096-byte write needs it")
-	fs.BoolVar(&sf.link.rssi, "rssi", false, "carry SRPv3 over RSSI and the packetizer, tDest 0 (Rogue's UdpRssiPack)")
+	fs.StringVar(&sf.link.Host, "host", "127.0.0.1", "the device's address")
+	fs.IntVar(&sf.link.Port, "port", bench.DefaultPort, "the device's UDP port")
+	fs.BoolVar(&sf.link.Jumbo, "jumbo", false, "jumbo datagrams (payload up to 8972 bytes); without --rssi a 4096-byte write needs it")
+	fs.BoolVar(&sf.link.RSSI, "rssi", false, "carry SRPv3 over RSSI and the packetizer, tDest 0 (Rogue's UdpRssiPack)")
 	pk := fs.String("packetizer", "v2", "packetizer version with --rssi: v1 or v2")
 	timeout := durationFlag(fs, "timeout", time.Second, "time a transaction waits for its answer")
 	fs.IntVar(&sf.size, "size", 4, "bench: bytes per transaction")
@@ -77,7 +65,7 @@ func parseSRPFlags(e env, args []string) (srpFlags, error) {
 		return sf, err
 	}
 	sf.timeout, sf.time, sf.verb = *timeout, *limit, pos
-	if sf.link.packetizer, err = parsePacketizer(*pk); err != nil {
+	if sf.link.Packetizer, err = parsePacketizer(*pk); err != nil {
 		return sf, err
 	}
 	return sf, sf.check()
@@ -97,8 +85,8 @@ func (sf srpFlags) check() error {
 	switch {
 	case len(sf.verb) == 0:
 		return usageError{"a command is required: read, write, dump or bench (see udpperf srp --help)"}
-	case sf.link.port <= 0 || sf.link.port > 65535:
-		return usageError{fmt.Sprintf("--port %d out of range", sf.link.port)}
+	case sf.link.Port <= 0 || sf.link.Port > 65535:
+		return usageError{fmt.Sprintf("--port %d out of range", sf.link.Port)}
 	case sf.timeout <= 0 || sf.time <= 0:
 		return usageError{"--timeout and --time must be positive"}
 	case sf.size < 4 || sf.size%4 != 0 || sf.size > memory.MaxSize:
@@ -114,17 +102,18 @@ func runSRP(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := dialSRP(ctx, sf.link)
+	sf.link.TryPeriod = srpTryPeriod
+	h, err := srpbench.Dial(ctx, sf.link)
 	if err != nil {
 		return err
 	}
-	defer h.close()
-	h.m.SetTimeout(sf.timeout)
+	defer h.Close()
+	h.M.SetTimeout(sf.timeout)
 	switch sf.verb[0] {
 	case "read", "dump":
-		return srpRead(e, h.m, sf.verb)
+		return srpRead(e, h.M, sf.verb)
 	case "write":
-		return srpWrite(e, h.m, sf.verb)
+		return srpWrite(e, h.M, sf.verb)
 	case "bench":
 		return srpBench(ctx, e, h, sf)
 	}
@@ -134,49 +123,6 @@ func runSRP(ctx context.Context, e env, args []string) error {
 // srpTryPeriod is the RSSI client's SYN retry period (0: RSSI's default);
 // the tests lengthen it.
 var srpTryPeriod time.Duration
-
-// srpHost is the host end: a memory master over a hub (it splits large
-// accesses) over an SRPv3 host on the chosen link.
-type srpHost struct {
-	m     *memory.Master
-	host  *srp.Host
-	close func()
-}
-
-func dialSRP(ctx context.Context, l srpLink) (*srpHost, error) {
-	h := &srpHost{host: srp.NewHost()}
-	hub := memory.NewHub(0, 0, 0)
-	hub.SetSlave(h.host)
-	h.m = memory.NewMaster(hub)
-	var tr interface{ Close() error }
-	if l.rssi {
-		o := udprssi.Options{Jumbo: l.jumbo, Packetizer: l.packetizer}
-		o.RSSI.TryPeriod = srpTryPeriod
-		c, err := udprssi.NewClient(l.host, l.port, o)
-		if err != nil {
-			return nil, err
-		}
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if err := c.WaitOpen(wctx); err != nil {
-			c.Close()
-			return nil, fmt.Errorf("no RSSI link to %s:%d: %w", l.host, l.port, err)
-		}
-		engine.Connect(h.host, c.Application(0))
-		engine.Connect(c.Application(0), h.host)
-		tr = c
-	} else {
-		c, err := udp.NewClient(l.host, l.port, l.jumbo)
-		if err != nil {
-			return nil, err
-		}
-		engine.Connect(h.host, c)
-		engine.Connect(c, h.host)
-		tr = c
-	}
-	h.close = func() { h.m.Close(); h.host.Close(); tr.Close() }
-	return h, nil
-}
 
 func parseAddr(s string) (uint64, error) {
 	v, err := strconv.ParseUint(s, 0, 64)

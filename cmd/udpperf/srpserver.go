@@ -6,11 +6,9 @@ import (
 	"strings"
 
 	"udpstream.dev/bench"
-	"udpstream.dev/engine"
+	"udpstream.dev/bench/srpbench"
 	"udpstream.dev/engine/memory"
 	"udpstream.dev/engine/srp"
-	"udpstream.dev/engine/udp"
-	"udpstream.dev/engine/udprssi"
 )
 
 const srpServerAbout = `
@@ -36,12 +34,12 @@ func wantsSRPEmulate(args []string) bool {
 }
 
 func runSRPServer(ctx context.Context, e env, args []string) error {
-	var l srpLink
+	var l srpbench.Link
 	fs := newFlagSet("server", "--srp-emulate SIZE [--port P] [--jumbo] [--rssi --packetizer v1|v2]", srpServerAbout, e.stdout)
-	fs.IntVar(&l.port, "port", bench.DefaultPort, "UDP port to listen on")
+	fs.IntVar(&l.Port, "port", bench.DefaultPort, "UDP port to listen on")
 	size := fs.String("srp-emulate", "", "bytes of emulated memory (K, M, G suffixes)")
-	fs.BoolVar(&l.jumbo, "jumbo", false, "jumbo datagrams (payload up to 8972 bytes)")
-	fs.BoolVar(&l.rssi, "rssi", false, "serve over RSSI and the packetizer, tDest 0")
+	fs.BoolVar(&l.Jumbo, "jumbo", false, "jumbo datagrams (payload up to 8972 bytes)")
+	fs.BoolVar(&l.RSSI, "rssi", false, "serve over RSSI and the packetizer, tDest 0")
 	pk := fs.String("packetizer", "v2", "packetizer version with --rssi: v1 or v2")
 	limit := durationFlag(fs, "time", 0, "stop after this long (0 = run until interrupted)")
 	aliasAll(fs, iperfNames)
@@ -52,13 +50,13 @@ func runSRPServer(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if l.packetizer, err = parsePacketizer(*pk); err != nil {
+	if l.Packetizer, err = parsePacketizer(*pk); err != nil {
 		return err
 	}
 	mem := memory.NewEmulate(4, srp.MaxAccess)
 	mem.SetSize(n)
 	dev := srp.NewDevice(mem)
-	stop, port, err := serveDevice(dev, l)
+	stop, port, err := srpbench.Serve(dev, l)
 	if err != nil {
 		dev.Close()
 		return err
@@ -74,26 +72,6 @@ func runSRPServer(ctx context.Context, e env, args []string) error {
 	dev.Close()
 	fmt.Fprintf(e.stdout, "device: %+v\n", dev.Stats())
 	return nil
-}
-
-// serveDevice puts dev on the chosen link and returns its closer and port.
-func serveDevice(dev *srp.Device, l srpLink) (func(), int, error) {
-	if l.rssi {
-		s, err := udprssi.NewServer(l.port, udprssi.Options{Jumbo: l.jumbo, Packetizer: l.packetizer})
-		if err != nil {
-			return nil, 0, err
-		}
-		engine.Connect(s.Application(0), dev)
-		engine.Connect(dev, s.Application(0))
-		return func() { s.Close() }, s.Port(), nil
-	}
-	s, err := udp.NewServer(l.port, l.jumbo)
-	if err != nil {
-		return nil, 0, err
-	}
-	engine.Connect(s, dev)
-	engine.Connect(dev, s)
-	return func() { s.Close() }, s.Port(), nil
 }
 
 // parseByteSize parses a byte count with an optional K, M or G suffix
