@@ -19,8 +19,7 @@ type Link struct {
 	Port       int
 	Jumbo      bool
 	RSSI       bool
-	Packetizer int           // 1 or 2, with RSSI
-	TryPeriod  time.Duration // the RSSI client's SYN retry period (0: RSSI's default)
+	Packetizer int // 1 or 2, with RSSI
 }
 
 func (l Link) String() string {
@@ -57,7 +56,6 @@ func Dial(ctx context.Context, l Link) (*Host, error) {
 	var tr interface{ Close() error }
 	if l.RSSI {
 		o := udprssi.Options{Jumbo: l.Jumbo, Packetizer: l.Packetizer}
-		o.RSSI.TryPeriod = l.TryPeriod
 		c, err := udprssi.NewClient(l.Host, l.Port, o)
 		if err != nil {
 			return nil, err

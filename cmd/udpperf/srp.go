@@ -102,7 +102,6 @@ func runSRP(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	sf.link.TryPeriod = srpTryPeriod
 	h, err := srpbench.Dial(ctx, sf.link)
 	if err != nil {
 		return err
@@ -119,10 +118,6 @@ func runSRP(ctx context.Context, e env, args []string) error {
 	}
 	return usageError{fmt.Sprintf("unknown srp command %q: want read, write, dump or bench", sf.verb[0])}
 }
-
-// srpTryPeriod is the RSSI client's SYN retry period (0: RSSI's default);
-// the tests lengthen it.
-var srpTryPeriod time.Duration
 
 func parseAddr(s string) (uint64, error) {
 	v, err := strconv.ParseUint(s, 0, 64)

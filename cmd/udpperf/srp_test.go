@@ -40,10 +40,6 @@ func runUdpperf(t *testing.T, args ...string) (string, int) {
 // device, over plain UDP and over RSSI.
 func TestSRPCommands(t *testing.T) {
 	testutils.Leak(t)
-	// A handshake slower than RSSI's 100 ms SYN retry (a loaded race run)
-	// can desynchronise the two ends: retry once per 2 s here.
-	srpTryPeriod = 2 * time.Second
-	defer func() { srpTryPeriod = 0 }()
 	for _, l := range []srpbench.Link{{Jumbo: true}, {RSSI: true, Packetizer: 2}, {RSSI: true, Packetizer: 1}} {
 		t.Run(l.String(), func(t *testing.T) {
 			if testing.Short() && l.RSSI && l.Packetizer == 1 {
