@@ -78,12 +78,23 @@ func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
 		Test: report.TestInfo{Transport: "bridge", Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
 			Network: "tcp", TxCPU: -1, RxCPU: -1},
 	}
+	proc := countUntilDone(ctx, cfg, recv, &rep.Intervals, func() { client.Close() })
+	rep.End = serverEnd(recv, bridgeStats{client}.Stats(), proc)
+	rep.Bridge = client.Stats()
+	return rep, nil
+}
+
+// countUntilDone counts what a source feeds recv until waitBridge
+// returns: intervals into out while it runs, then, once stop has ended the
+// source, the last exact interval and every session summary still queued.
+// It returns the process CPU time the run took.
+func countUntilDone(ctx context.Context, cfg BridgeConfig, recv *account.Receiver, out *[]report.IntervalRecord, stop func()) cpu.Usage {
 	procStart, _ := cpu.Process()
-	stopIntervals := bridgeIntervals(cfg, recv, &rep.Intervals)
+	stopIntervals := bridgeIntervals(cfg, recv, out)
 	waitBridge(ctx, cfg, recv)
 	procEnd, _ := cpu.Process()
-	client.Close()
-	recv.PublishCounts() // the delivery goroutine has ended: the last interval is exact
+	stop()
+	recv.PublishCounts() // the source has stopped: the last interval is exact
 	stopIntervals()
 	for drained := false; !drained; {
 		select {
@@ -95,9 +106,7 @@ func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
 			drained = true
 		}
 	}
-	rep.End = serverEnd(recv, bridgeStats{client}.Stats(), procEnd.Sub(procStart))
-	rep.Bridge = client.Stats()
-	return rep, nil
+	return procEnd.Sub(procStart)
 }
 
 // waitBridge returns when ctx ends, Time passes (counted from the first

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"udpstream.dev/bench/account"
-	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/report"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/udp"
@@ -59,24 +58,8 @@ func ServeSource(ctx context.Context, cfg SourceConfig, src engine.Source, drops
 	}
 	bc := BridgeConfig{PRBS: cfg.PRBS, Interval: cfg.Interval, OnInterval: cfg.OnInterval,
 		OnSession: cfg.OnSession, Time: cfg.Time, IdleExit: cfg.IdleExit}
-	procStart, _ := cpu.Process()
-	stopIntervals := bridgeIntervals(bc, recv, &rep.Intervals)
-	waitBridge(ctx, bc, recv)
-	procEnd, _ := cpu.Process()
-	stop()
-	recv.PublishCounts() // the source has stopped: the last interval is exact
-	stopIntervals()
-	for drained := false; !drained; {
-		select {
-		case sum := <-recv.Events:
-			if cfg.OnSession != nil {
-				cfg.OnSession(sum)
-			}
-		default:
-			drained = true
-		}
-	}
-	rep.End = serverEnd(recv, drops(), procEnd.Sub(procStart))
+	proc := countUntilDone(ctx, bc, recv, &rep.Intervals, stop)
+	rep.End = serverEnd(recv, drops(), proc)
 	return rep, nil
 }
 
