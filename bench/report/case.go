@@ -18,7 +18,9 @@ type Rate = rate.Rate
 // ParseRate reads a rate as udpperf's --rate flag does: "0" or "max" (no
 // limit), a number with an optional k/M/G/T suffix in payload bit/s
 // ("500M", "2.5G", "1Gbit/s"), or a datagram rate ("100kpps").
-func ParseRate(s string) (Rate, error) { return rate.Parse(s) }
+func ParseRate(s string) (Rate, error) {
+	return rate.Parse(s)
+}
 
 // Defaults of a Case.
 const (
