@@ -121,11 +121,8 @@ func (r *SPSC[T]) PushBatch(vs []T) int {
 		// instead of a call to the runtime's memmove.
 		r.buf[t&r.mask] = vs[0]
 	} else {
-		// The second copy only when the batch wraps: a copy of nothing
-		// still calls the runtime's memmove.
-		if first := copy(r.buf[t&r.mask:], vs[:n]); first < n {
-			copy(r.buf, vs[first:n])
-		}
+		first := copy(r.buf[t&r.mask:], vs[:n])
+		copy(r.buf, vs[first:n])
 	}
 	r.tail.Store(t + uint64(n))
 	r.popWait.notify()
@@ -174,26 +171,16 @@ func (r *SPSC[T]) PopBatch(dst []T) int {
 	if n == 1 {
 		r.popOne(dst, i)
 	} else {
-		r.popMany(dst[:n], i)
+		first := copy(dst[:n], r.buf[i:])
+		copy(dst[first:n], r.buf)
+		if r.clear {
+			clear(r.buf[i : i+first])
+			clear(r.buf[:n-first])
+		}
 	}
 	r.head.Store(h + uint64(n))
 	r.pushWait.notify()
 	return n
-}
-
-// popMany moves len(dst) items from slot i on into dst, wrapping at the
-// ring's end; the calls for the part after the end only when there is one.
-func (r *SPSC[T]) popMany(dst []T, i int) {
-	first := copy(dst, r.buf[i:])
-	if r.clear {
-		clear(r.buf[i : i+first])
-	}
-	if first < len(dst) {
-		copy(dst[first:], r.buf)
-		if r.clear {
-			clear(r.buf[:len(dst)-first])
-		}
-	}
 }
 
 // popOne moves slot i into dst[0]: a load and a store where copy and
