@@ -9,12 +9,12 @@
 #
 # The client sends for a time, not a count: a first run of CALIBRATE
 # seconds measures the sender's rate, and the soak then sends for COUNT /
-# rate seconds plus MARGIN (a fraction, default 0.15), so that at least
+# rate seconds plus MARGIN (a fraction, default 0.3), so that at least
 # COUNT datagrams go out if the rate holds.
 #
 # Environment: COUNT (default 100000000; 1000000 tries it in seconds),
 # SIZE (default 1472), RATE (default max), PORT (default 5315), CALIBRATE
-# (default 3), MARGIN (default 0.15).
+# (default 3), MARGIN (default 0.3).
 set -euo pipefail
 
 name=prbs-soak.sh
@@ -26,7 +26,7 @@ size=${SIZE:-1472}
 rate=${RATE:-max}
 port=${PORT:-5315}
 calibrate=${CALIBRATE:-3}
-margin=${MARGIN:-0.15}
+margin=${MARGIN:-0.3}
 count=$(awk -v c="$count" 'BEGIN { printf "%d", c }') # accepts 1e8
 if [ "$count" -lt 1 ]; then
 	echo "$name: COUNT must be at least 1" >&2
