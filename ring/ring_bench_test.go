@@ -165,6 +165,21 @@ func BenchmarkUncontended(b *testing.B) {
 		}
 		reportPerItem(b)
 	})
+	b.Run("SPSC-batch32", func(b *testing.B) {
+		// The batch path alone: a push and a pop of 32 items per step.
+		// Half a batch stays in the ring, so that one batch in 32
+		// straddles the ring's end, as batches do in a pipeline.
+		b.ReportAllocs()
+		r, _ := NewSPSC[uint64](benchCap)
+		var src, dst [benchBatch]uint64
+		r.PushBatch(src[:benchBatch/2])
+		for i := 0; i < b.N; i += benchBatch {
+			if r.PushBatch(src[:]) != benchBatch || r.PopBatch(dst[:]) != benchBatch {
+				b.Fatal("wrong batch")
+			}
+		}
+		reportPerItem(b)
+	})
 	b.Run("MPMC", func(b *testing.B) {
 		b.ReportAllocs()
 		r, _ := NewMPMC[uint64](benchCap)

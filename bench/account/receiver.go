@@ -56,7 +56,7 @@ type Receiver struct {
 	// ForcePRBS checks every data datagram as a PRBS frame (server
 	// --prbs); otherwise only sessions that ask for it are checked.
 	ForcePRBS bool
-	checker   *prbs.Checker
+	prbs      prbsCheck
 
 	// Published counters (written by the delivery goroutine only).
 	Packets, Bytes atomic.Uint64
@@ -64,7 +64,6 @@ type Receiver struct {
 	Restarts       atomic.Uint64 // PRBS streams started again at 0
 	Sequenced      atomic.Bool   // some datagram's sequence number was tracked
 	Pings          atomic.Uint64 // pings echoed
-	gapErrors      atomic.Uint64 // PRBS failures found on frames after a gap
 	FirstNs        atomic.Int64  // first data datagram, ns since base; 0 = none
 	LastNs         atomic.Int64  // latest stamped data datagram
 	bad            atomic.Uint64 // unusable frames (not one contiguous buffer)
@@ -86,7 +85,6 @@ type Receiver struct {
 	tracking               bool // sequence numbers mean something (session or PRBS)
 	checking               bool // check PRBS
 	lostBase               uint64
-	firstErr               error
 	Pinned                 bool
 	PinErr                 error
 	affinity               cpu.Affinity
@@ -176,10 +174,6 @@ type SessionSummary struct {
 type statsSource interface{ Stats() udp.Stats }
 
 func NewReceiver(reply replier, stats statsSource, pinCPU int, forcePRBS bool) (*Receiver, error) {
-	ck, err := prbs.NewChecker(report.PRBSWidth)
-	if err != nil {
-		return nil, err
-	}
 	base := time.Now()
 	return &Receiver{
 		base:      base,
@@ -192,7 +186,6 @@ func NewReceiver(reply replier, stats statsSource, pinCPU int, forcePRBS bool) (
 		ForcePRBS: forcePRBS,
 		checking:  forcePRBS,
 		tracking:  forcePRBS,
-		checker:   ck,
 		First:     make(chan struct{}),
 		Events:    make(chan SessionSummary, 16),
 	}, nil
@@ -244,7 +237,7 @@ func (r *Receiver) AcceptFrame(f engine.Frame) {
 	r.pendPackets++
 	r.pendBytes += uint64(size)
 	if r.checking {
-		r.checkPRBS(f, data, head)
+		r.checkPRBS(f, data)
 	} else if r.tracking {
 		seq, _ := wire.Seq(head)
 		r.observe(seq, false)
@@ -258,19 +251,14 @@ func (r *Receiver) AcceptFrame(f engine.Frame) {
 // it (a bit flip in the payload is corruption, not loss). Any other
 // failing frame (a stray datagram, a fragment of an oversized frame, a
 // damaged word 0) is a PRBS error and nothing else.
-func (r *Receiver) checkPRBS(f engine.Frame, data, head []byte) {
-	before := r.checker.Stats()
-	r.checker.AcceptFrame(f)
-	after := r.checker.Stats()
-	seq, _ := wire.PRBSSeq(head)
+func (r *Receiver) checkPRBS(f engine.Frame, data []byte) {
+	body, seq, v := r.prbs.check(f, data)
 	trusted := false
-	switch {
-	case after.Frames != before.Frames:
+	switch v {
+	case prbsPassed, prbsGapSound:
 		trusted = true
-	case after.SeqErrors != before.SeqErrors:
-		trusted = r.checkAfterGap(f, data) || seqVouched(f, data)
-	case after.PayloadErrors != before.PayloadErrors:
-		trusted = seqVouched(f, data)
+	case prbsGapBad, prbsCorrupt:
+		trusted = seqVouched(body)
 	}
 	if trusted && r.tracking {
 		r.observe(uint64(seq), true)
@@ -279,21 +267,16 @@ func (r *Receiver) checkPRBS(f engine.Frame, data, head []byte) {
 
 // seqVouched reports whether a PRBS frame's word 2, the first LFSR word,
 // is the one its word 0 seeds. It runs only for frames that failed.
-func seqVouched(f engine.Frame, data []byte) bool {
-	const n = 3 * report.PRBSWidth / 8
-	var got, want [n]byte
-	if data != nil {
-		if len(data) < n {
-			return false
-		}
-		copy(got[:], data)
-	} else if k, _ := f.ReadAt(got[:], 0); k < n {
+func seqVouched(data []byte) bool {
+	const n = 3 * prbsWordBytes
+	if len(data) < n {
 		return false
 	}
-	if prbs.Fill(want[:], binary.LittleEndian.Uint32(got[:]), report.PRBSWidth) != nil {
+	var want [n]byte
+	if prbs.Fill(want[:], binary.LittleEndian.Uint32(data), report.PRBSWidth) != nil {
 		return false
 	}
-	return [n - 2*report.PRBSWidth/8]byte(got[2*report.PRBSWidth/8:]) == [n - 2*report.PRBSWidth/8]byte(want[2*report.PRBSWidth/8:])
+	return [prbsWordBytes]byte(data[2*prbsWordBytes:n]) == [prbsWordBytes]byte(want[2*prbsWordBytes:])
 }
 
 // observe feeds one sequence number (32 bits wide for PRBS frames) to the
@@ -353,29 +336,6 @@ func (r *Receiver) PublishCounts() {
 		r.Bytes.Add(r.pendBytes)
 		r.pendPackets, r.pendBytes = 0, 0
 	}
-}
-
-// checkAfterGap verifies the payload of a frame that Rogue's checker
-// rejected for its sequence number alone (after a gap or a late frame),
-// so that no frame goes unchecked, and reports whether it passed. data is
-// nil for a split frame, which is copied out first (this happens once per
-// gap, not per datagram).
-func (r *Receiver) checkAfterGap(f engine.Frame, data []byte) bool {
-	if data == nil {
-		if cap(r.scratch) < f.Payload() {
-			r.scratch = make([]byte, f.Payload())
-		}
-		n, _ := f.ReadAt(r.scratch[:f.Payload()], 0)
-		data = r.scratch[:n]
-	}
-	if _, err := prbs.Verify(data, report.PRBSWidth); err != nil {
-		r.gapErrors.Add(1)
-		if r.firstErr == nil {
-			r.firstErr = err
-		}
-		return false
-	}
-	return true
 }
 
 // startSession runs on the delivery thread at the first data datagram of
@@ -459,7 +419,7 @@ func (r *Receiver) hello(m wire.Message) {
 			startPkts:    r.Packets.Load(),
 			startBytes:   r.Bytes.Load(),
 			startPRBS:    r.PRBSErrors(),
-			startSeq:     r.checker.Stats().SeqErrors,
+			startSeq:     r.prbs.seqErrors.Load(),
 			startInvalid: r.Invalid(),
 		}
 		if r.stats != nil {
@@ -557,7 +517,7 @@ func (r *Receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 	if p, ok := r.Reply.(interface{ Peer() netip.AddrPort }); ok {
 		sum.Client = p.Peer().String()
 	}
-	sum.PRBSSeqErrors = r.checker.Stats().SeqErrors - s.startSeq
+	sum.PRBSSeqErrors = r.prbs.seqErrors.Load() - s.startSeq
 	if r.stats != nil {
 		st := r.stats.Stats()
 		v.KernelDrops = KernelDrops(st) - KernelDrops(s.startDrops)
@@ -635,24 +595,11 @@ func implausibleClaim(claim, span uint64, active, tail float64) string {
 // checks: Rogue's error count without its sequence verdicts, which are
 // loss and reordering (reported as such), plus failures found on frames
 // that followed a gap.
-func (r *Receiver) PRBSErrors() uint64 {
-	st := r.checker.Stats()
-	return st.PayloadErrors + st.SizeErrors + st.FrameErrors + r.gapErrors.Load()
-}
+func (r *Receiver) PRBSErrors() uint64 { return r.prbs.errors() }
 
-// FirstPRBSError describes the first integrity failure.
-func (r *Receiver) FirstPRBSError() string {
-	if err := r.checker.FirstError(); err != nil && (errors.Is(err, prbs.ErrPayload) || errors.Is(err, prbs.ErrSize)) {
-		return err.Error()
-	}
-	if r.firstErr != nil {
-		return r.firstErr.Error()
-	}
-	if err := r.checker.FirstError(); err != nil {
-		return fmt.Sprintf("see counters; first failure of any kind: %v", err)
-	}
-	return ""
-}
+// FirstPRBSError describes the first integrity failure or, when there was
+// none, the first failure of any kind.
+func (r *Receiver) FirstPRBSError() string { return r.prbs.firstError() }
 
 // send transmits a control message to the peer, if replies are on.
 func (r *Receiver) send(m wire.Message, body []byte) {
