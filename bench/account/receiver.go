@@ -50,7 +50,9 @@ type Receiver struct {
 	MaxPayload int
 	// LockedThread says the delivery goroutine owns its OS thread, so
 	// RUSAGE_THREAD on it measures delivery (false with a receive queue,
-	// whose consumer goroutine moves between threads).
+	// whose consumer goroutine moves between threads, and for a server
+	// in the netpoller mode, whose receive goroutine is not locked); a
+	// session's CPU is otherwise the process's.
 	LockedThread bool
 
 	// ForcePRBS checks every data datagram as a PRBS frame (server
@@ -567,10 +569,16 @@ func (r *Receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 		v.Invalid += st.XDP.RxMalformed - s.startDrops.XDP.RxMalformed
 		v.GRO = st.GRO
 	}
-	if s.startNs > 0 && r.LockedThread {
+	switch {
+	case s.startNs > 0 && r.LockedThread:
 		if t, err := cpu.Thread(); err == nil {
-			u := t.Sub(r.threadCPU)
-			v.SetCPU(u, "thread")
+			v.SetCPU(t.Sub(r.threadCPU), "thread")
+		}
+	case s.startNs > 0:
+		// The delivery goroutine moves between threads: the process's
+		// time since the hello.
+		if p, err := cpu.Process(); err == nil {
+			v.SetCPU(p.Sub(s.startProc), "process")
 		}
 	}
 	return sum
