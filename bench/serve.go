@@ -285,6 +285,7 @@ func openServer(cfg ServeConfig) (*udp.Server, *account.Receiver, error) {
 	}
 	recv.MaxPayload = server.MaxPayload()
 	recv.LockedThread = cfg.LowLatency && cfg.RxQueue == 0
+	recv.ProcessCPU = true
 	return server, recv, nil
 }
 
