@@ -235,10 +235,15 @@ func (cfg ServeConfig) start() report.Start {
 
 // options are the engine options cfg asks for.
 func (cfg ServeConfig) options() []udp.Option {
+	// The receive goroutine is not locked to its thread in the netpoller
+	// mode: a locked goroutine that parks on a drained socket hands its P
+	// to another thread and is handed it back on the next datagram (three
+	// futex calls and two thread switches a wake-up), an unlocked one
+	// parks and wakes on the thread that polls (docs/cost.md). The
+	// low-latency mode locks it itself.
 	opts := []udp.Option{
 		udp.WithTransport(cfg.Transport),
 		udp.WithBatch(cfg.Batch),
-		udp.WithLockOSThread(),
 	}
 	if cfg.RxQueue > 0 {
 		opts = append(opts, udp.WithRxQueue(cfg.RxQueue))
@@ -279,7 +284,8 @@ func openServer(cfg ServeConfig) (*udp.Server, *account.Receiver, error) {
 		return nil, nil, err
 	}
 	recv.MaxPayload = server.MaxPayload()
-	recv.LockedThread = cfg.RxQueue == 0
+	recv.LockedThread = cfg.LowLatency && cfg.RxQueue == 0
+	recv.ProcessCPU = true
 	return server, recv, nil
 }
 

@@ -50,8 +50,12 @@ type Receiver struct {
 	MaxPayload int
 	// LockedThread says the delivery goroutine owns its OS thread, so
 	// RUSAGE_THREAD on it measures delivery (false with a receive queue,
-	// whose consumer goroutine moves between threads).
+	// whose consumer goroutine moves between threads, and for a server
+	// in the netpoller mode, whose receive goroutine is not locked).
 	LockedThread bool
+	// ProcessCPU says the receiver is alone in its process (a server):
+	// without LockedThread a session's CPU is then the process's.
+	ProcessCPU bool
 
 	// ForcePRBS checks every data datagram as a PRBS frame (server
 	// --prbs); otherwise only sessions that ask for it are checked.
@@ -527,13 +531,24 @@ func (r *Receiver) summarize(s *session, sent, sentBytes uint64) SessionSummary 
 		v.Invalid += st.XDP.RxMalformed - s.startDrops.XDP.RxMalformed
 		v.GRO = st.GRO
 	}
-	if s.startNs > 0 && r.LockedThread {
+	r.sessionCPU(s, &v.Totals)
+	return sum
+}
+
+// sessionCPU sets a session's CPU time: the delivery thread's since the
+// first data datagram when it owns its thread, else, for a receiver alone
+// in its process, the process's since the hello.
+func (r *Receiver) sessionCPU(s *session, v *report.Totals) {
+	switch {
+	case s.startNs > 0 && r.LockedThread:
 		if t, err := cpu.Thread(); err == nil {
-			u := t.Sub(r.threadCPU)
-			v.SetCPU(u, "thread")
+			v.SetCPU(t.Sub(r.threadCPU), "thread")
+		}
+	case s.startNs > 0 && r.ProcessCPU:
+		if p, err := cpu.Process(); err == nil {
+			v.SetCPU(p.Sub(s.startProc), "process")
 		}
 	}
-	return sum
 }
 
 // judgeClaim checks a session's sent count against what the receiver saw

@@ -249,3 +249,37 @@ func TestReceiverPublishesCountsAtControl(t *testing.T) {
 		t.Fatalf("%d datagrams, %d bytes published at a control message, want %d", got, r.Bytes.Load(), 3*maxStride)
 	}
 }
+
+// TestReceiverSessionCPUScope checks whose CPU time a session's summary
+// carries: the delivery thread's when it owns its thread, the process's
+// for a receiver alone in its process (a server in the netpoller mode),
+// and none otherwise (a receive queue in a process that also sends).
+func TestReceiverSessionCPUScope(t *testing.T) {
+	for _, c := range []struct {
+		locked, process bool
+		scope           string
+	}{
+		{true, true, "thread"},
+		{false, true, "process"},
+		{false, false, ""},
+	} {
+		peer := benchtest.NewPeer(t)
+		r, err := NewReceiver(peer, peer, -1, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.LockedThread, r.ProcessCPU = c.locked, c.process
+		benchtest.Deliver(t, peer.Pool, r, benchtest.HelloMsg(t, 3, SessionParams{Payload: 100}))
+		for s := range uint64(4) {
+			benchtest.Deliver(t, peer.Pool, r, benchtest.SeqDatagram(s, 100))
+		}
+		benchtest.Deliver(t, peer.Pool, r, wire.Encode(nil, wire.Message{Type: wire.TypeEnd, Session: 3, A: 4, B: 400}))
+		sums := r.Sessions()
+		if len(sums) != 1 {
+			t.Fatalf("locked %v, process %v: sessions %v", c.locked, c.process, sums)
+		}
+		if got := sums[0].CPUScope; got != c.scope {
+			t.Errorf("locked %v, process %v: CPU scope %q, want %q", c.locked, c.process, got, c.scope)
+		}
+	}
+}

@@ -535,3 +535,28 @@ func TestNextOffer(t *testing.T) {
 		}
 	}
 }
+
+// TestWarmHeads checks that warmHeads reads the first byte of every
+// datagram of a GRO buffer, the short last one included, and nothing past
+// the buffer.
+func TestWarmHeads(t *testing.T) {
+	buf := make([]byte, 40)
+	for i := range buf {
+		buf[i] = byte(i + 1)
+	}
+	cases := []struct {
+		n, seg int
+		want   byte
+	}{
+		{0, 10, 0},
+		{10, 10, 1},
+		{35, 10, 1 ^ 11 ^ 21 ^ 31},
+		{40, 40, 1},
+		{99, 30, 1 ^ 31}, // n beyond the buffer: only its datagrams
+	}
+	for _, c := range cases {
+		if got := warmHeads(buf, c.n, c.seg); got != c.want {
+			t.Errorf("warmHeads(n %d, seg %d) = %d, want %d", c.n, c.seg, got, c.want)
+		}
+	}
+}
