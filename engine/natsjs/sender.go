@@ -136,11 +136,11 @@ func (p *Publisher) healthy(w *window) bool {
 // publishFirst sends b for the first time, with a message id made of the
 // run and the message's number.
 func (p *Publisher) publishFirst(w *window, b *batch, msgSeq uint64) {
-	b.msg = &nats.Msg{
-		Subject: p.subjects[b.channel],
-		Data:    b.buf,
-		Header:  nats.Header{jetstream.MsgIDHeader: []string{p.runID + strconv.FormatUint(msgSeq, 10)}},
+	if b.msg == nil { // a recycled batch keeps its message and header
+		b.msg = &nats.Msg{Header: nats.Header{jetstream.MsgIDHeader: make([]string, 1)}}
 	}
+	b.msg.Subject, b.msg.Data = p.subjects[b.channel], b.buf
+	b.msg.Header[jetstream.MsgIDHeader][0] = p.runID + strconv.FormatUint(msgSeq, 10)
 	b.sent = time.Now()
 	p.c.messages.Add(1)
 	p.c.published.Add(uint64(b.frames))
@@ -240,12 +240,14 @@ func (p *Publisher) giveUpAll(w *window) {
 	}
 }
 
-// release returns b's bytes to the bound and wakes a waiting AcceptFrame.
+// release returns b's bytes to the bound and wakes a waiting AcceptFrame
+// if the pending bytes fell to the low-water mark.
 func (p *Publisher) release(b *batch) {
-	p.c.pendingBytes.Add(-int64(len(b.buf)))
-	select {
-	case p.room <- struct{}{}:
-	default:
+	if p.c.pendingBytes.Add(-int64(len(b.buf))) <= p.lowWater {
+		select {
+		case p.room <- struct{}{}:
+		default:
+		}
 	}
 	p.recycle(b)
 }
