@@ -158,7 +158,7 @@ func (p *Publisher) AcceptFrame(f engine.Frame) {
 	n := f.Payload()
 	p.c.frames.Add(1)
 	p.c.bytes.Add(uint64(n))
-	if !f.Valid() {
+	if n == 0 && !f.Valid() { // a released frame has no payload
 		p.c.droppedInvalid.Add(1)
 		return
 	}
