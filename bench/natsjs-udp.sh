@@ -5,9 +5,10 @@
 # JetStream publisher and a broker started in the same process
 # (--nats-embedded, file store in a temporary folder), all on loopback.
 # It prints what the client sent, what the server received, the
-# server's loss count (lost by sequence + kernel drops + ring drops) and
-# what the publisher had acknowledged. Exit 0 when it measured and
-# nothing was lost, 3 when something was lost, 1 when it cannot measure.
+# server's loss count (missing by sequence, or the kernel's and the
+# ring's drops if more) and what the publisher had acknowledged. Exit 0
+# when it measured and nothing was lost, 3 when something was lost, 1
+# when it cannot measure.
 # Usage: bash bench/natsjs-udp.sh SIZE RATE [SECONDS]
 # (UDPPERF=path uses a built udpperf; SERVER_FLAGS adds server flags.)
 set -euo pipefail
@@ -86,10 +87,13 @@ if [ -z "$sent" ] || [ "$sent" = 0 ] || [ -z "$got" ] || [ -z "$lost" ] || [ -z 
 	cat "$work/srv.err" "$work/cl.err" >&2
 	cannot "no counts in the client's or the server's report"
 fi
-loss=$((lost + ${kdrops:-0} + ${rdrops:-0}))
+# A datagram the kernel or the ring dropped is also missing by sequence:
+# the loss is the larger of the two counts, not their sum.
+drops=$((${kdrops:-0} + ${rdrops:-0}))
+loss=$((lost > drops ? lost : drops))
 reached=$(awk -v n="$sent" -v s="${secs_sent:-0}" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
 echo "$name: size $size: asked $rate/s, client sent $sent datagrams ($reached/s); server received $got," \
-	"UDP loss $loss (lost $lost, kernel drops ${kdrops:-0}, ring drops ${rdrops:-0}), PRBS errors ${prbs:-0};" \
+	"UDP loss $loss (missing by sequence $lost; kernel drops ${kdrops:-0}, ring drops ${rdrops:-0}), PRBS errors ${prbs:-0};" \
 	"publisher: $frames frames, $acked acknowledged, $((frames - acked)) not (full $full, given up $given)"
 echo "$name: (the server counts the session's 2 control datagrams as frames; its datagram counts do not)"
 [ "$reached" -ge $((rate * 95 / 100)) ] ||

@@ -221,7 +221,7 @@ func (p *Publisher) recycle(b *batch) {
 	if cap(b.buf) != p.opts.BatchBytes {
 		return
 	}
-	b.fut, b.ack, b.sendError = nil, nil, nil
+	b.msg, b.fut, b.ack, b.sendError = nil, nil, nil, nil
 	b.failedAt = time.Time{}
 	p.free.put(b)
 }

@@ -136,11 +136,15 @@ func (p *Publisher) healthy(w *window) bool {
 // publishFirst sends b for the first time, with a message id made of the
 // run and the message's number.
 func (p *Publisher) publishFirst(w *window, b *batch, msgSeq uint64) {
-	if b.msg == nil { // a recycled batch keeps its message and header
-		b.msg = &nats.Msg{Header: nats.Header{jetstream.MsgIDHeader: make([]string, 1)}}
+	// A new message each time, not the recycled batch's: the client
+	// library may still hold the old one (a superseded attempt it retries
+	// after a "no responders" answer), and must send it with its old id,
+	// which the server then drops as a duplicate.
+	b.msg = &nats.Msg{
+		Subject: p.subjects[b.channel],
+		Data:    b.buf,
+		Header:  nats.Header{jetstream.MsgIDHeader: []string{p.runID + strconv.FormatUint(msgSeq, 10)}},
 	}
-	b.msg.Subject, b.msg.Data = p.subjects[b.channel], b.buf
-	b.msg.Header[jetstream.MsgIDHeader][0] = p.runID + strconv.FormatUint(msgSeq, 10)
 	b.sent = time.Now()
 	p.c.messages.Add(1)
 	p.c.published.Add(uint64(b.frames))
