@@ -16,18 +16,21 @@ import (
 	"udpstream.dev/engine/natsjs/embedded"
 )
 
-// natsFlags are udpperf server's --publish, --publish-wait and
-// --nats-embedded.
+// natsFlags are udpperf server's --publish, --publish-wait,
+// --publish-pending and --nats-embedded.
 type natsFlags struct {
 	publish  *string
 	wait     *time.Duration
+	pending  *int
 	embedded *string
 }
 
 func addPublishFlags(fs *flag.FlagSet) natsFlags {
 	return natsFlags{
-		publish:  fs.String("publish", "", "also publish every received frame to NATS JetStream: nats://HOST:PORT/PREFIX (subjects PREFIX.<channel>, stream PREFIX with dots as _, created if missing)"),
-		wait:     durationFlag(fs, "publish-wait", natsjs.DefaultMaxWait, "with --publish: how long a frame waits for room under the bound of unacknowledged bytes before it is dropped and counted"),
+		publish: fs.String("publish", "", "also publish every received frame to NATS JetStream: nats://HOST:PORT/PREFIX (subjects PREFIX.<channel>, stream PREFIX with dots as _, created if missing)"),
+		wait:    durationFlag(fs, "publish-wait", natsjs.DefaultMaxWait, "with --publish: how long a frame waits for room under the bound of unacknowledged bytes before it is dropped and counted"),
+		pending: fs.Int("publish-pending", natsjs.DefaultMaxPendingBytes, "with --publish: the bound of unacknowledged message bytes, at least a 64 KiB batch; "+
+			"more rides out longer broker stalls before the receive thread waits"),
 		embedded: embeddedFlag(fs),
 	}
 }
@@ -59,12 +62,15 @@ func (n natsFlags) open(stderr io.Writer) (*natsTap, error) {
 	if *n.wait < 0 {
 		return nil, usageError{"--publish-wait must not be negative"}
 	}
+	if *n.pending < natsjs.DefaultBatchBytes {
+		return nil, usageError{fmt.Sprintf("--publish-pending %d: at least a batch, %d bytes", *n.pending, natsjs.DefaultBatchBytes)}
+	}
 	t := &natsTap{}
 	if t.broker, err = startEmbedded(*n.embedded, c.URL); err != nil {
 		return nil, err
 	}
 	c.Logger = slog.New(slog.NewTextHandler(stderr, nil))
-	t.pub, err = natsjs.NewPublisher(natsjs.PublisherOptions{Conn: c, MaxWait: *n.wait})
+	t.pub, err = natsjs.NewPublisher(natsjs.PublisherOptions{Conn: c, MaxWait: *n.wait, MaxPendingBytes: *n.pending})
 	if err != nil {
 		t.close()
 		return nil, err

@@ -34,6 +34,7 @@ func TestNATSCommandLineErrors(t *testing.T) {
 		{[]string{"consume", "nats://127.0.0.1:4222/a*"}, "want nats://HOST:PORT/PREFIX"},
 		{[]string{"server", "--publish", "nats://127.0.0.1/x"}, "want nats://HOST:PORT/PREFIX"},
 		{[]string{"server", "--nats-embedded", "/tmp/x"}, "--nats-embedded needs --publish"},
+		{[]string{"server", "--publish", "nats://127.0.0.1:4222/x", "--publish-pending", "1000"}, "--publish-pending 1000: at least a batch"},
 		{[]string{"server", "-P", "2", "--publish", "nats://127.0.0.1:4222/x"}, "does not take --record, --bridge or --publish"},
 	} {
 		var out, errOut strings.Builder

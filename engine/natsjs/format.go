@@ -2,6 +2,7 @@ package natsjs
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"udpstream.dev/engine"
@@ -59,7 +60,9 @@ func putHeader(b []byte, h Header) {
 }
 
 // appendRecord appends the record of frame f (n payload bytes, the caller
-// has checked that cap(b) holds them) with sequence seq, and returns b.
+// has checked that cap(b) holds them) with sequence seq, and returns b. A
+// frame of one buffer is copied straight from its memory; one of several
+// through ReadAt.
 func appendRecord(b []byte, f engine.Frame, n int, seq uint64) ([]byte, error) {
 	off := len(b)
 	b = b[:off+RecordHeaderLen+n]
@@ -68,11 +71,16 @@ func appendRecord(b []byte, f engine.Frame, n int, seq uint64) ([]byte, error) {
 	binary.LittleEndian.PutUint16(h[4:], f.Flags())
 	h[6], h[7] = f.Channel(), f.Error()
 	binary.LittleEndian.PutUint64(h[8:], seq)
-	if n == 0 {
-		return b, nil
+	dst := b[off+RecordHeaderLen:]
+	src, err := f.Bytes()
+	got := copy(dst, src)
+	if errors.Is(err, engine.ErrNotContiguous) {
+		got, err = f.ReadAt(dst, 0)
+		if got == n {
+			err = nil
+		}
 	}
-	got, err := f.ReadAt(b[off+RecordHeaderLen:], 0)
-	if err != nil || got != n {
+	if err != nil || got != n || len(src) > n {
 		return b[:off], fmt.Errorf("%w: read %d of %d bytes: %v", engine.ErrReleased, got, n, err)
 	}
 	return b, nil

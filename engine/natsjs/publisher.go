@@ -51,13 +51,16 @@ type Publisher struct {
 	shedding  bool
 	waitTimer *time.Timer // reserve's, stopped when idle
 
-	free  chan *batch   // recycled batches of BatchBytes
-	room  chan struct{} // signalled when pending bytes fall
-	epoch atomic.Uint64 // connections lost so far
-	queue sendQueue
-	stop  chan struct{}
-	done  chan struct{}
-	c     pubCounters
+	free *freeList     // recycled batches of BatchBytes
+	room chan struct{} // signalled when pending bytes fall to lowWater
+	// lowWater is the pending bytes at or below which a settled message
+	// wakes a waiting AcceptFrame.
+	lowWater int64
+	epoch    atomic.Uint64 // connections lost so far
+	queue    sendQueue
+	stop     chan struct{}
+	done     chan struct{}
+	c        pubCounters
 }
 
 // batch is one message being filled, then in flight.
@@ -84,20 +87,30 @@ func NewPublisher(opts PublisherOptions) (*Publisher, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	p := &Publisher{opts: opts, room: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	p.queue.notify = make(chan struct{}, 1)
-	p.waitTimer = time.NewTimer(time.Hour)
-	p.waitTimer.Stop()
-	p.free = make(chan *batch, opts.MaxPendingBytes/opts.BatchBytes+256)
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	p.run = binary.LittleEndian.Uint64(rnd[:])
-	p.runID = strconv.FormatUint(p.run, 36) + "-"
+	p := makePublisher(opts)
 	if err := p.connect(); err != nil {
 		return nil, err
 	}
 	go p.sender()
 	return p, nil
+}
+
+// makePublisher sets up a Publisher of checked opts, not yet connected.
+func makePublisher(opts PublisherOptions) *Publisher {
+	p := &Publisher{opts: opts, room: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	p.queue.notify = make(chan struct{}, 1)
+	p.waitTimer = time.NewTimer(time.Hour)
+	p.waitTimer.Stop()
+	p.free = newFreeList(opts.MaxPendingBytes/opts.BatchBytes + 256)
+	// A waiting AcceptFrame is woken once a quarter of the bound (at
+	// least a batch) is free, not at every settled message: it then seals
+	// several batches per wake, and the sender takes them in one go.
+	p.lowWater = int64(opts.MaxPendingBytes - max(opts.MaxPendingBytes/4, opts.BatchBytes))
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	p.run = binary.LittleEndian.Uint64(rnd[:])
+	p.runID = strconv.FormatUint(p.run, 36) + "-"
+	return p
 }
 
 func (p *Publisher) connect() error {
@@ -145,7 +158,7 @@ func (p *Publisher) AcceptFrame(f engine.Frame) {
 	n := f.Payload()
 	p.c.frames.Add(1)
 	p.c.bytes.Add(uint64(n))
-	if !f.Valid() {
+	if n == 0 && !f.Valid() { // a released frame has no payload
 		p.c.droppedInvalid.Add(1)
 		return
 	}
@@ -192,9 +205,7 @@ func (p *Publisher) newBatch(ch uint8, rec int) *batch {
 	if need := MsgHeaderLen + rec; need > p.opts.BatchBytes {
 		b = &batch{buf: make([]byte, 0, need)}
 	} else {
-		select {
-		case b = <-p.free:
-		default:
+		if b = p.free.get(); b == nil {
 			b = &batch{buf: make([]byte, 0, p.opts.BatchBytes)}
 		}
 	}
@@ -210,12 +221,9 @@ func (p *Publisher) recycle(b *batch) {
 	if cap(b.buf) != p.opts.BatchBytes {
 		return
 	}
-	b.msg, b.fut, b.sendError = nil, nil, nil
+	b.msg, b.fut, b.ack, b.sendError = nil, nil, nil, nil
 	b.failedAt = time.Time{}
-	select {
-	case p.free <- b:
-	default:
-	}
+	p.free.put(b)
 }
 
 // sealLocked closes batch b of its channel and queues it for sending once

@@ -136,6 +136,10 @@ func (p *Publisher) healthy(w *window) bool {
 // publishFirst sends b for the first time, with a message id made of the
 // run and the message's number.
 func (p *Publisher) publishFirst(w *window, b *batch, msgSeq uint64) {
+	// A new message each time, not the recycled batch's: the client
+	// library may still hold the old one (a superseded attempt it retries
+	// after a "no responders" answer), and must send it with its old id,
+	// which the server then drops as a duplicate.
 	b.msg = &nats.Msg{
 		Subject: p.subjects[b.channel],
 		Data:    b.buf,
@@ -240,12 +244,14 @@ func (p *Publisher) giveUpAll(w *window) {
 	}
 }
 
-// release returns b's bytes to the bound and wakes a waiting AcceptFrame.
+// release returns b's bytes to the bound and wakes a waiting AcceptFrame
+// if the pending bytes fell to the low-water mark.
 func (p *Publisher) release(b *batch) {
-	p.c.pendingBytes.Add(-int64(len(b.buf)))
-	select {
-	case p.room <- struct{}{}:
-	default:
+	if p.c.pendingBytes.Add(-int64(len(b.buf))) <= p.lowWater {
+		select {
+		case p.room <- struct{}{}:
+		default:
+		}
 	}
 	p.recycle(b)
 }
