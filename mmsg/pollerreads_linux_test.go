@@ -28,8 +28,8 @@ func pollerEvents(t *testing.T, uc *net.UDPConn) uint32 {
 }
 
 // TestBlockingReadsLeaveThePollerAlone checks that the blocking reads take
-// the socket's read events out of the runtime's epoll set (so arriving
-// datagrams wake only the reading thread) and keep its write events, and
+// the socket's read and write events out of the runtime's epoll set (so
+// arriving datagrams and sends wake only the reading thread), and
 // that ReadBatch puts them back: a datagram sent while it waits in the
 // netpoller after blocking reads still wakes it.
 func TestBlockingReadsLeaveThePollerAlone(t *testing.T) {
@@ -44,8 +44,8 @@ func TestBlockingReadsLeaveThePollerAlone(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := pollerEvents(t, ruc); ev&pollerReadEvents != 0 || ev&unix.EPOLLOUT == 0 || ev&unix.EPOLLET != before&unix.EPOLLET {
-		t.Fatalf("events %#x during blocking reads, want %#x without the read events", ev, before)
+	if ev := pollerEvents(t, ruc); ev != before&^(pollerReadEvents|pollerWriteEvents) {
+		t.Fatalf("events %#x during blocking reads, want %#x without the read and write events", ev, before)
 	}
 
 	s := listen(t, "udp4", "127.0.0.1:0")
@@ -61,5 +61,43 @@ func TestBlockingReadsLeaveThePollerAlone(t *testing.T) {
 	}
 	if ev := pollerEvents(t, ruc); ev != before {
 		t.Errorf("events %#x after ReadBatch, want %#x as registered", ev, before)
+	}
+}
+
+// TestWaitingSendKeepsWriteEvents checks that a send about to wait for
+// room puts the write events back (the park hook the write path calls on
+// EAGAIN), that they stay while it waits, even across a blocking read,
+// and that the next blocking read after it takes them out again.
+func TestWaitingSendKeepsWriteEvents(t *testing.T) {
+	ruc, r := blockingConn(t, 4, 20*time.Millisecond)
+	before := pollerEvents(t, ruc)
+	read := func() {
+		t.Helper()
+		if err := onLockedThread(t, r, testTimeout, func() error {
+			_, err := r.ReadBatchBlocking(recvBuffers(4, 64))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	quiet := before &^ (pollerReadEvents | pollerWriteEvents)
+	read()
+	if ev := pollerEvents(t, ruc); ev != quiet {
+		t.Fatalf("events %#x during blocking reads, want %#x", ev, quiet)
+	}
+	r.rc.Control(r.wr.park) // what the write path does on EAGAIN
+	r.wr.parked = true
+	want := before &^ pollerReadEvents
+	if ev := pollerEvents(t, ruc); ev != want {
+		t.Fatalf("events %#x with a send waiting, want %#x", ev, want)
+	}
+	read()
+	if ev := pollerEvents(t, ruc); ev != want {
+		t.Fatalf("events %#x after a blocking read with a send waiting, want %#x", ev, want)
+	}
+	r.unpark()
+	read()
+	if ev := pollerEvents(t, ruc); ev != quiet {
+		t.Fatalf("events %#x after the send, want %#x", ev, quiet)
 	}
 }
