@@ -33,8 +33,9 @@ import (
 //     sleeping call at once; the kernel then reports a message without a
 //     source address, which no datagram has.
 //
-// The socket stays in the runtime's epoll set for its writes, but not for
-// its reads while they block (see pollerEntry): otherwise every datagram
+// While the reads block, the socket's read events, and its write events
+// unless a send waits for room, are out of the runtime's epoll set (see
+// pollerEntry): otherwise every datagram received, and every one sent,
 // would also wake the runtime thread that waits in epoll_wait.
 
 // errNotBlocking is returned by the blocking reads before SetBlockingReads.
