@@ -42,6 +42,16 @@ const pollerReadEvents = unix.EPOLLIN | unix.EPOLLRDNORM | unix.EPOLLRDBAND | un
 // CPU just when the reply is due (docs/latency.md has the traces).
 const pollerWriteEvents = unix.EPOLLOUT | unix.EPOLLWRNORM | unix.EPOLLWRBAND
 
+// pollerOneShot is what stands for the write events while they are out:
+// EPOLLOUT armed for one event (EPOLLONESHOT), after which the kernel
+// reports nothing more for the socket until the next change. Taking every
+// event out would leave EPOLLERR, which the kernel always reports: an ICMP
+// error for a connected socket would then reach the runtime as an event of
+// EPOLLERR alone, which the runtime keeps as "not pollable" for the next
+// read that waits in the netpoller (TestSocketErrorDuringBlockingReads).
+// The one event comes with the next send, with EPOLLOUT in it.
+const pollerOneShot = unix.EPOLLOUT | unix.EPOLLONESHOT
+
 // Whether the socket's registration has been looked up.
 const (
 	pollerUnknown = iota // not looked up yet
@@ -120,6 +130,9 @@ func (e *pollerEntry) apply(fd int) {
 	want := e.target()
 	if e.state == pollerFound && e.out != want {
 		ev := unix.EpollEvent{Events: e.events &^ want}
+		if want&pollerWriteEvents != 0 {
+			ev.Events |= pollerOneShot
+		}
 		// Fd and Pad are the kernel's 64-bit data word; written whole, so
 		// the runtime's word comes back in its byte order on every
 		// architecture.
