@@ -45,6 +45,10 @@ type ioState struct {
 	// noWait reports EAGAIN as an error instead of parking (TryWriteOne,
 	// TryWriteBatch).
 	noWait bool
+	// park, for writes, runs once before a call waits in the netpoller
+	// (Conn.holdWrites); parked says it ran and the write must release.
+	park   func(fd uintptr)
+	parked bool
 
 	fn      func(fd uintptr) bool
 	blockFn func(fd uintptr) // doOnce, for RawConn.Control
@@ -107,6 +111,10 @@ func (s *ioState) do(fd uintptr) bool {
 			continue
 		case unix.EAGAIN:
 			if !s.noWait {
+				if s.park != nil && !s.parked {
+					s.park(fd)
+					s.parked = true
+				}
 				return false
 			}
 			s.ret, s.errno = 0, e

@@ -33,8 +33,9 @@ import (
 //     sleeping call at once; the kernel then reports a message without a
 //     source address, which no datagram has.
 //
-// The socket stays in the runtime's epoll set for its writes, but not for
-// its reads while they block (see pollerEntry): otherwise every datagram
+// While the reads block, the socket's read events, and its write events
+// unless a send waits for room, are out of the runtime's epoll set (see
+// pollerEntry): otherwise every datagram received, and every one sent,
 // would also wake the runtime thread that waits in epoll_wait.
 
 // errNotBlocking is returned by the blocking reads before SetBlockingReads.
@@ -114,8 +115,8 @@ func (c *Conn) readBlocking(msgs []Message) (int, error) {
 	if !c.blocking.Load() {
 		return 0, &opError{op: op, err: errNotBlocking}
 	}
-	if st := c.poller.state; st == pollerUnknown || st == pollerReads {
-		c.setPollerReads(false)
+	if !c.poller.readerBlocking || !c.poller.settled.Load() {
+		c.setPollerBlocking(true)
 	}
 	s := &c.rd
 	c.prepareRead(msgs)
@@ -152,11 +153,25 @@ func (c *Conn) readBlocking(msgs []Message) (int, error) {
 	return n, nil
 }
 
-// setPollerReads puts the socket's read events into the runtime's epoll
-// set or takes them out (see pollerEntry); only when the kind of read
-// changes, so the closure is made rarely.
-func (c *Conn) setPollerReads(on bool) {
-	c.rc.Control(func(fd uintptr) { c.poller.setReads(int(fd), on) })
+// setPollerBlocking takes the socket's events out of the runtime's epoll
+// set for blocking reads, or puts them back (see pollerEntry); only when
+// the kind of read changes or a send waited for room, so the closure is
+// made rarely.
+func (c *Conn) setPollerBlocking(on bool) {
+	c.poller.readerBlocking = on
+	c.rc.Control(func(fd uintptr) { c.poller.setBlocking(int(fd), on) })
+}
+
+// holdWrites is the writes' park hook: the write events must be in place
+// while a send waits in the netpoller.
+func (c *Conn) holdWrites(fd uintptr) { c.poller.holdWrites(int(fd)) }
+
+// unpark ends holdWrites after a write call.
+func (c *Conn) unpark() {
+	if c.wr.parked {
+		c.wr.parked = false
+		c.poller.releaseWrites()
+	}
 }
 
 // doOnce makes the prepared call once, keeping its result and errno.

@@ -25,7 +25,7 @@ type Conn struct {
 	batch int
 
 	rd     ioState     // owned by the reading goroutine
-	poller pollerEntry // owned by the reading goroutine
+	poller pollerEntry // see pollerEntry for who owns what
 	wr     ioState     // owned by the writing goroutine
 
 	mem      memInfo // MemInfo
@@ -80,6 +80,7 @@ func NewConn(c *net.UDPConn, batch int) (*Conn, error) {
 	conn.mem.fn = conn.mem.read
 	conn.rd.init(batch, recvControlSpace)
 	conn.wr.init(batch, sendControlSpace)
+	conn.wr.park = conn.holdWrites
 	if gsoErr != nil {
 		conn.disableGSO(gsoErr)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -21,8 +23,9 @@ import (
 // extra wake-up too. So the blocking reads take the read events out of the
 // socket's registration, and ReadBatch, which waits in the netpoller, puts
 // them back; each change is one epoll_ctl, made only when the kind of read
-// changes. Write events stay, so a send that finds the buffer full still
-// waits in the netpoller.
+// changes. The write events go too (see pollerWriteEvents) while no send
+// waits for room: a send that finds the buffer full puts them back before
+// it waits in the netpoller.
 //
 // The runtime does not say which epoll set is its own; it is found once in
 // /proc/self/fdinfo, as the only epoll instance that lists this socket
@@ -32,53 +35,120 @@ import (
 // pollerReadEvents are the events that a received datagram signals.
 const pollerReadEvents = unix.EPOLLIN | unix.EPOLLRDNORM | unix.EPOLLRDBAND | unix.EPOLLPRI | unix.EPOLLRDHUP
 
-// Where the socket's registration stands; owned by the reading goroutine.
+// pollerWriteEvents are the events that room in the send buffer signals.
+// On loopback (and on a NIC once the datagram has left) the kernel signals
+// them after every send, so while they are registered each send also wakes
+// the runtime thread in epoll_wait, which then competes for the sending
+// CPU just when the reply is due (docs/latency.md has the traces).
+const pollerWriteEvents = unix.EPOLLOUT | unix.EPOLLWRNORM | unix.EPOLLWRBAND
+
+// pollerOneShot is what stands for the write events while they are out:
+// EPOLLOUT armed for one event (EPOLLONESHOT), after which the kernel
+// reports nothing more for the socket until the next change. Taking every
+// event out would leave EPOLLERR, which the kernel always reports: an ICMP
+// error for a connected socket would then reach the runtime as an event of
+// EPOLLERR alone, which the runtime keeps as "not pollable" for the next
+// read that waits in the netpoller (TestSocketErrorDuringBlockingReads).
+// The one event comes with the next send, with EPOLLOUT in it.
+const pollerOneShot = unix.EPOLLOUT | unix.EPOLLONESHOT
+
+// Whether the socket's registration has been looked up.
 const (
 	pollerUnknown = iota // not looked up yet
 	pollerAbsent         // not found unambiguously: left alone
-	pollerReads          // found, read events in place (as registered)
-	pollerNoReads        // found, read events taken out
+	pollerFound          // found; out says what is taken out
 )
 
 // pollerEntry is the socket's registration in the runtime's epoll set.
+// While the reads block in the kernel, the read events are taken out, and
+// so are the write events unless a send waits in the netpoller for room
+// (holdWrites); ReadBatch puts everything back. The reading goroutine and
+// the writing one both change it, under mu; settled lets the reading one
+// skip the lock while nothing needs changing.
 type pollerEntry struct {
-	state  int
-	epfd   int
-	events uint32 // as the runtime registered them
-	data   uint64 // the runtime's own, given back unchanged
+	mu       sync.Mutex
+	state    int
+	epfd     int
+	events   uint32 // as the runtime registered them
+	data     uint64 // the runtime's own, given back unchanged
+	out      uint32 // events taken out now
+	blocking bool   // the reader wants its events out
+	writers  int    // sends waiting in the netpoller for room
+	// settled: out is what blocking and writers ask for (or the
+	// registration is absent); read without mu by the reading goroutine.
+	settled atomic.Bool
+	// readerBlocking is the kind of read last asked for; owned by the
+	// reading goroutine.
+	readerBlocking bool
 }
 
-// setReads puts the read events into the registration (on) or takes them
-// out, looking the registration up first if need be; it runs inside
+// target is what should be taken out; mu is held.
+func (e *pollerEntry) target() uint32 {
+	if !e.blocking {
+		return 0
+	}
+	if e.writers > 0 {
+		return pollerReadEvents
+	}
+	return pollerReadEvents | pollerWriteEvents
+}
+
+// setBlocking records the kind of read that follows and changes the
+// registration to match, looking it up first if need be; it runs inside
 // RawConn.Control.
-func (e *pollerEntry) setReads(fd int, on bool) {
-	if e.state == pollerUnknown {
+func (e *pollerEntry) setBlocking(fd int, blocking bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state == pollerUnknown && blocking {
 		e.lookUp(fd)
 	}
-	if e.state == pollerAbsent || (e.state == pollerReads) == on {
-		return
-	}
-	ev := unix.EpollEvent{Events: e.events}
-	if !on {
-		ev.Events &^= pollerReadEvents
-	}
-	// Fd and Pad are the kernel's 64-bit data word; written whole, so the
-	// runtime's word comes back in its byte order on every architecture.
-	*(*uint64)(unsafe.Pointer(&ev.Fd)) = e.data
-	if unix.EpollCtl(e.epfd, unix.EPOLL_CTL_MOD, fd, &ev) != nil {
-		return // unchanged; the state still says what is in place
-	}
-	e.state = pollerNoReads
-	if on {
-		e.state = pollerReads
-	}
+	e.blocking = blocking
+	e.apply(fd)
 }
 
-// lookUp finds the socket's registration, with its read events in place.
+// holdWrites puts the write events back for a send that is about to wait
+// in the netpoller; releaseWrites ends that. The kernel reports a socket
+// that is writable already when the events are put back, so no wake-up is
+// lost between the send's EAGAIN and the wait.
+func (e *pollerEntry) holdWrites(fd int) {
+	e.mu.Lock()
+	e.writers++
+	e.apply(fd)
+	e.mu.Unlock()
+}
+
+func (e *pollerEntry) releaseWrites() {
+	e.mu.Lock()
+	e.writers--
+	// The reader takes the write events out again at its next read.
+	e.settled.Store(e.state != pollerFound || e.out == e.target())
+	e.mu.Unlock()
+}
+
+// apply makes the registration take out what target says; mu is held.
+func (e *pollerEntry) apply(fd int) {
+	want := e.target()
+	if e.state == pollerFound && e.out != want {
+		ev := unix.EpollEvent{Events: e.events &^ want}
+		if want&pollerWriteEvents != 0 {
+			ev.Events |= pollerOneShot
+		}
+		// Fd and Pad are the kernel's 64-bit data word; written whole, so
+		// the runtime's word comes back in its byte order on every
+		// architecture.
+		*(*uint64)(unsafe.Pointer(&ev.Fd)) = e.data
+		if unix.EpollCtl(e.epfd, unix.EPOLL_CTL_MOD, fd, &ev) == nil {
+			e.out = want
+		}
+	}
+	e.settled.Store(e.state != pollerFound || e.out == want)
+}
+
+// lookUp finds the socket's registration, with its events in place.
 func (e *pollerEntry) lookUp(fd int) {
 	e.state = pollerAbsent
 	if epfd, ev, data, ok := findPollerEntry(fd); ok && ev&unix.EPOLLIN != 0 {
-		e.state, e.epfd, e.events, e.data = pollerReads, epfd, ev, data
+		e.state, e.epfd, e.events, e.data = pollerFound, epfd, ev, data
 	}
 }
 

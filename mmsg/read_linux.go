@@ -31,8 +31,8 @@ func (c *Conn) ReadBatch(msgs []Message) (int, error) {
 }
 
 func (c *Conn) read(msgs []Message) (int, error) {
-	if c.poller.state == pollerNoReads {
-		c.setPollerReads(true) // after blocking reads: wait in the netpoller again
+	if c.poller.readerBlocking {
+		c.setPollerBlocking(false) // after blocking reads: wait in the netpoller again
 	}
 	s := &c.rd
 	c.prepareRead(msgs)

@@ -96,7 +96,9 @@ func (c *Conn) write(msgs []Message, limit int) (int, error) {
 			op = "sendmsg"
 			s.sysno = unix.SYS_SENDMSG
 		}
-		if err := c.rc.Write(s.fn); err != nil {
+		err = c.rc.Write(s.fn)
+		c.unpark()
+		if err != nil {
 			return sent, &opError{op: op, err: err}
 		}
 		if s.errno != 0 {
@@ -237,7 +239,9 @@ func (c *Conn) writeSplit(m *Message) error {
 		}
 		for first := 0; first < k; {
 			s.sysno, s.first, s.arg = unix.SYS_SENDMMSG, first, uintptr(k-first)
-			if err := c.rc.Write(s.fn); err != nil {
+			err := c.rc.Write(s.fn)
+			c.unpark()
+			if err != nil {
 				return &opError{op: "sendmmsg", err: err}
 			}
 			if s.errno != 0 {
