@@ -53,6 +53,7 @@ func bridgePort(t *testing.T) int {
 // TestBridgeProcesses runs client -> server --bridge -> bridge as three
 // processes: the session's loss and PRBS are followed end to end.
 func TestBridgeProcesses(t *testing.T) {
+	parallelInShort(t)
 	bp := bridgePort(t)
 	url := fmt.Sprintf("tcp://127.0.0.1:%d", bp)
 	srv, port := startServer(t, "--one-off", "--json", "--bridge", url, "--bridge-wait", "5s")
