@@ -301,6 +301,7 @@ func TestServeAndTransmit(t *testing.T) {
 }
 
 func TestServeStopsWhenIdleAndCountsForeignTraffic(t *testing.T) {
+	t.Parallel() // waits on timers and a socket; shares nothing with other tests
 	port, done := startServe(t, ServeConfig{Transport: udp.TransportMmsg, IdleExit: 200 * time.Millisecond, Time: 10 * time.Second})
 	conn, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))))
 	if err != nil {
@@ -335,6 +336,7 @@ func TestTransmitRefusesJumboToStandardServer(t *testing.T) {
 }
 
 func TestTransmitFailsWithoutServer(t *testing.T) {
+	t.Parallel() // waits on timers and a socket; shares nothing with other tests
 	l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -352,6 +354,7 @@ func TestTransmitFailsWithoutServer(t *testing.T) {
 }
 
 func TestTransmitRaw(t *testing.T) {
+	t.Parallel() // waits on timers and a socket; shares nothing with other tests
 	l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -448,6 +451,7 @@ func TestRunAllocatesNothingPerDatagram(t *testing.T) {
 }
 
 func TestServeTimeBoundsAnIdleServer(t *testing.T) {
+	t.Parallel() // waits on timers and a socket; shares nothing with other tests
 	_, done := startServe(t, ServeConfig{Transport: udp.TransportMmsg, Time: 300 * time.Millisecond})
 	start := time.Now()
 	select {

@@ -26,8 +26,12 @@ type report struct {
 	Seconds   float64 `json:"seconds"`
 }
 
+// builtDir is the folder built made, if a test asked for the tools;
+// TestMain removes it.
+var builtDir string
+
 // built is the folder holding refsend and refrecv, compiled once for the
-// package's tests; TestMain removes it.
+// package's tests, on the first test that asks.
 var built = sync.OnceValues(func() (string, error) {
 	cc := os.Getenv("CC")
 	if cc == "" {
@@ -40,6 +44,7 @@ var built = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	builtDir = dir
 	for _, name := range []string{"refsend", "refrecv"} {
 		out, err := exec.Command(cc, "-O2", "-Wall", "-Wextra", "-Werror",
 			"-o", filepath.Join(dir, name), filepath.Join("csrc", name+".c")).CombinedOutput()
@@ -54,17 +59,20 @@ var errNoCC = errors.New("no C compiler to build the reference tools")
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if dir, _ := built(); dir != "" {
-		os.RemoveAll(dir)
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
 	}
 	os.Exit(code)
 }
 
 // buildTools returns the paths of refsend and refrecv, built with the
 // system C compiler ($CC, else cc) with warnings as errors; it skips the
-// test when there is no compiler.
+// test when there is no compiler, and under -short.
 func buildTools(t *testing.T) (send, recv string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("short: compiles the C reference tools, which only the comparison scripts use")
+	}
 	dir, err := built()
 	if errors.Is(err, errNoCC) {
 		t.Skip(err)

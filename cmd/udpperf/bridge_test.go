@@ -53,10 +53,15 @@ func bridgePort(t *testing.T) int {
 // TestBridgeProcesses runs client -> server --bridge -> bridge as three
 // processes: the session's loss and PRBS are followed end to end.
 func TestBridgeProcesses(t *testing.T) {
+	parallelInShort(t)
 	bp := bridgePort(t)
 	url := fmt.Sprintf("tcp://127.0.0.1:%d", bp)
 	srv, port := startServer(t, "--one-off", "--json", "--bridge", url, "--bridge-wait", "5s")
-	br := start(t, "bridge", "--connect", url, "--prbs", "--json", "--idle-exit", "1s", "--interval", "100ms")
+	idle := "1s"
+	if testing.Short() {
+		idle = "400ms" // short: the frames stream in without a pause
+	}
+	br := start(t, "bridge", "--connect", url, "--prbs", "--json", "--idle-exit", idle, "--interval", "100ms")
 	br.waitFor(t, "udpperf bridge: connecting", 10*time.Second)
 	out, errOut, code := run(t, 30*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port),
 		"--time", "0.5", "--rate", "20kpps", "--prbs", "--size", "1472", "--json")

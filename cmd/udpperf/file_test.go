@@ -103,6 +103,7 @@ func TestFileSummaryAndDamage(t *testing.T) {
 // loopback and reads the recording back: one record per datagram, in
 // order, with its bytes; with --record-max-size the set is split.
 func TestServerRecord(t *testing.T) {
+	parallelInShort(t)
 	for _, limit := range []int{0, 3000} {
 		t.Run(fmt.Sprint("max-size-", limit), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "rec.dat")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"flag"
 	"fmt"
 	"image/png"
 	"io"
@@ -28,14 +29,51 @@ import (
 	"udpstream.dev/engine/prbs"
 )
 
-// binary is udpperf built once for the end-to-end tests.
+// binary is the udpperf the end-to-end tests start: built once, or under
+// -short this test binary itself, which runs udpperf when asUdpperf is set
+// in its environment (a link less in the quick loop).
 var binary string
 
+// asUdpperf names the environment variable that makes the test binary
+// udpperf.
+const asUdpperf = "UDPPERF_TEST_RUN_MAIN"
+
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "udpperf-test")
+	if os.Getenv(asUdpperf) == "1" {
+		os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	flag.Parse()
+	cleanup, err := prepareBinary()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	code := m.Run()
+	cleanup()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// prepareBinary sets binary: under -short to this test binary (its
+// children inherit asUdpperf), otherwise to udpperf built into a
+// temporary folder that the returned function removes.
+func prepareBinary() (func(), error) {
+	if testing.Short() {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		binary = self
+		return func() {}, os.Setenv(asUdpperf, "1")
+	}
+	dir, err := os.MkdirTemp("", "udpperf-test")
+	if err != nil {
+		return nil, err
 	}
 	binary = filepath.Join(dir, "udpperf")
 	goTool, err := exec.LookPath("go")
@@ -45,19 +83,20 @@ func TestMain(m *testing.M) {
 	build := exec.Command(goTool, "build", "-o", binary, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building udpperf:", err)
 		os.RemoveAll(dir)
-		os.Exit(1)
+		return nil, fmt.Errorf("building udpperf: %w", err)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
+	return func() { os.RemoveAll(dir) }, nil
+}
+
+// parallelInShort lets an end-to-end test run beside the others under
+// -short: it waits on its processes far more than it computes and shares
+// nothing with them (ports from the kernel, files in t.TempDir). The full
+// run keeps them one at a time.
+func parallelInShort(t *testing.T) {
+	if testing.Short() {
+		t.Parallel()
 	}
-	os.Exit(code)
 }
 
 // rawArgs adds --raw to a server or client command line: the tests that
@@ -323,6 +362,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestServerAndClientProcesses(t *testing.T) {
+	parallelInShort(t)
 	srv, port := startServer(t, "--one-off", "--json", "--interval", "100ms")
 	out, errOut, code := run(t, 30*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port),
 		"--time", "0.5", "--rate", "20kpps", "--prbs", "--size", "1024", "--transport", "gso", "--batch", "16", "--json", "--interval", "100ms")
@@ -375,6 +415,7 @@ func TestServerPortInUse(t *testing.T) {
 }
 
 func TestClientWithoutServer(t *testing.T) {
+	parallelInShort(t)
 	port := freePort(t)
 	_, errOut, code := run(t, 15*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--time", "1")
 	if code != exitError || !strings.Contains(oneLineError(t, errOut), "no udpperf server answered") {
@@ -383,6 +424,7 @@ func TestClientWithoutServer(t *testing.T) {
 }
 
 func TestServerExitsNonZeroOnPRBSErrors(t *testing.T) {
+	parallelInShort(t)
 	srv, port := startServer(t, "--prbs", "--idle-exit", "300ms", "--json")
 	conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 	if err != nil {
@@ -443,6 +485,7 @@ func checkSVG(t *testing.T, path string) {
 }
 
 func TestBenchWritesTableJSONAndChart(t *testing.T) {
+	parallelInShort(t)
 	dir := t.TempDir()
 	jsonPath, svgPath, pngPath := filepath.Join(dir, "b.json"), filepath.Join(dir, "b.svg"), filepath.Join(dir, "b.png")
 	out, errOut, code := run(t, 60*time.Second, "bench", "--transport", "mmsg", "--size", "1472", "--batch", "8",
@@ -488,6 +531,7 @@ func TestBenchWritesTableJSONAndChart(t *testing.T) {
 }
 
 func TestLatencyCommand(t *testing.T) {
+	parallelInShort(t)
 	out, errOut, code := run(t, 60*time.Second, "latency", "--transport", "mmsg", "--count", "200", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, errOut)

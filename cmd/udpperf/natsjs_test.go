@@ -65,6 +65,7 @@ func TestConsumeUnreachable(t *testing.T) {
 // every datagram the server received is read back once, in order, with
 // no PRBS error, and the three reports agree.
 func TestPublishConsumeProcesses(t *testing.T) {
+	parallelInShort(t)
 	dir := t.TempDir()
 	url := fmt.Sprintf("nats://127.0.0.1:%d/udpperf.test", freeTCPPort(t))
 	srv, port := startServer(t, "--one-off", "--json", "--publish", url, "--nats-embedded", dir)

@@ -16,6 +16,7 @@ import (
 )
 
 func TestNDRCommand(t *testing.T) {
+	parallelInShort(t)
 	dir := t.TempDir()
 	jsonPath := filepath.Join(dir, "new", "folder", "ndr.json")
 	svgPath := filepath.Join(dir, "charts", "ndr.svg")
@@ -89,6 +90,7 @@ func TestBenchRepeat(t *testing.T) {
 // TestBadOutputPathsFailFirst checks that --chart and --out paths that
 // cannot be written stop the command before it measures anything.
 func TestBadOutputPathsFailFirst(t *testing.T) {
+	parallelInShort(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "plain-file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {

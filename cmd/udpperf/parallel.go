@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"udpstream.dev/bench"
 	"udpstream.dev/bench/account"
@@ -104,13 +105,12 @@ func sumLines(out *reportOut, p *printer, receiver bool) func(report.IntervalRec
 	}
 }
 
+// onceHeader returns a function that prints the interval header the first
+// time any stream calls it; the streams call it from their own goroutines.
 func onceHeader(p *printer, receiver bool) func() {
-	done := false
+	var once sync.Once
 	return func() {
-		if !done {
-			done = true
-			p.printf("[ ID] %s\n", report.IntervalHeader(receiver))
-		}
+		once.Do(func() { p.printf("[ ID] %s\n", report.IntervalHeader(receiver)) })
 	}
 }
 

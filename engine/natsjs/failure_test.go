@@ -38,6 +38,9 @@ func produce(t testing.TB, p *Publisher, stop <-chan struct{}, sent *atomic.Uint
 // afterwards reads exactly the acknowledged frames, once each, in order
 // per channel, and the counters account for every frame not acknowledged.
 func TestBrokerRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: kills and restarts the broker mid-run; TestServerGone covers losing it")
+	}
 	testutils.Leak(t)
 	dir := t.TempDir()
 	srv := startServer(t, dir, 0)
@@ -46,10 +49,7 @@ func TestBrokerRestart(t *testing.T) {
 		o.AckTimeout, o.MaxWait, o.RetryFor = 500*time.Millisecond, 20*time.Millisecond, 20*time.Second
 		o.MaxPendingBytes, o.CloseTimeout = 4<<20, 20*time.Second
 	})
-	run := 300 * time.Millisecond
-	if testing.Short() {
-		run = 150 * time.Millisecond
-	}
+	const run = 300 * time.Millisecond
 	stop := make(chan struct{})
 	var sent atomic.Uint64
 	var wg sync.WaitGroup

@@ -296,7 +296,7 @@ func injectBytes(c *Controller, b []byte) {
 func TestHandshakesUnderLoss(t *testing.T) {
 	cycles := 50
 	if testing.Short() {
-		cycles = 10 // a few seconds instead of about twenty
+		cycles = 5 // about a second instead of about twenty
 	}
 	testutils.Leak(t)
 	start := time.Now()

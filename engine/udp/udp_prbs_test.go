@@ -71,8 +71,8 @@ func TestPRBSRoundTrip(t *testing.T) {
 	defer goleak.VerifyNone(t, opt)
 	frames := 100_000
 	if testing.Short() {
-		t.Log("short: 5000 frames a path instead of 100000")
-		frames = 5_000
+		t.Log("short: 2000 frames a path (each size five times) instead of 100000")
+		frames = 2_000
 	}
 	const window = 1024
 	// Under -race (ten times slower) the other paths run a quarter of
