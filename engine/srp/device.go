@@ -33,6 +33,7 @@ type Device struct {
 
 	q       chan engine.Frame
 	pending atomic.Int64 // queued or being served
+	cork    atomic.Pointer[corker]
 	done    chan struct{}
 	once    sync.Once
 	wg      sync.WaitGroup
@@ -78,15 +79,33 @@ func (d *Device) dropClosed(f engine.Frame) {
 	d.pending.Add(-1)
 }
 
+// corker is a stream slave that can hold what it sends for one system
+// call (packetizer.Port over RSSI).
+type corker interface {
+	Cork()
+	Uncork()
+}
+
+// AddSlave attaches s; the first slave that can cork lets the device send
+// the responses to a burst of requests together.
+func (d *Device) AddSlave(s engine.Slave) {
+	if k, ok := s.(corker); ok {
+		d.cork.CompareAndSwap(nil, &k)
+	}
+	d.Master.AddSlave(s)
+}
+
+// burst bounds the requests served under one cork, so that a steady flow
+// of requests does not hold the first responses back.
+const burst = 32
+
 // run serves queued requests until Close.
 func (d *Device) run() {
 	defer d.wg.Done()
 	for {
 		select {
 		case f := <-d.q:
-			d.handle(f)
-			f.Release()
-			d.pending.Add(-1)
+			d.serveBurst(f)
 		case <-d.done:
 			for {
 				select {
@@ -97,6 +116,41 @@ func (d *Device) run() {
 				}
 			}
 		}
+	}
+}
+
+// serveBurst serves f and up to burst-1 requests queued behind it,
+// stopping early at Close. When more than one is served and the stream
+// slave can cork, their responses leave together when the burst ends
+// (Uncork).
+func (d *Device) serveBurst(f engine.Frame) {
+	k := d.cork.Load()
+	corked := false
+	for i := 0; ; i++ {
+		if !corked && k != nil && len(d.q) > 0 {
+			(*k).Cork()
+			corked = true
+		}
+		d.handle(f)
+		f.Release()
+		d.pending.Add(-1)
+		if i == burst-1 || len(d.q) == 0 || d.closing() {
+			break
+		}
+		f = <-d.q // only this goroutine receives: len > 0 means one is there
+	}
+	if corked {
+		(*k).Uncork()
+	}
+}
+
+// closing reports whether Close has begun.
+func (d *Device) closing() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
 	}
 }
 
