@@ -97,15 +97,26 @@ type Transport struct {
 	engine.Master
 	p     *Packetizer
 	limit atomic.Pointer[maxPayloader]
+	cork  atomic.Pointer[corker]
 }
 
 type maxPayloader interface{ MaxPayload() int }
 
+// corker is a transport that can hold what it sends for one system call
+// (rssi.Application).
+type corker interface {
+	Cork()
+	Uncork()
+}
+
 // AddSlave attaches s; the first slave that reports MaxPayload sets the
-// segment size.
+// segment size, and the first that can cork gets the ports' Cork.
 func (t *Transport) AddSlave(s engine.Slave) {
 	if m, ok := s.(maxPayloader); ok {
 		t.limit.CompareAndSwap(nil, &m)
+	}
+	if k, ok := s.(corker); ok {
+		t.cork.CompareAndSwap(nil, &k)
 	}
 	t.Master.AddSlave(s)
 }
@@ -124,6 +135,22 @@ type Port struct {
 
 // AcceptFrame sends f on the port's tDest, split into segments.
 func (pt *Port) AcceptFrame(f engine.Frame) { pt.p.sendFrame(pt.dest, f) }
+
+// Cork asks the transport (rssi.Application.Cork) to hold the segments
+// sent from now on until Uncork, so that they leave together; without
+// such a transport it does nothing.
+func (pt *Port) Cork() {
+	if k := pt.p.tr.cork.Load(); k != nil {
+		(*k).Cork()
+	}
+}
+
+// Uncork ends one Cork.
+func (pt *Port) Uncork() {
+	if k := pt.p.tr.cork.Load(); k != nil {
+		(*k).Uncork()
+	}
+}
 
 // Dest is the port's tDest.
 func (pt *Port) Dest() uint8 { return pt.dest }

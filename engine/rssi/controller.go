@@ -2,6 +2,7 @@ package rssi
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"udpstream.dev/engine"
@@ -101,6 +102,13 @@ type Controller struct {
 	rxq       chan rxItem
 	scratch   []byte
 
+	// datagrams waiting to be sent outside the lock (flush.go)
+	txq      []engine.Frame
+	txSpare  []engine.Frame
+	flushing bool       // a goroutine is sending txq
+	corks    int        // Application.Cork calls not yet undone
+	flushed  *sync.Cond // flushing ended
+
 	done   chan struct{}
 	retick chan struct{} // the link's timeouts changed
 	closed bool
@@ -132,7 +140,8 @@ type rxItem struct {
 // engine.Connect(udp, tr)).
 type Transport struct {
 	engine.Master
-	c *Controller
+	c     *Controller
+	batch atomic.Pointer[batcher] // the single slave, when it sends batches
 }
 
 // AcceptFrame takes one received datagram. Its header is pulled off the
@@ -205,6 +214,9 @@ func newController(opts Options, server bool) (*Controller, error) {
 		scratch: make([]byte, SynHeaderSize),
 	}
 	c.space = sync.NewCond(&c.mu)
+	c.flushed = sync.NewCond(&c.mu)
+	c.txq = make([]engine.Frame, 0, 2*maxWindow)
+	c.txSpare = make([]engine.Frame, 0, 2*maxWindow)
 	c.tr.c, c.app.c = c, c
 	c.wg.Add(2)
 	go c.timerLoop()
@@ -252,8 +264,12 @@ func (c *Controller) Close() error {
 	c.dropLink()
 	c.space.Broadcast()
 	close(c.done)
+	c.flushLocked() // the RST, corked or not
 	c.mu.Unlock()
 	c.wg.Wait()
+	c.mu.Lock()
+	c.waitFlushed() // another goroutine's send in progress
+	c.mu.Unlock()
 	c.drainQueue()
 	c.tr.Close()
 	c.app.Close()

@@ -25,6 +25,7 @@ func (c *Controller) timerLoop() {
 		c.mu.Lock()
 		if !c.closed {
 			c.poll(time.Now())
+			c.flushLocked() // corked or not: a cork lasts one tick at most
 		}
 		c.mu.Unlock()
 	}
@@ -99,5 +100,5 @@ func (c *Controller) deliver(it rxItem) {
 	if c.st == StateOpen && !c.closed && int(c.delivered-c.lastAckTx) >= c.lk.maxCum && len(c.rxq) < c.opts.BusyThreshold {
 		c.sendAck()
 	}
-	c.mu.Unlock()
+	c.unlockFlush()
 }

@@ -10,7 +10,7 @@ import (
 func (c *Controller) receive(f engine.Frame) {
 	b, berr := f.Bytes()
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlockFlush()
 	if c.closed {
 		return
 	}

@@ -11,8 +11,12 @@ import (
 func (c *Controller) send(f engine.Frame) {
 	n := f.Payload()
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlockFlush()
 	for c.st == StateOpen && !c.closed && c.outstand >= c.lk.window {
+		if len(c.txq) > 0 && !c.flushing {
+			c.flushLocked() // what a cork holds must go before waiting for acknowledges
+			continue
+		}
 		c.space.Wait()
 	}
 	if c.st != StateOpen || c.closed || n < 1 || n > c.lk.seg-HeaderSize || f.Retain() != nil {
@@ -29,7 +33,7 @@ func (c *Controller) send(f engine.Frame) {
 }
 
 // emit builds one datagram in a frame of the transport's allocator and
-// sends it: header (with the current acknowledge and BUSY), then a copy
+// queues it for sending once mu is released (flush.go): header (with the current acknowledge and BUSY), then a copy
 // of payload (which may be the zero Frame). syn carries the parameters of
 // a SYN or SYN+ACK. Called with mu held.
 func (c *Controller) emit(flags, seq uint8, payload engine.Frame, syn *Params) {
@@ -45,13 +49,13 @@ func (c *Controller) emit(flags, seq uint8, payload engine.Frame, syn *Params) {
 		c.stats.TxErrors++
 		return
 	}
-	defer out.Release()
 	if err := c.fill(out, &h, payload, n); err != nil {
+		out.Release()
 		c.stats.TxErrors++
 		return
 	}
 	c.lastTx = time.Now()
-	c.tr.SendFrame(out)
+	c.queue(out)
 }
 
 // fill writes the header and payload into out and sets its payload size.

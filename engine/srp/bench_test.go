@@ -3,6 +3,7 @@ package srp
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,41 +17,50 @@ import (
 // on loopback, over plain UDP (jumbo) and over RSSI + packetizer v2
 // tDest 0 (standard MTU), with 1 and 64 in flight; the -txqueue links
 // batch their sends through udp.WithTxQueue (sendmmsg). It reports
-// transactions/s and the p50/p99 latency of one read (start to wait
-// return) in microseconds.
+// transactions/s, the p50/p99 latency of one read (start to wait
+// return) in microseconds, the process's CPU time per read (user and
+// system, microseconds: less sensitive to other load than the rate) and
+// the datagrams both UDP endpoints sent per read.
 func BenchmarkReadLatency(b *testing.B) {
 	for _, link := range []string{"udp", "udp-txqueue", "rssi", "rssi-txqueue"} {
 		for _, size := range []int{4, 4096} {
 			for _, inflight := range []int{1, 64} {
 				b.Run(fmt.Sprintf("%s/size=%d/inflight=%d", link, size, inflight), func(b *testing.B) {
-					m, closeFn := benchLink(b, link)
-					defer closeFn()
-					benchReads(b, m, size, inflight)
+					l := benchLink(b, link)
+					defer l.close()
+					benchReads(b, l, size, inflight)
 				})
 			}
 		}
 	}
 }
 
-func benchLink(b *testing.B, link string) (*memory.Master, func()) {
-	switch link {
-	case "udp":
-		p := newUDPPair(b)
-		return p.m, p.close
-	case "udp-txqueue": // sends batched by a transmit goroutine (sendmmsg)
-		p := newUDPPair(b, udp.WithTxQueue(256))
-		return p.m, p.close
-	case "rssi-txqueue":
-		p := newRSSIPair(b, 2, false, 0, udp.WithTxQueue(256))
-		return p.m, p.close
+// benchPair is a host and a device on one link, and the datagrams their
+// UDP endpoints sent so far.
+type benchPair struct {
+	m      *memory.Master
+	close  func()
+	txSent func() uint64
+}
+
+func benchLink(b *testing.B, link string) benchPair {
+	var opts []udp.Option
+	if strings.HasSuffix(link, "-txqueue") { // sends batched by a transmit goroutine (sendmmsg)
+		opts = append(opts, udp.WithTxQueue(256))
 	}
-	p := newRSSIPair(b, 2, false, 0)
-	return p.m, p.close
+	if strings.HasPrefix(link, "udp") {
+		p := newUDPPair(b, opts...)
+		return benchPair{p.m, p.close, func() uint64 { return p.client.Stats().TxFrames + p.server.Stats().TxFrames }}
+	}
+	p := newRSSIPair(b, 2, false, 0, opts...)
+	c, s := p.client.UDP.(*udp.Client), p.server.UDP.(*udp.Server)
+	return benchPair{p.m, p.close, func() uint64 { return c.Stats().TxFrames + s.Stats().TxFrames }}
 }
 
 // benchReads runs b.N reads from inflight goroutines and reports rate and
 // latency percentiles.
-func benchReads(b *testing.B, m *memory.Master, size, inflight int) {
+func benchReads(b *testing.B, l benchPair, size, inflight int) {
+	m := l.m
 	lat := make([][]time.Duration, inflight)
 	for i := range lat {
 		lat[i] = make([]time.Duration, 0, b.N/inflight+1)
@@ -62,7 +72,7 @@ func benchReads(b *testing.B, m *memory.Master, size, inflight int) {
 	var wg sync.WaitGroup
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0, sent0 := time.Now(), cpuTime(), l.txSent()
 	for w := range inflight {
 		n := b.N / inflight
 		if w < b.N%inflight {
@@ -83,7 +93,7 @@ func benchReads(b *testing.B, m *memory.Master, size, inflight int) {
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu, sent := time.Since(start), cpuTime()-cpu0, l.txSent()-sent0
 	b.StopTimer()
 	all := slices.Concat(lat...)
 	slices.Sort(all)
@@ -94,6 +104,10 @@ func benchReads(b *testing.B, m *memory.Master, size, inflight int) {
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "tx/s")
 	b.ReportMetric(us(0.50), "p50-us")
 	b.ReportMetric(us(0.99), "p99-us")
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu)/1e3/float64(len(all)), "cpu-us/op")
+	}
+	b.ReportMetric(float64(sent)/float64(len(all)), "dgrams/op")
 }
 
 // BenchmarkHostDeviceDirect is the protocol alone: a host and a device

@@ -33,6 +33,10 @@ type Device struct {
 
 	q       chan engine.Frame
 	pending atomic.Int64 // queued or being served
+	cork    atomic.Pointer[corker]
+	batch   atomic.Pointer[batcher]
+	out     []engine.Frame // responses of a burst for batch (nil outside one); the serving goroutine's
+	outBuf  []engine.Frame
 	done    chan struct{}
 	once    sync.Once
 	wg      sync.WaitGroup
@@ -45,7 +49,8 @@ const QueueDepth = 1024
 // NewDevice returns a device serving requests from s; Close stops its
 // goroutine.
 func NewDevice(s memory.Slave) *Device {
-	d := &Device{mem: memory.NewMaster(s), q: make(chan engine.Frame, QueueDepth), done: make(chan struct{})}
+	d := &Device{mem: memory.NewMaster(s), q: make(chan engine.Frame, QueueDepth), done: make(chan struct{}),
+		outBuf: make([]engine.Frame, 0, burst)}
 	d.SetPool(framePool())
 	d.wg.Add(1)
 	go d.run()
@@ -78,15 +83,45 @@ func (d *Device) dropClosed(f engine.Frame) {
 	d.pending.Add(-1)
 }
 
+// corker is a stream slave that can hold what it sends for one system
+// call (packetizer.Port over RSSI).
+type corker interface {
+	Cork()
+	Uncork()
+}
+
+// batcher is a stream slave that sends several frames in one call
+// (udp.Server, udp.Client: sendmmsg).
+type batcher interface {
+	SendBatch(fs []engine.Frame) (int, error)
+}
+
+// AddSlave attaches s. A single slave that sends batches, or the first
+// that can cork, lets the device send the responses to a burst of
+// requests together.
+func (d *Device) AddSlave(s engine.Slave) {
+	if k, ok := s.(corker); ok {
+		d.cork.CompareAndSwap(nil, &k)
+	}
+	d.Master.AddSlave(s)
+	if b, ok := s.(batcher); ok && d.SlaveCount() == 1 {
+		d.batch.Store(&b)
+	} else {
+		d.batch.Store(nil)
+	}
+}
+
+// burst bounds the requests served under one cork, so that a steady flow
+// of requests does not hold the first responses back.
+const burst = 32
+
 // run serves queued requests until Close.
 func (d *Device) run() {
 	defer d.wg.Done()
 	for {
 		select {
 		case f := <-d.q:
-			d.handle(f)
-			f.Release()
-			d.pending.Add(-1)
+			d.serveBurst(f)
 		case <-d.done:
 			for {
 				select {
@@ -97,6 +132,60 @@ func (d *Device) run() {
 				}
 			}
 		}
+	}
+}
+
+// serveBurst serves f and up to burst-1 requests queued behind it,
+// stopping early at Close. When more than one is served, their responses
+// leave together when the burst ends: in one SendBatch, or held by the
+// stream slave's cork until Uncork.
+func (d *Device) serveBurst(f engine.Frame) {
+	k, b := d.cork.Load(), d.batch.Load()
+	corked := false
+	for i := 0; ; i++ {
+		switch {
+		case corked || d.out != nil || len(d.q) == 0:
+		case b != nil:
+			d.out = d.outBuf[:0]
+		case k != nil:
+			(*k).Cork()
+			corked = true
+		}
+		d.handle(f)
+		f.Release()
+		d.pending.Add(-1)
+		if i == burst-1 || len(d.q) == 0 || d.closing() {
+			break
+		}
+		f = <-d.q // only this goroutine receives: len > 0 means one is there
+	}
+	if corked {
+		(*k).Uncork()
+	}
+	if d.out != nil {
+		d.sendOut(*b)
+	}
+}
+
+// sendOut sends the responses a burst collected in one call.
+func (d *Device) sendOut(b batcher) {
+	if n, _ := b.SendBatch(d.out); n < len(d.out) {
+		d.st.txErrors.Add(uint64(len(d.out) - n))
+	}
+	for i := range d.out {
+		d.out[i].Release()
+		d.out[i] = engine.Frame{}
+	}
+	d.out = nil
+}
+
+// closing reports whether Close has begun.
+func (d *Device) closing() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -197,6 +286,10 @@ func (d *Device) respond(hb [HeaderSize]byte, data []byte, status uint32) {
 	r.Write(data)
 	r.Write(ft[:])
 	d.st.served.Add(1)
+	if d.out != nil { // a burst: sent by serveBurst
+		d.out = append(d.out, r)
+		return
+	}
 	d.SendFrame(r)
 	r.Release()
 }

@@ -176,6 +176,20 @@ func (d *dropper) AcceptReq(size int, zeroCopy bool) (engine.Frame, error) {
 	return d.next.AcceptReq(size, zeroCopy)
 }
 
+// SendBatch passes a batch of datagrams on in one call (RSSI sends
+// what it queued together); with loss injected each goes on its own.
+func (d *dropper) SendBatch(fs []engine.Frame) (int, error) {
+	if b, ok := d.next.(interface {
+		SendBatch([]engine.Frame) (int, error)
+	}); ok && d.loss == 0 {
+		return b.SendBatch(fs)
+	}
+	for _, f := range fs {
+		d.AcceptFrame(f)
+	}
+	return len(fs), nil
+}
+
 func (d *dropper) AcceptFrame(f engine.Frame) {
 	if d.loss > 0 {
 		d.mu.Lock()
