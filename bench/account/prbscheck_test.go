@@ -36,45 +36,13 @@ func TestPRBSCheckFollowsRoguesRules(t *testing.T) {
 	seq := uint32(0)
 	var corruptAfterGap uint64
 	for i := range 3000 {
-		switch k := rng.IntN(20); {
-		case k == 0:
-			seq += uint32(1 + rng.IntN(5)) // a gap
-		case k == 1:
-			seq -= uint32(rng.IntN(3)) // a repeat or a late frame
-		case k == 2:
-			seq = 0 // the sender started again
-		}
-		size := 12 + 4*rng.IntN(700)
-		d := benchtest.PRBSDatagram(t, seq, size)
-		code := uint8(0)
-		corrupt := false
-		switch k := rng.IntN(25); {
-		case k == 0:
-			d[8+rng.IntN(size-8)] ^= 1 << rng.IntN(8) // payload, or word 0 of the LFSR
-			corrupt = true
-		case k == 1:
-			d[4]++ // size word
-		case k == 2:
-			d = d[:size-1-rng.IntN(3)] // not whole words
-		case k == 3:
-			code = 1
-		}
+		seq = nextTestSeq(rng, seq)
+		d, code, corrupt := randomPRBSDatagram(t, rng, seq)
 		pool := big
 		if rng.IntN(4) == 0 {
 			pool = small // split over 1024-byte buffers when larger
 		}
-		f, err := pool.AcceptReq(len(d), true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.WriteAt(d, 0); err != nil {
-			t.Fatal(err)
-		}
-		if code != 0 {
-			if err := f.SetError(code); err != nil {
-				t.Fatal(err)
-			}
-		}
+		f := frameOf(t, pool, d, code)
 		before := rogue.Stats()
 		rogue.AcceptFrame(f)
 		after := rogue.Stats()
@@ -95,7 +63,64 @@ func TestPRBSCheckFollowsRoguesRules(t *testing.T) {
 		}
 		seq++
 	}
-	st := rogue.Stats()
+	checkSameCounts(t, &c, rogue.Stats(), corruptAfterGap)
+}
+
+// nextTestSeq is the sequence of the next test frame: mostly seq itself,
+// sometimes after a gap, a repeat or a restart.
+func nextTestSeq(rng *rand.Rand, seq uint32) uint32 {
+	switch k := rng.IntN(20); {
+	case k == 0:
+		seq += uint32(1 + rng.IntN(5)) // a gap
+	case k == 1:
+		seq -= uint32(rng.IntN(3)) // a repeat or a late frame
+	case k == 2:
+		seq = 0 // the sender started again
+	}
+	return seq
+}
+
+// randomPRBSDatagram is a PRBS datagram of a random size with sequence
+// seq, now and then broken: a flipped bit (corrupt), a wrong size word, a
+// size that is not whole words, or an error code for its frame.
+func randomPRBSDatagram(t *testing.T, rng *rand.Rand, seq uint32) (d []byte, code uint8, corrupt bool) {
+	size := 12 + 4*rng.IntN(700)
+	d = benchtest.PRBSDatagram(t, seq, size)
+	switch k := rng.IntN(25); {
+	case k == 0:
+		d[8+rng.IntN(size-8)] ^= 1 << rng.IntN(8) // payload, or word 0 of the LFSR
+		corrupt = true
+	case k == 1:
+		d[4]++ // size word
+	case k == 2:
+		d = d[:size-1-rng.IntN(3)] // not whole words
+	case k == 3:
+		code = 1
+	}
+	return d, code, corrupt
+}
+
+// frameOf is a frame from pool holding d, with error code if not 0.
+func frameOf(t *testing.T, pool *engine.Pool, d []byte, code uint8) engine.Frame {
+	f, err := pool.AcceptReq(len(d), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(d, 0); err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		if err := f.SetError(code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+// checkSameCounts fails unless c counted what Rogue's checker counted
+// (st), and the stream exercised every rule.
+func checkSameCounts(t *testing.T, c *prbsCheck, st prbs.CheckerStats, corruptAfterGap uint64) {
+	t.Helper()
 	if c.seqErrors.Load() != st.SeqErrors || c.payloadErrs.Load() != st.PayloadErrors ||
 		c.sizeErrors.Load() != st.SizeErrors || c.frameErrors.Load() != st.FrameErrors || c.gapErrors.Load() != corruptAfterGap {
 		t.Fatalf("seq %d payload %d size %d frame %d gap %d; Rogue's checker %+v, corrupt frames after a gap %d",
