@@ -36,13 +36,6 @@ if [ -n "$old" ] && [ ! -x "$old" ]; then
 	echo "$name: OLD=$old is not an executable udpperf" >&2
 	exit 2
 fi
-timed=(python3 -c 'import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-_, status, ru = os.wait4(pid, 0)
-print("TIME %.6f %.6f" % (ru.ru_utime, ru.ru_stime), file=sys.stderr)
-sys.exit(os.waitstatus_to_exitcode(status))')
 
 # one BIN PAYLOAD [--prbs]: the sender into BIN's server; prints
 # "received dgram/s user_ns sys_ns prbs_errors".
@@ -64,7 +57,7 @@ one() {
 	}
 	wait "$server" || true
 	local u s
-	read -r u s < <(sed -n 's/^TIME \([0-9.]*\) \([0-9.]*\)$/\1 \2/p' "$work/server.err" | tail -n1)
+	read -r u s < <(cputime "$work/server.err")
 	python3 - "$work/server.json" "$u" "$s" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["end"]["sum_received"]
