@@ -50,6 +50,9 @@ func checkConsistent(t *testing.T, r report.Result) {
 }
 
 func TestRunEachTransportPacedWithPRBS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed transfer runs and waits on idle/timeouts; the full run covers it")
+	}
 	transports := []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO}
 	if testing.Short() {
 		transports = transports[1:2] // short: mmsg only; the full run sweeps all three
@@ -93,6 +96,9 @@ func TestRunEachTransportPacedWithPRBS(t *testing.T) {
 }
 
 func TestRunFullSpeedJumbo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed transfer runs and waits on idle/timeouts; the full run covers it")
+	}
 	r, err := Run(testContext(t), report.Case{Transport: udp.TransportMmsg, Payload: 8972, Duration: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +110,9 @@ func TestRunFullSpeedJumbo(t *testing.T) {
 }
 
 func TestRunWithRxQueue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed transfer runs and waits on idle/timeouts; the full run covers it")
+	}
 	r, err := Run(testContext(t), report.Case{Transport: udp.TransportMmsg, Payload: 1472, Duration: 300 * time.Millisecond, RxQueue: 4096, PRBS: true})
 	if err != nil {
 		t.Fatal(err)
@@ -196,6 +205,9 @@ func TestRunNetns(t *testing.T) {
 }
 
 func TestSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed transfer runs and waits on idle/timeouts; the full run covers it")
+	}
 	cases := report.Cases(report.Case{Duration: 100 * time.Millisecond, Rate: report.Rate{DatagramsPerSecond: 5000}},
 		[]udp.Transport{udp.TransportNaive, udp.TransportMmsg}, []int{512}, []int{4, 8})
 	if len(cases) != 3 { // naive once, mmsg per batch
@@ -259,6 +271,9 @@ func startServeCancel(t *testing.T, cfg ServeConfig) (port int, done chan Server
 }
 
 func TestServeAndTransmit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed transfer runs and waits on idle/timeouts; the full run covers it")
+	}
 	var mu sync.Mutex
 	var sessions []account.SessionSummary
 	port, done := startServe(t, ServeConfig{Transport: udp.TransportGRO, OneOff: true,
@@ -301,6 +316,9 @@ func TestServeAndTransmit(t *testing.T) {
 }
 
 func TestServeStopsWhenIdleAndCountsForeignTraffic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed transfer runs and waits on idle/timeouts; the full run covers it")
+	}
 	t.Parallel() // waits on timers and a socket; shares nothing with other tests
 	port, done := startServe(t, ServeConfig{Transport: udp.TransportMmsg, IdleExit: 200 * time.Millisecond, Time: 10 * time.Second})
 	conn, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))))
@@ -336,6 +354,9 @@ func TestTransmitRefusesJumboToStandardServer(t *testing.T) {
 }
 
 func TestTransmitFailsWithoutServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed transfer runs and waits on idle/timeouts; the full run covers it")
+	}
 	t.Parallel() // waits on timers and a socket; shares nothing with other tests
 	l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -354,6 +375,9 @@ func TestTransmitFailsWithoutServer(t *testing.T) {
 }
 
 func TestTransmitRaw(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed transfer runs and waits on idle/timeouts; the full run covers it")
+	}
 	t.Parallel() // waits on timers and a socket; shares nothing with other tests
 	l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -451,6 +475,9 @@ func TestRunAllocatesNothingPerDatagram(t *testing.T) {
 }
 
 func TestServeTimeBoundsAnIdleServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed transfer runs and waits on idle/timeouts; the full run covers it")
+	}
 	t.Parallel() // waits on timers and a socket; shares nothing with other tests
 	_, done := startServe(t, ServeConfig{Transport: udp.TransportMmsg, Time: 300 * time.Millisecond})
 	start := time.Now()

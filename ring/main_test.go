@@ -72,7 +72,10 @@ func mustMake[T any](t testing.TB, k kind[T], capacity int, start uint64) queue[
 // reduced under -race or -short but never below what still exercises
 // thousands of wrap-arounds and wake-ups.
 func scaled(full int) int {
-	if raceEnabled || testing.Short() {
+	if testing.Short() {
+		return max(full/64, 10_000) // short: a smoke-sized transfer
+	}
+	if raceEnabled {
 		return max(full/4, 200_000)
 	}
 	return full

@@ -26,6 +26,9 @@ func (f *fakeRing[T]) user(producerSide bool) *ring[T] {
 // TestRingProducer drives a producer ring (fill/TX) against a simulated
 // kernel consumer, starting near the 32-bit wrap of the indices.
 func TestRingProducer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: the spinning two-goroutine ring run; TestRingLimits covers the index arithmetic")
+	}
 	const size, total = 16, 20000
 	f := newFake[uint64](size, 0xffffff00)
 	r := f.user(true)
@@ -83,6 +86,9 @@ func TestRingProducer(t *testing.T) {
 // TestRingConsumer drives a consumer ring (RX/completion) against a
 // simulated kernel producer of descriptors.
 func TestRingConsumer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: the spinning two-goroutine ring run; TestRingLimits covers the index arithmetic")
+	}
 	const size, total = 32, 20000
 	f := newFake[Desc](size, 0xfffffff0)
 	r := f.user(false)

@@ -160,6 +160,9 @@ func TestSpreadOf(t *testing.T) {
 // TestNDRLoopback searches for real, bounded by short trials and few
 // steps: the figures depend on the machine, the bookkeeping does not.
 func TestNDRLoopback(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a real NDR search on loopback; the full run covers it")
+	}
 	var trials int
 	nc := NDRCase{
 		Case:   report.Case{Transport: udp.TransportMmsg, Payload: 1472, Duration: 150 * time.Millisecond},

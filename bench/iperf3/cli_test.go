@@ -28,6 +28,9 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // TestServeAndRunAndPrint: the command-line layer's text and JSON on both
 // sides of a --bidir test, one-off server.
 func TestServeAndRunAndPrint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed iperf3-protocol tests and control timeouts; the full run covers it")
+	}
 	testutils.Leak(t)
 	port := freePort(t)
 	var srvOut syncBuffer

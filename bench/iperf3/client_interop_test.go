@@ -100,6 +100,9 @@ type iperf3ServerJSON struct {
 // five cases and checks that the server's own output (passed back with
 // --get-server-output) agrees with what the client counted.
 func TestClientToIperf3Server(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: real iperf3 interop (runs for seconds); the full run covers it")
+	}
 	bin := needIperf3(t)
 	cases := []struct {
 		name string

@@ -14,6 +14,9 @@ import (
 // TestClientUntilCancelled: -t 0 runs until the context ends, then
 // exchanges results as usual.
 func TestClientUntilCancelled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed iperf3-protocol tests and control timeouts; the full run covers it")
+	}
 	testutils.Leak(t)
 	s, _ := startServer(t, ServerConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
@@ -55,6 +58,9 @@ func TestClientConfigErrors(t *testing.T) {
 // TestClientSilentServer: a server that accepts and says nothing fails
 // the client within its control timeout.
 func TestClientSilentServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed iperf3-protocol tests and control timeouts; the full run covers it")
+	}
 	testutils.Leak(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -16,6 +16,9 @@ import (
 // server is sending and no end is near); the clients see the control
 // connection close.
 func TestServerCloseInEveryState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed iperf3-protocol tests and control timeouts; the full run covers it")
+	}
 	testutils.Leak(t)
 	s, rep := startServer(t, ServerConfig{ControlTimeout: 30 * time.Second})
 	addr := "127.0.0.1:" + strconv.Itoa(s.Port())

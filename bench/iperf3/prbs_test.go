@@ -45,6 +45,9 @@ func TestPRBSPayload(t *testing.T) {
 // TestPRBSBetweenUdpperfs: PRBS payloads both ways (--bidir) pass their
 // checks, and a receiver counts a corrupted one.
 func TestPRBSBetweenUdpperfs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed iperf3-protocol tests and control timeouts; the full run covers it")
+	}
 	testutils.Leak(t)
 	s, rep := startServer(t, ServerConfig{})
 	res, err := Run(context.Background(), ClientConfig{Host: "127.0.0.1", Port: s.Port(), Time: 500 * time.Millisecond,

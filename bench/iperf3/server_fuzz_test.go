@@ -24,6 +24,9 @@ import (
 // connection was closed within its deadlines, that no loss was made up,
 // and that a real test still runs.
 func TestServerPortFuzz(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed iperf3-protocol tests and control timeouts; the full run covers it")
+	}
 	testutils.Leak(t)
 	const timeout = 300 * time.Millisecond
 	s, rep := startServer(t, ServerConfig{ControlTimeout: timeout, MaxClients: 32})

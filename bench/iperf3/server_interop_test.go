@@ -39,6 +39,9 @@ func startServer(t *testing.T, cfg ServerConfig) (*Server, *reports) {
 // in the five cases and checks that what iperf3 says it sent equals
 // what the server received plus what it counted lost (the reverse for -R).
 func TestIperf3ClientToServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: real iperf3 interop (runs for seconds); the full run covers it")
+	}
 	bin := needIperf3(t)
 	cases := []struct {
 		name string

@@ -80,6 +80,9 @@ func TestServerKilledClient(t *testing.T) {
 // -P 2 without the server knowing beforehand, and two clients at once
 // (one -R), each with correct counts.
 func TestServerServesOurClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed iperf3-protocol tests and control timeouts; the full run covers it")
+	}
 	testutils.Leak(t)
 	s, rep := startServer(t, ServerConfig{})
 	cfgs := []ClientConfig{
@@ -139,6 +142,9 @@ func TestServerServesOurClients(t *testing.T) {
 // TestServerLimitAndAllowList: beyond MaxClients, and from an address
 // not allowed, a client gets ACCESS_DENIED.
 func TestServerLimitAndAllowList(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: timed iperf3-protocol tests and control timeouts; the full run covers it")
+	}
 	testutils.Leak(t)
 	firstTime := 2 * time.Second
 	if testing.Short() {

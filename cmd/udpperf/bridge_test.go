@@ -53,6 +53,9 @@ func bridgePort(t *testing.T) int {
 // TestBridgeProcesses runs client -> server --bridge -> bridge as three
 // processes: the session's loss and PRBS are followed end to end.
 func TestBridgeProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	bp := bridgePort(t)
 	url := fmt.Sprintf("tcp://127.0.0.1:%d", bp)

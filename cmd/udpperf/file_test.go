@@ -103,6 +103,9 @@ func TestFileSummaryAndDamage(t *testing.T) {
 // loopback and reads the recording back: one record per datagram, in
 // order, with its bytes; with --record-max-size the set is split.
 func TestServerRecord(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	for _, limit := range []int{0, 3000} {
 		t.Run(fmt.Sprint("max-size-", limit), func(t *testing.T) {

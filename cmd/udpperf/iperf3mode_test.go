@@ -49,6 +49,9 @@ type protoJSON struct {
 // exits 0, and its sent count equals what it says the server received
 // plus lost (the server vouches its loss with the client's sent count).
 func TestProtoRealIperf3Client(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: real iperf3 interop (runs for seconds); the full run covers it")
+	}
 	parallelInShort(t)
 	iperf3, err := exec.LookPath("iperf3")
 	if err != nil {
@@ -154,6 +157,9 @@ func TestProtoTwoClientsNoP(t *testing.T) {
 // TestProtoTextAndErrors: the text lines (roles, columns, intervals from
 // 0) and the command-line mistakes the issue names.
 func TestProtoTextAndErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	srv, port := startProtoServer(t, "-i", "0.2")
 	out, errOut, code := runBin(t, 30*time.Second, "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "1", "-b", "5M", "--bidir", "-i", "0.2", "-l", "8972")

@@ -417,6 +417,9 @@ func TestJSONStreamIsLive(t *testing.T) {
 }
 
 func TestJSONStreamReportsErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	out, _, code := run(t, 15*time.Second, "-c", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-t", "1", "--json-stream")
 	evs := events(t, out)
@@ -427,6 +430,9 @@ func TestJSONStreamReportsErrors(t *testing.T) {
 }
 
 func TestReverseEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	cl, sv, srvLog := iperfTest(t, "-R", "-t", "0.5", "-b", "20M", "-l", "1000", "-i", "0.1")
 	sent, got := cl.End.SumSent, cl.End.SumReceived
@@ -468,6 +474,9 @@ func TestReverseRefusesWhatItCannotDo(t *testing.T) {
 }
 
 func TestBidirEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	cl, sv, _ := iperfTest(t, "--bidir", "-t", "0.5", "-b", "10M", "-l", "1000", "-i", "0.1")
 	e := cl.End

@@ -362,6 +362,9 @@ func TestHelp(t *testing.T) {
 }
 
 func TestServerAndClientProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	srv, port := startServer(t, "--one-off", "--json", "--interval", "100ms")
 	out, errOut, code := run(t, 30*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port),
@@ -415,6 +418,9 @@ func TestServerPortInUse(t *testing.T) {
 }
 
 func TestClientWithoutServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	port := freePort(t)
 	_, errOut, code := run(t, 15*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--time", "1")
@@ -424,6 +430,9 @@ func TestClientWithoutServer(t *testing.T) {
 }
 
 func TestServerExitsNonZeroOnPRBSErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	srv, port := startServer(t, "--prbs", "--idle-exit", "300ms", "--json")
 	conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
@@ -485,6 +494,9 @@ func checkSVG(t *testing.T, path string) {
 }
 
 func TestBenchWritesTableJSONAndChart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	dir := t.TempDir()
 	jsonPath, svgPath, pngPath := filepath.Join(dir, "b.json"), filepath.Join(dir, "b.svg"), filepath.Join(dir, "b.png")
@@ -531,6 +543,9 @@ func TestBenchWritesTableJSONAndChart(t *testing.T) {
 }
 
 func TestLatencyCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	out, errOut, code := run(t, 60*time.Second, "latency", "--transport", "mmsg", "--count", "200", "--json")
 	if code != 0 {

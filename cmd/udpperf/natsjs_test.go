@@ -65,6 +65,9 @@ func TestConsumeUnreachable(t *testing.T) {
 // every datagram the server received is read back once, in order, with
 // no PRBS error, and the three reports agree.
 func TestPublishConsumeProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	dir := t.TempDir()
 	url := fmt.Sprintf("nats://127.0.0.1:%d/udpperf.test", freeTCPPort(t))

@@ -16,6 +16,9 @@ import (
 )
 
 func TestNDRCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	dir := t.TempDir()
 	jsonPath := filepath.Join(dir, "new", "folder", "ndr.json")
@@ -90,6 +93,9 @@ func TestBenchRepeat(t *testing.T) {
 // TestBadOutputPathsFailFirst checks that --chart and --out paths that
 // cannot be written stop the command before it measures anything.
 func TestBadOutputPathsFailFirst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	parallelInShort(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "plain-file")

@@ -24,6 +24,9 @@ func startParallelServer(t *testing.T, n int, args ...string) (*proc, int) {
 // Two streams as separate processes: each stream has its figures in every
 // interval and at the end, on both sides, and they add up to the sums.
 func TestParallelStreamsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	srv, port := startParallelServer(t, 2, "-1", "-J")
 	cpus := fmt.Sprintf("0,%d", min(1, runtime.NumCPU()-1))
 	out, errOut, code := run(t, 30*time.Second, "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-P", "2", "-A", cpus,

@@ -25,6 +25,9 @@ func freeUDPPort(t *testing.T) int {
 // arrives, checked, and both sides report in the JSON names of the
 // other modes.
 func TestRSSIServerClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	testutils.Leak(t)
 	port := strconv.Itoa(freeUDPPort(t))
 	var sout, serr bytes.Buffer

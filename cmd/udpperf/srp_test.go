@@ -39,6 +39,9 @@ func runUdpperf(t *testing.T, args ...string) (string, int) {
 // TestSRPCommands: write, read, dump and bench against the emulated
 // device, over plain UDP and over RSSI.
 func TestSRPCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
+	}
 	testutils.Leak(t)
 	for _, l := range []srpbench.Link{{Jumbo: true}, {RSSI: true, Packetizer: 2}, {RSSI: true, Packetizer: 1}} {
 		t.Run(l.String(), func(t *testing.T) {

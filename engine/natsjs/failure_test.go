@@ -93,6 +93,9 @@ func TestBrokerRestart(t *testing.T) {
 // most MaxWait once, then drops and counts; Close returns within its
 // bound, and every frame is in one counter.
 func TestServerGone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: waits on broker and connect timeouts; the full run covers it")
+	}
 	testutils.Leak(t)
 	srv := startServer(t, t.TempDir(), 0)
 	pub := newPublisher(t, srv.URL(), "gone", func(o *PublisherOptions) {
@@ -128,6 +131,9 @@ func TestServerGone(t *testing.T) {
 // publisher (the stream holds the frames); it reads them all, in order,
 // and Close stops it promptly mid-stream.
 func TestSlowConsumer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: waits on broker and connect timeouts; the full run covers it")
+	}
 	testutils.Leak(t)
 	srv := startServer(t, t.TempDir(), 0)
 	n := 3000
@@ -166,6 +172,9 @@ func TestSlowConsumer(t *testing.T) {
 // reads on from where it stopped: every frame at least once, the repeats
 // at most the message that was being sent at Close.
 func TestDurableResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: waits on broker and connect timeouts; the full run covers it")
+	}
 	testutils.Leak(t)
 	srv := startServer(t, t.TempDir(), 0)
 	pub := newPublisher(t, srv.URL(), "resume", func(o *PublisherOptions) { o.BatchBytes = 16 << 10 })
@@ -205,6 +214,9 @@ func TestDurableResume(t *testing.T) {
 // TestUnreachable: a refused port and a silent listener both fail with
 // ErrConnect within the connect timeout.
 func TestUnreachable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: waits on broker and connect timeouts; the full run covers it")
+	}
 	testutils.Leak(t)
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

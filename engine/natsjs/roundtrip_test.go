@@ -15,6 +15,9 @@ import (
 // with every flag, error and size, and reads them back exactly, in order
 // per channel, PRBS payloads intact.
 func TestRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: starts a JetStream server and streams through it; the full run covers it")
+	}
 	testutils.Leak(t)
 	srv := startServer(t, t.TempDir(), 0)
 	sizes := []int{0, 1, 3, 12, 100, 1472, 8972, 65536 - 32, 65536, 100_000, 1_000_000}

@@ -19,6 +19,9 @@ func stdOpts() Options { return Options{MaxSegment: 1464} }
 // The handshake our client and server make is Rogue's, byte for byte: the
 // SYN, the SYN+ACK and the client's first ACK of the captured exchange.
 func TestHandshakeBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: waits on a whole open/close exchange; the full run checks the bytes")
+	}
 	testutils.Leak(t)
 	var mu sync.Mutex
 	var seen []string
@@ -74,6 +77,9 @@ func TestHandshakeBytes(t *testing.T) {
 
 // Every segment arrives once, in order, intact, whatever the link does.
 func TestLossyLink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: loss, retransmit and handshake timing cycles; the full run covers them")
+	}
 	n := 3000
 	if testing.Short() {
 		n = 600 // short mode: fewer segments per case
@@ -139,6 +145,9 @@ func transfer(t *testing.T, p *pair, n int, limit time.Duration) {
 // A peer behaving like Rogue (no ACK for duplicates, fixed retransmit
 // timer) on either end: our end keeps the link up at 1% and 10% loss.
 func TestRogueLikePeer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: loss, retransmit and handshake timing cycles; the full run covers them")
+	}
 	n := 2000
 	if testing.Short() {
 		n = 400 // short mode: fewer segments per case
@@ -197,6 +206,9 @@ func blackoutAcks(seq uint8, d time.Duration) func([]byte) bool {
 // blackout cases widen it (every datagram acknowledging the window is
 // lost for 1 s) so that the load of the machine cannot decide it.
 func TestLostWindowAck(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: loss, retransmit and handshake timing cycles; the full run covers them")
+	}
 	for _, c := range []struct {
 		name           string
 		client, server bool // rogueQuirks
@@ -364,6 +376,9 @@ func TestStaleAck(t *testing.T) {
 // Rogue's captured busy exchange (24 segments to a consumer taking its
 // time), and the final ACK is Rogue's byte for byte.
 func TestBusyAsRogue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: loss, retransmit and handshake timing cycles; the full run covers them")
+	}
 	testutils.Leak(t)
 	var mu sync.Mutex
 	var seen []string
@@ -463,6 +478,9 @@ func TestScatteredDatagrams(t *testing.T) {
 // then falls silent, the link still goes down after twice the null
 // timeout instead of staying open, with its sender blocked, for ever.
 func TestBusyPeerGoesSilent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: loss, retransmit and handshake timing cycles; the full run covers them")
+	}
 	testutils.Leak(t)
 	o := stdOpts()
 	o.NullTimeout = 300 * time.Millisecond

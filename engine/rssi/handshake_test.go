@@ -123,6 +123,9 @@ func both(a, b func([]byte) time.Duration) func([]byte) time.Duration {
 // segments both ways, each once, in order, intact, through the SYNs and
 // SYN+ACKs still in flight, and stays open.
 func TestSlowHandshake(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: loss, retransmit and handshake timing cycles; the full run covers them")
+	}
 	ms := time.Millisecond
 	cases := []struct {
 		name     string
@@ -294,6 +297,9 @@ func injectBytes(c *Controller, b []byte) {
 // 0 to 250 ms (so that most cross a SYN retry): every one opens, carries
 // segments both ways and stays up until closed.
 func TestHandshakesUnderLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: loss, retransmit and handshake timing cycles; the full run covers them")
+	}
 	cycles := 50
 	if testing.Short() {
 		cycles = 5 // about a second instead of about twenty

@@ -69,6 +69,9 @@ var soak = flag.Bool("srp.soak", false, "run 100,000 transactions at every loss 
 // way: no mismatch, no error, every transaction completed once. The
 // lossy runs are shorter (20,000 and 5,000) unless -srp.soak is given.
 func TestRSSIRandom(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: random transactions over lossy RSSI links; the full run covers it")
+	}
 	for _, c := range []struct {
 		loss  float64
 		total int

@@ -63,8 +63,11 @@ func exchange(t *testing.T, tr Transport, jumbo bool, opts ...Option) modeRun {
 // must agree, for each socket transport.
 func TestLowLatencySameFramesAndCounts(t *testing.T) {
 	testutils.Leak(t)
-	for _, tr := range allTransports {
+	for _, tr := range shortTransports() {
 		for _, jumbo := range []bool{false, true} {
+			if jumbo && testing.Short() {
+				continue // short: standard frames only; the full run adds jumbo
+			}
 			t.Run(fmt.Sprintf("%v/jumbo=%v", tr, jumbo), func(t *testing.T) {
 				want := exchange(t, tr, jumbo)
 				for _, o := range []Option{WithLowLatency(), WithLowLatencySpin(100 * time.Microsecond)} {

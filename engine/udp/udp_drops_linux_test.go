@@ -57,7 +57,7 @@ func overload(t *testing.T, s *Server, send func() int) (sent int, st Stats) {
 // counters describe, and the bound KernelDroppedDatagrams holds.
 func TestKernelDropUnits(t *testing.T) {
 	testutils.Leak(t)
-	for _, tr := range allTransports {
+	for _, tr := range shortTransports() {
 		t.Run(tr.String(), func(t *testing.T) {
 			s := mustServer(t, false, WithTransport(tr))
 			s.SetRxBufferCount(8)

@@ -336,7 +336,7 @@ func TestJudgeGRORun(t *testing.T) {
 // frames out of its receive buffers with the loop's own bodies.
 func TestFramesKept(t *testing.T) {
 	testutils.Leak(t)
-	for _, tr := range allTransports {
+	for _, tr := range shortTransports() {
 		for _, depth := range []int{0, 4096} {
 			t.Run(fmt.Sprintf("%v/queue%d", tr, depth), func(t *testing.T) { framesKept(t, tr, depth) })
 		}
@@ -416,7 +416,11 @@ func framesKept(t *testing.T, tr Transport, depth int) {
 // while the loop delivers its batch.
 func TestLentFrames(t *testing.T) {
 	testutils.Leak(t)
-	for _, tr := range allTransports {
+	sends := 200
+	if testing.Short() {
+		sends = 50 // short: fewer paced datagrams; the full run sends 200
+	}
+	for _, tr := range shortTransports() {
 		t.Run(tr.String(), func(t *testing.T) {
 			s := mustServer(t, false, WithTransport(tr))
 			defer s.Close()
@@ -431,11 +435,11 @@ func TestLentFrames(t *testing.T) {
 					f.Release()
 				}
 			}))
-			col := newCollector(200, false)
+			col := newCollector(sends, false)
 			engine.Connect(s, col)
 			raw := rawUDP(t)
 			payload := make([]byte, 1000)
-			for range 200 {
+			for range sends {
 				if _, err := raw.WriteToUDP(payload, loopback(s.Port())); err != nil {
 					t.Fatal(err)
 				}
@@ -457,7 +461,7 @@ func TestLentFrames(t *testing.T) {
 			}, func() string { return fmt.Sprintf("stats %+v", s.Stats()) })
 			mu.Lock()
 			defer mu.Unlock()
-			for i, f := range kept[:200] {
+			for i, f := range kept[:sends] {
 				if f.Valid() || !errors.Is(f.Retain(), engine.ErrReleased) {
 					t.Fatalf("lent frame %d is still live after the loop moved on", i)
 				}

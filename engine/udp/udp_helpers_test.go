@@ -113,6 +113,15 @@ func loopback(port int) *net.UDPAddr {
 
 var allTransports = []Transport{TransportNaive, TransportMmsg, TransportGRO}
 
+// shortTransports is allTransports, or in short mode only the default
+// (mmsg): the slow per-transport sweeps then run one representative case.
+func shortTransports() []Transport {
+	if testing.Short() {
+		return []Transport{TransportMmsg}
+	}
+	return allTransports
+}
+
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func errorsIsClosed(err error) bool { return errors.Is(err, net.ErrClosed) }

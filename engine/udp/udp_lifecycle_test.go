@@ -32,7 +32,7 @@ func closeWithin(t *testing.T, d time.Duration, close func() error) {
 
 func TestCloseIdle(t *testing.T) {
 	testutils.Leak(t)
-	for _, tr := range allTransports {
+	for _, tr := range shortTransports() {
 		for _, q := range []Option{WithRxQueue(0), WithRxQueue(16), WithTxQueue(16)} {
 			s, err := NewServer(0, true, WithTransport(tr), q)
 			if err != nil {
@@ -69,7 +69,7 @@ func TestCloseIdle(t *testing.T) {
 // frames in both directions, twice and concurrently.
 func TestCloseUnderLoad(t *testing.T) {
 	testutils.Leak(t)
-	for _, tr := range allTransports {
+	for _, tr := range shortTransports() {
 		for _, q := range []Option{WithRxQueue(0), WithRxQueue(64), WithTxQueue(64)} {
 			s, err := NewServer(0, false, WithTransport(tr), q)
 			if err != nil {
@@ -231,7 +231,7 @@ func TestRxQueueDropsCounted(t *testing.T) {
 // batches, Close flushes what is left.
 func TestTxQueue(t *testing.T) {
 	testutils.Leak(t)
-	for _, tr := range allTransports {
+	for _, tr := range shortTransports() {
 		const n = 5000
 		s := mustServer(t, false)
 		s.SetRxBufferCount(2 * n)

@@ -68,6 +68,9 @@ func (c *checker) fail(s string) {
 }
 
 func TestStackPRBS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: PRBS sweep of frame sizes under loss; the full run covers it")
+	}
 	sizes := []int{1, 5, 12, 100, 1440, 1441, 1472, 8972, 65536, 300000, 1000000}
 	for _, v := range []int{1, 2} {
 		for _, loss := range []float64{0, 0.01, 0.10} {
