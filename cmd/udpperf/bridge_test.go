@@ -56,7 +56,6 @@ func TestBridgeProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	bp := bridgePort(t)
 	url := fmt.Sprintf("tcp://127.0.0.1:%d", bp)
 	srv, port := startServer(t, "--one-off", "--json", "--bridge", url, "--bridge-wait", "5s")

@@ -106,7 +106,6 @@ func TestServerRecord(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	for _, limit := range []int{0, 3000} {
 		t.Run(fmt.Sprint("max-size-", limit), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "rec.dat")

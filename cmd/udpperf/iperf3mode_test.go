@@ -52,7 +52,6 @@ func TestProtoRealIperf3Client(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: real iperf3 interop (runs for seconds); the full run covers it")
 	}
-	parallelInShort(t)
 	iperf3, err := exec.LookPath("iperf3")
 	if err != nil {
 		t.Skip("iperf3 is not installed (apt-get install -y iperf3)")
@@ -160,7 +159,6 @@ func TestProtoTextAndErrors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	srv, port := startProtoServer(t, "-i", "0.2")
 	out, errOut, code := runBin(t, 30*time.Second, "-c", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "1", "-b", "5M", "--bidir", "-i", "0.2", "-l", "8972")
 	if code != 0 {

@@ -420,7 +420,6 @@ func TestJSONStreamReportsErrors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	out, _, code := run(t, 15*time.Second, "-c", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-t", "1", "--json-stream")
 	evs := events(t, out)
 	var msg string
@@ -433,7 +432,6 @@ func TestReverseEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	cl, sv, srvLog := iperfTest(t, "-R", "-t", "0.5", "-b", "20M", "-l", "1000", "-i", "0.1")
 	sent, got := cl.End.SumSent, cl.End.SumReceived
 	if cl.Start.TestStart.Reverse != 1 || got == nil || sent.Packets == 0 || got.SentPackets != sent.Packets || got.Packets+got.LostPackets != sent.Packets {
@@ -477,7 +475,6 @@ func TestBidirEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	cl, sv, _ := iperfTest(t, "--bidir", "-t", "0.5", "-b", "10M", "-l", "1000", "-i", "0.1")
 	e := cl.End
 	fwdSent, fwdGot, backSent, backGot := e.SumSent, e.SumReceived, e.SumSentBidirReverse, e.SumReceivedBidirReverse

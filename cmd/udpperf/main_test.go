@@ -89,16 +89,6 @@ func prepareBinary() (func(), error) {
 	return func() { os.RemoveAll(dir) }, nil
 }
 
-// parallelInShort lets an end-to-end test run beside the others under
-// -short: it waits on its processes far more than it computes and shares
-// nothing with them (ports from the kernel, files in t.TempDir). The full
-// run keeps them one at a time.
-func parallelInShort(t *testing.T) {
-	if testing.Short() {
-		t.Parallel()
-	}
-}
-
 // rawArgs adds --raw to a server or client command line: the tests that
 // use run, start and rawArgs exercise the plain-datagram mode; those of
 // iperf3's protocol (the default) use runBin and startBin.
@@ -365,7 +355,6 @@ func TestServerAndClientProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	srv, port := startServer(t, "--one-off", "--json", "--interval", "100ms")
 	out, errOut, code := run(t, 30*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port),
 		"--time", "0.5", "--rate", "20kpps", "--prbs", "--size", "1024", "--transport", "gso", "--batch", "16", "--json", "--interval", "100ms")
@@ -421,7 +410,6 @@ func TestClientWithoutServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	port := freePort(t)
 	_, errOut, code := run(t, 15*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--time", "1")
 	if code != exitError || !strings.Contains(oneLineError(t, errOut), "no udpperf server answered") {
@@ -433,7 +421,6 @@ func TestServerExitsNonZeroOnPRBSErrors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	srv, port := startServer(t, "--prbs", "--idle-exit", "300ms", "--json")
 	conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 	if err != nil {
@@ -497,7 +484,6 @@ func TestBenchWritesTableJSONAndChart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	dir := t.TempDir()
 	jsonPath, svgPath, pngPath := filepath.Join(dir, "b.json"), filepath.Join(dir, "b.svg"), filepath.Join(dir, "b.png")
 	out, errOut, code := run(t, 60*time.Second, "bench", "--transport", "mmsg", "--size", "1472", "--batch", "8",
@@ -546,7 +532,6 @@ func TestLatencyCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	out, errOut, code := run(t, 60*time.Second, "latency", "--transport", "mmsg", "--count", "200", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, errOut)

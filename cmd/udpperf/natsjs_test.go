@@ -68,7 +68,6 @@ func TestPublishConsumeProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	dir := t.TempDir()
 	url := fmt.Sprintf("nats://127.0.0.1:%d/udpperf.test", freeTCPPort(t))
 	srv, port := startServer(t, "--one-off", "--json", "--publish", url, "--nats-embedded", dir)

@@ -19,7 +19,6 @@ func TestNDRCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	dir := t.TempDir()
 	jsonPath := filepath.Join(dir, "new", "folder", "ndr.json")
 	svgPath := filepath.Join(dir, "charts", "ndr.svg")
@@ -96,7 +95,6 @@ func TestBadOutputPathsFailFirst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: end-to-end run of udpperf processes; the full run covers it")
 	}
-	parallelInShort(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "plain-file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
