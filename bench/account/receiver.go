@@ -18,7 +18,6 @@ import (
 	"udpstream.dev/bench/internal/cpu"
 	"udpstream.dev/bench/internal/seqtrack"
 	"udpstream.dev/bench/report"
-	"udpstream.dev/bench/traffic"
 	"udpstream.dev/bench/wire"
 	"udpstream.dev/engine"
 	"udpstream.dev/engine/prbs"
@@ -579,7 +578,7 @@ const (
 	// tailGrace (s) covers the end message's own delay.
 	tailGrace = 0.100
 	// claimSlack covers a last batch sent just before the end.
-	claimSlack = 2 * traffic.MaxFramesPerCall
+	claimSlack = 2 * wire.MaxBurst
 )
 
 // implausibleClaim says why a sender's count of claim datagrams cannot be

@@ -52,8 +52,9 @@ type Sender struct {
 	firstErr              atomic.Pointer[error]
 }
 
-// MaxFramesPerCall bounds the frames a sender hands to one SendBatch.
-const MaxFramesPerCall = 8192
+// MaxFramesPerCall bounds the frames a sender hands to one SendBatch:
+// wire.MaxBurst, which receivers rely on.
+const MaxFramesPerCall = wire.MaxBurst
 
 // FramesPerCall is how many datagrams one SendBatch should carry so that
 // the engine fills a whole batch of batch messages: one datagram per

@@ -28,6 +28,11 @@ const HeaderLen = 40
 // SeqLen is the size of the sequence header of a data datagram.
 const SeqLen = 8
 
+// MaxBurst bounds the data datagrams a udpperf sender hands the kernel in
+// one call. A receiver uses it as the slack of a sender's final count: a
+// last burst may leave just before the end message.
+const MaxBurst = 8192
+
 // Type says what a control message asks or answers.
 type Type uint8
 
