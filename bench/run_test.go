@@ -53,11 +53,7 @@ func TestRunEachTransportPacedWithPRBS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: timed transfer runs and waits on idle/timeouts; the full run covers it")
 	}
-	transports := []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO}
-	if testing.Short() {
-		transports = transports[1:2] // short: mmsg only; the full run sweeps all three
-	}
-	for _, tr := range transports {
+	for _, tr := range []udp.Transport{udp.TransportNaive, udp.TransportMmsg, udp.TransportGRO} {
 		t.Run(tr.String(), func(t *testing.T) {
 			var intervals atomic.Int32
 			c := report.Case{

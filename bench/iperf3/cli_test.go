@@ -41,9 +41,6 @@ func TestServeAndRunAndPrint(t *testing.T) {
 	testutils.Eventually(t, 5*time.Second, "server listening", func() bool { return listening(port) })
 	var cliOut bytes.Buffer
 	cfg := ClientConfig{Host: "127.0.0.1", Port: port, Time: time.Second, Bandwidth: 5e6, Bidir: true, GetServerOutput: true, Interval: 300 * time.Millisecond}
-	if testing.Short() {
-		cfg.Time = 600 * time.Millisecond // short: still two intervals each side
-	}
 	if _, err := RunAndPrint(context.Background(), RunOptions{Config: cfg, Out: &cliOut}); err != nil {
 		t.Fatal(err)
 	}

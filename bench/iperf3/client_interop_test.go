@@ -117,9 +117,6 @@ func TestClientToIperf3Server(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if testing.Short() && c.name != "b0" {
-				t.Skip("short: b0 here and R in TestIperf3ClientToServer carry data both ways with the real iperf3")
-			}
 			port := startIperf3Server(t, bin)
 			testutils.Leak(t)
 			cfg := c.cfg

@@ -32,9 +32,6 @@ func TestServerPortFuzz(t *testing.T) {
 	s, rep := startServer(t, ServerConfig{ControlTimeout: timeout, MaxClients: 32})
 	addr := "127.0.0.1:" + strconv.Itoa(s.Port())
 	datagrams := 20000
-	if testing.Short() {
-		datagrams = 2000 // short: fewer datagrams, same kinds
-	}
 	var wg sync.WaitGroup
 	sent := make([]int, 4)
 	for g := 0; g < 4; g++ {

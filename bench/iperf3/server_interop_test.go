@@ -55,9 +55,6 @@ func TestIperf3ClientToServer(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if testing.Short() && c.name != "R" {
-				t.Skip("short: R here and b0 in TestClientToIperf3Server carry data both ways with the real iperf3")
-			}
 			testutils.Leak(t)
 			s, rep := startServer(t, ServerConfig{ControlTimeout: 5 * time.Second})
 			out, err := runIperf3Client(t, bin, s.Port(), 1, c.args...)

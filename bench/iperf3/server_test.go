@@ -91,15 +91,11 @@ func TestServerServesOurClients(t *testing.T) {
 		{Bandwidth: 20e6, Bidir: true, Counters64: true, GSO: true, GRO: true},
 		{Parallel: 2, Bandwidth: 20e6, GSO: true, Engine: true},
 	}
-	runTime := time.Second
-	if testing.Short() {
-		runTime = 400 * time.Millisecond // short: the same clients, shorter tests
-	}
 	var wg sync.WaitGroup
 	results := make([]*ClientResult, len(cfgs))
 	errs := make([]error, len(cfgs))
 	for i, cfg := range cfgs {
-		cfg.Host, cfg.Port, cfg.Len, cfg.Time, cfg.Udpperf = "127.0.0.1", s.Port(), 1200, runTime, true
+		cfg.Host, cfg.Port, cfg.Len, cfg.Time, cfg.Udpperf = "127.0.0.1", s.Port(), 1200, time.Second, true
 		wg.Add(1)
 		go func() { defer wg.Done(); results[i], errs[i] = Run(context.Background(), cfg) }()
 	}
@@ -146,14 +142,10 @@ func TestServerLimitAndAllowList(t *testing.T) {
 		t.Skip("short: timed iperf3-protocol tests and control timeouts; the full run covers it")
 	}
 	testutils.Leak(t)
-	firstTime := 2 * time.Second
-	if testing.Short() {
-		firstTime = 600 * time.Millisecond // short: the second client is refused within moments
-	}
 	s, _ := startServer(t, ServerConfig{MaxClients: 1})
 	first := make(chan error, 1)
 	go func() {
-		_, err := Run(context.Background(), ClientConfig{Host: "127.0.0.1", Port: s.Port(), Time: firstTime, Bandwidth: 1e6})
+		_, err := Run(context.Background(), ClientConfig{Host: "127.0.0.1", Port: s.Port(), Time: 2 * time.Second, Bandwidth: 1e6})
 		first <- err
 	}()
 	testutils.Eventually(t, 5*time.Second, "first session", func() bool { return s.Active() == 1 })

@@ -59,11 +59,7 @@ func TestBridgeProcesses(t *testing.T) {
 	bp := bridgePort(t)
 	url := fmt.Sprintf("tcp://127.0.0.1:%d", bp)
 	srv, port := startServer(t, "--one-off", "--json", "--bridge", url, "--bridge-wait", "5s")
-	idle := "1s"
-	if testing.Short() {
-		idle = "400ms" // short: the frames stream in without a pause
-	}
-	br := start(t, "bridge", "--connect", url, "--prbs", "--json", "--idle-exit", idle, "--interval", "100ms")
+	br := start(t, "bridge", "--connect", url, "--prbs", "--json", "--idle-exit", "1s", "--interval", "100ms")
 	br.waitFor(t, "udpperf bridge: connecting", 10*time.Second)
 	out, errOut, code := run(t, 30*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port),
 		"--time", "0.5", "--rate", "20kpps", "--prbs", "--size", "1472", "--json")

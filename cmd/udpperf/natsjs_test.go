@@ -90,11 +90,7 @@ func TestPublishConsumeProcesses(t *testing.T) {
 	if err := json.Unmarshal([]byte(srv.stdout.String()), &sr); err != nil {
 		t.Fatalf("server JSON: %v\n%s", err, srv.stdout.String())
 	}
-	idle := "1s"
-	if testing.Short() {
-		idle = "300ms" // short: the stored frames arrive at once
-	}
-	out, errOut, code = run(t, 60*time.Second, "consume", url, "--nats-embedded", dir, "--prbs", "--idle-exit", idle, "--time", "30s", "-J")
+	out, errOut, code = run(t, 60*time.Second, "consume", url, "--nats-embedded", dir, "--prbs", "--idle-exit", "1s", "--time", "30s", "-J")
 	if code != 0 {
 		t.Fatalf("consume exit %d:\n%s", code, errOut)
 	}

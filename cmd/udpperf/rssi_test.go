@@ -36,13 +36,9 @@ func TestRSSIServerClient(t *testing.T) {
 		done <- realMain([]string{"server", "--rssi", "--port", port, "--packetizer", "v2", "--one-off", "--time", "20s", "-J"}, &sout, &serr)
 	}()
 	time.Sleep(200 * time.Millisecond)
-	run := "1s"
-	if testing.Short() {
-		run = "400ms" // short: still hundreds of segments, a score of them lost
-	}
 	var cout, cerr bytes.Buffer
 	code := realMain([]string{"client", "--rssi", "--host", "127.0.0.1", "--port", port, "--packetizer", "v2",
-		"--size", "20000", "--tdests", "4", "--time", run, "--loss", "0.05", "-J"}, &cout, &cerr)
+		"--size", "20000", "--tdests", "4", "--time", "1s", "--loss", "0.05", "-J"}, &cout, &cerr)
 	if code != 0 {
 		t.Fatalf("client exit %d: %s", code, cerr.String())
 	}

@@ -45,9 +45,6 @@ func TestSRPCommands(t *testing.T) {
 	testutils.Leak(t)
 	for _, l := range []srpbench.Link{{Jumbo: true}, {RSSI: true, Packetizer: 2}, {RSSI: true, Packetizer: 1}} {
 		t.Run(l.String(), func(t *testing.T) {
-			if testing.Short() && l.RSSI && l.Packetizer == 1 {
-				t.Skip("short: packetizer v2 covers SRPv3 over RSSI")
-			}
 			port := startDevice(t, l)
 			base := []string{"srp", "--port", strconv.Itoa(port)}
 			if l.Jumbo {

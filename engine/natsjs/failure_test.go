@@ -137,9 +137,6 @@ func TestSlowConsumer(t *testing.T) {
 	testutils.Leak(t)
 	srv := startServer(t, t.TempDir(), 0)
 	n := 3000
-	if testing.Short() {
-		n = 1000
-	}
 	r, col := newReader(t, srv.URL(), "slow", func(o *ReaderOptions) { o.Durable = "slow"; o.PullBytes = 256 << 10 })
 	col.mu.Lock()
 	col.delay = 100 * time.Microsecond

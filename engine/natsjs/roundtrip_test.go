@@ -21,9 +21,6 @@ func TestRoundTrip(t *testing.T) {
 	testutils.Leak(t)
 	srv := startServer(t, t.TempDir(), 0)
 	sizes := []int{0, 1, 3, 12, 100, 1472, 8972, 65536 - 32, 65536, 100_000, 1_000_000}
-	if testing.Short() {
-		sizes = []int{0, 1, 12, 1472, 8972, 65536, 1_000_000} // fewer mid sizes
-	}
 	channels := []uint8{0, 1, 7, 255}
 	pub := newPublisher(t, srv.URL(), "rt", nil)
 	pool := engine.NewPool()

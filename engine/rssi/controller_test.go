@@ -81,9 +81,6 @@ func TestLossyLink(t *testing.T) {
 		t.Skip("short: loss, retransmit and handshake timing cycles; the full run covers them")
 	}
 	n := 3000
-	if testing.Short() {
-		n = 600 // short mode: fewer segments per case
-	}
 	for _, c := range []struct {
 		name               string
 		loss, dup, reorder float64
@@ -149,9 +146,6 @@ func TestRogueLikePeer(t *testing.T) {
 		t.Skip("short: loss, retransmit and handshake timing cycles; the full run covers them")
 	}
 	n := 2000
-	if testing.Short() {
-		n = 400 // short mode: fewer segments per case
-	}
 	for _, loss := range []float64{0.01, 0.10} {
 		for _, rogueServer := range []bool{false, true} {
 			t.Run(fmt.Sprintf("loss%v/rogueServer=%v", loss, rogueServer), func(t *testing.T) {
@@ -221,9 +215,6 @@ func TestLostWindowAck(t *testing.T) {
 		{"ours-ours/blackout", false, false, true, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if testing.Short() && c.name != "ours-ours/blackout" {
-				t.Skip("short: 1.4 s per case; ours-ours/blackout stands for the table")
-			}
 			testutils.Leak(t)
 			co, so := stdOpts(), stdOpts()
 			co.rogueQuirks, so.rogueQuirks = c.client, c.server

@@ -301,9 +301,6 @@ func TestHandshakesUnderLoss(t *testing.T) {
 		t.Skip("short: loss, retransmit and handshake timing cycles; the full run covers them")
 	}
 	cycles := 50
-	if testing.Short() {
-		cycles = 5 // about a second instead of about twenty
-	}
 	testutils.Leak(t)
 	start := time.Now()
 	mended := 0

@@ -74,15 +74,9 @@ func TestStackPRBS(t *testing.T) {
 	sizes := []int{1, 5, 12, 100, 1440, 1441, 1472, 8972, 65536, 300000, 1000000}
 	for _, v := range []int{1, 2} {
 		for _, loss := range []float64{0, 0.01, 0.10} {
-			sz := sizes
-			if testing.Short() && loss > 0 {
-				sz = sizes[:9] // short mode: frames up to 64 KiB under loss
-			}
-			t.Run(fmt.Sprintf("v%d/loss%v", v, loss), func(t *testing.T) { runStack(t, false, v, loss, sz) })
+			t.Run(fmt.Sprintf("v%d/loss%v", v, loss), func(t *testing.T) { runStack(t, false, v, loss, sizes) })
 		}
-		if !testing.Short() { // short mode: standard links only
-			t.Run(fmt.Sprintf("jumbo/v%d/loss0.01", v), func(t *testing.T) { runStack(t, true, v, 0.01, sizes) })
-		}
+		t.Run(fmt.Sprintf("jumbo/v%d/loss0.01", v), func(t *testing.T) { runStack(t, true, v, 0.01, sizes) })
 	}
 }
 
