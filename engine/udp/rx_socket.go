@@ -26,6 +26,7 @@ type rxSlots struct {
 	bufs    [][]byte
 	ok      []bool // per message: something in it is delivered
 	scratch []byte
+	short   bool // some slot may hold the scratch buffer (see compact)
 }
 
 func newRxSlots(pool *engine.Pool, n, size int) *rxSlots {
@@ -52,6 +53,36 @@ func (r *rxSlots) fill(i int) {
 		return
 	}
 	r.blks[i], r.bufs[i] = nil, r.scratch
+	r.short = true
+}
+
+// compact moves pool buffers posted in later slots in front of the
+// scratch slots among the first got: the kernel fills messages in order,
+// so while reads return few datagrams a buffer behind a scratch slot
+// would sit unused and every datagram would land in the scratch and be
+// dropped as pool exhaustion. Only called when short is set.
+func (r *rxSlots) compact(got int) {
+	j := len(r.blks) - 1
+	for i := 0; i < got && i < j; i++ {
+		if r.blks[i] != nil {
+			continue
+		}
+		for j > i && r.blks[j] == nil {
+			j--
+		}
+		if j <= i {
+			break
+		}
+		r.blks[i], r.blks[j] = r.blks[j], nil
+		r.bufs[i], r.bufs[j] = r.bufs[j], r.scratch
+	}
+	r.short = false
+	for _, b := range r.blks {
+		if b == nil {
+			r.short = true
+			return
+		}
+	}
 }
 
 // recycle keeps slot i's buffer when no frame holds it any more, or gives
@@ -127,6 +158,9 @@ func (p *socketPath) receive(s *udpSocket) {
 		}
 		for i := range got {
 			slots.recycle(i) // msgs[i].Buffers aliases slots.bufs[i]
+		}
+		if slots.short {
+			slots.compact(got)
 		}
 	}
 }
