@@ -423,7 +423,26 @@ GLOBL wide<>(SB), RODATA|NOPTR, $512
 	VPXOR      Y7, Y8, Y8; \
 	VPOR       Y8, Y15, Y15
 
+// LINK32 ORs into Y4 the difference, in every bit but bit 0, of the
+// eight words at off(SI) from the eight words before them shifted left
+// by one: zero (in those bits) when each word is the one before it
+// moved on by one LFSR step, whatever bit came in.
+#define LINK32(off) \
+	VMOVDQU off-4(SI), Y2; \
+	VPSLLD  $1, Y2, Y2; \
+	VPXOR   off(SI), Y2, Y2; \
+	VPOR    Y2, Y4, Y4
+
 // func verify32AVX2(body *byte, words int, seed uint32, jt *jumpTable) int
+//
+// The first chunk is compared with the words expected from the seed. Every
+// later chunk, whose word before it lies in the body, is checked without
+// building it: each of its words must be the word before it shifted left
+// by one with any bit 0 (LINK32), and its last word B must be jump(A) for
+// the word A before it. Those words are then windows of one bit stream
+// whose 32 new bits, held whole in B, are the LFSR's, so the chunk equals
+// (A << i) | (B >> (32-i)) exactly when both checks pass: the index
+// returned is the one the expected chunk would give.
 TEXT ·verify32AVX2(SB), NOSPLIT, $0-40
 	MOVQ body+0(FP), SI
 	MOVQ words+8(FP), CX
@@ -432,9 +451,7 @@ TEXT ·verify32AVX2(SB), NOSPLIT, $0-40
 	XORQ R8, R8
 	LOAD32
 	CMPQ CX, $32
-	JLT  v32tail
-
-v32full:
+	JLT  v32short
 	AB32
 	EXPECT32(Y8, Y12, Y2)
 	VPXOR    (SI), Y2, Y4
@@ -449,20 +466,34 @@ v32full:
 	VPOR     Y2, Y4, Y4
 	VPTEST   Y4, Y4
 	JNZ      v32done
-	MOVL     124(SI), AX // the next chunk follows this (correct) word
-	ADDQ     $128, SI
-	ADDQ     $32, R8
-	SUBQ     $32, CX
-	CMPQ     CX, $32
-	JGE      v32full
+	VPCMPEQD Y7, Y7, Y7
+	VPSLLD   $1, Y7, Y7 // every bit but bit 0
+	JMP      v32next
 
-v32tail:
-	TESTQ      CX, CX
-	JZ         v32done
-	CMPQ       R8, $32
-	JLT        v32short
+v32link:
+	MOVL   -4(SI), AX
+	JUMP
+	CMPL   DX, 124(SI)
+	JNE    v32done
+	VMOVDQU -4(SI), Y4
+	VPSLLD  $1, Y4, Y4
+	VPXOR   (SI), Y4, Y4
+	LINK32(32)
+	LINK32(64)
+	LINK32(96)
+	VPTEST  Y7, Y4
+	JNZ     v32done
+
+v32next:
+	ADDQ $128, SI
+	ADDQ $32, R8
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  v32link
+	TESTQ CX, CX
+	JZ    v32done
 	BACK32
-	JMP        v32full
+	JMP   v32link
 
 v32short:
 	AB32
