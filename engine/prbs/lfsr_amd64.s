@@ -206,20 +206,17 @@ DATA wide<>+508(SB)/4, $1
 GLOBL wide<>(SB), RODATA|NOPTR, $512
 
 // JUMP sets DX to the LFSR word 32 steps after AX (the jump table at DI,
-// four 1 KiB rows of 256 words, one per byte of AX). It clobbers BX.
+// four 1 KiB rows of 256 words, one per byte of AX). It clobbers AX and
+// BX; the high-byte registers take bytes 1 and 3 without a shift each.
 #define JUMP \
 	MOVBLZX AL, BX; \
 	MOVL    (DI)(BX*4), DX; \
-	MOVL    AX, BX; \
-	SHRL    $8, BX; \
-	MOVBLZX BL, BX; \
+	MOVBLZX AH, BX; \
 	XORL    1024(DI)(BX*4), DX; \
-	MOVL    AX, BX; \
-	SHRL    $16, BX; \
-	MOVBLZX BL, BX; \
+	SHRL    $16, AX; \
+	MOVBLZX AL, BX; \
 	XORL    2048(DI)(BX*4), DX; \
-	MOVL    AX, BX; \
-	SHRL    $24, BX; \
+	MOVBLZX AH, BX; \
 	XORL    3072(DI)(BX*4), DX
 
 // EXPECT32 sets dst to eight expected words of a width-32 chunk from A
@@ -242,9 +239,9 @@ GLOBL wide<>(SB), RODATA|NOPTR, $512
 
 // AB32 broadcasts A (AX) into Y0 and B = jump(A) (DX) into Y1.
 #define AB32 \
-	JUMP; \
 	VMOVD        AX, X0; \
 	VPBROADCASTD X0, Y0; \
+	JUMP; \
 	VMOVD        DX, X1; \
 	VPBROADCASTD X1, Y1
 
