@@ -70,6 +70,9 @@ func checkSize(size, wb int) error {
 // is the word width in bits (0 = DefaultWidth). It writes every byte of dst
 // and nothing else, and does not allocate.
 func Fill(dst []byte, seq uint32, width int) error {
+	if (width == 0 || width == DefaultWidth) && fill32Fast(dst, seq) {
+		return nil
+	}
 	p, err := defaultPattern(width)
 	if err != nil {
 		return err

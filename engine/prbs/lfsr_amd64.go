@@ -76,3 +76,17 @@ func verify32Fast(data []byte) bool {
 	}
 	return verify32AVX2(&data[8], n, binary.LittleEndian.Uint32(data), defaultJump) == n
 }
+
+// fill32Fast writes a frame of 32-bit words and the default taps with the
+// vector path and reports true, or reports false, writing nothing, when
+// Fill must take its general path (bad size, or no vector paths).
+func fill32Fast(dst []byte, seq uint32) bool {
+	n := len(dst)/4 - 2
+	if !haveAVX2 || len(dst)%4 != 0 || n < 1 {
+		return false
+	}
+	binary.LittleEndian.PutUint32(dst, seq)
+	binary.LittleEndian.PutUint32(dst[4:], uint32(n+1))
+	fill32AVX2(&dst[8], n, seq, defaultJump)
+	return true
+}

@@ -529,7 +529,37 @@ v32done:
 	MOVQ R8, ret+32(FP)
 	RET
 
+// JUMP64 sets out to the LFSR word 64 steps after in (rows 4-7 of the
+// jump table at DI), clobbering AX and BX.
+#define JUMP64(in, out) \
+	MOVL    in, AX; \
+	MOVBLZX AL, BX; \
+	MOVL    4096(DI)(BX*4), out; \
+	MOVBLZX AH, BX; \
+	XORL    5120(DI)(BX*4), out; \
+	SHRL    $16, AX; \
+	MOVBLZX AL, BX; \
+	XORL    6144(DI)(BX*4), out; \
+	MOVBLZX AH, BX; \
+	XORL    7168(DI)(BX*4), out
+
+// STORE32(off) writes the chunk of A (Y0) and B (Y1) at off(SI).
+#define STORE32(off) \
+	EXPECT32(Y8, Y12, Y2); \
+	VMOVDQU Y2, off(SI); \
+	EXPECT32(Y9, Y13, Y2); \
+	VMOVDQU Y2, off+32(SI); \
+	EXPECT32(Y10, Y14, Y2); \
+	VMOVDQU Y2, off+64(SI); \
+	EXPECT32(Y11, Y15, Y2); \
+	VMOVDQU Y2, off+96(SI)
+
 // func fill32AVX2(body *byte, words int, seed uint32, jt *jumpTable)
+//
+// Chunk k runs from A_k, the word before it, to A_(k+1). Two chunks are
+// written per step from R9 = A_k and R10 = A_(k+1), and both move on by
+// 64 steps at once, so the jumps form two independent chains (even and
+// odd chunks) whose latencies overlap instead of one chain of them.
 TEXT ·fill32AVX2(SB), NOSPLIT, $0-32
 	MOVQ body+0(FP), SI
 	MOVQ words+8(FP), CX
@@ -538,22 +568,41 @@ TEXT ·fill32AVX2(SB), NOSPLIT, $0-32
 	LOAD32
 	CMPQ CX, $32
 	JLT  f32tail
+	MOVL AX, R9
+	JUMP
+	MOVL DX, R10
+	CMPQ CX, $64
+	JLT  f32one
 
-f32full:
-	AB32
-	EXPECT32(Y8, Y12, Y2)
-	VMOVDQU  Y2, (SI)
-	EXPECT32(Y9, Y13, Y2)
-	VMOVDQU  Y2, 32(SI)
-	EXPECT32(Y10, Y14, Y2)
-	VMOVDQU  Y2, 64(SI)
-	EXPECT32(Y11, Y15, Y2)
-	VMOVDQU  Y2, 96(SI)
-	MOVL     DX, AX
-	ADDQ     $128, SI
-	SUBQ     $32, CX
-	CMPQ     CX, $32
-	JGE      f32full
+f32pair:
+	JUMP64(R9, R11)
+	JUMP64(R10, R12)
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	VMOVD        R10, X1
+	VPBROADCASTD X1, Y1
+	STORE32(0)
+	VMOVDQA      Y1, Y0
+	VMOVD        R11, X1
+	VPBROADCASTD X1, Y1
+	STORE32(128)
+	MOVL         R11, R9
+	MOVL         R12, R10
+	ADDQ         $256, SI
+	SUBQ         $64, CX
+	CMPQ         CX, $64
+	JGE          f32pair
+	CMPQ         CX, $32
+	JLT          f32tail
+
+f32one:
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	VMOVD        R10, X1
+	VPBROADCASTD X1, Y1
+	STORE32(0)
+	ADDQ         $128, SI
+	SUBQ         $32, CX
 
 f32tail:
 	TESTQ      CX, CX
@@ -562,7 +611,9 @@ f32tail:
 	CMPQ       BX, $32
 	JLT        f32short
 	BACK32
-	JMP        f32full
+	AB32
+	STORE32(0)
+	JMP        f32done
 
 f32short:
 	AB32

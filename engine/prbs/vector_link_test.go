@@ -63,3 +63,24 @@ func TestVectorLinkWrongBit(t *testing.T) {
 		checkBad(t, bad, n, fmt.Sprintf("wrong bit carried from word %d", n))
 	}
 }
+
+// TestJump64 checks the 64-step rows of the jump table, which the vector
+// fill chains on, against two 32-step jumps and against stepping, for the
+// default taps and others.
+func TestJump64(t *testing.T) {
+	for _, mask := range []uint32{defaultMask, 1<<3 | 1<<31, 1<<0 | 1<<5 | 1<<17} {
+		jt := buildJumpTable(mask)
+		w := uint32(0x12345678)
+		for i := range 1000 {
+			got := jt[4][uint8(w)] ^ jt[5][uint8(w>>8)] ^ jt[6][uint8(w>>16)] ^ jt[7][w>>24]
+			s := w
+			for range 2 * chunkWords {
+				s = stepMask(s, mask)
+			}
+			if want := jt.jump(jt.jump(w)); got != want || got != s {
+				t.Fatalf("mask %#x, word %d (%#x): 64-step row gives %#x, two jumps %#x, stepping %#x", mask, i, w, got, want, s)
+			}
+			w = w*2654435761 + 1
+		}
+	}
+}
