@@ -467,6 +467,8 @@ TEXT ·verify32AVX2(SB), NOSPLIT, $0-40
 	VPSLLD   $1, Y7, Y7 // every bit but bit 0
 	JMP      v32next
 
+	PCALIGN $32
+
 v32link:
 	MOVL   -4(SI), AX
 	JUMP
@@ -574,6 +576,8 @@ TEXT ·fill32AVX2(SB), NOSPLIT, $0-32
 	CMPQ CX, $64
 	JLT  f32one
 
+	PCALIGN $32
+
 f32pair:
 	JUMP64(R9, R11)
 	JUMP64(R10, R12)
@@ -672,6 +676,8 @@ vwtiled:
 	CMPQ  R11, $32
 	JNE   vwpartial
 
+	PCALIGN $32
+
 vwpair:
 	VEC0
 	VPXOR (SI), Y8, Y8
@@ -746,6 +752,8 @@ fwtiled:
 	CHUNKSIZE
 	CMPQ R11, $32
 	JNE  fwpartial
+
+	PCALIGN $32
 
 fwpair:
 	VEC0
