@@ -690,6 +690,8 @@ vwpair:
 	JNZ   vwpair
 	JMP   vwnext
 
+	PCALIGN $32
+
 vwpartial:
 	VEC0
 	CMPVEC(0, vwa)
@@ -769,6 +771,8 @@ fwpair:
 	SUBQ    R11, CX
 	JNZ     fwchunk
 	JMP     fwdone
+
+	PCALIGN $32
 
 fwpartial:
 	VEC0
