@@ -239,18 +239,15 @@ func mismatch(got, want []byte, firstWord, wb int) error {
 	return fmt.Errorf("%w: in words %d to %d", ErrPayload, firstWord, firstWord+len(got)/wb-1)
 }
 
-// allZero reports whether b holds only zero bytes, eight at a time: the
-// padding of a 512-bit frame's header is 120 bytes, checked per frame.
+// zeroWord is a word of zero bytes, the padding allZero compares with.
+var zeroWord [MaxWidth / 8]byte
+
+// allZero reports whether b, at most one word long, holds only zero
+// bytes: the padding of a 512-bit frame's header is 120 bytes, checked
+// per frame, so it is compared as memory (vector compares) rather than a
+// word at a time.
 func allZero(b []byte) bool {
-	var x uint64
-	for len(b) >= 8 {
-		x |= binary.LittleEndian.Uint64(b)
-		b = b[8:]
-	}
-	for _, v := range b {
-		x |= uint64(v)
-	}
-	return x == 0
+	return bytes.Equal(b, zeroWord[:len(b)])
 }
 
 // hexWord formats a little-endian word as a hexadecimal number.
