@@ -70,6 +70,9 @@ func checkSize(size, wb int) error {
 // is the word width in bits (0 = DefaultWidth). It writes every byte of dst
 // and nothing else, and does not allocate.
 func Fill(dst []byte, seq uint32, width int) error {
+	if (width == 0 || width == DefaultWidth) && fill32Fast(dst, seq) {
+		return nil
+	}
 	p, err := defaultPattern(width)
 	if err != nil {
 		return err
@@ -129,6 +132,9 @@ func fillBody(body []byte, seed uint32, p *pattern) {
 // expected. Verify knows nothing of the previous frame: sequence tracking
 // is the Checker's job. It does not allocate unless it fails.
 func Verify(data []byte, width int) (seq uint32, err error) {
+	if (width == 0 || width == DefaultWidth) && verify32Fast(data) {
+		return binary.LittleEndian.Uint32(data), nil
+	}
 	p, err := defaultPattern(width)
 	if err != nil {
 		return 0, err
@@ -233,18 +239,15 @@ func mismatch(got, want []byte, firstWord, wb int) error {
 	return fmt.Errorf("%w: in words %d to %d", ErrPayload, firstWord, firstWord+len(got)/wb-1)
 }
 
-// allZero reports whether b holds only zero bytes, eight at a time: the
-// padding of a 512-bit frame's header is 120 bytes, checked per frame.
+// zeroWord is a word of zero bytes, the padding allZero compares with.
+var zeroWord [MaxWidth / 8]byte
+
+// allZero reports whether b, at most one word long, holds only zero
+// bytes: the padding of a 512-bit frame's header is 120 bytes, checked
+// per frame, so it is compared as memory (vector compares) rather than a
+// word at a time.
 func allZero(b []byte) bool {
-	var x uint64
-	for len(b) >= 8 {
-		x |= binary.LittleEndian.Uint64(b)
-		b = b[8:]
-	}
-	for _, v := range b {
-		x |= uint64(v)
-	}
-	return x == 0
+	return bytes.Equal(b, zeroWord[:len(b)])
 }
 
 // hexWord formats a little-endian word as a hexadecimal number.

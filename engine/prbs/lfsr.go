@@ -31,10 +31,12 @@ func stepMask(w, mask uint32) uint32 {
 func step(w uint32) uint32 { return stepMask(w, defaultMask) }
 
 // jumpTable[b][v] is the low 32 bits, chunkWords steps later, of a word
-// whose only non-zero byte is byte b with value v. The LFSR is linear over
-// GF(2), so the word 32 steps after any w is the XOR of the entries of its
-// four bytes.
-type jumpTable [4][256]uint32
+// whose only non-zero byte is byte b with value v, and jumpTable[4+b][v]
+// the same 2*chunkWords steps later. The LFSR is linear over GF(2), so
+// the word 32 (or 64) steps after any w is the XOR of the entries of its
+// four bytes. The 64-step rows let the vector fill run two independent
+// chains of jumps (even and odd chunks) instead of one.
+type jumpTable [8][256]uint32
 
 // defaultJump is the table of the default taps, shared by every pattern
 // that uses them.
@@ -46,10 +48,13 @@ func buildJumpTable(mask uint32) *jumpTable {
 	for b := range 4 {
 		for v := range 256 {
 			w := uint32(v) << (8 * b)
-			for range chunkWords {
+			for i := range 2 * chunkWords {
 				w = stepMask(w, mask)
+				if i == chunkWords-1 {
+					t[b][v] = w
+				}
 			}
-			t[b][v] = w
+			t[4+b][v] = w
 		}
 	}
 	return t

@@ -63,3 +63,30 @@ func vecCheck(body, prev []byte, p *pattern) int {
 	copy(w[4:], prev)
 	return verifyWideAVX2(&body[0], n, &w[4], p.jt, p.wb/4)
 }
+
+// verify32Fast reports whether data is a correct frame of 32-bit words and
+// the default taps, going straight to the vector path: Verify's per-frame
+// path for the common case. false only means that Verify must take its
+// general path, which names what is wrong (or runs without the vector
+// paths).
+func verify32Fast(data []byte) bool {
+	n := len(data)/4 - 2
+	if !haveAVX2 || len(data)%4 != 0 || n < 1 || binary.LittleEndian.Uint32(data[4:]) != uint32(n+1) {
+		return false
+	}
+	return verify32AVX2(&data[8], n, binary.LittleEndian.Uint32(data), defaultJump) == n
+}
+
+// fill32Fast writes a frame of 32-bit words and the default taps with the
+// vector path and reports true, or reports false, writing nothing, when
+// Fill must take its general path (bad size, or no vector paths).
+func fill32Fast(dst []byte, seq uint32) bool {
+	n := len(dst)/4 - 2
+	if !haveAVX2 || len(dst)%4 != 0 || n < 1 {
+		return false
+	}
+	binary.LittleEndian.PutUint32(dst, seq)
+	binary.LittleEndian.PutUint32(dst[4:], uint32(n+1))
+	fill32AVX2(&dst[8], n, seq, defaultJump)
+	return true
+}

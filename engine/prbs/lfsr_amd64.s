@@ -206,20 +206,17 @@ DATA wide<>+508(SB)/4, $1
 GLOBL wide<>(SB), RODATA|NOPTR, $512
 
 // JUMP sets DX to the LFSR word 32 steps after AX (the jump table at DI,
-// four 1 KiB rows of 256 words, one per byte of AX). It clobbers BX.
+// four 1 KiB rows of 256 words, one per byte of AX). It clobbers AX and
+// BX; the high-byte registers take bytes 1 and 3 without a shift each.
 #define JUMP \
 	MOVBLZX AL, BX; \
 	MOVL    (DI)(BX*4), DX; \
-	MOVL    AX, BX; \
-	SHRL    $8, BX; \
-	MOVBLZX BL, BX; \
+	MOVBLZX AH, BX; \
 	XORL    1024(DI)(BX*4), DX; \
-	MOVL    AX, BX; \
-	SHRL    $16, BX; \
-	MOVBLZX BL, BX; \
+	SHRL    $16, AX; \
+	MOVBLZX AL, BX; \
 	XORL    2048(DI)(BX*4), DX; \
-	MOVL    AX, BX; \
-	SHRL    $24, BX; \
+	MOVBLZX AH, BX; \
 	XORL    3072(DI)(BX*4), DX
 
 // EXPECT32 sets dst to eight expected words of a width-32 chunk from A
@@ -242,9 +239,9 @@ GLOBL wide<>(SB), RODATA|NOPTR, $512
 
 // AB32 broadcasts A (AX) into Y0 and B = jump(A) (DX) into Y1.
 #define AB32 \
-	JUMP; \
 	VMOVD        AX, X0; \
 	VPBROADCASTD X0, Y0; \
+	JUMP; \
 	VMOVD        DX, X1; \
 	VPBROADCASTD X1, Y1
 
@@ -423,7 +420,26 @@ GLOBL wide<>(SB), RODATA|NOPTR, $512
 	VPXOR      Y7, Y8, Y8; \
 	VPOR       Y8, Y15, Y15
 
+// LINK32 ORs into Y4 the difference, in every bit but bit 0, of the
+// eight words at off(SI) from the eight words before them shifted left
+// by one: zero (in those bits) when each word is the one before it
+// moved on by one LFSR step, whatever bit came in.
+#define LINK32(off) \
+	VMOVDQU off-4(SI), Y2; \
+	VPSLLD  $1, Y2, Y2; \
+	VPXOR   off(SI), Y2, Y2; \
+	VPOR    Y2, Y4, Y4
+
 // func verify32AVX2(body *byte, words int, seed uint32, jt *jumpTable) int
+//
+// The first chunk is compared with the words expected from the seed. Every
+// later chunk, whose word before it lies in the body, is checked without
+// building it: each of its words must be the word before it shifted left
+// by one with any bit 0 (LINK32), and its last word B must be jump(A) for
+// the word A before it. Those words are then windows of one bit stream
+// whose 32 new bits, held whole in B, are the LFSR's, so the chunk equals
+// (A << i) | (B >> (32-i)) exactly when both checks pass: the index
+// returned is the one the expected chunk would give.
 TEXT ·verify32AVX2(SB), NOSPLIT, $0-40
 	MOVQ body+0(FP), SI
 	MOVQ words+8(FP), CX
@@ -432,9 +448,7 @@ TEXT ·verify32AVX2(SB), NOSPLIT, $0-40
 	XORQ R8, R8
 	LOAD32
 	CMPQ CX, $32
-	JLT  v32tail
-
-v32full:
+	JLT  v32short
 	AB32
 	EXPECT32(Y8, Y12, Y2)
 	VPXOR    (SI), Y2, Y4
@@ -449,20 +463,36 @@ v32full:
 	VPOR     Y2, Y4, Y4
 	VPTEST   Y4, Y4
 	JNZ      v32done
-	MOVL     124(SI), AX // the next chunk follows this (correct) word
-	ADDQ     $128, SI
-	ADDQ     $32, R8
-	SUBQ     $32, CX
-	CMPQ     CX, $32
-	JGE      v32full
+	VPCMPEQD Y7, Y7, Y7
+	VPSLLD   $1, Y7, Y7 // every bit but bit 0
+	JMP      v32next
 
-v32tail:
-	TESTQ      CX, CX
-	JZ         v32done
-	CMPQ       R8, $32
-	JLT        v32short
+	PCALIGN $32
+
+v32link:
+	MOVL   -4(SI), AX
+	JUMP
+	CMPL   DX, 124(SI)
+	JNE    v32done
+	VMOVDQU -4(SI), Y4
+	VPSLLD  $1, Y4, Y4
+	VPXOR   (SI), Y4, Y4
+	LINK32(32)
+	LINK32(64)
+	LINK32(96)
+	VPTEST  Y7, Y4
+	JNZ     v32done
+
+v32next:
+	ADDQ $128, SI
+	ADDQ $32, R8
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  v32link
+	TESTQ CX, CX
+	JZ    v32done
 	BACK32
-	JMP        v32full
+	JMP   v32link
 
 v32short:
 	AB32
@@ -501,7 +531,37 @@ v32done:
 	MOVQ R8, ret+32(FP)
 	RET
 
+// JUMP64 sets out to the LFSR word 64 steps after in (rows 4-7 of the
+// jump table at DI), clobbering AX and BX.
+#define JUMP64(in, out) \
+	MOVL    in, AX; \
+	MOVBLZX AL, BX; \
+	MOVL    4096(DI)(BX*4), out; \
+	MOVBLZX AH, BX; \
+	XORL    5120(DI)(BX*4), out; \
+	SHRL    $16, AX; \
+	MOVBLZX AL, BX; \
+	XORL    6144(DI)(BX*4), out; \
+	MOVBLZX AH, BX; \
+	XORL    7168(DI)(BX*4), out
+
+// STORE32(off) writes the chunk of A (Y0) and B (Y1) at off(SI).
+#define STORE32(off) \
+	EXPECT32(Y8, Y12, Y2); \
+	VMOVDQU Y2, off(SI); \
+	EXPECT32(Y9, Y13, Y2); \
+	VMOVDQU Y2, off+32(SI); \
+	EXPECT32(Y10, Y14, Y2); \
+	VMOVDQU Y2, off+64(SI); \
+	EXPECT32(Y11, Y15, Y2); \
+	VMOVDQU Y2, off+96(SI)
+
 // func fill32AVX2(body *byte, words int, seed uint32, jt *jumpTable)
+//
+// Chunk k runs from A_k, the word before it, to A_(k+1). Two chunks are
+// written per step from R9 = A_k and R10 = A_(k+1), and both move on by
+// 64 steps at once, so the jumps form two independent chains (even and
+// odd chunks) whose latencies overlap instead of one chain of them.
 TEXT ·fill32AVX2(SB), NOSPLIT, $0-32
 	MOVQ body+0(FP), SI
 	MOVQ words+8(FP), CX
@@ -510,22 +570,43 @@ TEXT ·fill32AVX2(SB), NOSPLIT, $0-32
 	LOAD32
 	CMPQ CX, $32
 	JLT  f32tail
+	MOVL AX, R9
+	JUMP
+	MOVL DX, R10
+	CMPQ CX, $64
+	JLT  f32one
 
-f32full:
-	AB32
-	EXPECT32(Y8, Y12, Y2)
-	VMOVDQU  Y2, (SI)
-	EXPECT32(Y9, Y13, Y2)
-	VMOVDQU  Y2, 32(SI)
-	EXPECT32(Y10, Y14, Y2)
-	VMOVDQU  Y2, 64(SI)
-	EXPECT32(Y11, Y15, Y2)
-	VMOVDQU  Y2, 96(SI)
-	MOVL     DX, AX
-	ADDQ     $128, SI
-	SUBQ     $32, CX
-	CMPQ     CX, $32
-	JGE      f32full
+	PCALIGN $32
+
+f32pair:
+	JUMP64(R9, R11)
+	JUMP64(R10, R12)
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	VMOVD        R10, X1
+	VPBROADCASTD X1, Y1
+	STORE32(0)
+	VMOVDQA      Y1, Y0
+	VMOVD        R11, X1
+	VPBROADCASTD X1, Y1
+	STORE32(128)
+	MOVL         R11, R9
+	MOVL         R12, R10
+	ADDQ         $256, SI
+	SUBQ         $64, CX
+	CMPQ         CX, $64
+	JGE          f32pair
+	CMPQ         CX, $32
+	JLT          f32tail
+
+f32one:
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	VMOVD        R10, X1
+	VPBROADCASTD X1, Y1
+	STORE32(0)
+	ADDQ         $128, SI
+	SUBQ         $32, CX
 
 f32tail:
 	TESTQ      CX, CX
@@ -534,7 +615,9 @@ f32tail:
 	CMPQ       BX, $32
 	JLT        f32short
 	BACK32
-	JMP        f32full
+	AB32
+	STORE32(0)
+	JMP        f32done
 
 f32short:
 	AB32
@@ -593,6 +676,8 @@ vwtiled:
 	CMPQ  R11, $32
 	JNE   vwpartial
 
+	PCALIGN $32
+
 vwpair:
 	VEC0
 	VPXOR (SI), Y8, Y8
@@ -604,6 +689,8 @@ vwpair:
 	DECQ  BX
 	JNZ   vwpair
 	JMP   vwnext
+
+	PCALIGN $32
 
 vwpartial:
 	VEC0
@@ -668,6 +755,8 @@ fwtiled:
 	CMPQ R11, $32
 	JNE  fwpartial
 
+	PCALIGN $32
+
 fwpair:
 	VEC0
 	VMOVDQU Y8, (SI)
@@ -682,6 +771,8 @@ fwpair:
 	SUBQ    R11, CX
 	JNZ     fwchunk
 	JMP     fwdone
+
+	PCALIGN $32
 
 fwpartial:
 	VEC0
