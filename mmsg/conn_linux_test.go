@@ -408,10 +408,11 @@ func TestReadDeadline(t *testing.T) {
 	}
 }
 
-// TestConnRefused sends on a connected socket to a closed port: the ICMP
-// port-unreachable comes back as ECONNREFUSED on a later read and a later
-// write, and the Conn keeps working.
-func TestConnRefused(t *testing.T) {
+// dialClosedPort is a Conn connected to a loopback port nobody listens on
+// (it was bound a moment ago and closed), so that what it sends comes
+// back as ICMP port unreachable.
+func dialClosedPort(t *testing.T) (*net.UDPConn, *Conn) {
+	t.Helper()
 	closed := listen(t, "udp4", "127.0.0.1:0")
 	dst := closed.LocalAddr().(*net.UDPAddr)
 	closed.Close()
@@ -420,13 +421,20 @@ func TestConnRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { uc.Close() })
-	c := wrap(t, uc, 4)
+	return uc, wrap(t, uc, 4)
+}
+
+// TestConnRefused sends on a connected socket to a closed port: the ICMP
+// port-unreachable comes back as ECONNREFUSED on a later read and a later
+// write, and the Conn keeps working.
+func TestConnRefused(t *testing.T) {
+	uc, c := dialClosedPort(t)
 	setDeadline(t, uc)
 	msgs := []Message{{Buffers: [][]byte{[]byte("ping")}}} // no Addr: connected
 	if n, err := c.WriteBatch(msgs); n != 1 || err != nil {
 		t.Fatalf("first WriteBatch = %d, %v", n, err)
 	}
-	_, err = c.ReadBatch(recvBuffers(4, 64))
+	_, err := c.ReadBatch(recvBuffers(4, 64))
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("ReadBatch: %v, want ECONNREFUSED", err)
 	}

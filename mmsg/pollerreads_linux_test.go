@@ -118,15 +118,7 @@ func checkQuiet(t *testing.T, events, before uint32) {
 // taken out, the runtime would see an event of EPOLLERR alone and fail
 // that ReadBatch with "not pollable" instead of waiting.
 func TestSocketErrorDuringBlockingReads(t *testing.T) {
-	closed := listen(t, "udp4", "127.0.0.1:0")
-	dst := closed.LocalAddr().(*net.UDPAddr)
-	closed.Close()
-	uc, err := net.DialUDP("udp4", nil, dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { uc.Close() })
-	c := wrap(t, uc, 4)
+	uc, c := dialClosedPort(t)
 	if err := c.SetBlockingReads(20 * time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
