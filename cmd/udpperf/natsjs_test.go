@@ -107,7 +107,8 @@ func TestPublishConsumeProcesses(t *testing.T) {
 		sent, got, pub.Frames, pub.Acked, read.Packets, cr.JetStream.Frames)
 	switch {
 	case sent == 0 || got != sent || read.Packets != sent:
-		t.Fatalf("sent %d, server received %d, consume read %d", sent, got, read.Packets)
+		t.Fatalf("sent %d, server received %d, consume read %d\nconsume summary %+v\nreader %+v\nconsume stderr:\n%s",
+			sent, got, read.Packets, read, cr.JetStream, errOut)
 	case pub.Acked != pub.Frames || pub.NotAcked() != 0 || cr.JetStream.Frames != pub.Acked:
 		t.Fatalf("publisher %+v; reader %+v", pub, cr.JetStream)
 	case read.PRBSErrors != 0 || read.OutOfOrder != 0 || read.LostPackets != 0 || cr.JetStream.Gaps != 0:
