@@ -33,19 +33,21 @@ type Reader struct {
 
 	mu       sync.Mutex
 	lastRead time.Time
+	attached chan struct{} // closed when the first slave is attached
+	attach   sync.Once
 	closing  chan struct{}
 	done     chan struct{}
 	c        readCounters
 }
 
-// NewReader checks opts, connects, finds or creates the stream and its
-// consumer, and starts reading. Attach slaves before frames are due:
-// frames read while no slave is attached are counted and dropped.
+// NewReader checks opts, connects, and finds or creates the stream and its
+// consumer. Reading starts when the first slave is attached (AddSlave, or
+// engine.Connect), so no frame is read before something can take it.
 func NewReader(opts ReaderOptions) (*Reader, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	r := &Reader{opts: opts, closing: make(chan struct{}), done: make(chan struct{})}
+	r := &Reader{opts: opts, attached: make(chan struct{}), closing: make(chan struct{}), done: make(chan struct{})}
 	r.SetPool(opts.Pool)
 	if err := r.connect(); err != nil {
 		return nil, err
@@ -143,8 +145,19 @@ func (r *Reader) Close() error {
 	return nil
 }
 
+// AddSlave attaches s; the first slave attached starts the reading.
+func (r *Reader) AddSlave(s engine.Slave) {
+	r.Master.AddSlave(s)
+	r.attach.Do(func() { close(r.attached) })
+}
+
 func (r *Reader) loop() {
 	defer close(r.done)
+	select {
+	case <-r.attached:
+	case <-r.closing:
+		return
+	}
 	for {
 		msg, err := r.it.Next()
 		if err != nil {

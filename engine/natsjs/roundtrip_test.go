@@ -220,3 +220,33 @@ func TestStartOptions(t *testing.T) {
 		t.Fatalf("from stream sequence 2: first frame %d, want 65 (64 frames fill the first message)", seq)
 	}
 }
+
+// TestReaderWaitsForItsSlave: a Reader made on a stream that already holds
+// frames reads none of them before a slave is attached, however late that
+// is; then the slave gets every one.
+func TestReaderWaitsForItsSlave(t *testing.T) {
+	testutils.Leak(t)
+	srv := startServer(t, t.TempDir(), 0)
+	pool := engine.NewPool()
+	pub := newPublisher(t, srv.URL(), "late", nil)
+	const n = 200
+	for seq := uint32(1); seq <= n; seq++ {
+		send(t, pool, pub, item{data: payload(seq, 1000)})
+	}
+	pub.Close()
+	r, err := NewReader(ReaderOptions{Conn: Conn{URL: srv.URL(), Prefix: "late", ConnectTimeout: 5 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	time.Sleep(300 * time.Millisecond) // time enough to read every message
+	if s := r.Stats(); s.Frames != 0 || s.Messages != 0 {
+		t.Fatalf("read before a slave was attached: %+v", s)
+	}
+	col := &collector{}
+	engine.Connect(r, col)
+	testutils.Eventually(t, 10*time.Second, "frames read", func() bool { return col.len() >= n })
+	if s := r.Stats(); col.len() != n || s.Frames != n {
+		t.Fatalf("slave got %d frames, reader %+v; want %d", col.len(), s, n)
+	}
+}
