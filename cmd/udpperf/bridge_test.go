@@ -61,15 +61,7 @@ func TestBridgeProcesses(t *testing.T) {
 	srv, port := startServer(t, "--one-off", "--json", "--bridge", url, "--bridge-wait", "5s")
 	br := start(t, "bridge", "--connect", url, "--prbs", "--json", "--idle-exit", "1s", "--interval", "100ms")
 	br.waitFor(t, "udpperf bridge: connecting", 10*time.Second)
-	out, errOut, code := run(t, 30*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port),
-		"--time", "0.5", "--rate", "20kpps", "--prbs", "--size", "1472", "--json")
-	if code != 0 {
-		t.Fatalf("client exit %d:\n%s", code, errOut)
-	}
-	var cl bench.ClientReport
-	if err := json.Unmarshal([]byte(out), &cl); err != nil {
-		t.Fatalf("client JSON: %v", err)
-	}
+	cl := runPRBSClient(t, port)
 	sent := cl.End.SumSent.Packets
 	if c := br.wait(t, 20*time.Second); c != 0 {
 		t.Fatalf("bridge exit %d:\n%s", c, br.stderr.String())
@@ -102,4 +94,20 @@ func TestBridgeProcesses(t *testing.T) {
 	if b.TxFrames != rep.Bridge.RxFrames || b.TxFrames < sent || b.TxNoPeer+b.TxTimeouts+b.TxErrors != 0 {
 		t.Fatalf("server's bridge %+v; the bridge received %d", b, rep.Bridge.RxFrames)
 	}
+}
+
+// runPRBSClient runs udpperf client for 0.5 s of 1472-byte PRBS datagrams
+// at 20k a second into port and returns its JSON report.
+func runPRBSClient(t *testing.T, port int) bench.ClientReport {
+	t.Helper()
+	out, errOut, code := run(t, 30*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port),
+		"--time", "0.5", "--rate", "20kpps", "--prbs", "--size", "1472", "--json")
+	if code != 0 {
+		t.Fatalf("client exit %d:\n%s", code, errOut)
+	}
+	var cl bench.ClientReport
+	if err := json.Unmarshal([]byte(out), &cl); err != nil {
+		t.Fatalf("client JSON: %v", err)
+	}
+	return cl
 }

@@ -71,15 +71,7 @@ func TestPublishConsumeProcesses(t *testing.T) {
 	dir := t.TempDir()
 	url := fmt.Sprintf("nats://127.0.0.1:%d/udpperf.test", freeTCPPort(t))
 	srv, port := startServer(t, "--one-off", "--json", "--publish", url, "--nats-embedded", dir)
-	out, errOut, code := run(t, 30*time.Second, "client", "--host", "127.0.0.1", "--port", fmt.Sprint(port),
-		"--time", "0.5", "--rate", "20kpps", "--prbs", "--size", "1472", "--json")
-	if code != 0 {
-		t.Fatalf("client exit %d:\n%s", code, errOut)
-	}
-	var cl bench.ClientReport
-	if err := json.Unmarshal([]byte(out), &cl); err != nil {
-		t.Fatalf("client JSON: %v", err)
-	}
+	cl := runPRBSClient(t, port)
 	if c := srv.wait(t, 30*time.Second); c != 0 {
 		t.Fatalf("server exit %d:\n%s", c, srv.stderr.String())
 	}
@@ -90,7 +82,7 @@ func TestPublishConsumeProcesses(t *testing.T) {
 	if err := json.Unmarshal([]byte(srv.stdout.String()), &sr); err != nil {
 		t.Fatalf("server JSON: %v\n%s", err, srv.stdout.String())
 	}
-	out, errOut, code = run(t, 60*time.Second, "consume", url, "--nats-embedded", dir, "--prbs", "--idle-exit", "1s", "--time", "30s", "-J")
+	out, errOut, code := run(t, 60*time.Second, "consume", url, "--nats-embedded", dir, "--prbs", "--idle-exit", "1s", "--time", "30s", "-J")
 	if code != 0 {
 		t.Fatalf("consume exit %d:\n%s", code, errOut)
 	}
