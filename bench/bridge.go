@@ -20,6 +20,14 @@ type BridgeConfig struct {
 	// Host and Port of the bridge server: frames come from Port+1.
 	Host string
 	Port int
+	Counting
+	Logger *slog.Logger
+}
+
+// Counting is how a source that is not a socket is counted (ServeBridge,
+// ServeSource): the receiver's PRBS check and the counting phase's
+// intervals, callbacks and stop conditions.
+type Counting struct {
 	// PRBS checks every data frame as a Rogue PRBS frame (sessions opened
 	// with client --prbs are checked anyway).
 	PRBS bool
@@ -30,7 +38,6 @@ type BridgeConfig struct {
 	OnSession  func(account.SessionSummary)
 	Time       time.Duration
 	IdleExit   time.Duration
-	Logger     *slog.Logger
 }
 
 // BridgeReport is udpperf bridge's result: the server report's sections,
@@ -78,7 +85,7 @@ func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
 		Test: report.TestInfo{Transport: "bridge", Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
 			Network: "tcp", TxCPU: -1, RxCPU: -1},
 	}
-	proc := countUntilDone(ctx, cfg, recv, &rep.Intervals, func() { client.Close() })
+	proc := countUntilDone(ctx, cfg.Counting, recv, &rep.Intervals, func() { client.Close() })
 	rep.End = serverEnd(recv, bridgeStats{client}.Stats(), proc)
 	rep.Bridge = client.Stats()
 	return rep, nil
@@ -88,7 +95,7 @@ func ServeBridge(ctx context.Context, cfg BridgeConfig) (BridgeReport, error) {
 // returns: intervals into out while it runs, then, once stop has ended the
 // source, the last exact interval and every session summary still queued.
 // It returns the process CPU time the run took.
-func countUntilDone(ctx context.Context, cfg BridgeConfig, recv *account.Receiver, out *[]report.IntervalRecord, stop func()) cpu.Usage {
+func countUntilDone(ctx context.Context, cfg Counting, recv *account.Receiver, out *[]report.IntervalRecord, stop func()) cpu.Usage {
 	procStart, _ := cpu.Process()
 	stopIntervals := bridgeIntervals(cfg, recv, out)
 	waitBridge(ctx, cfg, recv)
@@ -111,7 +118,7 @@ func countUntilDone(ctx context.Context, cfg BridgeConfig, recv *account.Receive
 
 // waitBridge returns when ctx ends, Time passes (counted from the first
 // frame, or from the start if none arrives) or no frame came for IdleExit.
-func waitBridge(ctx context.Context, cfg BridgeConfig, recv *account.Receiver) {
+func waitBridge(ctx context.Context, cfg Counting, recv *account.Receiver) {
 	var limit, idle <-chan time.Time
 	var limitTimer *time.Timer
 	if cfg.Time > 0 {
@@ -152,7 +159,7 @@ func waitBridge(ctx context.Context, cfg BridgeConfig, recv *account.Receiver) {
 // arrived; the returned stop ends it after a last partial interval.
 // Idle intervals are skipped, so a short last interval is reported on
 // its own rather than folded into a record that may not precede it.
-func bridgeIntervals(cfg BridgeConfig, recv *account.Receiver, out *[]report.IntervalRecord) (stop func()) {
+func bridgeIntervals(cfg Counting, recv *account.Receiver, out *[]report.IntervalRecord) (stop func()) {
 	stopCh, done := make(chan struct{}), make(chan struct{})
 	m := account.NewMeter(time.Now(), false)
 	go account.ReportIntervals(cfg.Interval, stopCh, done, func(bool) {

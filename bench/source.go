@@ -16,14 +16,7 @@ import (
 type SourceConfig struct {
 	// Transport names the source in the report's start section.
 	Transport string
-	// PRBS, Interval, OnInterval, OnSession, Time and IdleExit are as in
-	// BridgeConfig.
-	PRBS       bool
-	Interval   time.Duration
-	OnInterval func(report.Interval)
-	OnSession  func(account.SessionSummary)
-	Time       time.Duration
-	IdleExit   time.Duration
+	Counting
 }
 
 // SourceReport is ServeSource's result: the server report's sections.
@@ -56,9 +49,7 @@ func ServeSource(ctx context.Context, cfg SourceConfig, src engine.Source, drops
 		Test: report.TestInfo{Transport: cfg.Transport, Rate: "max", Duration: cfg.Time.Seconds(), PRBS: cfg.PRBS,
 			Network: "tcp", TxCPU: -1, RxCPU: -1},
 	}
-	bc := BridgeConfig{PRBS: cfg.PRBS, Interval: cfg.Interval, OnInterval: cfg.OnInterval,
-		OnSession: cfg.OnSession, Time: cfg.Time, IdleExit: cfg.IdleExit}
-	proc := countUntilDone(ctx, bc, recv, &rep.Intervals, stop)
+	proc := countUntilDone(ctx, cfg.Counting, recv, &rep.Intervals, stop)
 	rep.End = serverEnd(recv, drops(), proc)
 	return rep, nil
 }

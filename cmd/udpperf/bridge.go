@@ -52,14 +52,13 @@ func runBridge(ctx context.Context, e env, args []string) error {
 		return usageError{"--interval must be positive"}
 	}
 	p := newPrinter(e, *jsonOut)
-	cfg := bench.BridgeConfig{
-		Host: host, Port: port, PRBS: *prbs,
-		Interval: *interval, Time: *limit, IdleExit: *idle,
+	cfg := bench.BridgeConfig{Host: host, Port: port, Counting: bench.Counting{
+		PRBS: *prbs, Interval: *interval, Time: *limit, IdleExit: *idle,
 		OnInterval: intervalLines(p, true),
 		OnSession: func(s account.SessionSummary) {
 			p.printf("%s\n", sessionLines(s))
 		},
-	}
+	}}
 	p.printf("udpperf bridge: connecting to %s (PUSH to port %d, PULL from port %d), prbs %v\n", *connect, port, port+1, *prbs)
 	rep, err := bench.ServeBridge(ctx, cfg)
 	if err != nil {

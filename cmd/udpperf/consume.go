@@ -69,9 +69,9 @@ func runConsume(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer r.Close()
-	return consume(ctx, e, r, pos[0], bench.SourceConfig{
-		Transport: "jetstream", PRBS: *prbs, Interval: *interval, Time: *limit, IdleExit: *idle,
-	}, *jsonOut, *jsonStream)
+	return consume(ctx, e, r, pos[0], bench.SourceConfig{Transport: "jetstream", Counting: bench.Counting{
+		PRBS: *prbs, Interval: *interval, Time: *limit, IdleExit: *idle,
+	}}, *jsonOut, *jsonStream)
 }
 
 // consume counts what r reads until a stop condition, then reports.
